@@ -1,0 +1,57 @@
+"""What a synthesis wrote: stacks, their resources and outputs, for people and for tests."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+from isolated_studio.config import StudioConfig
+
+
+@dataclass(frozen=True)
+class StackSummary:
+    name: str
+    path: Path
+    resources: int
+    data_sources: int
+    outputs: int
+    backend: str
+    by_type: dict[str, int]
+
+
+def stack_dirs(outdir: Path) -> dict[str, Path]:
+    manifest = json.loads((outdir / "manifest.json").read_text())
+    return {name: outdir / info["workingDirectory"] for name, info in manifest["stacks"].items()}
+
+
+def summarize(outdir: Path) -> list[StackSummary]:
+    summaries = []
+    for name, path in stack_dirs(outdir).items():
+        doc = json.loads((path / "cdk.tf.json").read_text())
+        by_type = Counter({rtype: len(items) for rtype, items in doc.get("resource", {}).items()})
+        summaries.append(
+            StackSummary(
+                name=name,
+                path=path,
+                resources=sum(by_type.values()),
+                data_sources=sum(len(v) for v in doc.get("data", {}).values()),
+                outputs=len(doc.get("output", {})),
+                backend=next(iter(doc.get("terraform", {}).get("backend", {"local": {}}))),
+                by_type=dict(sorted(by_type.items())),
+            )
+        )
+    return summaries
+
+
+def describe_outdir(outdir: Path, config: StudioConfig) -> str:
+    lines = [
+        f"Synthesized environment {config.environment!r} ({config.source}) for {config.region} into {outdir}/:"
+    ]
+    for s in summarize(outdir):
+        lines.append(
+            f"  {s.name:<9} {s.resources:>3} resources, {s.data_sources:>2} data sources, "
+            f"{s.outputs:>2} outputs, {s.backend} backend  -> {s.path}/cdk.tf.json"
+        )
+    return "\n".join(lines)

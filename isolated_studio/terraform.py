@@ -1,0 +1,92 @@
+"""Run Terraform with a CLI configuration the project owns.
+
+Air-gapped users (and our CI) install providers from a filesystem mirror. We never touch
+the user's ~/.terraformrc: we write our own CLI config and point TF_CLI_CONFIG_FILE at it.
+Without a mirror the file is still ours (empty of provider rules), so Terraform downloads
+from the registry as usual and nothing from a home config leaks into a run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Mapping, Sequence
+
+from isolated_studio.config import PROJECT_ROOT
+
+CLI_CONFIG_PATH = PROJECT_ROOT / ".terraform-cli" / "terraformrc"
+MIRROR_ENV = "STUDIO_PROVIDER_MIRROR"
+
+
+class TerraformError(RuntimeError):
+    """A Terraform command failed; the message carries its output."""
+
+
+def find_terraform() -> str | None:
+    return shutil.which("terraform")
+
+
+def cli_config_text(mirror: str | None) -> str:
+    if not mirror:
+        return "# Written by isolated-studio: no provider mirror, Terraform uses the registry.\n"
+    mirror_path = json.dumps(str(Path(mirror).resolve()))
+    return (
+        "# Written by isolated-studio from STUDIO_PROVIDER_MIRROR / terraform.provider_mirror.\n"
+        "provider_installation {\n"
+        f"  filesystem_mirror {{\n    path    = {mirror_path}\n"
+        '    include = ["registry.terraform.io/*/*"]\n  }\n'
+        '  direct {\n    exclude = ["registry.terraform.io/*/*"]\n  }\n'
+        "}\n"
+    )
+
+
+def write_cli_config(mirror: str | None, path: Path = CLI_CONFIG_PATH) -> Path:
+    if mirror and not Path(mirror).is_dir():
+        raise TerraformError(f"provider mirror {mirror!r} ({MIRROR_ENV}) is not a directory")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = cli_config_text(mirror)
+    # Rewrite only on change so parallel runs never see a half-written file.
+    if not path.exists() or path.read_text() != text:
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(text)
+        tmp.replace(path)
+    return path
+
+
+def terraform_env(mirror: str | None, base: Mapping[str, str] | None = None) -> dict[str, str]:
+    """Environment for a Terraform subprocess: our CLI config, no prompts, no colour codes."""
+    env = dict(os.environ if base is None else base)
+    env["TF_CLI_CONFIG_FILE"] = str(write_cli_config(mirror))
+    env["TF_IN_AUTOMATION"] = "1"
+    env["TF_INPUT"] = "0"
+    env.setdefault("CHECKPOINT_DISABLE", "1")
+    return env
+
+
+def run(
+    args: Sequence[str],
+    *,
+    cwd: Path,
+    env: Mapping[str, str],
+    timeout: float = 600,
+    check: bool = True,
+) -> subprocess.CompletedProcess[str]:
+    terraform = find_terraform()
+    if terraform is None:
+        raise TerraformError("terraform is not on PATH (Terraform >= 1.10 is required)")
+    proc = subprocess.run(
+        [terraform, *args],
+        cwd=cwd,
+        env=dict(env),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    if check and proc.returncode != 0:
+        raise TerraformError(
+            f"terraform {' '.join(args)} failed in {cwd} (exit {proc.returncode}):\n{proc.stdout}\n{proc.stderr}"
+        )
+    return proc

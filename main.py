@@ -1,0 +1,57 @@
+#!/usr/bin/env python
+"""The isolated-studio CDKTF app: `python main.py` (or `cdktf synth`) writes cdktf.out/.
+
+The configuration is loaded and validated before cdktf is imported: a bad file fails in a
+fraction of a second with every problem listed, and no Terraform is written.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+
+from isolated_studio.config import ConfigError, StudioConfig, load_config  # noqa: E402
+
+# Deploy order; the state stack is bootstrapped first and on its own.
+STACK_NAMES = ("state", "network", "workload")
+
+
+def build_app(config: StudioConfig, outdir: str | Path = "cdktf.out"):
+    """Build (but do not synthesize) the app with all stacks wired through outputs."""
+    from cdktf import App
+
+    from stacks.network import NetworkStack
+    from stacks.state import StateStack
+
+    app = App(outdir=str(outdir), stack_traces=False)
+    StateStack(app, "state", config=config)
+    network = NetworkStack(app, "network", config=config)
+    try:
+        from stacks.workload import WorkloadStack
+    except ImportError:  # pragma: no cover - workload stack lands in its own change
+        return app
+    workload = WorkloadStack(app, "workload", config=config, network=network)
+    workload.add_dependency(network)
+    return app
+
+
+def main(argv: list[str] | None = None) -> int:
+    outdir = Path(os.environ.get("CDKTF_OUTDIR", "cdktf.out"))
+    try:
+        config = load_config()
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    app = build_app(config, outdir)
+    app.synth()
+    from isolated_studio.summary import describe_outdir
+
+    print(describe_outdir(outdir, config))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

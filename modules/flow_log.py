@@ -1,0 +1,147 @@
+"""VPC flow logs to a KMS-encrypted CloudWatch log group with retention."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Mapping
+
+from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
+from cdktf_cdktf_provider_aws.data_aws_caller_identity import DataAwsCallerIdentity
+from cdktf_cdktf_provider_aws.data_aws_partition import DataAwsPartition
+from cdktf_cdktf_provider_aws.flow_log import FlowLog as AwsFlowLog
+from cdktf_cdktf_provider_aws.iam_role import IamRole
+from cdktf_cdktf_provider_aws.iam_role_policy import IamRolePolicy
+from cdktf_cdktf_provider_aws.kms_alias import KmsAlias
+from cdktf_cdktf_provider_aws.kms_key import KmsKey
+from constructs import Construct
+
+from modules.props import name_tags, raise_for
+
+RETENTION_DAYS = frozenset(
+    {1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192,
+     2557, 2922, 3288, 3653}
+)
+
+
+@dataclass(frozen=True)
+class FlowLogProps:
+    """Inputs of :class:`FlowLog`.
+
+    retention_days: a CloudWatch Logs retention value (logs are never kept forever by accident).
+    traffic_type: ALL, ACCEPT or REJECT.
+    """
+
+    name: str
+    vpc_id: str
+    region: str
+    retention_days: int = 365
+    traffic_type: str = "ALL"
+    tags: Mapping[str, str] = field(default_factory=dict)
+
+    def problems(self) -> list[str]:
+        found = []
+        if self.retention_days not in RETENTION_DAYS:
+            found.append(f"retention_days: {self.retention_days} is not a CloudWatch Logs retention value")
+        if self.traffic_type not in ("ALL", "ACCEPT", "REJECT"):
+            found.append(f"traffic_type: {self.traffic_type!r} must be ALL, ACCEPT or REJECT")
+        if not self.name:
+            found.append("name: must not be empty")
+        return found
+
+
+class FlowLog(Construct):
+    """Attributes: ``kms_key``, ``log_group``, ``role``, ``flow_log``."""
+
+    def __init__(self, scope: Construct, id: str, *, props: FlowLogProps) -> None:
+        raise_for("FlowLog", props.problems())
+        super().__init__(scope, id)
+        tags = dict(props.tags)
+        account = DataAwsCallerIdentity(self, "account").account_id
+        partition = DataAwsPartition(self, "partition").partition
+        log_group_name = f"/vpc/{props.name}/flow-logs"
+        log_group_arn = f"arn:{partition}:logs:{props.region}:{account}:log-group:{log_group_name}"
+        key_policy = {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Sid": "AccountAdministers",
+                    "Effect": "Allow",
+                    "Principal": {"AWS": f"arn:{partition}:iam::{account}:root"},
+                    "Action": "kms:*",
+                    "Resource": "*",
+                },
+                {
+                    # Scoped by encryption context: only this log group may use the key.
+                    "Sid": "FlowLogGroupEncrypts",
+                    "Effect": "Allow",
+                    "Principal": {"Service": f"logs.{props.region}.amazonaws.com"},
+                    "Action": ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
+                    "Resource": "*",
+                    "Condition": {"ArnEquals": {"kms:EncryptionContext:aws:logs:arn": log_group_arn}},
+                },
+            ],
+        }
+        self.kms_key = KmsKey(
+            self,
+            "kms-key",
+            description=f"{props.name} VPC flow logs",
+            enable_key_rotation=True,
+            deletion_window_in_days=30,
+            policy=json.dumps(key_policy),
+            tags=name_tags(f"{props.name}-flow-logs", tags),
+        )
+        KmsAlias(self, "kms-alias", name=f"alias/{props.name}-flow-logs", target_key_id=self.kms_key.key_id)
+        self.log_group = CloudwatchLogGroup(
+            self,
+            "log-group",
+            name=log_group_name,
+            retention_in_days=props.retention_days,
+            kms_key_id=self.kms_key.arn,
+            tags=name_tags(log_group_name, tags),
+        )
+        assume = {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Principal": {"Service": "vpc-flow-logs.amazonaws.com"},
+                    "Action": "sts:AssumeRole",
+                    # Confused-deputy guard: only flow logs of this account may use the role.
+                    "Condition": {"StringEquals": {"aws:SourceAccount": account}},
+                }
+            ],
+        }
+        self.role = IamRole(
+            self, "role", name=f"{props.name}-flow-logs", assume_role_policy=json.dumps(assume),
+            tags=name_tags(f"{props.name}-flow-logs", tags),
+        )
+        IamRolePolicy(
+            self,
+            "role-policy",
+            name="write-flow-logs",
+            role=self.role.id,
+            policy=json.dumps(
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Effect": "Allow",
+                            "Action": ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
+                            "Resource": [self.log_group.arn, f"{self.log_group.arn}:*"],
+                        }
+                    ],
+                }
+            ),
+        )
+        self.flow_log = AwsFlowLog(
+            self,
+            "flow-log",
+            vpc_id=props.vpc_id,
+            traffic_type=props.traffic_type,
+            log_destination_type="cloud-watch-logs",
+            log_destination=self.log_group.arn,
+            iam_role_arn=self.role.arn,
+            max_aggregation_interval=60,
+            tags=name_tags(f"{props.name}-flow-log", tags),
+        )

@@ -1,0 +1,1 @@
+"""Thin compositions of modules/, one Terraform state each."""
