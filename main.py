@@ -15,10 +15,6 @@ os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
 from isolated_studio.config import ConfigError, StudioConfig, load_config  # noqa: E402
 
-# Deploy order; the state stack is bootstrapped first and on its own.
-STACK_NAMES = ("state", "network", "workload")
-
-
 def build_app(config: StudioConfig, outdir: str | Path = "cdktf.out"):
     """Build (but do not synthesize) the app with all stacks wired through outputs."""
     from cdktf import App

@@ -9,6 +9,9 @@ from pathlib import Path
 
 from isolated_studio.config import StudioConfig
 
+# Dependency (and deploy) order of the stacks main.py builds.
+STACK_ORDER = ("state", "network", "workload")
+
 
 @dataclass(frozen=True)
 class StackSummary:
@@ -23,7 +26,9 @@ class StackSummary:
 
 def stack_dirs(outdir: Path) -> dict[str, Path]:
     manifest = json.loads((outdir / "manifest.json").read_text())
-    return {name: outdir / info["workingDirectory"] for name, info in manifest["stacks"].items()}
+    dirs = {name: outdir / info["workingDirectory"] for name, info in manifest["stacks"].items()}
+    order = {name: i for i, name in enumerate(STACK_ORDER)}
+    return dict(sorted(dirs.items(), key=lambda item: order.get(item[0], len(order))))
 
 
 def summarize(outdir: Path) -> list[StackSummary]:

@@ -1,0 +1,50 @@
+# isolated-studio: `make synth` and `make test` are all a fresh machine needs.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+PIPENV_VERSION := 2026.10.3
+PIPENV := $(PYTHON) -m pipenv
+CATEGORIES := packages dev-packages lab
+
+export PIPENV_VENV_IN_PROJECT := 1
+export PIPENV_VERBOSITY := -1
+export PIPENV_NOSPIN := 1
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+export CHECKOV_SKIP_PACKAGE_UPDATE_CHECK := true
+export CKV_SKIP_PACKAGE_UPDATE_CHECK := true
+
+# A filesystem mirror of the providers, for air-gapped machines. Set it explicitly, or keep
+# a mirror in one of these usual places and it is picked up.
+MIRROR_CANDIDATES := /opt/tf-plugins /usr/local/share/terraform/plugins /usr/share/terraform/plugins
+STUDIO_PROVIDER_MIRROR ?= $(firstword $(foreach d,$(MIRROR_CANDIDATES),$(if $(wildcard $(d)/registry.terraform.io/hashicorp/aws),$(d))))
+export STUDIO_PROVIDER_MIRROR
+
+STAMP := .venv/.synced-$(shell cat Pipfile.lock 2>/dev/null | cksum | cut -d' ' -f1)
+
+.PHONY: help setup synth test validate checkov bench data clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 12
+
+$(STAMP): Pipfile Pipfile.lock
+	@$(PIPENV) --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet "pipenv==$(PIPENV_VERSION)"
+	$(PIPENV) sync --categories "$(CATEGORIES)"
+	@rm -f .venv/.synced-* && touch $@
+
+setup: $(STAMP) ## install pipenv and the locked packages into .venv
+
+synth: setup ## synthesize every stack with the default configuration into cdktf.out/
+	$(PIPENV) run python main.py
+
+test: setup ## run the whole test suite
+	$(PIPENV) run pytest
+
+validate: synth ## terraform init -backend=false + validate every synthesized stack
+	$(PIPENV) run python -m isolated_studio.validate cdktf.out
+
+bench: setup ## time synthesis against the bare import of cdktf and the provider bindings
+	$(PIPENV) run python -m isolated_studio.bench
+
+clean: ## remove generated files (never the bootstrap state in terraform-state/)
+	rm -rf cdktf.out .terraform-cli .pytest_cache

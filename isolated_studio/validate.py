@@ -1,0 +1,59 @@
+"""`terraform init -backend=false` + `terraform validate` for synthesized stacks, offline."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from isolated_studio.summary import stack_dirs
+from isolated_studio.terraform import MIRROR_ENV, run, terraform_env
+
+
+@dataclass(frozen=True)
+class ValidateResult:
+    stack: str
+    valid: bool
+    diagnostics: list[dict]
+
+    def describe(self) -> str:
+        if self.valid:
+            return f"{self.stack}: valid"
+        lines = [f"{self.stack}: INVALID"]
+        for d in self.diagnostics:
+            where = d.get("range", {}).get("filename", "")
+            lines.append(f"  {d.get('severity')}: {d.get('summary')} {d.get('detail', '')} {where}".rstrip())
+        return "\n".join(lines)
+
+
+def validate_stack(name: str, path: Path, env: dict[str, str]) -> ValidateResult:
+    init = run(["init", "-backend=false", "-input=false", "-no-color"], cwd=path, env=env, check=False)
+    if init.returncode != 0:
+        return ValidateResult(name, False, [{"severity": "error", "summary": "terraform init failed",
+                                             "detail": init.stdout + init.stderr}])
+    proc = run(["validate", "-json", "-no-color"], cwd=path, env=env, check=False)
+    report = json.loads(proc.stdout)
+    return ValidateResult(name, bool(report["valid"]), report.get("diagnostics", []))
+
+
+def validate_outdir(outdir: Path, mirror: str | None) -> list[ValidateResult]:
+    env = terraform_env(mirror)
+    dirs = stack_dirs(outdir)
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        return list(pool.map(lambda item: validate_stack(item[0], item[1], env), dirs.items()))
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    outdir = Path(argv[0] if argv else "cdktf.out")
+    results = validate_outdir(outdir, os.environ.get(MIRROR_ENV) or None)
+    for result in results:
+        print(result.describe())
+    return 0 if all(r.valid for r in results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

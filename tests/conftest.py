@@ -1,0 +1,99 @@
+"""Session-wide fixtures: one synthesis of the app, shared by every infrastructure test.
+
+Importing the provider bindings costs ~10 s and ~550 MB, so the app is synthesized once per
+session (plus one variant with the non-default options) and tests read the JSON it wrote.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+
+from isolated_studio.config import CONFIG_DIR, StudioConfig, load_config  # noqa: E402
+
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+# Tests see the default configuration as a user would, independent of the shell they run in.
+TEST_ENV = {"AWS_REGION": "us-west-2"}
+
+
+@dataclass
+class Synth:
+    config: StudioConfig
+    outdir: Path
+    stacks: dict[str, dict]  # stack name -> parsed cdk.tf.json
+    texts: dict[str, str]  # stack name -> cdk.tf.json text, for cdktf's Testing matchers
+    dirs: dict[str, Path]
+
+    def resources(self, stack: str, rtype: str) -> dict[str, dict]:
+        return self.stacks[stack].get("resource", {}).get(rtype, {})
+
+    def all_resources(self, stack: str):
+        for rtype, items in self.stacks[stack].get("resource", {}).items():
+            for name, body in items.items():
+                yield rtype, name, body
+
+
+def synthesize(config: StudioConfig, outdir: Path) -> Synth:
+    from isolated_studio.summary import stack_dirs
+    from main import build_app
+
+    build_app(config, outdir).synth()
+    dirs = stack_dirs(outdir)
+    texts = {name: (path / "cdk.tf.json").read_text() for name, path in dirs.items()}
+    return Synth(config, outdir, {n: json.loads(t) for n, t in texts.items()}, texts, dirs)
+
+
+def default_config() -> StudioConfig:
+    return load_config(CONFIG_DIR / "dev.toml", env=TEST_ENV)
+
+
+@pytest.fixture(scope="session")
+def synth(tmp_path_factory) -> Synth:
+    return synthesize(default_config(), tmp_path_factory.mktemp("synth-default"))
+
+
+@pytest.fixture(scope="session")
+def variant_config() -> StudioConfig:
+    """The options a default synth does not exercise: S3 native locking, least privilege..."""
+    base = default_config()
+    return replace(
+        base,
+        state=replace(base.state, locking="both"),
+        workload=replace(
+            base.workload,
+            iam_mode="least-privilege",
+            force_destroy_buckets=False,
+            retain_home_efs=True,
+            user_profiles=("alice", "bob"),
+            docker_trusted_accounts=("123456789012",),
+            attach_lifecycle_config=False,
+        ),
+    )
+
+
+@pytest.fixture(scope="session")
+def synth_variant(tmp_path_factory, variant_config) -> Synth:
+    return synthesize(variant_config, tmp_path_factory.mktemp("synth-variant"))
+
+
+def require_terraform() -> str:
+    """Terraform tests skip on a laptop without terraform, but never in CI."""
+    path = shutil.which("terraform")
+    if path is None:
+        if IN_CI:
+            pytest.fail("terraform is not on PATH, and CI=true forbids skipping Terraform tests")
+        pytest.skip("terraform is not on PATH")
+    return path
+
+
+@pytest.fixture(scope="session")
+def provider_mirror() -> str | None:
+    # Without a mirror Terraform downloads providers from the registry as usual.
+    return os.environ.get("STUDIO_PROVIDER_MIRROR") or None
