@@ -32,8 +32,12 @@ class ValidateResult:
 def validate_stack(name: str, path: Path, env: dict[str, str]) -> ValidateResult:
     init = run(["init", "-backend=false", "-input=false", "-no-color"], cwd=path, env=env, check=False)
     if init.returncode != 0:
+        detail = init.stdout + init.stderr
+        if "could not connect to registry.terraform.io" in detail:
+            detail += (f"\nHint: without internet access, set {MIRROR_ENV} to a filesystem mirror of the "
+                       "providers (see README, 'Provider mirror').")
         return ValidateResult(name, False, [{"severity": "error", "summary": "terraform init failed",
-                                             "detail": init.stdout + init.stderr}])
+                                             "detail": detail}])
     proc = run(["validate", "-json", "-no-color"], cwd=path, env=env, check=False)
     report = json.loads(proc.stdout)
     return ValidateResult(name, bool(report["valid"]), report.get("diagnostics", []))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from cdktf import LocalBackend, S3Backend, TerraformStack
+from cdktf import LocalBackend, S3Backend, S3BackendEndpointConfig, TerraformStack
 from cdktf_cdktf_provider_aws.provider import AwsProvider, AwsProviderDefaultTags, AwsProviderEndpoints
 from constructs import Construct
 
@@ -53,6 +53,21 @@ class StudioStack(TerraformStack):
     def use_s3_backend(self, stack_name: str) -> None:
         state = self.config.state
         lock_table = state.lock_table if state.locking in ("dynamodb", "both") else None
+        # Emulator settings are backend arguments (not overrides) so that cdktf copies them
+        # into the terraform_remote_state a consuming stack reads this state through.
+        emulator: dict = {}
+        if self.config.emulator.enabled:
+            endpoint = self.config.emulator.endpoint.rstrip("/")
+            emulator = dict(
+                endpoints=S3BackendEndpointConfig(s3=endpoint, dynamodb=endpoint, sts=endpoint, iam=endpoint),
+                use_path_style=True,
+                access_key=EMULATOR_CREDENTIAL,
+                secret_key=EMULATOR_CREDENTIAL,
+                skip_credentials_validation=True,
+                skip_requesting_account_id=True,
+                skip_metadata_api_check=True,
+                skip_region_validation=True,
+            )
         backend = S3Backend(
             self,
             bucket=state.bucket,
@@ -60,15 +75,8 @@ class StudioStack(TerraformStack):
             region=self.config.region,
             encrypt=True,
             dynamodb_table=lock_table,
+            **emulator,
         )
         if state.locking in ("lockfile", "both"):
+            # S3 native locking (Terraform >= 1.10); cdktf 0.21 has no argument for it.
             backend.add_override("use_lockfile", True)
-        if self.config.emulator.enabled:
-            endpoint = self.config.emulator.endpoint.rstrip("/")
-            backend.add_override("endpoints", {"s3": endpoint, "dynamodb": endpoint, "sts": endpoint, "iam": endpoint})
-            backend.add_override("use_path_style", True)
-            backend.add_override("access_key", EMULATOR_CREDENTIAL)
-            backend.add_override("secret_key", EMULATOR_CREDENTIAL)
-            for flag in ("skip_credentials_validation", "skip_requesting_account_id", "skip_metadata_api_check",
-                         "skip_region_validation"):
-                backend.add_override(flag, True)

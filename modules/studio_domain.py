@@ -1,0 +1,161 @@
+"""The SageMaker Studio domain in VpcOnly mode, with the lab's JupyterLab lifecycle configuration."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Mapping, Sequence
+
+from cdktf import Fn
+from cdktf_cdktf_provider_aws.sagemaker_domain import (
+    SagemakerDomain,
+    SagemakerDomainDefaultSpaceSettings,
+    SagemakerDomainDefaultSpaceSettingsJupyterLabAppSettings,
+    SagemakerDomainDefaultSpaceSettingsJupyterLabAppSettingsDefaultResourceSpec,
+    SagemakerDomainDefaultUserSettings,
+    SagemakerDomainDefaultUserSettingsJupyterLabAppSettings,
+    SagemakerDomainDefaultUserSettingsJupyterLabAppSettingsDefaultResourceSpec,
+    SagemakerDomainDomainSettings,
+    SagemakerDomainDomainSettingsDockerSettings,
+    SagemakerDomainRetentionPolicy,
+)
+from cdktf_cdktf_provider_aws.sagemaker_studio_lifecycle_config import SagemakerStudioLifecycleConfig
+from constructs import Construct
+
+from modules.props import name_tags, raise_for
+
+_ACCOUNT_RE = re.compile(r"^\d{12}$")
+
+
+def jupyterlab_startup_script(
+    *, region: str, codeartifact_domain: str, codeartifact_owner: str, codeartifact_repository: str,
+    lab_bucket: str, lab_prefix: str,
+) -> str:
+    """The JupyterLab start script: pip through CodeArtifact, and the lab in the user's home.
+
+    It never overwrites a file the user changed (``cp -n`` from a fresh mirror), and a
+    failure is logged but does not stop JupyterLab from starting: a user with a broken pip
+    login can still open a terminal and fix it.
+    """
+    # No double quotes and no shell ${...}: the script goes through Terraform's base64encode
+    # with account-id references in it, and cdktf refuses quotes in such a value.
+    return f"""#!/bin/bash
+# isolated-studio: runs as sagemaker-user each time a JupyterLab app starts.
+set -uo pipefail
+log() {{ echo isolated-studio: $*; }}
+log pip: CodeArtifact {codeartifact_domain}/{codeartifact_repository}
+aws codeartifact login --tool pip --region {region} --domain {codeartifact_domain} --domain-owner {codeartifact_owner} --repository {codeartifact_repository} || log WARNING: CodeArtifact login failed, pip install will not work
+log lab: s3://{lab_bucket}/{lab_prefix}/
+mirror=$HOME/.isolated-studio/lab
+mkdir -p $mirror $HOME/lab
+if aws s3 sync --only-show-errors --region {region} s3://{lab_bucket}/{lab_prefix}/ $mirror/; then
+  cp -rn $mirror/. $HOME/lab/
+else
+  log WARNING: could not copy the lab from S3
+fi
+exit 0
+"""
+
+
+@dataclass(frozen=True)
+class StudioDomainProps:
+    """Inputs of :class:`StudioDomain`.
+
+    security_group_ids: put in domain settings, default user settings and default space
+        settings; without all three, some apps start without them.
+    retain_home_efs: keep the home EFS on destroy (it then blocks VPC deletion until removed).
+    docker_trusted_accounts: accounts whose images Studio's docker may pull in VpcOnly mode.
+    lifecycle_script: JupyterLab start script; attached as the default when attach_lifecycle_config.
+    """
+
+    name: str
+    vpc_id: str
+    subnet_ids: Sequence[str]
+    security_group_ids: Sequence[str]
+    execution_role_arn: str
+    kms_key_arn: str
+    lifecycle_script: str
+    attach_lifecycle_config: bool = True
+    retain_home_efs: bool = False
+    docker_trusted_accounts: Sequence[str] = ()
+    instance_type: str = "ml.t3.medium"
+    tags: Mapping[str, str] = field(default_factory=dict)
+
+    def problems(self) -> list[str]:
+        found = []
+        if not re.match(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$", self.name):
+            found.append(f"name: {self.name!r} is not a valid domain name")
+        if not self.security_group_ids:
+            found.append("security_group_ids: VpcOnly apps need at least one security group")
+        if len(self.security_group_ids) > 5:
+            found.append("security_group_ids: at most 5")
+        if not self.subnet_ids:
+            found.append("subnet_ids: at least one private subnet is needed")
+        found += [f"docker_trusted_accounts: {a!r} is not a 12-digit account id"
+                  for a in self.docker_trusted_accounts if not _ACCOUNT_RE.match(a)]
+        if not self.lifecycle_script.startswith("#!"):
+            found.append("lifecycle_script: must start with a shebang line")
+        return found
+
+
+class StudioDomain(Construct):
+    """Attributes: ``domain``, ``lifecycle_config``."""
+
+    def __init__(self, scope: Construct, id: str, *, props: StudioDomainProps) -> None:
+        raise_for("StudioDomain", props.problems())
+        super().__init__(scope, id)
+        p = props
+        sgs = list(p.security_group_ids)
+        self.lifecycle_config = SagemakerStudioLifecycleConfig(
+            self,
+            "jupyterlab-lifecycle",
+            studio_lifecycle_config_name=f"{p.name}-lab-setup",
+            studio_lifecycle_config_app_type="JupyterLab",
+            studio_lifecycle_config_content=Fn.base64encode(p.lifecycle_script),
+            tags=dict(p.tags),
+        )
+        lcc = [self.lifecycle_config.arn] if p.attach_lifecycle_config else None
+        lcc_default = self.lifecycle_config.arn if p.attach_lifecycle_config else None
+        self.domain = SagemakerDomain(
+            self,
+            "domain",
+            domain_name=p.name,
+            auth_mode="IAM",
+            app_network_access_type="VpcOnly",
+            vpc_id=p.vpc_id,
+            subnet_ids=list(p.subnet_ids),
+            kms_key_id=p.kms_key_arn,
+            default_user_settings=SagemakerDomainDefaultUserSettings(
+                execution_role=p.execution_role_arn,
+                security_groups=sgs,
+                studio_web_portal="ENABLED",
+                default_landing_uri="studio::",
+                jupyter_lab_app_settings=SagemakerDomainDefaultUserSettingsJupyterLabAppSettings(
+                    lifecycle_config_arns=lcc,
+                    default_resource_spec=SagemakerDomainDefaultUserSettingsJupyterLabAppSettingsDefaultResourceSpec(
+                        instance_type=p.instance_type, lifecycle_config_arn=lcc_default,
+                    ),
+                ),
+            ),
+            default_space_settings=SagemakerDomainDefaultSpaceSettings(
+                execution_role=p.execution_role_arn,
+                security_groups=sgs,
+                jupyter_lab_app_settings=SagemakerDomainDefaultSpaceSettingsJupyterLabAppSettings(
+                    lifecycle_config_arns=lcc,
+                    default_resource_spec=SagemakerDomainDefaultSpaceSettingsJupyterLabAppSettingsDefaultResourceSpec(
+                        instance_type=p.instance_type, lifecycle_config_arn=lcc_default,
+                    ),
+                ),
+            ),
+            domain_settings=SagemakerDomainDomainSettings(
+                security_group_ids=sgs,
+                docker_settings=SagemakerDomainDomainSettingsDockerSettings(
+                    enable_docker_access="ENABLED",
+                    vpc_only_trusted_accounts=list(p.docker_trusted_accounts),
+                ),
+            ),
+            retention_policy=SagemakerDomainRetentionPolicy(
+                home_efs_file_system="Retain" if p.retain_home_efs else "Delete"
+            ),
+            tags=name_tags(p.name, dict(p.tags)),
+        )

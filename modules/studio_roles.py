@@ -1,0 +1,238 @@
+"""IAM roles of the lab: the Studio execution role and the MLflow tracking server's role.
+
+Two modes. ``managed`` keeps the seed's AmazonSageMakerFullAccess for a quick start;
+``least-privilege`` attaches no AWS-managed policy and grants only what the lab does.
+Both modes share the scoped grants (our buckets and key, our MLflow server, our
+CodeArtifact repository): nothing here uses ``codeartifact:*`` or an unscoped MLflow grant.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Mapping, Sequence
+
+from cdktf_cdktf_provider_aws.iam_role import IamRole
+from cdktf_cdktf_provider_aws.iam_role_policy import IamRolePolicy
+from cdktf_cdktf_provider_aws.iam_role_policy_attachment import IamRolePolicyAttachment
+from constructs import Construct
+
+from modules.encryption_key import DATA_ACTIONS
+from modules.props import name_tags, raise_for
+
+MODES = ("managed", "least-privilege")
+OBJECT_ACTIONS = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"]
+BUCKET_ACTIONS = ["s3:ListBucket", "s3:GetBucketLocation"]
+
+
+def _doc(*statements: Mapping) -> str:
+    return json.dumps({"Version": "2012-10-17", "Statement": list(statements)})
+
+
+def _allow(sid: str, actions: Sequence[str] | str, resources: Sequence[str] | str, condition: Mapping | None = None) -> dict:
+    statement = {"Sid": sid, "Effect": "Allow", "Action": actions, "Resource": resources}
+    if condition:
+        statement["Condition"] = condition
+    return statement
+
+
+@dataclass(frozen=True)
+class StudioRolesProps:
+    """Inputs of :class:`StudioRoles`.
+
+    ARNs are built from names (not resource attributes) so that buckets and the MLflow
+    server can reference the roles without a dependency cycle.
+    lab_bucket_names: buckets the execution role reads and writes (notebooks/data, MLflow).
+    mlflow_bucket_name: the artifact store the MLflow role reads and writes.
+    subnet_ids / security_group_ids: least-privilege mode allows training and processing
+        jobs only with exactly this VPC configuration (what @remote uses).
+    """
+
+    name: str
+    mode: str
+    partition: str
+    region: str
+    account_id: str
+    lab_bucket_names: Sequence[str]
+    mlflow_bucket_name: str
+    kms_key_arn: str
+    mlflow_server_name: str
+    codeartifact_domain: str
+    codeartifact_repository: str
+    subnet_ids: Sequence[str] = ()
+    security_group_ids: Sequence[str] = ()
+    tags: Mapping[str, str] = field(default_factory=dict)
+
+    def problems(self) -> list[str]:
+        found = []
+        if self.mode not in MODES:
+            found.append(f"mode: {self.mode!r} must be one of {list(MODES)}")
+        if not self.lab_bucket_names:
+            found.append("lab_bucket_names: the execution role needs at least one bucket")
+        if self.mode == "least-privilege" and (not self.subnet_ids or not self.security_group_ids):
+            found.append("subnet_ids/security_group_ids: least-privilege mode pins jobs to the VPC and needs both")
+        if len(self.name) > 40:
+            found.append(f"name: {self.name!r} is too long for IAM role names (40 characters at most)")
+        return found
+
+    # ARNs the policies name.
+    def arn(self, service: str, resource: str, *, region: bool = True, account: str | None = None) -> str:
+        return f"arn:{self.partition}:{service}:{self.region if region else ''}:{self.account_id if account is None else account}:{resource}"
+
+    @property
+    def execution_role_arn(self) -> str:
+        return self.arn("iam", f"role/{self.execution_role_name}", region=False)
+
+    @property
+    def execution_role_name(self) -> str:
+        return f"{self.name}-studio-execution"
+
+    @property
+    def mlflow_role_name(self) -> str:
+        return f"{self.name}-mlflow"
+
+
+class StudioRoles(Construct):
+    """Attributes: ``execution_role``, ``mlflow_role``, ``policies`` (name -> IamRolePolicy)."""
+
+    def __init__(self, scope: Construct, id: str, *, props: StudioRolesProps) -> None:
+        raise_for("StudioRoles", props.problems())
+        super().__init__(scope, id)
+        p = props
+        trust = _doc(
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": "sagemaker.amazonaws.com"},
+                "Action": "sts:AssumeRole",
+                # Confused-deputy guard: SageMaker may assume the role only for this account.
+                "Condition": {"StringEquals": {"aws:SourceAccount": p.account_id}},
+            }
+        )
+        tags = dict(p.tags)
+        self.execution_role = IamRole(
+            self, "execution-role", name=p.execution_role_name, assume_role_policy=trust,
+            description="SageMaker Studio execution role for the isolated lab",
+            max_session_duration=3600, tags=name_tags(p.execution_role_name, tags),
+        )
+        self.mlflow_role = IamRole(
+            self, "mlflow-role", name=p.mlflow_role_name, assume_role_policy=trust,
+            description="SageMaker managed MLflow tracking server role",
+            tags=name_tags(p.mlflow_role_name, tags),
+        )
+        self.policies: dict[str, IamRolePolicy] = {}
+        for policy_name, document in self.execution_policies(p).items():
+            self.policies[policy_name] = IamRolePolicy(
+                self, f"execution-{policy_name}", name=policy_name, role=self.execution_role.id, policy=document
+            )
+        for policy_name, document in self.mlflow_policies(p).items():
+            self.policies[f"mlflow-{policy_name}"] = IamRolePolicy(
+                self, f"mlflow-{policy_name}", name=policy_name, role=self.mlflow_role.id, policy=document
+            )
+        if p.mode == "managed":
+            IamRolePolicyAttachment(
+                self, "execution-sagemaker-full-access", role=self.execution_role.name,
+                policy_arn=f"arn:{p.partition}:iam::aws:policy/AmazonSageMakerFullAccess",
+            )
+
+    @staticmethod
+    def _data_statements(p: StudioRolesProps, buckets: Sequence[str]) -> list[dict]:
+        return [
+            _allow("ListLabBuckets", BUCKET_ACTIONS, [f"arn:{p.partition}:s3:::{b}" for b in buckets]),
+            _allow("ReadWriteLabObjects", OBJECT_ACTIONS, [f"arn:{p.partition}:s3:::{b}/*" for b in buckets]),
+            _allow("UseLabKey", DATA_ACTIONS, p.kms_key_arn),
+        ]
+
+    @classmethod
+    def execution_policies(cls, p: StudioRolesProps) -> dict[str, str]:
+        server_arn = p.arn("sagemaker", f"mlflow-tracking-server/{p.mlflow_server_name}")
+        policies = {
+            "lab-data": _doc(*cls._data_statements(p, p.lab_bucket_names)),
+            "mlflow": _doc(
+                _allow("UseOurTrackingServer", "sagemaker-mlflow:*", server_arn),
+                _allow("FindOurTrackingServer",
+                       ["sagemaker:DescribeMlflowTrackingServer", "sagemaker:CreatePresignedMlflowTrackingServerUrl"],
+                       server_arn),
+                _allow("ListTrackingServers", "sagemaker:ListMlflowTrackingServers", "*"),
+            ),
+            "codeartifact": _doc(
+                _allow("PipLoginToken", "codeartifact:GetAuthorizationToken",
+                       p.arn("codeartifact", f"domain/{p.codeartifact_domain}")),
+                _allow("PipReadRepository", ["codeartifact:GetRepositoryEndpoint", "codeartifact:ReadFromRepository"],
+                       p.arn("codeartifact", f"repository/{p.codeartifact_domain}/{p.codeartifact_repository}")),
+                _allow("PipBearerToken", "sts:GetServiceBearerToken", "*",
+                       {"StringEquals": {"sts:AWSServiceName": "codeartifact.amazonaws.com"}}),
+            ),
+        }
+        if p.mode == "least-privilege":
+            policies["studio"] = cls._studio_policy(p)
+            policies["jobs"] = cls._jobs_policy(p)
+        return policies
+
+    @staticmethod
+    def _studio_policy(p: StudioRolesProps) -> str:
+        studio = [p.arn("sagemaker", r) for r in ("domain/*", "user-profile/*/*", "space/*/*", "app/*/*/*/*/*")]
+        return _doc(
+            _allow("StudioAppsAndSpaces", [
+                "sagemaker:CreateApp", "sagemaker:DeleteApp", "sagemaker:DescribeApp",
+                "sagemaker:CreateSpace", "sagemaker:UpdateSpace", "sagemaker:DeleteSpace", "sagemaker:DescribeSpace",
+                "sagemaker:DescribeDomain", "sagemaker:DescribeUserProfile",
+                "sagemaker:CreatePresignedDomainUrl", "sagemaker:AddTags", "sagemaker:ListTags",
+            ], studio),
+            _allow("StudioListings", [
+                "sagemaker:ListApps", "sagemaker:ListSpaces", "sagemaker:ListDomains", "sagemaker:ListUserProfiles",
+            ], "*"),
+        )
+
+    @staticmethod
+    def _jobs_policy(p: StudioRolesProps) -> str:
+        jobs = [p.arn("sagemaker", r) for r in ("training-job/*", "processing-job/*")]
+        in_our_vpc = {
+            "ForAllValues:StringEquals": {
+                "sagemaker:VpcSubnets": list(p.subnet_ids),
+                "sagemaker:VpcSecurityGroupIds": list(p.security_group_ids),
+            },
+            # ForAllValues alone would also match a request without any VPC configuration.
+            "Null": {"sagemaker:VpcSubnets": "false", "sagemaker:VpcSecurityGroupIds": "false"},
+        }
+        log_groups = p.arn("logs", "log-group:/aws/sagemaker/*")
+        return _doc(
+            _allow("RemoteJobsInOurVpc", ["sagemaker:CreateTrainingJob", "sagemaker:CreateProcessingJob"], jobs, in_our_vpc),
+            _allow("FollowRemoteJobs", [
+                "sagemaker:DescribeTrainingJob", "sagemaker:StopTrainingJob",
+                "sagemaker:DescribeProcessingJob", "sagemaker:StopProcessingJob", "sagemaker:AddTags",
+            ], jobs),
+            _allow("SearchJobs", ["sagemaker:Search", "sagemaker:ListTrainingJobs", "sagemaker:ListProcessingJobs"], "*"),
+            _allow("PassOnlyThisRole", "iam:PassRole", p.execution_role_arn,
+                   {"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}}),
+            _allow("ReadThisRole", "iam:GetRole", p.execution_role_arn),
+            _allow("JobLogs", ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents",
+                               "logs:DescribeLogStreams", "logs:GetLogEvents"], [log_groups, f"{log_groups}:log-stream:*"]),
+            _allow("DescribeLogGroups", "logs:DescribeLogGroups", "*"),
+            _allow("EcrLogin", "ecr:GetAuthorizationToken", "*"),
+            _allow("PullSageMakerImages",
+                   ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"],
+                   f"arn:{p.partition}:ecr:{p.region}:*:repository/*"),
+            _allow("JobNetworkInterfaces", [
+                "ec2:CreateNetworkInterface", "ec2:CreateNetworkInterfacePermission",
+                "ec2:DeleteNetworkInterface", "ec2:DeleteNetworkInterfacePermission",
+                "ec2:DescribeNetworkInterfaces", "ec2:DescribeVpcs", "ec2:DescribeSubnets",
+                "ec2:DescribeSecurityGroups", "ec2:DescribeDhcpOptions",
+            ], "*"),
+            _allow("JobMetrics", "cloudwatch:PutMetricData", "*",
+                   {"StringLike": {"cloudwatch:namespace": ["/aws/sagemaker/*", "aws/sagemaker/*"]}}),
+        )
+
+    @classmethod
+    def mlflow_policies(cls, p: StudioRolesProps) -> dict[str, str]:
+        registry = [p.arn("sagemaker", r) for r in ("model-package-group/*", "model-package/*/*")]
+        return {
+            "artifacts": _doc(*cls._data_statements(p, [p.mlflow_bucket_name])),
+            "model-registry": _doc(
+                # Automatic model registration mirrors MLflow registered models into SageMaker.
+                _allow("RegisterModels", [
+                    "sagemaker:CreateModelPackageGroup", "sagemaker:DescribeModelPackageGroup",
+                    "sagemaker:CreateModelPackage", "sagemaker:DescribeModelPackage",
+                    "sagemaker:UpdateModelPackage", "sagemaker:AddTags",
+                ], registry),
+            ),
+        }

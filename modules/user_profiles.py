@@ -1,0 +1,57 @@
+"""Studio user profiles, one per data scientist."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Mapping, Sequence
+
+from cdktf_cdktf_provider_aws.sagemaker_user_profile import SagemakerUserProfile, SagemakerUserProfileUserSettings
+from constructs import Construct
+
+from modules.props import raise_for
+
+_PROFILE_RE = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
+
+
+@dataclass(frozen=True)
+class UserProfilesProps:
+    """Inputs of :class:`UserProfiles`: names are unique; each profile repeats the domain's
+    security groups and execution role so that a profile never falls back to other ones."""
+
+    domain_id: str
+    names: Sequence[str]
+    execution_role_arn: str
+    security_group_ids: Sequence[str]
+    tags: Mapping[str, str] = field(default_factory=dict)
+
+    def problems(self) -> list[str]:
+        found = [f"names: {n!r} is not a valid user profile name" for n in self.names if not _PROFILE_RE.match(n)]
+        if not self.names:
+            found.append("names: at least one profile")
+        dupes = sorted({n for n in self.names if list(self.names).count(n) > 1})
+        if dupes:
+            found.append(f"names: duplicates {dupes}")
+        return found
+
+
+class UserProfiles(Construct):
+    """Attribute: ``profiles`` (name -> SagemakerUserProfile)."""
+
+    def __init__(self, scope: Construct, id: str, *, props: UserProfilesProps) -> None:
+        raise_for("UserProfiles", props.problems())
+        super().__init__(scope, id)
+        self.profiles: dict[str, SagemakerUserProfile] = {}
+        for name in props.names:
+            # Keyed by name: removing one user never replaces another user's profile.
+            self.profiles[name] = SagemakerUserProfile(
+                self,
+                f"profile-{name}",
+                domain_id=props.domain_id,
+                user_profile_name=name,
+                user_settings=SagemakerUserProfileUserSettings(
+                    execution_role=props.execution_role_arn,
+                    security_groups=list(props.security_group_ids),
+                ),
+                tags={**props.tags, "StudioUser": name},
+            )

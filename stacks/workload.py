@@ -1,0 +1,227 @@
+"""Everything a data scientist uses inside the isolated network.
+
+The network arrives as a NetworkStack object; cdktf turns every attribute read from it into
+an output of the network stack and a `terraform_remote_state` read here, so nothing is
+looked up by name or tag.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from cdktf import TerraformOutput
+from cdktf_cdktf_provider_aws.data_aws_caller_identity import DataAwsCallerIdentity
+from cdktf_cdktf_provider_aws.data_aws_partition import DataAwsPartition
+from constructs import Construct
+
+from isolated_studio.config import PROJECT_ROOT, StudioConfig
+from modules.encryption_key import EncryptionKey, EncryptionKeyProps
+from modules.lab_content import LabContent, LabContentProps
+from modules.mlflow_server import MlflowServer, MlflowServerProps
+from modules.pypi_mirror import PypiMirror, PypiMirrorProps
+from modules.secure_bucket import SecureBucket, SecureBucketProps
+from modules.studio_domain import StudioDomain, StudioDomainProps, jupyterlab_startup_script
+from modules.studio_roles import StudioRoles, StudioRolesProps
+from modules.user_profiles import UserProfiles, UserProfilesProps
+from stacks.base import StudioStack
+from stacks.network import NetworkStack
+
+NOTEBOOKS_DIR = PROJECT_ROOT / "notebooks"
+
+
+class WorkloadStack(StudioStack):
+    def __init__(self, scope: Construct, id: str, *, config: StudioConfig, network: NetworkStack) -> None:
+        super().__init__(scope, id, config=config)
+        self.use_s3_backend("workload")
+        c, w, name = config, config.workload, config.name_prefix
+        account = DataAwsCallerIdentity(self, "account").account_id
+        partition = DataAwsPartition(self, "partition").partition
+
+        vpc_id = network.vpc.vpc.id
+        subnet_ids = [s.id for s in network.vpc.subnets]
+        studio_sg = network.studio_security_group.security_group.id
+
+        self.key = EncryptionKey(
+            self, "kms", props=EncryptionKeyProps(name=f"{name}-workload", account_id=account,
+                                                  partition=partition, region=c.region),
+        )
+        key_arn = self.key.key.arn
+        # Deterministic names (account and region make them globally unique) let roles and
+        # policies name the buckets without waiting for them.
+        bucket_names = {
+            kind: f"{name}-{kind}-{account}-{c.region}" for kind in ("logs", "notebooks", "mlflow")
+        }
+        self.roles = StudioRoles(
+            self,
+            "iam",
+            props=StudioRolesProps(
+                name=name,
+                mode=w.iam_mode,
+                partition=partition,
+                region=c.region,
+                account_id=account,
+                lab_bucket_names=[bucket_names["notebooks"], bucket_names["mlflow"]],
+                mlflow_bucket_name=bucket_names["mlflow"],
+                kms_key_arn=key_arn,
+                mlflow_server_name=c.mlflow_server_name,
+                codeartifact_domain=c.codeartifact_domain,
+                codeartifact_repository=w.codeartifact_repository,
+                subnet_ids=subnet_ids,
+                security_group_ids=[studio_sg],
+            ),
+        )
+        lab_roles = [self.roles.execution_role.arn, self.roles.mlflow_role.arn]
+
+        self.log_bucket = SecureBucket(
+            self,
+            "access-logs",
+            props=SecureBucketProps(
+                bucket_name=bucket_names["logs"],
+                kms_key_arn=None,  # S3 server access logging cannot deliver to SSE-KMS buckets
+                access_log_bucket=None,
+                force_destroy=w.force_destroy_buckets,
+                noncurrent_version_days=w.noncurrent_version_expiration_days,
+                extra_statements=[{
+                    "Sid": "S3ServerAccessLogDelivery",
+                    "Effect": "Allow",
+                    "Principal": {"Service": "logging.s3.amazonaws.com"},
+                    "Action": "s3:PutObject",
+                    "Resource": f"arn:{partition}:s3:::{bucket_names['logs']}/*",
+                    "Condition": {"StringEquals": {"aws:SourceAccount": account}},
+                }],
+            ),
+        )
+        self.notebooks_bucket = SecureBucket(
+            self,
+            "notebooks",
+            props=SecureBucketProps(
+                bucket_name=bucket_names["notebooks"],
+                kms_key_arn=key_arn,
+                access_log_bucket=self.log_bucket.bucket.id,
+                access_log_prefix="notebooks/",
+                read_write_principals=lab_roles,
+                force_destroy=w.force_destroy_buckets,
+                noncurrent_version_days=w.noncurrent_version_expiration_days,
+            ),
+        )
+        self.pypi = PypiMirror(
+            self,
+            "codeartifact",
+            props=PypiMirrorProps(
+                domain_name=c.codeartifact_domain,
+                repository=w.codeartifact_repository,
+                upstream_repository=w.codeartifact_upstream_repository,
+                kms_key_arn=key_arn,
+            ),
+        )
+        self.studio = StudioDomain(
+            self,
+            "studio",
+            props=StudioDomainProps(
+                name=name,
+                vpc_id=vpc_id,
+                subnet_ids=subnet_ids,
+                security_group_ids=[studio_sg],
+                execution_role_arn=self.roles.execution_role.arn,
+                kms_key_arn=key_arn,
+                lifecycle_script=jupyterlab_startup_script(
+                    region=c.region,
+                    codeartifact_domain=c.codeartifact_domain,
+                    codeartifact_owner=account,
+                    codeartifact_repository=w.codeartifact_repository,
+                    lab_bucket=bucket_names["notebooks"],
+                    lab_prefix=w.notebooks_prefix,
+                ),
+                attach_lifecycle_config=w.attach_lifecycle_config,
+                retain_home_efs=w.retain_home_efs,
+                docker_trusted_accounts=w.docker_trusted_accounts,
+                instance_type=w.jupyterlab_instance_type,
+            ),
+        )
+        domain = self.studio.domain
+        self.mlflow_bucket = SecureBucket(
+            self,
+            "mlflow-artifacts",
+            props=SecureBucketProps(
+                bucket_name=bucket_names["mlflow"],
+                kms_key_arn=key_arn,
+                access_log_bucket=self.log_bucket.bucket.id,
+                access_log_prefix="mlflow/",
+                read_write_principals=lab_roles,
+                # The MLflow UI in Studio uploads and downloads artifacts from the browser.
+                cors_origins=[domain.url],
+                force_destroy=w.force_destroy_buckets,
+                noncurrent_version_days=w.noncurrent_version_expiration_days,
+            ),
+        )
+        self.users = UserProfiles(
+            self,
+            "users",
+            props=UserProfilesProps(
+                domain_id=domain.id,
+                names=w.user_profiles,
+                execution_role_arn=self.roles.execution_role.arn,
+                security_group_ids=[studio_sg],
+            ),
+        )
+        # Needs only its bucket, its role and the role's grants - plus the domain id for the
+        # tag that makes Studio show it. Never users, lab uploads or CodeArtifact.
+        self.mlflow = MlflowServer(
+            self,
+            "mlflow",
+            props=MlflowServerProps(
+                name=c.mlflow_server_name,
+                artifact_bucket=self.mlflow_bucket.bucket.bucket,
+                artifact_prefix=w.mlflow_artifact_prefix,
+                role_arn=self.roles.mlflow_role.arn,
+                domain_id=domain.id,
+                size=w.mlflow_size,
+                mlflow_version=w.mlflow_version,
+                automatic_model_registration=w.mlflow_automatic_model_registration,
+                maintenance_window=w.mlflow_maintenance_window,
+                depends_on=[self.roles.policies["mlflow-artifacts"], self.roles.policies["mlflow-model-registry"]],
+            ),
+        )
+        data_file = None
+        if w.data_file:
+            data_file = Path(w.data_file)
+            data_file = data_file if data_file.is_absolute() else PROJECT_ROOT / data_file
+        self.lab = LabContent(
+            self,
+            "lab",
+            props=LabContentProps(
+                bucket=self.notebooks_bucket.bucket.id,
+                directory=NOTEBOOKS_DIR,
+                prefix=w.notebooks_prefix,
+                data_file=data_file,
+                data_prefix=w.data_prefix,
+            ),
+        )
+        self._outputs(c, account, vpc_id, subnet_ids, studio_sg)
+
+    def _outputs(self, c: StudioConfig, account: str, vpc_id: str, subnet_ids: list[str], studio_sg: str) -> None:
+        w = c.workload
+        notebooks = self.notebooks_bucket.bucket.bucket
+        login = (
+            f"aws codeartifact login --tool pip --region {c.region} --domain {c.codeartifact_domain} "
+            f"--domain-owner {account} --repository {w.codeartifact_repository}"
+        )
+        outputs = {
+            "vpc_id": (vpc_id, "ID of the isolated VPC (from the network stack)"),
+            "subnet_ids": (subnet_ids, "Private subnets of the domain and @remote jobs"),
+            "security_group_id": (studio_sg, "Security group of Studio apps and @remote jobs"),
+            "domain_id": (self.studio.domain.id, "SageMaker Studio domain ID"),
+            "domain_url": (self.studio.domain.url, "Studio URL (reachable only through the VPC or a presigned URL)"),
+            "user_profile_names": (list(w.user_profiles), "Studio user profiles"),
+            "execution_role_arn": (self.roles.execution_role.arn, "Studio execution role"),
+            "kms_key_arn": (self.key.key.arn, "KMS key of the buckets, home EFS, CodeArtifact and logs"),
+            "notebooks_bucket_uri": (f"s3://{notebooks}/{w.notebooks_prefix}/", "Where the lab files are uploaded"),
+            "data_uri": (f"s3://{notebooks}/{w.data_prefix}/", "Where the AI4I 2020 data set goes"),
+            "mlflow_tracking_server_arn": (self.mlflow.server.arn, "MLflow tracking server ARN (the notebook's tracking URI)"),
+            "mlflow_tracking_server_url": (self.mlflow.server.tracking_server_url, "MLflow tracking server URL"),
+            "mlflow_artifact_store_uri": (self.mlflow.artifact_store_uri, "MLflow artifact store"),
+            "codeartifact_repository_endpoint": (self.pypi.endpoint, "pip index URL of the CodeArtifact repository"),
+            "codeartifact_login_command": (login, "Run this (inside Studio) to point pip at CodeArtifact"),
+        }
+        for output_id, (value, description) in outputs.items():
+            TerraformOutput(self, output_id, value=value, description=description)
