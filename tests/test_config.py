@@ -1,0 +1,156 @@
+"""Configuration: one typed object per environment, every problem reported before synthesis."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from isolated_studio.config import (
+    CONFIG_DIR,
+    DEFAULT_INTERFACE_ENDPOINTS,
+    ConfigError,
+    load_config,
+    parse_config,
+)
+
+ROOT = Path(__file__).resolve().parent.parent
+ENV = {"AWS_REGION": "us-west-2"}
+
+
+def raw(**sections):
+    """A valid configuration with some sections' keys replaced."""
+    base = {
+        "project": {"name_prefix": "studio-test", "environment": "test"},
+        "network": {},
+        "state": {"bucket": "studio-test-tfstate", "lock_table": "studio-test-tflock"},
+        "workload": {},
+    }
+    for section, values in sections.items():
+        base.setdefault(section, {}).update(values)
+    return base
+
+
+def problems_of(document, env=ENV):
+    with pytest.raises(ConfigError) as info:
+        parse_config(document, env=env, source="test.toml")
+    return info.value.problems, str(info.value)
+
+
+def test_default_environment_loads_with_the_seed_defaults():
+    config = load_config(CONFIG_DIR / "dev.toml", env=ENV)
+    assert config.region == "us-west-2"
+    assert config.network.vpc_cidr == "10.10.0.0/16"
+    assert config.availability_zones == ("us-west-2a", "us-west-2b")
+    assert config.subnet_cidrs == ("10.10.0.0/24", "10.10.1.0/24")
+    assert set(DEFAULT_INTERFACE_ENDPOINTS) <= set(config.network.interface_endpoints)
+    assert config.workload.user_profiles == ("data-scientist",)
+    assert config.workload.mlflow_version == "2.16"
+    assert config.state_key("network") == "isolated-studio/dev/network.tfstate"
+
+
+def test_environment_is_chosen_by_variable_and_region_by_aws_region(tmp_path):
+    (tmp_path / "staging.toml").write_text('[project]\nname_prefix = "studio-stg"\n')
+    config = load_config(env={"STUDIO_CONFIG": str(tmp_path / "staging.toml"), "AWS_REGION": "eu-central-1"})
+    assert (config.environment, config.region) == ("staging", "eu-central-1")
+    assert config.availability_zones == ("eu-central-1a", "eu-central-1b")
+    assert config.endpoint_service_name("experiments") == "aws.sagemaker.eu-central-1.experiments"
+    assert config.state.bucket == "studio-stg-tfstate"
+
+
+def test_unknown_environment_names_the_available_ones():
+    with pytest.raises(ConfigError, match=r"configuration file not found \(environments: .*dev"):
+        load_config(env={"STUDIO_ENV": "nope"})
+
+
+def test_a_toml_syntax_error_is_reported_with_its_file(tmp_path):
+    bad = tmp_path / "broken.toml"
+    bad.write_text("[project\nname_prefix = 1")
+    with pytest.raises(ConfigError, match=r"broken.toml(.|\n)*not valid TOML: Expected ']' at the end of a table declaration"):
+        load_config(bad, env=ENV)
+
+
+BAD_INPUTS = [
+    # (sections, expected message fragment)
+    ({"network": {"vpc_cidr": "10.10.0.0/33"}}, "network.vpc_cidr: '10.10.0.0/33' is not a valid IPv4 network CIDR"),
+    ({"network": {"vpc_cidr": "10.10.0.1/16"}}, "network.vpc_cidr: '10.10.0.1/16' is not a valid IPv4 network CIDR"),
+    ({"network": {"vpc_cidr": "8.8.0.0/16"}}, "must be inside a private range"),
+    ({"network": {"vpc_cidr": "10.0.0.0/8"}}, "prefix must be between /16 and /28"),
+    ({"network": {"subnet_cidrs": ["10.10.0.0/24", "10.10.0.128/25"]}}, "10.10.0.0/24 and 10.10.0.128/25 overlap"),
+    ({"network": {"subnet_cidrs": ["10.10.0.0/24", "10.20.0.0/24"]}}, "10.20.0.0/24 is not inside the VPC 10.10.0.0/16"),
+    ({"network": {"vpc_cidr": "10.10.0.0/24", "subnet_prefix_length": 25, "az_count": 3}},
+     "3 subnets of /25 do not fit in 10.10.0.0/24"),
+    ({"network": {"az_count": 1}}, "network.az_count: 1 is fewer than 2"),
+    ({"network": {"interface_endpoints": ["sagemaker.api", "sagemaker.runtime", "sts", "sqs"]}},
+     "unknown service(s) ['sqs']"),
+    ({"network": {"interface_endpoints": ["logs"]}}, "'sagemaker.api' is required for Studio in VpcOnly mode"),
+    ({"network": {"flow_log_retention_days": 10}}, "network.flow_log_retention_days: 10 is not a CloudWatch Logs retention value"),
+    ({"network": {"az_count": "two"}}, "network.az_count: must be an integer, got 'two'"),
+    ({"project": {"name_prefix": ""}}, "project.name_prefix: must not be empty"),
+    ({"project": {"name_prefix": "Studio_Dev"}}, "project.name_prefix: 'Studio_Dev' must be 3-24 characters"),
+    ({"project": {"region": "us-west-2", "account_id": "1234"}}, "project.account_id: '1234' must be 12 digits"),
+    ({"state": {"bucket": "My_State_Bucket"}}, "state.bucket: 'My_State_Bucket' must be 3-63 characters"),
+    ({"state": {"bucket": "192.168.1.1"}}, "state.bucket: '192.168.1.1' must not look like an IP address"),
+    ({"state": {"lock_table": "x"}}, "state.lock_table: 'x' must be 3-255 characters"),
+    ({"state": {"locking": "redis"}}, "state.locking: 'redis' must be one of ['dynamodb', 'lockfile', 'both']"),
+    ({"state": {"key_prefix": "/abs/"}}, "state.key_prefix: '/abs/' must be an S3 key prefix"),
+    ({"tags": {"aws:owner": "me"}}, "tags.aws:owner: not a valid tag key"),
+    ({"surprise": {}}, "surprise: unknown section"),
+    # workload options
+    ({"workload": {"user_profiles": ["alice", "bad_name!"]}}, "workload.user_profiles: 'bad_name!' must be 1-63 letters"),
+    ({"workload": {"user_profiles": ["alice", "alice"]}}, "workload.user_profiles: duplicate name(s) ['alice']"),
+    ({"workload": {"user_profiles": []}}, "workload.user_profiles: at least one user profile is needed"),
+    ({"workload": {"mlflow_size": "Huge"}}, "workload.mlflow_size: 'Huge' must be one of ['Small', 'Medium', 'Large']"),
+    ({"workload": {"mlflow_version": "latest"}}, "workload.mlflow_version: 'latest' must look like 2.16"),
+    ({"workload": {"mlflow_maintenance_window": "Sunday 3am"}}, "workload.mlflow_maintenance_window: 'Sunday 3am' must be Ddd:HH:MM"),
+    ({"workload": {"mlflow_maintenance_window": "Sun:25:00"}}, "must be Ddd:HH:MM"),
+    ({"workload": {"codeartifact_domain": "Bad.Domain"}}, "workload.codeartifact_domain: 'Bad.Domain' must be 2-50 lowercase"),
+    ({"workload": {"codeartifact_repository": "p"}}, "workload.codeartifact_repository: 'p' must be 2-100"),
+    ({"workload": {"codeartifact_upstream_repository": "pip"}}, "must differ from codeartifact_repository"),
+    ({"workload": {"data_file": "data/does-not-exist.csv"}}, "workload.data_file: 'data/does-not-exist.csv' does not exist"),
+    ({"workload": {"iam_mode": "admin"}}, "workload.iam_mode: 'admin' must be one of ['managed', 'least-privilege']"),
+    ({"workload": {"docker_trusted_accounts": ["12345"]}}, "workload.docker_trusted_accounts: '12345' must be a 12-digit"),
+    ({"workload": {"jupyterlab_instance_type": "t3.medium"}}, "is not a SageMaker instance type"),
+    ({"workload": {"force_destroy_buckets": "yes"}}, "workload.force_destroy_buckets: must be true or false"),
+]
+
+
+@pytest.mark.parametrize("sections, message", BAD_INPUTS, ids=[m[:40] for _, m in BAD_INPUTS])
+def test_bad_configuration_is_rejected_with_a_specific_message(sections, message):
+    problems, text = problems_of(raw(**sections))
+    assert any(message in p for p in problems), problems
+    assert text.startswith("test.toml:") and "nothing was synthesized" in text
+
+
+def test_bad_region_from_the_environment_is_reported():
+    problems, _ = problems_of(raw(), env={"AWS_REGION": "uswest2"})
+    assert problems == ["region: 'uswest2' (from AWS_REGION or project.region) is not an AWS region name like us-west-2"]
+
+
+def test_all_problems_are_reported_together():
+    problems, text = problems_of(raw(
+        project={"name_prefix": ""},
+        network={"vpc_cidr": "300.0.0.0/16", "az_count": 1},
+        workload={"mlflow_size": "Huge", "user_profiles": ["a", "a"]},
+    ))
+    assert len(problems) >= 5
+    assert "configuration problems" in text
+    for fragment in ("name_prefix", "vpc_cidr", "az_count", "mlflow_size", "duplicate"):
+        assert fragment in text
+
+
+def test_provider_mirror_must_exist(tmp_path):
+    problems, _ = problems_of(raw(), env={**ENV, "STUDIO_PROVIDER_MIRROR": str(tmp_path / "missing")})
+    assert any("is not a directory" in p for p in problems)
+
+
+def test_main_refuses_a_bad_configuration_before_writing_anything(tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[project]\nname_prefix = "X"\n[network]\naz_count = 1\n')
+    outdir = tmp_path / "out"
+    env = {**os.environ, "STUDIO_CONFIG": str(bad), "CDKTF_OUTDIR": str(outdir), "AWS_REGION": "us-west-2"}
+    proc = subprocess.run([sys.executable, "main.py"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2
+    assert "project.name_prefix" in proc.stderr and "network.az_count" in proc.stderr
+    assert not outdir.exists()
