@@ -1,0 +1,352 @@
+"""The workload stack: what data scientists use, secure by default."""
+
+import base64
+import json
+
+import pytest
+from cdktf_cdktf_provider_aws.codeartifact_domain import CodeartifactDomain
+from cdktf_cdktf_provider_aws.codeartifact_repository import CodeartifactRepository
+from cdktf_cdktf_provider_aws.kms_key import KmsKey
+from cdktf_cdktf_provider_aws.sagemaker_domain import SagemakerDomain
+from cdktf_cdktf_provider_aws.sagemaker_mlflow_tracking_server import SagemakerMlflowTrackingServer
+
+from matchers import has
+from modules.lab_content import lab_files
+from stacks.workload import NOTEBOOKS_DIR
+
+REMOTE = "data.terraform_remote_state.cross-stack-reference-input-network.outputs"
+
+
+@pytest.fixture(scope="module")
+def wl(synth):
+    return synth.texts["workload"]
+
+
+def policies(s, role_fragment):
+    return {
+        body["name"]: json.loads(body["policy"])
+        for name, body in s.resources("workload", "aws_iam_role_policy").items()
+        if role_fragment in body["role"]
+    }
+
+
+def ref(s, rtype, prefix, attr):
+    """The Terraform reference to the one resource whose logical name starts with prefix."""
+    names = [n for n in s.resources("workload", rtype) if n.startswith(prefix)]
+    assert len(names) == 1, (rtype, prefix, names)
+    return f"${{{rtype}.{names[0]}.{attr}}}"
+
+
+def all_actions(documents):
+    return {a for doc in documents for st in doc["Statement"] for a in ([st["Action"]] if isinstance(st["Action"], str) else st["Action"])}
+
+
+# --- cross-stack wiring ------------------------------------------------------------------
+
+def test_network_arrives_through_remote_state_of_the_network_s3_state(synth):
+    remote = synth.stacks["workload"]["data"]["terraform_remote_state"]["cross-stack-reference-input-network"]
+    assert remote["backend"] == "s3"
+    assert remote["config"]["key"] == "isolated-studio/dev/network.tfstate"
+    assert remote["config"]["bucket"] == "studio-dev-tfstate"
+    domain = next(iter(synth.resources("workload", "aws_sagemaker_domain").values()))
+    assert domain["vpc_id"].startswith("${" + REMOTE)
+    assert all(s.startswith("${" + REMOTE) for s in domain["subnet_ids"])
+
+
+def test_network_exports_what_the_workload_reads(synth):
+    wanted = {ref.split(".outputs.")[1].rstrip("}") for ref in json.dumps(synth.stacks["workload"]).split("${")
+              if ".outputs." in ref for ref in [ref.split("}")[0]]}
+    assert wanted <= set(synth.stacks["network"]["output"])
+
+
+def test_nothing_is_looked_up_by_name_or_tag(synth):
+    data_types = set(synth.stacks["workload"]["data"])
+    assert data_types <= {"terraform_remote_state", "aws_caller_identity", "aws_partition",
+                          "aws_codeartifact_repository_endpoint"}
+
+
+# --- encryption ----------------------------------------------------------------------------
+
+def test_customer_managed_key_rotates_and_lets_services_use_it(synth, wl):
+    assert has(wl, KmsKey.TF_RESOURCE_TYPE, {"enable_key_rotation": True})
+    policy = json.loads(next(iter(synth.resources("workload", "aws_kms_key").values()))["policy"])
+    services = next(s for s in policy["Statement"] if s["Sid"] == "ServicesUseKeyForThisAccount")
+    via = services["Condition"]["StringEquals"]["kms:ViaService"]
+    assert {"s3.us-west-2.amazonaws.com", "elasticfilesystem.us-west-2.amazonaws.com",
+            "codeartifact.us-west-2.amazonaws.com"} <= set(via)
+    logs = next(s for s in policy["Statement"] if s["Sid"] == "LogGroupsEncrypt")
+    assert logs["Principal"] == {"Service": "logs.us-west-2.amazonaws.com"}
+
+
+# --- buckets -------------------------------------------------------------------------------
+
+BUCKETS = ("access-logs", "notebooks", "mlflow-artifacts")
+
+
+@pytest.mark.parametrize("bucket", BUCKETS)
+def test_every_bucket_has_all_guards(synth, bucket):
+    def one(rtype):
+        matches = [b for n, b in synth.resources("workload", rtype).items() if n.startswith(f"{bucket}_")]
+        assert len(matches) == 1, (rtype, bucket)
+        return matches[0]
+
+    pab = one("aws_s3_bucket_public_access_block")
+    assert all(pab[k] is True for k in ("block_public_acls", "block_public_policy", "ignore_public_acls", "restrict_public_buckets"))
+    assert one("aws_s3_bucket_ownership_controls")["rule"]["object_ownership"] == "BucketOwnerEnforced"
+    assert one("aws_s3_bucket_versioning")["versioning_configuration"]["status"] == "Enabled"
+    rule = one("aws_s3_bucket_lifecycle_configuration")["rule"][0]
+    assert rule["noncurrent_version_expiration"][0]["noncurrent_days"] == 90
+    policy = json.loads(one("aws_s3_bucket_policy")["policy"])
+    assert policy["Statement"][0]["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    sse = one("aws_s3_bucket_server_side_encryption_configuration")["rule"][0]["apply_server_side_encryption_by_default"]
+    if bucket == "access-logs":
+        assert sse["sse_algorithm"] == "AES256"  # log delivery cannot write to SSE-KMS buckets
+    else:
+        assert sse["sse_algorithm"] == "aws:kms" and "aws_kms_key.kms_key" in sse["kms_master_key_id"]
+        logging = one("aws_s3_bucket_logging")
+        assert "access-logs_bucket" in logging["target_bucket"]
+
+
+@pytest.mark.parametrize("bucket", ["notebooks", "mlflow-artifacts"])
+def test_lab_buckets_grant_read_write_only_to_the_two_roles(synth, bucket):
+    body = next(b for n, b in synth.resources("workload", "aws_s3_bucket_policy").items() if n.startswith(f"{bucket}_"))
+    allows = [s for s in json.loads(body["policy"])["Statement"] if s["Effect"] == "Allow"]
+    principals = {p for s in allows for p in s["Principal"]["AWS"]}
+    assert principals == {ref(synth, "aws_iam_role", "iam_execution-role", "arn"),
+                          ref(synth, "aws_iam_role", "iam_mlflow-role", "arn")}
+
+
+def test_mlflow_bucket_cors_admits_only_the_studio_domain(synth):
+    cors = list(synth.resources("workload", "aws_s3_bucket_cors_configuration").values())
+    assert len(cors) == 1 and "mlflow-artifacts_bucket" in cors[0]["bucket"]
+    assert cors[0]["cors_rule"][0]["allowed_origins"] == [ref(synth, "aws_sagemaker_domain", "studio_domain", "url")]
+
+
+def test_force_destroy_follows_the_environment(synth, synth_variant):
+    assert all(b["force_destroy"] is True for b in synth.resources("workload", "aws_s3_bucket").values())  # dev says so
+    assert all(b["force_destroy"] is False for b in synth_variant.resources("workload", "aws_s3_bucket").values())
+
+
+# --- lab content ---------------------------------------------------------------------------
+
+def test_every_notebook_file_is_uploaded_with_a_content_hash(synth):
+    objects = {o["key"]: o for o in synth.resources("workload", "aws_s3_object").values()}
+    expected = {f"lab/{rel.as_posix()}" for rel in lab_files(NOTEBOOKS_DIR)}
+    assert "lab/private-mlflow.ipynb" in expected
+    assert set(objects) == expected
+    for key, obj in objects.items():
+        assert len(obj["source_hash"]) == 32, key
+        assert (synth.dirs["workload"] / obj["source"]).is_file(), key
+    assert not any("__pycache__" in k or k.endswith(".pyc") for k in objects)
+
+
+def test_editing_a_notebook_changes_only_its_object(tmp_path):
+    """Change detection by content: a new hash and asset path for the edited file only."""
+    from cdktf import App, TerraformStack, Testing
+
+    from modules.lab_content import LabContent, LabContentProps
+
+    (tmp_path / "lab").mkdir()
+    (tmp_path / "lab" / "a.ipynb").write_text("{}")
+    (tmp_path / "lab" / "b.py").write_text("x = 1")
+
+    def objects():
+        stack = TerraformStack(App(outdir=str(tmp_path / "out")), "s")
+        LabContent(stack, "lab", props=LabContentProps(bucket="b", directory=tmp_path / "lab", prefix="lab"))
+        return {o["key"]: (o["source_hash"], o["source"]) for o in json.loads(Testing.synth(stack))["resource"]["aws_s3_object"].values()}
+
+    before = objects()
+    (tmp_path / "lab" / "a.ipynb").write_text('{"cells": []}')
+    after = objects()
+    assert after["lab/a.ipynb"] != before["lab/a.ipynb"]
+    assert after["lab/b.py"] == before["lab/b.py"]
+
+
+def test_data_file_is_uploaded_under_the_data_prefix_when_configured(tmp_path, variant_config):
+    from dataclasses import replace
+
+    from cdktf import App, TerraformStack, Testing
+
+    from modules.lab_content import LabContent, LabContentProps
+
+    csv = tmp_path / "ai4i2020.csv"
+    csv.write_text("UDI,Product ID\n1,M14860\n")
+    (tmp_path / "lab").mkdir()
+    (tmp_path / "lab" / "x.ipynb").write_text("{}")
+    stack = TerraformStack(App(outdir=str(tmp_path / "out")), "s")
+    LabContent(stack, "lab", props=LabContentProps(bucket="b", directory=tmp_path / "lab", prefix="lab",
+                                                   data_file=csv, data_prefix="data"))
+    keys = {o["key"] for o in json.loads(Testing.synth(stack))["resource"]["aws_s3_object"].values()}
+    assert keys == {"lab/x.ipynb", "data/ai4i2020.csv"}
+
+
+# --- IAM -----------------------------------------------------------------------------------
+
+def test_roles_are_assumable_only_by_sagemaker_for_this_account(synth):
+    roles = synth.resources("workload", "aws_iam_role")
+    assert len(roles) == 2
+    for role in roles.values():
+        trust = json.loads(role["assume_role_policy"])["Statement"][0]
+        assert trust["Principal"] == {"Service": "sagemaker.amazonaws.com"}
+        assert "aws:SourceAccount" in trust["Condition"]["StringEquals"]
+
+
+def test_managed_mode_attaches_sagemaker_full_access_to_the_execution_role_only(synth):
+    attachments = list(synth.resources("workload", "aws_iam_role_policy_attachment").values())
+    assert [a["policy_arn"].split("/")[-1] for a in attachments] == ["AmazonSageMakerFullAccess"]
+    assert "execution-role" in attachments[0]["role"]
+
+
+def test_least_privilege_mode_attaches_no_aws_managed_policy(synth_variant):
+    assert synth_variant.resources("workload", "aws_iam_role_policy_attachment") == {}
+    execution = policies(synth_variant, "execution-role")
+    assert set(execution) == {"lab-data", "mlflow", "codeartifact", "studio", "jobs"}
+    actions = all_actions(execution.values())
+    assert not any(a.endswith(":*") and a != "sagemaker-mlflow:*" for a in actions)
+    assert {"sagemaker:CreateTrainingJob", "sagemaker:CreateApp", "iam:PassRole", "ecr:BatchGetImage"} <= actions
+
+
+def test_least_privilege_jobs_must_run_in_our_vpc_and_pass_only_our_role(synth_variant):
+    jobs = policies(synth_variant, "execution-role")["jobs"]["Statement"]
+    create = next(s for s in jobs if s["Sid"] == "RemoteJobsInOurVpc")
+    vpc = create["Condition"]["ForAllValues:StringEquals"]
+    assert all(REMOTE in s for s in vpc["sagemaker:VpcSubnets"] + vpc["sagemaker:VpcSecurityGroupIds"])
+    assert create["Condition"]["Null"] == {"sagemaker:VpcSubnets": "false", "sagemaker:VpcSecurityGroupIds": "false"}
+    passrole = next(s for s in jobs if s["Sid"] == "PassOnlyThisRole")
+    assert passrole["Resource"].endswith(":role/studio-dev-studio-execution")
+    assert passrole["Condition"] == {"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}}
+
+
+@pytest.mark.parametrize("which", ["synth", "synth_variant"])
+def test_mlflow_and_codeartifact_grants_are_scoped_in_both_modes(request, which):
+    s = request.getfixturevalue(which)
+    execution = policies(s, "execution-role")
+    mlflow = next(st for st in execution["mlflow"]["Statement"] if st["Action"] == "sagemaker-mlflow:*")
+    assert mlflow["Resource"].endswith(":mlflow-tracking-server/studio-dev-mlflow")
+    ca = {st["Sid"]: st for st in execution["codeartifact"]["Statement"]}
+    assert ca["PipLoginToken"]["Action"] == "codeartifact:GetAuthorizationToken"
+    assert ca["PipLoginToken"]["Resource"].endswith(":domain/studio-dev")
+    assert sorted(ca["PipReadRepository"]["Action"]) == ["codeartifact:GetRepositoryEndpoint", "codeartifact:ReadFromRepository"]
+    assert ca["PipReadRepository"]["Resource"].endswith(":repository/studio-dev/pip")
+    assert ca["PipBearerToken"]["Condition"] == {"StringEquals": {"sts:AWSServiceName": "codeartifact.amazonaws.com"}}
+    assert "codeartifact:*" not in all_actions(execution.values())
+
+
+def test_mlflow_role_reaches_only_its_bucket_and_the_model_registry(synth):
+    mlflow = policies(synth, "mlflow-role")
+    assert set(mlflow) == {"artifacts", "model-registry"}
+    resources = json.dumps(mlflow["artifacts"])
+    assert "studio-dev-mlflow-" in resources and "studio-dev-notebooks-" not in resources
+
+
+# --- domain, profiles, lifecycle -------------------------------------------------------------
+
+def test_domain_is_vpc_only_with_iam_auth_and_encrypted_home(synth, wl):
+    assert has(wl, SagemakerDomain.TF_RESOURCE_TYPE, {
+        "app_network_access_type": "VpcOnly", "auth_mode": "IAM", "domain_name": "studio-dev",
+        "retention_policy": {"home_efs_file_system": "Delete"},
+    })
+    domain = next(iter(synth.resources("workload", "aws_sagemaker_domain").values()))
+    assert "aws_kms_key.kms_key" in domain["kms_key_id"]
+
+
+def test_studio_security_group_is_in_all_three_domain_settings(synth):
+    domain = next(iter(synth.resources("workload", "aws_sagemaker_domain").values()))
+    sg = f"${{{REMOTE}.cross-stack-output-aws_security_groupstudio-security-group_145E1DBBid}}"
+    assert domain["domain_settings"]["security_group_ids"] == [sg]
+    assert domain["default_user_settings"]["security_groups"] == [sg]
+    assert domain["default_space_settings"]["security_groups"] == [sg]
+
+
+def test_docker_access_with_trusted_accounts_from_configuration(synth, synth_variant):
+    def docker(s):
+        return next(iter(s.resources("workload", "aws_sagemaker_domain").values()))["domain_settings"]["docker_settings"]
+    assert docker(synth) == {"enable_docker_access": "ENABLED", "vpc_only_trusted_accounts": []}
+    assert docker(synth_variant)["vpc_only_trusted_accounts"] == ["123456789012"]
+
+
+def test_home_efs_is_retained_only_when_configured(synth_variant):
+    domain = next(iter(synth_variant.resources("workload", "aws_sagemaker_domain").values()))
+    assert domain["retention_policy"] == {"home_efs_file_system": "Retain"}
+
+
+def test_lifecycle_configuration_logs_pip_in_and_copies_the_lab(synth):
+    lcc = next(iter(synth.resources("workload", "aws_sagemaker_studio_lifecycle_config").values()))
+    assert lcc["studio_lifecycle_config_app_type"] == "JupyterLab"
+    script = lcc["studio_lifecycle_config_content"]
+    assert script.startswith("${base64encode(") and "aws codeartifact login --tool pip" in script
+    assert "--domain studio-dev" in script and "--repository pip" in script
+    assert "s3://studio-dev-notebooks-${data.aws_caller_identity.account.account_id}-us-west-2/lab/" in script
+    assert "cp -rn" in script  # never overwrites what the user changed
+
+
+def test_lifecycle_configuration_is_attached_by_default_and_can_be_detached(synth, synth_variant):
+    def jupyter(s):
+        d = next(iter(s.resources("workload", "aws_sagemaker_domain").values()))
+        return d["default_user_settings"]["jupyter_lab_app_settings"]
+    assert jupyter(synth)["lifecycle_config_arns"] == [
+        ref(synth, "aws_sagemaker_studio_lifecycle_config", "studio_jupyterlab-lifecycle", "arn")]
+    assert "lifecycle_config_arns" not in jupyter(synth_variant)
+
+
+def test_user_profiles_follow_configuration(synth, synth_variant):
+    def profiles(s):
+        return {p["user_profile_name"]: p for p in s.resources("workload", "aws_sagemaker_user_profile").values()}
+    assert set(profiles(synth)) == {"data-scientist"}
+    variant = profiles(synth_variant)
+    assert set(variant) == {"alice", "bob"}
+    for profile in variant.values():
+        assert profile["domain_id"] == ref(synth_variant, "aws_sagemaker_domain", "studio_domain", "id")
+        assert profile["user_settings"]["security_groups"][0].startswith("${" + REMOTE)
+
+
+# --- MLflow and CodeArtifact -----------------------------------------------------------------
+
+def test_mlflow_tracking_server_settings(synth, wl):
+    assert has(wl, SagemakerMlflowTrackingServer.TF_RESOURCE_TYPE, {
+        "tracking_server_name": "studio-dev-mlflow", "tracking_server_size": "Small", "mlflow_version": "2.16",
+        "automatic_model_registration": True, "weekly_maintenance_window_start": "Sun:03:00",
+    })
+    server = next(iter(synth.resources("workload", "aws_sagemaker_mlflow_tracking_server").values()))
+    bucket = ref(synth, "aws_s3_bucket", "mlflow-artifacts_bucket", "bucket")
+    assert server["artifact_store_uri"] == f"s3://{bucket}/mlflow"
+    assert "mlflow-role" in server["role_arn"]
+    assert server["tags"]["domain-id"] == ref(synth, "aws_sagemaker_domain", "studio_domain", "id")
+
+
+def test_mlflow_server_waits_only_for_what_it_needs(synth):
+    server = next(iter(synth.resources("workload", "aws_sagemaker_mlflow_tracking_server").values()))
+    deps = server.get("depends_on", [])
+    assert all(d.startswith("aws_iam_role_policy.iam_mlflow-") for d in deps) and len(deps) == 2
+    refs = json.dumps(server)
+    for unneeded in ("aws_sagemaker_user_profile", "aws_codeartifact", "aws_s3_object", "aws_sagemaker_studio_lifecycle_config"):
+        assert unneeded not in refs
+
+
+def test_codeartifact_domain_upstream_and_team_repository(synth, wl):
+    assert has(wl, CodeartifactDomain.TF_RESOURCE_TYPE, {"domain": "studio-dev"})
+    domain = next(iter(synth.resources("workload", "aws_codeartifact_domain").values()))
+    assert "aws_kms_key.kms_key" in domain["encryption_key"]
+    assert has(wl, CodeartifactRepository.TF_RESOURCE_TYPE, {
+        "repository": "pypi-store", "external_connections": {"external_connection_name": "public:pypi"}})
+    team = next(r for r in synth.resources("workload", "aws_codeartifact_repository").values() if r["repository"] == "pip")
+    upstream = ref(synth, "aws_codeartifact_repository", "codeartifact_upstream", "repository")
+    assert team["upstream"] == [{"repository_name": upstream}]
+
+
+# --- outputs -------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("name", [
+    "vpc_id", "domain_id", "domain_url", "user_profile_names", "security_group_id", "subnet_ids",
+    "notebooks_bucket_uri", "mlflow_tracking_server_arn", "mlflow_tracking_server_url",
+    "codeartifact_repository_endpoint", "codeartifact_login_command",
+])
+def test_seed_parity_outputs_with_descriptions(synth, name):
+    output = synth.stacks["workload"]["output"][name]
+    assert output["description"] and output["value"]
+
+
+def test_login_command_is_the_exact_pip_command(synth):
+    command = synth.stacks["workload"]["output"]["codeartifact_login_command"]["value"]
+    assert command == ("aws codeartifact login --tool pip --region us-west-2 --domain studio-dev "
+                       "--domain-owner ${data.aws_caller_identity.account.account_id} --repository pip")
