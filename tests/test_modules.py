@@ -1,0 +1,79 @@
+"""Module inputs are validated before any resource is created, all problems at once."""
+
+import json
+from pathlib import Path
+
+import pytest
+from cdktf import App, TerraformStack
+
+from matchers import Testing
+
+from modules.flow_log import FlowLog, FlowLogProps
+from modules.isolated_vpc import IsolatedVpc, IsolatedVpcProps
+from modules.lab_content import LabContentProps
+from modules.mlflow_server import MlflowServerProps
+from modules.props import ModuleInputError
+from modules.pypi_mirror import PypiMirrorProps
+from modules.secure_bucket import SecureBucketProps
+from modules.studio_domain import StudioDomainProps
+from modules.studio_roles import StudioRolesProps
+from modules.user_profiles import UserProfilesProps
+from modules.vpc_endpoints import VpcEndpointsProps
+
+
+def test_invalid_vpc_props_report_every_problem_and_create_nothing():
+    stack = TerraformStack(App(), "s")
+    props = IsolatedVpcProps(name="", cidr="10.0.0.0/16", availability_zones=["us-west-2a"],
+                             subnet_cidrs=["10.0.0.0/24", "10.0.0.0/25"])
+    with pytest.raises(ModuleInputError) as info:
+        IsolatedVpc(stack, "vpc", props=props)
+    message = str(info.value)
+    assert message.startswith("IsolatedVpc: invalid inputs:")
+    for fragment in ("name: must not be empty", "at least two are needed", "2 given for 1 availability zones"):
+        assert fragment in message
+    assert "resource" not in json.loads(Testing.synth(stack))
+
+
+def test_overlapping_and_outside_subnets_are_named():
+    problems = IsolatedVpcProps(name="n", cidr="10.0.0.0/16", availability_zones=["a", "b"],
+                                subnet_cidrs=["10.0.0.0/24", "10.1.0.0/24"]).problems()
+    assert problems == ["subnet_cidrs: 10.1.0.0/24 is outside 10.0.0.0/16"]
+    problems = IsolatedVpcProps(name="n", cidr="10.0.0.0/16", availability_zones=["a", "b"],
+                                subnet_cidrs=["10.0.0.0/24", "10.0.0.0/25"]).problems()
+    assert problems == ["subnet_cidrs: 10.0.0.0/24 overlaps 10.0.0.0/25"]
+
+
+def test_flow_log_rejects_retention_the_service_does_not_accept():
+    with pytest.raises(ModuleInputError, match="retention_days: 10"):
+        FlowLog(TerraformStack(App(), "s"), "fl", props=FlowLogProps(name="n", vpc_id="v", region="us-west-2", retention_days=10))
+
+
+@pytest.mark.parametrize("props, fragment", [
+    (VpcEndpointsProps(name="n", vpc_id="v", vpc_cidr="10.0.0.0/16", subnet_ids=[], route_table_ids=[],
+                       interface_services={"x": "sqs"}, s3_gateway_service="com.amazonaws.us-west-2.s3"),
+     "is not an AWS service name"),
+    (SecureBucketProps(bucket_name="Bad_Name", kms_key_arn=None, access_log_bucket=None, cors_origins=["*"]),
+     "must be a specific https origin"),
+    (StudioRolesProps(name="n", mode="admin", partition="aws", region="us-west-2", account_id="1",
+                      lab_bucket_names=[], mlflow_bucket_name="b", kms_key_arn="k", mlflow_server_name="m",
+                      codeartifact_domain="d", codeartifact_repository="r"),
+     "mode: 'admin'"),
+    (StudioRolesProps(name="n", mode="least-privilege", partition="aws", region="us-west-2", account_id="1",
+                      lab_bucket_names=["b"], mlflow_bucket_name="b", kms_key_arn="k", mlflow_server_name="m",
+                      codeartifact_domain="d", codeartifact_repository="r"),
+     "least-privilege mode pins jobs to the VPC"),
+    (StudioDomainProps(name="n", vpc_id="v", subnet_ids=["s"], security_group_ids=[], execution_role_arn="r",
+                       kms_key_arn="k", lifecycle_script="echo", docker_trusted_accounts=["12"]),
+     "security_group_ids: VpcOnly apps need at least one security group"),
+    (UserProfilesProps(domain_id="d", names=["a", "a", "bad name"], execution_role_arn="r", security_group_ids=["sg"]),
+     "names: duplicates ['a']"),
+    (MlflowServerProps(name="m", artifact_bucket="b", artifact_prefix="p", role_arn="r", domain_id="d",
+                       size="Huge", maintenance_window="Sunday"),
+     "size: 'Huge'"),
+    (PypiMirrorProps(domain_name="d", repository="pip", upstream_repository="pip", kms_key_arn="k"),
+     "upstream_repository: must differ from repository"),
+    (LabContentProps(bucket="b", directory=Path("/nonexistent"), prefix="/lab/"),
+     "directory: /nonexistent does not exist"),
+])
+def test_module_props_name_the_problem(props, fragment):
+    assert any(fragment in p for p in props.problems()), props.problems()
