@@ -22,7 +22,7 @@ export STUDIO_PROVIDER_MIRROR
 
 STAMP := .venv/.synced-$(shell cat Pipfile.lock 2>/dev/null | cksum | cut -d' ' -f1)
 
-.PHONY: help setup synth test validate checkov bench data clean
+.PHONY: help setup synth test validate checkov lint-iam bench data clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 12
@@ -42,6 +42,12 @@ test: setup ## run the whole test suite
 
 validate: synth ## terraform init -backend=false + validate every synthesized stack
 	$(PIPENV) run python -m isolated_studio.validate cdktf.out
+
+checkov: synth ## checkov (pinned, offline) + CKV_STUDIO checks over every stack; exceptions in policy/suppressions.toml
+	$(PIPENV) run python -m isolated_studio.policy_scan cdktf.out
+
+lint-iam: synth ## lint every IAM permission policy of every stack with parliament
+	$(PIPENV) run python -m isolated_studio.policy_lint cdktf.out
 
 bench: setup ## time synthesis against the bare import of cdktf and the provider bindings
 	$(PIPENV) run python -m isolated_studio.bench

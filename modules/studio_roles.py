@@ -21,6 +21,14 @@ from modules.encryption_key import DATA_ACTIONS
 from modules.props import name_tags, raise_for
 
 MODES = ("managed", "least-privilege")
+# Every sagemaker-mlflow action that supports resource-level permissions, as prefixes:
+# `sagemaker-mlflow:*` on the server ARN would also name AccessUI, which takes only "*"
+# (Service Authorization Reference) and so would silently not be granted.
+MLFLOW_SERVER_ACTIONS = [
+    f"sagemaker-mlflow:{verb}*"
+    for verb in ("Create", "Delete", "End", "Get", "List", "Log", "Rename", "Restore", "Search", "Set",
+                 "Start", "Transition", "Update")
+]
 OBJECT_ACTIONS = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"]
 BUCKET_ACTIONS = ["s3:ListBucket", "s3:GetBucketLocation"]
 
@@ -148,7 +156,9 @@ class StudioRoles(Construct):
         policies = {
             "lab-data": _doc(*cls._data_statements(p, p.lab_bucket_names)),
             "mlflow": _doc(
-                _allow("UseOurTrackingServer", "sagemaker-mlflow:*", server_arn),
+                _allow("UseOurTrackingServer", MLFLOW_SERVER_ACTIONS, server_arn),
+                # Opening the MLflow UI; every call the UI then makes is scoped above.
+                _allow("OpenMlflowUi", "sagemaker-mlflow:AccessUI", "*"),
                 _allow("FindOurTrackingServer",
                        ["sagemaker:DescribeMlflowTrackingServer", "sagemaker:CreatePresignedMlflowTrackingServerUrl"],
                        server_arn),
@@ -212,11 +222,15 @@ class StudioRoles(Construct):
             _allow("PullSageMakerImages",
                    ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"],
                    f"arn:{p.partition}:ecr:{p.region}:*:repository/*"),
+            # Jobs in the VPC get network interfaces: only in our subnets, with our security groups.
             _allow("JobNetworkInterfaces", [
-                "ec2:CreateNetworkInterface", "ec2:CreateNetworkInterfacePermission",
-                "ec2:DeleteNetworkInterface", "ec2:DeleteNetworkInterfacePermission",
-                "ec2:DescribeNetworkInterfaces", "ec2:DescribeVpcs", "ec2:DescribeSubnets",
-                "ec2:DescribeSecurityGroups", "ec2:DescribeDhcpOptions",
+                "ec2:CreateNetworkInterface", "ec2:CreateNetworkInterfacePermission", "ec2:DeleteNetworkInterface",
+            ], [p.arn("ec2", "network-interface/*"),
+                *[p.arn("ec2", f"subnet/{subnet}") for subnet in p.subnet_ids],
+                *[p.arn("ec2", f"security-group/{sg}") for sg in p.security_group_ids]]),
+            _allow("DescribeJobNetwork", [
+                "ec2:DeleteNetworkInterfacePermission", "ec2:DescribeNetworkInterfaces", "ec2:DescribeVpcs",
+                "ec2:DescribeSubnets", "ec2:DescribeSecurityGroups", "ec2:DescribeDhcpOptions",
             ], "*"),
             _allow("JobMetrics", "cloudwatch:PutMetricData", "*",
                    {"StringLike": {"cloudwatch:namespace": ["/aws/sagemaker/*", "aws/sagemaker/*"]}}),

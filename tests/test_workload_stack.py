@@ -202,7 +202,7 @@ def test_least_privilege_mode_attaches_no_aws_managed_policy(synth_variant):
     execution = policies(synth_variant, "execution-role")
     assert set(execution) == {"lab-data", "mlflow", "codeartifact", "studio", "jobs"}
     actions = all_actions(execution.values())
-    assert not any(a.endswith(":*") and a != "sagemaker-mlflow:*" for a in actions)
+    assert not any(a.endswith(":*") for a in actions)
     assert {"sagemaker:CreateTrainingJob", "sagemaker:CreateApp", "iam:PassRole", "ecr:BatchGetImage"} <= actions
 
 
@@ -221,8 +221,16 @@ def test_least_privilege_jobs_must_run_in_our_vpc_and_pass_only_our_role(synth_v
 def test_mlflow_and_codeartifact_grants_are_scoped_in_both_modes(request, which):
     s = request.getfixturevalue(which)
     execution = policies(s, "execution-role")
-    mlflow = next(st for st in execution["mlflow"]["Statement"] if st["Action"] == "sagemaker-mlflow:*")
-    assert mlflow["Resource"].endswith(":mlflow-tracking-server/studio-dev-mlflow")
+    statements = {st["Sid"]: st for st in execution["mlflow"]["Statement"]}
+    server = statements["UseOurTrackingServer"]
+    assert server["Resource"].endswith(":mlflow-tracking-server/studio-dev-mlflow")
+    assert {"sagemaker-mlflow:Log*", "sagemaker-mlflow:Create*", "sagemaker-mlflow:Search*"} <= set(server["Action"])
+    # AccessUI supports no resource-level permission; it alone is granted on "*".
+    assert statements["OpenMlflowUi"] == {"Sid": "OpenMlflowUi", "Effect": "Allow",
+                                          "Action": "sagemaker-mlflow:AccessUI", "Resource": "*"}
+    mlflow_actions = [a for st in execution["mlflow"]["Statement"] for a in
+                      ([st["Action"]] if isinstance(st["Action"], str) else st["Action"]) if a.startswith("sagemaker-mlflow:")]
+    assert "sagemaker-mlflow:*" not in mlflow_actions
     ca = {st["Sid"]: st for st in execution["codeartifact"]["Statement"]}
     assert ca["PipLoginToken"]["Action"] == "codeartifact:GetAuthorizationToken"
     assert ca["PipLoginToken"]["Resource"].endswith(":domain/studio-dev")

@@ -1,0 +1,130 @@
+"""Every IAM permission policy in the synthesized stacks lints clean with parliament."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from isolated_studio import policy_lint as pl
+
+
+@pytest.fixture(scope="module")
+def lint(synth, synth_variant) -> pl.LintResult:
+    pairs = list(synth.stacks.items()) + [(f"{name} (variant)", doc) for name, doc in synth_variant.stacks.items()]
+    return pl.lint_stacks(pairs)
+
+
+def test_every_permission_policy_lints_clean(lint):
+    assert lint.documents, "no IAM permission policy found in the synthesized stacks"
+    assert lint.ok, "\n" + lint.describe()
+
+
+def test_every_permission_policy_of_the_stacks_is_linted(lint, synth):
+    """Extraction is complete: each aws_iam_role_policy / aws_iam_policy of the default synth is there."""
+    linted = {(d.stack, d.address) for d in lint.documents}
+    for stack in synth.stacks:
+        for rtype in pl.POLICY_ATTRIBUTES:
+            for name in synth.resources(stack, rtype):
+                assert (stack, f"{rtype}.{name}") in linted
+    assert any(d.address.startswith("aws_iam_role_policy.flow-log_") for d in lint.documents)
+
+
+def test_trust_policies_are_not_linted(lint):
+    assert not any("assume_role_policy" in d.attribute for d in lint.documents)
+
+
+def test_no_terraform_expression_reaches_parliament(lint):
+    for doc in lint.documents:
+        assert doc.linted is not None and "${" not in doc.linted, doc.label
+
+
+# --------------------------------------------------------------------------- the gate itself
+
+
+def statement(**fields) -> dict:
+    return {"Effect": "Allow", **fields}
+
+
+def policy(*statements) -> str:
+    return json.dumps({"Version": "2012-10-17", "Statement": list(statements)})
+
+
+def issues(policy_value) -> set[str]:
+    return {f.issue for f in pl.lint_policy(policy_value)[1]}
+
+
+def test_unknown_action_is_a_finding():
+    assert "UNKNOWN_ACTION" in issues(policy(statement(Action="s3:GetObjectt", Resource="arn:aws:s3:::b/*")))
+
+
+def test_malformed_statement_is_a_finding():
+    assert "MALFORMED" in issues(policy(statement(Resource="*")))  # neither Action nor NotAction
+
+
+def test_action_on_the_wrong_resource_is_a_finding():
+    bad = policy(statement(Action="s3:GetObject", Resource="${aws_kms_key.k.arn}"))
+    assert "RESOURCE_MISMATCH" in issues(bad)
+
+
+def test_invalid_json_and_expressions_are_findings_not_skips():
+    assert issues("{not json") == {"MALFORMED_JSON"}
+    assert issues('${jsonencode({"Statement": []})}') == {"UNLINTABLE"}
+
+
+def test_references_are_replaced_by_arns_of_the_right_service():
+    """Without the placeholders parliament calls `${...}` an invalid ARN; with them the policy is clean."""
+    good = policy(
+        statement(Action=["logs:CreateLogStream", "logs:PutLogEvents"],
+                  Resource=["${aws_cloudwatch_log_group.g.arn}", "${aws_cloudwatch_log_group.g.arn}:*"]),
+        statement(Action=["kms:Decrypt", "kms:GenerateDataKey*"], Resource="${aws_kms_key.k.arn}"),
+        statement(Action="s3:GetObject",
+                  Resource="arn:${data.aws_partition.p.partition}:s3:::b-${data.aws_caller_identity.a.account_id}/*"),
+        statement(Action="iam:PassRole", Resource="${aws_iam_role.r.arn}"),
+    )
+    assert issues(good) == set()
+    parliament = pl._parliament()
+    raw = parliament.analyze_policy_string(good)
+    assert "INVALID_ARN" in {f.issue for f in raw.findings}
+
+
+def test_placeholders():
+    assert pl.placeholder("data.aws_partition.p.partition", whole=False) == "aws"
+    assert pl.placeholder("data.aws_caller_identity.a.account_id", whole=False) == pl.ACCOUNT
+    assert pl.placeholder("aws_s3_bucket.b.arn", whole=True) == "arn:aws:s3:::placeholder-bucket"
+    assert pl.placeholder("aws_unknown_thing.x.arn", whole=True) == "*"
+    assert pl.placeholder("aws_s3_bucket.b.bucket", whole=False) == "placeholder"
+
+
+def test_findings_are_reported_per_resource_address():
+    doc = {
+        "resource": {
+            "aws_iam_role": {
+                "r": {
+                    "assume_role_policy": policy({"Effect": "Allow", "Principal": {"Service": "sagemaker.amazonaws.com"},
+                                                  "Action": "sts:AssumeRole"}),
+                    "inline_policy": [{"name": "inline", "policy": policy(statement(Action="sagemaker:Nope", Resource="*"))}],
+                }
+            },
+            "aws_iam_role_policy": {
+                "bad": {"role": "${aws_iam_role.r.id}", "policy": policy(statement(Action="s3:GetObjectt", Resource="*"))},
+                "good": {"role": "${aws_iam_role.r.id}", "policy": policy(statement(Action="s3:ListBucket",
+                                                                                    Resource="${aws_s3_bucket.b.arn}"))},
+                "from_data": {"role": "${aws_iam_role.r.id}", "policy": "${data.aws_iam_policy_document.d.json}"},
+            },
+        },
+        "data": {
+            "aws_iam_policy_document": {
+                "d": {"statement": [{"effect": "Allow", "actions": ["kms:Decryptt"], "resources": ["${aws_kms_key.k.arn}"]}]}
+            }
+        },
+    }
+    result = pl.lint_stacks({"bad": doc})
+    by_resource = {k: {f.issue for f in v} for k, v in result.findings_by_resource().items()}
+    assert by_resource == {
+        "bad: aws_iam_role.r": {"UNKNOWN_ACTION"},
+        "bad: aws_iam_role_policy.bad": {"UNKNOWN_ACTION"},
+        "bad: aws_iam_role_policy.from_data": {"UNKNOWN_ACTION"},
+    }
+    assert not result.ok
+    assert "aws_iam_role_policy.bad" in result.describe()
