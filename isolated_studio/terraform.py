@@ -8,6 +8,7 @@ from the registry as usual and nothing from a home config leaks into a run.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -17,7 +18,7 @@ from typing import Mapping, Sequence
 
 from isolated_studio.config import PROJECT_ROOT
 
-CLI_CONFIG_PATH = PROJECT_ROOT / ".terraform-cli" / "terraformrc"
+CLI_CONFIG_DIR = PROJECT_ROOT / ".terraform-cli"
 MIRROR_ENV = "STUDIO_PROVIDER_MIRROR"
 
 
@@ -43,13 +44,19 @@ def cli_config_text(mirror: str | None) -> str:
     )
 
 
-def write_cli_config(mirror: str | None, path: Path = CLI_CONFIG_PATH) -> Path:
+def write_cli_config(mirror: str | None, directory: Path = CLI_CONFIG_DIR) -> Path:
+    """Write (once) the CLI config for this mirror setting and return its path.
+
+    The file is named by its content, so runs with different mirrors (a developer's shell
+    and a test, say) never rewrite each other's configuration mid-run.
+    """
     if mirror and not Path(mirror).is_dir():
         raise TerraformError(f"provider mirror {mirror!r} ({MIRROR_ENV}) is not a directory")
-    path.parent.mkdir(parents=True, exist_ok=True)
     text = cli_config_text(mirror)
-    # Rewrite only on change so parallel runs never see a half-written file.
-    if not path.exists() or path.read_text() != text:
+    digest = hashlib.sha256(text.encode()).hexdigest()[:12]
+    path = directory / f"terraformrc-{digest}"
+    directory.mkdir(parents=True, exist_ok=True)
+    if not path.exists():
         tmp = path.with_suffix(f".{os.getpid()}.tmp")
         tmp.write_text(text)
         tmp.replace(path)
@@ -90,3 +97,13 @@ def run(
             f"terraform {' '.join(args)} failed in {cwd} (exit {proc.returncode}):\n{proc.stdout}\n{proc.stderr}"
         )
     return proc
+
+
+def main() -> int:
+    """Print the path of the CLI config for $STUDIO_PROVIDER_MIRROR (for TF_CLI_CONFIG_FILE)."""
+    print(write_cli_config(os.environ.get(MIRROR_ENV) or None))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

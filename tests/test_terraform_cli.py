@@ -1,0 +1,42 @@
+"""Terraform runs with a CLI configuration the project writes, never the user's."""
+
+import os
+
+import pytest
+
+from isolated_studio.terraform import TerraformError, terraform_env, write_cli_config
+
+
+def test_mirror_config_takes_registry_providers_from_the_mirror_only(tmp_path):
+    mirror = tmp_path / "mirror"
+    mirror.mkdir()
+    text = write_cli_config(str(mirror), tmp_path / "cli").read_text()
+    assert f'path    = "{mirror}"' in text
+    assert 'include = ["registry.terraform.io/*/*"]' in text
+    assert 'exclude = ["registry.terraform.io/*/*"]' in text
+
+
+def test_without_a_mirror_terraform_uses_the_registry(tmp_path):
+    text = write_cli_config(None, tmp_path / "cli").read_text()
+    assert "provider_installation" not in text
+
+
+def test_different_mirrors_never_share_a_file(tmp_path):
+    mirror = tmp_path / "mirror"
+    mirror.mkdir()
+    with_mirror = write_cli_config(str(mirror), tmp_path / "cli")
+    without = write_cli_config(None, tmp_path / "cli")
+    assert with_mirror != without and with_mirror.exists() and without.exists()
+    assert write_cli_config(str(mirror), tmp_path / "cli") == with_mirror
+
+
+def test_a_missing_mirror_is_a_clear_error(tmp_path):
+    with pytest.raises(TerraformError, match="is not a directory"):
+        write_cli_config(str(tmp_path / "nope"), tmp_path / "cli")
+
+
+def test_environment_points_terraform_at_our_config_and_disables_prompts(monkeypatch):
+    monkeypatch.setenv("TF_CLI_CONFIG_FILE", os.path.expanduser("~/.terraformrc"))
+    env = terraform_env(None)
+    assert ".terraform-cli/terraformrc-" in env["TF_CLI_CONFIG_FILE"]
+    assert env["TF_INPUT"] == "0" and env["TF_IN_AUTOMATION"] == "1"
