@@ -49,6 +49,9 @@ checkov: synth ## checkov (pinned, offline) + CKV_STUDIO checks over every stack
 lint-iam: synth ## lint every IAM permission policy of every stack with parliament
 	$(PIPENV) run python -m isolated_studio.policy_lint cdktf.out
 
+data: setup ## write a generated AI4I 2020 data set (same columns and rules) to data/ai4i2020.csv
+	PYTHONPATH=notebooks $(PIPENV) run python -m pm_lab.synthetic --rows 10000 --seed 42 --out data/ai4i2020.csv
+
 bench: setup ## time synthesis against the bare import of cdktf and the provider bindings
 	$(PIPENV) run python -m isolated_studio.bench
 

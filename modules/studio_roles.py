@@ -163,6 +163,8 @@ class StudioRoles(Construct):
                        ["sagemaker:DescribeMlflowTrackingServer", "sagemaker:CreatePresignedMlflowTrackingServerUrl"],
                        server_arn),
                 _allow("ListTrackingServers", "sagemaker:ListMlflowTrackingServers", "*"),
+                # The notebook finds the server by its domain-id tag when no ARN is given.
+                _allow("ReadTrackingServerTags", "sagemaker:ListTags", p.arn("sagemaker", "mlflow-tracking-server/*")),
             ),
             "codeartifact": _doc(
                 _allow("PipLoginToken", "codeartifact:GetAuthorizationToken",

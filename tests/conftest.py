@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -18,7 +17,6 @@ os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
 from isolated_studio.config import CONFIG_DIR, StudioConfig, load_config  # noqa: E402
 
-IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 # Tests see the default configuration as a user would, independent of the shell they run in.
 TEST_ENV = {"AWS_REGION": "us-west-2"}
 
@@ -81,16 +79,6 @@ def variant_config() -> StudioConfig:
 @pytest.fixture(scope="session")
 def synth_variant(tmp_path_factory, variant_config) -> Synth:
     return synthesize(variant_config, tmp_path_factory.mktemp("synth-variant"))
-
-
-def require_terraform() -> str:
-    """Terraform tests skip on a laptop without terraform, but never in CI."""
-    path = shutil.which("terraform")
-    if path is None:
-        if IN_CI:
-            pytest.fail("terraform is not on PATH, and CI=true forbids skipping Terraform tests")
-        pytest.skip("terraform is not on PATH")
-    return path
 
 
 @pytest.fixture(scope="session")

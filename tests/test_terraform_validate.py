@@ -2,7 +2,7 @@
 
 import pytest
 
-from conftest import require_terraform
+from support import require_terraform
 from isolated_studio.validate import validate_outdir
 
 pytestmark = pytest.mark.terraform
