@@ -1,0 +1,94 @@
+"""Connecting to the MLflow tracking server before anything is logged.
+
+:func:`connect` is called before the data is read and before any run
+exists: it checks the URI form, the SageMaker plugin for ARNs, and that the
+server answers, with MLflow's HTTP retries turned down for that one call so
+an unreachable server fails in seconds rather than after minutes of
+backoff.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from pm_lab.errors import TrackingServerError
+
+#: sagemaker-mlflow release matching mlflow 2.16 (also pinned in requirements.txt).
+SAGEMAKER_MLFLOW_REQUIREMENT = "sagemaker-mlflow==0.1.0"
+_ARN = re.compile(r"^arn:aws[a-z-]*:sagemaker:[a-z0-9-]+:\d{12}:mlflow-tracking-server/.+$")
+
+
+def is_sagemaker_tracking_arn(uri: str) -> bool:
+    """True for a SageMaker managed MLflow tracking server ARN."""
+    return bool(_ARN.match(uri))
+
+
+def require_sagemaker_mlflow() -> None:
+    """Fail clearly when an ARN is used without the plugin that understands it."""
+    if importlib.util.find_spec("sagemaker_mlflow") is None:
+        raise TrackingServerError(
+            "A SageMaker MLflow ARN is used as tracking URI but the sagemaker-mlflow "
+            f"plugin is not installed: `pip install {SAGEMAKER_MLFLOW_REQUIREMENT}` "
+            "(it is in requirements.txt), then restart the kernel."
+        )
+
+
+@contextmanager
+def _quick_http(timeout_seconds: int, max_retries: int) -> Iterator[None]:
+    """Temporarily lower MLflow's HTTP timeout and retries, restoring them afterwards."""
+    settings = {
+        "MLFLOW_HTTP_REQUEST_TIMEOUT": str(timeout_seconds),
+        "MLFLOW_HTTP_REQUEST_MAX_RETRIES": str(max_retries),
+    }
+    saved = {name: os.environ.get(name) for name in settings}
+    os.environ.update(settings)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def connect(tracking_uri: str, *, timeout_seconds: int = 5, max_retries: int = 0) -> str:
+    """Check that ``tracking_uri`` is a working MLflow server and make it the active one.
+
+    Accepts ``http(s)://`` URIs and SageMaker tracking server ARNs. Returns
+    the URI. Raises TrackingServerError, before any experiment or run is
+    created, when the URI is malformed, the plugin is missing or the server
+    does not answer.
+    """
+    uri = tracking_uri.strip()
+    if is_sagemaker_tracking_arn(uri):
+        require_sagemaker_mlflow()
+    elif not uri.startswith(("http://", "https://")):
+        raise TrackingServerError(
+            f"tracking_uri {tracking_uri!r} must be an http(s):// MLflow server URL "
+            "or a SageMaker MLflow tracking server ARN."
+        )
+    import mlflow
+    from mlflow.tracking import MlflowClient
+
+    try:
+        with _quick_http(timeout_seconds, max_retries):
+            MlflowClient(tracking_uri=uri).search_experiments(max_results=1)
+    except Exception as exc:  # any failure here means: nothing usable at that URI
+        raise TrackingServerError(
+            f"Cannot reach the MLflow tracking server at {uri} "
+            f"({type(exc).__name__}: {_first_line(exc)}). Start it (see docs/lab.md) or "
+            "fix tracking_uri; nothing has been logged."
+        ) from exc
+    mlflow.set_tracking_uri(uri)
+    return uri
+
+
+def _first_line(exc: BaseException) -> str:
+    """A short reason: MLflow's connection errors span many lines."""
+    text = str(exc).strip()
+    return text.splitlines()[0][:300] if text else "no details"

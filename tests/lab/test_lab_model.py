@@ -1,0 +1,120 @@
+"""Preprocessing, the stratified split, training and the metrics."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from pm_lab.data import FEATURES, NUMERIC_FEATURES, TARGET, validate_dataset
+from pm_lab.errors import LabDataError
+from pm_lab.evaluation import classification_metrics, evaluate, prefixed
+from pm_lab.preprocessing import preprocess, split_dataset
+from pm_lab.training import TrainingParams, train
+
+
+@pytest.fixture(scope="module")
+def validated(generated_frame: pd.DataFrame) -> pd.DataFrame:
+    return validate_dataset(generated_frame)
+
+
+@pytest.fixture(scope="module")
+def prepared(validated: pd.DataFrame):
+    return preprocess(validated, seed=42)
+
+
+def test_split_is_80_10_10_and_covers_every_row_once(validated: pd.DataFrame) -> None:
+    splits = split_dataset(validated, seed=42)
+    assert splits.sizes() == {"train": 8000, "validation": 1000, "test": 1000}
+    indices = [*splits.x_train.index, *splits.x_validation.index, *splits.x_test.index]
+    assert sorted(indices) == list(validated.index)
+    assert list(splits.x_train.columns) == list(FEATURES)
+    assert TARGET not in splits.x_test.columns
+
+
+def test_split_is_stratified_on_machine_failure(validated: pd.DataFrame) -> None:
+    overall = validated[TARGET].mean()
+    splits = split_dataset(validated, seed=42)
+    for split, rate in splits.failure_rates().items():
+        # Stratification leaves at most one row of difference per split.
+        size = splits.sizes()[split]
+        assert abs(rate - overall) <= 1.0 / size + 1e-12, split
+    assert splits.y_validation.sum() > 0 and splits.y_test.sum() > 0
+
+
+def test_split_is_reproducible_by_seed(validated: pd.DataFrame) -> None:
+    first = split_dataset(validated, seed=7)
+    again = split_dataset(validated, seed=7)
+    other = split_dataset(validated, seed=8)
+    assert list(first.x_test.index) == list(again.x_test.index)
+    assert list(first.x_test.index) != list(other.x_test.index)
+
+
+def test_preprocessor_outputs_scaled_sensors_and_one_hot_type(prepared) -> None:
+    transformed = prepared.preprocessor.transform(prepared.splits.x_validation)
+    assert transformed.shape == (1000, 8)
+    names = prepared.feature_names()
+    assert names[:5] == [f"numeric__{column}" for column in NUMERIC_FEATURES]
+    assert names[5:] == ["type__Type_L", "type__Type_M", "type__Type_H"]
+    one_hot = transformed[:, 5:]
+    assert np.array_equal(one_hot.sum(axis=1), np.ones(1000))
+
+
+def test_preprocessor_is_fitted_on_training_rows_only(prepared) -> None:
+    train_scaled = prepared.preprocessor.transform(prepared.splits.x_train)[:, :5]
+    assert np.allclose(train_scaled.mean(axis=0), 0.0, atol=1e-9)
+    assert np.allclose(train_scaled.std(axis=0), 1.0, atol=1e-9)
+    scaler = prepared.preprocessor.named_transformers_["numeric"]
+    assert np.allclose(scaler.mean_, prepared.splits.x_train[list(NUMERIC_FEATURES)].mean())
+
+
+def test_unknown_type_at_prediction_time_does_not_break_the_transform(prepared) -> None:
+    row = prepared.splits.x_test.head(1).assign(Type="Z")
+    assert prepared.preprocessor.transform(row)[0, 5:].tolist() == [0.0, 0.0, 0.0]
+
+
+def test_training_learns_failures_well_above_chance(prepared) -> None:
+    model = train(prepared, TrainingParams(n_estimators=100), seed=42)
+    assert [name for name, _ in model.steps] == ["preprocess", "classifier"]
+    metrics = evaluate(model, prepared.splits.x_validation, prepared.splits.y_validation)
+    assert metrics["roc_auc"] > 0.9
+    assert metrics["recall"] > 0.3
+    # The pipeline takes raw AI4I columns, unscaled.
+    predictions = model.predict(prepared.splits.x_test.head(20))
+    assert set(np.unique(predictions)) <= {0, 1}
+
+
+def test_training_is_reproducible_by_seed(prepared) -> None:
+    params = TrainingParams(n_estimators=30)
+    first = train(prepared, params, seed=1).predict_proba(prepared.splits.x_test)
+    again = train(prepared, params, seed=1).predict_proba(prepared.splits.x_test)
+    assert np.array_equal(first, again)
+
+
+def test_metrics_on_a_hand_checked_example() -> None:
+    labels = [0, 0, 0, 1, 1]
+    probability = [0.1, 0.6, 0.2, 0.7, 0.4]
+    # predicted: 0 1 0 1 0 -> TP 1, FP 1, FN 1, TN 2
+    metrics = classification_metrics(labels, probability)
+    assert metrics["accuracy"] == pytest.approx(3 / 5)
+    assert metrics["precision"] == pytest.approx(1 / 2)
+    assert metrics["recall"] == pytest.approx(1 / 2)
+    # 5 of the 6 (failure, healthy) pairs are ranked correctly.
+    assert metrics["roc_auc"] == pytest.approx(5 / 6)
+
+
+def test_no_predicted_failures_gives_zero_precision_not_an_error() -> None:
+    metrics = classification_metrics([0, 1, 0], [0.1, 0.2, 0.3])
+    assert metrics["precision"] == 0.0
+    assert metrics["recall"] == 0.0
+
+
+def test_metrics_need_both_classes() -> None:
+    with pytest.raises(LabDataError, match="both classes"):
+        classification_metrics([0, 0, 0], [0.1, 0.2, 0.3])
+
+
+def test_metric_names_are_prefixed_per_split() -> None:
+    assert prefixed({"accuracy": 1.0, "roc_auc": 0.5}, "test") == {
+        "test_accuracy": 1.0,
+        "test_roc_auc": 0.5,
+    }
