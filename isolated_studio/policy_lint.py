@@ -43,6 +43,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
+from isolated_studio.policy_documents import POLICY_DOCUMENT_REF, render_policy_document
+
 ACCOUNT = "123456789012"
 REGION = "us-west-2"
 PARTITION = "aws"
@@ -83,7 +85,6 @@ POLICY_ATTRIBUTES: dict[str, str] = {
 }
 
 EXPRESSION = re.compile(r"\$\{([^{}]*)\}")
-POLICY_DOCUMENT_REF = re.compile(r"^\$\{data\.aws_iam_policy_document\.([^.}]+)\.json\}$")
 
 
 def placeholder(expression: str, whole: bool) -> str:
@@ -226,27 +227,6 @@ def lint_policy(policy: Any) -> tuple[str | None, list[LintFinding]]:
             )
         )
     return text, findings
-
-
-def render_policy_document(data_source: Mapping[str, Any]) -> dict:
-    """``data.aws_iam_policy_document`` statements (as cdktf synthesizes them) as policy JSON."""
-    statements = []
-    for st in data_source.get("statement", []) or []:
-        out: dict[str, Any] = {}
-        if st.get("sid"):
-            out["Sid"] = st["sid"]
-        out["Effect"] = st.get("effect", "Allow")
-        for key, name in (("actions", "Action"), ("not_actions", "NotAction"),
-                          ("resources", "Resource"), ("not_resources", "NotResource")):
-            if st.get(key):
-                out[name] = st[key]
-        conditions: dict[str, dict[str, Any]] = {}
-        for cond in st.get("condition", []) or []:
-            conditions.setdefault(cond["test"], {})[cond["variable"]] = cond.get("values", [])
-        if conditions:
-            out["Condition"] = conditions
-        statements.append(out)
-    return {"Version": data_source.get("version", "2012-10-17"), "Statement": statements}
 
 
 def extract_policies(stack: str, doc: Mapping[str, Any]) -> list[PolicyDocument]:

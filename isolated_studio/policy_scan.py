@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
 from isolated_studio.config import PROJECT_ROOT
+from isolated_studio.policy_documents import inline_policy_documents
 
 POLICY_DIR = PROJECT_ROOT / "policy"
 CHECKS_DIR = POLICY_DIR / "checks"
@@ -365,6 +366,21 @@ def _address(resource: str, index: Mapping[str, list[str]]) -> str:
     return resource
 
 
+def stage_with_inlined_policies(pairs: Sequence[tuple[str, Path]], staging: Path) -> list[tuple[str, Path, Path]]:
+    """Copies of the stacks with `data.aws_iam_policy_document` references replaced by their JSON.
+
+    checkov reads resource attributes only; without this its IAM, KMS and bucket-policy
+    checks (and CKV_STUDIO_9) would see a reference instead of the statements.
+    """
+    staged = []
+    for index, (stack, original) in enumerate(pairs):
+        copy = staging / f"{index}-{stack}" / STACK_FILE
+        copy.parent.mkdir(parents=True)
+        copy.write_text(json.dumps(inline_policy_documents(json.loads(original.read_text())), indent=1))
+        staged.append((stack, original, copy))
+    return staged
+
+
 def scan(
     targets: Mapping[str, Path] | Iterable[tuple[str, Path]],
     suppressions: Sequence[Suppression] | Path | None = None,
@@ -375,10 +391,11 @@ def scan(
     pairs = normalize_targets(targets)
     if suppressions is None or isinstance(suppressions, (str, Path)):
         suppressions = load_suppressions(Path(suppressions) if suppressions else SUPPRESSIONS_PATH)
-    by_file = {os.path.realpath(f): (stack, f) for stack, f in pairs}
     indexes = {f: _resource_index(f) for _, f in pairs}
-
-    reports = run_checkov([f for _, f in pairs], checks_dir)
+    with tempfile.TemporaryDirectory(prefix="policy-scan-") as staging:
+        staged = stage_with_inlined_policies(pairs, Path(staging))
+        by_file = {os.path.realpath(copy): (stack, original) for stack, original, copy in staged}
+        reports = run_checkov([copy for _, _, copy in staged], checks_dir)
     version, passed, skipped, parsing_errors = "?", 0, 0, []
     raw: list[dict] = []
     for report in reports:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import Mapping, Sequence
 
@@ -10,6 +9,7 @@ from cdktf_cdktf_provider_aws.kms_alias import KmsAlias
 from cdktf_cdktf_provider_aws.kms_key import KmsKey
 from constructs import Construct
 
+from modules.policy_document import policy_document
 from modules.props import name_tags, raise_for
 
 DATA_ACTIONS = ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey"]
@@ -99,7 +99,7 @@ class EncryptionKey(Construct):
             description=f"{p.name}: Studio home EFS, lab buckets, CodeArtifact, logs",
             enable_key_rotation=True,
             deletion_window_in_days=p.deletion_window_days,
-            policy=json.dumps(policy),
+            policy=policy_document(self, "key-policy", policy),
             tags=name_tags(p.name, dict(p.tags)),
         )
         self.alias = KmsAlias(self, "alias", name=f"alias/{p.name}", target_key_id=self.key.key_id)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import Mapping
 
@@ -16,6 +15,7 @@ from cdktf_cdktf_provider_aws.kms_alias import KmsAlias
 from cdktf_cdktf_provider_aws.kms_key import KmsKey
 from constructs import Construct
 
+from modules.policy_document import policy_document
 from modules.props import name_tags, raise_for
 
 RETENTION_DAYS = frozenset(
@@ -88,7 +88,7 @@ class FlowLog(Construct):
             description=f"{props.name} VPC flow logs",
             enable_key_rotation=True,
             deletion_window_in_days=30,
-            policy=json.dumps(key_policy),
+            policy=policy_document(self, "kms-key-policy", key_policy),
             tags=name_tags(f"{props.name}-flow-logs", tags),
         )
         KmsAlias(self, "kms-alias", name=f"alias/{props.name}-flow-logs", target_key_id=self.kms_key.key_id)
@@ -113,7 +113,7 @@ class FlowLog(Construct):
             ],
         }
         self.role = IamRole(
-            self, "role", name=f"{props.name}-flow-logs", assume_role_policy=json.dumps(assume),
+            self, "role", name=f"{props.name}-flow-logs", assume_role_policy=policy_document(self, "role-trust", assume),
             tags=name_tags(f"{props.name}-flow-logs", tags),
         )
         IamRolePolicy(
@@ -121,7 +121,9 @@ class FlowLog(Construct):
             "role-policy",
             name="write-flow-logs",
             role=self.role.id,
-            policy=json.dumps(
+            policy=policy_document(
+                self,
+                "role-permissions",
                 {
                     "Version": "2012-10-17",
                     "Statement": [

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import Mapping, Sequence
 
@@ -37,6 +36,7 @@ from cdktf_cdktf_provider_aws.s3_bucket_versioning import (
 from constructs import Construct
 
 from isolated_studio.config import bucket_name_problem
+from modules.policy_document import policy_document
 from modules.props import is_unresolved, name_tags, raise_for
 from modules.state_backend import tls_only_statement
 
@@ -160,7 +160,7 @@ class SecureBucket(Construct):
         statements += list(p.extra_statements)
         self.policy = S3BucketPolicy(
             self, "policy", bucket=bucket_id,
-            policy=json.dumps({"Version": "2012-10-17", "Statement": statements}),
+            policy=policy_document(self, "policy-document", {"Version": "2012-10-17", "Statement": statements}),
         )
         if p.cors_origins:
             S3BucketCorsConfiguration(

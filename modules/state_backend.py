@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import Mapping
 
@@ -42,6 +41,7 @@ from cdktf_cdktf_provider_aws.s3_bucket_versioning import (
 )
 from constructs import Construct
 
+from modules.policy_document import policy_document
 from modules.props import name_tags, raise_for
 
 
@@ -105,7 +105,9 @@ class StateBackend(Construct):
             description=f"{props.name} Terraform state",
             enable_key_rotation=True,
             deletion_window_in_days=30,
-            policy=json.dumps(
+            policy=policy_document(
+                self,
+                "kms-key-policy",
                 {
                     "Version": "2012-10-17",
                     "Statement": [
@@ -154,7 +156,10 @@ class StateBackend(Construct):
         )
         S3BucketPolicy(
             self, "bucket-policy", bucket=self.bucket.id,
-            policy=json.dumps({"Version": "2012-10-17", "Statement": [tls_only_statement(self.bucket.arn)]}),
+            policy=policy_document(
+                self, "bucket-policy-document",
+                {"Version": "2012-10-17", "Statement": [tls_only_statement(self.bucket.arn)]},
+            ),
         )
         S3BucketLifecycleConfiguration(
             self,

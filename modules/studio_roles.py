@@ -8,7 +8,6 @@ CodeArtifact repository): nothing here uses ``codeartifact:*`` or an unscoped ML
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import Mapping, Sequence
 
@@ -18,6 +17,7 @@ from cdktf_cdktf_provider_aws.iam_role_policy_attachment import IamRolePolicyAtt
 from constructs import Construct
 
 from modules.encryption_key import DATA_ACTIONS
+from modules.policy_document import policy_document
 from modules.props import name_tags, raise_for
 
 MODES = ("managed", "least-privilege")
@@ -33,8 +33,8 @@ OBJECT_ACTIONS = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:AbortMu
 BUCKET_ACTIONS = ["s3:ListBucket", "s3:GetBucketLocation"]
 
 
-def _doc(*statements: Mapping) -> str:
-    return json.dumps({"Version": "2012-10-17", "Statement": list(statements)})
+def _doc(*statements: Mapping) -> dict:
+    return {"Version": "2012-10-17", "Statement": list(statements)}
 
 
 def _allow(sid: str, actions: Sequence[str] | str, resources: Sequence[str] | str, condition: Mapping | None = None) -> dict:
@@ -107,7 +107,7 @@ class StudioRoles(Construct):
         raise_for("StudioRoles", props.problems())
         super().__init__(scope, id)
         p = props
-        trust = _doc(
+        trust = policy_document(self, "sagemaker-trust", _doc(
             {
                 "Effect": "Allow",
                 "Principal": {"Service": "sagemaker.amazonaws.com"},
@@ -115,7 +115,7 @@ class StudioRoles(Construct):
                 # Confused-deputy guard: SageMaker may assume the role only for this account.
                 "Condition": {"StringEquals": {"aws:SourceAccount": p.account_id}},
             }
-        )
+        ))
         tags = dict(p.tags)
         self.execution_role = IamRole(
             self, "execution-role", name=p.execution_role_name, assume_role_policy=trust,
@@ -130,11 +130,13 @@ class StudioRoles(Construct):
         self.policies: dict[str, IamRolePolicy] = {}
         for policy_name, document in self.execution_policies(p).items():
             self.policies[policy_name] = IamRolePolicy(
-                self, f"execution-{policy_name}", name=policy_name, role=self.execution_role.id, policy=document
+                self, f"execution-{policy_name}", name=policy_name, role=self.execution_role.id,
+                policy=policy_document(self, f"execution-{policy_name}-document", document),
             )
         for policy_name, document in self.mlflow_policies(p).items():
             self.policies[f"mlflow-{policy_name}"] = IamRolePolicy(
-                self, f"mlflow-{policy_name}", name=policy_name, role=self.mlflow_role.id, policy=document
+                self, f"mlflow-{policy_name}", name=policy_name, role=self.mlflow_role.id,
+                policy=policy_document(self, f"mlflow-{policy_name}-document", document),
             )
         if p.mode == "managed":
             IamRolePolicyAttachment(
@@ -151,7 +153,7 @@ class StudioRoles(Construct):
         ]
 
     @classmethod
-    def execution_policies(cls, p: StudioRolesProps) -> dict[str, str]:
+    def execution_policies(cls, p: StudioRolesProps) -> dict[str, dict]:
         server_arn = p.arn("sagemaker", f"mlflow-tracking-server/{p.mlflow_server_name}")
         policies = {
             "lab-data": _doc(*cls._data_statements(p, p.lab_bucket_names)),
@@ -181,7 +183,7 @@ class StudioRoles(Construct):
         return policies
 
     @staticmethod
-    def _studio_policy(p: StudioRolesProps) -> str:
+    def _studio_policy(p: StudioRolesProps) -> dict:
         studio = [p.arn("sagemaker", r) for r in ("domain/*", "user-profile/*/*", "space/*/*", "app/*/*/*/*/*")]
         return _doc(
             _allow("StudioAppsAndSpaces", [
@@ -196,7 +198,7 @@ class StudioRoles(Construct):
         )
 
     @staticmethod
-    def _jobs_policy(p: StudioRolesProps) -> str:
+    def _jobs_policy(p: StudioRolesProps) -> dict:
         jobs = [p.arn("sagemaker", r) for r in ("training-job/*", "processing-job/*")]
         in_our_vpc = {
             "ForAllValues:StringEquals": {
@@ -227,11 +229,12 @@ class StudioRoles(Construct):
             # Jobs in the VPC get network interfaces: only in our subnets, with our security groups.
             _allow("JobNetworkInterfaces", [
                 "ec2:CreateNetworkInterface", "ec2:CreateNetworkInterfacePermission", "ec2:DeleteNetworkInterface",
+                "ec2:DeleteNetworkInterfacePermission",
             ], [p.arn("ec2", "network-interface/*"),
                 *[p.arn("ec2", f"subnet/{subnet}") for subnet in p.subnet_ids],
                 *[p.arn("ec2", f"security-group/{sg}") for sg in p.security_group_ids]]),
             _allow("DescribeJobNetwork", [
-                "ec2:DeleteNetworkInterfacePermission", "ec2:DescribeNetworkInterfaces", "ec2:DescribeVpcs",
+                "ec2:DescribeNetworkInterfaces", "ec2:DescribeVpcs",
                 "ec2:DescribeSubnets", "ec2:DescribeSecurityGroups", "ec2:DescribeDhcpOptions",
             ], "*"),
             _allow("JobMetrics", "cloudwatch:PutMetricData", "*",
@@ -239,7 +242,7 @@ class StudioRoles(Construct):
         )
 
     @classmethod
-    def mlflow_policies(cls, p: StudioRolesProps) -> dict[str, str]:
+    def mlflow_policies(cls, p: StudioRolesProps) -> dict[str, dict]:
         registry = [p.arn("sagemaker", r) for r in ("model-package-group/*", "model-package/*/*")]
         return {
             "artifacts": _doc(*cls._data_statements(p, [p.mlflow_bucket_name])),

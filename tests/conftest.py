@@ -32,6 +32,12 @@ class Synth:
     def resources(self, stack: str, rtype: str) -> dict[str, dict]:
         return self.stacks[stack].get("resource", {}).get(rtype, {})
 
+    def policy(self, stack: str, value: str) -> dict:
+        """The IAM policy an attribute names (a policy-document data source or literal JSON)."""
+        from isolated_studio.policy_documents import resolve_policy
+
+        return resolve_policy(self.stacks[stack], value)
+
     def all_resources(self, stack: str):
         for rtype, items in self.stacks[stack].get("resource", {}).items():
             for name, body in items.items():

@@ -96,7 +96,7 @@ def test_flow_logs_go_to_an_encrypted_log_group_with_retention(synth, net):
     group = next(iter(synth.resources("network", "aws_cloudwatch_log_group").values()))
     assert group["kms_key_id"].startswith("${aws_kms_key.")
     assert has(net, FlowLog.TF_RESOURCE_TYPE, {"traffic_type": "ALL", "log_destination_type": "cloud-watch-logs"})
-    key_policy = json.loads(next(iter(synth.resources("network", "aws_kms_key").values()))["policy"])
+    key_policy = synth.policy("network", next(iter(synth.resources("network", "aws_kms_key").values()))["policy"])
     logs = next(s for s in key_policy["Statement"] if s["Sid"] == "FlowLogGroupEncrypts")
     assert "kms:EncryptionContext:aws:logs:arn" in logs["Condition"]["ArnEquals"]
 

@@ -32,7 +32,7 @@ def test_bucket_is_kms_encrypted_and_tls_only(synth):
     sse = next(iter(synth.resources("state", "aws_s3_bucket_server_side_encryption_configuration").values()))
     rule = sse["rule"][0]["apply_server_side_encryption_by_default"]
     assert rule["sse_algorithm"] == "aws:kms" and rule["kms_master_key_id"].startswith("${aws_kms_key.")
-    policy = json.loads(next(iter(synth.resources("state", "aws_s3_bucket_policy").values()))["policy"])
+    policy = synth.policy("state", next(iter(synth.resources("state", "aws_s3_bucket_policy").values()))["policy"])
     deny = policy["Statement"][0]
     assert deny["Effect"] == "Deny" and deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
 

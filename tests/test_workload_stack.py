@@ -24,7 +24,7 @@ def wl(synth):
 
 def policies(s, role_fragment):
     return {
-        body["name"]: json.loads(body["policy"])
+        body["name"]: s.policy("workload", body["policy"])
         for name, body in s.resources("workload", "aws_iam_role_policy").items()
         if role_fragment in body["role"]
     }
@@ -61,15 +61,17 @@ def test_network_exports_what_the_workload_reads(synth):
 
 def test_nothing_is_looked_up_by_name_or_tag(synth):
     data_types = set(synth.stacks["workload"]["data"])
+    # Policy documents are rendered locally by the provider; the rest read our own identity
+    # and the repository endpoint of the CodeArtifact repository this stack creates.
     assert data_types <= {"terraform_remote_state", "aws_caller_identity", "aws_partition",
-                          "aws_codeartifact_repository_endpoint"}
+                          "aws_codeartifact_repository_endpoint", "aws_iam_policy_document"}
 
 
 # --- encryption ----------------------------------------------------------------------------
 
 def test_customer_managed_key_rotates_and_lets_services_use_it(synth, wl):
     assert has(wl, KmsKey.TF_RESOURCE_TYPE, {"enable_key_rotation": True})
-    policy = json.loads(next(iter(synth.resources("workload", "aws_kms_key").values()))["policy"])
+    policy = synth.policy("workload", next(iter(synth.resources("workload", "aws_kms_key").values()))["policy"])
     services = next(s for s in policy["Statement"] if s["Sid"] == "ServicesUseKeyForThisAccount")
     via = services["Condition"]["StringEquals"]["kms:ViaService"]
     assert {"s3.us-west-2.amazonaws.com", "elasticfilesystem.us-west-2.amazonaws.com",
@@ -96,7 +98,7 @@ def test_every_bucket_has_all_guards(synth, bucket):
     assert one("aws_s3_bucket_versioning")["versioning_configuration"]["status"] == "Enabled"
     rule = one("aws_s3_bucket_lifecycle_configuration")["rule"][0]
     assert rule["noncurrent_version_expiration"][0]["noncurrent_days"] == 90
-    policy = json.loads(one("aws_s3_bucket_policy")["policy"])
+    policy = synth.policy("workload", one("aws_s3_bucket_policy")["policy"])
     assert policy["Statement"][0]["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
     sse = one("aws_s3_bucket_server_side_encryption_configuration")["rule"][0]["apply_server_side_encryption_by_default"]
     if bucket == "access-logs":
@@ -110,7 +112,7 @@ def test_every_bucket_has_all_guards(synth, bucket):
 @pytest.mark.parametrize("bucket", ["notebooks", "mlflow-artifacts"])
 def test_lab_buckets_grant_read_write_only_to_the_two_roles(synth, bucket):
     body = next(b for n, b in synth.resources("workload", "aws_s3_bucket_policy").items() if n.startswith(f"{bucket}_"))
-    allows = [s for s in json.loads(body["policy"])["Statement"] if s["Effect"] == "Allow"]
+    allows = [s for s in synth.policy("workload", body["policy"])["Statement"] if s["Effect"] == "Allow"]
     principals = {p for s in allows for p in s["Principal"]["AWS"]}
     assert principals == {ref(synth, "aws_iam_role", "iam_execution-role", "arn"),
                           ref(synth, "aws_iam_role", "iam_mlflow-role", "arn")}
@@ -186,7 +188,7 @@ def test_roles_are_assumable_only_by_sagemaker_for_this_account(synth):
     roles = synth.resources("workload", "aws_iam_role")
     assert len(roles) == 2
     for role in roles.values():
-        trust = json.loads(role["assume_role_policy"])["Statement"][0]
+        trust = synth.policy("workload", role["assume_role_policy"])["Statement"][0]
         assert trust["Principal"] == {"Service": "sagemaker.amazonaws.com"}
         assert "aws:SourceAccount" in trust["Condition"]["StringEquals"]
 
@@ -210,7 +212,9 @@ def test_least_privilege_jobs_must_run_in_our_vpc_and_pass_only_our_role(synth_v
     jobs = policies(synth_variant, "execution-role")["jobs"]["Statement"]
     create = next(s for s in jobs if s["Sid"] == "RemoteJobsInOurVpc")
     vpc = create["Condition"]["ForAllValues:StringEquals"]
-    assert all(REMOTE in s for s in vpc["sagemaker:VpcSubnets"] + vpc["sagemaker:VpcSecurityGroupIds"])
+    subnets, groups = vpc["sagemaker:VpcSubnets"], vpc["sagemaker:VpcSecurityGroupIds"]
+    assert len(subnets) == 2 and REMOTE in groups  # both subnets; the one Studio security group
+    assert all(REMOTE in s for s in subnets)
     assert create["Condition"]["Null"] == {"sagemaker:VpcSubnets": "false", "sagemaker:VpcSecurityGroupIds": "false"}
     passrole = next(s for s in jobs if s["Sid"] == "PassOnlyThisRole")
     assert passrole["Resource"].endswith(":role/studio-dev-studio-execution")

@@ -39,10 +39,10 @@ class S3BucketPolicyTlsOnly(BaseResourceCheck):
     """Every bucket policy carries a statement ``Deny`` ``s3:*`` to ``*`` when
     ``aws:SecureTransport`` is false.
 
-    The policy must be a literal JSON document in the synthesized stack (``json.dumps`` in the
-    construct; Terraform references inside its strings are fine). A policy that is only an
-    expression, such as ``${data.aws_iam_policy_document.x.json}``, cannot be verified here and
-    fails.
+    The policy must be literal JSON by the time checkov reads it (Terraform references inside
+    its strings are fine). The stacks write policies as ``data.aws_iam_policy_document``;
+    ``isolated_studio.policy_scan`` inlines those documents before running checkov. A policy
+    that is any other expression cannot be verified here and fails.
     """
 
     def __init__(self) -> None:
