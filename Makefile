@@ -21,8 +21,9 @@ STUDIO_PROVIDER_MIRROR ?= $(firstword $(foreach d,$(MIRROR_CANDIDATES),$(if $(wi
 export STUDIO_PROVIDER_MIRROR
 
 STAMP := .venv/.synced-$(shell cat Pipfile.lock 2>/dev/null | cksum | cut -d' ' -f1)
+CLI_STAMP := node_modules/.installed-$(shell cat package-lock.json 2>/dev/null | cksum | cut -d' ' -f1)
 
-.PHONY: help setup synth test validate checkov lint-iam bench data clean
+.PHONY: help setup cli synth test validate checkov lint-iam bench data clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 12
@@ -34,10 +35,17 @@ $(STAMP): Pipfile Pipfile.lock
 
 setup: $(STAMP) ## install pipenv and the locked packages into .venv
 
+# The cdktf CLI, pinned in package-lock.json; install scripts are not needed for synth/deploy.
+$(CLI_STAMP): package.json package-lock.json
+	npm ci --ignore-scripts --no-audit --no-fund
+	@rm -f node_modules/.installed-* && touch $@
+
+cli: $(CLI_STAMP) ## install the pinned cdktf CLI into node_modules (use it as: npx cdktf ...)
+
 synth: setup ## synthesize every stack with the default configuration into cdktf.out/
 	$(PIPENV) run python main.py
 
-test: setup ## run the whole test suite
+test: setup cli ## run the whole test suite
 	$(PIPENV) run pytest
 
 validate: synth ## terraform init -backend=false + validate every synthesized stack

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +35,9 @@ def stack_dirs(outdir: Path) -> dict[str, Path]:
 def summarize(outdir: Path) -> list[StackSummary]:
     summaries = []
     for name, path in stack_dirs(outdir).items():
+        if not (path / "cdk.tf.json").exists() and (path / "cdk.tf").exists():
+            summaries.append(_summarize_hcl(name, path))
+            continue
         doc = json.loads((path / "cdk.tf.json").read_text())
         by_type = Counter({rtype: len(items) for rtype, items in doc.get("resource", {}).items()})
         summaries.append(
@@ -50,6 +54,22 @@ def summarize(outdir: Path) -> list[StackSummary]:
     return summaries
 
 
+def _summarize_hcl(name: str, path: Path) -> StackSummary:
+    """`cdktf synth --hcl` writes cdk.tf instead of cdk.tf.json: count its top-level blocks."""
+    text = (path / "cdk.tf").read_text()
+    by_type = Counter(re.findall(r'^resource "([^"]+)"', text, flags=re.M))
+    backend = re.search(r'^\s*backend "([^"]+)"', text, flags=re.M)
+    return StackSummary(
+        name=name,
+        path=path,
+        resources=sum(by_type.values()),
+        data_sources=len(re.findall(r'^data "', text, flags=re.M)),
+        outputs=len(re.findall(r'^output "', text, flags=re.M)),
+        backend=backend.group(1) if backend else "local",
+        by_type=dict(sorted(by_type.items())),
+    )
+
+
 def describe_outdir(outdir: Path, config: StudioConfig) -> str:
     lines = [
         f"Synthesized environment {config.environment!r} ({config.source}) for {config.region} into {outdir}/:"
@@ -57,6 +77,6 @@ def describe_outdir(outdir: Path, config: StudioConfig) -> str:
     for s in summarize(outdir):
         lines.append(
             f"  {s.name:<9} {s.resources:>3} resources, {s.data_sources:>2} data sources, "
-            f"{s.outputs:>2} outputs, {s.backend} backend  -> {s.path}/cdk.tf.json"
+            f"{s.outputs:>2} outputs, {s.backend} backend"
         )
     return "\n".join(lines)
