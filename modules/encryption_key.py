@@ -1,10 +1,11 @@
-"""A customer-managed KMS key for the workload's data at rest."""
+"""A customer-managed KMS key with rotation and a key policy scoped to its users."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Mapping, Sequence
 
+from cdktf import TerraformResourceLifecycle
 from cdktf_cdktf_provider_aws.kms_alias import KmsAlias
 from cdktf_cdktf_provider_aws.kms_key import KmsKey
 from constructs import Construct
@@ -20,18 +21,22 @@ class EncryptionKeyProps:
     """Inputs of :class:`EncryptionKey`.
 
     account_id / partition / region: where the key lives (tokens are fine).
-    via_services: service prefixes (``s3``, ``elasticfilesystem``, ...) through which any
-        principal of this account that IAM allows may use the key, like an AWS-managed key.
-    log_group_prefix: CloudWatch log groups under this prefix may encrypt with the key.
+    via_services: service prefixes (``s3``, ``elasticfilesystem``, ...) through which
+        principals of this account that IAM allows may use the key, like an AWS-managed key.
+    log_group_pattern: CloudWatch log groups whose name matches (``*`` allowed) may encrypt
+        with the key; None keeps CloudWatch Logs out of the key policy.
+    protect: ``prevent_destroy``, for keys whose loss loses data that must outlive a stack.
     """
 
     name: str
+    description: str
     account_id: str
     partition: str
     region: str
-    via_services: Sequence[str] = ("s3", "elasticfilesystem", "codeartifact", "sagemaker")
-    log_group_prefix: str = "/aws/sagemaker/"
+    via_services: Sequence[str] = ()
+    log_group_pattern: str | None = None
     deletion_window_days: int = 30
+    protect: bool = False
     tags: Mapping[str, str] = field(default_factory=dict)
 
     def problems(self) -> list[str]:
@@ -40,66 +45,68 @@ class EncryptionKeyProps:
             found.append("name: must not be empty")
         if not 7 <= self.deletion_window_days <= 30:
             found.append(f"deletion_window_days: {self.deletion_window_days} must be between 7 and 30")
-        if not self.log_group_prefix.startswith("/"):
-            found.append(f"log_group_prefix: {self.log_group_prefix!r} must start with '/'")
+        if self.log_group_pattern is not None and not self.log_group_pattern.startswith("/"):
+            found.append(f"log_group_pattern: {self.log_group_pattern!r} must start with '/'")
         return found
 
 
 class EncryptionKey(Construct):
-    """Attributes: ``key``, ``alias``. Rotation is always on."""
+    """Attributes: ``key``, ``alias`` (``alias/<name>``). Rotation is always on."""
 
     def __init__(self, scope: Construct, id: str, *, props: EncryptionKeyProps) -> None:
         raise_for("EncryptionKey", props.problems())
         super().__init__(scope, id)
         p = props
         root = f"arn:{p.partition}:iam::{p.account_id}:root"
-        policy = {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    # Delegates to IAM: only principals whose policies name this key may use it.
-                    "Sid": "AccountAdministers",
-                    "Effect": "Allow",
-                    "Principal": {"AWS": root},
-                    "Action": "kms:*",
-                    "Resource": "*",
+        statements: list[dict] = [
+            {
+                # AWS's default key policy: access is delegated to IAM, so only principals whose
+                # own policies name this key can use or manage it.
+                "Sid": "AccountAdministers",
+                "Effect": "Allow",
+                "Principal": {"AWS": root},
+                "Action": "kms:*",
+                "Resource": "*",
+            }
+        ]
+        if p.via_services:
+            statements.append({
+                # Documents (and bounds, for reviewers) the services expected to use the key.
+                "Sid": "ServicesUseKeyForThisAccount",
+                "Effect": "Allow",
+                "Principal": {"AWS": root},
+                "Action": [*DATA_ACTIONS, "kms:CreateGrant"],
+                "Resource": "*",
+                "Condition": {
+                    "StringEquals": {
+                        "kms:CallerAccount": p.account_id,
+                        "kms:ViaService": [f"{s}.{p.region}.amazonaws.com" for s in p.via_services],
+                    }
                 },
-                {
-                    # Documents (and bounds, for reviewers) the services expected to use the key.
-                    "Sid": "ServicesUseKeyForThisAccount",
-                    "Effect": "Allow",
-                    "Principal": {"AWS": root},
-                    "Action": [*DATA_ACTIONS, "kms:CreateGrant"],
-                    "Resource": "*",
-                    "Condition": {
-                        "StringEquals": {
-                            "kms:CallerAccount": p.account_id,
-                            "kms:ViaService": [f"{s}.{p.region}.amazonaws.com" for s in p.via_services],
-                        }
-                    },
+            })
+        if p.log_group_pattern is not None:
+            statements.append({
+                # Scoped by encryption context: only the named log groups may use the key.
+                "Sid": "LogGroupsEncrypt",
+                "Effect": "Allow",
+                "Principal": {"Service": f"logs.{p.region}.amazonaws.com"},
+                "Action": DATA_ACTIONS,
+                "Resource": "*",
+                "Condition": {
+                    "ArnLike": {
+                        "kms:EncryptionContext:aws:logs:arn":
+                            f"arn:{p.partition}:logs:{p.region}:{p.account_id}:log-group:{p.log_group_pattern}"
+                    }
                 },
-                {
-                    "Sid": "LogGroupsEncrypt",
-                    "Effect": "Allow",
-                    "Principal": {"Service": f"logs.{p.region}.amazonaws.com"},
-                    "Action": DATA_ACTIONS,
-                    "Resource": "*",
-                    "Condition": {
-                        "ArnLike": {
-                            "kms:EncryptionContext:aws:logs:arn":
-                                f"arn:{p.partition}:logs:{p.region}:{p.account_id}:log-group:{p.log_group_prefix}*"
-                        }
-                    },
-                },
-            ],
-        }
+            })
         self.key = KmsKey(
             self,
             "key",
-            description=f"{p.name}: Studio home EFS, lab buckets, CodeArtifact, logs",
+            description=p.description,
             enable_key_rotation=True,
             deletion_window_in_days=p.deletion_window_days,
-            policy=policy_document(self, "key-policy", policy),
+            policy=policy_document(self, "key-policy", {"Version": "2012-10-17", "Statement": statements}),
+            lifecycle=TerraformResourceLifecycle(prevent_destroy=True) if p.protect else None,
             tags=name_tags(p.name, dict(p.tags)),
         )
         self.alias = KmsAlias(self, "alias", name=f"alias/{p.name}", target_key_id=self.key.key_id)

@@ -11,10 +11,9 @@ from cdktf_cdktf_provider_aws.data_aws_partition import DataAwsPartition
 from cdktf_cdktf_provider_aws.flow_log import FlowLog as AwsFlowLog
 from cdktf_cdktf_provider_aws.iam_role import IamRole
 from cdktf_cdktf_provider_aws.iam_role_policy import IamRolePolicy
-from cdktf_cdktf_provider_aws.kms_alias import KmsAlias
-from cdktf_cdktf_provider_aws.kms_key import KmsKey
 from constructs import Construct
 
+from modules.encryption_key import EncryptionKey, EncryptionKeyProps
 from modules.policy_document import policy_document
 from modules.props import name_tags, raise_for
 
@@ -60,38 +59,20 @@ class FlowLog(Construct):
         account = DataAwsCallerIdentity(self, "account").account_id
         partition = DataAwsPartition(self, "partition").partition
         log_group_name = f"/vpc/{props.name}/flow-logs"
-        log_group_arn = f"arn:{partition}:logs:{props.region}:{account}:log-group:{log_group_name}"
-        key_policy = {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Sid": "AccountAdministers",
-                    "Effect": "Allow",
-                    "Principal": {"AWS": f"arn:{partition}:iam::{account}:root"},
-                    "Action": "kms:*",
-                    "Resource": "*",
-                },
-                {
-                    # Scoped by encryption context: only this log group may use the key.
-                    "Sid": "FlowLogGroupEncrypts",
-                    "Effect": "Allow",
-                    "Principal": {"Service": f"logs.{props.region}.amazonaws.com"},
-                    "Action": ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
-                    "Resource": "*",
-                    "Condition": {"ArnEquals": {"kms:EncryptionContext:aws:logs:arn": log_group_arn}},
-                },
-            ],
-        }
-        self.kms_key = KmsKey(
+        self.kms = EncryptionKey(
             self,
-            "kms-key",
-            description=f"{props.name} VPC flow logs",
-            enable_key_rotation=True,
-            deletion_window_in_days=30,
-            policy=policy_document(self, "kms-key-policy", key_policy),
-            tags=name_tags(f"{props.name}-flow-logs", tags),
+            "kms",
+            props=EncryptionKeyProps(
+                name=f"{props.name}-flow-logs",
+                description=f"{props.name} VPC flow logs",
+                account_id=account,
+                partition=partition,
+                region=props.region,
+                log_group_pattern=log_group_name,
+                tags=tags,
+            ),
         )
-        KmsAlias(self, "kms-alias", name=f"alias/{props.name}-flow-logs", target_key_id=self.kms_key.key_id)
+        self.kms_key = self.kms.key
         self.log_group = CloudwatchLogGroup(
             self,
             "log-group",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Mapping, Sequence
 
+from cdktf import TerraformResourceLifecycle
 from cdktf_cdktf_provider_aws.s3_bucket import S3Bucket
 from cdktf_cdktf_provider_aws.s3_bucket_cors_configuration import (
     S3BucketCorsConfiguration,
@@ -38,7 +39,22 @@ from constructs import Construct
 from isolated_studio.config import bucket_name_problem
 from modules.policy_document import policy_document
 from modules.props import is_unresolved, name_tags, raise_for
-from modules.state_backend import tls_only_statement
+
+def tls_only_statement(bucket_arn: str) -> dict:
+    """Deny any request to the bucket that does not use TLS.
+
+    The principal is written {"AWS": "*"} rather than "*": equivalent for AWS, and it keeps
+    the provider from retrying for minutes against the S3 emulator used in tests.
+    """
+    return {
+        "Sid": "DenyInsecureTransport",
+        "Effect": "Deny",
+        "Principal": {"AWS": "*"},
+        "Action": "s3:*",
+        "Resource": [bucket_arn, f"{bucket_arn}/*"],
+        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+    }
+
 
 READ_WRITE_ACTIONS = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"]
 LIST_ACTIONS = ["s3:ListBucket", "s3:GetBucketLocation", "s3:ListBucketMultipartUploads"]
@@ -54,6 +70,7 @@ class SecureBucketProps:
     read_write_principals: IAM role ARNs granted object read/write in the bucket policy.
     cors_origins: browser origins allowed to GET/PUT (e.g. the Studio domain URL); none by default.
     force_destroy: let `terraform destroy` delete a non-empty bucket. Off unless an environment says so.
+    protect: ``prevent_destroy`` on the bucket, for data that must outlive any plan (state).
     extra_statements: further bucket-policy statements (e.g. the log-delivery grant).
     """
 
@@ -64,6 +81,7 @@ class SecureBucketProps:
     read_write_principals: Sequence[str] = ()
     cors_origins: Sequence[str] = ()
     force_destroy: bool = False
+    protect: bool = False
     noncurrent_version_days: int = 90
     extra_statements: Sequence[Mapping] = ()
     tags: Mapping[str, str] = field(default_factory=dict)
@@ -79,6 +97,8 @@ class SecureBucketProps:
         for origin in self.cors_origins:
             if origin == "*" or not (is_unresolved(origin) or origin.startswith("https://")):
                 found.append(f"cors_origins: {origin!r} must be a specific https origin")
+        if self.force_destroy and self.protect:
+            found.append("force_destroy: a protected bucket cannot also be force-destroyed")
         if self.access_log_bucket is None and self.access_log_prefix:
             found.append("access_log_prefix: given without access_log_bucket")
         return found
@@ -93,6 +113,7 @@ class SecureBucket(Construct):
         p = props
         self.bucket = S3Bucket(
             self, "bucket", bucket=p.bucket_name, force_destroy=p.force_destroy,
+            lifecycle=TerraformResourceLifecycle(prevent_destroy=True) if p.protect else None,
             tags=name_tags(p.bucket_name, dict(p.tags)),
         )
         self.arn = self.bucket.arn

@@ -19,6 +19,7 @@ class StateStack(StudioStack):
             "state-backend",
             props=StateBackendProps(
                 name=config.name_prefix,
+                region=config.region,
                 bucket_name=config.state.bucket,
                 lock_table_name=config.state.lock_table,
                 protect=config.state.protect,

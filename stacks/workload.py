@@ -42,8 +42,17 @@ class WorkloadStack(StudioStack):
         studio_sg = network.studio_security_group.security_group.id
 
         self.key = EncryptionKey(
-            self, "kms", props=EncryptionKeyProps(name=f"{name}-workload", account_id=account,
-                                                  partition=partition, region=c.region),
+            self,
+            "kms",
+            props=EncryptionKeyProps(
+                name=f"{name}-workload",
+                description=f"{name}: Studio home EFS, lab buckets, CodeArtifact, SageMaker logs",
+                account_id=account,
+                partition=partition,
+                region=c.region,
+                via_services=("s3", "elasticfilesystem", "codeartifact", "sagemaker"),
+                log_group_pattern="/aws/sagemaker/*",
+            ),
         )
         key_arn = self.key.key.arn
         # Deterministic names (account and region make them globally unique) let roles and

@@ -97,8 +97,9 @@ def test_flow_logs_go_to_an_encrypted_log_group_with_retention(synth, net):
     assert group["kms_key_id"].startswith("${aws_kms_key.")
     assert has(net, FlowLog.TF_RESOURCE_TYPE, {"traffic_type": "ALL", "log_destination_type": "cloud-watch-logs"})
     key_policy = synth.policy("network", next(iter(synth.resources("network", "aws_kms_key").values()))["policy"])
-    logs = next(s for s in key_policy["Statement"] if s["Sid"] == "FlowLogGroupEncrypts")
-    assert "kms:EncryptionContext:aws:logs:arn" in logs["Condition"]["ArnEquals"]
+    logs = next(s for s in key_policy["Statement"] if s["Sid"] == "LogGroupsEncrypt")
+    context = logs["Condition"]["ArnLike"]["kms:EncryptionContext:aws:logs:arn"]
+    assert context.endswith(":log-group:/vpc/studio-dev/flow-logs")  # this log group only
 
 
 def test_provider_pins_region_and_tags_everything(net):
