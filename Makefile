@@ -23,7 +23,7 @@ export STUDIO_PROVIDER_MIRROR
 STAMP := .venv/.synced-$(shell cat Pipfile.lock 2>/dev/null | cksum | cut -d' ' -f1)
 CLI_STAMP := node_modules/.installed-$(shell cat package-lock.json 2>/dev/null | cksum | cut -d' ' -f1)
 
-.PHONY: help setup cli synth test validate checkov lint-iam bench data clean
+.PHONY: help setup cli synth test validate checkov lint-iam bench data clean plan deploy destroy emulator
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 12
@@ -50,6 +50,24 @@ test: setup cli ## run the whole test suite
 
 validate: synth ## terraform init -backend=false + validate every synthesized stack
 	$(PIPENV) run python -m isolated_studio.validate cdktf.out
+
+# plan/deploy/destroy: STACKS="network workload" limits a run, ARGS passes more options
+# (ARGS=--yes, ARGS=--include-state, ARGS=--no-synth ...); STUDIO_ENV picks the environment.
+WORKFLOW = $(PIPENV) run python -m isolated_studio.workflow
+STACK_ARGS = $(if $(STACKS),--stacks $(STACKS))
+
+plan: setup ## synthesize, save a plan of every stack and a review report in plans/<time>-plan/
+	$(WORKFLOW) plan $(STACK_ARGS) $(ARGS)
+
+deploy: setup ## check account/region, bootstrap state if needed, then plan, show, confirm, apply per stack
+	$(WORKFLOW) deploy $(STACK_ARGS) $(ARGS)
+
+destroy: setup ## confirm, clean up Studio apps/spaces, destroy workload then network (ARGS=--include-state)
+	$(WORKFLOW) destroy $(STACK_ARGS) $(ARGS)
+
+EMULATOR_PORT ?= 4566
+emulator: setup ## run moto (local AWS) for STUDIO_ENV=emulator in the foreground; Ctrl-C stops it
+	.venv/bin/moto_server -H 127.0.0.1 -p $(EMULATOR_PORT)
 
 checkov: synth ## checkov (pinned, offline) + CKV_STUDIO checks over every stack; exceptions in policy/suppressions.toml
 	$(PIPENV) run python -m isolated_studio.policy_scan cdktf.out

@@ -71,6 +71,9 @@ class SecureBucketProps:
     cors_origins: browser origins allowed to GET/PUT (e.g. the Studio domain URL); none by default.
     force_destroy: let `terraform destroy` delete a non-empty bucket. Off unless an environment says so.
     protect: ``prevent_destroy`` on the bucket, for data that must outlive any plan (state).
+    deny_insecure_transport: the policy statement refusing requests without TLS. Off only for
+        the S3 emulator (moto), which enforces a Deny without evaluating its condition: with it,
+        every request to the bucket would fail, Terraform's own state included.
     extra_statements: further bucket-policy statements (e.g. the log-delivery grant).
     """
 
@@ -82,6 +85,7 @@ class SecureBucketProps:
     cors_origins: Sequence[str] = ()
     force_destroy: bool = False
     protect: bool = False
+    deny_insecure_transport: bool = True
     noncurrent_version_days: int = 90
     extra_statements: Sequence[Mapping] = ()
     tags: Mapping[str, str] = field(default_factory=dict)
@@ -169,7 +173,7 @@ class SecureBucket(Construct):
                 )
             ],
         )
-        statements: list[Mapping] = [tls_only_statement(self.bucket.arn)]
+        statements: list[Mapping] = [tls_only_statement(self.bucket.arn)] if p.deny_insecure_transport else []
         if p.read_write_principals:
             principals = {"AWS": list(p.read_write_principals)}
             statements += [
@@ -179,10 +183,11 @@ class SecureBucket(Construct):
                  "Action": READ_WRITE_ACTIONS, "Resource": f"{self.bucket.arn}/*"},
             ]
         statements += list(p.extra_statements)
+        # A policy needs at least one statement: without the TLS rule a plain bucket has none.
         self.policy = S3BucketPolicy(
             self, "policy", bucket=bucket_id,
             policy=policy_document(self, "policy-document", {"Version": "2012-10-17", "Statement": statements}),
-        )
+        ) if statements else None
         if p.cors_origins:
             S3BucketCorsConfiguration(
                 self,

@@ -28,6 +28,8 @@ class StateBackendProps:
     region: where the bucket, table and key live.
     protect: ``prevent_destroy`` on the bucket, table and key, and deletion protection on
         the table. Turn off only to tear the whole environment down on purpose.
+    deny_insecure_transport: the bucket's TLS-only policy; off only for the S3 emulator
+        (see :class:`SecureBucketProps`).
     noncurrent_version_days: how long old state versions are kept for recovery.
     """
 
@@ -36,6 +38,7 @@ class StateBackendProps:
     bucket_name: str
     lock_table_name: str
     protect: bool = True
+    deny_insecure_transport: bool = True
     noncurrent_version_days: int = 90
     tags: Mapping[str, str] = field(default_factory=dict)
 
@@ -81,6 +84,7 @@ class StateBackend(Construct):
                 kms_key_arn=self.kms_key.arn,
                 access_log_bucket=None,
                 protect=props.protect,
+                deny_insecure_transport=props.deny_insecure_transport,
                 noncurrent_version_days=props.noncurrent_version_days,
                 tags=tags,
             ),

@@ -34,7 +34,8 @@ class StudioStack(TerraformStack):
                 secret_key=EMULATOR_CREDENTIAL,
                 s3_use_path_style=True,
                 skip_credentials_validation=True,
-                skip_requesting_account_id=True,
+                # moto answers GetCallerIdentity: knowing the account keeps the provider from
+                # reading references to our own security groups back as "<account>/sg-...".
                 skip_metadata_api_check="true",
                 skip_region_validation=True,
                 endpoints=[AwsProviderEndpoints(**{service: endpoint for service in EMULATED_SERVICES})],

@@ -23,6 +23,8 @@ class StateStack(StudioStack):
                 bucket_name=config.state.bucket,
                 lock_table_name=config.state.lock_table,
                 protect=config.state.protect,
+                # moto enforces the TLS-only Deny without its condition: every request would fail.
+                deny_insecure_transport=not config.emulator.enabled,
             ),
         )
         TerraformOutput(self, "state_bucket", value=self.backend.bucket.bucket,

@@ -1,0 +1,424 @@
+"""End to end against a real moto server, through the workflow CLI a user runs.
+
+One emulated environment per session, built up in order by session fixtures (whichever test
+asks first triggers a step, and each step runs once):
+
+    emu          -> config/emulator.toml with this session's endpoint, into a tmp cdktf.out
+    fresh_plan   -> `workflow plan` before anything exists
+    deployed     -> `workflow deploy --yes --stacks state network` (bootstrap, then network)
+    second_plan  -> `workflow plan` of every stack (workload is planned, never applied here)
+    destroyed    -> `workflow destroy --yes --include-state`
+
+The tests read what those steps did and check the emulated AWS through boto3. The file runs
+in order (destroy last); running a single test brings up whatever it needs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import select
+import shutil
+import signal
+import subprocess
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+
+from support import require_terraform
+from emulator_support import (
+    EMULATOR_CONFIG,
+    MOTO_ACCOUNT,
+    MOTO_NETWORK_DRIFT,
+    REGION,
+    TERRAFORM_TIMEOUT_S,
+    Emulator,
+    MotoServer,
+    changed_attributes,
+    changes,
+    describe,
+    emulator_env,
+    start_moto,
+)
+from isolated_studio.config import PROJECT_ROOT, load_config
+from isolated_studio.workflow import synthesize
+
+pytestmark = [pytest.mark.emulator, pytest.mark.terraform]
+
+REPO_EMULATOR_STATE = PROJECT_ROOT / "terraform-state" / "emulator"
+
+
+@dataclass
+class Deployment:
+    proc: subprocess.CompletedProcess[str]
+    network: dict[str, Any]  # network outputs right after the apply
+    state: dict[str, Any]  # state stack outputs
+
+
+def _stamp(path: Path) -> float | None:
+    return path.stat().st_mtime if path.exists() else None
+
+
+# --------------------------------------------------------------------------- fixtures
+
+
+@pytest.fixture(scope="session")
+def moto(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MotoServer]:
+    require_terraform()
+    server = start_moto(tmp_path_factory.mktemp("moto") / "moto.log")
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def repo_state_before() -> float | None:
+    return _stamp(REPO_EMULATOR_STATE)
+
+
+@pytest.fixture(scope="session")
+def emu(moto: MotoServer, tmp_path_factory: pytest.TempPathFactory, repo_state_before: float | None) -> Emulator:
+    """Synthesize once, as `workflow plan` does (python main.py), into <tmp>/cdktf.out.
+
+    The state stack's local backend path is relative to its directory (../../../<path>), so
+    with cdktf.out directly under the tmp root the bootstrap state lands in <tmp>/terraform-state.
+    """
+    root = tmp_path_factory.mktemp("emulator")
+    env = emulator_env(moto.endpoint)
+    config = load_config(EMULATOR_CONFIG, env=env)
+    synthesize(root / "cdktf.out", env, timeout_s=600)
+    return Emulator(root, root / "cdktf.out", moto.endpoint, config, env)
+
+
+@pytest.fixture(scope="session")
+def fresh_plan(emu: Emulator) -> subprocess.CompletedProcess[str]:
+    return emu.workflow("plan", plans="fresh")
+
+
+@pytest.fixture(scope="session")
+def deployed(emu: Emulator, fresh_plan: subprocess.CompletedProcess[str]) -> Deployment:
+    # Depends on fresh_plan so that the "before anything exists" plan really ran before.
+    proc = emu.workflow("deploy", "--yes", "--stacks", "state", "network", plans="deploy")
+    if proc.returncode != 0:
+        pytest.fail(f"deploy failed:\n{describe(proc)}")
+    return Deployment(proc, emu.outputs("network"), emu.outputs("state"))
+
+
+@pytest.fixture(scope="session")
+def second_plan(emu: Emulator, deployed: Deployment) -> subprocess.CompletedProcess[str]:
+    return emu.workflow("plan", plans="second")
+
+
+@pytest.fixture(scope="session")
+def destroyed(emu: Emulator, deployed: Deployment) -> subprocess.CompletedProcess[str]:
+    return emu.workflow("destroy", "--yes", "--include-state", plans="destroy")
+
+
+# --------------------------------------------------------------------------- plan before anything exists
+
+
+def test_plan_of_a_fresh_environment_plans_state_and_says_when_the_rest_can_be_planned(emu, fresh_plan):
+    assert fresh_plan.returncode == 0, describe(fresh_plan)
+    plans = emu.plan_dir("fresh")
+    assert sorted(p.name for p in plans.iterdir()) == ["review.md", "state.plan.json", "state.tfplan"]
+    assert "network can be planned after the state stack is applied" in fresh_plan.stdout
+    assert "workload can be planned after network is applied" in fresh_plan.stdout
+
+    state_changes = changes(emu.plan_json("fresh", "state"))
+    assert {"aws_s3_bucket", "aws_dynamodb_table", "aws_kms_key"} <= {rc["type"] for rc in state_changes}
+    assert {tuple(rc["change"]["actions"]) for rc in state_changes} == {("create",)}
+    review = (plans / "review.md").read_text()
+    assert f"| `state` | {len(state_changes)} |" in review
+    not_planned = review.split("### Not planned", 1)[1]
+    assert "`network`" in not_planned and "`workload`" in not_planned
+
+
+# --------------------------------------------------------------------------- bootstrap
+
+
+def test_deploy_bootstraps_the_state_stack_then_applies_the_network(emu, deployed, repo_state_before):
+    out = deployed.proc.stdout
+    assert f"Target: emulator {emu.endpoint}, region {REGION}" in out
+    assert out.index("bootstrapping the state stack") < out.index("state: applying") < out.index("network: applying")
+    assert sorted(p.name for p in emu.plan_dir("deploy").glob("*.tfplan")) == ["network.tfplan", "state.tfplan"]
+
+    bootstrap_state = emu.root / emu.config.state.bootstrap_state_path
+    managed = [r for r in json.loads(bootstrap_state.read_text())["resources"] if r["mode"] == "managed"]
+    assert {r["type"] for r in managed} >= {"aws_s3_bucket", "aws_dynamodb_table"}
+    # The session's bootstrap state stayed in its tmp root, not in the repository's terraform-state/.
+    assert _stamp(REPO_EMULATOR_STATE) == repo_state_before
+
+
+def test_state_bucket_is_versioned_kms_encrypted_and_private(emu, deployed):
+    s3, bucket = emu.client("s3"), emu.config.state.bucket
+    assert s3.get_bucket_versioning(Bucket=bucket)["Status"] == "Enabled"
+
+    rule = s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]["Rules"][0]
+    assert rule["ApplyServerSideEncryptionByDefault"] == {
+        "SSEAlgorithm": "aws:kms", "KMSMasterKeyID": deployed.state["state_kms_key_arn"]}
+    assert rule["BucketKeyEnabled"] is True
+
+    block = s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"]
+    assert block == {"BlockPublicAcls": True, "IgnorePublicAcls": True,
+                     "BlockPublicPolicy": True, "RestrictPublicBuckets": True}
+    ownership = s3.get_bucket_ownership_controls(Bucket=bucket)["OwnershipControls"]["Rules"]
+    assert ownership == [{"ObjectOwnership": "BucketOwnerEnforced"}]
+    lifecycle = s3.get_bucket_lifecycle_configuration(Bucket=bucket)["Rules"][0]
+    assert lifecycle["NoncurrentVersionExpiration"]["NoncurrentDays"] == 90
+
+    # The network's state is in the bucket, written encrypted by the S3 backend.
+    head = s3.head_object(Bucket=bucket, Key=emu.config.state_key("network"))
+    assert head["ServerSideEncryption"] in ("aws:kms", "AES256")
+
+
+def test_state_bucket_has_no_tls_only_policy_in_the_emulator(emu, deployed):
+    """moto applies the Deny of the TLS-only policy ignoring its condition (it would refuse every
+    request, Terraform's state included), so the emulator environment leaves it out."""
+    with pytest.raises(ClientError) as error:
+        emu.client("s3").get_bucket_policy(Bucket=emu.config.state.bucket)
+    assert error.value.response["Error"]["Code"] == "NoSuchBucketPolicy"
+
+
+def test_lock_table_is_on_demand_encrypted_with_point_in_time_recovery(emu, deployed):
+    dynamodb, table_name = emu.client("dynamodb"), emu.config.state.lock_table
+    table = dynamodb.describe_table(TableName=table_name)["Table"]
+    assert table["KeySchema"] == [{"AttributeName": "LockID", "KeyType": "HASH"}]
+    assert table["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
+    assert table["SSEDescription"]["Status"] == "ENABLED"
+    assert table.get("DeletionProtectionEnabled") is False  # state.protect = false in the emulator
+    backups = dynamodb.describe_continuous_backups(TableName=table_name)["ContinuousBackupsDescription"]
+    assert backups["PointInTimeRecoveryDescription"]["PointInTimeRecoveryStatus"] == "ENABLED"
+
+
+# --------------------------------------------------------------------------- network
+
+
+def test_vpc_has_dns_and_private_subnets_in_two_azs(emu, deployed):
+    ec2, net = emu.client("ec2"), deployed.network
+    vpc = ec2.describe_vpcs(VpcIds=[net["vpc_id"]])["Vpcs"][0]
+    assert vpc["CidrBlock"] == emu.config.network.vpc_cidr
+    for attribute in ("enableDnsSupport", "enableDnsHostnames"):
+        value = ec2.describe_vpc_attribute(VpcId=vpc["VpcId"], Attribute=attribute)
+        assert value[attribute[0].upper() + attribute[1:]]["Value"] is True, attribute
+
+    subnets = ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [vpc["VpcId"]]}])["Subnets"]
+    assert sorted((s["AvailabilityZone"], s["CidrBlock"]) for s in subnets) == sorted(
+        zip(emu.config.availability_zones, emu.config.subnet_cidrs))
+    assert sorted(s["SubnetId"] for s in subnets) == sorted(net["private_subnet_ids"])
+    assert not any(s["MapPublicIpOnLaunch"] for s in subnets)
+
+
+def test_no_route_leaves_the_vpc_and_no_gateway_exists(emu, deployed):
+    ec2, vpc_id = emu.client("ec2"), deployed.network["vpc_id"]
+    in_vpc = [{"Name": "vpc-id", "Values": [vpc_id]}]
+    tables = ec2.describe_route_tables(Filters=in_vpc)["RouteTables"]
+    private = {t["RouteTableId"]: t for t in tables if t["RouteTableId"] in deployed.network["private_route_table_ids"]}
+    assert len(private) == 2
+    for table in private.values():  # one table per subnet
+        assert [a["SubnetId"] for a in table["Associations"] if "SubnetId" in a] != []
+    for table in tables:
+        for route in table["Routes"]:
+            assert route.get("DestinationCidrBlock") != "0.0.0.0/0", (table["RouteTableId"], route)
+            assert route.get("DestinationIpv6CidrBlock") != "::/0", (table["RouteTableId"], route)
+            assert not route.get("NatGatewayId") and not str(route.get("GatewayId", "")).startswith("igw-"), route
+
+    assert ec2.describe_internet_gateways(Filters=[{"Name": "attachment.vpc-id", "Values": [vpc_id]}])["InternetGateways"] == []
+    assert ec2.describe_nat_gateways(Filters=in_vpc)["NatGateways"] == []
+    egress_only = ec2.describe_egress_only_internet_gateways()["EgressOnlyInternetGateways"]
+    assert not [g for g in egress_only if any(a["VpcId"] == vpc_id for a in g.get("Attachments", []))]
+
+
+def test_endpoints_are_private_and_cover_the_configured_services(emu, deployed):
+    ec2, net = emu.client("ec2"), deployed.network
+    endpoints = ec2.describe_vpc_endpoints(Filters=[{"Name": "vpc-id", "Values": [net["vpc_id"]]}])["VpcEndpoints"]
+    interface = {e["ServiceName"]: e for e in endpoints if e["VpcEndpointType"] == "Interface"}
+    gateway = [e for e in endpoints if e["VpcEndpointType"] == "Gateway"]
+
+    expected = {emu.config.endpoint_service_name(key) for key in emu.config.network.interface_endpoints}
+    assert set(interface) == expected
+    for name, endpoint in interface.items():
+        assert endpoint["PrivateDnsEnabled"] is True, name
+        assert sorted(endpoint["SubnetIds"]) == sorted(net["private_subnet_ids"]), name
+        assert [g["GroupId"] for g in endpoint["Groups"]] == [net["endpoint_security_group_id"]], name
+
+    assert [e["ServiceName"] for e in gateway] == [f"com.amazonaws.{REGION}.s3"]
+    assert sorted(gateway[0]["RouteTableIds"]) == sorted(net["private_route_table_ids"])
+
+
+def _rules(ec2: Any, group_id: str, egress: bool) -> set[tuple]:
+    rules = ec2.describe_security_group_rules(Filters=[{"Name": "group-id", "Values": [group_id]}])["SecurityGroupRules"]
+    return {
+        (r["IpProtocol"], r["FromPort"], r["ToPort"],
+         r.get("CidrIpv4") or r.get("PrefixListId") or r.get("ReferencedGroupInfo", {}).get("GroupId"))
+        for r in rules if r["IsEgress"] is egress
+    }
+
+
+def test_security_groups_admit_only_traffic_inside_the_vpc(emu, deployed):
+    ec2, net, cidr = emu.client("ec2"), deployed.network, emu.config.network.vpc_cidr
+    endpoints_sg, studio_sg = net["endpoint_security_group_id"], net["studio_security_group_id"]
+
+    assert _rules(ec2, endpoints_sg, egress=False) == {("tcp", 443, 443, cidr)}
+    assert _rules(ec2, studio_sg, egress=False) == {("tcp", 8192, 65535, studio_sg), ("tcp", 2049, 2049, cidr)}
+    assert _rules(ec2, studio_sg, egress=True) == {
+        ("tcp", 8192, 65535, studio_sg), ("tcp", 2049, 2049, cidr), ("tcp", 443, 443, cidr),
+        ("tcp", 443, 443, net["s3_prefix_list_id"])}
+
+    default = ec2.describe_security_groups(Filters=[{"Name": "vpc-id", "Values": [net["vpc_id"]]},
+                                                    {"Name": "group-name", "Values": ["default"]}])["SecurityGroups"]
+    assert [(g["IpPermissions"], g["IpPermissionsEgress"]) for g in default] == [([], [])]
+
+
+def test_flow_logs_capture_all_traffic_into_the_log_group(emu, deployed):
+    net = deployed.network
+    logs = emu.client("ec2").describe_flow_logs(
+        Filters=[{"Name": "resource-id", "Values": [net["vpc_id"]]}])["FlowLogs"]
+    assert [(f["TrafficType"], f["LogDestinationType"]) for f in logs] == [("ALL", "cloud-watch-logs")]
+    assert f":log-group:{net['flow_log_group_name']}" in logs[0]["LogDestination"]
+    group = emu.client("logs").describe_log_groups(logGroupNamePrefix=net["flow_log_group_name"])["logGroups"][0]
+    assert group["retentionInDays"] == emu.config.network.flow_log_retention_days
+
+
+# --------------------------------------------------------------------------- plan after deploy
+
+
+def test_second_plan_changes_nothing_but_what_moto_cannot_round_trip(emu, second_plan):
+    assert second_plan.returncode == 0, describe(second_plan)
+    assert "state: no changes" in second_plan.stdout
+    assert changes(emu.plan_json("second", "state")) == []
+    drift = changes(emu.plan_json("second", "network"))
+    assert {tuple(rc["change"]["actions"]) for rc in drift} <= {("update",)}, "the network would be re-created"
+    unexplained = {(rc["address"], attribute) for rc in drift for attribute in changed_attributes(rc)
+                   if (rc["type"], attribute) not in MOTO_NETWORK_DRIFT}
+    assert unexplained == set()
+
+
+def test_workload_is_planned_from_the_network_state_in_the_emulated_bucket(emu, deployed, second_plan):
+    assert second_plan.returncode == 0, describe(second_plan)
+    plan = emu.plan_json("second", "workload")
+    remote = [r for r in plan["prior_state"]["values"]["root_module"]["resources"]
+              if r["type"] == "terraform_remote_state"]
+    assert [(r["values"]["config"]["bucket"], r["values"]["config"]["key"]) for r in remote] == [
+        (emu.config.state.bucket, emu.config.state_key("network"))]
+
+    domain = next(rc["change"]["after"] for rc in changes(plan) if rc["type"] == "aws_sagemaker_domain")
+    assert domain["vpc_id"] == deployed.network["vpc_id"]
+    assert sorted(domain["subnet_ids"]) == sorted(deployed.network["private_subnet_ids"])
+    assert domain["app_network_access_type"] == "VpcOnly"
+
+
+def test_review_report_of_the_real_plans_names_the_studio_resources(emu, second_plan):
+    assert second_plan.returncode == 0, describe(second_plan)
+    review = (emu.plan_dir("second") / "review.md").read_text()
+    for stack in ("state", "network", "workload"):
+        assert f"## Stack `{stack}`" in review
+    for resource_type in ("aws_sagemaker_domain", "aws_sagemaker_user_profile",
+                          "aws_sagemaker_mlflow_tracking_server", "aws_codeartifact_repository", "aws_s3_bucket"):
+        assert f"`{resource_type}." in review, resource_type
+    # 11 interface endpoints in 2 AZs at USD 0.01 per endpoint-AZ hour.
+    assert "| `network` | 0 |" in review and "160.60" in review
+    assert sorted(p.name for p in emu.plan_dir("second").glob("*.tfplan")) == [
+        "network.tfplan", "state.tfplan", "workload.tfplan"]
+
+
+# --------------------------------------------------------------------------- locking
+
+
+def _read_until(proc: subprocess.Popen[str], marker: str, timeout_s: float) -> str:
+    assert proc.stdout is not None
+    seen, deadline = "", time.monotonic() + timeout_s
+    while marker not in seen:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0 or proc.poll() is not None:
+            raise AssertionError(f"no {marker!r} from terraform within {timeout_s} s:\n{seen}")
+        ready, _, _ = select.select([proc.stdout], [], [], min(remaining, 1))
+        if ready:
+            chunk = os.read(proc.stdout.fileno(), 65536).decode()
+            seen += chunk
+    return seen
+
+
+def _state_version(emu: Emulator) -> str:
+    head = emu.client("s3").head_object(Bucket=emu.config.state.bucket, Key=emu.config.state_key("network"))
+    return head.get("VersionId") or head["ETag"]
+
+
+def test_a_second_run_fails_on_the_lock_while_another_holds_it(emu, deployed):
+    version_before = _state_version(emu)
+    env = {**emu.terraform_env(), "TF_INPUT": "1"}
+    # `apply -destroy` takes the lock and keeps it while it waits at the approval prompt; the
+    # answer it gets below is "no".
+    holder = subprocess.Popen(["terraform", "apply", "-destroy", "-no-color"], cwd=emu.stack_dir("network"),
+                              env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True)
+    # The competitor is a colleague's run: the same synthesized app in another checkout.
+    other_checkout = emu.root / "other-checkout" / "cdktf.out"
+    shutil.copytree(emu.outdir, other_checkout, ignore=shutil.ignore_patterns(".terraform", "*.tfplan"))
+    try:
+        _read_until(holder, "Enter a value:", TERRAFORM_TIMEOUT_S)
+        second = emu.workflow("plan", "--stacks", "network", "--lock-timeout", "1s", plans="locked",
+                              outdir=other_checkout)
+        holder_out = holder.communicate(input="no\n", timeout=60)[0]
+    finally:
+        if holder.poll() is None:
+            holder.send_signal(signal.SIGINT)
+            holder.wait(timeout=60)
+
+    assert second.returncode == 1, describe(second)
+    assert "Error acquiring the state lock" in second.stderr
+    assert "OperationTypeApply" in second.stderr  # it names who holds the lock
+    assert "Destroy cancelled" in holder_out
+    # Nothing was written, the lock is released, and the network is still there.
+    assert _state_version(emu) == version_before
+    lock_id = f"{emu.config.state.bucket}/{emu.config.state_key('network')}"
+    item = emu.client("dynamodb").get_item(TableName=emu.config.state.lock_table, Key={"LockID": {"S": lock_id}})
+    assert "Item" not in item
+    assert emu.client("ec2").describe_vpcs(VpcIds=[deployed.network["vpc_id"]])["Vpcs"]
+
+
+# --------------------------------------------------------------------------- target checks
+
+
+def test_deploy_refuses_when_the_configured_account_is_not_the_credentials_account(emu, moto, tmp_path):
+    """Outside emulator mode the account check is on; moto's STS answers for 123456789012."""
+    text = EMULATOR_CONFIG.read_text().split("\n[emulator]\n")[0]
+    config = tmp_path / "other-account.toml"
+    config.write_text(text.replace('region = "us-west-2"', 'region = "us-west-2"\naccount_id = "111111111111"'))
+    env = {**emu.env, "STUDIO_CONFIG": str(config), "AWS_ENDPOINT_URL": moto.endpoint}
+    env.pop("STUDIO_EMULATOR_ENDPOINT")
+
+    proc = emu.workflow("deploy", "--yes", plans="refused", env=env, timeout_s=60)
+
+    assert proc.returncode == 2, describe(proc)
+    assert (f"credentials are for account {MOTO_ACCOUNT} but the configuration 'emulator' expects "
+            "111111111111; refusing to deploy") in proc.stderr
+    assert not emu.plan_dir("refused").exists(), "nothing may be planned for a refused target"
+
+
+# --------------------------------------------------------------------------- destroy (last)
+
+
+def test_destroy_removes_the_network_then_the_state_backend(emu, deployed, destroyed):
+    assert destroyed.returncode == 0, describe(destroyed)
+    out = destroyed.stdout
+    assert "workload: nothing to destroy" in out  # never applied in the emulator
+    assert out.index("network: destroying") < out.index("state: emptied bucket") < out.index("state: destroying")
+
+    ec2, net = emu.client("ec2"), deployed.network
+    in_vpc = [{"Name": "vpc-id", "Values": [net["vpc_id"]]}]
+    assert ec2.describe_vpcs(Filters=[{"Name": "vpc-id", "Values": [net["vpc_id"]]}])["Vpcs"] == []
+    assert ec2.describe_subnets(Filters=in_vpc)["Subnets"] == []
+    assert [e for e in ec2.describe_vpc_endpoints(Filters=in_vpc)["VpcEndpoints"]
+            if e["State"].lower() not in ("deleted", "deleting")] == []
+    assert ec2.describe_security_groups(Filters=in_vpc)["SecurityGroups"] == []
+
+    with pytest.raises(ClientError) as gone:
+        emu.client("s3").head_bucket(Bucket=emu.config.state.bucket)
+    assert gone.value.response["Error"]["Code"] in ("404", "NoSuchBucket")
+    assert emu.config.state.lock_table not in emu.client("dynamodb").list_tables()["TableNames"]
