@@ -100,19 +100,25 @@ class WorkloadStack(StudioStack):
                 }],
             ),
         )
-        self.notebooks_bucket = SecureBucket(
-            self,
-            "notebooks",
-            props=SecureBucketProps(
-                bucket_name=bucket_names["notebooks"],
-                kms_key_arn=key_arn,
-                access_log_bucket=self.log_bucket.bucket.id,
-                access_log_prefix="notebooks/",
-                read_write_principals=lab_roles,
-                force_destroy=w.force_destroy_buckets,
-                noncurrent_version_days=w.noncurrent_version_expiration_days,
-            ),
-        )
+
+        def lab_bucket(id: str, kind: str, **extra: object) -> SecureBucket:
+            """A KMS-encrypted bucket the lab roles read and write, logging into access-logs."""
+            return SecureBucket(
+                self,
+                id,
+                props=SecureBucketProps(
+                    bucket_name=bucket_names[kind],
+                    kms_key_arn=key_arn,
+                    access_log_bucket=self.log_bucket.bucket.id,
+                    access_log_prefix=f"{kind}/",
+                    read_write_principals=lab_roles,
+                    force_destroy=w.force_destroy_buckets,
+                    noncurrent_version_days=w.noncurrent_version_expiration_days,
+                    **extra,
+                ),
+            )
+
+        self.notebooks_bucket = lab_bucket("notebooks", "notebooks")
         self.pypi = PypiMirror(
             self,
             "codeartifact",
@@ -148,21 +154,8 @@ class WorkloadStack(StudioStack):
             ),
         )
         domain = self.studio.domain
-        self.mlflow_bucket = SecureBucket(
-            self,
-            "mlflow-artifacts",
-            props=SecureBucketProps(
-                bucket_name=bucket_names["mlflow"],
-                kms_key_arn=key_arn,
-                access_log_bucket=self.log_bucket.bucket.id,
-                access_log_prefix="mlflow/",
-                read_write_principals=lab_roles,
-                # The MLflow UI in Studio uploads and downloads artifacts from the browser.
-                cors_origins=[domain.url],
-                force_destroy=w.force_destroy_buckets,
-                noncurrent_version_days=w.noncurrent_version_expiration_days,
-            ),
-        )
+        # The MLflow UI in Studio uploads and downloads artifacts from the browser.
+        self.mlflow_bucket = lab_bucket("mlflow-artifacts", "mlflow", cors_origins=[domain.url])
         self.users = UserProfiles(
             self,
             "users",
