@@ -70,9 +70,18 @@ def _summarize_hcl(name: str, path: Path) -> StackSummary:
     )
 
 
+def _shown(path: str | Path) -> str:
+    """``path`` relative to the working directory when it is below it, as people typed it."""
+    try:
+        return str(Path(path).resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
 def describe_outdir(outdir: Path, config: StudioConfig) -> str:
+    source = _shown(config.source) if config.source != "<memory>" else config.source
     lines = [
-        f"Synthesized environment {config.environment!r} ({config.source}) for {config.region} into {outdir}/:"
+        f"Synthesized environment {config.environment!r} ({source}) for {config.region} into {_shown(outdir)}/:"
     ]
     for s in summarize(outdir):
         lines.append(
