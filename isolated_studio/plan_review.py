@@ -233,6 +233,9 @@ class EndpointCost:
     interface_endpoints: int = 0
     endpoint_azs: int = 0
     unknown_az_endpoints: tuple[str, ...] = ()
+    # Priced by the number of subnets their configuration lists, because those subnets are
+    # created in the same apply and their ids are not known yet.
+    configured_az_endpoints: tuple[str, ...] = ()
     hourly_price_usd: Decimal = INTERFACE_ENDPOINT_AZ_HOURLY_USD
 
     @property
@@ -244,6 +247,7 @@ class EndpointCost:
             interface_endpoints=self.interface_endpoints + other.interface_endpoints,
             endpoint_azs=self.endpoint_azs + other.endpoint_azs,
             unknown_az_endpoints=self.unknown_az_endpoints + other.unknown_az_endpoints,
+            configured_az_endpoints=self.configured_az_endpoints + other.configured_az_endpoints,
             hourly_price_usd=self.hourly_price_usd,
         )
 
@@ -341,7 +345,7 @@ def review_plan(stack: str, plan: Mapping[str, Any]) -> StackReview:
         stack=stack,
         changes=changes,
         warnings=_warnings(stack, plan, changes),
-        endpoint_cost=endpoint_cost(plan.get("planned_values", {})),
+        endpoint_cost=endpoint_cost(plan.get("planned_values", {}), plan.get("configuration")),
         current_endpoint_cost=endpoint_cost(prior) if prior else None,
         terraform_version=plan.get("terraform_version"),
     )
@@ -438,19 +442,23 @@ def _warnings(stack: str, plan: Mapping[str, Any], changes: Iterable[ResourceCha
     return tuple(warnings)
 
 
-def endpoint_cost(values: Mapping[str, Any]) -> EndpointCost:
+def endpoint_cost(values: Mapping[str, Any], configuration: Mapping[str, Any] | None = None) -> EndpointCost:
     """Price the interface endpoints of a planned (or prior) state.
 
     ``values`` is ``planned_values`` or ``prior_state.values``: the endpoints
-    that exist after (or before) apply, including unchanged ones.  When the
-    subnets are created in the same apply, ``subnet_ids`` may be unknown at
-    plan time; such endpoints are counted but listed as not priced rather
-    than guessed.  Terraform omits unknown values from these documents; a
-    list whose elements are unknown keeps its length (elements are null).
+    that exist after (or before) apply, including unchanged ones.  Terraform
+    omits unknown values from these documents; a list whose elements are
+    unknown keeps its length (elements are null), but a *set* of unknown ids
+    (``subnet_ids`` when the subnets are created in the same apply, as on
+    every first deploy) is unknown as a whole.  For those, the plan's
+    ``configuration`` still says how many subnets the endpoint is given when
+    it lists them one by one; only endpoints whose count cannot be read from
+    it are left unpriced and listed, never guessed.
     """
     count = 0
     azs = 0
     unknown: list[str] = []
+    configured: list[str] = []
     for resource in _module_resources(values.get("root_module", {})):
         if resource.get("type") != "aws_vpc_endpoint" or resource.get("mode", "managed") != "managed":
             continue
@@ -459,11 +467,48 @@ def endpoint_cost(values: Mapping[str, Any]) -> EndpointCost:
             continue
         count += 1
         subnets = attributes.get("subnet_ids")
+        listed = None if isinstance(subnets, list) else _configured_subnet_count(configuration, resource)
         if isinstance(subnets, list):
             azs += len(subnets)
+        elif listed is not None:
+            azs += listed
+            configured.append(resource["address"])
         else:
             unknown.append(resource["address"])
-    return EndpointCost(interface_endpoints=count, endpoint_azs=azs, unknown_az_endpoints=tuple(unknown))
+    return EndpointCost(interface_endpoints=count, endpoint_azs=azs, unknown_az_endpoints=tuple(unknown),
+                        configured_az_endpoints=tuple(configured))
+
+
+def _configured_subnet_count(configuration: Mapping[str, Any] | None, resource: Mapping[str, Any]) -> int | None:
+    """How many subnets the configuration gives this endpoint, when it lists them one by one.
+
+    A literal list (``[aws_subnet.a.id, aws_subnet.b.id]``; cdktf's JSON shows it as a
+    ``constant_value`` of interpolations) has a known length.  Anything else - a variable,
+    a local, a splat over a counted resource - could be any length, so None.
+    """
+    if not configuration:
+        return None
+    module = configuration.get("root_module") or {}
+    path = resource["address"].split(".")
+    while path[0] == "module" and len(path) > 2:
+        name = path[1].split("[")[0]
+        module = ((module.get("module_calls") or {}).get(name) or {}).get("module") or {}
+        path = path[2:]
+    address = ".".join(path).split("[")[0]
+    config = next((r for r in module.get("resources") or [] if r.get("address") == address), None)
+    expression = ((config or {}).get("expressions") or {}).get("subnet_ids") or {}
+    constant = expression.get("constant_value")
+    if isinstance(constant, list):
+        return len(constant)
+    references = expression.get("references") or []
+    subnets = {ref.rsplit(".", 1)[0] for ref in references if ref.startswith("aws_subnet.") and ref.count(".") == 2}
+    # Every reference must be to one whole subnet's id: `aws_subnet.x` alone is also what a
+    # splat (`aws_subnet.x[*].id`) references, and then the count is unknown.
+    if not subnets or any(
+        "[" in ref or (ref not in subnets and ref.rsplit(".", 1)[0] not in subnets) for ref in references
+    ):
+        return None
+    return len(subnets)
 
 
 def _module_resources(module: Mapping[str, Any]) -> Iterator[Mapping[str, Any]]:
@@ -582,6 +627,12 @@ def _cost_lines(review: StackReview) -> list[str]:
             f"{cost.endpoint_azs} x USD {cost.hourly_price_usd} per hour x {HOURS_PER_MONTH} h = "
             f"**USD {_usd(cost.monthly_usd)} per month** (fixed charge; data processing is extra, "
             "USD 0.01 per GB; price is the us-east-1/us-west-2 list price)."
+        ]
+    if cost.configured_az_endpoints:
+        lines += [
+            "",
+            f"{len(cost.configured_az_endpoints)} of them get subnets created in this apply: their AZs are "
+            "counted from the subnets their configuration lists.",
         ]
     if cost.unknown_az_endpoints:
         lines += [

@@ -147,6 +147,10 @@ def test_deploy_bootstraps_the_state_stack_then_applies_the_network(emu, deploye
     assert f"Target: emulator {emu.endpoint}, region {REGION}" in out
     assert out.index("bootstrapping the state stack") < out.index("state: applying") < out.index("network: applying")
     assert sorted(p.name for p in emu.plan_dir("deploy").glob("*.tfplan")) == ["network.tfplan", "state.tfplan"]
+    # The first deploy creates the subnets with the endpoints: still priced, from the configuration.
+    review = (emu.plan_dir("deploy") / "review.md").read_text()
+    assert "| `network` | 35 | 0 | 0 | 0 | 160.60 |" in review
+    assert "11 of them get subnets created in this apply" in review
 
     bootstrap_state = emu.root / emu.config.state.bootstrap_state_path
     managed = [r for r in json.loads(bootstrap_state.read_text())["resources"] if r["mode"] == "managed"]

@@ -426,6 +426,57 @@ def test_endpoints_whose_subnets_are_unknown_until_apply_are_listed_not_guessed(
     assert "Not priced, subnets unknown until apply: `aws_vpc_endpoint.sts`." in render_stack_report(review)
 
 
+def _first_deploy(subnet_ids_expression: dict[str, Any], *, module: str | None = None) -> dict[str, Any]:
+    """A plan in which the endpoint's subnets are created by the same apply (set unknown)."""
+    planned = endpoint("sts", subnets=None)
+    address = planned["address"]
+    config_resources = [{"address": address, "mode": "managed", "type": "aws_vpc_endpoint", "name": "sts",
+                         "expressions": {"subnet_ids": subnet_ids_expression}}]
+    configuration: dict[str, Any] = {"root_module": {"resources": config_resources}}
+    values: dict[str, Any] = {"root_module": {"resources": [planned]}}
+    if module:
+        planned["address"] = f"module.{module}.{address}"
+        configuration = {"root_module": {"module_calls": {module: {"module": {"resources": config_resources}}}}}
+        values = {"root_module": {"child_modules": [{"address": f"module.{module}", "resources": [planned]}]}}
+    return plan(
+        change(planned["address"], ["create"], after={"vpc_endpoint_type": "Interface"},
+               after_unknown={"subnet_ids": True}),
+        planned_values=values, configuration=configuration,
+    )
+
+
+@pytest.mark.parametrize("expression, module", [
+    pytest.param({"constant_value": ["${aws_subnet.a.id}", "${aws_subnet.b.id}", "${aws_subnet.c.id}"],
+                  "references": ["aws_subnet.a.id", "aws_subnet.a", "aws_subnet.b.id", "aws_subnet.b",
+                                 "aws_subnet.c.id", "aws_subnet.c"]}, None, id="cdktf-json"),
+    pytest.param({"references": ["aws_subnet.a.id", "aws_subnet.a", "aws_subnet.b.id", "aws_subnet.b",
+                                 "aws_subnet.c.id", "aws_subnet.c"]}, None, id="hcl-list"),
+    pytest.param({"references": ["aws_subnet.a.id", "aws_subnet.a", "aws_subnet.b.id", "aws_subnet.b",
+                                 "aws_subnet.c.id", "aws_subnet.c"]}, "endpoints", id="child-module"),
+])
+def test_a_first_deploy_prices_endpoints_by_the_subnets_their_configuration_lists(expression, module) -> None:
+    review = review_plan("network", _first_deploy(expression, module=module))
+
+    assert review.endpoint_cost.endpoint_azs == 3
+    assert review.endpoint_cost.unknown_az_endpoints == ()
+    assert review.endpoint_cost.monthly_usd == Decimal("21.90")
+    assert "1 of them get subnets created in this apply" in render_stack_report(review)
+
+
+@pytest.mark.parametrize("expression", [
+    pytest.param({"references": ["aws_subnet.private"]}, id="splat-over-counted-subnets"),
+    pytest.param({"references": ["var.subnet_ids"]}, id="variable"),
+    pytest.param({"references": ["aws_subnet.a.id", "aws_subnet.a", "local.more"]}, id="list-plus-local"),
+    pytest.param({"references": ["aws_subnet.a[0].id", "aws_subnet.a[0]"]}, id="indexed"),
+    pytest.param({}, id="no-expression"),
+])
+def test_a_subnet_count_the_configuration_does_not_fix_is_not_guessed(expression) -> None:
+    review = review_plan("network", _first_deploy(expression))
+
+    assert review.endpoint_cost.endpoint_azs == 0
+    assert review.endpoint_cost.unknown_az_endpoints == ("aws_vpc_endpoint.sts",)
+
+
 def test_endpoints_in_child_modules_are_priced_but_data_sources_are_not() -> None:
     looked_up = {**endpoint("ssm", subnets=3), "mode": "data", "address": "data.aws_vpc_endpoint.ssm"}
     values = {
