@@ -1,7 +1,8 @@
 """Session-wide fixtures: one synthesis of the app, shared by every infrastructure test.
 
 Importing the provider bindings costs ~10 s and ~550 MB, so the app is synthesized once per
-session (plus one variant with the non-default options) and tests read the JSON it wrote.
+session - once per worker under pytest-xdist - (plus one variant with the non-default options)
+and tests read the JSON it wrote.
 """
 
 from __future__ import annotations
@@ -16,6 +17,15 @@ import pytest
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
 from isolated_studio.config import CONFIG_DIR, StudioConfig, load_config  # noqa: E402
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    from no_skip_in_ci import NoSkipInCI
+    from support import IN_CI
+
+    if IN_CI and not hasattr(config, "workerinput"):  # workers' reports reach the controller
+        config.pluginmanager.register(NoSkipInCI(), "no-skip-in-ci")
+
 
 # Tests see the default configuration as a user would, independent of the shell they run in.
 TEST_ENV = {"AWS_REGION": "us-west-2"}
