@@ -45,11 +45,12 @@ cli: $(CLI_STAMP) ## install the pinned cdktf CLI into node_modules (use it as: 
 synth: setup ## synthesize every stack with the default configuration into cdktf.out/
 	$(PIPENV) run python main.py
 
-# Two workers, a test file each at a time: the moto end-to-end file spends most of its ~4 min
-# waiting on Terraform, the rest of the suite runs beside it. TEST_WORKERS=0 runs in one process.
+# Two workers: the moto end-to-end tests spend most of their ~4 min waiting on Terraform, so
+# one worker runs them and the other the rest of the suite beside them (groups in
+# tests/conftest.py; the app is still synthesized once). TEST_WORKERS=0 runs in one process.
 TEST_WORKERS ?= 2
 test: setup cli ## run the whole test suite (TEST_WORKERS=0: in one process)
-	$(PIPENV) run pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
+	$(PIPENV) run pytest -n $(TEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
 validate: synth ## terraform init -backend=false + validate every synthesized stack
 	$(PIPENV) run python -m isolated_studio.validate cdktf.out

@@ -1,8 +1,8 @@
 """Session-wide fixtures: one synthesis of the app, shared by every infrastructure test.
 
 Importing the provider bindings costs ~10 s and ~550 MB, so the app is synthesized once per
-session - once per worker under pytest-xdist - (plus one variant with the non-default options)
-and tests read the JSON it wrote.
+session (plus one variant with the non-default options) and tests read the JSON it wrote.
+Under pytest-xdist every test that reads it runs on the same worker (see the groups below).
 """
 
 from __future__ import annotations
@@ -25,6 +25,15 @@ def pytest_configure(config: pytest.Config) -> None:
 
     if IN_CI and not hasattr(config, "workerinput"):  # workers' reports reach the controller
         config.pluginmanager.register(NoSkipInCI(), "no-skip-in-ci")
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # `make test` runs two pytest-xdist workers with --dist loadgroup: one takes the moto
+    # end-to-end tests, which mostly wait on Terraform, the other everything else, so the app
+    # is synthesized once per run, on that worker, however the files are spread.
+    for item in items:
+        item.add_marker(pytest.mark.xdist_group("emulator" if item.get_closest_marker("emulator") else "suite"))
 
 
 # Tests see the default configuration as a user would, independent of the shell they run in.
