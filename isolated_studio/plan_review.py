@@ -467,14 +467,15 @@ def endpoint_cost(values: Mapping[str, Any], configuration: Mapping[str, Any] | 
             continue
         count += 1
         subnets = attributes.get("subnet_ids")
-        listed = None if isinstance(subnets, list) else _configured_subnet_count(configuration, resource)
         if isinstance(subnets, list):
             azs += len(subnets)
-        elif listed is not None:
+            continue
+        listed = _configured_subnet_count(configuration, resource)
+        if listed is None:
+            unknown.append(resource["address"])
+        else:
             azs += listed
             configured.append(resource["address"])
-        else:
-            unknown.append(resource["address"])
     return EndpointCost(interface_endpoints=count, endpoint_azs=azs, unknown_az_endpoints=tuple(unknown),
                         configured_az_endpoints=tuple(configured))
 
