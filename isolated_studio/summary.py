@@ -79,9 +79,8 @@ def _shown(path: str | Path) -> str:
 
 
 def describe_outdir(outdir: Path, config: StudioConfig) -> str:
-    source = _shown(config.source) if config.source != "<memory>" else config.source
     lines = [
-        f"Synthesized environment {config.environment!r} ({source}) for {config.region} into {_shown(outdir)}/:"
+        f"Synthesized environment {config.environment!r} ({_shown(config.source)}) for {config.region} into {_shown(outdir)}/:"
     ]
     for s in summarize(outdir):
         lines.append(
