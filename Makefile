@@ -53,11 +53,11 @@ test: setup cli ## run the whole test suite (TEST_WORKERS=0: in one process)
 	$(PIPENV) run pytest -n $(TEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
 validate: synth ## terraform init -backend=false + validate every synthesized stack
-	$(PIPENV) run python -m isolated_studio.validate cdktf.out
+	$(PIPENV) run python -m isolated_studio.checks.validate cdktf.out
 
 # plan/deploy/destroy: STACKS="network workload" limits a run, ARGS passes more options
 # (ARGS=--yes, ARGS=--include-state, ARGS=--no-synth ...); STUDIO_ENV picks the environment.
-WORKFLOW = $(PIPENV) run python -m isolated_studio.workflow
+WORKFLOW = $(PIPENV) run python -m isolated_studio.ops.workflow
 STACK_ARGS = $(if $(STACKS),--stacks $(STACKS))
 
 plan: setup ## synthesize, save a plan of every stack and a review report in plans/<time>-plan/
@@ -74,16 +74,16 @@ emulator: setup ## run moto (local AWS) for STUDIO_ENV=emulator in the foregroun
 	.venv/bin/moto_server -H 127.0.0.1 -p $(EMULATOR_PORT)
 
 checkov: synth ## checkov (pinned, offline) + CKV_STUDIO checks over every stack; exceptions in policy/suppressions.toml
-	$(PIPENV) run python -m isolated_studio.policy_scan cdktf.out
+	$(PIPENV) run python -m isolated_studio.checks.policy_scan cdktf.out
 
 lint-iam: synth ## lint every IAM permission policy of every stack with parliament
-	$(PIPENV) run python -m isolated_studio.policy_lint cdktf.out
+	$(PIPENV) run python -m isolated_studio.checks.policy_lint cdktf.out
 
 data: setup ## write a generated AI4I 2020 data set (same columns and rules) to data/ai4i2020.csv
 	PYTHONPATH=notebooks $(PIPENV) run python -m pm_lab.synthetic --rows 10000 --seed 42 --out data/ai4i2020.csv
 
 bench: setup ## time synthesis against the bare import of cdktf and the provider bindings
-	$(PIPENV) run python -m isolated_studio.bench
+	$(PIPENV) run python -m isolated_studio.ops.bench
 
 clean: ## remove generated files (never the bootstrap state in terraform-state/)
 	rm -rf cdktf.out .terraform-cli .pytest_cache

@@ -43,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     app = build_app(config, outdir)
     app.synth()
-    from isolated_studio.summary import describe_outdir
+    from isolated_studio.ops.summary import describe_outdir
 
     print(describe_outdir(outdir, config))
     return 0

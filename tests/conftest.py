@@ -53,7 +53,7 @@ class Synth:
 
     def policy(self, stack: str, value: str) -> dict:
         """The IAM policy an attribute names (a policy-document data source or literal JSON)."""
-        from isolated_studio.policy_documents import resolve_policy
+        from isolated_studio.checks.policy_documents import resolve_policy
 
         return resolve_policy(self.stacks[stack], value)
 
@@ -64,7 +64,7 @@ class Synth:
 
 
 def synthesize(config: StudioConfig, outdir: Path) -> Synth:
-    from isolated_studio.summary import stack_dirs
+    from isolated_studio.ops.summary import stack_dirs
     from main import build_app
 
     build_app(config, outdir).synth()

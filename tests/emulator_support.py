@@ -1,6 +1,6 @@
 """A real moto server and one emulated environment for the end-to-end tests.
 
-Everything runs in subprocesses the way a user runs it (`python -m isolated_studio.workflow`,
+Everything runs in subprocesses the way a user runs it (`python -m isolated_studio.ops.workflow`,
 `terraform`), against `moto_server` from the project's virtualenv on a free port. Every
 process is bounded by a timeout, and the server is always stopped by its fixture.
 """
@@ -21,8 +21,8 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from isolated_studio.config import CONFIG_DIR, PROJECT_ROOT, StudioConfig
-from isolated_studio.terraform import terraform_env
-from isolated_studio.workflow import aws_client
+from isolated_studio.ops.terraform import terraform_env
+from isolated_studio.ops.workflow import aws_client
 
 REGION = "us-west-2"
 MOTO_ACCOUNT = "123456789012"  # moto answers every request as this account
@@ -129,8 +129,8 @@ class Emulator:
 
     def workflow(self, *args: str, plans: str | None = None, env: Mapping[str, str] | None = None,
                  outdir: Path | None = None, timeout_s: float = WORKFLOW_TIMEOUT_S) -> subprocess.CompletedProcess[str]:
-        """`python -m isolated_studio.workflow ARGS --no-synth --outdir <ours>` as a user runs it."""
-        command = [sys.executable, "-m", "isolated_studio.workflow", *args, "--no-synth",
+        """`python -m isolated_studio.ops.workflow ARGS --no-synth --outdir <ours>` as a user runs it."""
+        command = [sys.executable, "-m", "isolated_studio.ops.workflow", *args, "--no-synth",
                    "--outdir", str(outdir or self.outdir), "--timeout", str(TERRAFORM_TIMEOUT_S)]
         if plans:
             command += ["--plan-dir", str(self.plan_dir(plans))]

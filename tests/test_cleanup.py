@@ -15,7 +15,7 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-from isolated_studio.cleanup import (
+from isolated_studio.ops.cleanup import (
     AppRef,
     CleanupFailed,
     CleanupTimeout,

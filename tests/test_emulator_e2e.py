@@ -46,7 +46,7 @@ from emulator_support import (
     start_moto,
 )
 from isolated_studio.config import PROJECT_ROOT, load_config
-from isolated_studio.workflow import synthesize
+from isolated_studio.ops.workflow import synthesize
 
 pytestmark = [pytest.mark.emulator, pytest.mark.terraform]
 

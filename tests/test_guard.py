@@ -10,7 +10,7 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-from isolated_studio.guard import (
+from isolated_studio.ops.guard import (
     Aborted,
     NoUsableCredentials,
     Target,

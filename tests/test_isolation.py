@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from isolated_studio.isolation import violations
+from isolated_studio.checks.isolation import violations
 
 
 @pytest.mark.parametrize("stack", ["state", "network", "workload"])

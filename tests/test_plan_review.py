@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from isolated_studio.plan_review import (
+from isolated_studio.ops.plan_review import (
     CATEGORY_IAM,
     CATEGORY_KMS,
     CATEGORY_NETWORK,

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from isolated_studio import policy_scan as ps
+from isolated_studio.checks import policy_scan as ps
 from isolated_studio.config import PROJECT_ROOT
 
 

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from isolated_studio import policy_lint as pl
+from isolated_studio.checks import policy_lint as pl
 
 
 @pytest.fixture(scope="module")

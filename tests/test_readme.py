@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from isolated_studio.summary import describe_outdir
-from isolated_studio.workflow import _parser
+from isolated_studio.ops.summary import describe_outdir
+from isolated_studio.ops.workflow import _parser
 
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text(encoding="utf-8")

@@ -4,7 +4,7 @@ import os
 
 import pytest
 
-from isolated_studio.terraform import TerraformError, terraform_env, write_cli_config
+from isolated_studio.ops.terraform import TerraformError, terraform_env, write_cli_config
 
 
 def test_mirror_config_takes_registry_providers_from_the_mirror_only(tmp_path):

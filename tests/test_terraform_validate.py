@@ -3,7 +3,7 @@
 import pytest
 
 from support import require_terraform
-from isolated_studio.validate import validate_outdir
+from isolated_studio.checks.validate import validate_outdir
 
 pytestmark = pytest.mark.terraform
 
@@ -25,8 +25,8 @@ def test_validate_catches_an_invalid_stack(tmp_path, provider_mirror):
     require_terraform()
     import json
 
-    from isolated_studio.terraform import terraform_env
-    from isolated_studio.validate import validate_stack
+    from isolated_studio.ops.terraform import terraform_env
+    from isolated_studio.checks.validate import validate_stack
 
     stack = tmp_path / "broken"
     stack.mkdir()

@@ -17,8 +17,8 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from isolated_studio import guard
-from isolated_studio import workflow as wf
+from isolated_studio.ops import guard
+from isolated_studio.ops import workflow as wf
 from isolated_studio.config import CONFIG_DIR, StudioConfig, load_config
 
 EMULATOR_ENV = {"AWS_REGION": "us-west-2", "STUDIO_EMULATOR_ENDPOINT": "http://127.0.0.1:4566"}
@@ -230,7 +230,7 @@ def test_destroy_cleans_up_studio_then_destroys_workload_then_network(tmp_path, 
     def fake_cleanup(client: Any, domain_id: str, **kwargs: Any) -> None:
         events.append(f"cleanup {domain_id} via {client}")
 
-    monkeypatch.setattr("isolated_studio.cleanup.cleanup_domain", fake_cleanup)
+    monkeypatch.setattr("isolated_studio.ops.cleanup.cleanup_domain", fake_cleanup)
     monkeypatch.setattr(wf, "aws_client", lambda config, service: service)
     original_apply = tf.apply
     monkeypatch.setattr(tf, "apply", lambda stack, plan: (events.append(f"destroy {stack}"), original_apply(stack, plan)))

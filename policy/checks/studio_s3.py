@@ -41,7 +41,7 @@ class S3BucketPolicyTlsOnly(BaseResourceCheck):
 
     The policy must be literal JSON by the time checkov reads it (Terraform references inside
     its strings are fine). The stacks write policies as ``data.aws_iam_policy_document``;
-    ``isolated_studio.policy_scan`` inlines those documents before running checkov. A policy
+    ``isolated_studio.checks.policy_scan`` inlines those documents before running checkov. A policy
     that is any other expression cannot be verified here and fails.
     """
 

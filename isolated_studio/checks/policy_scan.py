@@ -20,7 +20,7 @@ could skip checks outside the reviewed file) is read. Traced with strace on chec
 makes no network connection at all (without the variable it calls PyPI; without
 ``--skip-download`` it retries the Prisma API four times).
 
-Usage: ``python -m isolated_studio.policy_scan [cdktf.out ...]`` prints a report and exits 1 on
+Usage: ``python -m isolated_studio.checks.policy_scan [cdktf.out ...]`` prints a report and exits 1 on
 any of the failures above, 2 on an invalid suppressions file or a checkov error.
 """
 
@@ -40,7 +40,7 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
 from isolated_studio.config import PROJECT_ROOT
-from isolated_studio.policy_documents import inline_policy_documents
+from isolated_studio.checks.policy_documents import inline_policy_documents
 
 POLICY_DIR = PROJECT_ROOT / "policy"
 CHECKS_DIR = POLICY_DIR / "checks"
@@ -481,7 +481,7 @@ def apply_suppressions(
 
 def outdir_targets(outdirs: Iterable[Path]) -> list[tuple[str, Path]]:
     """Every stack of every synthesized output directory (``cdktf.out``...)."""
-    from isolated_studio.summary import stack_dirs
+    from isolated_studio.ops.summary import stack_dirs
 
     targets: list[tuple[str, Path]] = []
     for outdir in outdirs:
@@ -490,7 +490,7 @@ def outdir_targets(outdirs: Iterable[Path]) -> list[tuple[str, Path]]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m isolated_studio.policy_scan", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m isolated_studio.checks.policy_scan", description=__doc__.split("\n")[0])
     parser.add_argument("outdirs", nargs="*", type=Path, default=[Path("cdktf.out")], help="synthesized output dirs")
     parser.add_argument("--suppressions", type=Path, default=SUPPRESSIONS_PATH)
     parser.add_argument("--show-suppressed", action="store_true", help="also list suppressed findings")

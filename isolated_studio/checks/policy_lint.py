@@ -29,7 +29,7 @@ reported as an ``UNLINTABLE`` finding rather than skipped: write policies as JSO
 parliament runs with its default auditors (no community auditors), like its CLI; every finding,
 whatever its severity, is reported.
 
-Usage: ``python -m isolated_studio.policy_lint [cdktf.out ...]`` exits 1 on any finding.
+Usage: ``python -m isolated_studio.checks.policy_lint [cdktf.out ...]`` exits 1 on any finding.
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
-from isolated_studio.policy_documents import POLICY_DOCUMENT_REF, render_policy_document
+from isolated_studio.checks.policy_documents import POLICY_DOCUMENT_REF, render_policy_document
 
 ACCOUNT = "123456789012"
 REGION = "us-west-2"
@@ -269,7 +269,7 @@ def lint_stacks(stacks: Mapping[str, Mapping[str, Any]] | Iterable[tuple[str, Ma
 
 
 def lint_outdirs(outdirs: Iterable[Path]) -> LintResult:
-    from isolated_studio.summary import stack_dirs
+    from isolated_studio.ops.summary import stack_dirs
 
     pairs = []
     for outdir in outdirs:
@@ -279,7 +279,7 @@ def lint_outdirs(outdirs: Iterable[Path]) -> LintResult:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m isolated_studio.policy_lint", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m isolated_studio.checks.policy_lint", description=__doc__.split("\n")[0])
     parser.add_argument("outdirs", nargs="*", type=Path, default=[Path("cdktf.out")], help="synthesized output dirs")
     parser.add_argument("--show", action="store_true", help="print every linted policy (placeholders substituted)")
     args = parser.parse_args(argv)

@@ -9,8 +9,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from isolated_studio.summary import stack_dirs
-from isolated_studio.terraform import MIRROR_ENV, run, terraform_env
+from isolated_studio.ops.summary import stack_dirs
+from isolated_studio.ops.terraform import MIRROR_ENV, run, terraform_env
 
 
 @dataclass(frozen=True)

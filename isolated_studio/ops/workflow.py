@@ -1,14 +1,14 @@
 """Plan, deploy and destroy the stacks in order, from saved plans, with a review report.
 
-    python -m isolated_studio.workflow plan    [--stacks ...] [--no-synth] [--outdir cdktf.out] [--plan-dir DIR]
-    python -m isolated_studio.workflow deploy  [--stacks ...] [--yes] ...
-    python -m isolated_studio.workflow destroy [--stacks ...] [--yes] [--include-state] ...
+    python -m isolated_studio.ops.workflow plan    [--stacks ...] [--no-synth] [--outdir cdktf.out] [--plan-dir DIR]
+    python -m isolated_studio.ops.workflow deploy  [--stacks ...] [--yes] ...
+    python -m isolated_studio.ops.workflow destroy [--stacks ...] [--yes] [--include-state] ...
 
 Every command synthesizes first (``python main.py`` with the current environment; skip
 with ``--no-synth`` to reuse ``--outdir``), then works stack by stack in dependency order
 (state, network, workload; destroy in reverse). Each stack is planned into a saved plan
 ``<plan-dir>/<stack>.tfplan`` plus its ``terraform show -json`` (``<stack>.plan.json``),
-and the run ends with ``<plan-dir>/review.md`` from :mod:`isolated_studio.plan_review`.
+and the run ends with ``<plan-dir>/review.md`` from :mod:`isolated_studio.ops.plan_review`.
 ``deploy`` applies exactly those saved plans, ``destroy`` saved ``-destroy`` plans.
 
 Where the stacks cannot be planned yet the run says why instead of failing: network and
@@ -42,11 +42,11 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from isolated_studio import guard, plan_review
+from isolated_studio.ops import guard, plan_review
 from isolated_studio.config import PROJECT_ROOT, ConfigError, StudioConfig, load_config
-from isolated_studio.summary import STACK_ORDER
-from isolated_studio.summary import stack_dirs as synthesized_stack_dirs
-from isolated_studio.terraform import TerraformError, find_terraform, terraform_env
+from isolated_studio.ops.summary import STACK_ORDER
+from isolated_studio.ops.summary import stack_dirs as synthesized_stack_dirs
+from isolated_studio.ops.terraform import TerraformError, find_terraform, terraform_env
 
 EXIT_OK, EXIT_FAILED, EXIT_REFUSED = 0, 1, 2
 # The credential stacks/base.py gives the provider and the backend in emulator mode.
@@ -630,7 +630,7 @@ class Workflow:
 
     def cleanup_studio(self, *, timeout_s: float = 1800) -> None:
         """Delete the apps and spaces users made in Studio; they would block the domain's destroy."""
-        from isolated_studio.cleanup import CleanupError, cleanup_domain
+        from isolated_studio.ops.cleanup import CleanupError, cleanup_domain
 
         domain_id = self.tf.outputs("workload").get("domain_id")
         if not domain_id:
@@ -700,7 +700,7 @@ def _parser() -> argparse.ArgumentParser:
     common.add_argument("--lock-timeout", default="0s",
                         help="how long to wait for a state lock held by someone else (default: 0s)")
     parser = argparse.ArgumentParser(
-        prog="python -m isolated_studio.workflow",
+        prog="python -m isolated_studio.ops.workflow",
         description="Plan, deploy or destroy the isolated-studio stacks for STUDIO_ENV / STUDIO_CONFIG.",
         epilog="Exit codes: 0 done, 1 a step failed, 2 refused or aborted.",
     )

@@ -11,7 +11,7 @@ of several stacks.
 
 Usage::
 
-    python -m isolated_studio.plan_review state=state.json network=network.json \\
+    python -m isolated_studio.ops.plan_review state=state.json network=network.json \\
         workload=workload.json --out review.md
 """
 
@@ -671,7 +671,7 @@ def _parse_stack_argument(argument: str) -> tuple[str, Path]:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m isolated_studio.plan_review",
+        prog="python -m isolated_studio.ops.plan_review",
         description="Write a Markdown review of Terraform plans (terraform show -json output).",
     )
     parser.add_argument("plans", nargs="+", type=_parse_stack_argument, metavar="STACK=plan.json")

@@ -1,0 +1,1 @@
+"""Verification gates over synthesized stacks: terraform validate, checkov, IAM lint, isolation rules."""

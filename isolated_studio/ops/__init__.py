@@ -1,0 +1,1 @@
+"""Operations tools: the plan/deploy/destroy workflow and what it runs (Terraform, review, cleanup, guard)."""
