@@ -23,7 +23,7 @@ export STUDIO_PROVIDER_MIRROR
 STAMP := .venv/.synced-$(shell cat Pipfile.lock 2>/dev/null | cksum | cut -d' ' -f1)
 CLI_STAMP := node_modules/.installed-$(shell cat package-lock.json 2>/dev/null | cksum | cut -d' ' -f1)
 
-.PHONY: help setup cli synth test validate checkov lint-iam bench data clean plan deploy destroy emulator
+.PHONY: help setup cli studio-env synth test validate checkov lint-iam bench data clean plan deploy destroy emulator
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 12
@@ -42,6 +42,18 @@ $(CLI_STAMP): package.json package-lock.json
 
 cli: $(CLI_STAMP) ## install the pinned cdktf CLI into node_modules (use it as: npx cdktf ...)
 
+# The lab as Studio runs it: exactly notebooks/requirements.txt (numpy 1.26, the SageMaker
+# SDK...), apart from the dev environment's newer libraries.
+STUDIO_VENV := .venv-studio
+STUDIO_REQUIREMENTS := notebooks/requirements.txt tests/requirements-studio.txt
+STUDIO_STAMP := $(STUDIO_VENV)/.synced-$(shell cat $(STUDIO_REQUIREMENTS) 2>/dev/null | cksum | cut -d' ' -f1)
+$(STUDIO_STAMP): $(STUDIO_REQUIREMENTS)
+	rm -rf $(STUDIO_VENV) && $(PYTHON) -m venv $(STUDIO_VENV)
+	$(STUDIO_VENV)/bin/pip install --quiet --disable-pip-version-check $(foreach r,$(STUDIO_REQUIREMENTS),-r $(r))
+	@touch $@
+
+studio-env: $(STUDIO_STAMP) ## the Studio-pinned lab environment in .venv-studio (notebooks/requirements.txt)
+
 synth: setup ## synthesize every stack with the default configuration into cdktf.out/
 	$(PIPENV) run python main.py
 
@@ -49,7 +61,7 @@ synth: setup ## synthesize every stack with the default configuration into cdktf
 # one worker runs them and the other the rest of the suite beside them (groups in
 # tests/conftest.py; the app is still synthesized once). TEST_WORKERS=0 runs in one process.
 TEST_WORKERS ?= 2
-test: setup cli ## run the whole test suite (TEST_WORKERS=0: in one process)
+test: setup cli studio-env ## run the whole test suite (TEST_WORKERS=0: in one process)
 	$(PIPENV) run pytest -n $(TEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
 validate: synth ## terraform init -backend=false + validate every synthesized stack
