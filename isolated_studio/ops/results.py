@@ -1,0 +1,78 @@
+"""What a workflow command planned, skipped and applied, and the review report of it."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+from isolated_studio.config import StudioConfig
+from isolated_studio.ops import plan_review
+from isolated_studio.ops.errors import WorkflowError
+
+
+@dataclass(frozen=True)
+class StackPlan:
+    """One saved plan and what the review made of it."""
+
+    stack: str
+    plan_file: Path
+    json_file: Path
+    review: plan_review.StackReview
+    has_changes: bool
+    destroy: bool = False
+
+    def summary(self) -> str:
+        r = self.review
+        if not self.has_changes:
+            return f"{self.stack}: no changes"
+        text = (f"{self.stack}: {r.to_add} to add, {r.to_change} to change, {r.to_replace} to replace, "
+                f"{r.to_destroy} to destroy")
+        return text + (f" ({len(r.warnings)} warning(s), see the review)" if r.warnings else "")
+
+
+@dataclass(frozen=True)
+class Skipped:
+    stack: str
+    reason: str
+
+
+@dataclass
+class RunResult:
+    """What one command did, for the CLI to print and for callers (and tests) to inspect."""
+
+    command: str
+    plan_dir: Path
+    planned: list[StackPlan] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
+    applied: list[str] = field(default_factory=list)
+    report: Path | None = None
+
+
+def render_report(result: RunResult, config: StudioConfig) -> str:
+    """The plan_review run report plus what was not planned and where the plans are."""
+    reviews = tuple(p.review for p in result.planned)
+    text = (plan_review.render_run_report(plan_review.RunReview(reviews)) if reviews
+            else "# Plan review\n\nNo stack was planned.\n")
+    where = f"emulator {config.emulator.endpoint}" if config.emulator.enabled else config.region
+    lines = [text.rstrip(), "", "## Run", "",
+             f"`{result.command}` of environment `{config.environment}` ({where}), "
+             f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC.", ""]
+    if result.skipped:
+        lines += ["### Not planned", ""]
+        lines += [f"- `{s.stack}`: {s.reason}" for s in result.skipped] + [""]
+    if result.planned:
+        lines += ["### Saved plans", "", "| Stack | Plan | JSON |", "|---|---|---|"]
+        lines += [f"| `{p.stack}` | `{p.plan_file.name}` | `{p.json_file.name}` |" for p in result.planned]
+        lines.append("")
+    return "\n".join(lines)
+
+
+class PlanFailed(WorkflowError):
+    """Some stacks could not be planned; ``planned`` holds the ones that could."""
+
+    def __init__(self, planned: list[StackPlan], failures: Mapping[str, BaseException]) -> None:
+        self.planned = planned
+        self.failures = dict(failures)
+        super().__init__("\n".join(f"{stack}: {error}" for stack, error in self.failures.items()))
