@@ -27,24 +27,123 @@ from modules.props import name_tags, raise_for
 _ACCOUNT_RE = re.compile(r"^\d{12}$")
 
 
+# Where the SageMaker Python SDK reads its user defaults (sagemaker.config: the same
+# file `sagemaker.config.load_sagemaker_config` reads, next to /etc/xdg/sagemaker/config.yaml).
+SDK_CONFIG_PATH = ".config/sagemaker/config.yaml"
+REMOTE_FUNCTION_PREFIX = "remote-functions"
+
+
+def codeartifact_login(*, region: str, domain: str, owner: str, repository: str) -> str:
+    """The pip login against our CodeArtifact repository, as one shell command."""
+    return (f"aws codeartifact login --tool pip --region {region} --domain {domain} "
+            f"--domain-owner {owner} --repository {repository}")
+
+
+def sagemaker_sdk_config(
+    *, bucket: str, kms_key_arn: str, subnet_ids: Sequence[str], security_group_ids: Sequence[str],
+    execution_role_arn: str, pre_execution_commands: Sequence[str],
+) -> dict:
+    """The SageMaker Python SDK user configuration (schema of sagemaker.config, SDK 2.232).
+
+    ``DefaultS3Bucket`` matters most: without it ``Session.default_bucket()``, which
+    ``@remote`` always calls, heads and then creates ``sagemaker-<region>-<account>``
+    outside Terraform (no key, no TLS-only policy, no logging). Jobs default to our
+    subnets, security group and key, so they satisfy the least-privilege job conditions
+    and their volumes and outputs use our key.
+    """
+    vpc = {"Subnets": list(subnet_ids), "SecurityGroupIds": list(security_group_ids)}
+    return {
+        "SchemaVersion": "1.0",
+        "SageMaker": {
+            "PythonSDK": {
+                "Modules": {
+                    "Session": {"DefaultS3Bucket": bucket},
+                    "RemoteFunction": {
+                        "S3RootUri": f"s3://{bucket}/{REMOTE_FUNCTION_PREFIX}",
+                        "S3KmsKeyId": kms_key_arn,
+                        "VolumeKmsKeyId": kms_key_arn,
+                        "VpcConfig": vpc,
+                        "RoleArn": execution_role_arn,
+                        "PreExecutionCommands": list(pre_execution_commands),
+                        # botocore 1.35 sends STS to the global endpoint, which the VPC cannot reach.
+                        "EnvironmentVariables": {"AWS_STS_REGIONAL_ENDPOINTS": "regional"},
+                    },
+                },
+            },
+            # Every training and processing job the SDK starts (not only @remote).
+            "TrainingJob": {
+                "VpcConfig": vpc,
+                "OutputDataConfig": {"KmsKeyId": kms_key_arn},
+                "ResourceConfig": {"VolumeKmsKeyId": kms_key_arn},
+            },
+            "ProcessingJob": {
+                "NetworkConfig": {"VpcConfig": vpc},
+                "ProcessingOutputConfig": {"KmsKeyId": kms_key_arn},
+                "ProcessingResources": {"ClusterConfig": {"VolumeKmsKeyId": kms_key_arn}},
+            },
+        },
+    }
+
+
+def to_yaml(value: object, indent: int = 0) -> str:
+    """Block YAML with every string single-quoted (no double quotes: see the script below)."""
+    pad = "  " * indent
+    if isinstance(value, dict):
+        lines = []
+        for key, item in value.items():
+            if isinstance(item, (dict, list)) and item:
+                lines.append(f"{pad}{key}:\n{to_yaml(item, indent + 1)}")
+            else:
+                lines.append(f"{pad}{key}: {_scalar(item)}")
+        return "\n".join(lines)
+    if isinstance(value, list):
+        return "\n".join(
+            f"{pad}-\n{to_yaml(item, indent + 1)}" if isinstance(item, (dict, list)) and item else f"{pad}- {_scalar(item)}"
+            for item in value
+        )
+    return f"{pad}{_scalar(value)}"
+
+
+def _scalar(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (dict, list)):
+        return "{}" if isinstance(value, dict) else "[]"
+    return "'" + str(value).replace("'", "''") + "'"
+
+
 def jupyterlab_startup_script(
     *, region: str, codeartifact_domain: str, codeartifact_owner: str, codeartifact_repository: str,
-    lab_bucket: str, lab_prefix: str,
+    lab_bucket: str, lab_prefix: str, sdk_config: Mapping | None = None,
 ) -> str:
-    """The JupyterLab start script: pip through CodeArtifact, and the lab in the user's home.
+    """The JupyterLab start script: pip through CodeArtifact, the SDK defaults, and the lab.
 
     It never overwrites a file the user changed (``cp -n`` from a fresh mirror), and a
     failure is logged but does not stop JupyterLab from starting: a user with a broken pip
-    login can still open a terminal and fix it.
+    login can still open a terminal and fix it. The SDK configuration and the regional STS
+    setting are ours and rewritten at every start.
     """
+    login = codeartifact_login(region=region, domain=codeartifact_domain, owner=codeartifact_owner,
+                               repository=codeartifact_repository)
+    sdk = ""
+    if sdk_config is not None:
+        sdk = f"""log sdk: $HOME/{SDK_CONFIG_PATH}
+mkdir -p $(dirname $HOME/{SDK_CONFIG_PATH})
+cat > $HOME/{SDK_CONFIG_PATH} <<'ISOLATED_STUDIO_SDK_CONFIG'
+# Written by isolated-studio at each JupyterLab start; edits here are overwritten.
+{to_yaml(dict(sdk_config))}
+ISOLATED_STUDIO_SDK_CONFIG
+"""
     # No double quotes and no shell ${...}: the script goes through Terraform's base64encode
     # with account-id references in it, and cdktf refuses quotes in such a value.
     return f"""#!/bin/bash
 # isolated-studio: runs as sagemaker-user each time a JupyterLab app starts.
 set -uo pipefail
 log() {{ echo isolated-studio: $*; }}
-log pip: CodeArtifact {codeartifact_domain}/{codeartifact_repository}
-aws codeartifact login --tool pip --region {region} --domain {codeartifact_domain} --domain-owner {codeartifact_owner} --repository {codeartifact_repository} || log WARNING: CodeArtifact login failed, pip install will not work
+# boto3 1.35 sends STS to the global endpoint, which has no VPC endpoint: use the regional one.
+aws configure set default.sts_regional_endpoints regional || log WARNING: could not set regional STS endpoints
+{sdk}log pip: CodeArtifact {codeartifact_domain}/{codeartifact_repository}
+{login} || log WARNING: CodeArtifact login failed, pip install will not work
 log lab: s3://{lab_bucket}/{lab_prefix}/
 mirror=$HOME/.isolated-studio/lab
 mkdir -p $mirror $HOME/lab

@@ -20,7 +20,13 @@ from modules.lab_content import LabContent, LabContentProps
 from modules.mlflow_server import MlflowServer, MlflowServerProps
 from modules.pypi_mirror import PypiMirror, PypiMirrorProps
 from modules.secure_bucket import SecureBucket, SecureBucketProps
-from modules.studio_domain import StudioDomain, StudioDomainProps, jupyterlab_startup_script
+from modules.studio_domain import (
+    StudioDomain,
+    StudioDomainProps,
+    codeartifact_login,
+    jupyterlab_startup_script,
+    sagemaker_sdk_config,
+)
 from modules.studio_roles import StudioRoles, StudioRolesProps
 from modules.user_profiles import UserProfiles, UserProfilesProps
 from stacks.base import StudioStack
@@ -146,6 +152,17 @@ class WorkloadStack(StudioStack):
                     codeartifact_repository=w.codeartifact_repository,
                     lab_bucket=bucket_names["notebooks"],
                     lab_prefix=w.notebooks_prefix,
+                    sdk_config=sagemaker_sdk_config(
+                        bucket=bucket_names["notebooks"],
+                        kms_key_arn=key_arn,
+                        subnet_ids=subnet_ids,
+                        security_group_ids=[studio_sg],
+                        execution_role_arn=self.roles.execution_role.arn,
+                        pre_execution_commands=[codeartifact_login(
+                            region=c.region, domain=c.codeartifact_domain, owner=account,
+                            repository=w.codeartifact_repository,
+                        )],
+                    ),
                 ),
                 attach_lifecycle_config=w.attach_lifecycle_config,
                 retain_home_efs=w.retain_home_efs,

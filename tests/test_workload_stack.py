@@ -292,6 +292,18 @@ def test_lifecycle_configuration_logs_pip_in_and_copies_the_lab(synth):
     assert "cp -rn" in script  # never overwrites what the user changed
 
 
+def test_lifecycle_configuration_writes_the_sdk_defaults_with_our_bucket_key_and_network(synth):
+    lcc = next(iter(synth.resources("workload", "aws_sagemaker_studio_lifecycle_config").values()))
+    script = lcc["studio_lifecycle_config_content"]
+    assert "cat > $HOME/.config/sagemaker/config.yaml" in script
+    notebooks = "studio-dev-notebooks-${data.aws_caller_identity.account.account_id}-us-west-2"
+    assert f"DefaultS3Bucket: '{notebooks}'" in script
+    assert f"S3RootUri: 's3://{notebooks}/remote-functions'" in script
+    assert "VolumeKmsKeyId: '${aws_kms_key.kms_key_28C05A0F.arn}'" in script
+    assert "cross-stack-output-aws_security_groupstudio-security-group_145E1DBBid" in script
+    assert "aws configure set default.sts_regional_endpoints regional" in script
+
+
 def test_lifecycle_configuration_is_attached_by_default_and_can_be_detached(synth, synth_variant):
     def jupyter(s):
         d = next(iter(s.resources("workload", "aws_sagemaker_domain").values()))
