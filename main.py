@@ -15,20 +15,18 @@ os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
 from isolated_studio.config import ConfigError, StudioConfig, load_config  # noqa: E402
 
+
 def build_app(config: StudioConfig, outdir: str | Path = "cdktf.out"):
     """Build (but do not synthesize) the app with all stacks wired through outputs."""
     from cdktf import App
 
     from stacks.network import NetworkStack
     from stacks.state import StateStack
+    from stacks.workload import WorkloadStack
 
     app = App(outdir=str(outdir), stack_traces=False)
     StateStack(app, "state", config=config)
     network = NetworkStack(app, "network", config=config)
-    try:
-        from stacks.workload import WorkloadStack
-    except ImportError:  # pragma: no cover - workload stack lands in its own change
-        return app
     workload = WorkloadStack(app, "workload", config=config, network=network)
     workload.add_dependency(network)
     return app
