@@ -18,6 +18,10 @@ from isolated_studio.config import ConfigError, StudioConfig, load_config  # noq
 
 def build_app(config: StudioConfig, outdir: str | Path = "cdktf.out"):
     """Build (but do not synthesize) the app with all stacks wired through outputs."""
+    from isolated_studio import bindings
+
+    bindings.install()  # before the stacks import the provider: see isolated_studio/bindings.py
+
     from cdktf import App
 
     from stacks.network import NetworkStack

@@ -1,8 +1,9 @@
 """Session-wide fixtures: one synthesis of the app, shared by every infrastructure test.
 
-Importing the provider bindings costs ~10 s and ~550 MB, so the app is synthesized once per
-session (plus one variant with the non-default options) and tests read the JSON it wrote.
-Under pytest-xdist every test that reads it runs on the same worker (see the groups below).
+The app is synthesized once per test process (plus one variant with the non-default
+options) and tests read the JSON it wrote. The provider bindings load through
+isolated_studio.bindings, as in main.py: only the modules the stacks use, a few seconds
+instead of ~10 s and ~550 MB per process.
 """
 
 from __future__ import annotations
@@ -16,7 +17,10 @@ import pytest
 
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
+from isolated_studio import bindings  # noqa: E402
 from isolated_studio.config import CONFIG_DIR, StudioConfig, load_config  # noqa: E402
+
+bindings.install()  # before test modules import the provider classes they match on
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -82,8 +86,7 @@ def synth(tmp_path_factory) -> Synth:
     return synthesize(default_config(), tmp_path_factory.mktemp("synth-default"))
 
 
-@pytest.fixture(scope="session")
-def variant_config() -> StudioConfig:
+def make_variant_config() -> StudioConfig:
     """The options a default synth does not exercise: S3 native locking, least privilege..."""
     base = default_config()
     return replace(
@@ -99,6 +102,11 @@ def variant_config() -> StudioConfig:
             attach_lifecycle_config=False,
         ),
     )
+
+
+@pytest.fixture(scope="session")
+def variant_config() -> StudioConfig:
+    return make_variant_config()
 
 
 @pytest.fixture(scope="session")

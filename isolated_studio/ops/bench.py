@@ -1,9 +1,10 @@
-"""`make bench`: what synthesis costs on top of the bare import of cdktf and the bindings.
+"""`make bench`: synthesis of every stack against the full bare import of the bindings.
 
-Importing the AWS provider bindings dominates (the jsii runtime loads the whole assembly
-into Node.js), so the target is relative: synthesizing every stack must not cost more than
-about 1.3x the bare import. Runs alternate to share the machine's noise fairly; medians are
-reported, with the peak memory of the whole process tree (Python plus its Node.js child).
+A plain `import cdktf, cdktf_cdktf_provider_aws` executes all ~2,100 resource modules of the
+provider bindings; main.py loads only those the stacks use (isolated_studio/bindings.py).
+The target is relative, so that it holds on any machine: synthesizing every stack must cost
+at most 0.35x that bare import. Runs alternate to share the machine's noise fairly; medians
+are reported, with the peak memory of the whole process tree (Python plus its Node.js child).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from pathlib import Path
 
 from isolated_studio.config import PROJECT_ROOT
 
-MAX_RATIO = 1.3
+MAX_RATIO = 0.35
 BARE_IMPORT = "import cdktf, cdktf_cdktf_provider_aws"
 
 
@@ -66,8 +67,12 @@ def measure(argv: list[str], env: dict[str, str]) -> Sample:
         peak = max(peak, _tree_rss_kb(proc.pid))
         time.sleep(0.05)
     elapsed = time.perf_counter() - start
+    errors = proc.stderr.read().decode()
     if proc.returncode != 0:
-        raise SystemExit(f"{' '.join(argv)} failed:\n{proc.stderr.read().decode()}")
+        raise SystemExit(f"{' '.join(argv)} failed:\n{errors}")
+    for line in errors.splitlines():
+        if line.startswith("warning:"):  # e.g. the bindings fell back to the full import
+            print(line, file=sys.stderr)
     return Sample(elapsed, peak / 1024)
 
 
@@ -83,8 +88,8 @@ def run(rounds: int) -> int:
     bare = statistics.median(s.seconds for s in imports)
     synth = statistics.median(s.seconds for s in synths)
     ratio = synth / bare
-    print(f"bare import of cdktf + provider bindings: {bare:6.2f} s  peak {max(s.peak_rss_mb for s in imports):6.0f} MB")
-    print(f"synthesis of every stack (main.py):       {synth:6.2f} s  peak {max(s.peak_rss_mb for s in synths):6.0f} MB")
+    print(f"full bare import of cdktf + provider bindings: {bare:6.2f} s  peak {max(s.peak_rss_mb for s in imports):6.0f} MB")
+    print(f"synthesis of every stack (main.py, fast path): {synth:6.2f} s  peak {max(s.peak_rss_mb for s in synths):6.0f} MB")
     print(f"ratio {ratio:.2f} (target <= {MAX_RATIO})")
     if ratio > MAX_RATIO:
         print(f"FAIL: synthesis costs {ratio:.2f}x the bare import", file=sys.stderr)

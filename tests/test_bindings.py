@@ -1,0 +1,130 @@
+"""Fast provider bindings: the same Terraform as a full import, or a full import with a warning."""
+
+from __future__ import annotations
+
+import importlib
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from isolated_studio import bindings
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# The full import, in its own process so that this session keeps the fast path: the same
+# two configurations the session synthesizes (managed and least-privilege IAM).
+FULL_IMPORT_SYNTH = textwrap.dedent("""
+    import sys
+    from pathlib import Path
+
+    import cdktf_cdktf_provider_aws  # the package's own __init__: every resource module
+
+    sys.path[:0] = ["tests", "."]
+    from conftest import default_config, make_variant_config
+    from main import build_app
+
+    out = Path(sys.argv[1])
+    build_app(default_config(), out / "default").synth()
+    build_app(make_variant_config(), out / "variant").synth()
+    print(sum(name.startswith("cdktf_cdktf_provider_aws.") for name in sys.modules))
+""")
+
+
+def _files(root: Path) -> dict[str, bytes]:
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def test_fast_path_loads_only_what_the_stacks_use(synth):
+    loaded = [n for n in sys.modules if n.startswith(bindings.PACKAGE + ".")]
+    assert 10 < len(loaded) < 100, f"{len(loaded)} provider modules loaded in this session"
+
+
+def test_fast_and_full_import_synthesize_identical_output_for_every_stack(synth, synth_variant, tmp_path):
+    env = {**os.environ, "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20", "AWS_REGION": "us-west-2"}
+    proc = subprocess.run([sys.executable, "-c", FULL_IMPORT_SYNTH, str(tmp_path)], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    assert int(proc.stdout.split()[-1]) > 2000, "the reference run did not import every resource module"
+    for name, fast in (("default", synth), ("variant", synth_variant)):
+        expected, got = _files(tmp_path / name), _files(fast.outdir)
+        assert set(fast.dirs) == {"state", "network", "workload"}
+        assert sorted(got) == sorted(expected), f"{name}: different files"
+        different = [path for path in expected if got[path] != expected[path]]
+        assert different == [], f"{name}: fast path differs from the full import in {different}"
+
+
+# A stand-in for the provider package, laid out like the generated one: a _jsii module that
+# registers the assembly, self-contained resource modules and one eager import per resource.
+FAKE_INIT = textwrap.dedent("""
+    import sys
+
+    from ._jsii import *
+
+    __all__ = ["alpha", "beta"]
+
+    sys.modules[__name__].init_ran = True
+
+    from . import alpha
+    from . import beta
+""")
+
+
+def _fake_package(root: Path, name: str, init: str = FAKE_INIT, jsii: bool = True) -> None:
+    package = root / name
+    for sub in ("alpha", "beta"):
+        (package / sub).mkdir(parents=True)
+        (package / sub / "__init__.py").write_text(("from .._jsii import *\n" if jsii else "") + f"NAME = {sub!r}\n")
+    if jsii:
+        (package / "_jsii").mkdir()
+        (package / "_jsii" / "__init__.py").write_text("__jsii_assembly__ = 'loaded'\n__all__ = ['__jsii_assembly__']\n")
+    (package / "__init__.py").write_text(init)
+
+
+@pytest.fixture
+def fake(tmp_path, monkeypatch):
+    monkeypatch.syspath_prepend(str(tmp_path))
+    yield tmp_path
+    for name in [n for n in sys.modules if n.startswith("fake_provider")]:
+        del sys.modules[name]
+    importlib.invalidate_caches()
+
+
+def test_resource_modules_load_on_demand_with_the_assembly(fake, capsys):
+    _fake_package(fake, "fake_provider_ok")
+    package = bindings.install("fake_provider_ok")
+    assert package.init_ran and package.__jsii_assembly__ == "loaded"
+    assert "fake_provider_ok.alpha" not in sys.modules and "fake_provider_ok.beta" not in sys.modules
+    from fake_provider_ok.beta import NAME
+
+    assert NAME == "beta" and "fake_provider_ok.alpha" not in sys.modules
+    assert capsys.readouterr().err == ""
+
+
+@pytest.mark.parametrize("layout, reason", [
+    ({"jsii": False, "init": FAKE_INIT.replace("from ._jsii import *", "")}, "no _jsii assembly module"),
+    ({"init": FAKE_INIT.replace("from ._jsii import *", "")}, "does not import its _jsii assembly"),
+    ({"init": FAKE_INIT.replace("from . import alpha\nfrom . import beta", "")}, "no eager submodule imports"),
+    ({"init": FAKE_INIT + "from . import gamma\n"}, "imports 'gamma', which is not a subpackage"),
+], ids=["no-jsii", "no-assembly-import", "no-eager-imports", "unknown-submodule"])
+def test_an_unexpected_layout_falls_back_to_the_full_import_with_a_one_line_warning(fake, capsys, layout, reason):
+    name = f"fake_provider_{len(reason)}"
+    if "gamma" in layout.get("init", ""):
+        (fake / name / "gamma").mkdir(parents=True)  # a plain directory: importable, but no package
+    _fake_package(fake, name, **layout)
+    eager = "from . import alpha" in layout.get("init", FAKE_INIT)
+    package = bindings.install(name)
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith(f"warning: {name}: ") and reason in err
+    assert "importing all of its modules" in err
+    assert package.init_ran and (f"{name}.alpha" in sys.modules) == eager  # the package's own __init__ ran
+
+
+def test_an_already_imported_package_is_left_alone(fake, capsys):
+    _fake_package(fake, "fake_provider_done")
+    full = importlib.import_module("fake_provider_done")
+    assert bindings.install("fake_provider_done") is full
+    assert capsys.readouterr().err == ""
