@@ -23,7 +23,7 @@ export STUDIO_PROVIDER_MIRROR
 STAMP := .venv/.synced-$(shell cat Pipfile.lock 2>/dev/null | cksum | cut -d' ' -f1)
 CLI_STAMP := node_modules/.installed-$(shell cat package-lock.json 2>/dev/null | cksum | cut -d' ' -f1)
 
-.PHONY: help setup cli studio-env synth test validate checkov lint-iam bench data clean plan deploy destroy emulator
+.PHONY: help setup cli studio-env synth test validate checkov lint-iam bench mutation data clean plan deploy destroy emulator
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 12
@@ -90,6 +90,12 @@ checkov: synth ## checkov (pinned, offline) + CKV_STUDIO checks over every stack
 
 lint-iam: synth ## lint every IAM permission policy of every stack with parliament
 	$(PIPENV) run python -m isolated_studio.checks.policy_lint cdktf.out
+
+# Long (tens of minutes) and CPU-heavy: not part of `make test`. TARGETS="guard cleanup" limits
+# it to some targets of tests/mutation.toml, MUTATION_JOBS runs mutants side by side.
+MUTATION_JOBS ?= 1
+mutation: setup ## mutmut over the safety features against the fast tests; score + survivors in build/mutation/
+	$(PIPENV) run python -m isolated_studio.checks.mutation --max-children $(MUTATION_JOBS) $(TARGETS)
 
 data: setup ## write a generated AI4I 2020 data set (same columns and rules) to data/ai4i2020.csv
 	PYTHONPATH=notebooks $(PIPENV) run python -m pm_lab.synthetic --rows 10000 --seed 42 --out data/ai4i2020.csv

@@ -31,8 +31,28 @@ def pytest_configure(config: pytest.Config) -> None:
         config.pluginmanager.register(NoSkipInCI(), "no-skip-in-ci")
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--fast", action="store_true",
+                     help="only tests that need no synthesis, Terraform or server (what `make mutation` runs)")
+
+
+# What makes a test slow: the session synthesis (jsii, ~10 s), Terraform, moto or MLflow.
+SLOW_FIXTURES = {"synth", "synth_variant", "bad_stack", "mlflow_server", "run_notebook", "emulator"}
+SLOW_MARKERS = ("terraform", "emulator")
+
+
+def is_fast(item: pytest.Item) -> bool:
+    return not (SLOW_FIXTURES & set(getattr(item, "fixturenames", ())) or
+                any(item.get_closest_marker(m) for m in SLOW_MARKERS))
+
+
 @pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if config.getoption("fast"):
+        slow = [item for item in items if not is_fast(item)]
+        if slow:
+            config.hook.pytest_deselected(items=slow)
+            items[:] = [item for item in items if is_fast(item)]
     # `make test` runs two pytest-xdist workers with --dist loadgroup: one takes the moto
     # end-to-end tests, which mostly wait on Terraform, the other everything else, so the app
     # is synthesized once per run, on that worker, however the files are spread.
