@@ -30,12 +30,29 @@ def find_terraform() -> str | None:
     return shutil.which("terraform")
 
 
-def cli_config_text(mirror: str | None) -> str:
+PLUGIN_CACHE = "plugin-cache"
+
+
+def _plugin_cache_text(cache_dir: Path) -> str:
+    # One provider installation for every stack directory and test run: `terraform init`
+    # links .terraform/providers/... to the cache instead of unpacking the ~675 MB provider
+    # again. Terraform >= 1.4 reuses a cached provider only when a lock file already holds
+    # its checksum; we keep no lock files (each init computes one from the provider it
+    # installs, and a mirror gives only local checksums anyway), so without the second
+    # setting every init from the registry would download again. With an unpacked
+    # filesystem mirror Terraform 1.11 links the cache entry to the mirror itself.
+    return (f"plugin_cache_dir = {json.dumps(str(cache_dir))}\n"
+            "plugin_cache_may_break_dependency_lock_file = true\n")
+
+
+def cli_config_text(mirror: str | None, cache_dir: Path | None = None) -> str:
+    cache = _plugin_cache_text(cache_dir) if cache_dir else ""
     if not mirror:
-        return "# Written by isolated-studio: no provider mirror, Terraform uses the registry.\n"
+        return "# Written by isolated-studio: no provider mirror, Terraform uses the registry.\n" + cache
     mirror_path = json.dumps(str(Path(mirror).resolve()))
     return (
         "# Written by isolated-studio from STUDIO_PROVIDER_MIRROR / terraform.provider_mirror.\n"
+        + cache +
         "provider_installation {\n"
         f"  filesystem_mirror {{\n    path    = {mirror_path}\n"
         '    include = ["registry.terraform.io/*/*"]\n  }\n'
@@ -52,10 +69,11 @@ def write_cli_config(mirror: str | None, directory: Path = CLI_CONFIG_DIR) -> Pa
     """
     if mirror and not Path(mirror).is_dir():
         raise TerraformError(f"provider mirror {mirror!r} ({MIRROR_ENV}) is not a directory")
-    text = cli_config_text(mirror)
+    cache_dir = (directory / PLUGIN_CACHE).resolve()
+    cache_dir.mkdir(parents=True, exist_ok=True)  # Terraform ignores a cache dir that is missing
+    text = cli_config_text(mirror, cache_dir)
     digest = hashlib.sha256(text.encode()).hexdigest()[:12]
     path = directory / f"terraformrc-{digest}"
-    directory.mkdir(parents=True, exist_ok=True)
     if not path.exists():
         tmp = path.with_suffix(f".{os.getpid()}.tmp")
         tmp.write_text(text)
