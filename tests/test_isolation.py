@@ -1,10 +1,10 @@
 """The environment has no path to the internet: checked on every synthesized stack."""
 
-import json
-
 import pytest
 
-from isolated_studio.checks.isolation import violations
+from isolated_studio.checks.isolation import FORBIDDEN_TYPES, SG_RULE_TYPES, violations
+
+from bad_stacks import BAD_STACKS, EXPECTED_FAILURES, ISOLATION_FAILURES, good_addresses, stack_document
 
 
 @pytest.mark.parametrize("stack", ["state", "network", "workload"])
@@ -31,53 +31,47 @@ def test_no_security_group_rule_anywhere_is_open_to_the_world(synth):
     assert "0.0.0.0/0" not in text and "::/0" not in text
 
 
+# ------------------------------------------------------------ the gate on the bad stacks
+
+
 @pytest.fixture(scope="module")
-def bad_stack(synth):
-    """A stack built with the real provider bindings that breaks every rule once."""
-    from cdktf import App, TerraformStack, Testing
-    from cdktf_cdktf_provider_aws.eip import Eip
-    from cdktf_cdktf_provider_aws.egress_only_internet_gateway import EgressOnlyInternetGateway
-    from cdktf_cdktf_provider_aws.internet_gateway import InternetGateway
-    from cdktf_cdktf_provider_aws.nat_gateway import NatGateway
-    from cdktf_cdktf_provider_aws.provider import AwsProvider
-    from cdktf_cdktf_provider_aws.route import Route
-    from cdktf_cdktf_provider_aws.sagemaker_domain import SagemakerDomain, SagemakerDomainDefaultUserSettings
-    from cdktf_cdktf_provider_aws.security_group import SecurityGroup, SecurityGroupEgress
-    from cdktf_cdktf_provider_aws.subnet import Subnet
-    from cdktf_cdktf_provider_aws.vpc_endpoint import VpcEndpoint
-    from cdktf_cdktf_provider_aws.vpc_security_group_egress_rule import VpcSecurityGroupEgressRule
-
-    stack = TerraformStack(App(), "bad")
-    AwsProvider(stack, "aws", region="us-west-2")
-    InternetGateway(stack, "igw", vpc_id="vpc-1")
-    EgressOnlyInternetGateway(stack, "eigw", vpc_id="vpc-1")
-    eip = Eip(stack, "eip", domain="vpc")
-    NatGateway(stack, "nat", subnet_id="subnet-1", allocation_id=eip.id)
-    Route(stack, "default", route_table_id="rtb-1", destination_cidr_block="0.0.0.0/0", gateway_id="igw-1")
-    Subnet(stack, "public", vpc_id="vpc-1", cidr_block="10.0.0.0/24", map_public_ip_on_launch=True)
-    SecurityGroup(stack, "open", vpc_id="vpc-1", egress=[SecurityGroupEgress(
-        from_port=0, to_port=0, protocol="-1", cidr_blocks=["0.0.0.0/0"])])
-    VpcSecurityGroupEgressRule(stack, "open6", security_group_id="sg-1", ip_protocol="-1", cidr_ipv6="::/0")
-    VpcEndpoint(stack, "nodns", vpc_id="vpc-1", service_name="com.amazonaws.us-west-2.sts",
-                vpc_endpoint_type="Interface", private_dns_enabled=False)
-    SagemakerDomain(stack, "public-domain", domain_name="d", auth_mode="IAM", vpc_id="vpc-1",
-                    subnet_ids=["subnet-1"], app_network_access_type="PublicInternetOnly",
-                    default_user_settings=SagemakerDomainDefaultUserSettings(execution_role="arn:aws:iam::1:role/x"))
-    return json.loads(Testing.synth(stack))
+def bad_violations() -> dict[str, list[str]]:
+    return {stack: violations(stack_document(resources)) for stack, resources in BAD_STACKS.items()}
 
 
-@pytest.mark.parametrize("expected", [
-    "aws_internet_gateway.igw: internet gateway is never allowed",
-    "aws_egress_only_internet_gateway.eigw: egress-only internet gateway is never allowed",
-    "aws_nat_gateway.nat: NAT gateway is never allowed",
-    "aws_eip.eip: elastic IP is never allowed",
-    "aws_route.default: default route to ['0.0.0.0/0']",
-    "aws_subnet.public: subnet assigns public IPs",
-    "aws_security_group.open: egress rule open to ['0.0.0.0/0']",
-    "aws_vpc_security_group_egress_rule.open6: rule open to ['::/0']",
-    "aws_vpc_endpoint.nodns: interface endpoint without private DNS",
-    "aws_sagemaker_domain.public-domain: domain is not VpcOnly",
-])
-def test_isolation_gate_fails_on_a_bad_stack(bad_stack, expected):
-    found = violations(bad_stack)
-    assert any(line.startswith(expected) for line in found), found
+@pytest.mark.parametrize("stack, address, message", ISOLATION_FAILURES, ids=[a for _, a, _ in ISOLATION_FAILURES])
+def test_isolation_gate_fails_on_every_bad_resource(bad_violations, stack, address, message):
+    assert f"{address}: {message}" in bad_violations[stack], bad_violations[stack]
+
+
+@pytest.mark.parametrize("stack, address", good_addresses(), ids=[a for _, a in good_addresses()])
+def test_isolation_gate_passes_the_good_counterpart(bad_violations, stack, address):
+    assert not [line for line in bad_violations[stack] if line.startswith(f"{address}:")]
+
+
+def test_isolation_gate_reports_nothing_but_the_expected_lines():
+    expected = sorted(f"{address}: {message}" for _, address, message in ISOLATION_FAILURES)
+    found = sorted(line for resources in BAD_STACKS.values() for line in violations(stack_document(resources)))
+    assert found == expected
+
+
+def test_every_forbidden_type_is_proven_by_a_bad_resource():
+    proven = {address.split(".")[0] for _, address, _ in ISOLATION_FAILURES}
+    assert set(FORBIDDEN_TYPES) <= proven, sorted(set(FORBIDDEN_TYPES) - proven)
+    assert {"aws_route_table", "aws_default_route_table", "aws_security_group", "aws_default_security_group",
+            *SG_RULE_TYPES} <= proven
+
+
+@pytest.mark.parametrize("stack, address, message", ISOLATION_FAILURES, ids=[a for _, a, _ in ISOLATION_FAILURES])
+def test_every_isolation_failure_is_refused_by_the_policy_gate_too(stack, address, message):
+    assert any((s, a) == (stack, address) for s, a, _ in EXPECTED_FAILURES), \
+        f"{address} breaks isolation but no checkov check is expected to fail on it"
+
+
+def test_a_missing_attribute_is_no_violation():
+    doc = stack_document({"aws_route_table": {"r": {"vpc_id": "v", "route": None}},
+                          "aws_security_group": {"s": {"vpc_id": "v"}},
+                          "aws_route": {"peer": {"route_table_id": "r", "destination_cidr_block": "10.0.0.0/8"}},
+                          "aws_vpc_endpoint": {"gw": {"vpc_endpoint_type": "Gateway"}}})
+    assert violations(doc) == []
+    assert violations({}) == []

@@ -254,10 +254,15 @@ def main(argv: list[str] | None = None) -> int:
         print(f"unknown mutation targets {unknown}; known: {sorted(targets)}", file=sys.stderr)
         return 2
     args.out.mkdir(parents=True, exist_ok=True)
-    results = []
+    results, failed = [], []
     for name in args.targets or list(targets):
         print(f"mutation: {name} ...", flush=True)
-        result = run_target(targets[name], max_children=args.max_children, root=args.out)
+        try:
+            result = run_target(targets[name], max_children=args.max_children, root=args.out)
+        except RuntimeError as error:  # one broken target never hides the others' scores
+            print(f"mutation: {name}: {error}", file=sys.stderr)
+            failed.append(name)
+            continue
         print(f"mutation: {name}: {result.killed}/{result.total} killed ({result.score:.1%}) at {result.commit}",
               flush=True)
         results.append(result)
@@ -275,7 +280,7 @@ def main(argv: list[str] | None = None) -> int:
     for s in stale:
         print(f"mutation: reviewed survivor no longer survives (remove it): {s.target}: {s.mutant}", file=sys.stderr)
     print(f"mutation: report in {args.out / 'report.md'}")
-    return 1 if low or unreviewed else 0
+    return 1 if low or unreviewed or failed else 0
 
 
 if __name__ == "__main__":

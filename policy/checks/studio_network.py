@@ -16,7 +16,7 @@ class NoInternetGateway(BaseResourceCheck):
 
     def __init__(self) -> None:
         super().__init__(
-            name="Isolated VPC: no internet gateway, egress-only gateway, NAT gateway or Elastic IP",
+            name="Isolated VPC: no internet gateway, egress-only gateway, NAT gateway, Elastic IP or VPN gateway",
             id="CKV_STUDIO_1",
             categories=[CheckCategories.NETWORKING],
             supported_resources=[
@@ -26,6 +26,9 @@ class NoInternetGateway(BaseResourceCheck):
                 "aws_nat_gateway",
                 "aws_eip",
                 "aws_eip_association",
+                # Site-to-site VPN: a path out of the VPC the isolation gate forbids as well.
+                "aws_vpn_gateway",
+                "aws_customer_gateway",
             ],
         )
 
