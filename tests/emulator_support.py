@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -23,6 +22,7 @@ from typing import Any, Mapping
 from isolated_studio.config import CONFIG_DIR, PROJECT_ROOT, StudioConfig
 from isolated_studio.ops.terraform import terraform_env
 from isolated_studio.ops.workflow import aws_client
+from support import port_from_log
 
 REGION = "us-west-2"
 MOTO_ACCOUNT = "123456789012"  # moto answers every request as this account
@@ -39,12 +39,6 @@ MOTO_NETWORK_DRIFT = {
     ("aws_vpc_security_group_ingress_rule", "description"),
     ("aws_vpc_security_group_egress_rule", "description"),
 }
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @dataclass
@@ -64,12 +58,20 @@ class MotoServer:
 
 
 def start_moto(log: Path, timeout_s: float = 30) -> MotoServer:
-    """Start moto_server on a free port and wait until it answers; stop it if it never does."""
+    """Start moto_server and wait until it answers; stop it if it never does.
+
+    It binds port 0 and we read the port it got from its log: a port chosen here and
+    released before the server binds it could be taken by another test's server meanwhile.
+    """
     binary = Path(sys.executable).with_name("moto_server")
-    port = free_port()
     with log.open("wb") as out:
-        process = subprocess.Popen([str(binary), "-H", "127.0.0.1", "-p", str(port)],
+        process = subprocess.Popen([str(binary), "-H", "127.0.0.1", "-p", "0"],
                                    stdout=out, stderr=subprocess.STDOUT)
+    try:
+        port = port_from_log(log, r"Running on http://127\.0\.0\.1:(\d+)", process, timeout_s)
+    except RuntimeError:
+        MotoServer("", process, log).stop()
+        raise
     server = MotoServer(f"http://127.0.0.1:{port}", process, log)
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -42,3 +43,60 @@ def run_studio_python(code: str, *args: str, env: dict | None = None, timeout: i
     if result.returncode != 0:
         raise AssertionError(f"studio interpreter failed ({result.returncode}):\n{result.stderr[-4000:]}")
     return result.stdout
+
+
+def port_from_log(log: "os.PathLike[str]", pattern: str, process, timeout_s: float) -> int:
+    """The port a server bound to port 0 announces in its log (race-free: the OS picked it
+    and the server holds it), waiting until it appears, the server dies or time runs out."""
+    import re
+    import time
+    from pathlib import Path
+
+    regex = re.compile(pattern)
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        text = Path(log).read_text(errors="replace") if Path(log).exists() else ""
+        match = regex.search(text)
+        if match:
+            return int(match.group(1))
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited with {process.returncode} before it listened:\n{text}")
+        time.sleep(0.1)
+    raise RuntimeError(f"server announced no port within {timeout_s} s:\n{Path(log).read_text(errors='replace')}")
+
+
+REF = re.compile(r"\$\{((?:data\.)?[A-Za-z0-9_]+)\.([A-Za-z0-9_-]+)\.([A-Za-z0-9_.-]+)\}")
+REMOTE = "data.terraform_remote_state"
+
+
+def _paths(synth) -> dict[tuple[str, str, str], str]:
+    """(stack, "type" or "data.type", logical name) -> construct path."""
+    paths = {}
+    for stack, doc in synth.stacks.items():
+        for kind, prefix in (("resource", ""), ("data", "data.")):
+            for rtype, items in doc.get(kind, {}).items():
+                for name, body in items.items():
+                    paths[(stack, prefix + rtype, name)] = body.get("//", {}).get("metadata", {}).get("path", "")
+    return paths
+
+
+def resolve(synth, stack: str, value):
+    """An output value with every reference replaced by (type, construct path, attribute)."""
+    paths = _paths(synth)
+    if isinstance(value, list):
+        return [resolve(synth, stack, v) for v in value]
+    if not isinstance(value, str):
+        return value
+    whole = REF.fullmatch(value)
+    if whole:
+        rtype, name, attribute = whole.groups()
+        if rtype == REMOTE:
+            network_output = attribute.removeprefix("outputs.")
+            return resolve(synth, "network", synth.stacks["network"]["output"][network_output]["value"])
+        return (rtype, paths[(stack, rtype, name)], attribute)
+
+    def text(match: re.Match) -> str:
+        target = resolve(synth, stack, match.group(0))
+        return "{" + " ".join(target) + "}"
+
+    return REF.sub(text, value)

@@ -31,6 +31,7 @@ if str(NOTEBOOKS_DIR) not in sys.path:
     sys.path.insert(0, str(NOTEBOOKS_DIR))
 
 from pm_lab import synthetic  # noqa: E402  (needs the sys.path entry above)
+from support import port_from_log  # noqa: E402
 
 SERVER_START_TIMEOUT_S = 90
 NOTEBOOK_CELL_TIMEOUT_S = 180
@@ -61,17 +62,16 @@ def aws_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("AWS_PROFILE", raising=False)
 
 
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+@pytest.fixture()
+def unreachable_tracking_uri() -> Iterator[str]:
+    """An http URL on loopback where no server listens (connection refused at once).
+
+    The port stays bound (never listening) while the test runs, so no other server can
+    take it meanwhile and make it reachable.
+    """
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@pytest.fixture()
-def unreachable_tracking_uri() -> str:
-    """An http URL on loopback where no server listens (connection refused at once)."""
-    return f"http://127.0.0.1:{free_port()}"
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
 
 
 def _wait_for_health(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
@@ -108,7 +108,6 @@ def _stop_process_group(process: subprocess.Popen[bytes]) -> None:
 def mlflow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A real ``mlflow server`` (sqlite + local artifact store) on loopback; yields its URL."""
     root = tmp_path_factory.mktemp("mlflow-server")
-    port = free_port()
     log = root / "server.log"
     command = [
         sys.executable,
@@ -118,7 +117,7 @@ def mlflow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         "--host",
         "127.0.0.1",
         "--port",
-        str(port),
+        "0",  # gunicorn binds a port the OS picks and logs it: no race for a free port
         "--workers",
         "1",
         "--backend-store-uri",
@@ -131,6 +130,7 @@ def mlflow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             command, stdout=sink, stderr=subprocess.STDOUT, cwd=root, start_new_session=True
         )
     try:
+        port = port_from_log(log, r"Listening at: http://127\.0\.0\.1:(\d+)", process, SERVER_START_TIMEOUT_S)
         url = f"http://127.0.0.1:{port}"
         _wait_for_health(url, process, log)
         yield url
