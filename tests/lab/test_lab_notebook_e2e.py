@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -150,13 +149,12 @@ def test_unreachable_tracking_server_fails_fast_and_creates_nothing(
 ) -> None:
     workdir: Path = run_notebook.workdir  # type: ignore[attr-defined]
     before = sorted(path.name for path in workdir.iterdir())
-    started = time.monotonic()
+    # How quickly it fails is a matter of the settings tracking.connect passes to MLflow
+    # (asserted in test_lab_tracking.py), not of a wall clock on a loaded machine.
     with pytest.raises(CellExecutionError) as failure:
         run_notebook(parameters(tracking_uri=unreachable_tracking_uri, data_path=str(ai4i_csv)))
-    elapsed = time.monotonic() - started
     assert failure.value.ename == "TrackingServerError"
     assert f"Cannot reach the MLflow tracking server at {unreachable_tracking_uri}" in failure.value.evalue
-    assert elapsed < 60  # kernel start-up included; MLflow's default retries would take minutes
     # Nothing was logged anywhere: no local ./mlruns fallback, no new files.
     assert sorted(path.name for path in workdir.iterdir() if path.name != "__pycache__") == before
 
