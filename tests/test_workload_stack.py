@@ -263,11 +263,13 @@ def test_domain_is_vpc_only_with_iam_auth_and_encrypted_home(synth, wl):
 
 
 def test_studio_security_group_is_in_all_three_domain_settings(synth):
+    from support import resolve
+
     domain = next(iter(synth.resources("workload", "aws_sagemaker_domain").values()))
-    sg = f"${{{REMOTE}.cross-stack-output-aws_security_groupstudio-security-group_145E1DBBid}}"
-    assert domain["domain_settings"]["security_group_ids"] == [sg]
-    assert domain["default_user_settings"]["security_groups"] == [sg]
-    assert domain["default_space_settings"]["security_groups"] == [sg]
+    sg = [("aws_security_group", "network/studio-security-group/security-group", "id")]
+    assert resolve(synth, "workload", domain["domain_settings"]["security_group_ids"]) == sg
+    assert resolve(synth, "workload", domain["default_user_settings"]["security_groups"]) == sg
+    assert resolve(synth, "workload", domain["default_space_settings"]["security_groups"]) == sg
 
 
 def test_docker_access_with_trusted_accounts_from_configuration(synth, synth_variant):
