@@ -7,10 +7,11 @@ asks first triggers a step, and each step runs once):
     fresh_plan   -> `workflow plan` before anything exists
     deployed     -> `workflow deploy --yes --stacks state network` (bootstrap, then network)
     second_plan  -> `workflow plan` of every stack (workload is planned, never applied here)
-    destroyed    -> `workflow destroy --yes --include-state`
 
-The tests read what those steps did and check the emulated AWS through boto3. The file runs
-in order (destroy last); running a single test brings up whatever it needs.
+The tests read what those steps did and check the emulated AWS through boto3; nothing
+destroys that environment, so they pass in any order (CI shuffles them: pytest-randomly).
+The destroy test has a deployment of its own, on a second moto server (`destroyed`).
+Running a single test brings up whatever it needs.
 """
 
 from __future__ import annotations
@@ -82,18 +83,21 @@ def repo_state_before() -> float | None:
     return _stamp(REPO_EMULATOR_STATE)
 
 
-@pytest.fixture(scope="session")
-def emu(moto: MotoServer, tmp_path_factory: pytest.TempPathFactory, repo_state_before: float | None) -> Emulator:
-    """Synthesize once, as `workflow plan` does (python main.py), into <tmp>/cdktf.out.
+def _emulator(moto: MotoServer, root: Path) -> Emulator:
+    """Synthesize once, as `workflow plan` does (python main.py), into <root>/cdktf.out.
 
     The state stack's local backend path is relative to its directory (../../../<path>), so
-    with cdktf.out directly under the tmp root the bootstrap state lands in <tmp>/terraform-state.
+    with cdktf.out directly under the root the bootstrap state lands in <root>/terraform-state.
     """
-    root = tmp_path_factory.mktemp("emulator")
     env = emulator_env(moto.endpoint)
     config = load_config(EMULATOR_CONFIG, env=env)
     synthesize(root / "cdktf.out", env, timeout_s=600)
     return Emulator(root, root / "cdktf.out", moto.endpoint, config, env)
+
+
+@pytest.fixture(scope="session")
+def emu(moto: MotoServer, tmp_path_factory: pytest.TempPathFactory, repo_state_before: float | None) -> Emulator:
+    return _emulator(moto, tmp_path_factory.mktemp("emulator"))
 
 
 @pytest.fixture(scope="session")
@@ -115,9 +119,28 @@ def second_plan(emu: Emulator, deployed: Deployment) -> subprocess.CompletedProc
     return emu.workflow("plan", plans="second")
 
 
+@dataclass
+class Destroyed:
+    emu: Emulator
+    network: dict[str, Any]  # network outputs before the destroy
+    proc: subprocess.CompletedProcess[str]
+
+
 @pytest.fixture(scope="session")
-def destroyed(emu: Emulator, deployed: Deployment) -> subprocess.CompletedProcess[str]:
-    return emu.workflow("destroy", "--yes", "--include-state", plans="destroy")
+def destroyed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Destroyed]:
+    """A deployment of its own, on its own moto server, that is destroyed: the other tests
+    read the shared deployment above, which nothing destroys, in whatever order they run."""
+    require_terraform()
+    server = start_moto(tmp_path_factory.mktemp("moto-destroy") / "moto.log")
+    try:
+        emu = _emulator(server, tmp_path_factory.mktemp("emulator-destroy"))
+        deploy = emu.workflow("deploy", "--yes", "--stacks", "state", "network", plans="deploy")
+        if deploy.returncode != 0:
+            pytest.fail(f"deploy failed:\n{describe(deploy)}")
+        network = emu.outputs("network")
+        yield Destroyed(emu, network, emu.workflow("destroy", "--yes", "--include-state", plans="destroy"))
+    finally:
+        server.stop()
 
 
 # --------------------------------------------------------------------------- plan before anything exists
@@ -405,16 +428,17 @@ def test_deploy_refuses_when_the_configured_account_is_not_the_credentials_accou
     assert not emu.plan_dir("refused").exists(), "nothing may be planned for a refused target"
 
 
-# --------------------------------------------------------------------------- destroy (last)
+# --------------------------------------------------------------------------- destroy
 
 
-def test_destroy_removes_the_network_then_the_state_backend(emu, deployed, destroyed):
-    assert destroyed.returncode == 0, describe(destroyed)
-    out = destroyed.stdout
+def test_destroy_removes_the_network_then_the_state_backend(destroyed):
+    emu = destroyed.emu
+    assert destroyed.proc.returncode == 0, describe(destroyed.proc)
+    out = destroyed.proc.stdout
     assert "workload: nothing to destroy" in out  # never applied in the emulator
     assert out.index("network: destroying") < out.index("state: emptied bucket") < out.index("state: destroying")
 
-    ec2, net = emu.client("ec2"), deployed.network
+    ec2, net = emu.client("ec2"), destroyed.network
     in_vpc = [{"Name": "vpc-id", "Values": [net["vpc_id"]]}]
     assert ec2.describe_vpcs(Filters=[{"Name": "vpc-id", "Values": [net["vpc_id"]]}])["Vpcs"] == []
     assert ec2.describe_subnets(Filters=in_vpc)["Subnets"] == []
