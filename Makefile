@@ -60,9 +60,12 @@ synth: setup ## synthesize every stack with the default configuration into cdktf
 # Two workers: the moto end-to-end tests spend most of their ~4 min waiting on Terraform, so
 # one worker runs them and the other the rest of the suite beside them (groups in
 # tests/conftest.py; the app is still synthesized once). TEST_WORKERS=0 runs in one process.
+# TEST_SEED=<n> runs the tests in the random order of that seed (pytest-randomly, off by
+# default in pytest.ini); .ci/run always does, with a new seed it prints.
 TEST_WORKERS ?= 2
-test: setup cli studio-env ## run the whole test suite (TEST_WORKERS=0: in one process)
-	$(PIPENV) run pytest -n $(TEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
+TEST_SEED ?=
+test: setup cli studio-env ## run the whole test suite (TEST_WORKERS=0: in one process; TEST_SEED=n: random order)
+	$(PIPENV) run pytest -n $(TEST_WORKERS) --dist loadgroup $(if $(TEST_SEED),-p randomly --randomly-seed=$(TEST_SEED)) $(PYTEST_ARGS)
 
 validate: synth ## terraform init -backend=false + validate every synthesized stack
 	$(PIPENV) run python -m isolated_studio.checks.validate cdktf.out
