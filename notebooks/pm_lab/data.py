@@ -73,6 +73,12 @@ def _read_s3_bytes(uri: str, s3_client: Any) -> bytes:
     bucket, key = parsed.netloc, parsed.path.lstrip("/")
     if not bucket or not key:
         raise LabDataError(f"Malformed S3 URI {uri!r}: expected s3://bucket/key.csv")
+    if key.endswith("/"):
+        # The workload's data_uri output is such a prefix: the data set is one object in it.
+        raise LabDataError(
+            f"{uri} is an S3 prefix (a folder), not a CSV file: set data_path to the object, "
+            f"e.g. {uri}ai4i2020.csv"
+        )
     if s3_client is None:
         import boto3
 

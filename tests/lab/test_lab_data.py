@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import io
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import boto3
 import pandas as pd
 import pytest
-from botocore.response import StreamingBody
-from botocore.stub import Stubber
+from emulator_support import start_moto
 from pm_lab.data import FEATURES, MIN_ROWS_PER_CLASS, TARGET, load_dataset, validate_dataset
 from pm_lab.errors import LabDataError
 
@@ -132,37 +133,68 @@ def test_validation_does_not_modify_the_callers_frame(small_frame: pd.DataFrame)
     pd.testing.assert_frame_equal(small_frame, before)
 
 
-def _s3_client() -> object:
-    return boto3.client("s3", region_name="eu-west-1")
+@pytest.fixture(scope="module")
+def s3_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real moto server (the project's emulator) serving S3; yields its endpoint."""
+    server = start_moto(tmp_path_factory.mktemp("moto-s3") / "moto.log")
+    try:
+        yield server.endpoint
+    finally:
+        server.stop()
 
 
-def test_s3_uri_is_read_with_boto3(aws_credentials: None, small_frame: pd.DataFrame) -> None:
-    client = _s3_client()
-    body = small_frame.to_csv(index=False).encode()
-    with Stubber(client) as stubber:
-        stubber.add_response(
-            "get_object",
-            {"Body": StreamingBody(io.BytesIO(body), len(body)), "ContentLength": len(body)},
-            {"Bucket": "studio-notebooks-123", "Key": "data/ai4i2020.csv"},
-        )
-        frame = load_dataset("s3://studio-notebooks-123/data/ai4i2020.csv", s3_client=client)
-        stubber.assert_no_pending_responses()
+@pytest.fixture()
+def s3(aws_credentials: None, s3_emulator: str) -> Any:
+    client = boto3.client("s3", region_name="eu-west-1", endpoint_url=s3_emulator)
+    bucket = f"studio-dev-notebooks-{uuid.uuid4().hex[:8]}"  # one per test: any order, no leftovers read
+    client.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
+    client.bucket = bucket
+    return client
+
+
+def test_s3_uri_round_trips_through_the_emulator(s3: Any, small_frame: pd.DataFrame) -> None:
+    s3.put_object(Bucket=s3.bucket, Key="data/ai4i2020.csv", Body=small_frame.to_csv(index=False).encode())
+
+    frame = load_dataset(f"s3://{s3.bucket}/data/ai4i2020.csv", s3_client=s3)
+
     assert len(frame) == 2000
+    pd.testing.assert_frame_equal(frame[list(FEATURES)], validate_dataset(small_frame)[list(FEATURES)])
 
 
-def test_s3_missing_object_is_a_lab_data_error(aws_credentials: None) -> None:
-    client = _s3_client()
-    with Stubber(client) as stubber:
-        stubber.add_client_error(
-            "get_object",
-            service_error_code="NoSuchKey",
-            service_message="The specified key does not exist.",
-            http_status_code=404,
-        )
-        with pytest.raises(LabDataError, match=r"Cannot read s3://bucket/data/ai4i2020.csv: NoSuchKey"):
-            load_dataset("s3://bucket/data/ai4i2020.csv", s3_client=client)
+def test_the_data_uri_output_is_a_prefix_and_says_which_object_to_name(s3: Any, small_frame: pd.DataFrame) -> None:
+    """The workload's data_uri output is s3://<notebooks bucket>/data/: a folder, not the file."""
+    s3.put_object(Bucket=s3.bucket, Key="data/ai4i2020.csv", Body=small_frame.to_csv(index=False).encode())
+    prefix = f"s3://{s3.bucket}/data/"
+    with pytest.raises(LabDataError, match=f"{prefix} is an S3 prefix .*set data_path to the object, e.g. {prefix}ai4i2020.csv"):
+        load_dataset(prefix, s3_client=s3)
+
+
+def test_s3_missing_object_is_a_lab_data_error(s3: Any) -> None:
+    uri = f"s3://{s3.bucket}/data/ai4i2020.csv"
+    with pytest.raises(LabDataError, match=rf"Cannot read {uri}: NoSuchKey: .*execution role may read it"):
+        load_dataset(uri, s3_client=s3)
+
+
+def test_s3_missing_bucket_is_a_lab_data_error(s3: Any) -> None:
+    with pytest.raises(LabDataError, match=r"Cannot read s3://no-such-bucket-here/x.csv: NoSuchBucket"):
+        load_dataset("s3://no-such-bucket-here/x.csv", s3_client=s3)
+
+
+def test_unreachable_s3_is_a_lab_data_error(aws_credentials: None, unreachable_tracking_uri: str) -> None:
+    from botocore.config import Config
+
+    client = boto3.client("s3", region_name="eu-west-1", endpoint_url=unreachable_tracking_uri,
+                          config=Config(retries={"max_attempts": 1}, connect_timeout=2))
+    with pytest.raises(LabDataError, match=r"Cannot read s3://bucket/data.csv: Could not connect"):
+        load_dataset("s3://bucket/data.csv", s3_client=client)
+
+
+def test_a_boolean_sensor_column_is_refused(small_frame: pd.DataFrame) -> None:
+    small_frame["Tool wear [min]"] = small_frame["Tool wear [min]"] > 100
+    with pytest.raises(LabDataError, match=r"'Tool wear \[min\]' must be numeric, found booleans"):
+        validate_dataset(small_frame)
 
 
 def test_malformed_s3_uri(aws_credentials: None) -> None:
     with pytest.raises(LabDataError, match="Malformed S3 URI"):
-        load_dataset("s3://bucket-only", s3_client=_s3_client())
+        load_dataset("s3://bucket-only", s3_client=boto3.client("s3", region_name="eu-west-1"))
