@@ -1,0 +1,149 @@
+"""The JupyterLab start script's failure paths, executed with bash, a fake `aws` and a temporary HOME.
+
+The fake `aws` serves `s3 sync` from a local directory laid out as <bucket>/<prefix>/ and
+fails every call when FAKE_AWS_FAIL is set (expired credentials, no endpoint...): the script
+must still exit 0 so JupyterLab starts, and must never overwrite what the user changed.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from modules.studio_domain import SDK_CONFIG_PATH
+from test_studio_startup import ACCOUNT, BUCKET, script
+
+BASH = shutil.which("bash") or "/bin/bash"
+
+FAKE_AWS = textwrap.dedent("""\
+    #!/bin/bash
+    # Records every call; FAKE_AWS_FAIL=1 fails them all; `s3 sync s3://B/P/ DST` copies
+    # $FAKE_S3/B/P/ to DST (only new and changed files, as the real sync does).
+    echo "$*" >> "$FAKE_AWS_LOG"
+    if [ -n "${FAKE_AWS_FAIL:-}" ]; then
+      echo "An error occurred (ExpiredToken): the security token included in the request is expired" >&2
+      exit 254
+    fi
+    if [ "$1 $2" = "s3 sync" ]; then
+      shift 2
+      args=()
+      for arg in "$@"; do case "$arg" in --*) ;; *) args+=("$arg") ;; esac; done
+      # drop the value of --region
+      src=${args[1]#s3://}; dst=${args[2]}
+      mkdir -p "$dst" && cp -r "$FAKE_S3/$src/." "$dst"
+    fi
+    exit 0
+    """)
+
+
+@pytest.fixture()
+def studio(tmp_path):
+    """A temporary HOME, a fake S3 holding the lab, and a runner for the script."""
+    home = tmp_path / "home"
+    home.mkdir()
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "aws").write_text(FAKE_AWS)
+    (bin_dir / "aws").chmod(0o755)
+    lab = tmp_path / "s3" / BUCKET / "lab"
+    lab.mkdir(parents=True)
+    (lab / "private-mlflow.ipynb").write_text('{"cells": ["from S3"]}')
+    (lab / "pm_lab").mkdir()
+    (lab / "pm_lab" / "data.py").write_text("# from S3\n")
+    path = tmp_path / "start.sh"
+
+    def run(text: str | None = None, **extra: str) -> subprocess.CompletedProcess[str]:
+        path.write_text(script() if text is None else text)
+        env = {"HOME": str(home), "PATH": f"{bin_dir}:/usr/bin:/bin", "FAKE_AWS_LOG": str(tmp_path / "aws.log"),
+               "FAKE_S3": str(tmp_path / "s3"), **extra}
+        return subprocess.run([BASH, str(path)], env=env, capture_output=True, text=True, timeout=60)
+
+    run.home = home  # type: ignore[attr-defined]
+    run.calls = lambda: (tmp_path / "aws.log").read_text().splitlines()  # type: ignore[attr-defined]
+    return run
+
+
+def test_script_parses_with_bash_n(tmp_path):
+    path = tmp_path / "start.sh"
+    path.write_text(script())
+    proc = subprocess.run([BASH, "-n", str(path)], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+
+
+def test_a_broken_script_is_what_bash_n_catches(tmp_path):
+    """The check above can fail: an unterminated if is a syntax error."""
+    path = tmp_path / "start.sh"
+    path.write_text(script().replace("\nfi\n", "\n"))
+    assert subprocess.run([BASH, "-n", str(path)], capture_output=True).returncode != 0
+
+
+def test_first_start_copies_the_lab_from_s3(studio):
+    proc = studio()
+    assert proc.returncode == 0, proc.stderr
+    lab = studio.home / "lab"
+    assert (lab / "private-mlflow.ipynb").read_text() == '{"cells": ["from S3"]}'
+    assert (lab / "pm_lab" / "data.py").read_text() == "# from S3\n"
+    assert f"s3 sync --only-show-errors --region us-west-2 s3://{BUCKET}/lab/ {studio.home}/.isolated-studio/lab/" in studio.calls()
+
+
+def test_a_file_the_user_edited_survives_the_next_start(studio):
+    assert studio().returncode == 0
+    notebook = studio.home / "lab" / "private-mlflow.ipynb"
+    notebook.write_text('{"cells": ["my own work"]}')
+    (studio.home / "lab" / "scratch.py").write_text("mine\n")
+
+    proc = studio()
+
+    assert proc.returncode == 0, proc.stderr
+    assert notebook.read_text() == '{"cells": ["my own work"]}'
+    assert (studio.home / "lab" / "scratch.py").read_text() == "mine\n"
+    assert (studio.home / "lab" / "pm_lab" / "data.py").exists()  # what was missing comes back
+
+
+def test_failing_aws_still_exits_0_and_says_what_failed(studio):
+    proc = studio(FAKE_AWS_FAIL="1")
+
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout
+    assert "isolated-studio: WARNING: could not set regional STS endpoints" in out
+    assert "isolated-studio: WARNING: CodeArtifact login failed, pip install will not work" in out
+    assert "isolated-studio: WARNING: could not copy the lab from S3" in out
+    assert list((studio.home / "lab").iterdir()) == []  # nothing half-copied
+    # The SDK defaults need no AWS call: they are written all the same.
+    assert (studio.home / SDK_CONFIG_PATH).is_file()
+
+
+def test_failing_aws_leaves_an_existing_lab_alone(studio):
+    assert studio().returncode == 0
+    before = {p.relative_to(studio.home): p.read_bytes() for p in (studio.home / "lab").rglob("*") if p.is_file()}
+    assert studio(FAKE_AWS_FAIL="1").returncode == 0
+    after = {p.relative_to(studio.home): p.read_bytes() for p in (studio.home / "lab").rglob("*") if p.is_file()}
+    assert after == before
+
+
+def test_the_synthesized_lifecycle_configuration_runs(synth, studio):
+    """The script as Terraform uploads it: base64encode of the text with the account id."""
+    config = next(iter(synth.resources("workload", "aws_sagemaker_studio_lifecycle_config").values()))
+    content = config["studio_lifecycle_config_content"]
+    match = re.fullmatch(r'\$\{base64encode\((.*)\)\}', content, re.S)
+    assert match, content[:200]
+    text = json.loads(match.group(1))  # the HCL string literal is JSON-compatible here
+    text = re.sub(r"\$\{data\.aws_caller_identity\.[a-z_]+\.account_id\}", ACCOUNT, text)
+    assert "${" not in text, "a Terraform reference left in the script"
+    bucket = re.search(r"s3://([^/]+)/lab/", text)
+    assert bucket, text
+    lab = Path(studio.home).parent / "s3" / bucket.group(1) / "lab"
+    lab.mkdir(parents=True, exist_ok=True)
+    (lab / "private-mlflow.ipynb").write_text("{}")
+
+    proc = studio(text)
+
+    assert proc.returncode == 0, proc.stderr
+    assert (studio.home / "lab" / "private-mlflow.ipynb").exists()
+    assert (studio.home / SDK_CONFIG_PATH).is_file()
