@@ -1,0 +1,116 @@
+"""The workflow's failure paths: a failing cleanup, a state bucket we may not read, a failing plan.
+
+S3 is the emulator (moto, with IAM enforced so that a foreign bucket answers 403); SageMaker is
+botocore's Stubber (the emulator has no Studio); Terraform is the fake of test_workflow.py.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+from botocore.stub import Stubber
+from moto import mock_aws
+from moto.core import set_initial_no_auth_action_count
+
+from isolated_studio.ops import workflow as wf
+from isolated_studio.ops.errors import Refused, WorkflowError
+from isolated_studio.ops.results import PlanFailed
+from test_workflow import NETWORK_CHANGES, FakeTerraform, World, dev_config, make_workflow
+
+DOMAIN = "d-abc123"
+
+
+def sagemaker() -> Any:
+    return boto3.client("sagemaker", region_name="us-west-2", aws_access_key_id="testing",
+                        aws_secret_access_key="testing")
+
+
+def destroying_flow(tmp_path, client: Any, monkeypatch) -> tuple[wf.Workflow, FakeTerraform]:
+    tf = FakeTerraform({}, outputs_by_stack={"workload": {"domain_id": DOMAIN}},
+                       state={"workload": ["aws_sagemaker_domain.studio"], "network": ["aws_vpc.vpc"]})
+    flow, _ = make_workflow(tmp_path, dev_config(), tf, World(bucket_exists=True))
+    monkeypatch.setattr(wf, "aws_client", lambda config, service: client)
+    return flow, tf
+
+
+def test_a_failed_studio_cleanup_stops_the_destroy_before_anything_is_destroyed(tmp_path, monkeypatch):
+    client = sagemaker()
+    flow, tf = destroying_flow(tmp_path, client, monkeypatch)
+    with Stubber(client) as stub:
+        stub.add_response("describe_domain", {"DomainId": DOMAIN, "Status": "InService"}, {"DomainId": DOMAIN})
+        stub.add_response("list_apps", {"Apps": [{"DomainId": DOMAIN, "SpaceName": "s", "AppType": "JupyterLab",
+                                                  "AppName": "default", "Status": "Failed"}]},
+                          {"DomainIdEquals": DOMAIN})
+        stub.add_client_error("delete_app", service_error_code="ValidationException",
+                              service_message="App is in a state that cannot be deleted", http_status_code=400)
+
+        with pytest.raises(ClientError, match="cannot be deleted"):
+            flow.destroy(["workload", "network"], assume_yes=True, include_state=False)
+
+    assert tf.applied() == [], "nothing may be destroyed after a failed cleanup"
+
+
+def test_a_cleanup_that_reports_a_failed_deletion_is_a_workflow_error_naming_the_domain(tmp_path, monkeypatch):
+    client = sagemaker()
+    flow, tf = destroying_flow(tmp_path, client, monkeypatch)
+    app = {"DomainId": DOMAIN, "SpaceName": "s", "AppType": "JupyterLab", "AppName": "default"}
+    with Stubber(client) as stub:
+        stub.add_response("describe_domain", {"DomainId": DOMAIN, "Status": "InService"}, {"DomainId": DOMAIN})
+        stub.add_response("list_apps", {"Apps": [{**app, "Status": "InService"}]}, {"DomainIdEquals": DOMAIN})
+        stub.add_response("delete_app", {}, app)
+        stub.add_response("list_apps", {"Apps": [{**app, "Status": "Failed"}]}, {"DomainIdEquals": DOMAIN})
+        stub.add_response("describe_app", {**app, "Status": "Failed", "FailureReason": "ENI still attached"}, app)
+        monkeypatch.setattr("isolated_studio.ops.cleanup.time.sleep", lambda s: None)
+
+        with pytest.raises(WorkflowError, match=f"Studio cleanup of domain {DOMAIN} failed, nothing was destroyed: "
+                                                "deletion of app .* failed: ENI still attached"):
+            flow.destroy(["workload", "network"], assume_yes=True, include_state=False)
+
+    assert tf.applied() == []
+
+
+@set_initial_no_auth_action_count(3)
+@mock_aws
+def test_a_state_bucket_these_credentials_may_not_read_is_refused_not_taken_for_missing(tmp_path, monkeypatch):
+    config = dev_config()
+    owner = boto3.client("s3", region_name=config.region, aws_access_key_id="test", aws_secret_access_key="test")
+    owner.create_bucket(Bucket=config.state.bucket, CreateBucketConfiguration={"LocationConstraint": config.region})
+    iam = boto3.client("iam", region_name=config.region, aws_access_key_id="test", aws_secret_access_key="test")
+    iam.create_user(UserName="someone-else")
+    key = iam.create_access_key(UserName="someone-else")["AccessKey"]
+    # From here on moto enforces IAM: this user has no S3 permission, so HeadBucket answers 403.
+    theirs = boto3.client("s3", region_name=config.region, aws_access_key_id=key["AccessKeyId"],
+                          aws_secret_access_key=key["SecretAccessKey"])
+    tf = FakeTerraform({}, changes={"network": NETWORK_CHANGES})
+    flow, _ = make_workflow(tmp_path, config, tf, World(bucket_exists=False))
+    del flow.state_bucket_exists  # the real check, against the emulator
+    monkeypatch.setattr(wf, "aws_client", lambda config, service: theirs)
+
+    with pytest.raises(Refused, match=f"the state bucket {config.state.bucket} exists but these credentials "
+                                      "cannot use it \\(403\\)"):
+        flow.plan(["state", "network"])
+    assert [c for c in tf.calls if c[0] == "plan"] == []  # not bootstrapped as if it were missing
+
+
+def test_a_failed_plan_still_writes_the_review_of_the_others_and_names_the_failure(tmp_path):
+    tf = FakeTerraform({}, changes={"network": NETWORK_CHANGES, "workload": [("aws_sagemaker_domain", ["create"])]})
+    flow, _ = make_workflow(tmp_path, dev_config(), tf, World(bucket_exists=True), local_state=True)
+    tf.outputs_by_stack["network"] = {"vpc_id": "vpc-1"}
+    real_plan = tf.plan
+
+    def plan(stack, plan_file, *, destroy=False):
+        if stack == "workload":
+            raise WorkflowError("terraform plan failed in workload: Error: Invalid reference")
+        return real_plan(stack, plan_file, destroy=destroy)
+
+    tf.plan = plan  # type: ignore[method-assign]
+
+    with pytest.raises(PlanFailed, match="workload: terraform plan failed in workload: Error: Invalid reference") as failed:
+        flow.plan(["network", "workload"])
+
+    assert [p.stack for p in failed.value.planned] == ["network"]
+    review = (flow.plan_dir / "review.md").read_text()
+    assert "## Stack `network`" in review and "`network.tfplan`" in review
