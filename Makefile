@@ -23,7 +23,7 @@ export STUDIO_PROVIDER_MIRROR
 STAMP := .venv/.synced-$(shell cat Pipfile.lock 2>/dev/null | cksum | cut -d' ' -f1)
 CLI_STAMP := node_modules/.installed-$(shell cat package-lock.json 2>/dev/null | cksum | cut -d' ' -f1)
 
-.PHONY: help setup cli studio-env synth test validate checkov lint-iam bench mutation data clean plan deploy destroy emulator
+.PHONY: help setup cli studio-env synth schema test validate checkov lint-iam bench mutation data clean plan deploy destroy emulator
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 12
@@ -56,6 +56,9 @@ studio-env: $(STUDIO_STAMP) ## the Studio-pinned lab environment in .venv-studio
 
 synth: setup ## synthesize every stack with the default configuration into cdktf.out/
 	$(PIPENV) run python main.py
+
+schema: setup ## write config/schema.json and README's configuration table from the declarations
+	$(PIPENV) run python -m isolated_studio.config.docs
 
 # Two workers: the moto end-to-end tests spend most of their ~4 min waiting on Terraform, so
 # one worker runs them and the other the rest of the suite beside them (groups in

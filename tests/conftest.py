@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -109,19 +109,17 @@ def synth(tmp_path_factory) -> Synth:
 def make_variant_config() -> StudioConfig:
     """The options a default synth does not exercise: S3 native locking, least privilege..."""
     base = default_config()
-    return replace(
-        base,
-        state=replace(base.state, locking="both"),
-        workload=replace(
-            base.workload,
-            iam_mode="least-privilege",
-            force_destroy_buckets=False,
-            retain_home_efs=True,
-            user_profiles=("alice", "bob"),
-            docker_trusted_accounts=("123456789012",),
-            attach_lifecycle_config=False,
-        ),
-    )
+    return base.model_copy(update={
+        "state": base.state.model_copy(update={"locking": "both"}),
+        "workload": base.workload.model_copy(update={
+            "iam_mode": "least-privilege",
+            "force_destroy_buckets": False,
+            "retain_home_efs": True,
+            "user_profiles": ("alice", "bob"),
+            "docker_trusted_accounts": ("123456789012",),
+            "attach_lifecycle_config": False,
+        }),
+    })
 
 
 @pytest.fixture(scope="session")

@@ -28,7 +28,10 @@ def raw(**sections):
         "workload": {},
     }
     for section, values in sections.items():
-        base.setdefault(section, {}).update(values)
+        if isinstance(values, dict) and isinstance(base.get(section, {}), dict):
+            base.setdefault(section, {}).update(values)
+        else:
+            base[section] = values
     return base
 
 
@@ -154,3 +157,62 @@ def test_main_refuses_a_bad_configuration_before_writing_anything(tmp_path):
     assert proc.returncode == 2
     assert "project.name_prefix" in proc.stderr and "network.az_count" in proc.stderr
     assert not outdir.exists()
+
+
+def test_a_misspelled_key_is_rejected_not_silently_defaulted():
+    # retain_home_efs misspelled kept the default (false): the users' home EFS was deleted with the domain.
+    problems, _ = problems_of(raw(workload={"retain_home_ef": True}))
+    assert problems == ["workload.retain_home_ef: unknown key; did you mean 'workload.retain_home_efs'?"]
+
+
+def _misspellings():
+    from isolated_studio.config.model import SECTIONS
+
+    for section, model in SECTIONS.items():
+        for key in model.model_fields:
+            yield section, key, key[:-1] if len(key) > 4 else key + "s"
+
+
+@pytest.mark.parametrize("section, key, typo", list(_misspellings()), ids=lambda v: str(v))
+def test_every_setting_misspelled_is_rejected_with_the_right_suggestion(section, key, typo):
+    problems, _ = problems_of(raw(**{section: {typo: "x"}}))
+    assert f"{section}.{typo}: unknown key; did you mean '{section}.{key}'?" in problems
+
+
+@pytest.mark.parametrize("document, message", [
+    ({"network": {"locking": "both"}}, "network.locking: unknown key; 'locking' belongs in [state] (state.locking)"),
+    ({"name_prefix": "studio-x"}, "name_prefix: not a section; did you mean project.name_prefix (under [project])?"),
+    ({"wrkload": {}}, "wrkload: unknown section; did you mean [workload]?"),
+    ({"network": {"zzz": 1}}, "network.zzz: unknown key (known: vpc_cidr, az_count,"),
+])
+def test_keys_in_the_wrong_place_are_rejected_with_where_they_belong(document, message):
+    problems, _ = problems_of(raw(**document))
+    assert any(p.startswith(message) for p in problems), problems
+
+
+@pytest.mark.parametrize("document, message", [
+    ({"network": 5}, "network: must be a table, got 5"),
+    ({"workload": {"user_profiles": ["alice", 3]}}, "workload.user_profiles[1]: must be a string, got 3"),
+    ({"workload": {"user_profiles": "alice"}}, "workload.user_profiles: must be a list of strings, got 'alice'"),
+    ({"network": {"az_count": 2.0}}, "network.az_count: must be an integer, got 2.0"),
+    ({"network": {"az_count": True}}, "network.az_count: must be an integer, got True"),
+    ({"tags": {"Owner": 1}}, "tags.Owner: must be a string, got 1"),
+    ({"project": {"environment": "test", "name_prefix": "studio-test", "account_id": 123456789012}},
+     "project.account_id: must be a string, got 123456789012"),
+])
+def test_a_value_of_the_wrong_type_names_its_key_path_and_value(document, message):
+    problems, _ = problems_of(raw(**document))
+    assert message in problems, problems
+
+
+def test_a_missing_name_prefix_says_what_it_is_for():
+    problems, _ = problems_of({"project": {}})
+    assert problems[0].startswith("project.name_prefix: must be set (3-24 lowercase letters")
+    assert not any(p.startswith("state.") for p in problems), "defaults derived from the prefix repeat the problem"
+
+
+def test_configuration_objects_are_immutable():
+    config = load_config(CONFIG_DIR / "dev.toml", env=ENV)
+    with pytest.raises(Exception, match="frozen"):
+        config.workload.retain_home_efs = True  # type: ignore[misc]
+    assert isinstance(config.workload.user_profiles, tuple)

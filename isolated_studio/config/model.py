@@ -1,0 +1,323 @@
+"""Every setting of an environment file, declared once: type, default, constraint, meaning.
+
+Each section of the TOML file is a frozen pydantic model that forbids unknown keys; each
+setting's problem finder (isolated_studio/config/rules.py) is attached to its type, and its
+description is what the JSON Schema (config/schema.json) and README's configuration table
+show. A setting whose default depends on others (``state.bucket`` on
+``project.name_prefix``, ...) says so with :class:`Derived`; the loader fills it in.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Mapping
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, StrictInt, StrictStr
+from pydantic import ValidationInfo
+from pydantic_core import PydanticCustomError
+
+from isolated_studio.config import rules
+from isolated_studio.config.rules import (
+    DEFAULT_INTERFACE_ENDPOINTS,
+    ENDPOINT_SERVICES,
+    INSTANCE_TYPES_DEFAULT,
+    LOG_RETENTION_DAYS,
+)
+
+PROBLEM = "studio_config"  # the pydantic error type our own checks raise
+
+
+def check(finder: Callable[..., list]) -> AfterValidator:
+    """Attach a problem finder: ``finder(value)``, or ``finder(value, earlier_settings)``."""
+    with_data = len(inspect.signature(finder).parameters) == 2
+
+    def validate(value: Any, info: ValidationInfo) -> Any:
+        problems = finder(value, info.data) if with_data else finder(value)
+        if problems:
+            raise PydanticCustomError(PROBLEM, "{problems}", {"problems": problems})
+        return value
+
+    return AfterValidator(validate)
+
+
+class Derived:
+    """A default computed from other settings (``doc`` is how the README shows it)."""
+
+    def __init__(self, doc: str, compute: Callable[[Mapping[str, Any]], Any]):
+        self.doc = doc
+        self.compute = compute
+
+
+class Shown:
+    """How the README shows a default too long for its table."""
+
+    def __init__(self, doc: str):
+        self.doc = doc
+
+
+def _no_default(schema: dict[str, Any]) -> None:
+    schema.pop("default", None)
+
+
+def derived(description: str) -> Any:
+    """The field of a setting with a :class:`Derived` default (the loader always sets it)."""
+    return Field(None, description=description, json_schema_extra=_no_default)
+
+
+def _empty_is_none(value: Any) -> Any:
+    return None if value == "" else value
+
+
+Strings = tuple[StrictStr, ...]
+OptionalText = Annotated[StrictStr | None, BeforeValidator(_empty_is_none)]
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, field_title_generator=lambda name, _: name
+    )
+
+
+class ProjectConfig(Section):
+    """[project]: what the environment is called and where it may be deployed."""
+
+    name_prefix: Annotated[StrictStr, check(rules.name_prefix_problems)] = Field(
+        description="3-24 lowercase letters, digits and single hyphens, starting with a letter; names every resource.",
+        json_schema_extra={"pattern": rules.PREFIX_PATTERN, "minLength": 3, "maxLength": 24},
+    )
+    environment: Annotated[
+        StrictStr, Derived("file name", lambda v: v["file_stem"]), check(rules.environment_problems)
+    ] = derived("Environment name, in tags and state keys; 1-16 lowercase letters, digits or hyphens.")
+    account_id: Annotated[OptionalText, check(rules.account_id_problems)] = Field(
+        None,
+        description="12 digits; Terraform (allowed_account_ids) and the deploy/destroy workflow refuse any other account.",
+        json_schema_extra={"pattern": rules.ACCOUNT_PATTERN},
+    )
+    region: Annotated[OptionalText, check(rules.project_region_problems)] = Field(
+        None, description="Used when AWS_REGION is not set.", json_schema_extra={"pattern": rules.REGION_PATTERN}
+    )
+
+
+class NetworkConfig(Section):
+    """[network]: the VPC, its private subnets and endpoints."""
+
+    vpc_cidr: Annotated[StrictStr, check(rules.vpc_cidr_problems)] = Field(
+        "10.10.0.0/16", description="Private (RFC 1918) IPv4 CIDR of the VPC, /16 to /28."
+    )
+    az_count: Annotated[StrictInt, check(rules.az_count_problems)] = Field(
+        2, description="Private subnets, one per AZ (2 to 6).", json_schema_extra={"minimum": 2, "maximum": 6}
+    )
+    availability_zones: Annotated[Strings, Shown("first `az_count` letters"), check(rules.availability_zones_problems)] = Field(
+        (), description='AZ letters, e.g. ["a", "c"]; one per subnet.'
+    )
+    subnet_cidrs: Annotated[Strings, Shown("carved"), check(rules.subnet_cidrs_problems)] = Field(
+        (), description="Explicit subnet CIDRs, one per AZ, inside the VPC and not overlapping."
+    )
+    subnet_prefix_length: Annotated[StrictInt, check(rules.subnet_prefix_length_problems)] = Field(
+        24, description="Prefix length of the subnets carved in order from the VPC CIDR (16 to 28).",
+        json_schema_extra={"minimum": 16, "maximum": 28},
+    )
+    interface_endpoints: Annotated[Strings, Shown("the 11 the seed needs"), check(rules.interface_endpoints_problems)] = Field(
+        DEFAULT_INTERFACE_ENDPOINTS,
+        description="Interface endpoint short names; sagemaker.api, sagemaker.runtime and sts are required; "
+        "also known: kms, ssm, s3, elasticfilesystem, servicecatalog, sagemaker.featurestore-runtime.",
+        json_schema_extra={"items": {"type": "string", "enum": sorted(ENDPOINT_SERVICES)}, "uniqueItems": True},
+    )
+    flow_log_retention_days: Annotated[StrictInt, check(rules.flow_log_retention_days_problems)] = Field(
+        365, description="Days VPC flow logs are kept: a CloudWatch Logs retention value.",
+        json_schema_extra={"enum": sorted(LOG_RETENTION_DAYS)},
+    )
+    flow_log_traffic_type: Literal["ALL", "ACCEPT", "REJECT"] = Field("ALL", description="Traffic the flow logs record.")
+
+
+class StateConfig(Section):
+    """[state]: where every stack but the bootstrap keeps its Terraform state."""
+
+    bucket: Annotated[
+        StrictStr, Derived("`<name_prefix>-tfstate`", lambda v: f"{v['name_prefix']}-tfstate"),
+        check(rules.bucket_problems),
+    ] = derived("S3 bucket of the state (globally unique: set your own).")
+    lock_table: Annotated[
+        StrictStr, Derived("`<name_prefix>-tflock`", lambda v: f"{v['name_prefix']}-tflock"),
+        check(rules.lock_table_problems),
+    ] = derived("DynamoDB lock table.")
+    key_prefix: Annotated[
+        StrictStr, Derived("`isolated-studio/<environment>`", lambda v: f"isolated-studio/{v['environment']}"),
+        check(rules.key_prefix_problems),
+    ] = derived("State keys are <key_prefix>/<stack>.tfstate.")
+    locking: Literal["dynamodb", "lockfile", "both"] = Field(
+        "dynamodb", description="dynamodb, lockfile (S3 native locking, Terraform >= 1.10) or both."
+    )
+    protect: StrictBool = Field(True, description="prevent_destroy (and deletion protection) on the state bucket, table and key.")
+    bootstrap_state_path: Annotated[
+        StrictStr,
+        Derived("`terraform-state/<environment>/state.tfstate`",
+                lambda v: f"terraform-state/{v['environment']}/state.tfstate"),
+        check(rules.bootstrap_state_path_problems),
+    ] = derived("The state stack's own local state, relative to the project root.")
+
+
+class WorkloadConfig(Section):
+    """[workload]: Studio, MLflow, CodeArtifact and the lab."""
+
+    iam_mode: Literal["managed", "least-privilege"] = Field(
+        "managed", description="managed (AmazonSageMakerFullAccess) or least-privilege execution role."
+    )
+    user_profiles: Annotated[Strings, check(rules.user_profiles_problems)] = Field(
+        ("data-scientist",), description="Unique Studio user profile names.",
+        json_schema_extra={"items": {"type": "string", "pattern": rules.PROFILE_PATTERN}, "minItems": 1, "uniqueItems": True},
+    )
+    force_destroy_buckets: StrictBool = Field(False, description="Let destroy delete non-empty buckets.")
+    retain_home_efs: StrictBool = Field(False, description="Keep the users' home EFS when the domain is deleted.")
+    docker_trusted_accounts: Annotated[Strings, check(rules.docker_trusted_accounts_problems)] = Field(
+        (), description="Accounts Studio's Docker may pull images from.",
+        json_schema_extra={"items": {"type": "string", "pattern": rules.ACCOUNT_PATTERN}},
+    )
+    jupyterlab_instance_type: Annotated[StrictStr, check(rules.instance_type_problems)] = Field(
+        INSTANCE_TYPES_DEFAULT, description="Default JupyterLab instance type.",
+        json_schema_extra={"pattern": rules.INSTANCE_TYPE_PATTERN},
+    )
+    attach_lifecycle_config: StrictBool = Field(True, description="Attach the lab setup script to JupyterLab.")
+    noncurrent_version_expiration_days: Annotated[StrictInt, check(rules.noncurrent_days_problems)] = Field(
+        90, description="Days old object versions are kept in the lab buckets (1 to 3650).",
+        json_schema_extra={"minimum": 1, "maximum": 3650},
+    )
+    mlflow_server_name: Annotated[
+        StrictStr, Derived("`<name_prefix>-mlflow`", lambda v: f"{v['name_prefix']}-mlflow"),
+        check(rules.mlflow_server_name_problems),
+    ] = derived("MLflow tracking server name.")
+    mlflow_size: Literal["Small", "Medium", "Large"] = Field("Small", description="MLflow tracking server size.")
+    mlflow_version: Annotated[StrictStr, check(rules.mlflow_version_problems)] = Field(
+        "2.16", description="MLflow version of the tracking server.",
+        json_schema_extra={"pattern": rules.MLFLOW_VERSION_PATTERN},
+    )
+    mlflow_artifact_prefix: Annotated[StrictStr, check(rules.artifact_prefix_problems)] = Field(
+        "mlflow", description="Key prefix in the MLflow artifact bucket."
+    )
+    mlflow_automatic_model_registration: StrictBool = Field(
+        True, description="Mirror models registered in MLflow to the SageMaker Model Registry."
+    )
+    mlflow_maintenance_window: Annotated[StrictStr, check(rules.maintenance_window_problems)] = Field(
+        "Sun:03:00", description="Weekly maintenance window, Ddd:HH:MM in UTC.",
+        json_schema_extra={"pattern": rules.MAINTENANCE_PATTERN},
+    )
+    codeartifact_domain: Annotated[
+        StrictStr, Derived("`<name_prefix>`", lambda v: v["name_prefix"]), check(rules.codeartifact_domain_problems)
+    ] = derived("CodeArtifact domain.")
+    codeartifact_repository: Annotated[StrictStr, check(rules.codeartifact_repository_problems)] = Field(
+        "pip", description="The CodeArtifact repository users log in to."
+    )
+    codeartifact_upstream_repository: Annotated[StrictStr, check(rules.upstream_repository_problems)] = Field(
+        "pypi-store", description="The upstream repository holding the public:pypi connection."
+    )
+    data_file: Annotated[StrictStr, Shown("none"), check(rules.data_file_problems)] = Field(
+        "", description="Local AI4I 2020 CSV to upload under the data prefix."
+    )
+    data_prefix: Annotated[StrictStr, check(rules.key_prefix_in_bucket_problems)] = Field(
+        "data", description="Key prefix of the data set in the notebooks bucket."
+    )
+    notebooks_prefix: Annotated[StrictStr, check(rules.key_prefix_in_bucket_problems)] = Field(
+        "lab", description="Key prefix of the lab's notebooks in the notebooks bucket."
+    )
+
+
+class EmulatorConfig(Section):
+    """[emulator]: point the provider and the S3 backend at a local AWS emulator (moto)."""
+
+    endpoint: Annotated[StrictStr, Shown("none"), check(rules.endpoint_problems)] = Field(
+        "", description="Emulator URL (STUDIO_EMULATOR_ENDPOINT overrides it).",
+        json_schema_extra={"pattern": rules.URL_PATTERN},
+    )
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.endpoint)
+
+    @property
+    def url(self) -> str:
+        return self.endpoint.rstrip("/")
+
+
+class TerraformConfig(Section):
+    """[terraform]: how Terraform itself runs."""
+
+    provider_mirror: Annotated[OptionalText, check(rules.provider_mirror_problems)] = Field(
+        None, description="Filesystem mirror of the providers (STUDIO_PROVIDER_MIRROR overrides it)."
+    )
+
+
+Tags = Annotated[dict[StrictStr, StrictStr], check(rules.tags_problems)]
+
+
+class ConfigFile(Section):
+    """One environment's TOML file (config/<environment>.toml)."""
+
+    model_config = ConfigDict(title="isolated-studio environment configuration")
+
+    project: ProjectConfig = Field(description="What the environment is called and where it may be deployed.")
+    tags: Tags = Field(default_factory=dict, description="Tags for every resource (provider default tags).")
+    network: NetworkConfig = Field(default_factory=NetworkConfig, description=NetworkConfig.__doc__)
+    state: StateConfig = Field(default_factory=lambda: StateConfig.model_construct(), description=StateConfig.__doc__)
+    workload: WorkloadConfig = Field(default_factory=lambda: WorkloadConfig.model_construct(), description=WorkloadConfig.__doc__)
+    emulator: EmulatorConfig = Field(default_factory=EmulatorConfig, description=EmulatorConfig.__doc__)
+    terraform: TerraformConfig = Field(default_factory=TerraformConfig, description=TerraformConfig.__doc__)
+
+
+class StudioConfig(ConfigFile):
+    """Everything that differs between environments, in one typed, immutable object."""
+
+    region: Annotated[StrictStr, check(rules.region_problems)] = Field(description="AWS_REGION, else project.region.")
+    source: str = "<memory>"
+
+    @property
+    def environment(self) -> str:
+        return self.project.environment
+
+    @property
+    def name_prefix(self) -> str:
+        return self.project.name_prefix
+
+    @property
+    def account_id(self) -> str | None:
+        return self.project.account_id
+
+    @property
+    def provider_mirror(self) -> str | None:
+        return self.terraform.provider_mirror
+
+    # Derived values live here so that every stack computes them the same way.
+    @property
+    def availability_zones(self) -> tuple[str, ...]:
+        letters = self.network.availability_zones or tuple("abcdefghijklmnop"[: self.network.az_count])
+        return tuple(f"{self.region}{letter}" for letter in letters)
+
+    @property
+    def subnet_cidrs(self) -> tuple[str, ...]:
+        return self.network.subnet_cidrs or rules.carve_subnets(
+            self.network.vpc_cidr, self.network.subnet_prefix_length, self.network.az_count
+        )
+
+    def endpoint_service_name(self, short_name: str) -> str:
+        return ENDPOINT_SERVICES[short_name].format(region=self.region)
+
+    def state_key(self, stack: str) -> str:
+        return f"{self.state.key_prefix}/{stack}.tfstate"
+
+    @property
+    def mlflow_server_name(self) -> str:
+        return self.workload.mlflow_server_name
+
+    @property
+    def codeartifact_domain(self) -> str:
+        return self.workload.codeartifact_domain
+
+
+SECTIONS: dict[str, type[Section]] = {
+    "project": ProjectConfig,
+    "network": NetworkConfig,
+    "state": StateConfig,
+    "workload": WorkloadConfig,
+    "emulator": EmulatorConfig,
+    "terraform": TerraformConfig,
+}

@@ -1,0 +1,392 @@
+"""What AWS (and the stacks) accept for each setting: constants and problem finders.
+
+Each finder takes a value (and, for a setting that depends on earlier ones of its section,
+those validated values) and returns the problems with it, worded for the person editing the
+file; isolated_studio/config/model.py attaches them to the settings they check.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+CONFIG_DIR = PROJECT_ROOT / "config"
+DEFAULT_ENV = "dev"
+DEFAULT_REGION = "us-west-2"
+
+# The fixed credential the provider, the S3 backend and our own clients present to the
+# emulator (moto accepts any; "test" is what its documentation uses).
+EMULATOR_CREDENTIAL = "test"
+
+# Interface endpoints Studio in VpcOnly mode can use. The value is the service name
+# template; "experiments" (SageMaker managed MLflow) lives under a different namespace.
+ENDPOINT_SERVICES: dict[str, str] = {
+    "sagemaker.api": "com.amazonaws.{region}.sagemaker.api",
+    "sagemaker.runtime": "com.amazonaws.{region}.sagemaker.runtime",
+    "experiments": "aws.sagemaker.{region}.experiments",
+    "codeartifact.api": "com.amazonaws.{region}.codeartifact.api",
+    "codeartifact.repositories": "com.amazonaws.{region}.codeartifact.repositories",
+    "sts": "com.amazonaws.{region}.sts",
+    "ecr.api": "com.amazonaws.{region}.ecr.api",
+    "ecr.dkr": "com.amazonaws.{region}.ecr.dkr",
+    "logs": "com.amazonaws.{region}.logs",
+    "monitoring": "com.amazonaws.{region}.monitoring",
+    "ec2": "com.amazonaws.{region}.ec2",
+    "kms": "com.amazonaws.{region}.kms",
+    "ssm": "com.amazonaws.{region}.ssm",
+    "sagemaker.featurestore-runtime": "com.amazonaws.{region}.sagemaker.featurestore-runtime",
+    "servicecatalog": "com.amazonaws.{region}.servicecatalog",
+    "elasticfilesystem": "com.amazonaws.{region}.elasticfilesystem",
+    "s3": "com.amazonaws.{region}.s3",
+}
+
+# The seed's list (../shared/seed/FACTS.md): what Studio, MLflow, @remote jobs and pip need.
+DEFAULT_INTERFACE_ENDPOINTS: tuple[str, ...] = (
+    "sagemaker.api",
+    "sagemaker.runtime",
+    "experiments",
+    "codeartifact.api",
+    "codeartifact.repositories",
+    "sts",
+    "ecr.api",
+    "ecr.dkr",
+    "logs",
+    "monitoring",
+    "ec2",
+)
+REQUIRED_ENDPOINTS = ("sagemaker.api", "sagemaker.runtime", "sts")
+
+# CloudWatch Logs accepts only these retention values.
+LOG_RETENTION_DAYS = frozenset(
+    {1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192,
+     2557, 2922, 3288, 3653}
+)
+LOCK_MODES = ("dynamodb", "lockfile", "both")
+IAM_MODES = ("managed", "least-privilege")
+MLFLOW_SIZES = ("Small", "Medium", "Large")
+TRAFFIC_TYPES = ("ALL", "ACCEPT", "REJECT")
+INSTANCE_TYPES_DEFAULT = "ml.t3.medium"
+
+# Patterns that are also exported in the JSON Schema: plain syntax both Python and the
+# editors' (ECMAScript) regular expressions read the same way.
+ENVIRONMENT_PATTERN = r"^[a-z][a-z0-9-]{0,15}$"
+PREFIX_PATTERN = r"^[a-z](-?[a-z0-9])+$"
+ACCOUNT_PATTERN = r"^[0-9]{12}$"
+REGION_PATTERN = r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-[0-9]$"
+PROFILE_PATTERN = r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$"
+INSTANCE_TYPE_PATTERN = r"^ml\.[a-z0-9]+\.[a-z0-9]+$"
+MLFLOW_VERSION_PATTERN = r"^[0-9]+\.[0-9]+(\.[0-9]+)?$"
+MAINTENANCE_PATTERN = r"^(Mon|Tue|Wed|Thu|Fri|Sat|Sun):([01][0-9]|2[0-3]):[0-5][0-9]$"
+CA_DOMAIN_PATTERN = r"^[a-z][a-z0-9-]{0,48}[a-z0-9]$"
+CA_REPO_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{1,99}$"
+URL_PATTERN = r"^https?://[^/\s]+/?$"
+
+_BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+_TABLE_RE = re.compile(r"^[A-Za-z0-9_.-]{3,255}$")
+_STATE_KEY_RE = re.compile(r"^[A-Za-z0-9!_.*'()/-]{1,512}$")
+_TAG_KEY_RE = re.compile(r"^[\w .:/=+\-@]{1,128}$")
+_MLFLOW_NAME_RE = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,255}$")
+_S3_PREFIX_RE = re.compile(r"^[A-Za-z0-9!_.*'()/-]{1,200}$")
+_IPV4_RE = re.compile(r"^\d{1,3}(\.\d{1,3}){3}$")
+_RFC1918 = tuple(ipaddress.ip_network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"))
+
+Problems = list  # of messages, or (absolute key path, message) for a problem another key shows
+
+
+def _matches(pattern: str, value: str) -> bool:
+    return re.match(pattern, value) is not None
+
+
+def carve_subnets(vpc_cidr: str, prefix_length: int, count: int) -> tuple[str, ...]:
+    network = ipaddress.ip_network(vpc_cidr)
+    subnets = network.subnets(new_prefix=prefix_length)
+    return tuple(str(next(subnets)) for _ in range(count))
+
+
+# --------------------------------------------------------------------------- project
+
+
+def environment_problems(value: str) -> Problems:
+    if not _matches(ENVIRONMENT_PATTERN, value):
+        return [f"{value!r} must be 1-16 lowercase letters, digits or hyphens"]
+    return []
+
+
+def name_prefix_problems(value: str) -> Problems:
+    if not value:
+        return ["must not be empty (it names every resource)"]
+    if not (3 <= len(value) <= 24 and _matches(PREFIX_PATTERN, value)):
+        return [f"{value!r} must be 3-24 characters of lowercase letters, digits and single hyphens, starting "
+                "with a letter (it becomes part of bucket, role and domain names)"]
+    return []
+
+
+def account_id_problems(value: str | None) -> Problems:
+    if value is not None and not _matches(ACCOUNT_PATTERN, value):
+        return [f"{value!r} must be 12 digits"]
+    return []
+
+
+def region_problems(value: str) -> Problems:
+    if not _matches(REGION_PATTERN, value):
+        return [f"{value!r} (from AWS_REGION or project.region) is not an AWS region name like us-west-2"]
+    return []
+
+
+def project_region_problems(value: str | None) -> Problems:
+    if value is not None and not _matches(REGION_PATTERN, value):
+        return [f"{value!r} is not an AWS region name like us-west-2"]
+    return []
+
+
+def tags_problems(tags: Mapping[str, str]) -> Problems:
+    problems: Problems = []
+    for key, value in tags.items():
+        if not _TAG_KEY_RE.match(key) or key.lower().startswith("aws:"):
+            problems.append((f"tags.{key}", "not a valid tag key (1-128 characters, no 'aws:' prefix)"))
+        if len(value) > 256:
+            problems.append((f"tags.{key}", "value longer than 256 characters"))
+    return problems
+
+
+# --------------------------------------------------------------------------- network
+
+
+def _vpc(data: Mapping[str, Any]) -> ipaddress.IPv4Network | None:
+    """The validated VPC network of this section, when it is valid."""
+    try:
+        return ipaddress.IPv4Network(data["vpc_cidr"], strict=True)
+    except (KeyError, ValueError):
+        return None
+
+
+def vpc_cidr_problems(value: str) -> Problems:
+    try:
+        vpc = ipaddress.ip_network(value, strict=True)
+    except ValueError as exc:
+        return [f"{value!r} is not a valid IPv4 network CIDR ({exc})"]
+    if vpc.version != 4:
+        return [f"{value!r} must be IPv4"]
+    if not 16 <= vpc.prefixlen <= 28:
+        return [f"{value!r} prefix must be between /16 and /28 (AWS VPC limits)"]
+    if not any(vpc.subnet_of(r) for r in _RFC1918):
+        return [f"{value!r} must be inside a private range (10/8, 172.16/12, 192.168/16)"]
+    return []
+
+
+def az_count_problems(value: int) -> Problems:
+    if value < 2:
+        return [f"{value} is fewer than 2; a SageMaker domain needs subnets in at least two AZs"]
+    if value > 6:
+        return [f"{value} is more than 6"]
+    return []
+
+
+def availability_zones_problems(value: Sequence[str], data: Mapping[str, Any]) -> Problems:
+    if not value:
+        return []
+    problems: Problems = []
+    if "az_count" in data and len(value) != data["az_count"]:
+        problems.append(f"{len(value)} given but az_count is {data['az_count']}")
+    problems += [f"{az!r} must be a single AZ letter such as 'a'" for az in value if not re.match(r"^[a-z]$", az)]
+    if len(set(value)) != len(value):
+        problems.append("contains duplicates")
+    return problems
+
+
+def subnet_cidrs_problems(value: Sequence[str], data: Mapping[str, Any]) -> Problems:
+    if not value:
+        return []
+    problems: Problems = []
+    if "az_count" in data and len(value) != data["az_count"]:
+        problems.append(f"{len(value)} given but az_count is {data['az_count']}")
+    vpc = _vpc(data)
+    parsed = []
+    for cidr in value:
+        try:
+            sub = ipaddress.ip_network(cidr, strict=True)
+        except ValueError as exc:
+            problems.append(f"{cidr!r} is not a valid IPv4 network CIDR ({exc})")
+            continue
+        if not 16 <= sub.prefixlen <= 28:
+            problems.append(f"{cidr} prefix must be between /16 and /28")
+        if vpc is not None and (sub.version != 4 or not sub.subnet_of(vpc)):
+            problems.append(f"{cidr} is not inside the VPC {data['vpc_cidr']}")
+        parsed.append(sub)
+    for i, a in enumerate(parsed):
+        for b in parsed[i + 1:]:
+            if a.version == b.version and a.overlaps(b):
+                problems.append(f"{a} and {b} overlap")
+    return problems
+
+
+def subnet_prefix_length_problems(value: int, data: Mapping[str, Any]) -> Problems:
+    if not 16 <= value <= 28:
+        return [f"/{value} must be between /16 and /28"]
+    vpc = _vpc(data)
+    if vpc is None or data.get("subnet_cidrs") or "az_count" not in data:
+        return []  # explicit subnets (or a bad VPC CIDR, reported there) make the length moot
+    if value < vpc.prefixlen:
+        return [f"/{value} is larger than the VPC {data['vpc_cidr']}"]
+    if 2 ** (value - vpc.prefixlen) < data["az_count"]:
+        return [f"{data['az_count']} subnets of /{value} do not fit in {data['vpc_cidr']}"]
+    return []
+
+
+def interface_endpoints_problems(value: Sequence[str]) -> Problems:
+    problems: Problems = []
+    unknown = [e for e in value if e not in ENDPOINT_SERVICES]
+    if unknown:
+        problems.append(f"unknown service(s) {unknown}; known: {sorted(ENDPOINT_SERVICES)}")
+    if len(set(value)) != len(value):
+        problems.append("contains duplicates")
+    problems += [f"{needed!r} is required for Studio in VpcOnly mode" for needed in REQUIRED_ENDPOINTS
+                 if needed not in value]
+    return problems
+
+
+def flow_log_retention_days_problems(value: int) -> Problems:
+    if value not in LOG_RETENTION_DAYS:
+        return [f"{value} is not a CloudWatch Logs retention value ({sorted(LOG_RETENTION_DAYS)})"]
+    return []
+
+
+# --------------------------------------------------------------------------- state
+
+
+def bucket_name_problem(name: str) -> str | None:
+    """Why S3 would reject this bucket name, or None."""
+    if not _BUCKET_RE.match(name):
+        return "must be 3-63 characters of lowercase letters, digits, dots and hyphens, starting and ending with a letter or digit"
+    if ".." in name or ".-" in name or "-." in name:
+        return "must not contain adjacent dots or a dot next to a hyphen"
+    if _IPV4_RE.match(name):
+        return "must not look like an IP address"
+    if name.startswith(("xn--", "sthree-", "amzn-s3-demo-")) or name.endswith(("-s3alias", "--ol-s3", "--x-s3", ".mrap")):
+        return "uses a prefix or suffix that S3 reserves"
+    return None
+
+
+def bucket_problems(value: str) -> Problems:
+    why = bucket_name_problem(value)
+    return [f"{value!r} {why}"] if why else []
+
+
+def lock_table_problems(value: str) -> Problems:
+    if not _TABLE_RE.match(value):
+        return [f"{value!r} must be 3-255 characters of letters, digits, '_', '-' and '.'"]
+    return []
+
+
+def key_prefix_problems(value: str) -> Problems:
+    if not _STATE_KEY_RE.match(value) or value.startswith("/") or value.endswith("/"):
+        return [f"{value!r} must be an S3 key prefix without leading or trailing '/'"]
+    return []
+
+
+def bootstrap_state_path_problems(value: str) -> Problems:
+    if not value or Path(value).is_absolute() or ".." in Path(value).parts:
+        return [f"{value!r} must be a relative path inside the project"]
+    return []
+
+
+# --------------------------------------------------------------------------- workload
+
+
+def user_profiles_problems(value: Sequence[str]) -> Problems:
+    if not value:
+        return ["at least one user profile is needed"]
+    problems: Problems = [
+        f"{name!r} must be 1-63 letters, digits and hyphens, starting with a letter or digit"
+        for name in value if not _matches(PROFILE_PATTERN, name)
+    ]
+    dupes = sorted({n for n in value if value.count(n) > 1})
+    if dupes:
+        problems.append(f"duplicate name(s) {dupes}")
+    return problems
+
+
+def docker_trusted_accounts_problems(value: Sequence[str]) -> Problems:
+    return [f"{a!r} must be a 12-digit account id" for a in value if not _matches(ACCOUNT_PATTERN, a)]
+
+
+def instance_type_problems(value: str) -> Problems:
+    if not _matches(INSTANCE_TYPE_PATTERN, value):
+        return [f"{value!r} is not a SageMaker instance type like ml.t3.medium"]
+    return []
+
+
+def noncurrent_days_problems(value: int) -> Problems:
+    return [] if 1 <= value <= 3650 else ["must be between 1 and 3650"]
+
+
+def mlflow_server_name_problems(value: str) -> Problems:
+    return [] if _MLFLOW_NAME_RE.match(value) else [f"{value!r} must be letters, digits and hyphens"]
+
+
+def mlflow_version_problems(value: str) -> Problems:
+    return [] if _matches(MLFLOW_VERSION_PATTERN, value) else [f"{value!r} must look like 2.16 or 2.16.2"]
+
+
+def maintenance_window_problems(value: str) -> Problems:
+    if not _matches(MAINTENANCE_PATTERN, value):
+        return [f"{value!r} must be Ddd:HH:MM in UTC, e.g. Sun:03:00"]
+    return []
+
+
+def artifact_prefix_problems(value: str) -> Problems:
+    if not _S3_PREFIX_RE.match(value) or value.startswith("/"):
+        return [f"{value!r} is not a valid S3 key prefix"]
+    return []
+
+
+def key_prefix_in_bucket_problems(value: str) -> Problems:
+    if not _S3_PREFIX_RE.match(value) or value.startswith("/") or value.endswith("/"):
+        return [f"{value!r} must be an S3 key prefix without leading or trailing '/'"]
+    return []
+
+
+def codeartifact_domain_problems(value: str) -> Problems:
+    if not _matches(CA_DOMAIN_PATTERN, value):
+        return [f"{value!r} must be 2-50 lowercase letters, digits and hyphens, starting with a letter"]
+    return []
+
+
+def codeartifact_repository_problems(value: str) -> Problems:
+    return [] if _matches(CA_REPO_PATTERN, value) else [f"{value!r} must be 2-100 letters, digits, '.', '_' or '-'"]
+
+
+def upstream_repository_problems(value: str, data: Mapping[str, Any]) -> Problems:
+    problems = codeartifact_repository_problems(value)
+    if value == data.get("codeartifact_repository"):
+        problems.append("must differ from codeartifact_repository")
+    return problems
+
+
+def data_file_problems(value: str) -> Problems:
+    if not value:
+        return []
+    data = Path(value)
+    data = data if data.is_absolute() else PROJECT_ROOT / data
+    if not data.is_file():
+        return [f"{value!r} does not exist (run `make data` or download ai4i2020.csv)"]
+    return []
+
+
+# --------------------------------------------------------------------------- emulator, terraform
+
+
+def endpoint_problems(value: str) -> Problems:
+    if value and not _matches(URL_PATTERN, value):
+        return [f"{value!r} must be an http(s) URL like http://127.0.0.1:5000"]
+    return []
+
+
+def provider_mirror_problems(value: str | None) -> Problems:
+    if value and not Path(value).is_dir():
+        return [f"{value!r} (terraform.provider_mirror or STUDIO_PROVIDER_MIRROR) is not a directory"]
+    return []
