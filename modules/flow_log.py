@@ -13,14 +13,12 @@ from cdktf_cdktf_provider_aws.iam_role import IamRole
 from cdktf_cdktf_provider_aws.iam_role_policy import IamRolePolicy
 from constructs import Construct
 
+from isolated_studio.config import LOG_RETENTION_DAYS, TRAFFIC_TYPES
 from modules.encryption_key import EncryptionKey, EncryptionKeyProps
 from modules.policy_document import policy_document
 from modules.props import name_tags, raise_for
 
-RETENTION_DAYS = frozenset(
-    {1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192,
-     2557, 2922, 3288, 3653}
-)
+RETENTION_DAYS = LOG_RETENTION_DAYS
 
 
 @dataclass(frozen=True)
@@ -42,7 +40,7 @@ class FlowLogProps:
         found = []
         if self.retention_days not in RETENTION_DAYS:
             found.append(f"retention_days: {self.retention_days} is not a CloudWatch Logs retention value")
-        if self.traffic_type not in ("ALL", "ACCEPT", "REJECT"):
+        if self.traffic_type not in TRAFFIC_TYPES:
             found.append(f"traffic_type: {self.traffic_type!r} must be ALL, ACCEPT or REJECT")
         if not self.name:
             found.append("name: must not be empty")

@@ -10,9 +10,10 @@ from cdktf import ITerraformDependable
 from cdktf_cdktf_provider_aws.sagemaker_mlflow_tracking_server import SagemakerMlflowTrackingServer
 from constructs import Construct
 
+from isolated_studio.config import MLFLOW_SIZES
 from modules.props import raise_for
 
-SIZES = ("Small", "Medium", "Large")
+SIZES = MLFLOW_SIZES
 # Studio lists a tracking server under a domain by this tag.
 DOMAIN_TAG = "domain-id"
 

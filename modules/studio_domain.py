@@ -22,9 +22,9 @@ from cdktf_cdktf_provider_aws.sagemaker_domain import (
 from cdktf_cdktf_provider_aws.sagemaker_studio_lifecycle_config import SagemakerStudioLifecycleConfig
 from constructs import Construct
 
+from isolated_studio.config import ACCOUNT_ID_RE, PROFILE_PATTERN
 from modules.props import name_tags, raise_for
 
-_ACCOUNT_RE = re.compile(r"^\d{12}$")
 
 
 # Where the SageMaker Python SDK reads its user defaults (sagemaker.config: the same
@@ -182,7 +182,7 @@ class StudioDomainProps:
 
     def problems(self) -> list[str]:
         found = []
-        if not re.match(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$", self.name):
+        if not re.match(PROFILE_PATTERN, self.name):
             found.append(f"name: {self.name!r} is not a valid domain name")
         if not self.security_group_ids:
             found.append("security_group_ids: VpcOnly apps need at least one security group")
@@ -191,7 +191,7 @@ class StudioDomainProps:
         if not self.subnet_ids:
             found.append("subnet_ids: at least one private subnet is needed")
         found += [f"docker_trusted_accounts: {a!r} is not a 12-digit account id"
-                  for a in self.docker_trusted_accounts if not _ACCOUNT_RE.match(a)]
+                  for a in self.docker_trusted_accounts if not ACCOUNT_ID_RE.match(a)]
         if not self.lifecycle_script.startswith("#!"):
             found.append("lifecycle_script: must start with a shebang line")
         return found

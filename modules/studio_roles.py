@@ -16,11 +16,13 @@ from cdktf_cdktf_provider_aws.iam_role_policy import IamRolePolicy
 from cdktf_cdktf_provider_aws.iam_role_policy_attachment import IamRolePolicyAttachment
 from constructs import Construct
 
+from isolated_studio.config import IAM_MODES
 from modules.encryption_key import DATA_ACTIONS
 from modules.policy_document import policy_document
 from modules.props import name_tags, raise_for
+from modules.secure_bucket import READ_WRITE_ACTIONS
 
-MODES = ("managed", "least-privilege")
+MODES = IAM_MODES
 # Every sagemaker-mlflow action that supports resource-level permissions, as prefixes:
 # `sagemaker-mlflow:*` on the server ARN would also name AccessUI, which takes only "*"
 # (Service Authorization Reference) and so would silently not be granted.
@@ -29,7 +31,7 @@ MLFLOW_SERVER_ACTIONS = [
     for verb in ("Create", "Delete", "End", "Get", "List", "Log", "Rename", "Restore", "Search", "Set",
                  "Start", "Transition", "Update")
 ]
-OBJECT_ACTIONS = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"]
+OBJECT_ACTIONS = READ_WRITE_ACTIONS
 BUCKET_ACTIONS = ["s3:ListBucket", "s3:GetBucketLocation"]
 
 

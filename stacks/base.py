@@ -6,11 +6,10 @@ from cdktf import LocalBackend, S3Backend, S3BackendEndpointConfig, TerraformSta
 from cdktf_cdktf_provider_aws.provider import AwsProvider, AwsProviderDefaultTags, AwsProviderEndpoints
 from constructs import Construct
 
-from isolated_studio.config import PROJECT_ROOT, StudioConfig
+from isolated_studio.config import EMULATOR_CREDENTIAL, PROJECT_ROOT, StudioConfig
 
 # Services the provider talks to in the emulator environment (moto serves all of these).
 EMULATED_SERVICES = ("s3", "dynamodb", "ec2", "iam", "sts", "kms", "logs", "sagemaker", "codeartifact")
-EMULATOR_CREDENTIAL = "test"
 
 
 class StudioStack(TerraformStack):

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
-from isolated_studio.config import CONFIG_DIR, PROJECT_ROOT, StudioConfig
+from isolated_studio.config import CONFIG_DIR, EMULATOR_CREDENTIAL, PROJECT_ROOT, StudioConfig
 from isolated_studio.ops.terraform import terraform_env
 from isolated_studio.ops.workflow import aws_client
 from support import port_from_log
@@ -95,8 +95,8 @@ def emulator_env(endpoint: str, base: Mapping[str, str] | None = None) -> dict[s
         STUDIO_EMULATOR_ENDPOINT=endpoint,
         AWS_REGION=REGION,
         AWS_DEFAULT_REGION=REGION,
-        AWS_ACCESS_KEY_ID="test",
-        AWS_SECRET_ACCESS_KEY="test",
+        AWS_ACCESS_KEY_ID=EMULATOR_CREDENTIAL,
+        AWS_SECRET_ACCESS_KEY=EMULATOR_CREDENTIAL,
         AWS_CONFIG_FILE=os.devnull,
         AWS_SHARED_CREDENTIALS_FILE=os.devnull,
         JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION="20",

@@ -40,6 +40,7 @@ from isolated_studio.config.model import (
     WorkloadConfig,
 )
 from isolated_studio.config.rules import (
+    ACCOUNT_ID_RE,
     CONFIG_DIR,
     DEFAULT_ENV,
     DEFAULT_INTERFACE_ENDPOINTS,
@@ -51,13 +52,15 @@ from isolated_studio.config.rules import (
     LOCK_MODES,
     LOG_RETENTION_DAYS,
     MLFLOW_SIZES,
+    PROFILE_PATTERN,
     PROJECT_ROOT,
+    TRAFFIC_TYPES,
     bucket_name_problem,
     carve_subnets,
 )
 
 __all__ = [
-    "CONFIG_DIR", "DEFAULT_ENV", "DEFAULT_INTERFACE_ENDPOINTS", "DEFAULT_REGION", "EMULATOR_CREDENTIAL",
+    "ACCOUNT_ID_RE", "PROFILE_PATTERN", "TRAFFIC_TYPES", "CONFIG_DIR", "DEFAULT_ENV", "DEFAULT_INTERFACE_ENDPOINTS", "DEFAULT_REGION", "EMULATOR_CREDENTIAL",
     "ENDPOINT_SERVICES", "IAM_MODES", "INSTANCE_TYPES_DEFAULT", "LOCK_MODES", "LOG_RETENTION_DAYS",
     "MLFLOW_SIZES", "PROJECT_ROOT", "ConfigError", "ConfigFile", "EmulatorConfig", "NetworkConfig",
     "ProjectConfig", "StateConfig", "StudioConfig", "TerraformConfig", "WorkloadConfig",

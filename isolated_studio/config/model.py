@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable, Mapping
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, StrictInt, StrictStr
 from pydantic import ValidationInfo
@@ -23,6 +23,10 @@ from isolated_studio.config.rules import (
     ENDPOINT_SERVICES,
     INSTANCE_TYPES_DEFAULT,
     LOG_RETENTION_DAYS,
+    IamMode,
+    LockMode,
+    MlflowSize,
+    TrafficType,
 )
 
 PROBLEM = "studio_config"  # the pydantic error type our own checks raise
@@ -128,7 +132,7 @@ class NetworkConfig(Section):
         365, description="Days VPC flow logs are kept: a CloudWatch Logs retention value.",
         json_schema_extra={"enum": sorted(LOG_RETENTION_DAYS)},
     )
-    flow_log_traffic_type: Literal["ALL", "ACCEPT", "REJECT"] = Field("ALL", description="Traffic the flow logs record.")
+    flow_log_traffic_type: TrafficType = Field("ALL", description="Traffic the flow logs record.")
 
 
 class StateConfig(Section):
@@ -146,7 +150,7 @@ class StateConfig(Section):
         StrictStr, Derived("`isolated-studio/<environment>`", lambda v: f"isolated-studio/{v['environment']}"),
         check(rules.key_prefix_problems),
     ] = derived("State keys are <key_prefix>/<stack>.tfstate.")
-    locking: Literal["dynamodb", "lockfile", "both"] = Field(
+    locking: LockMode = Field(
         "dynamodb", description="dynamodb, lockfile (S3 native locking, Terraform >= 1.10) or both."
     )
     protect: StrictBool = Field(True, description="prevent_destroy (and deletion protection) on the state bucket, table and key.")
@@ -161,7 +165,7 @@ class StateConfig(Section):
 class WorkloadConfig(Section):
     """[workload]: Studio, MLflow, CodeArtifact and the lab."""
 
-    iam_mode: Literal["managed", "least-privilege"] = Field(
+    iam_mode: IamMode = Field(
         "managed", description="managed (AmazonSageMakerFullAccess) or least-privilege execution role."
     )
     user_profiles: Annotated[Strings, check(rules.user_profiles_problems)] = Field(
@@ -187,7 +191,7 @@ class WorkloadConfig(Section):
         StrictStr, Derived("`<name_prefix>-mlflow`", lambda v: f"{v['name_prefix']}-mlflow"),
         check(rules.mlflow_server_name_problems),
     ] = derived("MLflow tracking server name.")
-    mlflow_size: Literal["Small", "Medium", "Large"] = Field("Small", description="MLflow tracking server size.")
+    mlflow_size: MlflowSize = Field("Small", description="MLflow tracking server size.")
     mlflow_version: Annotated[StrictStr, check(rules.mlflow_version_problems)] = Field(
         "2.16", description="MLflow version of the tracking server.",
         json_schema_extra={"pattern": rules.MLFLOW_VERSION_PATTERN},

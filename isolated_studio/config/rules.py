@@ -11,7 +11,7 @@ import ipaddress
 import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, get_args
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 CONFIG_DIR = PROJECT_ROOT / "config"
@@ -65,10 +65,14 @@ LOG_RETENTION_DAYS = frozenset(
     {1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192,
      2557, 2922, 3288, 3653}
 )
-LOCK_MODES = ("dynamodb", "lockfile", "both")
-IAM_MODES = ("managed", "least-privilege")
-MLFLOW_SIZES = ("Small", "Medium", "Large")
-TRAFFIC_TYPES = ("ALL", "ACCEPT", "REJECT")
+LockMode = Literal["dynamodb", "lockfile", "both"]
+IamMode = Literal["managed", "least-privilege"]
+MlflowSize = Literal["Small", "Medium", "Large"]
+TrafficType = Literal["ALL", "ACCEPT", "REJECT"]
+LOCK_MODES: tuple[str, ...] = get_args(LockMode)
+IAM_MODES: tuple[str, ...] = get_args(IamMode)
+MLFLOW_SIZES: tuple[str, ...] = get_args(MlflowSize)
+TRAFFIC_TYPES: tuple[str, ...] = get_args(TrafficType)
 INSTANCE_TYPES_DEFAULT = "ml.t3.medium"
 
 # Patterns that are also exported in the JSON Schema: plain syntax both Python and the
@@ -84,6 +88,8 @@ MAINTENANCE_PATTERN = r"^(Mon|Tue|Wed|Thu|Fri|Sat|Sun):([01][0-9]|2[0-3]):[0-5][
 CA_DOMAIN_PATTERN = r"^[a-z][a-z0-9-]{0,48}[a-z0-9]$"
 CA_REPO_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{1,99}$"
 URL_PATTERN = r"^https?://[^/\s]+/?$"
+
+ACCOUNT_ID_RE = re.compile(ACCOUNT_PATTERN)
 
 _BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 _TABLE_RE = re.compile(r"^[A-Za-z0-9_.-]{3,255}$")

@@ -11,12 +11,9 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from isolated_studio.config import StudioConfig
+from isolated_studio.config import EMULATOR_CREDENTIAL, StudioConfig
 from isolated_studio.ops import guard
 from isolated_studio.ops.errors import Refused
-
-# The credential stacks/base.py gives the provider and the backend in emulator mode.
-EMULATOR_CREDENTIAL = "test"
 
 Say = Callable[[str], None]
 

@@ -8,7 +8,6 @@ both explicit and fail with a message that says what to fix.
 
 from __future__ import annotations
 
-import re
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -16,7 +15,8 @@ from typing import Any, TextIO
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-_ACCOUNT_ID = re.compile(r"^\d{12}$")
+from isolated_studio.config import ACCOUNT_ID_RE
+
 
 
 class GuardError(Exception):
@@ -63,7 +63,7 @@ def check_target(
     cleanup would look in a different region than Terraform, so we refuse.
     Returns the verified target for the caller to print.
     """
-    if expected_account is not None and not _ACCOUNT_ID.match(expected_account):
+    if expected_account is not None and not ACCOUNT_ID_RE.match(expected_account):
         raise ValueError(
             f"configuration {environment} has account {expected_account!r}; "
             "an AWS account id is exactly 12 digits (quote it to keep leading zeros)"
