@@ -14,11 +14,9 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export CHECKOV_SKIP_PACKAGE_UPDATE_CHECK := true
 export CKV_SKIP_PACKAGE_UPDATE_CHECK := true
 
-# A filesystem mirror of the providers, for air-gapped machines. Set it explicitly, or keep
-# a mirror in one of these usual places and it is picked up.
-MIRROR_CANDIDATES := /opt/tf-plugins /usr/local/share/terraform/plugins /usr/share/terraform/plugins
-STUDIO_PROVIDER_MIRROR ?= $(firstword $(foreach d,$(MIRROR_CANDIDATES),$(if $(wildcard $(d)/registry.terraform.io/hashicorp/aws),$(d))))
-export STUDIO_PROVIDER_MIRROR
+# The provider mirror (STUDIO_PROVIDER_MIRROR, terraform.provider_mirror or a usual place
+# such as /opt/tf-plugins) is decided in Python, isolated_studio.ops.terraform, so that
+# make, pipenv run, python main.py and the cdktf CLI all use the same one.
 
 STAMP := .venv/.synced-$(shell cat Pipfile.lock 2>/dev/null | cksum | cut -d' ' -f1)
 CLI_STAMP := node_modules/.installed-$(shell cat package-lock.json 2>/dev/null | cksum | cut -d' ' -f1)

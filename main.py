@@ -45,9 +45,18 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     app = build_app(config, outdir)
     app.synth()
-    from isolated_studio.ops.summary import describe_outdir
+    from isolated_studio.ops.summary import describe_outdir, stack_dirs
+    from isolated_studio.ops.terraform import TerraformError, prepare_stack_dirs
 
+    try:
+        # The cdktf CLI runs Terraform in these directories with no environment of ours.
+        prepare_stack_dirs(stack_dirs(outdir).values(), config.provider_mirror)
+    except TerraformError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     print(describe_outdir(outdir, config))
+    if config.provider_mirror:
+        print(f"Provider mirror: {config.provider_mirror} (linked into every stack directory, with its lock file)")
     return 0
 
 

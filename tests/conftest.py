@@ -134,5 +134,5 @@ def synth_variant(tmp_path_factory, variant_config) -> Synth:
 
 @pytest.fixture(scope="session")
 def provider_mirror() -> str | None:
-    # Without a mirror Terraform downloads providers from the registry as usual.
-    return os.environ.get("STUDIO_PROVIDER_MIRROR") or None
+    # The project's one decision (as make and main.py make it); None: the registry.
+    return default_config().provider_mirror

@@ -1,6 +1,7 @@
 """Terraform runs with a CLI configuration the project writes, never the user's."""
 
 import os
+import subprocess
 
 import pytest
 
@@ -70,3 +71,109 @@ def test_inits_link_the_provider_from_the_cache_instead_of_copying_it(tmp_path, 
         assert platform.is_symlink(), f"{platform} is a copy of the provider, not a link"
         assert os.readlink(platform).startswith(str(cache))
         assert any(platform.resolve().glob("terraform-provider-aws*"))
+
+
+# --------------------------------------------------------------------------- the one mirror decision
+
+from pathlib import Path  # noqa: E402
+
+from isolated_studio.ops.terraform import (  # noqa: E402
+    LOCK_FILE,
+    PROVIDER_SOURCE,
+    PROVIDER_VERSION,
+    decide_provider_mirror,
+    lock_file_text,
+    mirror_hashes,
+    package_hash_v1,
+    prepare_stack_dirs,
+)
+
+
+def fake_mirror(root: Path, platform: str = "linux_amd64") -> Path:
+    package = root / PROVIDER_SOURCE / PROVIDER_VERSION / platform
+    package.mkdir(parents=True)
+    (package / f"terraform-provider-aws_v{PROVIDER_VERSION}_x5").write_bytes(b"binary")
+    (package / "LICENSE.txt").write_text("license")
+    return root
+
+
+def test_the_environment_wins_then_the_file_then_the_usual_places(tmp_path):
+    usual = fake_mirror(tmp_path / "usual")
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    candidates = [str(tmp_path / "absent"), str(empty), str(usual)]
+    assert decide_provider_mirror({}, None, candidates) == str(usual)  # first one with the provider
+    assert decide_provider_mirror({}, "/from/file", candidates) == "/from/file"
+    assert decide_provider_mirror({"STUDIO_PROVIDER_MIRROR": "/from/env"}, "/from/file", candidates) == "/from/env"
+    assert decide_provider_mirror({"STUDIO_PROVIDER_MIRROR": "none"}, "/from/file", candidates) is None
+    assert decide_provider_mirror({}, None, [str(empty)]) is None  # no mirror: the registry
+
+
+def test_configuration_takes_the_discovered_mirror(monkeypatch, tmp_path):
+    """`pipenv run pytest` or `python main.py` without STUDIO_PROVIDER_MIRROR behave as make does."""
+    import isolated_studio.ops.terraform as terraform
+    from isolated_studio.config import CONFIG_DIR, load_config
+
+    usual = fake_mirror(tmp_path / "usual")
+    monkeypatch.setattr(terraform, "MIRROR_CANDIDATES", (str(usual),))
+    assert load_config(CONFIG_DIR / "dev.toml", env={"AWS_REGION": "us-west-2"}).provider_mirror == str(usual)
+
+
+def test_h1_hash_is_terraforms_dirhash(tmp_path):
+    # Go's dirhash.Hash1 over the two files, computed independently.
+    import base64
+    import hashlib
+
+    package = fake_mirror(tmp_path / "m") / PROVIDER_SOURCE / PROVIDER_VERSION / "linux_amd64"
+    lines = "".join(f"{hashlib.sha256(data).hexdigest()}  {name}\n" for name, data in sorted(
+        [("LICENSE.txt", b"license"), (f"terraform-provider-aws_v{PROVIDER_VERSION}_x5", b"binary")]))
+    expected = "h1:" + base64.b64encode(hashlib.sha256(lines.encode()).digest()).decode()
+    assert package_hash_v1(package) == expected
+
+
+def test_h1_hash_is_what_terraform_records_for_a_mirror(tmp_path):
+    """`terraform providers lock -fs-mirror` computes the same hash for the same package."""
+    from support import require_terraform
+
+    require_terraform()
+    mirror = fake_mirror(tmp_path / "mirror")
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / "main.tf.json").write_text(
+        '{"terraform": {"required_providers": {"aws": {"source": "hashicorp/aws", "version": "%s"}}}}' % PROVIDER_VERSION)
+    proc = subprocess.run(["terraform", "providers", "lock", f"-fs-mirror={mirror}", "-platform=linux_amd64", "-no-color"],
+                          cwd=work, env=terraform_env(None), capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    recorded = (work / LOCK_FILE).read_text()
+    assert mirror_hashes(mirror, tmp_path / "cache")["linux_amd64"] in recorded
+
+
+def test_stack_dirs_get_the_implied_mirror_and_a_lock_file(tmp_path):
+    mirror = fake_mirror(tmp_path / "mirror", "linux_amd64")
+    fake_mirror(tmp_path / "mirror2", "darwin_arm64")
+    (mirror / PROVIDER_SOURCE / PROVIDER_VERSION / "darwin_arm64").symlink_to(
+        tmp_path / "mirror2" / PROVIDER_SOURCE / PROVIDER_VERSION / "darwin_arm64")
+    stacks = [tmp_path / "out" / name for name in ("state", "network")]
+    for stack in stacks:
+        stack.mkdir(parents=True)
+    (stacks[1] / LOCK_FILE).write_text("# terraform wrote this\n")
+
+    written = prepare_stack_dirs(stacks, str(mirror))
+
+    for stack in stacks:
+        assert (stack / "terraform.d" / "plugins").resolve() == mirror.resolve()
+    lock = (stacks[0] / LOCK_FILE).read_text()
+    hashes = mirror_hashes(mirror, tmp_path / "cache")
+    assert set(hashes) == {"linux_amd64", "darwin_arm64"}
+    assert lock == lock_file_text(hashes)
+    assert all(h in lock for h in hashes.values()) and f'constraints = "{PROVIDER_VERSION}"' in lock
+    assert (stacks[1] / LOCK_FILE).read_text() == "# terraform wrote this\n"  # kept
+    assert stacks[1] / LOCK_FILE not in written
+    assert prepare_stack_dirs(stacks, str(mirror)) == []  # idempotent
+    assert prepare_stack_dirs(stacks, None) == []
+
+
+def test_a_mirror_without_the_pinned_provider_is_a_clear_error(tmp_path):
+    (tmp_path / "m").mkdir()
+    with pytest.raises(TerraformError, match=f"has no unpacked {PROVIDER_SOURCE} {PROVIDER_VERSION}"):
+        prepare_stack_dirs([tmp_path], str(tmp_path / "m"))

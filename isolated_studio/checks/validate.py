@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -53,7 +52,9 @@ def validate_outdir(outdir: Path, mirror: str | None) -> list[ValidateResult]:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     outdir = Path(argv[0] if argv else "cdktf.out")
-    results = validate_outdir(outdir, os.environ.get(MIRROR_ENV) or None)
+    from isolated_studio.config import load_config
+
+    results = validate_outdir(outdir, load_config().provider_mirror)
     for result in results:
         print(result.describe())
     return 0 if all(r.valid for r in results) else 1

@@ -124,7 +124,16 @@ def parse_config(
     pinned = project.get("region")
     region = env.get("AWS_REGION") or (pinned if isinstance(pinned, str) else "") or DEFAULT_REGION
     _override(document, "emulator", "endpoint", env.get("STUDIO_EMULATOR_ENDPOINT"))
-    _override(document, "terraform", "provider_mirror", env.get("STUDIO_PROVIDER_MIRROR"))
+    # The one decision of the mirror (env, this file, the usual places), for every caller.
+    from isolated_studio.ops.terraform import decide_provider_mirror
+
+    configured = document["terraform"].get("provider_mirror") if isinstance(document["terraform"], dict) else 0
+    if configured is None or isinstance(configured, str):  # anything else is reported by validation
+        mirror = decide_provider_mirror(env, configured)
+        if mirror:
+            document["terraform"]["provider_mirror"] = mirror
+        else:
+            document["terraform"].pop("provider_mirror", None)
     derived = _fill_derived(document, {
         "file_stem": default_environment,
         "name_prefix": project.get("name_prefix", ""),

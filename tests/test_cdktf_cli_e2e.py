@@ -1,0 +1,204 @@
+"""README's cdktf commands, run with the pinned CLI (node_modules) against a moto server.
+
+Nothing is exported for the CLI: no TF_CLI_CONFIG_FILE, no --skip-provider-lock. On a
+machine with a provider mirror, `python main.py` (the app cdktf runs) links the mirror into
+every stack directory and writes the lock file from it, so cdktf neither asks the registry
+to lock providers nor downloads one; without a mirror the same commands use the registry.
+
+    bootstrap -> cdktf deploy state --auto-approve
+    deploy    -> cdktf deploy state network --auto-approve
+    diff      -> cdktf diff network            (only the documented emulator quirk)
+    outputs   -> cdktf output network --outputs-file ...
+    destroyed -> cdktf destroy network --auto-approve --ignore-missing-stack-dependencies
+
+cdktf runs `terraform init` in every selected stack before it deploys the first, so on a
+fresh environment the network's S3 backend (the bucket the state stack creates) cannot be
+initialized yet: the state stack is bootstrapped on its own first, as README says.
+
+This module starts its own moto server, so it runs beside the other emulator modules.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+
+from emulator_support import (
+    EMULATOR_CONFIG,
+    MOTO_NETWORK_DRIFT,
+    REGION,
+    MotoServer,
+    describe,
+    emulator_env,
+    start_moto,
+)
+from isolated_studio.config import PROJECT_ROOT, load_config
+from isolated_studio.ops.terraform import LOCK_FILE, PROVIDER_VERSION
+from isolated_studio.ops.workflow import aws_client
+from support import IN_CI, require_terraform
+
+pytestmark = [pytest.mark.emulator, pytest.mark.terraform]
+
+CDKTF = PROJECT_ROOT / "node_modules" / ".bin" / "cdktf"
+CLI_TIMEOUT_S = 600
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+@dataclass
+class Cli:
+    root: Path
+    outdir: Path
+    env: dict[str, str]
+    config: Any
+
+    def run(self, *args: str, timeout_s: float = CLI_TIMEOUT_S) -> subprocess.CompletedProcess[str]:
+        # The app of cdktf.json is `pipenv run python main.py`; the test already runs inside
+        # that environment, so it names the same interpreter.
+        command = [str(CDKTF), *args, "--app", f"{sys.executable} main.py", "--output", str(self.outdir)]
+        return subprocess.run(command, cwd=PROJECT_ROOT, env=self.env, stdin=subprocess.DEVNULL,
+                              capture_output=True, text=True, timeout=timeout_s)
+
+    def client(self, service: str) -> Any:
+        return aws_client(self.config, service)
+
+
+@pytest.fixture(scope="module")
+def moto(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MotoServer]:
+    require_terraform()
+    if not CDKTF.exists():
+        if IN_CI:
+            pytest.fail("node_modules/.bin/cdktf is missing: `make cli` installs the pinned cdktf CLI")
+        pytest.skip("the cdktf CLI is not installed (make cli)")
+    server = start_moto(tmp_path_factory.mktemp("moto-cli") / "moto.log")
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def cli(moto: MotoServer, tmp_path_factory: pytest.TempPathFactory) -> Cli:
+    root = tmp_path_factory.mktemp("cdktf-cli")
+    env = emulator_env(moto.endpoint)
+    # emulator_env already drops every TF_* variable: the CLI gets no configuration from us.
+    assert not any(key.startswith("TF_") for key in env)
+    env.update(CHECKPOINT_DISABLE="1", CI="true", PATH=f"{CDKTF.parent}{os.pathsep}{os.environ['PATH']}")
+    return Cli(root, root / "cdktf.out", env, load_config(EMULATOR_CONFIG, env=env))
+
+
+@pytest.fixture(scope="module")
+def bootstrap(cli: Cli) -> subprocess.CompletedProcess[str]:
+    proc = cli.run("deploy", "state", "--auto-approve")
+    if proc.returncode != 0:
+        pytest.fail(f"cdktf deploy state failed:\n{describe(proc)}")
+    return proc
+
+
+@pytest.fixture(scope="module")
+def deploy(cli: Cli, bootstrap) -> subprocess.CompletedProcess[str]:
+    proc = cli.run("deploy", "state", "network", "--auto-approve")
+    if proc.returncode != 0:
+        pytest.fail(f"cdktf deploy failed:\n{describe(proc)}")
+    return proc
+
+
+@pytest.fixture(scope="module")
+def diff(cli: Cli, deploy) -> subprocess.CompletedProcess[str]:
+    return cli.run("diff", "network")
+
+
+@pytest.fixture(scope="module")
+def outputs(cli: Cli, deploy) -> dict[str, Any]:
+    target = cli.root / "outputs.json"
+    proc = cli.run("output", "network", "--outputs-file", str(target), "--skip-synth")
+    assert proc.returncode == 0, describe(proc)
+    return json.loads(target.read_text())
+
+
+@pytest.fixture(scope="module")
+def destroyed(cli: Cli, outputs) -> subprocess.CompletedProcess[str]:
+    return cli.run("destroy", "network", "--auto-approve", "--ignore-missing-stack-dependencies", "--skip-synth")
+
+
+def _network_outputs(outputs: dict[str, Any]) -> dict[str, Any]:
+    # cdktf writes {"<stack>": {"<output>": value}}; output names are the construct ids.
+    return outputs["network"]
+
+
+def test_deploy_of_state_and_network_needs_no_registry_and_no_exported_configuration(cli, bootstrap, deploy):
+    for proc in (bootstrap, deploy):
+        out = proc.stdout + proc.stderr
+        assert "Could not retrieve providers for locking" not in out
+        assert "providers lock" not in out
+    for stack in ("state", "network"):
+        stack_dir = cli.outdir / "stacks" / stack
+        lock = (stack_dir / LOCK_FILE).read_text()
+        assert f'version     = "{PROVIDER_VERSION}"' in lock
+        if cli.config.provider_mirror:
+            # The provider came from the mirror: Terraform linked it from the implied mirror.
+            installed = stack_dir / ".terraform" / "providers" / "registry.terraform.io" / "hashicorp" / "aws"
+            targets = [os.path.realpath(p) for p in installed.glob("*/*")]
+            assert targets and all(t.startswith(os.path.realpath(cli.config.provider_mirror)) for t in targets)
+
+
+def test_deployed_network_and_state_backend_exist(cli, deploy, outputs):
+    net = _network_outputs(outputs)
+    ec2 = cli.client("ec2")
+    vpc = ec2.describe_vpcs(VpcIds=[net["vpc_id"]])["Vpcs"][0]
+    assert vpc["CidrBlock"] == cli.config.network.vpc_cidr
+    subnets = ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [net["vpc_id"]]}])["Subnets"]
+    assert sorted(s["SubnetId"] for s in subnets) == sorted(net["private_subnet_ids"])
+    # The network's state is in the bucket the state stack created (S3 backend with locking).
+    head = cli.client("s3").head_object(Bucket=cli.config.state.bucket, Key=cli.config.state_key("network"))
+    assert head["ContentLength"] > 0
+    # The bootstrap state stayed beside this cdktf.out, not in the repository.
+    assert (cli.root / cli.config.state.bootstrap_state_path).is_file()
+
+
+def test_diff_of_the_network_shows_only_the_documented_emulator_quirk(cli, diff):
+    assert diff.returncode == 0, describe(diff)
+    out = ANSI.sub("", diff.stdout)
+    assert re.search(r"Plan: 0 to add, \d+ to change, 0 to destroy", out), out[-3000:]
+    assert "must be replaced" not in out and "will be destroyed" not in out
+    updated = set(re.findall(r"# (aws_[a-z0-9_]+)\.\S+ \([^)]*\) will be updated in-place", out))
+    assert updated, out[-3000:]
+    assert updated <= {rtype for rtype, _ in MOTO_NETWORK_DRIFT}, updated
+    changed_attrs = set(re.findall(r"^\s*[~+-] (\w+)\s+=", out, flags=re.M)) - {"resource"}
+    assert changed_attrs <= {attribute for _, attribute in MOTO_NETWORK_DRIFT}, changed_attrs
+
+
+def test_outputs_file_has_the_network_outputs(cli, outputs):
+    net = _network_outputs(outputs)
+    assert {"vpc_id", "private_subnet_ids", "studio_security_group_id", "vpc_cidr"} <= set(net)
+    assert net["vpc_cidr"] == cli.config.network.vpc_cidr
+    assert net["availability_zones"] == list(cli.config.availability_zones)
+
+
+def test_destroy_of_the_network_leaves_the_state_backend_and_nothing_in_the_vpc(cli, outputs, destroyed):
+    assert destroyed.returncode == 0, describe(destroyed)
+    net = _network_outputs(outputs)
+    ec2 = cli.client("ec2")
+    assert ec2.describe_vpcs(Filters=[{"Name": "vpc-id", "Values": [net["vpc_id"]]}])["Vpcs"] == []
+    assert ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [net["vpc_id"]]}])["Subnets"] == []
+
+    s3, bucket = cli.client("s3"), cli.config.state.bucket
+    state = json.loads(s3.get_object(Bucket=bucket, Key=cli.config.state_key("network"))["Body"].read())
+    assert [r for r in state.get("resources", []) if r["mode"] == "managed"] == []
+    # The state stack was not part of the destroy: its bucket and lock table are still there.
+    s3.head_bucket(Bucket=bucket)
+    assert cli.config.state.lock_table in cli.client("dynamodb").list_tables()["TableNames"]
+    try:
+        s3.head_bucket(Bucket=bucket)
+    except ClientError as error:  # pragma: no cover - the assertion above already failed
+        pytest.fail(f"state bucket gone: {error}")
+    assert REGION == cli.config.region
