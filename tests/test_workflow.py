@@ -55,6 +55,8 @@ class FakeTerraform:
     outputs_by_stack: dict[str, dict[str, Any]] = field(default_factory=dict)
     state: dict[str, list[str]] = field(default_factory=dict)
     calls: list[tuple[str, str]] = field(default_factory=list)
+    values: dict[str, dict[str, Any]] = field(default_factory=dict)  # resource values in the prior state
+    lock_timeout: str = "0s"
 
     def init(self, stack: str) -> None:
         self.calls.append(("init", stack))
@@ -64,10 +66,22 @@ class FakeTerraform:
             return [(address.split(".")[0], ["delete"]) for address in self.state.get(stack, [])]
         return self.changes.get(stack, [])
 
-    def plan(self, stack: str, plan_file: Path, *, destroy: bool = False) -> bool:
+    def plan(self, stack: str, plan_file: Path, *, destroy: bool = False, targets: list[str] = ()) -> bool:
         self.calls.append(("plan-destroy" if destroy else "plan", stack))
-        plan_file.write_text(json.dumps(plan_document(self._changes(stack, destroy))))
-        return bool(self._changes(stack, destroy))
+        if targets:
+            self.calls.append(("targets", ",".join(targets)))
+        planned = [c for c in self._changes(stack, destroy)
+                   if not targets or any(t.startswith(c[0] + ".") for t in targets)]
+        document = plan_document(planned)
+        if destroy:
+            document["prior_state"] = {"values": {"root_module": {"resources": [
+                {"address": a, "type": a.split(".")[0], "mode": "managed", "values": self.values.get(a, {})}
+                for a in self.state.get(stack, [])]}}}
+        plan_file.write_text(json.dumps(document))
+        return bool(planned)
+
+    def run(self, stack: str, args: list[str], **_: Any) -> None:
+        self.calls.append((" ".join(a for a in args if not a.startswith("-")), stack))
 
     def show_json(self, stack: str, plan_file: Path) -> str:
         return plan_file.read_text()
@@ -240,6 +254,62 @@ def test_destroy_cleans_up_studio_then_destroys_workload_then_network(tmp_path, 
     assert events == ["cleanup d-abc123 via sagemaker", "destroy workload", "destroy network"]
     assert [p.plan_file.name for p in result.planned] == ["workload.destroy.tfplan", "network.destroy.tfplan"]
     assert "state" not in [stack for _, stack in tf.calls]
+
+
+def test_destroy_removes_sagemakers_vpc_leftovers_after_the_workload_before_the_network(tmp_path, monkeypatch):
+    tf = FakeTerraform({}, outputs_by_stack={"network": {"vpc_id": "vpc-123"}},
+                       state={"workload": ["aws_s3_bucket.b"], "network": ["aws_vpc.vpc"]})
+    flow, _ = make_workflow(tmp_path, dev_config(), tf, World(bucket_exists=True), local_state=True)
+    events: list[str] = []
+    monkeypatch.setattr(wf.Workflow, "cleanup_studio", lambda self: events.append("studio"))
+    monkeypatch.setattr(wf, "aws_client", lambda config, service: service)
+    monkeypatch.setattr("isolated_studio.ops.vpc_cleanup.cleanup_vpc", lambda ec2, efs, vpc_id, **kw: events.append(
+        f"vpc {vpc_id} {ec2} {efs} retain={kw['retain_home_efs']}"))
+    original_apply = tf.apply
+    monkeypatch.setattr(tf, "apply", lambda stack, plan: (events.append(f"destroy {stack}"), original_apply(stack, plan)))
+
+    flow.destroy(["workload", "network"], assume_yes=True, include_state=False)
+
+    assert events == ["studio", "destroy workload", "vpc vpc-123 ec2 efs retain=False", "destroy network"]
+
+
+def test_a_vpc_still_blocked_stops_before_the_network_destroy(tmp_path, monkeypatch):
+    from isolated_studio.ops.vpc_cleanup import VpcCleanupError
+
+    tf = FakeTerraform({}, outputs_by_stack={"network": {"vpc_id": "vpc-123"}}, state={"network": ["aws_vpc.vpc"]})
+    flow, _ = make_workflow(tmp_path, dev_config(), tf, World(bucket_exists=True), local_state=True)
+    monkeypatch.setattr(wf, "aws_client", lambda config, service: service)
+
+    def blocked(*args: Any, **kwargs: Any) -> None:
+        raise VpcCleanupError("still waiting for network interfaces: eni-1 (in-use)")
+
+    monkeypatch.setattr("isolated_studio.ops.vpc_cleanup.cleanup_vpc", blocked)
+    with pytest.raises(wf.WorkflowError, match="the network was not destroyed: still waiting for network interfaces: eni-1"):
+        flow.destroy(["network"], assume_yes=True, include_state=False)
+    assert tf.applied() == []
+
+
+def test_with_a_retained_home_efs_the_workload_destroy_keeps_the_key(tmp_path, monkeypatch):
+    from dataclasses import replace
+
+    config = dev_config()
+    config = replace(config, workload=replace(config.workload, retain_home_efs=True))
+    key = "aws_kms_key.kms_key_28C05A0F"
+    tf = FakeTerraform({}, state={"workload": ["aws_sagemaker_domain.studio", key, "aws_kms_alias.kms_alias",
+                                               "data.aws_caller_identity.account"]},
+                       values={key: {"arn": "arn:aws:kms:us-west-2:111111111111:key/k-1"},
+                               "aws_sagemaker_domain.studio": {"id": "d-abc123", "home_efs_file_system_id": "fs-0a1b"}})
+    flow, lines = make_workflow(tmp_path, config, tf, World(bucket_exists=True), local_state=True)
+    monkeypatch.setattr(wf.Workflow, "cleanup_studio", lambda self: None)
+
+    result = flow.destroy(["workload"], assume_yes=True, include_state=False)
+
+    assert ("targets", "aws_sagemaker_domain.studio,aws_kms_alias.kms_alias") in tf.calls
+    destroyed = {rc["type"] for rc in json.loads(result.planned[0].json_file.read_text())["resource_changes"]}
+    assert "aws_kms_key" not in destroyed and "aws_sagemaker_domain" in destroyed
+    assert tf.calls.index(("apply", "workload")) < tf.calls.index((f"state rm {key}", "workload"))
+    kept = next(line for line in lines if "kept KMS key" in line)
+    assert "arn:aws:kms:us-west-2:111111111111:key/k-1" in kept and "fs-0a1b" in kept and "d-abc123" in kept
 
 
 def test_destroy_skips_stacks_with_empty_state(tmp_path):

@@ -98,12 +98,13 @@ class Terraform:
         self.run(stack, ["init", "-input=false", "-no-color", "-reconfigure"])
         self._initialized.add(stack)
 
-    def plan(self, stack: str, plan_file: Path, *, destroy: bool = False) -> bool:
+    def plan(self, stack: str, plan_file: Path, *, destroy: bool = False, targets: Sequence[str] = ()) -> bool:
         """Save a plan; True when it changes something (``-detailed-exitcode`` 2)."""
         args = ["plan", "-input=false", "-no-color", "-detailed-exitcode",
                 f"-lock-timeout={self.lock_timeout}", f"-out={plan_file}"]
         if destroy:
             args.append("-destroy")
+        args += [f"-target={target}" for target in targets]
         return self.run(stack, args, ok=(0, 2)).returncode == 2
 
     def show_json(self, stack: str, plan_file: Path) -> str:

@@ -32,9 +32,10 @@ import os
 import sys
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -97,6 +98,8 @@ class Workflow:
     say: Say = print
     ask: Callable[[str], str] = input
     interactive: bool | None = None
+    # Keys a workload destroy keeps for a retained home EFS (isolated_studio.ops.retention).
+    kept_keys: list[Any] = field(default_factory=list)
 
     # ------------------------------------------------------------ plan
 
@@ -209,7 +212,8 @@ class Workflow:
 
     def _clear_for_destroy(self, stack: str) -> None:
         """Remove what Terraform did not create but would block the stack's destroy."""
-        clear = {"workload": self.cleanup_studio, "state": self.empty_state_bucket}.get(stack)
+        clear = {"workload": self.cleanup_studio, "network": self.cleanup_vpc_leftovers,
+                 "state": self.empty_state_bucket}.get(stack)
         if clear is not None:
             clear()
 
@@ -217,6 +221,8 @@ class Workflow:
         self.say(f"{planned.stack}: destroying ({planned.plan_file.name})")
         self.tf.apply(planned.stack, planned.plan_file)
         result.applied.append(planned.stack)
+        if planned.stack == "workload":
+            self.forget_kept_keys()
 
     def cleanup_studio(self, *, timeout_s: float = 1800) -> None:
         """Delete the apps and spaces users made in Studio; they would block the domain's destroy."""
@@ -231,6 +237,35 @@ class Workflow:
                            progress=lambda line: self.say(f"  [cleanup] {line}"))
         except CleanupError as error:
             raise WorkflowError(f"Studio cleanup of domain {domain_id} failed, nothing was destroyed: {error}") from error
+
+    def cleanup_vpc_leftovers(self, *, timeout_s: float = 1800) -> None:
+        """Remove what SageMaker left in the VPC (NFS security groups, ENIs, home EFS mount targets)."""
+        from isolated_studio.ops.vpc_cleanup import SAGEMAKER_GRACE_S, VpcCleanupError, cleanup_vpc
+
+        vpc_id = self.tf.outputs("network").get("vpc_id")
+        if not vpc_id:
+            return
+        # No SageMaker in the emulator deletes a home EFS: do not wait for it there.
+        grace_s = 0.0 if self.config.emulator.enabled else SAGEMAKER_GRACE_S
+        try:
+            cleanup_vpc(aws_client(self.config, "ec2"), aws_client(self.config, "efs"), vpc_id,
+                        retain_home_efs=self.config.workload.retain_home_efs, timeout_s=timeout_s, grace_s=grace_s,
+                        progress=lambda line: self.say(f"  [vpc cleanup] {line}"))
+        except VpcCleanupError as error:
+            raise WorkflowError(f"the network was not destroyed: {error}") from error
+
+    def destroy_targets(self, stack: str) -> list[str]:
+        """With a retained home EFS, the workload destroy targets everything but its KMS key."""
+        if stack != "workload" or not self.config.workload.retain_home_efs:
+            return []
+        from isolated_studio.ops import retention
+
+        return retention.destroy_targets(self.tf.resources(stack))
+
+    def forget_kept_keys(self) -> None:
+        for key in self.kept_keys:
+            self.tf.run("workload", ["state", "rm", "-no-color", f"-lock-timeout={self.tf.lock_timeout}", key.address])
+            self.say(f"workload: {key.message()}")
 
     def empty_state_bucket(self) -> None:
         """Delete every object version from the state bucket, once no state in it tracks anything.
@@ -293,9 +328,14 @@ class Workflow:
         suffix = ".destroy" if destroy else ""
         plan_file = self.plan_dir / f"{stack}{suffix}.tfplan"
         json_file = self.plan_dir / f"{stack}{suffix}.plan.json"
-        has_changes = self.tf.plan(stack, plan_file, destroy=destroy)
+        targets = self.destroy_targets(stack) if destroy else []
+        has_changes = self.tf.plan(stack, plan_file, destroy=destroy, targets=targets)
         document = self.tf.show_json(stack, plan_file)
         json_file.write_text(document, encoding="utf-8")
+        if targets:
+            from isolated_studio.ops import retention
+
+            self.kept_keys = retention.kept_keys(json.loads(document))
         review = plan_review.review_plan(stack, json.loads(document))
         return StackPlan(stack, plan_file, json_file, review, has_changes, destroy)
 
