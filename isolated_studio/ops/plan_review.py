@@ -262,6 +262,8 @@ class StackReview:
     endpoint_cost: EndpointCost = field(default_factory=EndpointCost)
     current_endpoint_cost: EndpointCost | None = None
     terraform_version: str | None = None
+    # What IAM, bucket and key policies grant and remove (isolated_studio.ops.permissions).
+    permissions: Any = None
 
     def _count(self, action: Action) -> int:
         return sum(1 for change in self.changes if change.action is action)
@@ -341,6 +343,8 @@ def review_plan(stack: str, plan: Mapping[str, Any]) -> StackReview:
     _check_format(plan)
     changes = tuple(_changes(plan))
     prior = plan.get("prior_state", {}).get("values")
+    from isolated_studio.ops.permissions import review_permissions
+
     return StackReview(
         stack=stack,
         changes=changes,
@@ -348,6 +352,7 @@ def review_plan(stack: str, plan: Mapping[str, Any]) -> StackReview:
         endpoint_cost=endpoint_cost(plan.get("planned_values", {}), plan.get("configuration")),
         current_endpoint_cost=endpoint_cost(prior) if prior else None,
         terraform_version=plan.get("terraform_version"),
+        permissions=review_permissions(plan),
     )
 
 
@@ -526,6 +531,7 @@ def render_stack_report(review: StackReview) -> str:
     """A standalone Markdown report for one stack, warnings first."""
     lines = [f"# Plan review: stack `{review.stack}`", ""]
     lines += _warnings_block(review.warnings, show_stack=False)
+    lines += _permission_callouts([review], show_stack=False)
     lines += _stack_body(review, level=2)
     return "\n".join(lines).rstrip() + "\n"
 
@@ -534,6 +540,7 @@ def render_run_report(run: RunReview) -> str:
     """One Markdown report for a run of several stacks, warnings first."""
     lines = ["# Plan review", ""]
     lines += _warnings_block(run.warnings, show_stack=True)
+    lines += _permission_callouts(run.stacks, show_stack=True)
     lines += _summary_table(run)
     for review in run.stacks:
         lines += [f"## Stack `{review.stack}`", ""]
@@ -549,6 +556,20 @@ def _warnings_block(warnings: Sequence[ReviewWarning], *, show_stack: bool) -> l
         prefix = f"`{warning.stack}`: " if show_stack else ""
         lines.append(f"- {prefix}{warning.message}")
     return lines + [""]
+
+
+def _permission_callouts(reviews: Sequence[StackReview], *, show_stack: bool) -> list[str]:
+    """Granted permissions that widen access, right under the warnings."""
+    from isolated_studio.ops.permissions import render_callouts
+
+    lines: list[str] = []
+    for review in reviews:
+        if review.permissions is not None:
+            lines += render_callouts(review.permissions, stack=review.stack if show_stack else None)
+    if not lines:
+        return []
+    return [f"## Permission call-outs ({len(lines)}): wildcards, new services, iam:PassRole, Principal *", "",
+            *lines, "", "Every statement granted or removed is listed per stack under Permissions.", ""]
 
 
 def _summary_table(run: RunReview) -> list[str]:
@@ -580,6 +601,10 @@ def _stack_body(review: StackReview, *, level: int) -> list[str]:
         lines += [f"Terraform {review.terraform_version}.", ""]
     lines += [f"{heading} Security-relevant changes", ""]
     lines += _sensitive_sections(review, level + 1)
+    if review.permissions is not None:
+        from isolated_studio.ops.permissions import render_permissions
+
+        lines += render_permissions(review.permissions, level)
     lines += [f"{heading} Interface endpoint cost", ""]
     lines += _cost_lines(review)
     if review.has_changes:
