@@ -329,7 +329,8 @@ class Workflow:
         plan_file = self.plan_dir / f"{stack}{suffix}.tfplan"
         json_file = self.plan_dir / f"{stack}{suffix}.plan.json"
         targets = self.destroy_targets(stack) if destroy else []
-        has_changes = self.tf.plan(stack, plan_file, destroy=destroy, targets=targets)
+        # Only a targeted destroy names targets (any runner with plan(stack, file, destroy=...) works).
+        has_changes = self.tf.plan(stack, plan_file, destroy=destroy, **({"targets": targets} if targets else {}))
         document = self.tf.show_json(stack, plan_file)
         json_file.write_text(document, encoding="utf-8")
         if targets:
