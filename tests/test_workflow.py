@@ -56,6 +56,8 @@ class FakeTerraform:
     state: dict[str, list[str]] = field(default_factory=dict)
     calls: list[tuple[str, str]] = field(default_factory=list)
     values: dict[str, dict[str, Any]] = field(default_factory=dict)  # resource values in the prior state
+    drift: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # resource_drift per stack
+    fail_plan: set[str] = field(default_factory=set)
     lock_timeout: str = "0s"
 
     def init(self, stack: str) -> None:
@@ -72,7 +74,11 @@ class FakeTerraform:
             self.calls.append(("targets", ",".join(targets)))
         planned = [c for c in self._changes(stack, destroy)
                    if not targets or any(t.startswith(c[0] + ".") for t in targets)]
+        if stack in self.fail_plan:
+            raise wf.WorkflowError(f"terraform plan in stack {stack} failed (exit 1)")
         document = plan_document(planned)
+        if stack in self.drift:
+            document["resource_drift"] = self.drift[stack]
         if destroy:
             document["prior_state"] = {"values": {"root_module": {"resources": [
                 {"address": a, "type": a.split(".")[0], "mode": "managed", "values": self.values.get(a, {})}
@@ -290,10 +296,8 @@ def test_a_vpc_still_blocked_stops_before_the_network_destroy(tmp_path, monkeypa
 
 
 def test_with_a_retained_home_efs_the_workload_destroy_keeps_the_key(tmp_path, monkeypatch):
-    from dataclasses import replace
-
     config = dev_config()
-    config = replace(config, workload=replace(config.workload, retain_home_efs=True))
+    config = config.model_copy(update={"workload": config.workload.model_copy(update={"retain_home_efs": True})})
     key = "aws_kms_key.kms_key_28C05A0F"
     tf = FakeTerraform({}, state={"workload": ["aws_sagemaker_domain.studio", key, "aws_kms_alias.kms_alias",
                                                "data.aws_caller_identity.account"]},
