@@ -406,7 +406,8 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m isolated_studio.ops.workflow",
         description="Plan, deploy or destroy the isolated-studio stacks for STUDIO_ENV / STUDIO_CONFIG.",
-        epilog="Exit codes: 0 done, 1 a step failed, 2 refused or aborted.",
+        epilog="Exit codes: 0 done, 1 a step failed, 2 refused or aborted; "
+               "drift: 0 no drift, 2 drift found, 1 error.",
     )
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("plan", parents=[common], help="save and review a plan of every stack")
@@ -414,6 +415,8 @@ def _parser() -> argparse.ArgumentParser:
                                  help="check the target, bootstrap state if needed, plan and apply in order")
     destroy = commands.add_parser("destroy", parents=[common],
                                   help="clean up Studio, destroy workload then network (state with --include-state)")
+    commands.add_parser("drift", parents=[common],
+                        help="plan every applied stack and report drift (exit 0 none, 2 drift, 1 error)")
     for sub in (deploy, destroy):
         sub.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     destroy.add_argument("--include-state", action="store_true",
@@ -462,8 +465,12 @@ def prepare(args: argparse.Namespace, config: StudioConfig, say: Say) -> Workflo
     return Workflow(config, outdir, plan_dir, tf, say=say)
 
 
-def execute(args: argparse.Namespace, workflow: Workflow) -> RunResult:
+def execute(args: argparse.Namespace, workflow: Workflow) -> Any:
     available = list(workflow.tf.dirs)
+    if args.command == "drift":
+        from isolated_studio.ops.drift import check_drift
+
+        return check_drift(workflow, args.stacks or available)
     if args.command == "plan":
         return workflow.plan(args.stacks or available)
     if args.command == "deploy":
@@ -478,28 +485,32 @@ def main(argv: Sequence[str] | None = None) -> int:
     def say(line: str) -> None:
         print(line, flush=True)
 
+    # drift answers "is there drift?": 2 means yes, so a check that cannot run is an error (1).
+    refused_exit = EXIT_FAILED if args.command == "drift" else EXIT_REFUSED
     try:
         config = load_config()
     except ConfigError as error:
         print(f"error: {error}", file=sys.stderr)
-        return EXIT_REFUSED
+        return refused_exit
     try:
         preflight(args, config)
         if args.command in ("deploy", "destroy"):
             verify_target(config, args.command, say)
-        execute(args, prepare(args, config, say))
+        outcome = execute(args, prepare(args, config, say))
     except guard.Aborted as error:
         print(f"aborted: {error}", file=sys.stderr)
-        return EXIT_REFUSED
+        return refused_exit
     except (Refused, guard.GuardError) as error:
         print(f"refused: {error}", file=sys.stderr)
-        return EXIT_REFUSED
+        return refused_exit
     except WorkflowError as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_FAILED
     except (BotoCoreError, ClientError) as error:
         print(f"error: {aws_failure(config, error)}", file=sys.stderr)
         return EXIT_FAILED
+    if args.command == "drift":
+        return outcome.exit_code
     return EXIT_OK
 
 
