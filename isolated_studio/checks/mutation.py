@@ -182,6 +182,7 @@ print(json.dumps({"status": status, "diffs": diffs}))
 
 
 def run_target(target: Target, *, max_children: int, root: Path = WORK_DIR) -> Result:
+    commit = _commit(target.source)  # before the run: the tree may move on while it runs
     workspace = prepare_workspace(target, root)
     mutmut = str(Path(sys.executable).with_name("mutmut"))
     env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
@@ -196,16 +197,17 @@ def run_target(target: Target, *, max_children: int, root: Path = WORK_DIR) -> R
     collected = subprocess.run([sys.executable, "-c", _COLLECT, target.workspace_source], cwd=workspace,
                                env=env, capture_output=True, text=True, check=True)
     data = json.loads(collected.stdout)
-    result = Result(target, commit=_commit())
+    result = Result(target, commit=commit)
     result.status = {m: s for m, s in data["status"].items() if target.selects(m)}
     result.diffs = {m: d for m, d in data["diffs"].items() if m in result.status}
     return result
 
 
-def _commit() -> str:
+def _commit(source: str) -> str:
+    """HEAD, and whether the module or the tests differ from it (measured on uncommitted code)."""
     proc = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=PROJECT_ROOT, capture_output=True, text=True)
-    dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=PROJECT_ROOT,
-                           capture_output=True, text=True).stdout.strip()
+    dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", source, "tests"],
+                           cwd=PROJECT_ROOT, capture_output=True, text=True).stdout.strip()
     return proc.stdout.strip() + ("+changes" if dirty else "")
 
 

@@ -1,0 +1,93 @@
+"""The guard's messages and decisions that test_guard.py leaves open (found by `make mutation`)."""
+
+from __future__ import annotations
+
+import io
+import re
+from typing import Any
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+
+from isolated_studio.ops.guard import Aborted, NoUsableCredentials, check_target, confirm
+
+
+def test_a_malformed_account_names_the_environment_and_the_rule() -> None:
+    with pytest.raises(ValueError) as default_env:
+        check_target(None, expected_account="12345678901", expected_region="eu-west-1", session_region=None)
+    assert str(default_env.value) == ("configuration this environment has account '12345678901'; an AWS account id "
+                                      "is exactly 12 digits (quote it to keep leading zeros)")
+
+
+def test_no_credentials_at_all_is_a_credentials_error_naming_the_action(monkeypatch, tmp_path) -> None:
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    sts = boto3.client("sts", region_name="eu-west-1")
+
+    with pytest.raises(NoUsableCredentials) as error:
+        check_target(sts, expected_account=None, expected_region="eu-west-1", session_region=None, action="destroy")
+    assert str(error.value) == ("cannot verify the target account: Unable to locate credentials; "
+                                "configure credentials before you destroy")
+
+
+class _FailingSts:
+    """STS answering with an error body that has no code (a proxy's HTML page, say)."""
+
+    def __init__(self, response: dict) -> None:
+        self.response = response
+
+    def get_caller_identity(self) -> Any:
+        raise ClientError(self.response, "GetCallerIdentity")
+
+
+@pytest.mark.parametrize("response", [{}, {"Error": {}}], ids=["no-error", "no-code"])
+def test_an_sts_error_without_a_code_is_still_a_credentials_error(response) -> None:
+    with pytest.raises(NoUsableCredentials) as error:
+        check_target(_FailingSts(response), expected_account=None, expected_region="eu-west-1", session_region=None,
+                     action="destroy")
+    assert str(error.value) == ("cannot verify the target account: STS GetCallerIdentity failed (unknown error); "
+                                "refresh your credentials (e.g. aws sso login) before you destroy")
+
+
+def test_without_a_terminal_the_refusal_says_why_and_what_to_do() -> None:
+    with pytest.raises(Aborted) as error:
+        confirm("Destroy dev?", expected="dev", assume_yes=False, input_fn=lambda _p: "dev", interactive=False,
+                stream=io.StringIO())
+    assert str(error.value) == ("stdin is not a terminal, so nobody can confirm; "
+                                "pass --yes to proceed without confirmation")
+
+
+def test_end_of_input_says_nothing_was_changed() -> None:
+    def closed(_prompt: str) -> str:
+        raise EOFError
+
+    with pytest.raises(Aborted) as error:
+        confirm("Destroy dev?", expected="dev", assume_yes=False, input_fn=closed, stream=io.StringIO(), interactive=True)
+    assert str(error.value) == "no confirmation given; nothing was changed"
+
+
+class _Tty(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_a_terminal_on_stdin_is_asked_and_the_prompt_goes_to_the_stream_not_to_input(monkeypatch) -> None:
+    monkeypatch.setattr("sys.stdin", _Tty())
+    prompts: list[Any] = []
+    stream = io.StringIO()
+
+    confirm("Destroy dev?", expected="dev", assume_yes=False, input_fn=lambda p: prompts.append(p) or "dev",
+            stream=stream)
+
+    assert prompts == [""]  # the question is on the stream (stderr), input() shows nothing more
+    assert stream.getvalue() == "Destroy dev?\nType 'dev' to continue: "
+
+
+def test_no_stdin_at_all_is_not_a_terminal(monkeypatch) -> None:
+    monkeypatch.setattr("sys.stdin", None)
+    with pytest.raises(Aborted, match=re.escape("pass --yes")):
+        confirm("Destroy dev?", expected="dev", assume_yes=False, input_fn=lambda _p: "dev", stream=io.StringIO())
