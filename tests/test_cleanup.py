@@ -13,6 +13,7 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 from botocore.stub import Stubber
 
 from isolated_studio.ops.cleanup import (
@@ -379,5 +380,6 @@ def test_other_api_errors_are_not_swallowed(client: Any, stubber: Stubber, fake_
         http_status_code=400,
     )
 
-    with pytest.raises(Exception, match="sagemaker:DeleteApp"):
+    with pytest.raises(ClientError, match="sagemaker:DeleteApp") as error:
         run(client, fake_time, [])
+    assert error.value.response["Error"]["Code"] == "AccessDeniedException"

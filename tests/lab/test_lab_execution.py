@@ -69,11 +69,14 @@ def test_remote_mode_wraps_functions_with_sagemaker_remote_in_the_vpc(monkeypatc
     monkeypatch.setitem(sys.modules, "sagemaker", package)
     monkeypatch.setitem(sys.modules, "sagemaker.remote_function", module)
 
-    runner = make_runner("remote", SETTINGS)
-    result = runner(lambda value: value * 2)(21)
+    def double(value: int) -> int:
+        return value * 2
 
-    assert result == ("ran remotely", 42)
-    (_, kwargs), = calls
+    runner = make_runner("remote", SETTINGS)
+    runner(double)
+
+    (function, kwargs), = calls
+    assert function is double  # the user's own function goes to @remote, unwrapped
     assert kwargs == {
         "instance_type": "ml.m5.large",
         "subnets": ["subnet-0aaa1111bbbb2222c", "subnet-0ddd3333eeee4444f"],
@@ -95,3 +98,28 @@ def test_remote_jobs_stage_their_data_in_the_bucket_that_holds_the_input() -> No
         == "s3://isolated-studio-notebooks-111122223333/remote-functions"
     )
     assert default_s3_root_uri("data/ai4i2020.csv") is None
+
+
+REMOTE_SIGNATURE = """
+import inspect, json, sys
+from sagemaker.remote_function import remote
+inspect.signature(remote).bind(None, **json.loads(sys.argv[1]))  # TypeError on an unknown argument
+print("ok")
+"""
+
+
+def test_remote_arguments_are_accepted_by_the_real_sdk(monkeypatch: pytest.MonkeyPatch) -> None:
+    """What make_runner passes to @remote, bound to the signature of the pinned SDK's decorator."""
+    import json
+
+    from support import run_studio_python
+
+    calls: list[dict[str, Any]] = []
+    module = types.ModuleType("sagemaker.remote_function")
+    module.remote = lambda function=None, **kwargs: calls.append(kwargs) or function  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "sagemaker", types.ModuleType("sagemaker"))
+    monkeypatch.setitem(sys.modules, "sagemaker.remote_function", module)
+    make_runner("remote", SETTINGS)(lambda value: value)
+
+    (kwargs,) = calls
+    assert run_studio_python(REMOTE_SIGNATURE, json.dumps(kwargs)).strip().endswith("ok")

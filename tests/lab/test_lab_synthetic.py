@@ -139,6 +139,8 @@ def test_make_data_command_writes_the_default_data_file(
     pd.testing.assert_frame_equal(pd.read_csv(out), generated_frame)
 
 
-def test_command_line_rejects_a_non_positive_row_count() -> None:
-    with pytest.raises(SystemExit):
+def test_command_line_rejects_a_non_positive_row_count(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_:
         synthetic.main(["--rows", "0", "--out", "unused.csv"])
+    assert exit_.value.code == 2  # argparse's usage error
+    assert "--rows must be at least 1" in capsys.readouterr().err
