@@ -106,10 +106,14 @@ def synth(tmp_path_factory) -> Synth:
     return synthesize(default_config(), tmp_path_factory.mktemp("synth-default"))
 
 
+VARIANT_ACCOUNT = "123456789012"
+
+
 def make_variant_config() -> StudioConfig:
     """The options a default synth does not exercise: S3 native locking, least privilege..."""
     base = default_config()
     return base.model_copy(update={
+        "account_id": VARIANT_ACCOUNT,  # the providers then refuse any other account
         "state": base.state.model_copy(update={"locking": "both"}),
         "workload": base.workload.model_copy(update={
             "iam_mode": "least-privilege",

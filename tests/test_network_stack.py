@@ -131,3 +131,13 @@ def test_s3_native_locking_is_an_option(synth_variant):
 def test_stacks_have_their_own_state_keys(synth):
     keys = [synth.stacks[s]["terraform"]["backend"]["s3"]["key"] for s in ("network", "workload")]
     assert keys == ["isolated-studio/dev/network.tfstate", "isolated-studio/dev/workload.tfstate"]
+
+
+def test_a_configured_account_is_the_only_one_every_provider_accepts(synth, synth_variant):
+    from conftest import VARIANT_ACCOUNT
+
+    for stack, doc in synth_variant.stacks.items():
+        (provider,) = doc["provider"]["aws"]
+        assert provider["allowed_account_ids"] == [VARIANT_ACCOUNT], stack
+    for stack, doc in synth.stacks.items():  # no account configured: any account, checked by the guard
+        assert "allowed_account_ids" not in doc["provider"]["aws"][0], stack
