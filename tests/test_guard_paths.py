@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import re
+import socket
 from typing import Any
 
 import boto3
@@ -20,17 +21,19 @@ def test_a_malformed_account_names_the_environment_and_the_rule() -> None:
                                       "is exactly 12 digits (quote it to keep leading zeros)")
 
 
-def test_no_credentials_at_all_is_a_credentials_error_naming_the_action(monkeypatch, tmp_path) -> None:
-    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
-    sts = boto3.client("sts", region_name="eu-west-1")
+def test_an_sts_that_cannot_be_reached_is_a_credentials_error_naming_the_action() -> None:
+    """Any botocore failure before an answer (no route to STS, no credentials...)."""
+    from botocore.config import Config
 
-    with pytest.raises(NoUsableCredentials) as error:
-        check_target(sts, expected_account=None, expected_region="eu-west-1", session_region=None, action="destroy")
-    assert str(error.value) == ("cannot verify the target account: Unable to locate credentials; "
+    with socket.socket() as sock:  # bound, never listening: connection refused, and no one else gets the port
+        sock.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+        sts = boto3.client("sts", region_name="eu-west-1", endpoint_url=url, aws_access_key_id="x",
+                           aws_secret_access_key="x", config=Config(retries={"max_attempts": 1}))
+        with pytest.raises(NoUsableCredentials) as error:
+            check_target(sts, expected_account=None, expected_region="eu-west-1", session_region=None,
+                         action="destroy")
+    assert str(error.value) == (f'cannot verify the target account: Could not connect to the endpoint URL: "{url}/"; '
                                 "configure credentials before you destroy")
 
 

@@ -134,10 +134,10 @@ def test_stacks_have_their_own_state_keys(synth):
 
 
 def test_a_configured_account_is_the_only_one_every_provider_accepts(synth, synth_variant):
-    from conftest import VARIANT_ACCOUNT
-
+    account = synth_variant.config.account_id
+    assert account
     for stack, doc in synth_variant.stacks.items():
         (provider,) = doc["provider"]["aws"]
-        assert provider["allowed_account_ids"] == [VARIANT_ACCOUNT], stack
+        assert provider["allowed_account_ids"] == [account], stack
     for stack, doc in synth.stacks.items():  # no account configured: any account, checked by the guard
         assert "allowed_account_ids" not in doc["provider"]["aws"][0], stack
