@@ -198,3 +198,57 @@ def test_a_boolean_sensor_column_is_refused(small_frame: pd.DataFrame) -> None:
 def test_malformed_s3_uri(aws_credentials: None) -> None:
     with pytest.raises(LabDataError, match="Malformed S3 URI"):
         load_dataset("s3://bucket-only", s3_client=boto3.client("s3", region_name="eu-west-1"))
+
+
+# ---------------------------------------------------------------- found by `make mutation`
+
+
+def test_a_garbled_file_is_named_as_not_a_readable_csv(tmp_path: Path) -> None:
+    path = tmp_path / "garbled.csv"
+    path.write_bytes(b"\xff\xfe\x00\x01not,csv\n\x80\x81")
+    with pytest.raises(LabDataError, match=rf"^Data file {path} is not a readable CSV file: "):
+        load_dataset(path)
+
+
+def test_messages_name_the_source_they_came_from(small_frame: pd.DataFrame) -> None:
+    with pytest.raises(LabDataError, match=r"^data contains no rows"):
+        validate_dataset(small_frame.head(0))
+    text = small_frame.astype({"Torque [Nm]": object})
+    text.loc[text.index[0], "Torque [Nm]"] = "n/a"
+    with pytest.raises(LabDataError, match=r"^train\.csv: column 'Torque \[Nm\]'"):
+        validate_dataset(text, source="train.csv")
+    bad_target = small_frame.copy()
+    bad_target.loc[bad_target.index[0], TARGET] = 7
+    with pytest.raises(LabDataError, match=r"^train\.csv: column 'Machine failure' must hold 0 or 1"):
+        validate_dataset(bad_target, source="train.csv")
+    with pytest.raises(LabDataError, match=r"^train\.csv: column 'Machine failure' has a single class"):
+        validate_dataset(small_frame[small_frame[TARGET] == 0], source="train.csv")
+
+
+def test_class_messages_say_why_both_classes_are_needed(small_frame: pd.DataFrame) -> None:
+    with pytest.raises(LabDataError) as single:
+        validate_dataset(small_frame[small_frame[TARGET] == 0])
+    assert str(single.value).endswith("the classifier needs both failures (1) and non-failures (0).")
+    few = pd.concat([small_frame[small_frame[TARGET] == 0], small_frame[small_frame[TARGET] == 1].head(2)])
+    with pytest.raises(LabDataError) as too_few:
+        validate_dataset(few)
+    assert str(too_few.value).endswith("the validation and test splits each contain both classes.")
+
+
+def test_product_types_are_stripped_of_spaces(small_frame: pd.DataFrame) -> None:
+    small_frame["Type"] = " " + small_frame["Type"].astype(str) + " "
+    typed = validate_dataset(small_frame)
+    assert set(typed["Type"]) <= {"L", "M", "H"}
+
+
+def test_at_most_three_bad_values_are_shown(small_frame: pd.DataFrame) -> None:
+    frame = small_frame.astype({"Torque [Nm]": object, TARGET: object})
+    for i, value in enumerate(["a", "b", "c", "d"]):
+        frame.loc[frame.index[i], "Torque [Nm]"] = value
+    with pytest.raises(LabDataError, match=r"found 4 non-numeric value\(s\) such as \['a', 'b', 'c'\]\.$"):
+        validate_dataset(frame)
+    frame = small_frame.astype({TARGET: object})
+    for i, value in enumerate(["yes", "no", "2", "-1"]):
+        frame.loc[frame.index[i], TARGET] = value
+    with pytest.raises(LabDataError, match=r"must hold 0 or 1; found \['yes', 'no', '2'\]\.$"):
+        validate_dataset(frame)
