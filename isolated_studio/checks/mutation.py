@@ -181,15 +181,20 @@ print(json.dumps({"status": status, "diffs": diffs}))
 """
 
 
-def run_target(target: Target, *, max_children: int, root: Path = WORK_DIR) -> Result:
+def run_target(target: Target, *, max_children: int, root: Path = WORK_DIR,
+               previous: dict[str, Any] | None = None) -> Result:
+    """Run mutmut on ``target``; with ``previous`` (its entry in an earlier report.json), only
+    that run's survivors are tried again: tests were added, the module is unchanged, so what
+    was killed then is still killed (the module's commit is checked by the caller)."""
     commit = _commit(target.source)  # before the run: the tree may move on while it runs
     workspace = prepare_workspace(target, root)
+    names = list(previous["survivors"]) if previous else target.mutant_globs()
     mutmut = str(Path(sys.executable).with_name("mutmut"))
     env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
     env.pop("CI", None)  # the no-skip-in-CI rule is for `make test`; --fast deselects on purpose
     log = root / f"{target.name}.log"
     with log.open("w") as out:
-        proc = subprocess.run([mutmut, "run", "--max-children", str(max_children), *target.mutant_globs()],
+        proc = subprocess.run([mutmut, "run", "--max-children", str(max_children), *names],
                               cwd=workspace, env=env, stdout=out, stderr=subprocess.STDOUT,
                               stdin=subprocess.DEVNULL)
     if proc.returncode != 0:
@@ -199,6 +204,10 @@ def run_target(target: Target, *, max_children: int, root: Path = WORK_DIR) -> R
     data = json.loads(collected.stdout)
     result = Result(target, commit=commit)
     result.status = {m: s for m, s in data["status"].items() if target.selects(m)}
+    if previous:
+        rerun = {m: result.status.get(m, "survived") for m in previous["survivors"]}
+        result.status = {f"(killed earlier) {i}": "killed" for i in range(previous["killed"])} | rerun
+        result.commit = f"{previous['commit']} + survivors rerun at {commit}"
     result.diffs = {m: d for m, d in data["diffs"].items() if m in result.status}
     return result
 
@@ -209,6 +218,12 @@ def _commit(source: str) -> str:
     dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", source, "tests"],
                            cwd=PROJECT_ROOT, capture_output=True, text=True).stdout.strip()
     return proc.stdout.strip() + ("+changes" if dirty else "")
+
+
+def _unchanged_since(commit: str, source: str) -> bool:
+    base = commit.split("+")[0].split(" ")[0]
+    proc = subprocess.run(["git", "diff", "--quiet", base, "--", source], cwd=PROJECT_ROOT)
+    return proc.returncode == 0
 
 
 def review(results: list[Result], survivors: list[Survivor]) -> tuple[list[str], list[Survivor]]:
@@ -245,6 +260,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-children", type=int, default=1,
                         help="mutants tested side by side (default 1: the machine is shared)")
     parser.add_argument("--out", type=Path, default=WORK_DIR, help="where workspaces and the report go")
+    parser.add_argument("--survivors-of", type=Path, metavar="REPORT_JSON",
+                        help="rerun only the survivors of an earlier run's report.json (after adding tests)")
     args = parser.parse_args(argv)
     try:
         targets, survivors = load_targets()
@@ -259,8 +276,14 @@ def main(argv: list[str] | None = None) -> int:
     results, failed = [], []
     for name in args.targets or list(targets):
         print(f"mutation: {name} ...", flush=True)
+        previous = json.loads(args.survivors_of.read_text()).get(name) if args.survivors_of else None
+        if previous and not _unchanged_since(previous["commit"], targets[name].source):
+            print(f"mutation: {name}: {targets[name].source} changed since {previous['commit']}; run it in full",
+                  file=sys.stderr)
+            failed.append(name)
+            continue
         try:
-            result = run_target(targets[name], max_children=args.max_children, root=args.out)
+            result = run_target(targets[name], max_children=args.max_children, root=args.out, previous=previous)
         except RuntimeError as error:  # one broken target never hides the others' scores
             print(f"mutation: {name}: {error}", file=sys.stderr)
             failed.append(name)
