@@ -113,7 +113,8 @@ def make_variant_config() -> StudioConfig:
     """The options a default synth does not exercise: S3 native locking, least privilege..."""
     base = default_config()
     return base.model_copy(update={
-        "account_id": VARIANT_ACCOUNT,  # the providers then refuse any other account
+        # the providers then refuse any other account
+        "project": base.project.model_copy(update={"account_id": VARIANT_ACCOUNT}),
         "state": base.state.model_copy(update={"locking": "both"}),
         "workload": base.workload.model_copy(update={
             "iam_mode": "least-privilege",
