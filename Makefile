@@ -21,7 +21,7 @@ export CKV_SKIP_PACKAGE_UPDATE_CHECK := true
 STAMP := .venv/.synced-$(shell cat Pipfile.lock 2>/dev/null | cksum | cut -d' ' -f1)
 CLI_STAMP := node_modules/.installed-$(shell cat package-lock.json 2>/dev/null | cksum | cut -d' ' -f1)
 
-.PHONY: help setup cli studio-env synth schema test validate checkov lint-iam bench mutation data clean plan deploy destroy drift emulator
+.PHONY: help setup cli studio-env synth schema test test-fast validate checkov lint-iam bench mutation data clean plan deploy destroy drift emulator
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 12
@@ -58,15 +58,19 @@ synth: setup ## synthesize every stack with the default configuration into cdktf
 schema: setup ## write config/schema.json and README's configuration table from the declarations
 	$(PIPENV) run python -m isolated_studio.config.docs
 
-# Two workers: the moto end-to-end tests spend most of their ~4 min waiting on Terraform, so
-# one worker runs them and the other the rest of the suite beside them (groups in
-# tests/conftest.py; the app is still synthesized once). TEST_WORKERS=0 runs in one process.
+# Two workers, one test module at a time each (groups in tests/conftest.py): each moto
+# end-to-end module, mostly waiting on Terraform, starts first on a worker of its own and the
+# other modules fill the gaps. TEST_WORKERS=0 runs in one process.
 # TEST_SEED=<n> runs the tests in the random order of that seed (pytest-randomly, off by
 # default in pytest.ini); .ci/run always does, with a new seed it prints.
 TEST_WORKERS ?= 2
 TEST_SEED ?=
+XDIST = -n $(TEST_WORKERS) --dist loadgroup --no-loadscope-reorder
 test: setup cli studio-env ## run the whole test suite (TEST_WORKERS=0: in one process; TEST_SEED=n: random order)
-	$(PIPENV) run pytest -n $(TEST_WORKERS) --dist loadgroup $(if $(TEST_SEED),-p randomly --randomly-seed=$(TEST_SEED)) $(PYTEST_ARGS)
+	$(PIPENV) run pytest $(XDIST) $(if $(TEST_SEED),-p randomly --randomly-seed=$(TEST_SEED)) $(PYTEST_ARGS)
+
+test-fast: setup cli studio-env ## the edit-test loop: every test but the emulator and lab end-to-end ones
+	$(PIPENV) run pytest $(XDIST) -m "not emulator and not lab_e2e" $(PYTEST_ARGS)
 
 validate: synth ## terraform init -backend=false + validate every synthesized stack
 	$(PIPENV) run python -m isolated_studio.checks.validate cdktf.out

@@ -53,11 +53,30 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         if slow:
             config.hook.pytest_deselected(items=slow)
             items[:] = [item for item in items if is_fast(item)]
-    # `make test` runs two pytest-xdist workers with --dist loadgroup: one takes the moto
-    # end-to-end tests, which mostly wait on Terraform, the other everything else, so the app
-    # is synthesized once per run, on that worker, however the files are spread.
     for item in items:
-        item.add_marker(pytest.mark.xdist_group("emulator" if item.get_closest_marker("emulator") else "suite"))
+        if LAB_E2E_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.lab_e2e)
+    # `make test` runs pytest-xdist workers with --dist loadgroup, one group per test module:
+    # a module's fixtures (its own moto server, a checkov scan, terraform init) run once, on
+    # one worker, and modules run side by side; each worker synthesizes the app once (a few
+    # seconds with isolated_studio.bindings). The longest modules are handed out first
+    # (--no-loadscope-reorder keeps this order): each emulator module, mostly waiting on
+    # Terraform, starts on a worker of its own while the others fill the gaps.
+    items.sort(key=_cost_rank)  # stable: tests keep their order within a module
+    for item in items:
+        item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::", 1)[0]))
+
+
+# The lab end-to-end tests: a real MLflow server, or the notebook executed (not in test-fast).
+LAB_E2E_FIXTURES = {"mlflow_server", "run_notebook"}
+
+
+def _cost_rank(item: pytest.Item) -> int:
+    if item.get_closest_marker("emulator"):
+        return 0
+    if item.get_closest_marker("lab_e2e") or item.get_closest_marker("terraform"):
+        return 1
+    return 2
 
 
 # Tests see the default configuration as a user would, independent of the shell they run in.
