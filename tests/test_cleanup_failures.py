@@ -197,3 +197,4 @@ def test_pages_without_items_are_empty(client: Any, stubber: Stubber, fake_time:
     stubber.add_response("list_spaces", {}, {"DomainIdEquals": DOMAIN})
     report = run(client, fake_time, [])
     assert report.domain_found and report.deleted_apps == () and report.deleted_spaces == ()
+    assert report.domain_id == DOMAIN
