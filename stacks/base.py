@@ -46,7 +46,7 @@ class StudioStack(TerraformStack):
     def use_local_backend(self) -> None:
         # Relative to the stack's directory (cdktf.out/stacks/<name>), so the bootstrap state
         # survives a deleted cdktf.out and does not depend on where the repository is cloned.
-        path = PROJECT_ROOT / self.config.state.bootstrap_state_path
+        path = PROJECT_ROOT / self.config.bootstrap_state_file
         relative = "../../../" + path.relative_to(PROJECT_ROOT).as_posix()
         LocalBackend(self, path=relative)
 

@@ -50,7 +50,8 @@ def test_default_environment_loads_with_the_seed_defaults():
     assert set(DEFAULT_INTERFACE_ENDPOINTS) <= set(config.network.interface_endpoints)
     assert config.workload.user_profiles == ("data-scientist",)
     assert config.workload.mlflow_version == "2.16"
-    assert config.state_key("network") == "isolated-studio/dev/network.tfstate"
+    assert config.state_key("network") == "isolated-studio/dev/us-west-2/network.tfstate"
+    assert config.bootstrap_state_file == "terraform-state/dev/us-west-2/state.tfstate"
 
 
 def test_environment_is_chosen_by_variable_and_region_by_aws_region(tmp_path):
@@ -128,7 +129,7 @@ def test_bad_configuration_is_rejected_with_a_specific_message(sections, message
 
 def test_bad_region_from_the_environment_is_reported():
     problems, _ = problems_of(raw(), env={"AWS_REGION": "uswest2"})
-    assert problems == ["region: 'uswest2' (from AWS_REGION or project.region) is not an AWS region name like us-west-2"]
+    assert problems == ["region: 'uswest2' (from project.region, AWS_REGION or AWS_DEFAULT_REGION) is not an AWS region name like us-west-2"]
 
 
 def test_all_problems_are_reported_together():
@@ -216,3 +217,45 @@ def test_configuration_objects_are_immutable():
     with pytest.raises(Exception, match="frozen"):
         config.workload.retain_home_efs = True  # type: ignore[misc]
     assert isinstance(config.workload.user_profiles, tuple)
+
+
+# --------------------------------------------------------------------------- regions and the emulator
+
+
+def test_a_pinned_region_wins_over_the_shell_and_says_where_it_came_from():
+    pinned = parse_config(raw(project={"region": "eu-west-1"}), env={"AWS_REGION": "us-east-1"})
+    assert (pinned.region, pinned.region_source) == ("eu-west-1", "project.region")
+    unpinned = parse_config(raw(), env={"AWS_DEFAULT_REGION": "eu-central-1"})
+    assert (unpinned.region, unpinned.region_source) == ("eu-central-1", "AWS_DEFAULT_REGION")
+
+
+def test_the_region_is_in_every_state_key_and_the_bootstrap_state_path():
+    west = parse_config(raw(), env={"AWS_REGION": "us-west-2"})
+    east = parse_config(raw(), env={"AWS_REGION": "us-east-1"})
+    for stack in ("network", "workload"):
+        assert west.state_key(stack) != east.state_key(stack)
+        assert west.state_key(stack) == f"isolated-studio/test/us-west-2/{stack}.tfstate"
+    assert (west.bootstrap_state_file, east.bootstrap_state_file) == (
+        "terraform-state/test/us-west-2/state.tfstate", "terraform-state/test/us-east-1/state.tfstate")
+
+
+def test_the_emulator_endpoint_variable_is_refused_for_a_configuration_without_an_emulator_section():
+    problems, _ = problems_of(raw(), env={**ENV, "STUDIO_EMULATOR_ENDPOINT": "http://127.0.0.1:4566"})
+    assert any("STUDIO_EMULATOR_ENDPOINT is set, but this configuration ('test') has no [emulator] section" in p
+               for p in problems), problems
+    # The shipped dev file (the real dev environment) is refused the same way.
+    with pytest.raises(ConfigError, match="has no \\[emulator\\] section"):
+        load_config(CONFIG_DIR / "dev.toml", env={**ENV, "STUDIO_EMULATOR_ENDPOINT": "http://127.0.0.1:4566"})
+
+
+def test_the_emulators_bootstrap_state_lives_apart_from_every_real_environments():
+    emulated = parse_config(raw(emulator={"endpoint": "http://127.0.0.1:4566"}), env=ENV)
+    assert emulated.bootstrap_state_file == "terraform-state/emulator/test/us-west-2/state.tfstate"
+    real = parse_config(raw(), env=ENV)
+    assert not real.bootstrap_state_file.startswith("terraform-state/emulator/")
+
+    problems, _ = problems_of(raw(emulator={"endpoint": "http://127.0.0.1:4566"},
+                                  state={"bootstrap_state_path": "terraform-state/dev/state.tfstate"}))
+    assert any("must be under terraform-state/emulator/ in emulator mode" in p for p in problems), problems
+    problems, _ = problems_of(raw(state={"bootstrap_state_path": "terraform-state/emulator/state.tfstate"}))
+    assert any("which is the emulator's" in p for p in problems), problems

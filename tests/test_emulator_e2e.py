@@ -202,7 +202,7 @@ def test_deploy_bootstraps_the_state_stack_then_applies_the_network(emu, deploye
     assert "| `network` | 35 | 0 | 0 | 0 | 160.60 |" in review
     assert "11 of them get subnets created in this apply" in review
 
-    bootstrap_state = emu.root / emu.config.state.bootstrap_state_path
+    bootstrap_state = emu.root / emu.config.bootstrap_state_file
     managed = [r for r in json.loads(bootstrap_state.read_text())["resources"] if r["mode"] == "managed"]
     assert {r["type"] for r in managed} >= {"aws_s3_bucket", "aws_dynamodb_table"}
     # The session's bootstrap state stayed in its tmp root, not in the repository's terraform-state/.

@@ -118,7 +118,7 @@ def test_outputs_the_workload_needs_have_descriptions(synth, name):
 def test_network_state_is_in_s3_with_dynamodb_locking(synth):
     backend = synth.stacks["network"]["terraform"]["backend"]["s3"]
     assert backend == {
-        "bucket": "studio-dev-tfstate", "key": "isolated-studio/dev/network.tfstate", "region": "us-west-2",
+        "bucket": "studio-dev-tfstate", "key": "isolated-studio/dev/us-west-2/network.tfstate", "region": "us-west-2",
         "encrypt": True, "dynamodb_table": "studio-dev-tflock",
     }
 
@@ -130,7 +130,7 @@ def test_s3_native_locking_is_an_option(synth_variant):
 
 def test_stacks_have_their_own_state_keys(synth):
     keys = [synth.stacks[s]["terraform"]["backend"]["s3"]["key"] for s in ("network", "workload")]
-    assert keys == ["isolated-studio/dev/network.tfstate", "isolated-studio/dev/workload.tfstate"]
+    assert keys == ["isolated-studio/dev/us-west-2/network.tfstate", "isolated-studio/dev/us-west-2/workload.tfstate"]
 
 
 def test_a_configured_account_is_the_only_one_every_provider_accepts(synth, synth_variant):

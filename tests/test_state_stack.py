@@ -18,7 +18,7 @@ def state(synth):
 
 def test_state_uses_a_local_backend_outside_cdktf_out(synth):
     backend = synth.stacks["state"]["terraform"]["backend"]
-    assert backend == {"local": {"path": "../../../terraform-state/dev/state.tfstate"}}
+    assert backend == {"local": {"path": "../../../terraform-state/dev/us-west-2/state.tfstate"}}
 
 
 def test_bucket_is_versioned_private_and_protected(state):

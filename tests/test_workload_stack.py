@@ -46,7 +46,7 @@ def all_actions(documents):
 def test_network_arrives_through_remote_state_of_the_network_s3_state(synth):
     remote = synth.stacks["workload"]["data"]["terraform_remote_state"]["cross-stack-reference-input-network"]
     assert remote["backend"] == "s3"
-    assert remote["config"]["key"] == "isolated-studio/dev/network.tfstate"
+    assert remote["config"]["key"] == "isolated-studio/dev/us-west-2/network.tfstate"
     assert remote["config"]["bucket"] == "studio-dev-tfstate"
     domain = next(iter(synth.resources("workload", "aws_sagemaker_domain").values()))
     assert domain["vpc_id"].startswith("${" + REMOTE)

@@ -1,9 +1,11 @@
 """Typed, validated configuration for one environment.
 
 An environment is a TOML file under ``config/`` (``config/dev.toml``, ...), chosen by
-``STUDIO_ENV`` (default ``dev``) or named directly by ``STUDIO_CONFIG``. The region comes
-from ``AWS_REGION`` (default ``us-west-2``, as in the seed) so that the same file can be
-deployed to several regions.
+``STUDIO_ENV`` (default ``dev``) or named directly by ``STUDIO_CONFIG``. The region is
+``project.region`` when the file pins one; otherwise it comes from ``AWS_REGION`` (then
+``AWS_DEFAULT_REGION``, default ``us-west-2`` as in the seed), so that the same file can be
+deployed to several regions: the region is part of every state key and of the bootstrap
+state path, so two regions never share state.
 
 Every setting is declared once, in isolated_studio/config/model.py (type, default,
 constraint, description); config/schema.json and README's configuration table are written
@@ -21,7 +23,7 @@ import os
 import tomllib
 import typing
 from collections.abc import Mapping
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -122,8 +124,20 @@ def parse_config(
 
     # The shell chooses the region, the emulator and the provider mirror of a run.
     pinned = project.get("region")
-    region = env.get("AWS_REGION") or (pinned if isinstance(pinned, str) else "") or DEFAULT_REGION
+    region, region_source = _region(pinned if isinstance(pinned, str) else "", env)
+    if env.get("STUDIO_EMULATOR_ENDPOINT") and "emulator" not in raw:
+        # Emulator mode skips the account check and keeps its bootstrap state apart: only a
+        # configuration written for the emulator may switch to it.
+        problems.append(
+            f"STUDIO_EMULATOR_ENDPOINT is set, but this configuration "
+            f"({project.get('environment', default_environment)!r}) has no [emulator] section: emulator mode is "
+            "only for configurations written for it; unset STUDIO_EMULATOR_ENDPOINT, or use STUDIO_ENV=emulator"
+        )
     _override(document, "emulator", "endpoint", env.get("STUDIO_EMULATOR_ENDPOINT"))
+    state = document["state"] if isinstance(document["state"], dict) else {}
+    if "emulator" in raw and "bootstrap_state_path" not in state and isinstance(document["state"], dict):
+        environment = project.get("environment", default_environment)
+        state["bootstrap_state_path"] = f"{EMULATOR_STATE_DIR}/{environment}/state.tfstate"
     # The one decision of the mirror (env, this file, the usual places), for every caller.
     from isolated_studio.ops.terraform import decide_provider_mirror
 
@@ -141,8 +155,13 @@ def parse_config(
         "account_id": project.get("account_id") or None,
         "region": region,
     })
+    if isinstance(state.get("bucket"), str):
+        # "{region}" in the name: one file can deploy to several regions (S3 names are global).
+        state["bucket"] = state["bucket"].replace("{region}", region)
     try:
-        config = StudioConfig.model_validate({**document, "region": region, "source": source})
+        config = StudioConfig.model_validate({**document, "region": region, "region_source": region_source,
+                                              "source": source})
+        problems += _emulator_state_problems(config)
     except ValidationError as exc:
         errors = exc.errors()
         if any(e["loc"][:1] == ("project",) for e in errors):
@@ -152,6 +171,33 @@ def parse_config(
     if problems:
         raise ConfigError(source, problems)
     return config
+
+
+EMULATOR_STATE_DIR = PurePosixPath("terraform-state/emulator")
+
+
+def _region(pinned: str, env: Mapping[str, str]) -> tuple[str, str]:
+    """The region and where it came from: a pinned ``project.region`` wins over the shell."""
+    if pinned:
+        return pinned, "project.region"
+    for variable in ("AWS_REGION", "AWS_DEFAULT_REGION"):
+        if env.get(variable):
+            return env[variable], variable
+    return DEFAULT_REGION, "default"
+
+
+def _emulator_state_problems(config: StudioConfig) -> list[str]:
+    """The emulator's bootstrap state lives apart from every real environment's, so that an
+    emulator run can never write over the local state of a real state bucket."""
+    path = config.state.bootstrap_state_path
+    emulated = PurePosixPath(path).parts[:2] == EMULATOR_STATE_DIR.parts
+    if config.emulator.enabled and not emulated:
+        return [f"state.bootstrap_state_path: {path!r} must be under {EMULATOR_STATE_DIR}/ in emulator mode "
+                "(apart from every real environment's state)"]
+    if not config.emulator.enabled and emulated:
+        return [f"state.bootstrap_state_path: {path!r} is under {EMULATOR_STATE_DIR}/, which is the emulator's; "
+                "a real environment keeps its bootstrap state elsewhere"]
+    return []
 
 
 def _copy(value: Any) -> Any:

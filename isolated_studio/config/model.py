@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable, Mapping
+from pathlib import PurePosixPath
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, StrictInt, StrictStr
@@ -141,7 +142,7 @@ class StateConfig(Section):
     bucket: Annotated[
         StrictStr, Derived("`<name_prefix>-tfstate`", lambda v: f"{v['name_prefix']}-tfstate"),
         check(rules.bucket_problems),
-    ] = derived("S3 bucket of the state (globally unique: set your own).")
+    ] = derived("S3 bucket of the state (globally unique: set your own; {region} in it becomes the region).")
     lock_table: Annotated[
         StrictStr, Derived("`<name_prefix>-tflock`", lambda v: f"{v['name_prefix']}-tflock"),
         check(rules.lock_table_problems),
@@ -149,7 +150,7 @@ class StateConfig(Section):
     key_prefix: Annotated[
         StrictStr, Derived("`isolated-studio/<environment>`", lambda v: f"isolated-studio/{v['environment']}"),
         check(rules.key_prefix_problems),
-    ] = derived("State keys are <key_prefix>/<stack>.tfstate.")
+    ] = derived("State keys are <key_prefix>/<region>/<stack>.tfstate.")
     locking: LockMode = Field(
         "dynamodb", description="dynamodb, lockfile (S3 native locking, Terraform >= 1.10) or both."
     )
@@ -159,7 +160,8 @@ class StateConfig(Section):
         Derived("`terraform-state/<environment>/state.tfstate`",
                 lambda v: f"terraform-state/{v['environment']}/state.tfstate"),
         check(rules.bootstrap_state_path_problems),
-    ] = derived("The state stack's own local state, relative to the project root.")
+    ] = derived("The state stack's own local state, relative to the project root; the region is added as its last "
+                "directory. An emulator file's is under terraform-state/emulator/ (its default), no other's may be.")
 
 
 class WorkloadConfig(Section):
@@ -271,8 +273,11 @@ class ConfigFile(Section):
 class StudioConfig(ConfigFile):
     """Everything that differs between environments, in one typed, immutable object."""
 
-    region: Annotated[StrictStr, check(rules.region_problems)] = Field(description="AWS_REGION, else project.region.")
+    region: Annotated[StrictStr, check(rules.region_problems)] = Field(
+        description="project.region, else AWS_REGION, else AWS_DEFAULT_REGION.")
     source: str = "<memory>"
+    # Where ``region`` came from: "project.region", "AWS_REGION", "AWS_DEFAULT_REGION" or "default".
+    region_source: str = "default"
 
     @property
     def environment(self) -> str:
@@ -306,7 +311,15 @@ class StudioConfig(ConfigFile):
         return ENDPOINT_SERVICES[short_name].format(region=self.region)
 
     def state_key(self, stack: str) -> str:
-        return f"{self.state.key_prefix}/{stack}.tfstate"
+        # The region is in the key: one file deployed to two regions must never share state.
+        return f"{self.state.key_prefix}/{self.region}/{stack}.tfstate"
+
+    @property
+    def bootstrap_state_file(self) -> str:
+        """The state stack's local state, relative to the project root: the configured
+        ``state.bootstrap_state_path`` with the region as the last directory."""
+        path = PurePosixPath(self.state.bootstrap_state_path)
+        return str(path.parent / self.region / path.name)
 
     @property
     def mlflow_server_name(self) -> str:

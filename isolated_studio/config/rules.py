@@ -139,7 +139,7 @@ def account_id_problems(value: str | None) -> Problems:
 
 def region_problems(value: str) -> Problems:
     if not _matches(REGION_PATTERN, value):
-        return [f"{value!r} (from AWS_REGION or project.region) is not an AWS region name like us-west-2"]
+        return [f"{value!r} (from project.region, AWS_REGION or AWS_DEFAULT_REGION) is not an AWS region name like us-west-2"]
     return []
 
 

@@ -39,9 +39,9 @@ def outdir_mismatches(config: StudioConfig, dirs: Mapping[str, Path]) -> list[st
     for stack, path in dirs.items():
         backend = json.loads((path / "cdk.tf.json").read_text()).get("terraform", {}).get("backend", {})
         if "local" in backend:
-            if not Path(backend["local"].get("path", "")).as_posix().endswith(config.state.bootstrap_state_path):
+            if not Path(backend["local"].get("path", "")).as_posix().endswith(config.bootstrap_state_file):
                 problems.append(f"{stack}: local state {backend['local'].get('path')!r}, "
-                                f"expected {config.state.bootstrap_state_path!r}")
+                                f"expected {config.bootstrap_state_file!r}")
             continue
         s3 = backend.get("s3", {})
         expected = (config.state.bucket, config.state_key(stack))
