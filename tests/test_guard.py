@@ -189,3 +189,50 @@ def test_assume_yes_skips_the_question_but_still_shows_what_happens() -> None:
 
     assert stream.getvalue().startswith("About to deploy dev.")
     assert "--yes given" in stream.getvalue()
+
+
+# --------------------------------------------------------------------------- regions of the shell
+
+
+@pytest.mark.parametrize("env, profile_region, conflicts", [
+    ({"AWS_REGION": "us-east-1"}, None, ["AWS_REGION=us-east-1"]),
+    ({"AWS_DEFAULT_REGION": "us-east-1"}, None, ["AWS_DEFAULT_REGION=us-east-1"]),
+    ({}, "us-east-1", ["the region of AWS profile 'default' (us-east-1)"]),
+    ({"AWS_PROFILE": "ops"}, "us-east-1", ["the region of AWS profile 'ops' (us-east-1)"]),
+    ({"AWS_REGION": "eu-west-1", "AWS_DEFAULT_REGION": "us-east-1"}, "us-east-1", ["AWS_DEFAULT_REGION=us-east-1"]),
+    ({"AWS_REGION": "eu-west-1", "AWS_DEFAULT_REGION": "eu-west-1"}, "us-east-1", []),
+    ({}, None, []),
+])
+def test_every_region_setting_that_points_elsewhere_is_a_conflict(env, profile_region, conflicts):
+    from isolated_studio.ops.guard import region_conflicts
+
+    assert region_conflicts("eu-west-1", env, profile_region) == conflicts
+
+
+@pytest.mark.parametrize("env, profile_region", [
+    ({"AWS_REGION": "us-east-1"}, None),
+    ({"AWS_DEFAULT_REGION": "us-east-1"}, None),
+    ({}, "us-east-1"),
+])
+def test_the_advice_for_a_region_conflict_works_when_followed(env, profile_region):
+    import re
+    import shlex
+
+    from isolated_studio.ops.guard import check_region
+
+    with pytest.raises(TargetMismatch) as refused:
+        check_region("eu-west-1", "project.region", env, profile_region, environment="'dev'", action="deploy")
+    message = str(refused.value)
+    assert "refusing to deploy" in message and "eu-west-1 (from project.region)" in message
+    advice = re.search(r"`export ([^`]+)`", message).group(1)
+    followed = {**env, **dict(item.split("=", 1) for item in shlex.split(advice))}
+    check_region("eu-west-1", "project.region", followed, profile_region, environment="'dev'", action="deploy")
+
+
+def test_the_profile_region_is_read_from_the_shells_aws_config(tmp_path):
+    from isolated_studio.ops.aws import profile_region
+
+    config = tmp_path / "config"
+    config.write_text("[default]\nregion = us-east-1\n[profile ops]\nregion = eu-west-1\n")
+    assert profile_region({"AWS_CONFIG_FILE": str(config)}) == "us-east-1"
+    assert profile_region({"AWS_CONFIG_FILE": str(config), "AWS_PROFILE": "ops"}) == "eu-west-1"

@@ -119,10 +119,10 @@ def make_workflow(tmp_path: Path, config: StudioConfig, tf: FakeTerraform, world
                   answers: list[str] | None = None, local_state: bool = False) -> tuple[wf.Workflow, list[str]]:
     state_dir = tmp_path / "cdktf.out" / "stacks" / "state"
     state_dir.mkdir(parents=True, exist_ok=True)
-    backend = {"local": {"path": f"../../../{config.state.bootstrap_state_path}"}}
+    backend = {"local": {"path": f"../../../{config.bootstrap_state_file}"}}
     (state_dir / "cdk.tf.json").write_text(json.dumps({"terraform": {"backend": backend}}))
     if local_state:
-        path = tmp_path / config.state.bootstrap_state_path
+        path = tmp_path / config.bootstrap_state_file
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text("{}")
     tf.dirs = {name: tmp_path / "cdktf.out" / "stacks" / name for name in ("state", "network", "workload")}
@@ -251,6 +251,7 @@ def test_destroy_cleans_up_studio_then_destroys_workload_then_network(tmp_path, 
         events.append(f"cleanup {domain_id} via {client}")
 
     monkeypatch.setattr("isolated_studio.ops.cleanup.cleanup_domain", fake_cleanup)
+    monkeypatch.setattr("isolated_studio.ops.cleanup.inventory", lambda client, domain_id: None)
     monkeypatch.setattr(wf, "aws_client", lambda config, service: service)
     original_apply = tf.apply
     monkeypatch.setattr(tf, "apply", lambda stack, plan: (events.append(f"destroy {stack}"), original_apply(stack, plan)))
@@ -379,7 +380,7 @@ def test_state_bucket_is_emptied_only_when_no_state_in_it_tracks_resources(tmp_p
 
 
 def write_synthesized(outdir: Path, bucket: str, key: str, endpoint: str | None) -> None:
-    stacks = {"state": {"local": {"path": "../../../terraform-state/emulator/state.tfstate"}},
+    stacks = {"state": {"local": {"path": "../../../terraform-state/emulator/us-west-2/state.tfstate"}},
               "network": {"s3": {"bucket": bucket, "key": key, **({"endpoints": {"s3": endpoint}} if endpoint else {})}}}
     manifest = {"stacks": {name: {"workingDirectory": f"stacks/{name}"} for name in stacks}}
     outdir.mkdir(parents=True)
@@ -392,13 +393,13 @@ def write_synthesized(outdir: Path, bucket: str, key: str, endpoint: str | None)
 def test_reused_outdir_of_another_environment_or_endpoint_is_detected(tmp_path):
     config = emulator_config()
     outdir = tmp_path / "cdktf.out"
-    write_synthesized(outdir, "studio-dev-tfstate", "isolated-studio/dev/network.tfstate", "http://127.0.0.1:5000")
+    write_synthesized(outdir, "studio-dev-tfstate", "isolated-studio/dev/us-west-2/network.tfstate", "http://127.0.0.1:5000")
 
     problems = wf.outdir_mismatches(config, {"state": outdir / "stacks/state", "network": outdir / "stacks/network"})
 
     assert problems == [
-        "network: state in s3://studio-dev-tfstate/isolated-studio/dev/network.tfstate, "
-        "expected s3://studio-emu-tfstate/isolated-studio/emulator/network.tfstate",
+        "network: state in s3://studio-dev-tfstate/isolated-studio/dev/us-west-2/network.tfstate, "
+        "expected s3://studio-emu-tfstate/isolated-studio/emulator/us-west-2/network.tfstate",
         "network: S3 endpoint 'http://127.0.0.1:5000', expected 'http://127.0.0.1:4566'",
     ]
 
@@ -455,3 +456,303 @@ def test_terraform_that_overruns_its_timeout_is_interrupted_with_a_clear_error(t
 
     with pytest.raises(wf.WorkflowError, match="did not finish within 1 s and was interrupted"):
         runner.plan("network", tmp_path / "network.tfplan")
+
+
+# --------------------------------------------------------------------------- truthful results
+
+
+def _run_cli(monkeypatch, flow: wf.Workflow, argv: list[str]) -> int:
+    """wf.run as main calls it, with this fake workflow instead of a synthesized app."""
+    monkeypatch.setattr(wf, "verify_target", lambda *a, **k: None)
+    monkeypatch.setattr(wf, "prepare", lambda *a, **k: flow)
+    monkeypatch.setattr("sys.stdin.isatty", lambda: True)
+    for name in ("AWS_REGION", "AWS_DEFAULT_REGION"):
+        monkeypatch.setenv(name, flow.config.region)
+    args = wf._parser().parse_args(argv)
+    return wf.run(args, flow.config, flow.say, flow.interrupts)
+
+
+def test_a_deploy_that_applied_state_and_then_heard_no_does_not_claim_nothing_changed(tmp_path, monkeypatch, capsys):
+    tf = FakeTerraform({}, changes={"state": STATE_CHANGES, "network": NETWORK_CHANGES})
+    flow, lines = make_workflow(tmp_path, emulator_config(), tf, World(bucket_exists=False), answers=["yes", "no"])
+
+    code = _run_cli(monkeypatch, flow, ["deploy", "--stacks", "state", "network"])
+
+    assert code == wf.EXIT_STOPPED  # not EXIT_REFUSED, "before anything changed"
+    err = capsys.readouterr().err
+    assert "aborted: expected 'yes' but got 'no'" in err
+    assert "Applied: state" in lines
+    applied = (flow.plan_dir / "review.md").read_text().split("### Applied", 1)[1]
+    assert "- Applied: state" in applied
+
+
+def test_an_abort_before_anything_changed_is_exit_2(tmp_path, monkeypatch):
+    tf = FakeTerraform({}, changes={"state": STATE_CHANGES})
+    flow, lines = make_workflow(tmp_path, emulator_config(), tf, World(bucket_exists=False), answers=["no"])
+
+    assert _run_cli(monkeypatch, flow, ["deploy", "--stacks", "state"]) == wf.EXIT_REFUSED
+    assert "Applied: nothing" in lines
+
+
+def test_a_failed_apply_is_reported_as_failed_and_changed_in_part(tmp_path, monkeypatch, capsys):
+    tf = FakeTerraform({}, changes={"state": STATE_CHANGES, "network": NETWORK_CHANGES})
+    flow, lines = make_workflow(tmp_path, emulator_config(), tf, World(bucket_exists=False))
+    original = tf.apply
+
+    def apply(stack: str, plan_file: Path) -> None:
+        if stack == "network":
+            raise wf.WorkflowError("terraform apply in stack network failed (exit 1):\nError: boom")
+        original(stack, plan_file)
+
+    monkeypatch.setattr(tf, "apply", apply)
+    monkeypatch.setattr(flow, "lock_status", lambda stack: f"{stack}: state lock released")
+
+    assert _run_cli(monkeypatch, flow, ["deploy", "--yes", "--stacks", "state", "network"]) == wf.EXIT_FAILED
+    assert "Applied: state" in lines
+    assert "Changed in part (its apply did not finish): network" in lines
+    assert "Failed: network (terraform apply in stack network failed (exit 1))" in lines
+    assert "network: state lock released" in lines
+    review = (flow.plan_dir / "review.md").read_text()
+    assert "Failed: network" in review.split("### Applied", 1)[1]
+
+
+def test_destroy_reports_what_it_destroyed(tmp_path, monkeypatch):
+    tf = FakeTerraform({}, state={"network": ["aws_vpc.vpc"]})
+    flow, lines = make_workflow(tmp_path, emulator_config(), tf, World(bucket_exists=True), local_state=True)
+
+    assert _run_cli(monkeypatch, flow, ["destroy", "--yes", "--stacks", "network"]) == wf.EXIT_OK
+    assert "Destroyed: network" in lines
+    assert "- Destroyed: network" in (flow.plan_dir / "review.md").read_text()
+
+
+def test_destroy_including_state_trusts_the_deployed_protection_not_the_configuration(tmp_path):
+    tf = FakeTerraform({}, state={"state": ["aws_s3_bucket.bucket"], "network": ["aws_vpc.vpc"]})
+    config = emulator_config()  # protect = false in the file...
+    assert config.state.protect is False
+    flow, _ = make_workflow(tmp_path, config, tf, World(bucket_exists=True), local_state=True)
+    deployed = {"resources": [{"mode": "managed", "type": "aws_dynamodb_table", "name": "lock_table",
+                               "instances": [{"attributes": {"name": "studio-emu-tflock",
+                                                             "deletion_protection_enabled": True}}]}]}
+    flow.bootstrap_state_file().write_text(json.dumps(deployed))  # ...but not applied yet
+    flow.empty_state_bucket = lambda: pytest.fail("emptied the state bucket")  # type: ignore[method-assign]
+
+    with pytest.raises(wf.Refused, match="lock table studio-emu-tflock has deletion protection") as refused:
+        flow.destroy(["workload", "network"], assume_yes=True, include_state=True)
+
+    assert "deploy --stacks state" in str(refused.value)
+    assert tf.calls == []  # nothing planned, emptied or destroyed
+
+    deployed["resources"][0]["instances"][0]["attributes"]["deletion_protection_enabled"] = False
+    flow.bootstrap_state_file().write_text(json.dumps(deployed))
+    flow.empty_state_bucket = lambda: None  # type: ignore[method-assign]
+    result = flow.destroy(["workload", "network"], assume_yes=True, include_state=True)
+    assert result.applied == ["network", "state"]
+
+
+# --------------------------------------------------------------------------- --yes, --allow-replace, --from-plan-dir
+
+
+def test_yes_does_not_apply_a_replacement_of_a_long_lived_resource_without_allow_replace(tmp_path):
+    replace_vpc = [("aws_vpc", ["delete", "create"]), ("aws_subnet", ["create"])]
+    tf = FakeTerraform({}, changes={"network": replace_vpc})
+    flow, lines = make_workflow(tmp_path, dev_config(), tf, World(bucket_exists=True), local_state=True)
+
+    with pytest.raises(wf.Refused, match="REPLACE long-lived `aws_vpc.r0`.*rerun with --allow-replace"):
+        flow.deploy(["network"], assume_yes=True)
+    assert tf.applied() == []
+
+    result = flow.deploy(["network"], assume_yes=True, allow_replace=True)
+    assert result.applied == ["network"]
+
+
+def test_yes_does_not_apply_a_destroy_in_a_deploy_without_allow_replace(tmp_path):
+    tf = FakeTerraform({}, changes={"network": [("aws_flow_log", ["delete"])]})
+    flow, _ = make_workflow(tmp_path, dev_config(), tf, World(bucket_exists=True), local_state=True)
+    with pytest.raises(wf.Refused, match="DESTROY `aws_flow_log.r0`"):
+        flow.deploy(["network"], assume_yes=True)
+    assert tf.applied() == []
+
+
+def test_deploy_from_a_plan_dir_applies_exactly_the_saved_plans_without_planning(tmp_path):
+    tf = FakeTerraform({}, changes={"network": NETWORK_CHANGES})
+    flow, lines = make_workflow(tmp_path, dev_config(), tf, World(bucket_exists=True), local_state=True)
+    reviewed = tmp_path / "reviewed"
+    reviewed.mkdir()
+    (reviewed / "network.tfplan").write_text(json.dumps(plan_document(NETWORK_CHANGES)))
+
+    result = flow.deploy(["state", "network", "workload"], assume_yes=True, from_plan_dir=reviewed)
+
+    assert [c for c in tf.calls if c[0] in ("plan", "plan-destroy")] == []  # nothing planned again
+    assert tf.applied() == ["network"]
+    assert [p.plan_file for p in result.planned] == [reviewed / "network.tfplan"]
+    assert {s.stack for s in result.skipped} == {"state", "workload"}
+
+
+def test_deploy_from_an_empty_plan_dir_is_refused(tmp_path):
+    tf = FakeTerraform({})
+    flow, _ = make_workflow(tmp_path, dev_config(), tf, World(bucket_exists=True), local_state=True)
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(wf.Refused, match="holds no saved plan of state, network.*make plan"):
+        flow.deploy(["state", "network"], assume_yes=True, from_plan_dir=tmp_path / "empty")
+
+
+# --------------------------------------------------------------------------- one run per checkout, owner-only files
+
+
+def test_a_second_run_in_the_same_checkout_is_refused_naming_the_holder(tmp_path, monkeypatch, capsys):
+    import subprocess
+    import sys
+
+    outdir = tmp_path / "cdktf.out"
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys, time; from pathlib import Path\n"
+         "from isolated_studio.ops import runlock\n"
+         "with runlock.hold(Path(sys.argv[1]), 'deploy --yes'):\n"
+         "    print('held', flush=True); time.sleep(60)\n", str(outdir)],
+        cwd=wf.PROJECT_ROOT, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        monkeypatch.setenv("STUDIO_CONFIG", str(CONFIG_DIR / "emulator.toml"))
+        monkeypatch.setenv("AWS_REGION", "us-west-2")
+        monkeypatch.setenv("AWS_DEFAULT_REGION", "us-west-2")
+        monkeypatch.setattr(wf, "prepare", lambda *a, **k: pytest.fail("ran beside another run"))
+
+        code = wf.main(["plan", "--no-synth", "--outdir", str(outdir)])
+
+        err = capsys.readouterr().err
+        assert code == wf.EXIT_REFUSED
+        assert f"another workflow run is using {outdir}: `deploy --yes` (pid {holder.pid})" in err
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def test_plans_plan_json_and_review_are_owner_only(tmp_path, monkeypatch):
+    old = os.umask(0o022)
+    try:
+        tf = FakeTerraform({}, changes={"state": STATE_CHANGES})
+        flow, _ = make_workflow(tmp_path, emulator_config(), tf, World(bucket_exists=False))
+        flow.plan(["state"])
+    finally:
+        os.umask(old)
+    modes = {p.name: stat.S_IMODE(p.stat().st_mode) for p in flow.plan_dir.iterdir()}
+    assert modes == {"state.tfplan": 0o600, "state.plan.json": 0o600, "review.md": 0o600}
+
+
+# --------------------------------------------------------------------------- messages with the next step
+
+
+def test_terraform_older_than_1_10_is_refused_up_front(tmp_path, monkeypatch):
+    fake = tmp_path / "bin" / "terraform"
+    fake.parent.mkdir()
+    fake.write_text('#!/bin/sh\necho \'{"terraform_version":"1.9.8","platform":"linux_amd64"}\'\n')
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{fake.parent}{os.pathsep}{os.environ['PATH']}")
+    from isolated_studio.ops.runner import TooOld, check_version
+
+    with pytest.raises(TooOld, match="Terraform 1.9.8 is too old: this project needs Terraform >= 1.10"):
+        check_version(dict(os.environ))
+    fake.write_text('#!/bin/sh\necho \'{"terraform_version":"1.10.0"}\'\n')
+    assert check_version(dict(os.environ)) == "1.10.0"
+
+
+def test_a_stale_plan_and_a_held_lock_say_what_to_do_next(tmp_path):
+    from isolated_studio.ops.runner import next_step
+
+    stale = "Error: Saved plan is stale\n\nThe given plan file can no longer be applied because the state was changed"
+    assert "Plan again (`make plan`)" in next_step(stale, tmp_path)
+    locked = ("Error: Error acquiring the state lock\n\nLock Info:\n  ID:        3f1c9a2e-7d61-4b5e-9c3a-1e2f3a4b5c6d\n"
+              "  Path:      b/k\n  Operation: OperationTypeApply\n")
+    advice = next_step(locked, tmp_path / "network")
+    assert f"`terraform -chdir={tmp_path / 'network'} force-unlock -force 3f1c9a2e-7d61-4b5e-9c3a-1e2f3a4b5c6d`" in advice
+    assert "--lock-timeout" in advice
+
+
+def test_an_unreachable_emulator_says_to_start_it_not_to_configure_credentials(monkeypatch, capsys):
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]  # nothing listens here once the socket is closed
+    monkeypatch.setenv("STUDIO_CONFIG", str(CONFIG_DIR / "emulator.toml"))
+    monkeypatch.setenv("STUDIO_EMULATOR_ENDPOINT", f"http://127.0.0.1:{port}")
+    monkeypatch.setenv("AWS_REGION", "us-west-2")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-west-2")
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
+
+    code = wf.main(["deploy", "--yes", "--no-synth"])
+
+    err = capsys.readouterr().err
+    assert code == wf.EXIT_REFUSED
+    assert f"the emulator at http://127.0.0.1:{port} does not answer" in err and "make emulator" in err
+    assert "credentials" not in err
+
+
+# --------------------------------------------------------------------------- destroy order and what cleanup deletes
+
+
+def test_destroying_the_network_is_refused_while_the_workload_state_tracks_resources(tmp_path):
+    tf = FakeTerraform({}, state={"workload": ["data.aws_partition.p", "aws_sagemaker_domain.studio"],
+                                  "network": ["aws_vpc.vpc"]})
+    flow, _ = make_workflow(tmp_path, dev_config(), tf, World(bucket_exists=True), local_state=True)
+
+    with pytest.raises(wf.Refused, match="workload's state still tracks 1 resources.*destroy --stacks workload network"):
+        flow.destroy(["network"], assume_yes=True, include_state=False)
+    assert tf.applied() == [] and not [c for c in tf.calls if c[0] == "plan-destroy"]
+
+
+def _sagemaker_with(profiles: list[str]) -> Any:
+    """A real botocore SageMaker client whose answers come from a Stubber (validated against the API model)."""
+    from botocore.stub import Stubber
+
+    client = boto3.client("sagemaker", region_name="us-west-2", aws_access_key_id="x", aws_secret_access_key="x")
+    stubber = Stubber(client)
+    stubber.add_response("describe_domain", {"DomainId": "d-abc123", "Status": "InService"}, {"DomainId": "d-abc123"})
+    stubber.add_response("list_apps", {"Apps": [
+        {"DomainId": "d-abc123", "SpaceName": "alice-lab", "AppType": "JupyterLab", "AppName": "default", "Status": "InService"},
+        {"DomainId": "d-abc123", "UserProfileName": "alice", "AppType": "JupyterServer", "AppName": "default", "Status": "Deleted"},
+    ]}, {"DomainIdEquals": "d-abc123"})
+    stubber.add_response("list_spaces", {"Spaces": [
+        {"DomainId": "d-abc123", "SpaceName": "alice-lab", "Status": "InService",
+         "OwnershipSettingsSummary": {"OwnerUserProfileName": "alice"}},
+        {"DomainId": "d-abc123", "SpaceName": "team", "Status": "InService"},
+    ]}, {"DomainIdEquals": "d-abc123"})
+    stubber.add_response("list_user_profiles", {"UserProfiles": [
+        {"DomainId": "d-abc123", "UserProfileName": name, "Status": "InService"} for name in profiles
+    ]}, {"DomainIdEquals": "d-abc123"})
+    stubber.activate()
+    return client
+
+
+def test_the_destroy_prompt_lists_what_the_studio_cleanup_deletes_with_owners_and_data(tmp_path, monkeypatch):
+    tf = FakeTerraform({}, outputs_by_stack={"workload": {"domain_id": "d-abc123"}},
+                       state={"workload": ["aws_sagemaker_domain.studio"]})
+    flow, _ = make_workflow(tmp_path, dev_config(), tf, World(bucket_exists=True), local_state=True, answers=["no"])
+    client = _sagemaker_with(["data-scientist"])
+    monkeypatch.setattr(wf, "aws_client", lambda config, service: client)
+    prompts: list[str] = []
+    monkeypatch.setattr(guard, "confirm", lambda text, **kw: (prompts.append(text), (_ for _ in ()).throw(guard.Aborted("no")))[1])
+
+    with pytest.raises(guard.Aborted):
+        flow.destroy(["workload"], assume_yes=False, include_state=False)
+
+    prompt = prompts[0]
+    assert "app JupyterLab/default in space alice-lab" in prompt
+    assert "JupyterServer" not in prompt  # already deleted
+    assert "space alice-lab (owner alice; with its storage volume and every file on it)" in prompt
+    assert "space team (owner shared;" in prompt
+    assert "deletes the user profiles data-scientist" in prompt
+    assert "home directories on the domain's EFS: DELETED with the domain (workload.retain_home_efs = false)" in prompt
+
+
+def test_user_profiles_terraform_did_not_create_are_named_and_the_destroy_refused(tmp_path, monkeypatch):
+    tf = FakeTerraform({}, outputs_by_stack={"workload": {"domain_id": "d-abc123"}},
+                       state={"workload": ["aws_sagemaker_domain.studio"]})
+    flow, _ = make_workflow(tmp_path, dev_config(), tf, World(bucket_exists=True), local_state=True)
+    client = _sagemaker_with(["data-scientist", "bob-console"])
+    monkeypatch.setattr(wf, "aws_client", lambda config, service: client)
+
+    with pytest.raises(wf.Refused, match="user profiles Terraform did not create.*: bob-console") as refused:
+        flow.destroy(["workload"], assume_yes=True, include_state=False)
+    assert "--user-profile-name bob-console" in str(refused.value)
+    assert tf.applied() == []

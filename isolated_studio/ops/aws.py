@@ -6,10 +6,10 @@ In emulator mode every client talks to the emulator with its fixed test credenti
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, EndpointConnectionError
 
 from isolated_studio.config import EMULATOR_CREDENTIAL, StudioConfig
 from isolated_studio.ops import guard
@@ -54,18 +54,21 @@ def verify_target(config: StudioConfig, action: str, say: Say) -> guard.Target:
     fixed account whatever the configuration says, and every client and the provider take
     the region from the configuration, not from the operator's AWS session.
     """
-    import boto3
-
     emulated = config.emulator.enabled
     try:
         target = guard.check_target(
             aws_client(config, "sts"),
             expected_account=None if emulated else config.account_id,
             expected_region=config.region,
-            session_region=None if emulated else boto3.session.Session().region_name,
+            session_region=None,  # checked with every region setting by check_region, in preflight
             environment=repr(config.environment),
             action=action,
         )
+    except guard.NoUsableCredentials as error:
+        if emulated and isinstance(error.__cause__, EndpointConnectionError):
+            raise Refused(f"the emulator at {config.emulator.endpoint} does not answer: start it (`make emulator` "
+                          "in another terminal), or point STUDIO_EMULATOR_ENDPOINT at the one running") from error
+        raise Refused(str(error)) from error
     except guard.GuardError as error:
         raise Refused(str(error)) from error
     where = f"emulator {config.emulator.endpoint}" if emulated else f"account {target.account}"
@@ -75,13 +78,41 @@ def verify_target(config: StudioConfig, action: str, say: Say) -> guard.Target:
     return target
 
 
+def check_region(config: StudioConfig, action: str, env: Mapping[str, str]) -> None:
+    """guard.check_region for this configuration and this shell (variables and profile)."""
+    try:
+        guard.check_region(config.region, config.region_source, env, profile_region(env),
+                           environment=repr(config.environment), action=action)
+    except guard.GuardError as error:
+        raise Refused(str(error)) from error
+
+
+def profile_region(env: Mapping[str, str]) -> str | None:
+    """The region of the AWS profile this shell selects (AWS_PROFILE, AWS_CONFIG_FILE)."""
+    import botocore.session
+    from botocore.exceptions import ProfileNotFound
+
+    session = botocore.session.Session(session_vars=None)
+    for name, variable in (("profile", "AWS_PROFILE"), ("config_file", "AWS_CONFIG_FILE")):
+        if env.get(variable):
+            session.set_config_variable(name, env[variable])
+    try:
+        return session.get_scoped_config().get("region")
+    except ProfileNotFound as error:
+        raise Refused(f"{error}: set AWS_PROFILE to a profile in your AWS config, or unset it") from error
+
+
 # --------------------------------------------------------------------------- the state bucket
 
 
-def bucket_exists(s3: Any, bucket: str) -> bool:
-    """Whether the state bucket exists; refused when it exists but is not ours to use."""
+def bucket_exists(s3: Any, bucket: str, region: str | None = None) -> bool:
+    """Whether the state bucket exists; refused when it exists but is not ours to use.
+
+    With ``region``, a bucket in another region is refused too: S3 names are global, so the
+    same file deployed to a second region must name that region's own bucket.
+    """
     try:
-        s3.head_bucket(Bucket=bucket)
+        head = s3.head_bucket(Bucket=bucket)
     except ClientError as error:
         code = error_code(error)
         if code in ("404", "NoSuchBucket", "NotFound"):
@@ -92,6 +123,11 @@ def bucket_exists(s3: Any, bucket: str) -> bool:
                 "S3 bucket names are global, so state.bucket may belong to another account"
             ) from error
         raise
+    located = head.get("BucketRegion") or head.get("ResponseMetadata", {}).get("HTTPHeaders", {}).get("x-amz-bucket-region")
+    if region and located and located != region:
+        raise Refused(f"the state bucket {bucket} is in {located}, but this run works in {region}: S3 bucket names "
+                      "are global, so each region needs its own state bucket; put {region} in state.bucket "
+                      '(e.g. bucket = "<name>-tfstate-{region}") to deploy this file to several regions')
     return True
 
 
@@ -123,3 +159,38 @@ def delete_all_versions(s3: Any, bucket: str) -> int:
             s3.delete_objects(Bucket=bucket, Delete={"Objects": entries, "Quiet": True})
             deleted += len(entries)
     return deleted
+
+
+# --------------------------------------------------------------------------- state locks
+
+
+def held_lock(config: StudioConfig, key: str) -> dict[str, Any] | None:
+    """The lock Terraform holds on the state at ``key`` (its ID, Who, Operation), or None.
+
+    The S3 backend locks with an item ``<bucket>/<key>`` in the DynamoDB table (its ``Info``
+    is the lock's JSON) and/or, with ``use_lockfile``, an object ``<key>.tflock``.
+    """
+    bucket = config.state.bucket
+    if config.state.locking in ("dynamodb", "both"):
+        item = aws_client(config, "dynamodb").get_item(
+            TableName=config.state.lock_table, Key={"LockID": {"S": f"{bucket}/{key}"}}, ConsistentRead=True,
+        ).get("Item")
+        if item:
+            return _lock_info(item.get("Info", {}).get("S", ""))
+    if config.state.locking in ("lockfile", "both"):
+        try:
+            body = aws_client(config, "s3").get_object(Bucket=bucket, Key=f"{key}.tflock")["Body"].read()
+        except ClientError as error:
+            if error_code(error) not in ("NoSuchKey", "404"):
+                raise
+        else:
+            return _lock_info(body.decode(errors="replace"))
+    return None
+
+
+def _lock_info(text: str) -> dict[str, Any]:
+    try:
+        info = json.loads(text)
+    except ValueError:
+        info = None
+    return info if isinstance(info, dict) else {"ID": "?", "Info": text}

@@ -357,3 +357,34 @@ def _format_duration(seconds: float) -> str:
     total = int(round(seconds))
     minutes, secs = divmod(total, 60)
     return f"{minutes}m{secs:02d}s" if minutes else f"{secs}s"
+
+
+# --------------------------------------------------------------------------- what a cleanup would delete
+
+
+@dataclass(frozen=True)
+class DomainInventory:
+    """What users made in a domain, for the destroy prompt to list before anything is deleted."""
+
+    domain_id: str
+    apps: tuple[AppRef, ...] = ()
+    spaces: tuple[tuple[str, str | None], ...] = ()  # (space, owner user profile or None if shared)
+    user_profiles: tuple[str, ...] = ()
+
+
+def inventory(client: Any, domain_id: str) -> DomainInventory | None:
+    """The live apps, spaces (with owners) and user profiles of a domain; None if it is gone."""
+    if not _domain_exists(client, domain_id):
+        return None
+    apps = tuple(ref for ref, status in _list_apps(client, domain_id) if status not in (_APP_GONE, _APP_DELETING))
+    spaces = tuple(
+        (space["SpaceName"], space.get("OwnershipSettingsSummary", {}).get("OwnerUserProfileName"))
+        for space in _paginate(client, "list_spaces", "Spaces", DomainIdEquals=domain_id)
+        if space.get("Status") != _SPACE_DELETING
+    )
+    profiles = tuple(
+        profile["UserProfileName"]
+        for profile in _paginate(client, "list_user_profiles", "UserProfiles", DomainIdEquals=domain_id)
+        if profile.get("Status") != "Deleting"
+    )
+    return DomainInventory(domain_id, apps, spaces, profiles)

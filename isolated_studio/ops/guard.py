@@ -9,7 +9,7 @@ both explicit and fail with a message that says what to fix.
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, TextIO
 
@@ -79,9 +79,38 @@ def check_target(
         raise TargetMismatch(
             f"the AWS session is for region {session_region} but the configuration "
             f"{environment} expects {expected_region}; refusing to {action} "
-            f"(set AWS_REGION={expected_region} or pick a matching profile)"
+            f"(`export AWS_REGION={expected_region} AWS_DEFAULT_REGION={expected_region}`, or pick a matching profile)"
         )
     return Target(account=account, region=expected_region, caller_arn=identity["Arn"])
+
+
+def region_conflicts(expected_region: str, env: Mapping[str, str], profile_region: str | None) -> list[str]:
+    """Every region setting of this shell that points elsewhere than ``expected_region``.
+
+    Both variables count, each for the tools that read it: the AWS CLI v2 and current SDKs
+    read ``AWS_REGION``, botocore 1.35 (boto3, the SageMaker SDK) only ``AWS_DEFAULT_REGION``.
+    The profile's region counts when neither variable is set (either overrides it).
+    """
+    conflicts = [f"{name}={env[name]}" for name in ("AWS_REGION", "AWS_DEFAULT_REGION")
+                 if env.get(name) and env[name] != expected_region]
+    overridden = env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION")
+    if not overridden and profile_region and profile_region != expected_region:
+        profile = env.get("AWS_PROFILE") or "default"
+        conflicts.append(f"the region of AWS profile {profile!r} ({profile_region})")
+    return conflicts
+
+
+def check_region(expected_region: str, source: str, env: Mapping[str, str], profile_region: str | None, *,
+                 environment: str = "this environment", action: str = "deploy") -> None:
+    """Refuse when the shell's AWS settings name another region than the configuration."""
+    conflicts = region_conflicts(expected_region, env, profile_region)
+    if conflicts:
+        raise TargetMismatch(
+            f"the configuration {environment} works in {expected_region} (from {source}), but "
+            f"{' and '.join(conflicts)}: the AWS CLI, boto3 and the Studio cleanup would work in another "
+            f"region than Terraform; refusing to {action}. Run "
+            f"`export AWS_REGION={expected_region} AWS_DEFAULT_REGION={expected_region}` and retry"
+        )
 
 
 def _caller_identity(sts_client: Any, action: str) -> dict[str, str]:

@@ -47,7 +47,28 @@ class RunResult:
     planned: list[StackPlan] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)
     applied: list[str] = field(default_factory=list)
+    # Stacks whose apply started: one that is here and not in ``applied`` changed in part.
+    started: list[str] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)
     report: Path | None = None
+
+    @property
+    def changed(self) -> bool:
+        """Whether anything may have changed: an apply finished, or one started."""
+        return bool(self.applied or self.started)
+
+    def outcome_lines(self) -> list[str]:
+        """Which stacks were applied, skipped and failed, one line each that has any."""
+        verb = "destroyed" if self.command == "destroy" else "applied"
+        partial = [s for s in self.started if s not in self.applied]
+        lines = [f"{verb.capitalize()}: {', '.join(self.applied) or 'nothing'}"]
+        if partial:
+            lines.append(f"Changed in part (its apply did not finish): {', '.join(partial)}")
+        if self.skipped:
+            lines.append("Skipped: " + "; ".join(f"{s.stack} ({s.reason})" for s in self.skipped))
+        if self.failed:
+            lines.append("Failed: " + "; ".join(f"{stack} ({why})" for stack, why in self.failed.items()))
+        return lines
 
 
 def render_report(result: RunResult, config: StudioConfig) -> str:
@@ -62,6 +83,8 @@ def render_report(result: RunResult, config: StudioConfig) -> str:
     if result.skipped:
         lines += ["### Not planned", ""]
         lines += [f"- `{s.stack}`: {s.reason}" for s in result.skipped] + [""]
+    if result.command != "plan":
+        lines += ["### Applied", ""] + [f"- {line}" for line in result.outcome_lines()] + [""]
     if result.planned:
         lines += ["### Saved plans", "", "| Stack | Plan | JSON |", "|---|---|---|"]
         lines += [f"| `{p.stack}` | `{p.plan_file.name}` | `{p.json_file.name}` |" for p in result.planned]

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import re
 import signal
 import subprocess
 import threading
@@ -12,10 +14,11 @@ from pathlib import Path
 from typing import Any
 
 from isolated_studio.ops.errors import WorkflowError
+from isolated_studio.ops.signals import Interrupted, Interrupts
 from isolated_studio.ops.terraform import find_terraform
 
+MINIMUM_VERSION = (1, 10)  # use_lockfile (S3 native state locking) came with Terraform 1.10
 DEFAULT_TIMEOUT_S = 7200.0  # one Terraform command; a Studio domain plus MLflow take ~30 min
-INTERRUPT_GRACE_S = 60.0  # after SIGINT Terraform stops cleanly and releases its state lock
 
 Say = Callable[[str], None]
 
@@ -24,8 +27,10 @@ Say = Callable[[str], None]
 class Terraform:
     """Terraform commands in synthesized stack directories, each bounded by a timeout.
 
-    On timeout (or Ctrl-C) Terraform gets SIGINT first, so that it stops cleanly and
-    releases its state lock, and is killed only if it does not stop within a grace period.
+    Each Terraform runs in its own process group (a new session): signals reach it only as
+    :class:`~isolated_studio.ops.signals.Interrupts` forwards them, as SIGINT, so that it
+    stops cleanly and releases its state lock. A command that overruns its timeout gets the
+    same SIGINT. Nothing kills Terraform: only a second interrupt makes it stop at once.
     """
 
     dirs: Mapping[str, Path]
@@ -33,6 +38,7 @@ class Terraform:
     say: Say
     timeout_s: float = DEFAULT_TIMEOUT_S
     lock_timeout: str = "0s"
+    interrupts: Interrupts = field(default_factory=Interrupts)
     _initialized: set[str] = field(default_factory=set)
 
     def run(self, stack: str, args: Sequence[str], *, echo: bool = False,
@@ -41,37 +47,41 @@ class Terraform:
         if binary is None:
             raise WorkflowError("terraform is not on PATH (Terraform >= 1.10 is required)")
         command = [binary, *args]
+        what = f"terraform {' '.join(args[:1])} in stack {stack}"
+        self.interrupts.check(what)
         proc = subprocess.Popen(
             command, cwd=self.dirs[stack], env=dict(self.env), stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT if echo else subprocess.PIPE, text=True,
+            start_new_session=True,
         )
         timed_out = threading.Event()
 
         def expire() -> None:
             timed_out.set()
-            _interrupt(proc)
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGINT)
 
         timer = threading.Timer(self.timeout_s, expire)
         timer.daemon = True
-        timer.start()
-        try:
-            stdout, stderr = self._collect(proc, stack, echo)
-        except KeyboardInterrupt:
-            # Terraform got the same Ctrl-C from the terminal: a second SIGINT would make it
-            # exit at once, lock and all, so only wait for it to stop.
-            _wait_or_kill(proc)
-            raise
-        finally:
-            timer.cancel()
+        with self.interrupts.child(proc):
+            timer.start()
+            try:
+                stdout, stderr = self._collect(proc, stack, echo)
+            finally:
+                timer.cancel()
         result = subprocess.CompletedProcess(command, proc.returncode, stdout, stderr)
-        what = f"terraform {' '.join(args[:1])} in stack {stack}"
+        if self.interrupts.interrupted and result.returncode not in tuple(ok):
+            raise Interrupted(f"{what} was interrupted ({self.interrupts.received[0]}); "
+                              f"Terraform exited with {proc.returncode}:\n{tail(stdout + stderr, 12)}", stack=stack)
         if timed_out.is_set():
             raise WorkflowError(
                 f"{what} did not finish within {self.timeout_s:.0f} s and was interrupted; if its "
                 f"state is still locked, `terraform force-unlock` in {self.dirs[stack]} releases it"
             )
         if result.returncode not in tuple(ok):
-            raise WorkflowError(f"{what} failed (exit {result.returncode}):\n{tail(stdout + stderr)}")
+            output = stdout + stderr
+            raise WorkflowError(f"{what} failed (exit {result.returncode}):\n{tail(output)}"
+                                + next_step(output, self.dirs[stack]))
         return result
 
     def _collect(self, proc: subprocess.Popen[str], stack: str, echo: bool) -> tuple[str, str]:
@@ -132,18 +142,47 @@ class Terraform:
         raise WorkflowError(f"terraform state list in stack {stack} failed:\n{tail(proc.stdout + proc.stderr)}")
 
 
-def _interrupt(proc: subprocess.Popen[str]) -> None:
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGINT)
-        _wait_or_kill(proc)
-
-
-def _wait_or_kill(proc: subprocess.Popen[str]) -> None:
+def check_version(env: Mapping[str, str]) -> str:
+    """Terraform's version; refused when older than the S3 backend's ``use_lockfile`` needs."""
+    binary = find_terraform()
+    if binary is None:
+        raise TooOld("terraform is not on PATH (Terraform >= 1.10 is required)")
+    proc = subprocess.run([binary, "version", "-json"], env=dict(env), stdin=subprocess.DEVNULL,
+                          capture_output=True, text=True, timeout=60)
     try:
-        proc.wait(timeout=INTERRUPT_GRACE_S)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
+        version = json.loads(proc.stdout)["terraform_version"]
+    except (ValueError, KeyError):
+        raise WorkflowError(f"`terraform version -json` printed no version:\n{tail(proc.stdout + proc.stderr)}") from None
+    if _version_tuple(version) < MINIMUM_VERSION:
+        raise TooOld(f"Terraform {version} is too old: this project needs Terraform >= "
+                     f"{'.'.join(map(str, MINIMUM_VERSION))} (the S3 backend's use_lockfile); install a "
+                     "newer terraform on PATH (https://developer.hashicorp.com/terraform/install)")
+    return version
+
+
+class TooOld(WorkflowError):
+    """The installed Terraform cannot run these stacks."""
+
+
+def _version_tuple(version: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in re.findall(r"\d+", version.split("-")[0])[:3])
+
+
+_LOCK_ID = re.compile(r"Lock Info:\s+ID:\s+(\S+)")
+
+
+def next_step(output: str, directory: Path) -> str:
+    """What to do about the Terraform failures an operator meets, as a line after its output."""
+    if "Saved plan is stale" in output:
+        return ("\nThe saved plan is stale: the state changed after it was planned, so Terraform refuses "
+                "it. Plan again (`make plan`), review, and deploy that plan.")
+    if "Error acquiring the state lock" in output:
+        match = _LOCK_ID.search(output)
+        lock_id = match.group(1) if match else "<ID above>"
+        return ("\nAnother run holds the state lock (see Lock Info above). Wait for it to finish, or retry "
+                "with --lock-timeout=10m; if that run died, release the lock with "
+                f"`terraform -chdir={directory} force-unlock -force {lock_id}`.")
+    return ""
 
 
 def tail(text: str, lines: int = 40) -> str:

@@ -20,8 +20,14 @@ talks to the emulator, the account check is skipped (moto answers for 1234567890
 the configuration says) and the workload is planned but never applied: moto cannot create
 SageMaker domains, user profiles, MLflow tracking servers or CodeArtifact.
 
-Exit codes: 0 done, 1 a step failed, 2 refused or aborted before the step that would change
-something (configuration, target account/region, confirmation, preconditions).
+Signals: SIGINT, SIGTERM and SIGHUP are forwarded to Terraform (:mod:`isolated_studio.ops.signals`);
+it stops cleanly, and the run ends with what it did. Every deploy and destroy ends with the
+stacks applied, skipped and failed (also in review.md, "Applied"), and, for a stack whose
+apply did not finish, whether its state lock was released.
+
+Exit codes: 0 done, 1 a step failed, 2 refused, aborted or interrupted before anything changed
+(configuration, target account/region, confirmation, preconditions), 3 stopped part-way:
+aborted or interrupted after something changed.
 """
 
 from __future__ import annotations
@@ -40,12 +46,13 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from isolated_studio.config import PROJECT_ROOT, ConfigError, StudioConfig, load_config
-from isolated_studio.ops import aws, guard, plan_review
+from isolated_studio.ops import aws, cleanup, guard, plan_review, runlock
 from isolated_studio.ops.app import outdir_mismatches, synthesize
 from isolated_studio.ops.aws import aws_client, aws_failure, verify_target
 from isolated_studio.ops.errors import Refused, WorkflowError
 from isolated_studio.ops.results import PlanFailed, RunResult, Skipped, StackPlan, render_report
-from isolated_studio.ops.runner import DEFAULT_TIMEOUT_S, Terraform
+from isolated_studio.ops.runner import DEFAULT_TIMEOUT_S, Terraform, TooOld, check_version
+from isolated_studio.ops.signals import Interrupted, Interrupts
 from isolated_studio.ops.summary import STACK_ORDER
 from isolated_studio.ops.summary import stack_dirs as synthesized_stack_dirs
 from isolated_studio.ops.terraform import TerraformError, terraform_env
@@ -53,7 +60,7 @@ from isolated_studio.ops.terraform import TerraformError, terraform_env
 __all__ = ["Workflow", "WorkflowError", "Refused", "PlanFailed", "RunResult", "StackPlan", "Skipped",
            "Terraform", "aws_client", "verify_target", "outdir_mismatches", "synthesize", "main"]
 
-EXIT_OK, EXIT_FAILED, EXIT_REFUSED = 0, 1, 2
+EXIT_OK, EXIT_FAILED, EXIT_REFUSED, EXIT_STOPPED = 0, 1, 2, 3
 EMULATOR_CANNOT_CREATE = "SageMaker domains, user profiles, MLflow tracking servers or CodeArtifact"
 
 Say = Callable[[str], None]
@@ -70,6 +77,14 @@ def destroy_refusal(config: StudioConfig, stacks: Sequence[str], include_state: 
             "apply that with `deploy --stacks state`, then destroy with --include-state"
         )
     return None
+
+
+def write_private(path: Path, text: str) -> None:
+    """Write ``text`` readable by its owner only (plans and reviews show the state's values)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        out.write(text)
 
 
 def ordered(stacks: Iterable[str], *, reverse: bool = False) -> list[str]:
@@ -100,12 +115,15 @@ class Workflow:
     interactive: bool | None = None
     # Keys a workload destroy keeps for a retained home EFS (isolated_studio.ops.retention).
     kept_keys: list[Any] = field(default_factory=list)
+    interrupts: Interrupts = field(default_factory=Interrupts)
+    # The current command's result, also when it stopped part-way (main reports it).
+    result: RunResult | None = None
 
     # ------------------------------------------------------------ plan
 
     def plan(self, stacks: Sequence[str]) -> RunResult:
         """Plan every stack that can be planned now; independent plans run two at a time."""
-        result = RunResult("plan", self.plan_dir)
+        result = self.result = RunResult("plan", self.plan_dir)
         runnable = self._unblocked(ordered(stacks), result, self.blocker, "not planned: ")
         self._plan_into(result, runnable)
         self.say(f"Saved plans and review: {result.report}")
@@ -113,14 +131,23 @@ class Workflow:
 
     # ------------------------------------------------------------ deploy
 
-    def deploy(self, stacks: Sequence[str], *, assume_yes: bool) -> RunResult:
-        """Plan and apply stack by stack, in order, each after its own confirmation."""
-        result = RunResult("deploy", self.plan_dir)
+    def deploy(self, stacks: Sequence[str], *, assume_yes: bool, allow_replace: bool = False,
+               from_plan_dir: Path | None = None) -> RunResult:
+        """Plan and apply stack by stack, in order, each after its own confirmation.
+
+        ``from_plan_dir``: apply the saved plans a reviewer approved there instead of planning
+        again (Terraform refuses a plan whose state moved on). ``allow_replace``: let ``--yes``
+        apply a plan that destroys or replaces a long-lived resource.
+        """
+        result = self.result = RunResult("deploy", self.plan_dir)
+        if from_plan_dir is not None:
+            self._check_saved_plans(from_plan_dir, stacks)
         try:
             for stack in ordered(stacks):
-                planned = self._plan_to_deploy(stack, result)
+                planned = (self._plan_to_deploy(stack, result) if from_plan_dir is None
+                           else self._saved_plan(stack, from_plan_dir, result))
                 if planned is not None and self._can_apply(planned, result):
-                    self._confirm_apply(planned, assume_yes)
+                    self._confirm_apply(planned, assume_yes, allow_replace)
                     self._apply(planned, result)
         finally:
             self.write_report(result)
@@ -144,6 +171,28 @@ class Workflow:
         self.say(planned.summary())
         return planned
 
+    def _check_saved_plans(self, directory: Path, stacks: Sequence[str]) -> None:
+        if not any((directory / f"{stack}.tfplan").is_file() for stack in stacks):
+            raise Refused(f"{directory} holds no saved plan of {', '.join(ordered(stacks))} (<stack>.tfplan); "
+                          "save and review them with `make plan` (or `workflow plan --plan-dir DIR`) first")
+
+    def _saved_plan(self, stack: str, directory: Path, result: RunResult) -> StackPlan | None:
+        """A plan saved (and reviewed) earlier, reviewed again from its own JSON."""
+        plan_file = directory / f"{stack}.tfplan"
+        if not plan_file.is_file():
+            result.skipped.append(Skipped(stack, f"no saved plan {plan_file.name} in {directory}"))
+            self.say(f"{stack}: skipped: no saved plan in {directory}")
+            return None
+        self.tf.init(stack)
+        document = json.loads(self.tf.show_json(stack, plan_file))
+        review = plan_review.review_plan(stack, document)
+        outputs_change = any(change.get("actions") != ["no-op"] for change in document.get("output_changes", {}).values())
+        planned = StackPlan(stack, plan_file, directory / f"{stack}.plan.json", review,
+                            review.has_changes or outputs_change)
+        result.planned.append(planned)
+        self.say(f"{stack}: saved plan {plan_file}: " + planned.summary().split(": ", 1)[1])
+        return planned
+
     def _can_apply(self, planned: StackPlan, result: RunResult) -> bool:
         """Whether the plan changes anything that this target can create."""
         if not planned.has_changes:
@@ -156,30 +205,57 @@ class Workflow:
             return False
         return True
 
-    def _confirm_apply(self, planned: StackPlan, assume_yes: bool) -> None:
-        """Show the plan as Terraform does (unless --yes) and the review's warnings, then ask."""
+    def _confirm_apply(self, planned: StackPlan, assume_yes: bool, allow_replace: bool = False) -> None:
+        """Show the plan as Terraform does (unless --yes) and the review's warnings, then ask.
+
+        ``--yes`` means "no questions", not "whatever the plan does": a plan that destroys or
+        replaces a long-lived resource is applied unattended only with ``--allow-replace``.
+        """
         if not assume_yes:
             self.say(self.tf.show_text(planned.stack, planned.plan_file))
         for warning in planned.review.warnings:
             self.say(f"  WARNING: {warning.message}")
-        guard.confirm(
-            f"Apply this plan to stack {planned.stack!r} of environment {self.config.environment!r}?",
-            expected="yes", assume_yes=assume_yes, input_fn=self.ask, interactive=self.interactive,
-        )
+        losses = [w for w in planned.review.warnings if w.kind in ("destroy", "replace")]
+        if assume_yes and losses and not allow_replace:
+            raise Refused(
+                f"{planned.stack}: the plan {planned.plan_file} would "
+                + "; ".join(w.message.split(";")[0] for w in losses)
+                + ". --yes does not apply destroys or replacements of long-lived resources: review the plan "
+                "(review.md), then rerun with --allow-replace, or without --yes to confirm it yourself"
+            )
+        with self.interrupts.prompting():
+            guard.confirm(
+                f"Apply this plan to stack {planned.stack!r} of environment {self.config.environment!r}?",
+                expected="yes", assume_yes=assume_yes, input_fn=self.ask, interactive=self.interactive,
+            )
 
     def _apply(self, planned: StackPlan, result: RunResult) -> None:
-        self.say(f"{planned.stack}: applying {planned.plan_file.name}")
-        self.tf.apply(planned.stack, planned.plan_file)
+        """Apply one saved plan (a destroy plan destroys); the result says how far it got."""
+        self.interrupts.check(f"{planned.stack}: the apply")
+        verb = "destroying" if planned.destroy else "applying"
+        self.say(f"{planned.stack}: {verb} {planned.plan_file.name}")
+        result.started.append(planned.stack)
+        try:
+            self.tf.apply(planned.stack, planned.plan_file)
+        except WorkflowError as error:
+            result.failed[planned.stack] = str(error).splitlines()[0].rstrip(":")
+            raise
+        finally:
+            if planned.stack == "state":
+                self._protect_bootstrap_state()
         result.applied.append(planned.stack)
+        if planned.destroy and planned.stack == "workload":
+            self.forget_kept_keys()
 
     # ------------------------------------------------------------ destroy
 
     def destroy(self, stacks: Sequence[str], *, assume_yes: bool, include_state: bool) -> RunResult:
         """Plan every destroy, confirm once, then clear and destroy stack by stack in reverse order."""
-        refusal = destroy_refusal(self.config, stacks, include_state)
+        refusal = destroy_refusal(self.config, stacks, include_state) or (
+            self._deployed_protection() if include_state else None) or self._workload_still_tracked(stacks)
         if refusal:
             raise Refused(refusal)
-        result = RunResult("destroy", self.plan_dir)
+        result = self.result = RunResult("destroy", self.plan_dir)
         chosen = ordered([*stacks, *(["state"] if include_state else [])], reverse=True)
         runnable = self._unblocked(chosen, result, self._destroy_blocker)
         # Planning reads state only; the plans are applied one by one, in this order, below.
@@ -188,11 +264,38 @@ class Workflow:
         if not result.planned:
             self.say("Nothing to destroy.")
             return result
-        self._confirm_destroy(result, assume_yes)
-        for planned in result.planned:
-            self._clear_for_destroy(planned.stack)
-            self._destroy_stack(planned, result)
+        studio = self._studio_inventory() if any(p.stack == "workload" for p in result.planned) else None
+        self._confirm_destroy(result, assume_yes, studio)
+        try:
+            for planned in result.planned:
+                self._clear_for_destroy(planned.stack)
+                self._apply(planned, result)
+        finally:
+            self.write_report(result)
         return result
+
+    def _deployed_protection(self) -> str | None:
+        """Why the deployed state stack cannot be destroyed, from its state (not the configuration).
+
+        ``protect = false`` in the file means nothing until it is applied: the deployed lock
+        table keeps its deletion protection, and a destroy would empty the bucket (every state
+        version) and then fail on the table. The table's ``deletion_protection_enabled`` in
+        the bootstrap state is what is deployed.
+        """
+        path = self.bootstrap_state_file()
+        if not path.exists():
+            return None
+        protected = [instance["attributes"].get("name") or resource["name"]
+                     for resource in json.loads(path.read_text() or "{}").get("resources", [])
+                     if resource.get("mode") == "managed" and resource.get("type") == "aws_dynamodb_table"
+                     for instance in resource.get("instances", [])
+                     if instance.get("attributes", {}).get("deletion_protection_enabled")]
+        if not protected:
+            return None
+        return (f"the deployed state stack is still protected (lock table {', '.join(protected)} has deletion "
+                f"protection, per its state in {path}); `protect = false` in {self.config.source} is not applied "
+                "yet. Nothing was emptied or destroyed. Apply it first with `deploy --stacks state`, then "
+                "destroy with --include-state")
 
     def _destroy_blocker(self, stack: str) -> str | None:
         if stack != "state" and not self.state_bucket_exists():
@@ -204,25 +307,63 @@ class Workflow:
             return "nothing to destroy: its state is empty"
         return None
 
-    def _confirm_destroy(self, result: RunResult, assume_yes: bool) -> None:
+    def _workload_still_tracked(self, stacks: Sequence[str]) -> str | None:
+        """Destroying the network under a workload that still exists strands the workload."""
+        if "network" not in stacks or "workload" in stacks or "workload" not in self.tf.dirs:
+            return None
+        if not self.state_bucket_exists():
+            return None
+        self.tf.init("workload")
+        managed = [address for address in self.tf.resources("workload") if not address.startswith("data.")]
+        if not managed:
+            return None
+        return (f"the workload's state still tracks {len(managed)} resources (the Studio domain, its EFS and "
+                "ENIs live in the network's subnets): destroying the network first would strand them; "
+                "destroy both, workload first: `destroy --stacks workload network`")
+
+    def _studio_inventory(self) -> cleanup.DomainInventory | None:
+        """What the Studio cleanup will delete; refused when user profiles Terraform did not create exist."""
+        domain_id = self.tf.outputs("workload").get("domain_id")
+        if not domain_id:
+            return None
+        studio = cleanup.inventory(aws_client(self.config, "sagemaker"), domain_id)
+        foreign = [p for p in (studio.user_profiles if studio else ()) if p not in self.config.workload.user_profiles]
+        if foreign:
+            commands = "; ".join(f"aws sagemaker delete-user-profile --domain-id {domain_id} --user-profile-name {p}"
+                                 for p in foreign)
+            raise Refused(f"domain {domain_id} has user profiles Terraform did not create, which block its "
+                          f"deletion: {', '.join(foreign)}. Nothing was destroyed. Keep what their users need, "
+                          f"delete them (after their apps and spaces: {commands}), then destroy again")
+        return studio
+
+    def _confirm_destroy(self, result: RunResult, assume_yes: bool,
+                         studio: cleanup.DomainInventory | None = None) -> None:
         lines = [f"DESTROY in environment {self.config.environment!r} ({self.config.region}):"]
         lines += [f"  {p.stack}: {p.review.to_destroy} resources" for p in result.planned]
-        guard.confirm("\n".join(lines), expected=self.config.environment,
-                      assume_yes=assume_yes, input_fn=self.ask, interactive=self.interactive)
+        if studio is not None:
+            lines += self._studio_lines(studio)
+        with self.interrupts.prompting():
+            guard.confirm("\n".join(lines), expected=self.config.environment,
+                          assume_yes=assume_yes, input_fn=self.ask, interactive=self.interactive)
+
+    def _studio_lines(self, studio: cleanup.DomainInventory) -> list[str]:
+        lines = [f"  Studio cleanup first deletes from domain {studio.domain_id} what users made there:"]
+        lines += [f"    app {app.label}" for app in studio.apps] or ["    no apps"]
+        lines += [f"    space {space} (owner {owner or 'shared'}; with its storage volume and every file on it)"
+                  for space, owner in studio.spaces] or ["    no spaces"]
+        lines.append(f"  and the destroy deletes the user profiles {', '.join(studio.user_profiles) or '(none)'}")
+        home = ("kept (workload.retain_home_efs = true)" if self.config.workload.retain_home_efs
+                else "DELETED with the domain (workload.retain_home_efs = false)")
+        lines.append(f"  the users' home directories on the domain's EFS: {home}")
+        return lines
 
     def _clear_for_destroy(self, stack: str) -> None:
         """Remove what Terraform did not create but would block the stack's destroy."""
         clear = {"workload": self.cleanup_studio, "network": self.cleanup_vpc_leftovers,
                  "state": self.empty_state_bucket}.get(stack)
         if clear is not None:
+            self.interrupts.check(f"{stack}: the cleanup before its destroy")
             clear()
-
-    def _destroy_stack(self, planned: StackPlan, result: RunResult) -> None:
-        self.say(f"{planned.stack}: destroying ({planned.plan_file.name})")
-        self.tf.apply(planned.stack, planned.plan_file)
-        result.applied.append(planned.stack)
-        if planned.stack == "workload":
-            self.forget_kept_keys()
 
     def cleanup_studio(self, *, timeout_s: float = 1800) -> None:
         """Delete the apps and spaces users made in Studio; they would block the domain's destroy."""
@@ -234,7 +375,7 @@ class Workflow:
             return
         try:
             cleanup_domain(aws_client(self.config, "sagemaker"), domain_id, timeout_s=timeout_s,
-                           progress=lambda line: self.say(f"  [cleanup] {line}"))
+                           progress=self._cleanup_progress)
         except CleanupError as error:
             raise WorkflowError(f"Studio cleanup of domain {domain_id} failed, nothing was destroyed: {error}") from error
 
@@ -266,6 +407,10 @@ class Workflow:
         for key in self.kept_keys:
             self.tf.run("workload", ["state", "rm", "-no-color", f"-lock-timeout={self.tf.lock_timeout}", key.address])
             self.say(f"workload: {key.message()}")
+
+    def _cleanup_progress(self, line: str) -> None:
+        self.say(f"  [cleanup] {line}")
+        self.interrupts.check("the rest of the Studio cleanup")
 
     def empty_state_bucket(self) -> None:
         """Delete every object version from the state bucket, once no state in it tracks anything.
@@ -332,7 +477,8 @@ class Workflow:
         # Only a targeted destroy names targets (any runner with plan(stack, file, destroy=...) works).
         has_changes = self.tf.plan(stack, plan_file, destroy=destroy, **({"targets": targets} if targets else {}))
         document = self.tf.show_json(stack, plan_file)
-        json_file.write_text(document, encoding="utf-8")
+        plan_file.chmod(0o600)
+        write_private(json_file, document)
         if targets:
             from isolated_studio.ops import retention
 
@@ -342,7 +488,7 @@ class Workflow:
 
     def write_report(self, result: RunResult) -> Path:
         result.report = self.plan_dir / "review.md"
-        result.report.write_text(render_report(result, self.config), encoding="utf-8")
+        write_private(result.report, render_report(result, self.config))
         return result.report
 
     # ------------------------------------------------------------ facts about the target
@@ -373,13 +519,35 @@ class Workflow:
                 "machine that bootstrapped it (copy its state file here to manage it from this one)")
 
     def state_bucket_exists(self) -> bool:
-        return aws.bucket_exists(aws_client(self.config, "s3"), self.config.state.bucket)
+        return aws.bucket_exists(aws_client(self.config, "s3"), self.config.state.bucket, self.config.region)
 
     def bootstrap_state_file(self) -> Path:
         """The state stack's local state file, as its synthesized backend names it."""
         doc = json.loads((self.tf.dirs["state"] / "cdk.tf.json").read_text())
         relative = doc["terraform"]["backend"]["local"]["path"]
         return (self.tf.dirs["state"] / relative).resolve()
+
+    def lock_status(self, stack: str) -> str:
+        """Whether the state of a stack whose apply did not finish is still locked, and what then."""
+        if stack == "state":
+            return "state: its local state is locked only while a Terraform runs on it"
+        try:
+            lock = aws.held_lock(self.config, self.config.state_key(stack))
+        except (BotoCoreError, ClientError) as error:
+            return f"{stack}: could not check its state lock ({error})"
+        if lock is None:
+            return f"{stack}: state lock released"
+        return (f"{stack}: state still LOCKED (lock ID {lock.get('ID')}, {lock.get('Operation', '?')} by "
+                f"{lock.get('Who', '?')}); once no Terraform runs on it, release it with "
+                f"`terraform -chdir={self.tf.dirs[stack]} force-unlock -force {lock.get('ID')}`")
+
+    def _protect_bootstrap_state(self) -> None:
+        """The bootstrap state (and its backups) owner-only, also one written before umask 077."""
+        path = self.bootstrap_state_file()
+        if path.parent.is_dir():
+            path.parent.chmod(0o700)
+            for file in path.parent.glob(f"{path.name}*"):
+                file.chmod(0o600)
 
     def network_applied(self) -> bool:
         self.tf.init("network")
@@ -406,7 +574,8 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m isolated_studio.ops.workflow",
         description="Plan, deploy or destroy the isolated-studio stacks for STUDIO_ENV / STUDIO_CONFIG.",
-        epilog="Exit codes: 0 done, 1 a step failed, 2 refused or aborted; "
+        epilog="Exit codes: 0 done, 1 a step failed, 2 refused, aborted or interrupted before anything "
+               "changed, 3 stopped part-way (aborted or interrupted after something changed); "
                "drift: 0 no drift, 2 drift found, 1 error.",
     )
     commands = parser.add_subparsers(dest="command", required=True)
@@ -419,6 +588,10 @@ def _parser() -> argparse.ArgumentParser:
                         help="plan every applied stack and report drift (exit 0 none, 2 drift, 1 error)")
     for sub in (deploy, destroy):
         sub.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    deploy.add_argument("--allow-replace", action="store_true",
+                        help="with --yes, also apply plans that destroy or replace long-lived resources")
+    deploy.add_argument("--from-plan-dir", type=Path, metavar="DIR",
+                        help="apply the saved plans in DIR (from `plan --plan-dir DIR`) instead of planning again")
     destroy.add_argument("--include-state", action="store_true",
                          help="also destroy the state bucket and lock table (needs state.protect = false)")
     return parser
@@ -437,11 +610,21 @@ def preflight(args: argparse.Namespace, config: StudioConfig) -> None:
     if args.command in ("deploy", "destroy") and not args.yes and not sys.stdin.isatty():
         raise Refused(f"{args.command} asks for confirmation, but stdin is not a terminal; "
                       "pass --yes to proceed without asking")
+    aws.check_region(config, args.command, os.environ)
 
 
-def prepare(args: argparse.Namespace, config: StudioConfig, say: Say) -> Workflow:
+def prepare(args: argparse.Namespace, config: StudioConfig, say: Say,
+            interrupts: Interrupts | None = None) -> Workflow:
     """Synthesize (or check the reused output), and set up the plan directory and Terraform."""
     outdir = args.outdir.resolve()
+    try:
+        env = terraform_env(config.provider_mirror)
+    except TerraformError as error:
+        raise Refused(str(error)) from error
+    try:
+        check_version(env)
+    except TooOld as error:
+        raise Refused(str(error)) from error
     if not args.no_synth:
         say(f"Synthesizing {config.environment!r} into {outdir} ...")
         say(synthesize(outdir, os.environ, timeout_s=min(args.timeout, 900)))
@@ -456,13 +639,11 @@ def prepare(args: argparse.Namespace, config: StudioConfig, say: Say) -> Workflo
     if missing:
         raise Refused(f"stack(s) {', '.join(missing)} not in {outdir} (it has: {', '.join(dirs)})")
     plan_dir = (args.plan_dir.resolve() if args.plan_dir else default_plan_dir(args.command))
-    plan_dir.mkdir(parents=True, exist_ok=True)
-    try:
-        env = terraform_env(config.provider_mirror)
-    except TerraformError as error:
-        raise Refused(str(error)) from error
-    tf = Terraform(dirs, env, say, timeout_s=args.timeout, lock_timeout=args.lock_timeout)
-    return Workflow(config, outdir, plan_dir, tf, say=say)
+    plan_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    plan_dir.chmod(0o700)
+    interrupts = interrupts or Interrupts()
+    tf = Terraform(dirs, env, say, timeout_s=args.timeout, lock_timeout=args.lock_timeout, interrupts=interrupts)
+    return Workflow(config, outdir, plan_dir, tf, say=say, interrupts=interrupts)
 
 
 def execute(args: argparse.Namespace, workflow: Workflow) -> Any:
@@ -474,7 +655,8 @@ def execute(args: argparse.Namespace, workflow: Workflow) -> Any:
     if args.command == "plan":
         return workflow.plan(args.stacks or available)
     if args.command == "deploy":
-        return workflow.deploy(args.stacks or available, assume_yes=args.yes)
+        return workflow.deploy(args.stacks or available, assume_yes=args.yes, allow_replace=args.allow_replace,
+                               from_plan_dir=args.from_plan_dir.resolve() if args.from_plan_dir else None)
     default = [s for s in available if s != "state"]
     return workflow.destroy(args.stacks or default, assume_yes=args.yes, include_state=args.include_state)
 
@@ -492,26 +674,68 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as error:
         print(f"error: {error}", file=sys.stderr)
         return refused_exit
+    interrupts = Interrupts().install()
+    # Saved plans embed the prior state, and the bootstrap state is a state: owner-only, also
+    # what Terraform writes.
+    umask = os.umask(0o077)
+    try:
+        return run(args, config, say, interrupts)
+    finally:
+        os.umask(umask)
+        interrupts.restore()
+
+
+def run(args: argparse.Namespace, config: StudioConfig, say: Say, interrupts: Interrupts) -> int:
+    """One command, then what it did (whatever stopped it) and its exit code."""
+    workflow: Workflow | None = None
+    outcome: Any = None
+    stopped: str | None = None  # None: done; else "failed", "refused" or "stopped"
     try:
         preflight(args, config)
         if args.command in ("deploy", "destroy"):
             verify_target(config, args.command, say)
-        outcome = execute(args, prepare(args, config, say))
+        with runlock.hold(args.outdir.resolve(), " ".join(sys.argv[1:]) or args.command):
+            workflow = prepare(args, config, say, interrupts)
+            outcome = execute(args, workflow)
     except guard.Aborted as error:
-        print(f"aborted: {error}", file=sys.stderr)
-        return refused_exit
+        stopped = _stop("stopped" if _changed(workflow) else "refused", f"aborted: {error}")
+    except Interrupted as error:
+        stopped = _stop("stopped" if _changed(workflow) else "refused", f"interrupted: {error}")
     except (Refused, guard.GuardError) as error:
-        print(f"refused: {error}", file=sys.stderr)
-        return refused_exit
+        stopped = _stop("stopped" if _changed(workflow) else "refused", f"refused: {error}")
     except WorkflowError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return EXIT_FAILED
+        stopped = _stop("failed", f"error: {error}")
     except (BotoCoreError, ClientError) as error:
-        print(f"error: {aws_failure(config, error)}", file=sys.stderr)
-        return EXIT_FAILED
+        stopped = _stop("failed", f"error: {aws_failure(config, error)}")
+    if workflow is not None and workflow.result is not None:
+        report(workflow, workflow.result, say)
     if args.command == "drift":
-        return outcome.exit_code
-    return EXIT_OK
+        # drift answers "is there drift?": 2 means yes, so a check that cannot run is an error (1).
+        return outcome.exit_code if stopped is None and outcome is not None else EXIT_FAILED
+    return EXIT_CODES[stopped]
+
+
+def _stop(kind: str, message: str) -> str:
+    print(message, file=sys.stderr, flush=True)
+    return kind
+
+
+def _changed(workflow: Workflow | None) -> bool:
+    return workflow is not None and workflow.result is not None and workflow.result.changed
+
+
+def report(workflow: Workflow, result: RunResult, say: Say) -> None:
+    """What the run did: the stacks applied, skipped and failed, and locks left held."""
+    if result.command in ("plan", "drift"):
+        return
+    for line in result.outcome_lines():
+        say(line)
+    for stack in [s for s in result.started if s not in result.applied]:
+        say(workflow.lock_status(stack))
+    workflow.write_report(result)
+
+
+EXIT_CODES = {None: EXIT_OK, "failed": EXIT_FAILED, "refused": EXIT_REFUSED, "stopped": EXIT_STOPPED}
 
 
 if __name__ == "__main__":
