@@ -409,6 +409,8 @@ def test_cli_refuses_to_plan_stacks_synthesized_for_another_environment(tmp_path
     write_synthesized(outdir, "studio-dev-tfstate", "isolated-studio/dev/network.tfstate", None)
     monkeypatch.setenv("STUDIO_CONFIG", str(CONFIG_DIR / "emulator.toml"))
     monkeypatch.setenv("STUDIO_EMULATOR_ENDPOINT", "http://127.0.0.1:4566")
+    for name in ("AWS_REGION", "AWS_DEFAULT_REGION"):
+        monkeypatch.setenv(name, "us-west-2")
 
     code = wf.main(["plan", "--no-synth", "--outdir", str(outdir), "--plan-dir", str(tmp_path / "plans")])
 
@@ -756,3 +758,15 @@ def test_user_profiles_terraform_did_not_create_are_named_and_the_destroy_refuse
         flow.destroy(["workload"], assume_yes=True, include_state=False)
     assert "--user-profile-name bob-console" in str(refused.value)
     assert tf.applied() == []
+
+
+def test_an_interrupted_plan_is_not_reported_as_a_failure(tmp_path, monkeypatch):
+    tf = FakeTerraform({}, changes={"state": STATE_CHANGES})
+    flow, _ = make_workflow(tmp_path, emulator_config(), tf, World(bucket_exists=False))
+
+    def interrupted_plan(stack: str, plan_file: Path, *, destroy: bool = False) -> bool:
+        flow.interrupts.received.append("SIGINT")
+        raise wf.WorkflowError("terraform plan in stack state failed (exit 1)")
+
+    monkeypatch.setattr(tf, "plan", interrupted_plan)
+    assert _run_cli(monkeypatch, flow, ["plan"]) == wf.EXIT_REFUSED  # nothing changed

@@ -704,7 +704,10 @@ def run(args: argparse.Namespace, config: StudioConfig, say: Say, interrupts: In
     except (Refused, guard.GuardError) as error:
         stopped = _stop("stopped" if _changed(workflow) else "refused", f"refused: {error}")
     except WorkflowError as error:
-        stopped = _stop("failed", f"error: {error}")
+        if interrupts.interrupted:  # a plan or the synthesis that the signal stopped
+            stopped = _stop("stopped" if _changed(workflow) else "refused", f"interrupted: {error}")
+        else:
+            stopped = _stop("failed", f"error: {error}")
     except (BotoCoreError, ClientError) as error:
         stopped = _stop("failed", f"error: {aws_failure(config, error)}")
     if workflow is not None and workflow.result is not None:
