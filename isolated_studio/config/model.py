@@ -100,7 +100,9 @@ class ProjectConfig(Section):
         json_schema_extra={"pattern": rules.ACCOUNT_PATTERN},
     )
     region: Annotated[OptionalText, check(rules.project_region_problems)] = Field(
-        None, description="Used when AWS_REGION is not set.", json_schema_extra={"pattern": rules.REGION_PATTERN}
+        None, description="Pins the region: AWS_REGION, AWS_DEFAULT_REGION and the AWS profile must then agree; "
+        "unset, the region is AWS_REGION, else AWS_DEFAULT_REGION, else us-west-2.",
+        json_schema_extra={"pattern": rules.REGION_PATTERN},
     )
 
 
