@@ -29,8 +29,9 @@ MOTO_ACCOUNT = "123456789012"  # moto answers every request as this account
 EMULATOR_CONFIG = CONFIG_DIR / "emulator.toml"
 # One workflow command. Bootstrapping state and applying the network take ~2.5 min on 2 cores,
 # most of it the AWS provider waiting for the bucket lifecycle configuration to settle.
-WORKFLOW_TIMEOUT_S = 480
-TERRAFORM_TIMEOUT_S = 180
+# Generous: on a shared 2-core machine under load one plan has taken over 3 minutes.
+WORKFLOW_TIMEOUT_S = 900
+TERRAFORM_TIMEOUT_S = 420
 
 # What moto 5.2.5 cannot round-trip, so that a second plan of the network is not quite empty:
 # it drops the description of security group rules whose target is another security group or

@@ -443,7 +443,10 @@ def test_deploy_refuses_when_the_configured_account_is_not_the_credentials_accou
     """Outside emulator mode the account check is on; moto's STS answers for 123456789012."""
     text = EMULATOR_CONFIG.read_text().split("\n[emulator]\n")[0]
     config = tmp_path / "other-account.toml"
-    config.write_text(text.replace('region = "us-west-2"', 'region = "us-west-2"\naccount_id = "111111111111"'))
+    text = text.replace('region = "us-west-2"', 'region = "us-west-2"\naccount_id = "111111111111"')
+    # Not an emulator file any more: its bootstrap state may not live in the emulator's place.
+    text = text.replace("terraform-state/emulator/state.tfstate", "terraform-state/other-account/state.tfstate")
+    config.write_text(text)
     env = {**emu.env, "STUDIO_CONFIG": str(config), "AWS_ENDPOINT_URL": moto.endpoint}
     env.pop("STUDIO_EMULATOR_ENDPOINT")
 

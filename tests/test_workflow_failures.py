@@ -33,6 +33,9 @@ def destroying_flow(tmp_path, client: Any, monkeypatch) -> tuple[wf.Workflow, Fa
                        state={"workload": ["aws_sagemaker_domain.studio"], "network": ["aws_vpc.vpc"]})
     flow, _ = make_workflow(tmp_path, dev_config(), tf, World(bucket_exists=True))
     monkeypatch.setattr(wf, "aws_client", lambda config, service: client)
+    # The destroy prompt's inventory of the domain is tested in test_workflow.py; here the
+    # stubbed answers are the cleanup's.
+    monkeypatch.setattr("isolated_studio.ops.cleanup.inventory", lambda client, domain_id: None)
     return flow, tf
 
 
