@@ -87,7 +87,7 @@ def test_the_cli_returns_the_drift_exit_code(tmp_path, monkeypatch):
     class Outcome:
         exit_code = EXIT_DRIFT
 
-    monkeypatch.setattr(wf, "prepare", lambda args, config, say: None)
+    monkeypatch.setattr(wf, "prepare", lambda args, config, say, interrupts=None: None)
     monkeypatch.setattr(wf, "execute", lambda args, workflow: Outcome())
     monkeypatch.setenv("STUDIO_CONFIG", str(Path(wf.PROJECT_ROOT) / "config" / "emulator.toml"))
     assert wf.main(["drift"]) == EXIT_DRIFT
