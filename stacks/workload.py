@@ -95,6 +95,8 @@ class WorkloadStack(StudioStack):
                 kms_key_arn=None,  # S3 server access logging cannot deliver to SSE-KMS buckets
                 access_log_bucket=None,
                 force_destroy=w.force_destroy_buckets,
+                # moto enforces the TLS-only Deny without its condition (as for the state bucket).
+                deny_insecure_transport=not c.emulator.enabled,
                 noncurrent_version_days=w.noncurrent_version_expiration_days,
                 extra_statements=[{
                     "Sid": "S3ServerAccessLogDelivery",
@@ -119,6 +121,7 @@ class WorkloadStack(StudioStack):
                     access_log_prefix=f"{kind}/",
                     read_write_principals=lab_roles,
                     force_destroy=w.force_destroy_buckets,
+                    deny_insecure_transport=not c.emulator.enabled,
                     noncurrent_version_days=w.noncurrent_version_expiration_days,
                     **extra,
                 ),

@@ -381,6 +381,47 @@ def test_review_report_of_the_real_plans_names_the_studio_resources(emu, second_
         "network.tfplan", "state.tfplan", "workload.tfplan"]
 
 
+# --------------------------------------------------------------------------- drift
+
+
+@dataclass
+class DriftRuns:
+    clean: subprocess.CompletedProcess[str]
+    drifted: subprocess.CompletedProcess[str]
+
+
+@pytest.fixture(scope="session")
+def drift_runs(emu: Emulator, deployed: Deployment) -> DriftRuns:
+    """`drift` of the untouched state stack, then of the network while a tag is changed by hand.
+
+    The tag is put back before the fixture returns, so other tests never see it.
+    """
+    clean = emu.workflow("drift", "--stacks", "state", plans="drift-clean")
+    ec2, vpc_id = emu.client("ec2"), deployed.network["vpc_id"]
+    ec2.create_tags(Resources=[vpc_id], Tags=[{"Key": "Owner", "Value": "changed-by-hand"}])
+    try:
+        drifted = emu.workflow("drift", "--stacks", "network", plans="drift-network")
+    finally:
+        ec2.delete_tags(Resources=[vpc_id], Tags=[{"Key": "Owner"}])
+    return DriftRuns(clean, drifted)
+
+
+def test_drift_of_an_untouched_stack_exits_0(emu, drift_runs):
+    assert drift_runs.clean.returncode == 0, describe(drift_runs.clean)
+    assert "state: no drift" in drift_runs.clean.stdout
+    report = (emu.plan_dir("drift-clean") / "review.md").read_text()
+    assert "## Drift: none" in report and report.index("## Drift: none") < report.index("## Summary")
+
+
+def test_a_tag_changed_out_of_band_is_reported_as_drift_with_exit_2(emu, drift_runs):
+    proc = drift_runs.drifted
+    assert proc.returncode == 2, describe(proc)
+    assert "network: DRIFT" in proc.stdout
+    report = (emu.plan_dir("drift-network") / "review.md").read_text()
+    vpc_row = next(line for line in report.splitlines() if line.startswith("| `aws_vpc."))
+    assert "changed" in vpc_row and "tags" in vpc_row
+
+
 # --------------------------------------------------------------------------- locking
 
 
