@@ -197,6 +197,7 @@ def run_target(target: Target, *, max_children: int, root: Path = WORK_DIR,
         proc = subprocess.run([mutmut, "run", "--max-children", str(max_children), *names],
                               cwd=workspace, env=env, stdout=out, stderr=subprocess.STDOUT,
                               stdin=subprocess.DEVNULL)
+    _stop_leftovers(workspace)
     if proc.returncode != 0:
         raise RuntimeError(f"mutmut failed on {target.name} (exit {proc.returncode}); see {log}")
     collected = subprocess.run([sys.executable, "-c", _COLLECT, target.workspace_source], cwd=workspace,
@@ -210,6 +211,20 @@ def run_target(target: Target, *, max_children: int, root: Path = WORK_DIR,
         result.commit = f"{previous['commit']} + survivors rerun at {commit}"
     result.diffs = {m: d for m, d in data["diffs"].items() if m in result.status}
     return result
+
+
+def _stop_leftovers(workspace: Path) -> None:
+    """Stop servers (moto) that tests started in the workspace and a killed mutant left behind:
+    mutmut kills a mutant on timeout before its fixtures can stop what they started."""
+    import signal
+
+    root = str(workspace.resolve())
+    for proc_dir in Path("/proc").glob("[0-9]*"):
+        try:
+            if os.readlink(proc_dir / "cwd").startswith(root):
+                os.kill(int(proc_dir.name), signal.SIGTERM)
+        except (OSError, ValueError):
+            continue
 
 
 def _commit(source: str) -> str:
