@@ -21,7 +21,7 @@ export CKV_SKIP_PACKAGE_UPDATE_CHECK := true
 STAMP := .venv/.synced-$(shell cat Pipfile.lock 2>/dev/null | cksum | cut -d' ' -f1)
 CLI_STAMP := node_modules/.installed-$(shell cat package-lock.json 2>/dev/null | cksum | cut -d' ' -f1)
 
-.PHONY: help setup cli studio-env synth schema test test-fast validate checkov lint-iam bench mutation data clean plan deploy destroy drift emulator
+.PHONY: help setup cli studio-env awscli-env synth schema test test-fast validate checkov lint-iam bench mutation data clean plan deploy destroy drift emulator
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 12
@@ -52,6 +52,16 @@ $(STUDIO_STAMP): $(STUDIO_REQUIREMENTS)
 
 studio-env: $(STUDIO_STAMP) ## the Studio-pinned lab environment in .venv-studio (notebooks/requirements.txt)
 
+# The AWS CLI for the JupyterLab start-script tests (run against moto), apart from .venv.
+AWSCLI_VENV := .venv-awscli
+AWSCLI_STAMP := $(AWSCLI_VENV)/.synced-$(shell cat tests/requirements-awscli.txt 2>/dev/null | cksum | cut -d' ' -f1)
+$(AWSCLI_STAMP): tests/requirements-awscli.txt
+	rm -rf $(AWSCLI_VENV) && $(PYTHON) -m venv $(AWSCLI_VENV)
+	$(AWSCLI_VENV)/bin/pip install --quiet --disable-pip-version-check -r tests/requirements-awscli.txt
+	@touch $@
+
+awscli-env: $(AWSCLI_STAMP) ## the AWS CLI the start-script tests use, in .venv-awscli (tests/requirements-awscli.txt)
+
 synth: setup ## synthesize every stack with the default configuration into cdktf.out/
 	$(PIPENV) run python main.py
 
@@ -66,10 +76,10 @@ schema: setup ## write config/schema.json and README's configuration table from 
 TEST_WORKERS ?= 2
 TEST_SEED ?=
 XDIST = -n $(TEST_WORKERS) --dist loadgroup --no-loadscope-reorder
-test: setup cli studio-env ## run the whole test suite (TEST_WORKERS=0: in one process; TEST_SEED=n: random order)
+test: setup cli studio-env awscli-env ## run the whole test suite (TEST_WORKERS=0: in one process; TEST_SEED=n: random order)
 	$(PIPENV) run pytest $(XDIST) $(if $(TEST_SEED),-p randomly --randomly-seed=$(TEST_SEED)) $(PYTEST_ARGS)
 
-test-fast: setup cli studio-env ## the edit-test loop: every test but the emulator and lab end-to-end ones
+test-fast: setup cli studio-env awscli-env ## the edit-test loop: every test but the emulator and lab end-to-end ones
 	$(PIPENV) run pytest $(XDIST) -m "not emulator and not lab_e2e" $(PYTEST_ARGS)
 
 validate: synth ## terraform init -backend=false + validate every synthesized stack

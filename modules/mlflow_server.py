@@ -44,8 +44,9 @@ class MlflowServerProps:
             found.append(f"name: {self.name!r} is not a valid tracking server name")
         if self.size not in SIZES:
             found.append(f"size: {self.size!r} must be one of {list(SIZES)}")
-        if not re.match(r"^\d+\.\d+(\.\d+)?$", self.mlflow_version):
-            found.append(f"mlflow_version: {self.mlflow_version!r} must look like 2.16")
+        if not re.match(r"^\d+\.\d+$", self.mlflow_version):
+            # SageMaker rejects patch versions ("The provided MLflow version is not supported").
+            found.append(f"mlflow_version: {self.mlflow_version!r} must be major.minor like 2.16")
         if not re.match(r"^(Mon|Tue|Wed|Thu|Fri|Sat|Sun):([01]\d|2[0-3]):[0-5]\d$", self.maintenance_window):
             found.append(f"maintenance_window: {self.maintenance_window!r} must be Ddd:HH:MM")
         if self.artifact_prefix.startswith("/"):

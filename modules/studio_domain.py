@@ -112,24 +112,41 @@ def _scalar(value: object) -> str:
     return "'" + str(value).replace("'", "''") + "'"
 
 
+#: Home of the Studio user in JupyterLab apps; the start script uses it when HOME is unset.
+STUDIO_HOME = "/home/sagemaker-user"
+#: Where the start script writes the lab's settings (relative to the user's home).
+SETTINGS_PATH = ".isolated-studio/settings.json"
+#: Bounds on every AWS CLI call: Studio stops an app whose start script runs over 5 minutes,
+#: and the script makes three calls (STS setting, CodeArtifact login, lab copy).
+AWS_CLI_BOUNDS = "timeout 80 aws --cli-connect-timeout 10 --cli-read-timeout 30"
+
+
 def jupyterlab_startup_script(
     *, region: str, codeartifact_domain: str, codeartifact_owner: str, codeartifact_repository: str,
-    lab_bucket: str, lab_prefix: str, sdk_config: Mapping | None = None,
+    lab_bucket: str, lab_prefix: str, settings_base64: str, sdk_config: Mapping | None = None,
+    default_home: str = STUDIO_HOME,
 ) -> str:
-    """The JupyterLab start script: pip through CodeArtifact, the SDK defaults, and the lab.
+    """The JupyterLab start script: the lab settings, the SDK defaults, pip through CodeArtifact, the lab.
 
-    It never overwrites a file the user changed (``cp -n`` from a fresh mirror), and a
-    failure is logged but does not stop JupyterLab from starting: a user with a broken pip
-    login can still open a terminal and fix it. The SDK configuration and the regional STS
-    setting are ours and rewritten at every start.
+    ``settings_base64`` is the lab's settings file (JSON) base64-encoded; in the stack it is a
+    Terraform ``base64encode(jsonencode(...))`` of deployed values, so the script needs no
+    look-ups and carries no JSON quoting. The SDK configuration and the regional STS setting
+    are ours and rewritten at every start. Lab files are refreshed from the bucket unless the
+    user changed them since the script last copied them (an MD5 manifest of the last copies
+    tells which); an edited file is kept and named in the log. The bucket's copy is fetched
+    whole each time (a few hundred KB): ``s3 sync`` compares sizes and times, not content, and
+    would miss a same-sized change. A failure is logged but does not stop JupyterLab from
+    starting: a user with a broken pip login can still open a terminal and fix it. HOME may be
+    unset when the script runs: it then uses the Studio user's home.
     """
+    aws = AWS_CLI_BOUNDS
     login = codeartifact_login(region=region, domain=codeartifact_domain, owner=codeartifact_owner,
-                               repository=codeartifact_repository)
+                               repository=codeartifact_repository).replace("aws ", aws + " ", 1)
     sdk = ""
     if sdk_config is not None:
-        sdk = f"""log sdk: $HOME/{SDK_CONFIG_PATH}
-mkdir -p $(dirname $HOME/{SDK_CONFIG_PATH})
-cat > $HOME/{SDK_CONFIG_PATH} <<'ISOLATED_STUDIO_SDK_CONFIG'
+        sdk = f"""log sdk: $home/{SDK_CONFIG_PATH}
+mkdir -p $(dirname $home/{SDK_CONFIG_PATH})
+cat > $home/{SDK_CONFIG_PATH} <<'ISOLATED_STUDIO_SDK_CONFIG'
 # Written by isolated-studio at each JupyterLab start; edits here are overwritten.
 {to_yaml(dict(sdk_config))}
 ISOLATED_STUDIO_SDK_CONFIG
@@ -140,15 +157,39 @@ ISOLATED_STUDIO_SDK_CONFIG
 # isolated-studio: runs as sagemaker-user each time a JupyterLab app starts.
 set -uo pipefail
 log() {{ echo isolated-studio: $*; }}
+home=$(printenv HOME | grep . || echo {default_home})
+export HOME=$home
+state=$home/.isolated-studio
+mkdir -p $state $home/lab
+echo {settings_base64} | base64 -d > $state/settings.json.tmp && mv $state/settings.json.tmp $home/{SETTINGS_PATH} && log settings: $home/{SETTINGS_PATH} || log WARNING: could not write the lab settings
 # boto3 1.35 sends STS to the global endpoint, which has no VPC endpoint: use the regional one.
-aws configure set default.sts_regional_endpoints regional || log WARNING: could not set regional STS endpoints
+{aws} configure set default.sts_regional_endpoints regional || log WARNING: could not set regional STS endpoints
 {sdk}log pip: CodeArtifact {codeartifact_domain}/{codeartifact_repository}
 {login} || log WARNING: CodeArtifact login failed, pip install will not work
 log lab: s3://{lab_bucket}/{lab_prefix}/
-mirror=$HOME/.isolated-studio/lab
-mkdir -p $mirror $HOME/lab
-if aws s3 sync --only-show-errors --region {region} s3://{lab_bucket}/{lab_prefix}/ $mirror/; then
-  cp -rn $mirror/. $HOME/lab/
+mirror=$state/lab
+manifest=$state/lab.md5
+touch $manifest && rm -rf $mirror.new
+if {aws} s3 cp --recursive --only-show-errors --region {region} s3://{lab_bucket}/{lab_prefix}/ $mirror.new/ && rm -rf $mirror && mv $mirror.new $mirror; then
+  : > $manifest.new
+  (cd $mirror && find . -type f | sed s,^[.]/,, | sort) | while read -r rel; do
+    new=$(md5sum < $mirror/$rel | cut -c1-32)
+    last=$(awk -v f=$rel '$2 == f {{print $1}}' $manifest)
+    if [ ! -e $home/lab/$rel ]; then
+      mkdir -p $(dirname $home/lab/$rel) && cp $mirror/$rel $home/lab/$rel && echo $new $rel >> $manifest.new
+    else
+      mine=$(md5sum < $home/lab/$rel | cut -c1-32)
+      if [ $mine = $new ]; then
+        echo $new $rel >> $manifest.new
+      elif [ x$mine = x$last ]; then
+        cp $mirror/$rel $home/lab/$rel && echo $new $rel >> $manifest.new && log updated lab/$rel
+      else
+        log kept your edited lab/$rel, the new version is in $mirror/$rel
+        [ -z $last ] || echo $last $rel >> $manifest.new
+      fi
+    fi
+  done
+  mv $manifest.new $manifest
 else
   log WARNING: could not copy the lab from S3
 fi

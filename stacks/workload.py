@@ -7,9 +7,11 @@ looked up by name or tag.
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
-from cdktf import TerraformOutput
+from cdktf import Fn, TerraformLocal, TerraformOutput
 from cdktf_cdktf_provider_aws.data_aws_caller_identity import DataAwsCallerIdentity
 from cdktf_cdktf_provider_aws.data_aws_partition import DataAwsPartition
 from constructs import Construct
@@ -21,6 +23,7 @@ from modules.mlflow_server import MlflowServer, MlflowServerProps
 from modules.pypi_mirror import PypiMirror, PypiMirrorProps
 from modules.secure_bucket import SecureBucket, SecureBucketProps
 from modules.studio_domain import (
+    REMOTE_FUNCTION_PREFIX,
     StudioDomain,
     StudioDomainProps,
     codeartifact_login,
@@ -33,6 +36,31 @@ from stacks.base import StudioStack
 from stacks.network import NetworkStack
 
 NOTEBOOKS_DIR = PROJECT_ROOT / "notebooks"
+#: The UCI file, when the user saved it there; else deploy generates one beside it.
+DEFAULT_DATA_FILE = PROJECT_ROOT / "data" / "ai4i2020.csv"
+GENERATED_DATA_FILE = PROJECT_ROOT / "data" / "generated" / "ai4i2020.csv"
+
+
+def lab_data_file(configured: str) -> Path:
+    """The AI4I 2020 CSV a deploy uploads: the configured file, else data/ai4i2020.csv, else generated.
+
+    The generator (the same command as `make data`, seed 42) is deterministic, so the file and
+    its S3 object stay the same from one synthesis to the next and plans show no change.
+    """
+    if configured:
+        path = Path(configured)
+        return path if path.is_absolute() else PROJECT_ROOT / path
+    if DEFAULT_DATA_FILE.is_file():
+        return DEFAULT_DATA_FILE
+    if not GENERATED_DATA_FILE.is_file():
+        GENERATED_DATA_FILE.parent.mkdir(parents=True, exist_ok=True)
+        partial = GENERATED_DATA_FILE.with_suffix(".partial")
+        subprocess.run(
+            [sys.executable, "-m", "pm_lab.synthetic", "--rows", "10000", "--seed", "42", "--out", str(partial)],
+            cwd=NOTEBOOKS_DIR, check=True, stdout=subprocess.DEVNULL,
+        )
+        partial.replace(GENERATED_DATA_FILE)
+    return GENERATED_DATA_FILE
 
 
 class WorkloadStack(StudioStack):
@@ -128,6 +156,30 @@ class WorkloadStack(StudioStack):
             )
 
         self.notebooks_bucket = lab_bucket("notebooks", "notebooks")
+        self.data_file = lab_data_file(w.data_file)
+        # What the notebook needs in Studio, written by the start script to
+        # ~/.isolated-studio/settings.json (pm_lab.settings reads it). Only deterministic names
+        # and network/key values: the tracking server ARN is built from its name, since the
+        # server (tagged with the domain id) cannot feed the domain's own start script.
+        self.lab_settings = {
+            "schema_version": 1,
+            "region": c.region,
+            "account_id": account,
+            "codeartifact_domain": c.codeartifact_domain,
+            "codeartifact_domain_owner": account,
+            "codeartifact_repository": w.codeartifact_repository,
+            "tracking_server_arn": (
+                f"arn:{partition}:sagemaker:{c.region}:{account}:mlflow-tracking-server/{c.mlflow_server_name}"
+            ),
+            "mlflow_version": w.mlflow_version,
+            "notebooks_bucket": bucket_names["notebooks"],
+            "data_uri": f"s3://{bucket_names['notebooks']}/{w.data_prefix}/{self.data_file.name}",
+            "remote_s3_root_uri": f"s3://{bucket_names['notebooks']}/{REMOTE_FUNCTION_PREFIX}",
+            "kms_key_arn": key_arn,
+            "subnet_ids": subnet_ids,
+            "security_group_ids": [studio_sg],
+            "execution_role_arn": self.roles.execution_role.arn,
+        }
         self.pypi = PypiMirror(
             self,
             "codeartifact",
@@ -155,6 +207,10 @@ class WorkloadStack(StudioStack):
                     codeartifact_repository=w.codeartifact_repository,
                     lab_bucket=bucket_names["notebooks"],
                     lab_prefix=w.notebooks_prefix,
+                    # A local keeps the JSON (and its quotes) out of the script's text.
+                    settings_base64=TerraformLocal(
+                        self, "lab_settings", Fn.base64encode(Fn.jsonencode(self.lab_settings))
+                    ).as_string,
                     sdk_config=sagemaker_sdk_config(
                         bucket=bucket_names["notebooks"],
                         kms_key_arn=key_arn,
@@ -204,10 +260,6 @@ class WorkloadStack(StudioStack):
                 depends_on=[self.roles.policies["mlflow-artifacts"], self.roles.policies["mlflow-model-registry"]],
             ),
         )
-        data_file = None
-        if w.data_file:
-            data_file = Path(w.data_file)
-            data_file = data_file if data_file.is_absolute() else PROJECT_ROOT / data_file
         self.lab = LabContent(
             self,
             "lab",
@@ -215,7 +267,7 @@ class WorkloadStack(StudioStack):
                 bucket=self.notebooks_bucket.bucket.id,
                 directory=NOTEBOOKS_DIR,
                 prefix=w.notebooks_prefix,
-                data_file=data_file,
+                data_file=self.data_file,
                 data_prefix=w.data_prefix,
             ),
         )
@@ -238,7 +290,8 @@ class WorkloadStack(StudioStack):
             "execution_role_arn": (self.roles.execution_role.arn, "Studio execution role"),
             "kms_key_arn": (self.key.key.arn, "KMS key of the buckets, home EFS, CodeArtifact and logs"),
             "notebooks_bucket_uri": (f"s3://{notebooks}/{w.notebooks_prefix}/", "Where the lab files are uploaded"),
-            "data_uri": (f"s3://{notebooks}/{w.data_prefix}/", "Where the AI4I 2020 data set goes"),
+            "data_uri": (f"s3://{notebooks}/{w.data_prefix}/{self.data_file.name}",
+                         "The AI4I 2020 data set (the notebook's data_path in Studio)"),
             "mlflow_tracking_server_arn": (self.mlflow.server.arn, "MLflow tracking server ARN (the notebook's tracking URI)"),
             "mlflow_tracking_server_url": (self.mlflow.server.tracking_server_url, "MLflow tracking server URL"),
             "mlflow_artifact_store_uri": (self.mlflow.artifact_store_uri, "MLflow artifact store"),

@@ -107,6 +107,8 @@ BAD_INPUTS = [
     ({"workload": {"user_profiles": []}}, "workload.user_profiles: at least one user profile is needed"),
     ({"workload": {"mlflow_size": "Huge"}}, "workload.mlflow_size: 'Huge' must be one of ['Small', 'Medium', 'Large']"),
     ({"workload": {"mlflow_version": "latest"}}, "workload.mlflow_version: 'latest' must look like 2.16"),
+    ({"workload": {"mlflow_version": "2.16.2"}}, "workload.mlflow_version: '2.16.2' is a patch version; SageMaker accepts major.minor only (it answers 'The provided MLflow version is not supported'): use '2.16'"),
+    ({"workload": {"mlflow_version": "2.20"}}, "workload.mlflow_version: '2.20' does not match the lab's client mlflow==2.16.2 (notebooks/requirements.txt): use '2.16'"),
     ({"workload": {"mlflow_maintenance_window": "Sunday 3am"}}, "workload.mlflow_maintenance_window: 'Sunday 3am' must be Ddd:HH:MM"),
     ({"workload": {"mlflow_maintenance_window": "Sun:25:00"}}, "must be Ddd:HH:MM"),
     ({"workload": {"codeartifact_domain": "Bad.Domain"}}, "workload.codeartifact_domain: 'Bad.Domain' must be 2-50 lowercase"),

@@ -41,7 +41,7 @@ EXPECTED: dict[tuple[str, str], object] = {
     ("workload", "codeartifact_repository_endpoint"): (
         "data.aws_codeartifact_repository_endpoint", "workload/codeartifact/endpoint", "repository_endpoint"),
     ("workload", "notebooks_bucket_uri"): "s3://{aws_s3_bucket workload/notebooks/bucket bucket}/lab/",
-    ("workload", "data_uri"): "s3://{aws_s3_bucket workload/notebooks/bucket bucket}/data/",
+    ("workload", "data_uri"): "s3://{aws_s3_bucket workload/notebooks/bucket bucket}/data/ai4i2020.csv",
     ("workload", "mlflow_artifact_store_uri"): "s3://{aws_s3_bucket workload/mlflow-artifacts/bucket bucket}/mlflow",
 }
 # Outputs that are data, not references (checked by the tests of what they carry).

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from modules.studio_domain import (
+    AWS_CLI_BOUNDS,
     SDK_CONFIG_PATH,
     codeartifact_login,
     jupyterlab_startup_script,
@@ -48,7 +49,7 @@ def sdk_config() -> dict:
 def script() -> str:
     return jupyterlab_startup_script(region="us-west-2", codeartifact_domain="studio-dev", codeartifact_owner=ACCOUNT,
                                      codeartifact_repository="pip", lab_bucket=BUCKET, lab_prefix="lab",
-                                     sdk_config=sdk_config())
+                                     settings_base64="e30=", sdk_config=sdk_config())
 
 
 def sdk_reads(path: Path) -> dict:
@@ -96,8 +97,11 @@ def fake_aws(tmp_path) -> Path:
         from pathlib import Path
         with open(os.environ["FAKE_AWS_LOG"], "a") as log:
             log.write(json.dumps(sys.argv[1:]) + "\\n")
-        if sys.argv[1:3] == ["configure", "set"]:
-            profile, _, key = sys.argv[3].rpartition(".")
+        args = sys.argv[1:]
+        while args and args[0].startswith("--cli-"):  # global options, e.g. --cli-read-timeout 30
+            args = args[2:]
+        if args[0:2] == ["configure", "set"]:
+            profile, _, key = args[2].rpartition(".")
             path = Path(os.environ.get("AWS_CONFIG_FILE") or Path.home() / ".aws" / "config")
             path.parent.mkdir(parents=True, exist_ok=True)
             config = configparser.ConfigParser()
@@ -105,7 +109,7 @@ def fake_aws(tmp_path) -> Path:
             section = "default" if profile in ("", "default") else f"profile {{profile}}"
             if not config.has_section(section):
                 config.add_section(section)
-            config[section][key] = sys.argv[4]
+            config[section][key] = args[3]
             with path.open("w") as out:
                 config.write(out)
         """))
@@ -122,7 +126,11 @@ def run_script(tmp_path: Path, fake_aws: Path) -> tuple[Path, list[list[str]]]:
     env = {"HOME": str(home), "PATH": f"{fake_aws}:{os.environ['PATH']}", "FAKE_AWS_LOG": str(log)}
     result = subprocess.run(["bash", str(path)], env=env, capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
-    return home, [json.loads(line) for line in log.read_text().splitlines()]
+    # Every call carries the same bounds (tests/test_lab_startup_script.py); compare without them.
+    bounds = AWS_CLI_BOUNDS.split()[3:]
+    calls = [json.loads(line) for line in log.read_text().splitlines()]
+    assert all(call[:len(bounds)] == bounds for call in calls)
+    return home, [call[len(bounds):] for call in calls]
 
 
 def test_startup_script_writes_the_sdk_configuration_the_sdk_reads(tmp_path, fake_aws):
@@ -151,5 +159,5 @@ def test_startup_script_sends_sts_to_the_regional_endpoint(tmp_path, fake_aws):
 def test_startup_script_logs_pip_in_before_copying_the_lab(tmp_path, fake_aws):
     _, calls = run_script(tmp_path, fake_aws)
     commands = [" ".join(call[:2]) for call in calls]
-    assert commands.index("codeartifact login") < commands.index("s3 sync")
+    assert commands.index("codeartifact login") < commands.index("s3 cp")
     assert ["codeartifact", "login", *LOGIN.split()[3:]] in calls

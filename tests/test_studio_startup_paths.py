@@ -7,6 +7,7 @@ must still exit 0 so JupyterLab starts, and must never overwrite what the user c
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 import shutil
@@ -16,21 +17,22 @@ from pathlib import Path
 
 import pytest
 
-from modules.studio_domain import SDK_CONFIG_PATH
+from modules.studio_domain import AWS_CLI_BOUNDS, SDK_CONFIG_PATH, SETTINGS_PATH
 from test_studio_startup import ACCOUNT, BUCKET, script
 
 BASH = shutil.which("bash") or "/bin/bash"
 
 FAKE_AWS = textwrap.dedent("""\
     #!/bin/bash
-    # Records every call; FAKE_AWS_FAIL=1 fails them all; `s3 sync s3://B/P/ DST` copies
-    # $FAKE_S3/B/P/ to DST (only new and changed files, as the real sync does).
+    # Records every call; FAKE_AWS_FAIL=1 fails them all; `s3 cp --recursive s3://B/P/ DST`
+    # copies $FAKE_S3/B/P/ to DST. Global options (--cli-read-timeout 30 ...) come first.
     echo "$*" >> "$FAKE_AWS_LOG"
     if [ -n "${FAKE_AWS_FAIL:-}" ]; then
       echo "An error occurred (ExpiredToken): the security token included in the request is expired" >&2
       exit 254
     fi
-    if [ "$1 $2" = "s3 sync" ]; then
+    while [ "${1#--cli-}" != "$1" ]; do shift 2; done
+    if [ "$1 $2" = "s3 cp" ]; then
       shift 2
       args=()
       for arg in "$@"; do case "$arg" in --*) ;; *) args+=("$arg") ;; esac; done
@@ -89,7 +91,9 @@ def test_first_start_copies_the_lab_from_s3(studio):
     lab = studio.home / "lab"
     assert (lab / "private-mlflow.ipynb").read_text() == '{"cells": ["from S3"]}'
     assert (lab / "pm_lab" / "data.py").read_text() == "# from S3\n"
-    assert f"s3 sync --only-show-errors --region us-west-2 s3://{BUCKET}/lab/ {studio.home}/.isolated-studio/lab/" in studio.calls()
+    bounds = AWS_CLI_BOUNDS.split(" ", 3)[3]
+    assert (f"{bounds} s3 cp --recursive --only-show-errors --region us-west-2 s3://{BUCKET}/lab/ "
+            f"{studio.home}/.isolated-studio/lab.new/") in studio.calls()
 
 
 def test_a_file_the_user_edited_survives_the_next_start(studio):
@@ -135,6 +139,9 @@ def test_the_synthesized_lifecycle_configuration_runs(synth, studio):
     assert match, content[:200]
     text = json.loads(match.group(1))  # the HCL string literal is JSON-compatible here
     # What Terraform substitutes: the account id, and ids/ARNs of the key, subnets and group.
+    # The lab settings are a Terraform local (base64 of JSON): stand in a value of that form.
+    settings = {"region": "us-west-2", "account_id": ACCOUNT}
+    text = text.replace("${local.lab_settings}", base64.b64encode(json.dumps(settings).encode()).decode())
     text = re.sub(r"\$\{data\.aws_caller_identity\.[a-z_]+\.account_id\}", ACCOUNT, text)
     text = re.sub(r"\$\{(?:data\.)?[a-z_]+\.[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)+\}", "resolved-by-terraform", text)
     assert "${" not in text, "a reference Terraform would not resolve is left in the script"
@@ -149,3 +156,4 @@ def test_the_synthesized_lifecycle_configuration_runs(synth, studio):
     assert proc.returncode == 0, proc.stderr
     assert (studio.home / "lab" / "private-mlflow.ipynb").exists()
     assert (studio.home / SDK_CONFIG_PATH).is_file()
+    assert json.loads((studio.home / SETTINGS_PATH).read_text()) == settings

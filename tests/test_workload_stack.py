@@ -2,6 +2,7 @@
 
 import base64
 import json
+import re
 
 import pytest
 from cdktf_cdktf_provider_aws.codeartifact_domain import CodeartifactDomain
@@ -54,8 +55,9 @@ def test_network_arrives_through_remote_state_of_the_network_s3_state(synth):
 
 
 def test_network_exports_what_the_workload_reads(synth):
-    wanted = {ref.split(".outputs.")[1].rstrip("}") for ref in json.dumps(synth.stacks["workload"]).split("${")
-              if ".outputs." in ref for ref in [ref.split("}")[0]]}
+    text = json.dumps(synth.stacks["workload"])
+    wanted = set(re.findall(r"terraform_remote_state\.[\w-]+\.outputs\.([\w-]+)", text))
+    assert wanted
     assert wanted <= set(synth.stacks["network"]["output"])
 
 
@@ -135,7 +137,7 @@ def test_every_notebook_file_is_uploaded_with_a_content_hash(synth):
     objects = {o["key"]: o for o in synth.resources("workload", "aws_s3_object").values()}
     expected = {f"lab/{rel.as_posix()}" for rel in lab_files(NOTEBOOKS_DIR)}
     assert "lab/private-mlflow.ipynb" in expected
-    assert set(objects) == expected
+    assert set(objects) == expected | {"data/ai4i2020.csv"}  # a default deploy carries the data set
     for key, obj in objects.items():
         assert len(obj["source_hash"]) == 32, key
         assert (synth.dirs["workload"] / obj["source"]).is_file(), key
@@ -180,6 +182,26 @@ def test_data_file_is_uploaded_under_the_data_prefix_when_configured(tmp_path, v
                                                    data_file=csv, data_prefix="data"))
     keys = {o["key"] for o in json.loads(Testing.synth(stack))["resource"]["aws_s3_object"].values()}
     assert keys == {"lab/x.ipynb", "data/ai4i2020.csv"}
+
+
+def test_default_deploy_uploads_the_uci_file_when_saved_else_a_generated_one(tmp_path, monkeypatch):
+    import pandas as pd
+
+    from stacks import workload
+
+    uci, generated = tmp_path / "ai4i2020.csv", tmp_path / "generated" / "ai4i2020.csv"
+    monkeypatch.setattr(workload, "DEFAULT_DATA_FILE", uci)
+    monkeypatch.setattr(workload, "GENERATED_DATA_FILE", generated)
+    assert workload.lab_data_file("") == generated  # nothing saved: deploy runs the generator
+    frame = pd.read_csv(generated)
+    assert len(frame) == 10_000 and "Machine failure" in frame.columns
+    first = generated.read_bytes()
+    generated.unlink()
+    workload.lab_data_file("")
+    assert generated.read_bytes() == first  # deterministic: no plan change from one synth to the next
+    uci.write_text("UDI,Product ID\n")
+    assert workload.lab_data_file("") == uci  # the user's UCI file wins
+    assert workload.lab_data_file(str(tmp_path / "mine.csv")) == tmp_path / "mine.csv"
 
 
 # --- IAM -----------------------------------------------------------------------------------
@@ -288,22 +310,46 @@ def test_lifecycle_configuration_logs_pip_in_and_copies_the_lab(synth):
     lcc = next(iter(synth.resources("workload", "aws_sagemaker_studio_lifecycle_config").values()))
     assert lcc["studio_lifecycle_config_app_type"] == "JupyterLab"
     script = lcc["studio_lifecycle_config_content"]
-    assert script.startswith("${base64encode(") and "aws codeartifact login --tool pip" in script
+    assert script.startswith("${base64encode(") and "aws --cli-connect-timeout 10 --cli-read-timeout 30 codeartifact login --tool pip" in script
     assert "--domain studio-dev" in script and "--repository pip" in script
     assert "s3://studio-dev-notebooks-${data.aws_caller_identity.account.account_id}-us-west-2/lab/" in script
-    assert "cp -rn" in script  # never overwrites what the user changed
+    assert "lab.md5" in script and "kept your edited" in script  # never overwrites what the user changed
+    assert "$HOME" not in script  # an unset HOME must not abort the script (set -u)
+
+
+def test_lifecycle_configuration_writes_the_lab_settings_from_deployed_values(synth):
+    lcc = next(iter(synth.resources("workload", "aws_sagemaker_studio_lifecycle_config").values()))
+    script = lcc["studio_lifecycle_config_content"]
+    assert "echo ${local.lab_settings} | base64 -d > $state/settings.json.tmp" in script
+    settings = synth.stacks["workload"]["locals"]["lab_settings"]
+    assert settings.startswith("${base64encode(jsonencode({")
+    account = "data.aws_caller_identity.account.account_id"
+    for fragment in (
+        '"region" = "us-west-2"', f'"account_id" = {account}', '"codeartifact_domain" = "studio-dev"',
+        f'"codeartifact_domain_owner" = {account}', '"codeartifact_repository" = "pip"',
+        '"tracking_server_arn" = "arn:${data.aws_partition.partition.partition}:sagemaker:us-west-2:'
+        '${data.aws_caller_identity.account.account_id}:mlflow-tracking-server/studio-dev-mlflow"',
+        '"mlflow_version" = "2.16"',
+        '"data_uri" = "s3://studio-dev-notebooks-${data.aws_caller_identity.account.account_id}-us-west-2/data/ai4i2020.csv"',
+        '"kms_key_arn" = aws_kms_key.kms_key', '"execution_role_arn" = aws_iam_role.iam_execution-role',
+        '"subnet_ids" = [data.terraform_remote_state.', '"security_group_ids" = [data.terraform_remote_state.',
+    ):
+        assert fragment in settings, fragment
+    # The data object the settings name is the one the deploy uploads.
+    (data,) = [o for o in synth.resources("workload", "aws_s3_object").values() if o["key"].startswith("data/")]
+    assert data["key"] == "data/ai4i2020.csv"
 
 
 def test_lifecycle_configuration_writes_the_sdk_defaults_with_our_bucket_key_and_network(synth):
     lcc = next(iter(synth.resources("workload", "aws_sagemaker_studio_lifecycle_config").values()))
     script = lcc["studio_lifecycle_config_content"]
-    assert "cat > $HOME/.config/sagemaker/config.yaml" in script
+    assert "cat > $home/.config/sagemaker/config.yaml" in script
     notebooks = "studio-dev-notebooks-${data.aws_caller_identity.account.account_id}-us-west-2"
     assert f"DefaultS3Bucket: '{notebooks}'" in script
     assert f"S3RootUri: 's3://{notebooks}/remote-functions'" in script
     assert "VolumeKmsKeyId: '${aws_kms_key.kms_key_28C05A0F.arn}'" in script
     assert "cross-stack-output-aws_security_groupstudio-security-group_145E1DBBid" in script
-    assert "aws configure set default.sts_regional_endpoints regional" in script
+    assert "aws --cli-connect-timeout 10 --cli-read-timeout 30 configure set default.sts_regional_endpoints regional" in script
 
 
 def test_lifecycle_configuration_is_attached_by_default_and_can_be_detached(synth, synth_variant):

@@ -197,7 +197,8 @@ class WorkloadConfig(Section):
     ] = derived("MLflow tracking server name.")
     mlflow_size: MlflowSize = Field("Small", description="MLflow tracking server size.")
     mlflow_version: Annotated[StrictStr, check(rules.mlflow_version_problems)] = Field(
-        "2.16", description="MLflow version of the tracking server.",
+        "2.16", description="MLflow version of the tracking server: major.minor (AWS refuses 2.16.2), "
+        "the release of the lab's mlflow pin in notebooks/requirements.txt.",
         json_schema_extra={"pattern": rules.MLFLOW_VERSION_PATTERN},
     )
     mlflow_artifact_prefix: Annotated[StrictStr, check(rules.artifact_prefix_problems)] = Field(
@@ -219,8 +220,9 @@ class WorkloadConfig(Section):
     codeartifact_upstream_repository: Annotated[StrictStr, check(rules.upstream_repository_problems)] = Field(
         "pypi-store", description="The upstream repository holding the public:pypi connection."
     )
-    data_file: Annotated[StrictStr, Shown("none"), check(rules.data_file_problems)] = Field(
-        "", description="Local AI4I 2020 CSV to upload under the data prefix."
+    data_file: Annotated[StrictStr, Shown("`data/ai4i2020.csv`, else generated"), check(rules.data_file_problems)] = Field(
+        "", description="Local AI4I 2020 CSV to upload under the data prefix; unset, the UCI file saved as "
+        "data/ai4i2020.csv, else one the generator writes to data/generated/ at synthesis."
     )
     data_prefix: Annotated[StrictStr, check(rules.key_prefix_in_bucket_problems)] = Field(
         "data", description="Key prefix of the data set in the notebooks bucket."

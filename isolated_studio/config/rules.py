@@ -83,7 +83,7 @@ ACCOUNT_PATTERN = r"^[0-9]{12}$"
 REGION_PATTERN = r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-[0-9]$"
 PROFILE_PATTERN = r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$"
 INSTANCE_TYPE_PATTERN = r"^ml\.[a-z0-9]+\.[a-z0-9]+$"
-MLFLOW_VERSION_PATTERN = r"^[0-9]+\.[0-9]+(\.[0-9]+)?$"
+MLFLOW_VERSION_PATTERN = r"^[0-9]+\.[0-9]+$"
 MAINTENANCE_PATTERN = r"^(Mon|Tue|Wed|Thu|Fri|Sat|Sun):([01][0-9]|2[0-3]):[0-5][0-9]$"
 CA_DOMAIN_PATTERN = r"^[a-z][a-z0-9-]{0,48}[a-z0-9]$"
 CA_REPO_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{1,99}$"
@@ -334,8 +334,34 @@ def mlflow_server_name_problems(value: str) -> Problems:
     return [] if _MLFLOW_NAME_RE.match(value) else [f"{value!r} must be letters, digits and hyphens"]
 
 
+#: The lab's pinned client libraries; the tracking server's version must match its mlflow pin.
+LAB_REQUIREMENTS = PROJECT_ROOT / "notebooks" / "requirements.txt"
+
+
+def lab_mlflow_pin(requirements: Path = LAB_REQUIREMENTS) -> str | None:
+    """The ``mlflow==X.Y.Z`` version the lab's requirements pin, if any."""
+    try:
+        match = re.search(r"^mlflow==(\d+\.\d+\.\d+)\s*$", requirements.read_text(), re.M)
+    except OSError:
+        return None
+    return match.group(1) if match else None
+
+
 def mlflow_version_problems(value: str) -> Problems:
-    return [] if _matches(MLFLOW_VERSION_PATTERN, value) else [f"{value!r} must look like 2.16 or 2.16.2"]
+    """SageMaker takes major.minor only: CreateMlflowTrackingServer answers "The provided MLflow
+    version is not supported" to "2.16.2". The lab's client (notebooks/requirements.txt) must be
+    of the same minor release, or its calls may fail against the server."""
+    if re.match(r"^\d+\.\d+\.\d+$", value):
+        minor = value.rsplit(".", 1)[0]
+        return [f"{value!r} is a patch version; SageMaker accepts major.minor only "
+                f"(it answers 'The provided MLflow version is not supported'): use {minor!r}"]
+    if not _matches(MLFLOW_VERSION_PATTERN, value):
+        return [f"{value!r} must look like 2.16 (major.minor)"]
+    pin = lab_mlflow_pin()
+    if pin and not pin.startswith(value + "."):
+        return [f"{value!r} does not match the lab's client mlflow=={pin} (notebooks/requirements.txt): "
+                f"use {pin.rsplit('.', 1)[0]!r}, or change the lab's mlflow and sagemaker-mlflow pins with it"]
+    return []
 
 
 def maintenance_window_problems(value: str) -> Problems:
