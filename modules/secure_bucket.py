@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
 from cdktf import TerraformResourceLifecycle
 from cdktf_cdktf_provider_aws.s3_bucket import S3Bucket
@@ -75,6 +75,9 @@ class SecureBucketProps:
         the S3 emulator (moto), which enforces a Deny without evaluating its condition: with it,
         every request to the bucket would fail, Terraform's own state included.
     extra_statements: further bucket-policy statements (e.g. the log-delivery grant).
+    access_log_ready: resources the access logging must wait for, e.g. the log bucket's policy
+        holding the log-delivery grant: S3 checks the target bucket when logging is enabled
+        (InvalidTargetBucketForLogging), so the grant has to exist first.
     """
 
     bucket_name: str
@@ -88,6 +91,7 @@ class SecureBucketProps:
     deny_insecure_transport: bool = True
     noncurrent_version_days: int = 90
     extra_statements: Sequence[Mapping] = ()
+    access_log_ready: Sequence[Any] = ()
     tags: Mapping[str, str] = field(default_factory=dict)
 
     def problems(self) -> list[str]:
@@ -152,6 +156,7 @@ class SecureBucket(Construct):
             S3BucketLoggingA(
                 self, "access-logging", bucket=bucket_id,
                 target_bucket=p.access_log_bucket, target_prefix=p.access_log_prefix or f"{p.bucket_name}/",
+                depends_on=list(p.access_log_ready) or None,
             )
         S3BucketLifecycleConfiguration(
             self,

@@ -147,6 +147,7 @@ class WorkloadStack(StudioStack):
                     kms_key_arn=key_arn,
                     access_log_bucket=self.log_bucket.bucket.id,
                     access_log_prefix=f"{kind}/",
+                    access_log_ready=[self.log_bucket.policy],
                     read_write_principals=lab_roles,
                     force_destroy=w.force_destroy_buckets,
                     deny_insecure_transport=not c.emulator.enabled,

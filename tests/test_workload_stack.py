@@ -109,6 +109,10 @@ def test_every_bucket_has_all_guards(synth, bucket):
         assert sse["sse_algorithm"] == "aws:kms" and "aws_kms_key.kms_key" in sse["kms_master_key_id"]
         logging = one("aws_s3_bucket_logging")
         assert "access-logs_bucket" in logging["target_bucket"]
+        # S3 refuses logging into a bucket that does not yet grant log delivery
+        # (InvalidTargetBucketForLogging): the grant, in the log bucket's policy, comes first.
+        log_policy = next(n for n in synth.resources("workload", "aws_s3_bucket_policy") if n.startswith("access-logs_"))
+        assert logging["depends_on"] == [f"aws_s3_bucket_policy.{log_policy}"]
 
 
 @pytest.mark.parametrize("bucket", ["notebooks", "mlflow-artifacts"])
