@@ -126,7 +126,20 @@ def outputs(cli: Cli, deploy) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
-def destroyed(cli: Cli, outputs) -> subprocess.CompletedProcess[str]:
+def deployed(cli: Cli, deploy, outputs) -> dict[str, Any]:
+    """What the emulator holds after the deploy, read before any test may destroy it (random order)."""
+    net = _network_outputs(outputs)
+    ec2 = cli.client("ec2")
+    return {
+        "vpcs": ec2.describe_vpcs(Filters=[{"Name": "vpc-id", "Values": [net["vpc_id"]]}])["Vpcs"],
+        "subnets": ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [net["vpc_id"]]}])["Subnets"],
+        "state_object": cli.client("s3").head_object(Bucket=cli.config.state.bucket, Key=cli.config.state_key("network")),
+    }
+
+
+@pytest.fixture(scope="module")
+def destroyed(cli: Cli, outputs, deployed, diff) -> subprocess.CompletedProcess[str]:
+    # Destroy only after what the other tests read was taken: they may run in any order.
     return cli.run("destroy", "network", "--auto-approve", "--ignore-missing-stack-dependencies", "--skip-synth")
 
 
@@ -151,16 +164,13 @@ def test_deploy_of_state_and_network_needs_no_registry_and_no_exported_configura
             assert targets and all(t.startswith(os.path.realpath(cli.config.provider_mirror)) for t in targets)
 
 
-def test_deployed_network_and_state_backend_exist(cli, deploy, outputs):
+def test_deployed_network_and_state_backend_exist(cli, deployed, outputs):
     net = _network_outputs(outputs)
-    ec2 = cli.client("ec2")
-    vpc = ec2.describe_vpcs(VpcIds=[net["vpc_id"]])["Vpcs"][0]
+    [vpc] = deployed["vpcs"]
     assert vpc["CidrBlock"] == cli.config.network.vpc_cidr
-    subnets = ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [net["vpc_id"]]}])["Subnets"]
-    assert sorted(s["SubnetId"] for s in subnets) == sorted(net["private_subnet_ids"])
+    assert sorted(s["SubnetId"] for s in deployed["subnets"]) == sorted(net["private_subnet_ids"])
     # The network's state is in the bucket the state stack created (S3 backend with locking).
-    head = cli.client("s3").head_object(Bucket=cli.config.state.bucket, Key=cli.config.state_key("network"))
-    assert head["ContentLength"] > 0
+    assert deployed["state_object"]["ContentLength"] > 0
     # The bootstrap state stayed beside this cdktf.out, not in the repository.
     assert (cli.root / cli.config.state.bootstrap_state_path).is_file()
 
