@@ -172,7 +172,7 @@ def test_deployed_network_and_state_backend_exist(cli, deployed, outputs):
     # The network's state is in the bucket the state stack created (S3 backend with locking).
     assert deployed["state_object"]["ContentLength"] > 0
     # The bootstrap state stayed beside this cdktf.out, not in the repository.
-    assert (cli.root / cli.config.state.bootstrap_state_path).is_file()
+    assert (cli.root / cli.config.bootstrap_state_file).is_file()
 
 
 def test_diff_of_the_network_shows_only_the_documented_emulator_quirk(cli, diff):
