@@ -100,3 +100,19 @@ def resolve(synth, stack: str, value):
         return "{" + " ".join(target) + "}"
 
     return REF.sub(text, value)
+
+
+def config_document(**sections):
+    """A valid configuration document with some sections' keys replaced (or whole values set)."""
+    base = {
+        "project": {"name_prefix": "studio-test", "environment": "test"},
+        "network": {},
+        "state": {"bucket": "studio-test-tfstate", "lock_table": "studio-test-tflock"},
+        "workload": {},
+    }
+    for section, values in sections.items():
+        if isinstance(values, dict) and isinstance(base.get(section, {}), dict):
+            base.setdefault(section, {}).update(values)
+        else:
+            base[section] = values
+    return base

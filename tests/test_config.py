@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from support import config_document
 from isolated_studio.config import (
     CONFIG_DIR,
     DEFAULT_INTERFACE_ENDPOINTS,
@@ -19,20 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
 ENV = {"AWS_REGION": "us-west-2"}
 
 
-def raw(**sections):
-    """A valid configuration with some sections' keys replaced."""
-    base = {
-        "project": {"name_prefix": "studio-test", "environment": "test"},
-        "network": {},
-        "state": {"bucket": "studio-test-tfstate", "lock_table": "studio-test-tflock"},
-        "workload": {},
-    }
-    for section, values in sections.items():
-        if isinstance(values, dict) and isinstance(base.get(section, {}), dict):
-            base.setdefault(section, {}).update(values)
-        else:
-            base[section] = values
-    return base
+raw = config_document
 
 
 def problems_of(document, env=ENV):

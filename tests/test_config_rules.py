@@ -7,22 +7,14 @@ implemented, so they hold for any implementation of the configuration.
 import pytest
 
 from isolated_studio.config import DEFAULT_INTERFACE_ENDPOINTS, ConfigError, parse_config
+from support import config_document
 
 DUPLICATED_ENDPOINTS = [*DEFAULT_INTERFACE_ENDPOINTS, DEFAULT_INTERFACE_ENDPOINTS[0]]
 
 ENV = {"AWS_REGION": "us-west-2"}
 
 
-def raw(**sections):
-    base = {
-        "project": {"name_prefix": "studio-test", "environment": "test"},
-        "network": {},
-        "state": {"bucket": "studio-test-tfstate", "lock_table": "studio-test-tflock"},
-        "workload": {},
-    }
-    for section, values in sections.items():
-        base.setdefault(section, {}).update(values)
-    return base
+raw = config_document
 
 
 def problems(document) -> str:
