@@ -48,6 +48,13 @@ class MotoServer:
     process: subprocess.Popen[bytes]
     log: Path
 
+    # `with start_moto(log) as server:` stops it however the block ends (a fixture's yield too).
+    def __enter__(self) -> "MotoServer":
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
     def stop(self) -> None:
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)

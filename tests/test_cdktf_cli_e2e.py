@@ -79,11 +79,8 @@ def moto(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MotoServer]:
         if IN_CI:
             pytest.fail("node_modules/.bin/cdktf is missing: `make cli` installs the pinned cdktf CLI")
         pytest.skip("the cdktf CLI is not installed (make cli)")
-    server = start_moto(tmp_path_factory.mktemp("moto-cli") / "moto.log")
-    try:
+    with start_moto(tmp_path_factory.mktemp("moto-cli") / "moto.log") as server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture(scope="module")

@@ -71,11 +71,8 @@ def _stamp(path: Path) -> float | None:
 @pytest.fixture(scope="session")
 def moto(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MotoServer]:
     require_terraform()
-    server = start_moto(tmp_path_factory.mktemp("moto") / "moto.log")
-    try:
+    with start_moto(tmp_path_factory.mktemp("moto") / "moto.log") as server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture(scope="session")

@@ -41,11 +41,8 @@ pytestmark = [pytest.mark.emulator, pytest.mark.terraform]
 @pytest.fixture(scope="module")
 def moto(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MotoServer]:
     require_terraform()
-    server = start_moto(tmp_path_factory.mktemp("moto-interrupts") / "moto.log")
-    try:
+    with start_moto(tmp_path_factory.mktemp("moto-interrupts") / "moto.log") as server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture(scope="module")

@@ -26,11 +26,8 @@ DOMAIN = "d-abc123def456"
 
 @pytest.fixture(scope="module")
 def moto(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MotoServer]:
-    server = start_moto(tmp_path_factory.mktemp("moto-vpc-cleanup") / "moto.log")
-    try:
+    with start_moto(tmp_path_factory.mktemp("moto-vpc-cleanup") / "moto.log") as server:
         yield server
-    finally:
-        server.stop()
 
 
 def _client(moto: MotoServer, service: str) -> Any:

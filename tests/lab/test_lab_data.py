@@ -136,11 +136,8 @@ def test_validation_does_not_modify_the_callers_frame(small_frame: pd.DataFrame)
 @pytest.fixture(scope="module")
 def s3_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A real moto server (the project's emulator) serving S3; yields its endpoint."""
-    server = start_moto(tmp_path_factory.mktemp("moto-s3") / "moto.log")
-    try:
+    with start_moto(tmp_path_factory.mktemp("moto-s3") / "moto.log") as server:
         yield server.endpoint
-    finally:
-        server.stop()
 
 
 @pytest.fixture()
