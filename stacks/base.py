@@ -73,7 +73,11 @@ class StudioStack(TerraformStack):
             bucket=state.bucket,
             key=self.config.state_key(stack_name),
             region=self.config.region,
+            # The state key, not only "encrypted": with `encrypt` alone Terraform asks for AES256
+            # on every write, overriding the bucket's KMS default. cdktf copies the argument into
+            # the terraform_remote_state through which the workload reads this state.
             encrypt=True,
+            kms_key_id=self.config.state_kms_key_id,
             dynamodb_table=lock_table,
             **emulator,
         )

@@ -229,6 +229,16 @@ def test_the_region_is_in_every_state_key_and_the_bootstrap_state_path():
         "terraform-state/test/us-west-2/state.tfstate", "terraform-state/test/us-east-1/state.tfstate")
 
 
+@pytest.mark.parametrize("region, partition", [
+    ("us-west-2", "aws"), ("cn-north-1", "aws-cn"), ("us-gov-west-1", "aws-us-gov"), ("us-isob-east-1", "aws-iso-b"),
+])
+def test_the_state_key_is_named_by_its_alias_arn_in_the_regions_partition_once_the_account_is_known(region, partition):
+    known = parse_config(raw(project={"account_id": "210987654321"}), env={"AWS_REGION": region})
+    assert known.state_kms_key_id == f"arn:{partition}:kms:{region}:210987654321:alias/studio-test-tfstate"
+    # Without the account: the alias name, which S3 resolves in the credentials' account.
+    assert parse_config(raw(), env={"AWS_REGION": region}).state_kms_key_id == "alias/studio-test-tfstate"
+
+
 def test_the_emulator_endpoint_variable_is_refused_for_a_configuration_without_an_emulator_section():
     problems, _ = problems_of(raw(), env={**ENV, "STUDIO_EMULATOR_ENDPOINT": "http://127.0.0.1:4566"})
     assert any("STUDIO_EMULATOR_ENDPOINT is set, but this configuration ('test') has no [emulator] section" in p

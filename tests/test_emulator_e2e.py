@@ -223,9 +223,16 @@ def test_state_bucket_is_versioned_kms_encrypted_and_private(emu, deployed):
     lifecycle = s3.get_bucket_lifecycle_configuration(Bucket=bucket)["Rules"][0]
     assert lifecycle["NoncurrentVersionExpiration"]["NoncurrentDays"] == 90
 
-    # The network's state is in the bucket, written encrypted by the S3 backend.
-    head = s3.head_object(Bucket=bucket, Key=emu.config.state_key("network"))
-    assert head["ServerSideEncryption"] in ("aws:kms", "AES256")
+
+
+def test_network_state_is_written_with_the_state_key(emu, deployed):
+    """The S3 backend names the state key (kms_key_id): with `encrypt = true` alone Terraform
+    would write every state object AES256, overriding the bucket's KMS default."""
+    head = emu.client("s3").head_object(Bucket=emu.config.state.bucket, Key=emu.config.state_key("network"))
+    assert head["ServerSideEncryption"] == "aws:kms"
+    # S3 reports the key ARN; moto the identifier the backend sent (the key's alias ARN): KMS resolves either.
+    used = emu.client("kms").describe_key(KeyId=head["SSEKMSKeyId"])["KeyMetadata"]["Arn"]
+    assert used == deployed.state["state_kms_key_arn"]
 
 
 def test_state_bucket_has_no_tls_only_policy_in_the_emulator(emu, deployed):
@@ -481,7 +488,7 @@ def test_deploy_refuses_when_the_configured_account_is_not_the_credentials_accou
     """Outside emulator mode the account check is on; moto's STS answers for 123456789012."""
     text = EMULATOR_CONFIG.read_text().split("\n[emulator]\n")[0]
     config = tmp_path / "other-account.toml"
-    text = text.replace('region = "us-west-2"', 'region = "us-west-2"\naccount_id = "111111111111"')
+    text = text.replace(f'account_id = "{MOTO_ACCOUNT}"', 'account_id = "111111111111"')
     # Not an emulator file any more: its bootstrap state may not live in the emulator's place.
     text = text.replace("terraform-state/emulator/state.tfstate", "terraform-state/other-account/state.tfstate")
     config.write_text(text)

@@ -119,8 +119,18 @@ def test_network_state_is_in_s3_with_dynamodb_locking(synth):
     backend = synth.stacks["network"]["terraform"]["backend"]["s3"]
     assert backend == {
         "bucket": "studio-dev-tfstate", "key": "isolated-studio/dev/us-west-2/network.tfstate", "region": "us-west-2",
-        "encrypt": True, "dynamodb_table": "studio-dev-tflock",
+        "encrypt": True, "kms_key_id": "alias/studio-dev-tfstate", "dynamodb_table": "studio-dev-tflock",
     }
+
+
+def test_state_is_written_with_the_state_stacks_key(synth, synth_variant):
+    """`encrypt` alone makes Terraform write AES256; kms_key_id names the state stack's key:
+    its alias (resolved in the credentials' account), or its alias ARN once the account is known."""
+    (alias,) = [a["name"] for a in synth.resources("state", "aws_kms_alias").values()]
+    for stack in ("network", "workload"):
+        assert synth.stacks[stack]["terraform"]["backend"]["s3"]["kms_key_id"] == alias
+        variant = synth_variant.stacks[stack]["terraform"]["backend"]["s3"]
+        assert variant["kms_key_id"] == f"arn:aws:kms:us-west-2:{synth_variant.config.account_id}:{alias}"
 
 
 def test_s3_native_locking_is_an_option(synth_variant):

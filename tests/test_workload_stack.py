@@ -49,6 +49,8 @@ def test_network_arrives_through_remote_state_of_the_network_s3_state(synth):
     assert remote["backend"] == "s3"
     assert remote["config"]["key"] == "isolated-studio/dev/us-west-2/network.tfstate"
     assert remote["config"]["bucket"] == "studio-dev-tfstate"
+    # The same key as the network's backend writes with (cdktf copies the backend's arguments).
+    assert remote["config"]["kms_key_id"] == synth.stacks["network"]["terraform"]["backend"]["s3"]["kms_key_id"]
     domain = next(iter(synth.resources("workload", "aws_sagemaker_domain").values()))
     assert domain["vpc_id"].startswith("${" + REMOTE)
     assert all(s.startswith("${" + REMOTE) for s in domain["subnet_ids"])

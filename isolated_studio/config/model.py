@@ -319,6 +319,25 @@ class StudioConfig(ConfigFile):
         return f"{self.state.key_prefix}/{self.region}/{stack}.tfstate"
 
     @property
+    def state_key_alias(self) -> str:
+        """The alias of the state stack's KMS key (modules/state_backend.py names it so)."""
+        return f"alias/{self.name_prefix}-tfstate"
+
+    @property
+    def state_kms_key_id(self) -> str:
+        """How every S3 backend and remote-state read names the state key (``kms_key_id``).
+
+        A backend block cannot take a value from another stack, and the key's ARN is only known
+        once the state stack is applied; its alias is known at synthesis. With the account
+        known it is the alias ARN, which S3 resolves in that account; without it, the alias
+        name, which S3 resolves in the account of the credentials that write the state: the
+        one the state stack created the key in. Terraform >= 1.6.1 accepts both forms.
+        """
+        if not self.account_id:
+            return self.state_key_alias
+        return f"arn:{rules.partition(self.region)}:kms:{self.region}:{self.account_id}:{self.state_key_alias}"
+
+    @property
     def bootstrap_state_file(self) -> str:
         """The state stack's local state, relative to the project root: the configured
         ``state.bootstrap_state_path`` with the region as the last directory."""

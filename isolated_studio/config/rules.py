@@ -143,6 +143,18 @@ def region_problems(value: str) -> Problems:
     return []
 
 
+def partition(region: str) -> str:
+    """The ARN partition of a region (what ``data.aws_partition`` answers there)."""
+    if region.startswith("cn-"):
+        return "aws-cn"
+    if region.startswith("us-gov-"):
+        return "aws-us-gov"
+    iso = re.match(r"^[a-z]{2}-iso([a-z]?)-", region)
+    if iso:
+        return f"aws-iso-{iso.group(1)}" if iso.group(1) else "aws-iso"
+    return "aws"
+
+
 def project_region_problems(value: str | None) -> Problems:
     if value is not None and not _matches(REGION_PATTERN, value):
         return [f"{value!r} is not an AWS region name like us-west-2"]
