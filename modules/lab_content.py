@@ -7,8 +7,9 @@ import mimetypes
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Sequence
 
-from cdktf import AssetType, TerraformAsset
+from cdktf import AssetType, ITerraformDependable, TerraformAsset
 from cdktf_cdktf_provider_aws.s3_object import S3Object
 from constructs import Construct
 
@@ -46,6 +47,9 @@ class LabContentProps:
 
     directory: local folder whose files (minus caches and hidden files) go to ``prefix/``.
     data_file: optional local copy of the AI4I 2020 CSV, uploaded to ``data_prefix/<name>``.
+    bucket_settings: what every object waits for: the bucket's encryption, public access block
+        and ownership (``SecureBucket.object_settings``), so that none is written before the
+        bucket's SSE-KMS default exists.
     """
 
     bucket: str
@@ -53,6 +57,7 @@ class LabContentProps:
     prefix: str
     data_file: Path | None = None
     data_prefix: str = "data"
+    bucket_settings: Sequence[ITerraformDependable] = ()
 
     def problems(self) -> list[str]:
         found = []
@@ -83,13 +88,13 @@ class LabContent(Construct):
         self.objects: dict[str, S3Object] = {}
         for rel in lab_files(props.directory):
             key = f"{props.prefix}/{rel.as_posix()}"
-            self.objects[key] = self._upload(props.bucket, props.directory / rel, key, _construct_id("file-", rel))
+            self.objects[key] = self._upload(props, props.directory / rel, key, _construct_id("file-", rel))
         self.data_object = None
         if props.data_file is not None:
             key = f"{props.data_prefix}/{props.data_file.name}"
-            self.data_object = self._upload(props.bucket, props.data_file, key, "data-file")
+            self.data_object = self._upload(props, props.data_file, key, "data-file")
 
-    def _upload(self, bucket: str, path: Path, key: str, construct_id: str) -> S3Object:
+    def _upload(self, props: LabContentProps, path: Path, key: str, construct_id: str) -> S3Object:
         asset = TerraformAsset(self, f"{construct_id}-asset", path=str(path), type=AssetType.FILE)
         content_type = mimetypes.guess_type(path.name)[0] or (
             "application/x-ipynb+json" if path.suffix == ".ipynb" else "application/octet-stream"
@@ -97,9 +102,10 @@ class LabContent(Construct):
         return S3Object(
             self,
             construct_id,
-            bucket=bucket,
+            bucket=props.bucket,
             key=key,
             source=asset.path,
             source_hash=_md5(path),
             content_type=content_type,
+            depends_on=list(props.bucket_settings) or None,
         )

@@ -113,7 +113,8 @@ class SecureBucketProps:
 
 
 class SecureBucket(Construct):
-    """Attributes: ``bucket``, ``policy``, ``arn`` and ``name`` (shortcuts to the bucket's)."""
+    """Attributes: ``bucket``, ``policy``, ``arn`` and ``name`` (shortcuts to the bucket's), and
+    ``object_settings``: what an object written by this stack must wait for (``depends_on``)."""
 
     def __init__(self, scope: Construct, id: str, *, props: SecureBucketProps) -> None:
         raise_for("SecureBucket", props.problems())
@@ -127,11 +128,11 @@ class SecureBucket(Construct):
         self.arn = self.bucket.arn
         self.name = self.bucket.bucket
         bucket_id = self.bucket.id
-        S3BucketPublicAccessBlock(
+        public_access_block = S3BucketPublicAccessBlock(
             self, "public-access-block", bucket=bucket_id,
             block_public_acls=True, block_public_policy=True, ignore_public_acls=True, restrict_public_buckets=True,
         )
-        S3BucketOwnershipControls(
+        ownership = S3BucketOwnershipControls(
             self, "ownership", bucket=bucket_id,
             rule=S3BucketOwnershipControlsRule(object_ownership="BucketOwnerEnforced"),
         )
@@ -146,12 +147,17 @@ class SecureBucket(Construct):
             if p.kms_key_arn
             else S3BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultA(sse_algorithm="AES256")
         )
-        S3BucketServerSideEncryptionConfigurationA(
+        encryption = S3BucketServerSideEncryptionConfigurationA(
             self, "encryption", bucket=bucket_id,
             rule=[S3BucketServerSideEncryptionConfigurationRuleA(
                 apply_server_side_encryption_by_default=by_default, bucket_key_enabled=bool(p.kms_key_arn),
             )],
         )
+        # The default encryption applies only to objects written after it is set (S3 User Guide,
+        # "Setting default server-side encryption behavior for Amazon S3 buckets"; existing
+        # objects keep theirs), and the bucket is created before its settings: an object
+        # Terraform writes in the same apply must wait for them, or it can stay SSE-S3.
+        self.object_settings = (encryption, public_access_block, ownership)
         if p.access_log_bucket is not None:
             S3BucketLoggingA(
                 self, "access-logging", bucket=bucket_id,

@@ -270,6 +270,7 @@ class WorkloadStack(StudioStack):
                 prefix=w.notebooks_prefix,
                 data_file=self.data_file,
                 data_prefix=w.data_prefix,
+                bucket_settings=self.notebooks_bucket.object_settings,
             ),
         )
         self._outputs(c, account, vpc_id, subnet_ids, studio_sg)

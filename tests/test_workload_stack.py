@@ -150,6 +150,18 @@ def test_every_notebook_file_is_uploaded_with_a_content_hash(synth):
     assert not any("__pycache__" in k or k.endswith(".pyc") for k in objects)
 
 
+@pytest.mark.parametrize("setting", ["aws_s3_bucket_server_side_encryption_configuration",
+                                     "aws_s3_bucket_public_access_block", "aws_s3_bucket_ownership_controls"])
+def test_lab_objects_are_written_only_once_their_bucket_is_configured(synth, setting):
+    """On a first deploy nothing else orders them: an object written before the bucket's SSE-KMS
+    default exists stays SSE-S3 (S3 does not re-encrypt existing objects)."""
+    configured = {body["bucket"]: f"{setting}.{name}" for name, body in synth.resources("workload", setting).items()}
+    objects = synth.resources("workload", "aws_s3_object")
+    assert objects
+    for name, obj in objects.items():
+        assert configured[obj["bucket"]] in obj.get("depends_on", []), name
+
+
 def test_editing_a_notebook_changes_only_its_object(tmp_path):
     """Change detection by content: a new hash and asset path for the edited file only."""
     from cdktf import App, TerraformStack, Testing
