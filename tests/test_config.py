@@ -229,6 +229,26 @@ def test_the_region_is_in_every_state_key_and_the_bootstrap_state_path():
         "terraform-state/test/us-west-2/state.tfstate", "terraform-state/test/us-east-1/state.tfstate")
 
 
+def _without_state_names(**sections):
+    document = raw(**sections)
+    document["state"] = {k: v for k, v in document["state"].items() if k not in ("bucket", "lock_table")}
+    return document
+
+
+def test_the_default_state_bucket_carries_account_and_region_like_every_other_bucket():
+    known = parse_config(_without_state_names(project={"account_id": "210987654321"}), env={"AWS_REGION": "eu-west-1"})
+    assert known.state.bucket == "studio-test-tfstate-210987654321-eu-west-1"
+    assert not known.state_bucket_is_generic
+    # Table names are per account and region already.
+    assert known.state.lock_table == "studio-test-tflock"
+    # Without the account: the bare name (synthesis works; deploy refuses to create it).
+    bare = parse_config(_without_state_names(), env=ENV)
+    assert bare.state.bucket == "studio-test-tfstate" and bare.state_bucket_is_generic
+    # A name the file gives is used as given, whatever it is.
+    given = parse_config(raw(state={"bucket": "studio-test-tfstate"}), env=ENV)
+    assert given.state.bucket == "studio-test-tfstate" and not given.state_bucket_is_generic
+
+
 @pytest.mark.parametrize("region, partition", [
     ("us-west-2", "aws"), ("cn-north-1", "aws-cn"), ("us-gov-west-1", "aws-us-gov"), ("us-isob-east-1", "aws-iso-b"),
 ])

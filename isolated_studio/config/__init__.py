@@ -160,7 +160,8 @@ def parse_config(
         state["bucket"] = state["bucket"].replace("{region}", region)
     try:
         config = StudioConfig.model_validate({**document, "region": region, "region_source": region_source,
-                                              "source": source})
+                                              "source": source,
+                                              "defaulted": frozenset(f"{s}.{k}" for s, k in derived)})
         problems += _emulator_state_problems(config)
     except ValidationError as exc:
         errors = exc.errors()

@@ -138,17 +138,25 @@ class NetworkConfig(Section):
     flow_log_traffic_type: TrafficType = Field("ALL", description="Traffic the flow logs record.")
 
 
+def _state_bucket(values: Mapping[str, Any]) -> str:
+    """The default state bucket: like every other bucket, named with account and region."""
+    generic = f"{values['name_prefix']}-tfstate"
+    return f"{generic}-{values['account_id']}-{values['region']}" if values["account_id"] else generic
+
+
 class StateConfig(Section):
     """[state]: where every stack but the bootstrap keeps its Terraform state."""
 
     bucket: Annotated[
-        StrictStr, Derived("`<name_prefix>-tfstate`", lambda v: f"{v['name_prefix']}-tfstate"),
+        StrictStr, Derived("`<name_prefix>-tfstate-<account_id>-<region>`", _state_bucket),
         check(rules.bucket_problems),
-    ] = derived("S3 bucket of the state (globally unique: set your own; {region} in it becomes the region).")
+    ] = derived("S3 bucket of the state. S3 names are global, so the default carries project.account_id and the "
+                "region; without account_id it is the bare `<name_prefix>-tfstate`, which deploy refuses to "
+                "create. {region} in a name you set becomes the region.")
     lock_table: Annotated[
         StrictStr, Derived("`<name_prefix>-tflock`", lambda v: f"{v['name_prefix']}-tflock"),
         check(rules.lock_table_problems),
-    ] = derived("DynamoDB lock table.")
+    ] = derived("DynamoDB lock table (table names are per account and region, so the default needs neither).")
     key_prefix: Annotated[
         StrictStr, Derived("`isolated-studio/<environment>`", lambda v: f"isolated-studio/{v['environment']}"),
         check(rules.key_prefix_problems),
@@ -282,6 +290,8 @@ class StudioConfig(ConfigFile):
     source: str = "<memory>"
     # Where ``region`` came from: "project.region", "AWS_REGION", "AWS_DEFAULT_REGION" or "default".
     region_source: str = "default"
+    # The settings the file left unset, given their Derived defaults ("state.bucket", ...).
+    defaulted: frozenset[str] = frozenset()
 
     @property
     def environment(self) -> str:
@@ -317,6 +327,12 @@ class StudioConfig(ConfigFile):
     def state_key(self, stack: str) -> str:
         # The region is in the key: one file deployed to two regions must never share state.
         return f"{self.state.key_prefix}/{self.region}/{stack}.tfstate"
+
+    @property
+    def state_bucket_is_generic(self) -> bool:
+        """The state bucket is the bare ``<name_prefix>-tfstate``: neither set in the file nor
+        named with the account, so anyone using the same prefix (S3 names are global) gets it."""
+        return "state.bucket" in self.defaulted and not self.account_id
 
     @property
     def state_key_alias(self) -> str:
