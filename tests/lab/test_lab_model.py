@@ -7,9 +7,25 @@ import pandas as pd
 import pytest
 from pm_lab.data import FEATURES, NUMERIC_FEATURES, TARGET, validate_dataset
 from pm_lab.errors import LabDataError
-from pm_lab.evaluation import classification_metrics, evaluate, prefixed
+from pm_lab.evaluation import (
+    DEFAULT_RECALL_TARGET,
+    choose_threshold,
+    classification_metrics,
+    confusion_table,
+    evaluate,
+    failure_probability,
+    prefixed,
+    threshold_comparison,
+)
 from pm_lab.preprocessing import preprocess, split_dataset
-from pm_lab.training import TrainingParams, train
+from pm_lab.training import (
+    TrainingParams,
+    balanced_weight,
+    feature_importance,
+    scale_pos_weight_of,
+    train,
+    training_history,
+)
 
 
 @pytest.fixture(scope="module")
@@ -118,3 +134,73 @@ def test_metric_names_are_prefixed_per_split() -> None:
         "test_accuracy": 1.0,
         "test_roc_auc": 0.5,
     }
+
+
+def test_threshold_has_the_best_precision_that_reaches_the_recall_target() -> None:
+    labels = [0, 0, 1, 0, 1, 1, 0, 1]
+    probability = [0.05, 0.1, 0.2, 0.3, 0.45, 0.6, 0.7, 0.9]
+    # Catching 3 of the 4 failures needs threshold <= 0.45 (0.45: 3 TP, 1 FP, precision 3/4).
+    assert choose_threshold(labels, probability, 0.75) == pytest.approx(0.45)
+    # All four: threshold 0.2 (4 TP, 2 FP).
+    assert choose_threshold(labels, probability, 1.0) == pytest.approx(0.2)
+    at = classification_metrics(labels, probability, 0.45)
+    assert at["recall"] == pytest.approx(0.75) and at["precision"] == pytest.approx(0.75)
+
+
+@pytest.mark.parametrize("target", [0.0, 1.2])
+def test_recall_target_must_be_a_share(target: float) -> None:
+    with pytest.raises(ValueError, match="recall_target"):
+        choose_threshold([0, 1], [0.2, 0.8], target)
+
+
+def test_pr_auc_is_average_precision() -> None:
+    # Ranked: 0.9 (1), 0.7 (0), 0.4 (1): precision at each hit 1/1 and 2/3, mean 5/6.
+    assert classification_metrics([1, 0, 1, 0], [0.9, 0.7, 0.4, 0.1])["pr_auc"] == pytest.approx(5 / 6)
+
+
+def test_confusion_table_and_threshold_comparison() -> None:
+    labels = [0, 0, 0, 1, 1]
+    probability = [0.1, 0.6, 0.2, 0.7, 0.4]
+    assert confusion_table(labels, probability, 0.3) == {
+        "true_negatives": 2, "false_positives": 1, "false_negatives": 0, "true_positives": 2,
+    }
+    assert threshold_comparison(labels, probability, 0.3) == {
+        "precision": pytest.approx(2 / 3), "recall": 1.0, "precision_at_0_5": 0.5, "recall_at_0_5": 0.5,
+    }
+
+
+def test_failures_are_weighted_by_the_class_ratio_of_the_training_split(prepared) -> None:
+    splits = prepared.splits
+    expected = float((splits.y_train == 0).sum() / (splits.y_train == 1).sum())
+    assert balanced_weight(splits.y_train) == pytest.approx(expected)
+    model = train(prepared, TrainingParams(n_estimators=20), seed=42)
+    assert scale_pos_weight_of(model) == pytest.approx(expected)
+    assert scale_pos_weight_of(train(prepared, TrainingParams(n_estimators=20, scale_pos_weight=1.0), seed=42)) == 1.0
+
+
+def test_history_has_every_round_and_importance_names_the_model_inputs(prepared) -> None:
+    model = train(prepared, TrainingParams(n_estimators=40), seed=42)
+    history = training_history(model)
+    assert set(history) == {"train_roc_auc", "train_log_loss", "validation_roc_auc", "validation_log_loss"}
+    assert all(len(values) == 40 for values in history.values())
+    assert history["train_log_loss"][-1] < history["train_log_loss"][0]  # training lowers its loss
+    # The last round's validation AUC is the model's validation ROC AUC.
+    final = evaluate(model, prepared.splits.x_validation, prepared.splits.y_validation)["roc_auc"]
+    assert history["validation_roc_auc"][-1] == pytest.approx(final, abs=1e-6)
+    importance = feature_importance(model)
+    assert list(importance) == prepared.feature_names()
+    assert sum(importance.values()) == pytest.approx(1.0)
+    # In AI4I the failure modes hinge on torque, speed and tool wear, not the product type.
+    top = sorted(importance, key=importance.get, reverse=True)[:3]
+    assert set(top) == {"numeric__Torque [Nm]", "numeric__Rotational speed [rpm]", "numeric__Tool wear [min]"}
+
+
+def test_generated_data_acceptance_recall_at_the_chosen_threshold(prepared) -> None:
+    """Issue 10's acceptance: test recall >= 0.8 at the threshold chosen on validation, ROC AUC > 0.95."""
+    model = train(prepared, TrainingParams(), seed=42)
+    splits = prepared.splits
+    threshold = choose_threshold(splits.y_validation, failure_probability(model, splits.x_validation),
+                                 DEFAULT_RECALL_TARGET)
+    test = evaluate(model, splits.x_test, splits.y_test, threshold)
+    assert test["recall"] >= 0.8
+    assert test["roc_auc"] > 0.95
