@@ -57,6 +57,9 @@ def sagemaker_sdk_config(
         "SageMaker": {
             "PythonSDK": {
                 "Modules": {
+                    # The SDK reports usage to an AWS endpoint unless told not to (sagemaker.telemetry);
+                    # from an isolated network that is a request nobody asked for.
+                    "TelemetryOptOut": True,
                     "Session": {"DefaultS3Bucket": bucket},
                     "RemoteFunction": {
                         "S3RootUri": f"s3://{bucket}/{REMOTE_FUNCTION_PREFIX}",

@@ -76,6 +76,7 @@ def test_sdk_configuration_keeps_the_sdk_out_of_its_own_default_bucket():
     assert remote["S3KmsKeyId"] == remote["VolumeKmsKeyId"] == KEY
     assert remote["VpcConfig"] == {"Subnets": SUBNETS, "SecurityGroupIds": SGS}
     assert remote["PreExecutionCommands"] == [LOGIN]
+    assert modules["TelemetryOptOut"] is True  # no usage reports from the isolated network
 
 
 def test_yaml_quotes_every_string_without_double_quotes():

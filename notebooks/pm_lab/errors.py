@@ -24,3 +24,7 @@ class StudioError(LabError):
 
 class RemoteExecutionError(LabError):
     """``execution_mode='remote'`` cannot run (SDK missing, no network settings)."""
+
+
+class KernelRestartRequired(LabError):
+    """pip replaced a package the kernel had already imported: restart the kernel and run again."""

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pm_lab.errors import StudioError, TrackingServerError
+from pm_lab.errors import KernelRestartRequired, StudioError, TrackingServerError
 
 #: Tag key the infrastructure puts on the MLflow tracking server; its value is
 #: the SageMaker domain id. Studio uses the same association to show the
@@ -352,16 +352,149 @@ def pip_login(repository: CodeArtifactRepository, run: Callable[..., Any] = subp
         raise StudioError(f"CodeArtifact login failed: {result.stderr.strip() or result.stdout.strip()}")
 
 
+#: Distribution name -> module name, where they differ (requirements.txt's packages).
+_MODULE_NAMES = {"scikit-learn": "sklearn", "sagemaker-mlflow": "sagemaker_mlflow"}
+
+
+def _pinned_requirements(requirements: Path) -> dict[str, str]:
+    """``name==version`` lines of a requirements file (comments and other lines skipped)."""
+    pins = {}
+    for line in requirements.read_text().splitlines():
+        text = line.split("#", 1)[0].strip()
+        if "==" in text:
+            name, version = text.split("==", 1)
+            pins[name.strip().lower()] = version.strip()
+    return pins
+
+
+def _installed_version(distribution: str) -> str | None:
+    from importlib import metadata
+
+    try:
+        return metadata.version(distribution)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def _imported_before(pins: dict[str, str]) -> dict[str, str | None]:
+    """The requirements this kernel has already imported, with the version installed now."""
+    return {
+        name: _installed_version(name)
+        for name in pins
+        if _MODULE_NAMES.get(name, name.replace("-", "_")) in sys.modules
+    }
+
+
 def pip_install_requirements(
-    requirements: Path, run: Callable[..., Any] = subprocess.run
+    requirements: Path, run: Callable[..., Any] = subprocess.run, echo: Callable[[str], Any] = print
 ) -> None:
-    """Install the lab's pinned requirements into the kernel's interpreter."""
+    """Install the lab's pinned requirements into the kernel's interpreter, showing pip's output.
+
+    pip's whole output is shown (no ``--quiet``): a dependency conflict with
+    the image's other packages is printed there and nowhere else. When pip
+    replaced a package this kernel had already imported (boto3, say, which
+    the old module objects keep using), :class:`KernelRestartRequired` stops
+    the notebook: restart the kernel and run it again; that install then
+    changes nothing.
+    """
+    pins = _pinned_requirements(requirements)
+    loaded = _imported_before(pins)
     result = run(
-        [sys.executable, "-m", "pip", "install", "--quiet", "-r", str(requirements)],
+        [sys.executable, "-m", "pip", "install", "--disable-pip-version-check", "--progress-bar", "off",
+         "-r", str(requirements)],
         capture_output=True,
         text=True,
     )
+    output = "\n".join(part.strip() for part in (result.stdout, result.stderr) if part and part.strip())
+    if output:
+        echo(output)
     if result.returncode != 0:
         raise StudioError(
-            f"pip install -r {requirements} failed:\n{result.stderr.strip()[-2000:]}"
+            f"pip install -r {requirements} failed (exit {result.returncode}); pip's output is above."
         )
+    changed = {
+        name: (before, _installed_version(name))
+        for name, before in loaded.items()
+        if _installed_version(name) != before
+    }
+    if changed:
+        listed = ", ".join(f"{name} {before or '-'} -> {after}" for name, (before, after) in changed.items())
+        raise KernelRestartRequired(
+            f"pip replaced packages this kernel had already imported ({listed}): restart the "
+            "kernel (Kernel > Restart Kernel) and run the notebook again from the top; the "
+            "install then finds everything in place."
+        )
+
+
+def caller_account_id(run: Callable[..., Any] = subprocess.run) -> str:
+    """The current account, from ``aws sts get-caller-identity`` (the CLI: boto3 is not yet installed)."""
+    if shutil.which("aws") is None:
+        raise StudioError("The AWS CLI (`aws`) is not on PATH; set codeartifact_domain_owner instead.")
+    result = run(
+        ["aws", "sts", "get-caller-identity", "--query", "Account", "--output", "text"],
+        capture_output=True,
+        text=True,
+    )
+    account = result.stdout.strip()
+    if result.returncode != 0 or not re.fullmatch(r"\d{12}", account):
+        raise StudioError(
+            "Cannot find the account id for the CodeArtifact domain owner: "
+            f"{result.stderr.strip() or account or 'no answer'}. Set codeartifact_domain_owner."
+        )
+    return account
+
+
+class _CliSts:
+    """The one STS call the notebook needs before boto3 is installed, made with the AWS CLI."""
+
+    def get_caller_identity(self) -> dict[str, str]:
+        return {"Account": caller_account_id()}
+
+
+def cli_sts_client() -> Any:
+    """An ``sts_client_factory`` for :func:`codeartifact_repository` that does not import boto3."""
+    return _CliSts()
+
+
+def job_network(
+    *, subnet_ids: tuple[str, ...], security_group_ids: tuple[str, ...], domain_id: str,
+    sagemaker_client_factory: Callable[[], Any],
+) -> DomainNetwork:
+    """Where ``@remote`` jobs run: the settings file's subnets and group, else the domain's.
+
+    With the settings file (Studio) no AWS call is needed; without it the
+    domain is described (``sagemaker:DescribeDomain``).
+    """
+    if subnet_ids and security_group_ids:
+        return DomainNetwork(domain_id=domain_id, vpc_id="", subnets=tuple(subnet_ids),
+                             security_groups=tuple(security_group_ids))
+    return domain_network(sagemaker_client_factory(), domain_id)
+
+
+#: How long the presigned MLflow UI link may wait to be opened (AWS allows 5 to 300 s).
+UI_URL_EXPIRES_SECONDS = 300
+#: How long the UI session it opens lasts (AWS allows 1,800 to 43,200 s).
+UI_SESSION_SECONDS = 12 * 3600
+
+
+def mlflow_ui_url(tracking_uri: str, sagemaker_client_factory: Callable[[], Any]) -> str:
+    """A link to the MLflow UI of ``tracking_uri``.
+
+    For a SageMaker tracking server (an ARN) a presigned URL
+    (``sagemaker:CreatePresignedMlflowTrackingServerUrl``), to open in the
+    browser within five minutes; for an ``http(s)://`` server the URL itself.
+    """
+    if not tracking_uri.startswith("arn:"):
+        return tracking_uri
+    name = parse_tracking_server_arn(tracking_uri)["name"]
+    from botocore.exceptions import ClientError
+
+    try:
+        response = sagemaker_client_factory().create_presigned_mlflow_tracking_server_url(
+            TrackingServerName=name,
+            ExpiresInSeconds=UI_URL_EXPIRES_SECONDS,
+            SessionExpirationDurationInSeconds=UI_SESSION_SECONDS,
+        )
+    except ClientError as exc:
+        raise TrackingServerError(f"Cannot create a link to the MLflow UI of {name}: {exc}") from exc
+    return str(response["AuthorizedUrl"])

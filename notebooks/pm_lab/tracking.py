@@ -92,3 +92,22 @@ def _first_line(exc: BaseException) -> str:
     """A short reason: MLflow's connection errors span many lines."""
     text = str(exc).strip()
     return text.splitlines()[0][:300] if text else "no details"
+
+
+def check_client_version(server_version: str, client_version: str) -> None:
+    """Refuse an MLflow client whose major.minor differs from the tracking server's.
+
+    ``server_version`` is the settings file's ``mlflow_version`` (``2.16``, the
+    version the server was deployed with); empty means unknown (a laptop's
+    own server) and is not checked.
+    """
+    if not server_version:
+        return
+    client = ".".join(client_version.split(".")[:2])
+    server = ".".join(server_version.split(".")[:2])
+    if client != server:
+        raise TrackingServerError(
+            f"This kernel has mlflow {client_version} but the tracking server runs MLflow "
+            f"{server_version}: install requirements.txt (install_requirements = True) and "
+            "restart the kernel, or deploy the server version requirements.txt pins."
+        )

@@ -168,12 +168,15 @@ def inject_parameters(notebook: Any, parameters: dict[str, Any]) -> Any:
 
 
 @pytest.fixture()
-def run_notebook(tmp_path: Path) -> Callable[[dict[str, Any]], Any]:
+def run_notebook(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[..., Any]:
     """Execute a copy of the lab folder's notebook top to bottom with the given parameters.
 
     The notebook, ``pm_lab`` and ``requirements.txt`` are copied to a
     temporary folder that becomes the kernel's working directory, as after
-    ``aws s3 cp`` in Studio; nothing is written into the repository.
+    ``aws s3 cp`` in Studio; nothing is written into the repository. The
+    kernel's HOME is a fresh folder, holding ``~/.isolated-studio/settings.json``
+    when ``settings`` are given (as the JupyterLab start script writes it);
+    with no parameters nothing is injected (the notebook as a user opens it).
     Raises ``nbclient.exceptions.CellExecutionError`` when a cell fails.
     """
     from jupyter_client.kernelspec import KernelSpecManager
@@ -188,9 +191,18 @@ def run_notebook(tmp_path: Path) -> Callable[[dict[str, Any]], Any]:
         NOTEBOOKS_DIR / "pm_lab", workdir / "pm_lab", ignore=shutil.ignore_patterns("__pycache__")
     )
     kernels = _kernel_spec_dir(tmp_path)
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))  # the kernel inherits it: no settings file of the developer's
 
-    def execute(parameters: dict[str, Any]) -> Any:
-        notebook = inject_parameters(nbformat.read(workdir / NOTEBOOK.name, as_version=4), parameters)
+    def execute(parameters: dict[str, Any], settings: dict[str, Any] | None = None) -> Any:
+        if settings is not None:
+            path = home / ".isolated-studio" / "settings.json"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(json.dumps(settings))
+        notebook = nbformat.read(workdir / NOTEBOOK.name, as_version=4)
+        if parameters:
+            notebook = inject_parameters(notebook, parameters)
         manager = KernelManager(
             kernel_name="pm-lab-python",
             kernel_spec_manager=KernelSpecManager(kernel_dirs=[str(kernels)]),
@@ -206,4 +218,5 @@ def run_notebook(tmp_path: Path) -> Callable[[dict[str, Any]], Any]:
         return notebook
 
     execute.workdir = workdir  # type: ignore[attr-defined]
+    execute.home = home  # type: ignore[attr-defined]
     return execute

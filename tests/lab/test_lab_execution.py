@@ -1,16 +1,15 @@
-"""Local vs remote execution of the preprocessing and training functions."""
+"""Local vs remote execution of the job functions (the real SDK: test_lab_remote_sdk.py)."""
 
 from __future__ import annotations
 
 import sys
-import types
-from typing import Any
 
 import pytest
 from pm_lab.errors import RemoteExecutionError
-from pm_lab.execution import RemoteSettings, default_s3_root_uri, make_runner
+from pm_lab.execution import RemoteSettings, default_s3_root_uri, job_image_uri, make_runner
 from pm_lab.preprocessing import preprocess
 
+KEY = "arn:aws:kms:eu-west-1:111122223333:key/0a1b2c3d-4e5f-6789-abcd-ef0123456789"
 SETTINGS = RemoteSettings(
     subnets=("subnet-0aaa1111bbbb2222c", "subnet-0ddd3333eeee4444f"),
     security_group_ids=("sg-0studio000000001",),
@@ -54,31 +53,16 @@ def test_remote_jobs_must_have_vpc_settings() -> None:
         no_network.remote_kwargs()
 
 
-def test_remote_mode_wraps_functions_with_sagemaker_remote_in_the_vpc(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The SDK is not installed locally: a stand-in module records what @remote receives."""
-    calls: list[tuple[Any, dict[str, Any]]] = []
-
-    def remote(function: Any = None, **kwargs: Any) -> Any:
-        calls.append((function, kwargs))
-        return lambda *args, **kw: ("ran remotely", function(*args, **kw))
-
-    package = types.ModuleType("sagemaker")
-    module = types.ModuleType("sagemaker.remote_function")
-    module.remote = remote  # type: ignore[attr-defined]
-    package.remote_function = module  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "sagemaker", package)
-    monkeypatch.setitem(sys.modules, "sagemaker.remote_function", module)
-
-    def double(value: int) -> int:
-        return value * 2
-
-    runner = make_runner("remote", SETTINGS)
-    runner(double)
-
-    (function, kwargs), = calls
-    assert function is double  # the user's own function goes to @remote, unwrapped
-    assert kwargs == {
+def test_remote_kwargs_pass_every_setting_explicitly() -> None:
+    settings = RemoteSettings(
+        **{**SETTINGS.__dict__, "image_uri": "111122223333.dkr.ecr.eu-west-1.amazonaws.com/dist:2",
+           "kms_key_arn": KEY, "keep_alive_period_in_seconds": 600,
+           "role": "arn:aws:iam::111122223333:role/studio-execution"}
+    )
+    assert settings.remote_kwargs() == {
         "instance_type": "ml.m5.large",
+        "keep_alive_period_in_seconds": 600,
+        "environment_variables": {"AWS_STS_REGIONAL_ENDPOINTS": "regional"},
         "subnets": ["subnet-0aaa1111bbbb2222c", "subnet-0ddd3333eeee4444f"],
         "security_group_ids": ["sg-0studio000000001"],
         "dependencies": "/home/sagemaker-user/notebooks/requirements.txt",
@@ -89,7 +73,29 @@ def test_remote_mode_wraps_functions_with_sagemaker_remote_in_the_vpc(monkeypatc
         "include_local_workdir": True,
         "job_name_prefix": "pm-lab",
         "s3_root_uri": "s3://isolated-studio-notebooks-111122223333/remote-functions",
+        "role": "arn:aws:iam::111122223333:role/studio-execution",
+        "image_uri": "111122223333.dkr.ecr.eu-west-1.amazonaws.com/dist:2",
+        "s3_kms_key": KEY,
+        "volume_kms_key": KEY,
     }
+
+
+@pytest.mark.parametrize("seconds", [-1, 3601])
+def test_warm_pool_period_outside_what_sagemaker_accepts_is_refused(seconds: int) -> None:
+    settings = RemoteSettings(**{**SETTINGS.__dict__, "keep_alive_period_in_seconds": seconds})
+    with pytest.raises(RemoteExecutionError, match="between 0 .no warm pool. and 3600"):
+        settings.remote_kwargs()
+
+
+def test_job_image_is_the_parameter_else_the_studio_image() -> None:
+    studio = {"SAGEMAKER_INTERNAL_IMAGE_URI": "542918446943.dkr.ecr.eu-west-1.amazonaws.com/sagemaker-distribution-prod:2"}
+    assert job_image_uri("", studio) == studio["SAGEMAKER_INTERNAL_IMAGE_URI"]
+    assert job_image_uri("my.ecr/image:1", studio) == "my.ecr/image:1"
+
+
+def test_no_job_image_known_says_what_to_set() -> None:
+    with pytest.raises(RemoteExecutionError, match="No image for the remote jobs: set remote_image_uri"):
+        job_image_uri("", {})
 
 
 def test_remote_jobs_stage_their_data_in_the_bucket_that_holds_the_input() -> None:
@@ -98,28 +104,3 @@ def test_remote_jobs_stage_their_data_in_the_bucket_that_holds_the_input() -> No
         == "s3://isolated-studio-notebooks-111122223333/remote-functions"
     )
     assert default_s3_root_uri("data/ai4i2020.csv") is None
-
-
-REMOTE_SIGNATURE = """
-import inspect, json, sys
-from sagemaker.remote_function import remote
-inspect.signature(remote).bind(None, **json.loads(sys.argv[1]))  # TypeError on an unknown argument
-print("ok")
-"""
-
-
-def test_remote_arguments_are_accepted_by_the_real_sdk(monkeypatch: pytest.MonkeyPatch) -> None:
-    """What make_runner passes to @remote, bound to the signature of the pinned SDK's decorator."""
-    import json
-
-    from support import run_studio_python
-
-    calls: list[dict[str, Any]] = []
-    module = types.ModuleType("sagemaker.remote_function")
-    module.remote = lambda function=None, **kwargs: calls.append(kwargs) or function  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "sagemaker", types.ModuleType("sagemaker"))
-    monkeypatch.setitem(sys.modules, "sagemaker.remote_function", module)
-    make_runner("remote", SETTINGS)(lambda value: value)
-
-    (kwargs,) = calls
-    assert run_studio_python(REMOTE_SIGNATURE, json.dumps(kwargs)).strip().endswith("ok")

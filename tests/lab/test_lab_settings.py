@@ -1,0 +1,114 @@
+"""The lab settings file: what fills the notebook's empty parameters."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from pm_lab import settings, tracking
+from pm_lab.errors import TrackingServerError
+
+ACCOUNT = "111122223333"
+#: The shape stacks/workload.py's lab_settings writes (test_lab_settings_match_the_stack checks the keys).
+TERRAFORM_SETTINGS = {
+    "schema_version": 1,
+    "region": "eu-west-1",
+    "account_id": ACCOUNT,
+    "codeartifact_domain": "isolated-studio",
+    "codeartifact_domain_owner": ACCOUNT,
+    "codeartifact_repository": "pypi-store",
+    "tracking_server_arn": f"arn:aws:sagemaker:eu-west-1:{ACCOUNT}:mlflow-tracking-server/isolated-studio-mlflow",
+    "mlflow_version": "2.16",
+    "notebooks_bucket": f"isolated-studio-notebooks-{ACCOUNT}",
+    "data_uri": f"s3://isolated-studio-notebooks-{ACCOUNT}/data/ai4i2020.csv",
+    "remote_s3_root_uri": f"s3://isolated-studio-notebooks-{ACCOUNT}/remote-functions",
+    "kms_key_arn": f"arn:aws:kms:eu-west-1:{ACCOUNT}:key/0a1b2c3d-4e5f-6789-abcd-ef0123456789",
+    "subnet_ids": ["subnet-0aaa1111bbbb2222c", "subnet-0ddd3333eeee4444f"],
+    "security_group_ids": ["sg-0studio000000001"],
+    "execution_role_arn": f"arn:aws:iam::{ACCOUNT}:role/isolated-studio-execution",
+}
+EMPTY = dict.fromkeys(settings.PARAMETER_SOURCES, "")
+
+
+def write(home: Path, document: object) -> Path:
+    path = home / ".isolated-studio" / "settings.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(document))
+    return path
+
+
+def test_every_empty_parameter_is_filled_from_the_terraform_settings(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path))
+    write(tmp_path, TERRAFORM_SETTINGS)
+    loaded = settings.load()
+    assert loaded is not None and loaded.subnet_ids == ("subnet-0aaa1111bbbb2222c", "subnet-0ddd3333eeee4444f")
+    filled = settings.fill(loaded, **EMPTY)
+    assert filled == {
+        "tracking_server_arn": TERRAFORM_SETTINGS["tracking_server_arn"],
+        "data_path": TERRAFORM_SETTINGS["data_uri"],
+        "region": "eu-west-1",
+        "codeartifact_domain": "isolated-studio",
+        "codeartifact_repository": "pypi-store",
+        "codeartifact_domain_owner": ACCOUNT,
+        "remote_s3_root_uri": TERRAFORM_SETTINGS["remote_s3_root_uri"],
+    }
+    # tracking_uri stays empty: Terraform does not write one, the ARN above is resolved instead.
+    assert "tracking_uri" not in filled
+    assert "data_path = 's3://isolated-studio-notebooks-111122223333/data/ai4i2020.csv'  (settings data_uri)" in (
+        settings.describe(loaded, filled)
+    )
+
+
+def test_a_parameter_set_in_the_notebook_is_never_overridden(tmp_path: Path) -> None:
+    loaded = settings.load(write(tmp_path, TERRAFORM_SETTINGS))
+    filled = settings.fill(loaded, **{**EMPTY, "data_path": "../data/mine.csv", "region": "us-west-2"})
+    assert "data_path" not in filled and "region" not in filled
+
+
+def test_without_a_settings_file_only_the_local_defaults_apply(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert settings.load() is None
+    assert settings.fill(None, **EMPTY) == {"data_path": "../data/ai4i2020.csv"}
+    assert "no lab settings file at" in settings.describe(None, {})
+
+
+def test_home_unset_means_the_studio_users_home(monkeypatch) -> None:
+    monkeypatch.delenv("HOME", raising=False)
+    assert settings.default_path() == Path("/home/sagemaker-user/.isolated-studio/settings.json")
+
+
+@pytest.mark.parametrize(
+    ("document", "message"),
+    [
+        ("not json", "are not JSON"),
+        ([1, 2], "must be a JSON object"),
+        ({"schema_version": 2}, "schema_version 2"),
+        ({"region": 5, "subnet_ids": "subnet-1"}, "region must be a string.*subnet_ids must be a list"),
+    ],
+)
+def test_an_unusable_settings_file_is_refused_with_the_reason(tmp_path: Path, document, message: str) -> None:
+    path = tmp_path / "settings.json"
+    path.write_text(document if isinstance(document, str) else json.dumps(document))
+    with pytest.raises(settings.LabSettingsError, match=message):
+        settings.load(path)
+
+
+def test_lab_settings_match_the_stack(tmp_path: Path) -> None:
+    """The keys the stack writes are the keys this module reads (and nothing is lost)."""
+    import re
+
+    source = (Path(__file__).resolve().parents[2] / "stacks" / "workload.py").read_text()
+    start = source.index("self.lab_settings = {")
+    block = source[start: source.index("self.pypi", start)]
+    written = set(re.findall(r'^\s*"([a-z0-9_]+)":', block, flags=re.MULTILINE))
+    assert written == set(TERRAFORM_SETTINGS)
+    loaded = settings.load(write(tmp_path, TERRAFORM_SETTINGS))
+    assert loaded is not None and loaded.extra == {}
+
+
+def test_client_mlflow_must_match_the_servers_major_minor() -> None:
+    tracking.check_client_version("2.16", "2.16.2")
+    tracking.check_client_version("", "2.17.0")  # unknown server version (a laptop): not checked
+    with pytest.raises(TrackingServerError, match="mlflow 2.17.0 but the tracking server runs MLflow 2.16"):
+        tracking.check_client_version("2.16", "2.17.0")
