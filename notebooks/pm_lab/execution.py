@@ -121,7 +121,7 @@ def _python_version() -> str:
     return f"{sys.version_info[0]}.{sys.version_info[1]}"
 
 
-def sagemaker_session(boto_session: Any = None) -> Any:
+def sagemaker_session(boto_session: Any = None, sagemaker_client: Any = None) -> Any:
     """A SageMaker SDK session with the SDK's configuration files and telemetry switched off.
 
     The SDK 2.232 ``@remote`` decorator reports usage to an AWS endpoint
@@ -136,7 +136,9 @@ def sagemaker_session(boto_session: Any = None) -> Any:
     modules = config.setdefault("SageMaker", {}).setdefault("PythonSDK", {}).setdefault("Modules", {})
     modules["TelemetryOptOut"] = True
     config.setdefault("SchemaVersion", "1.0")
-    return sagemaker.Session(boto_session=boto_session, sagemaker_config=config)
+    return sagemaker.Session(
+        boto_session=boto_session, sagemaker_client=sagemaker_client, sagemaker_config=config
+    )
 
 
 def default_s3_root_uri(data_path: str) -> str | None:
