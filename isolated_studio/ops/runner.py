@@ -57,9 +57,13 @@ class Terraform:
         timed_out = threading.Event()
 
         def expire() -> None:
+            # Once an operator's signal asked Terraform to stop, its graceful stop may take as
+            # long as what is in flight (a domain create: 25-45 min); a timeout interrupt now
+            # would be a second interrupt, which makes Terraform drop what it was doing.
+            if self.interrupts.interrupted or proc.poll() is not None:
+                return
             timed_out.set()
-            if proc.poll() is None:
-                os.killpg(proc.pid, signal.SIGINT)
+            os.killpg(proc.pid, signal.SIGINT)
 
         timer = threading.Timer(self.timeout_s, expire)
         timer.daemon = True
