@@ -79,8 +79,14 @@ XDIST = -n $(TEST_WORKERS) --dist loadgroup --no-loadscope-reorder
 test: setup cli studio-env awscli-env ## run the whole test suite (TEST_WORKERS=0: in one process; TEST_SEED=n: random order)
 	$(PIPENV) run pytest $(XDIST) $(if $(TEST_SEED),-p randomly --randomly-seed=$(TEST_SEED)) $(PYTEST_ARGS)
 
-test-fast: setup cli studio-env awscli-env ## the edit-test loop: every test but the emulator and lab end-to-end ones
-	$(PIPENV) run pytest $(XDIST) -m "not emulator and not lab_e2e" $(PYTEST_ARGS)
+# The edit-test loop: the tests that run in the test process (matchers on the session's
+# synthesis, configuration, policy rendering, the workflow, review, cleanup and guard logic
+# with stand-ins). What starts Terraform, moto, MLflow, the notebook, checkov, the full provider
+# import or the Studio environment's SDK is left to `make test`: those are seconds each, and
+# on 2 cores they alone took minutes.
+FAST_TIER := -m "not emulator and not lab_e2e and not terraform and not slow"
+test-fast: setup ## the edit-test loop: the in-process tests (no Terraform, emulator, MLflow or heavy tool)
+	$(PIPENV) run pytest $(XDIST) $(FAST_TIER) $(PYTEST_ARGS)
 
 validate: synth ## terraform init -backend=false + validate every synthesized stack
 	$(PIPENV) run python -m isolated_studio.checks.validate cdktf.out

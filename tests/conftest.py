@@ -56,6 +56,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if LAB_E2E_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.lab_e2e)
+        if TOOL_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
     # `make test` runs pytest-xdist workers with --dist loadgroup, one group per test module:
     # a module's fixtures (its own moto server, a checkov scan, terraform init) run once, on
     # one worker, and modules run side by side; each worker synthesizes the app once (a few
@@ -69,6 +71,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 # The lab end-to-end tests: a real MLflow server, or the notebook executed (not in test-fast).
 LAB_E2E_FIXTURES = {"mlflow_server", "run_notebook"}
+# Fixtures that run a heavy tool, checkov scans: their tests are `slow` (not in test-fast).
+TOOL_FIXTURES = {"real_scan", "bad_scan"}
 
 
 def _cost_rank(item: pytest.Item) -> int:

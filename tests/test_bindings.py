@@ -46,6 +46,7 @@ def test_fast_path_loads_only_what_the_stacks_use(synth):
     assert 10 < len(loaded) < 100, f"{len(loaded)} provider modules loaded in this session"
 
 
+@pytest.mark.slow  # the full import alone is ~10 s
 def test_fast_and_full_import_synthesize_identical_output_for_every_stack(synth, synth_variant, tmp_path):
     from main import build_app
 

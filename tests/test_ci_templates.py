@@ -54,12 +54,14 @@ def test_there_is_a_github_workflow_and_an_atlantis_config():
 
 
 @pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
+@pytest.mark.slow
 def test_github_workflow_matches_githubs_schema(path):
     proc = subprocess.run([str(BIN / "check-jsonschema"), "--builtin-schema", "vendor.github-workflows", str(path)],
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
+@pytest.mark.slow
 def test_zizmor_finds_nothing_high_or_medium_and_nothing_is_suppressed():
     proc = subprocess.run([str(BIN / "zizmor"), "--offline", "--persona", "pedantic", "--format", "json",
                            str(ROOT / ".github" / "workflows")], capture_output=True, text=True, timeout=120)

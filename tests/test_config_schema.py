@@ -45,11 +45,13 @@ def _check_jsonschema(*files: Path) -> subprocess.CompletedProcess:
                           capture_output=True, text=True, timeout=120)
 
 
+@pytest.mark.slow  # check-jsonschema
 def test_every_environment_file_is_valid_against_the_schema():
     proc = _check_jsonschema(*ENVIRONMENTS)
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
+@pytest.mark.slow  # check-jsonschema
 def test_the_schema_rejects_what_the_loader_rejects(tmp_path):
     # What an editor flags as you type: a misspelled key, a wrong type, a value outside a choice.
     typo = tmp_path / "typo.toml"

@@ -34,6 +34,8 @@ SETTINGS = {
     "tracking_server_arn": "arn:aws:sagemaker:us-west-2:123456789012:mlflow-tracking-server/studio-dev-mlflow",
     "data_uri": f"s3://{BUCKET}/data/ai4i2020.csv", "subnet_ids": ["subnet-0a", "subnet-0b"],
 }
+pytestmark = pytest.mark.emulator  # a moto server and the real AWS CLI, seconds per call
+
 # Studio stops an app whose start script runs longer than this.
 STUDIO_START_LIMIT_S = 300
 

@@ -58,6 +58,7 @@ def sdk_reads(path: Path) -> dict:
     return json.loads(run_studio_python(LOAD_SDK_CONFIG, str(path), env=env).splitlines()[-1])  # SDK logs first
 
 
+@pytest.mark.slow  # the SDK and botocore of .venv-studio
 def test_sdk_configuration_passes_the_sdks_schema_and_keeps_every_value(tmp_path):
     path = tmp_path / "config.yaml"
     path.write_text(to_yaml(sdk_config()) + "\n")
@@ -134,6 +135,7 @@ def run_script(tmp_path: Path, fake_aws: Path) -> tuple[Path, list[list[str]]]:
     return home, [call[len(bounds):] for call in calls]
 
 
+@pytest.mark.slow  # the SDK and botocore of .venv-studio
 def test_startup_script_writes_the_sdk_configuration_the_sdk_reads(tmp_path, fake_aws):
     home, _ = run_script(tmp_path, fake_aws)
     assert sdk_reads(home / SDK_CONFIG_PATH) == sdk_config()
@@ -146,6 +148,7 @@ print(session.client("sts").meta.endpoint_url)
 """
 
 
+@pytest.mark.slow  # the SDK and botocore of .venv-studio
 def test_startup_script_sends_sts_to_the_regional_endpoint(tmp_path, fake_aws):
     """boto3 1.35 (the lab's pin) goes to the global sts.amazonaws.com, which the VPC cannot reach."""
     home, calls = run_script(tmp_path, fake_aws)

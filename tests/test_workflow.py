@@ -690,6 +690,13 @@ def test_an_unreachable_emulator_says_to_start_it_not_to_configure_credentials(m
     assert "credentials" not in err
 
 
+def test_the_workflows_aws_calls_retry_as_the_operators_aws_settings_say(monkeypatch):
+    from isolated_studio.ops.aws import aws_client
+
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")  # e.g. to fail fast on a dead emulator
+    assert aws_client(dev_config(), "sts").meta.config.retries == {"mode": "standard", "total_max_attempts": 1}
+
+
 # --------------------------------------------------------------------------- destroy order and what cleanup deletes
 
 

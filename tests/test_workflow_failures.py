@@ -66,13 +66,15 @@ def test_a_cleanup_that_reports_a_failed_deletion_is_a_workflow_error_naming_the
         stub.add_response("delete_app", {}, app)
         stub.add_response("list_apps", {"Apps": [{**app, "Status": "Failed"}]}, {"DomainIdEquals": DOMAIN})
         stub.add_response("describe_app", {**app, "Status": "Failed", "FailureReason": "ENI still attached"}, app)
-        monkeypatch.setattr("isolated_studio.ops.cleanup.time.sleep", lambda s: None)
+        sleeps: list[float] = []
+        monkeypatch.setattr("isolated_studio.ops.cleanup.time.sleep", sleeps.append)
 
         with pytest.raises(WorkflowError, match=f"Studio cleanup of domain {DOMAIN} failed, nothing was destroyed: "
                                                 "deletion of app .* failed: ENI still attached"):
             flow.destroy(["workload", "network"], assume_yes=True, include_state=False)
 
     assert tf.applied() == []
+    assert sleeps == [15], "one poll, at the cleanup's 15 s interval, between the delete and the failure"
 
 
 @set_initial_no_auth_action_count(3)

@@ -40,7 +40,7 @@ i=0
 while [ $i -lt 600 ]; do
   if [ "$interrupts" -ge 1 ]; then
     # `wait` (not a bare sleep) so that a second interrupt is handled at once, as Terraform does.
-    sleep ${GRACE:-2} & wait $!
+    sleep ${GRACE:-2} >/dev/null 2>&1 & wait $!
     echo "in-flight create finished; state written; lock released"; exit 1
   fi
   sleep 0.1; i=$((i + 1))

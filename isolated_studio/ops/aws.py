@@ -24,7 +24,10 @@ def aws_client(config: StudioConfig, service: str) -> Any:
     from botocore.config import Config
 
     kwargs: dict[str, Any] = {"region_name": config.region}
-    options: dict[str, Any] = {"retries": {"max_attempts": 4, "mode": "standard"}}
+    # Standard retries (throttling, transient errors) with botocore's own attempt count, so that
+    # AWS_MAX_ATTEMPTS or the profile's max_attempts still decide it: a count given here would
+    # override both.
+    options: dict[str, Any] = {"retries": {"mode": "standard"}}
     if config.emulator.enabled:
         kwargs.update(
             endpoint_url=config.emulator.endpoint.rstrip("/"),

@@ -151,7 +151,7 @@ def cleanup_domain(
     timeout_s: float = 1800,
     poll_s: float = 15,
     progress: Progress = print,
-    sleep: Callable[[float], None] = time.sleep,
+    sleep: Callable[[float], None] | None = None,
     clock: Callable[[], float] = time.monotonic,
 ) -> CleanupReport:
     """Delete every app, then every space, of a SageMaker domain.
@@ -165,7 +165,9 @@ def cleanup_domain(
     """
     if timeout_s <= 0 or poll_s <= 0:
         raise ValueError("timeout_s and poll_s must be positive")
-    timer = _Clock(clock, sleep, timeout_s, poll_s, started=clock())
+    # time.sleep looked up per call, not bound as a default: the workflow's callers (and its
+    # tests) replace it there.
+    timer = _Clock(clock, sleep or time.sleep, timeout_s, poll_s, started=clock())
     if not _domain_exists(sagemaker_client, domain_id):
         progress(f"domain {domain_id} does not exist; nothing to clean up")
         return CleanupReport(domain_id=domain_id, domain_found=False)
