@@ -70,19 +70,31 @@ class EncryptionKey(Construct):
             }
         ]
         if p.via_services:
+            via = {
+                "kms:CallerAccount": p.account_id,
+                "kms:ViaService": [f"{s}.{p.region}.amazonaws.com" for s in p.via_services],
+            }
             statements.append({
                 # Documents (and bounds, for reviewers) the services expected to use the key.
                 "Sid": "ServicesUseKeyForThisAccount",
                 "Effect": "Allow",
                 "Principal": {"AWS": root},
-                "Action": [*DATA_ACTIONS, "kms:CreateGrant"],
+                "Action": DATA_ACTIONS,
                 "Resource": "*",
-                "Condition": {
-                    "StringEquals": {
-                        "kms:CallerAccount": p.account_id,
-                        "kms:ViaService": [f"{s}.{p.region}.amazonaws.com" for s in p.via_services],
-                    }
-                },
+                "Condition": {"StringEquals": via},
+            })
+            statements.append({
+                # Services that encrypt a resource with the key (EFS, EBS volumes of Studio apps and
+                # jobs) create a grant for it with the caller's permissions. The key policy
+                # delegates to IAM (above), so the caller's own policy must allow kms:CreateGrant;
+                # kms:GrantIsForAWSResource keeps grants to those an AWS service asks for (AWS KMS
+                # Developer Guide, "Controlling access to grants").
+                "Sid": "ServicesCreateGrantsForThisAccount",
+                "Effect": "Allow",
+                "Principal": {"AWS": root},
+                "Action": "kms:CreateGrant",
+                "Resource": "*",
+                "Condition": {"StringEquals": via, "Bool": {"kms:GrantIsForAWSResource": "true"}},
             })
         if p.log_group_pattern is not None:
             statements.append({

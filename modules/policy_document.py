@@ -18,7 +18,7 @@ from cdktf_cdktf_provider_aws.data_aws_iam_policy_document import (
 )
 from constructs import Construct
 
-_KNOWN_KEYS = {"Sid", "Effect", "Action", "Resource", "Principal", "Condition"}
+_KNOWN_KEYS = {"Sid", "Effect", "Action", "Resource", "NotResource", "Principal", "Condition"}
 
 
 def _as_list(value: Any) -> list:
@@ -43,6 +43,7 @@ def _statement(index: int, statement: Mapping[str, Any]) -> DataAwsIamPolicyDocu
         effect=statement.get("Effect", "Allow"),
         actions=_as_list(statement["Action"]),
         resources=_as_list(statement["Resource"]) if "Resource" in statement else None,
+        not_resources=_as_list(statement["NotResource"]) if "NotResource" in statement else None,
         principals=principals or None,
         condition=conditions or None,
     )

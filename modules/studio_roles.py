@@ -109,23 +109,30 @@ class StudioRoles(Construct):
         raise_for("StudioRoles", props.problems())
         super().__init__(scope, id)
         p = props
-        trust = policy_document(self, "sagemaker-trust", _doc(
-            {
-                "Effect": "Allow",
-                "Principal": {"Service": "sagemaker.amazonaws.com"},
-                "Action": "sts:AssumeRole",
-                # Confused-deputy guard: SageMaker may assume the role only for this account.
-                "Condition": {"StringEquals": {"aws:SourceAccount": p.account_id}},
-            }
-        ))
+        def trust(id: str, condition: Mapping | None) -> str:
+            statement = {"Effect": "Allow", "Principal": {"Service": "sagemaker.amazonaws.com"},
+                         "Action": "sts:AssumeRole"}
+            if condition:
+                statement["Condition"] = condition
+            return policy_document(self, id, _doc(statement))
+
+        # Confused-deputy guard: SageMaker may assume the execution role only for this account
+        # (SageMaker Developer Guide, "Cross-service confused deputy prevention").
+        execution_trust = trust("sagemaker-trust", {"StringEquals": {"aws:SourceAccount": p.account_id}})
+        # The MLflow service is not documented to send aws:SourceAccount when it assumes its role
+        # (the IAM setup for tracking servers, SageMaker Developer Guide "Set up IAM permissions
+        # for MLflow", trusts sagemaker.amazonaws.com without conditions): with the condition the
+        # server could never assume the role. The role can only reach its artifact store and the
+        # model registry.
+        mlflow_trust = trust("mlflow-trust", None)
         tags = dict(p.tags)
         self.execution_role = IamRole(
-            self, "execution-role", name=p.execution_role_name, assume_role_policy=trust,
+            self, "execution-role", name=p.execution_role_name, assume_role_policy=execution_trust,
             description="SageMaker Studio execution role for the isolated lab",
             max_session_duration=3600, tags=name_tags(p.execution_role_name, tags),
         )
         self.mlflow_role = IamRole(
-            self, "mlflow-role", name=p.mlflow_role_name, assume_role_policy=trust,
+            self, "mlflow-role", name=p.mlflow_role_name, assume_role_policy=mlflow_trust,
             description="SageMaker managed MLflow tracking server role",
             tags=name_tags(p.mlflow_role_name, tags),
         )
@@ -158,7 +165,17 @@ class StudioRoles(Construct):
     def execution_policies(cls, p: StudioRolesProps) -> dict[str, dict]:
         server_arn = p.arn("sagemaker", f"mlflow-tracking-server/{p.mlflow_server_name}")
         policies = {
-            "lab-data": _doc(*cls._data_statements(p, p.lab_bucket_names)),
+            "lab-data": _doc(
+                *cls._data_statements(p, p.lab_bucket_names),
+                # The domain's home EFS, every app volume and the @remote jobs' volumes use our key:
+                # EFS, EC2 and SageMaker create grants on it on the user's behalf, with the
+                # caller's permissions. kms:GrantIsForAWSResource limits this to grants an
+                # integrated AWS service asks for (AWS KMS Developer Guide, "Controlling access to
+                # grants" and "AWS KMS condition keys"; SageMaker Developer Guide, "Studio
+                # notebooks" encryption at rest: KmsKeyId encrypts the EFS and EBS volumes).
+                _allow("AwsServicesGrantOnLabKey", "kms:CreateGrant", p.kms_key_arn,
+                       {"Bool": {"kms:GrantIsForAWSResource": "true"}}),
+            ),
             "mlflow": _doc(
                 _allow("UseOurTrackingServer", MLFLOW_SERVER_ACTIONS, server_arn),
                 # Opening the MLflow UI; every call the UI then makes is scoped above.
@@ -179,14 +196,42 @@ class StudioRoles(Construct):
                        {"StringEquals": {"sts:AWSServiceName": "codeartifact.amazonaws.com"}}),
             ),
         }
+        policies["guardrails"] = cls._guardrails_policy(p, server_arn)
         if p.mode == "least-privilege":
             policies["studio"] = cls._studio_policy(p)
             policies["jobs"] = cls._jobs_policy(p)
         return policies
 
     @staticmethod
+    def _guardrails_policy(p: StudioRolesProps, server_arn: str) -> dict:
+        """Explicit denies, for both modes: AmazonSageMakerFullAccess (managed mode) allows each of
+        these, and a deny wins over it. Administration stays with the platform team."""
+        def deny(sid: str, actions: Sequence[str] | str, **resource: object) -> dict:
+            return {"Sid": sid, "Effect": "Deny", "Action": actions, **resource}
+
+        return _doc(
+            # AmazonSageMakerFullAccess passes any role to SageMaker.
+            deny("PassOnlyTheExecutionRole", "iam:PassRole", NotResource=[p.execution_role_arn]),
+            # sagemaker:* on every tracking server and domain-level call the managed policy allows.
+            deny("NoStudioOrMlflowAdministration", [
+                "sagemaker:CreateDomain", "sagemaker:DeleteDomain", "sagemaker:UpdateDomain",
+                "sagemaker:CreateUserProfile", "sagemaker:DeleteUserProfile",
+                "sagemaker:CreateMlflowTrackingServer", "sagemaker:DeleteMlflowTrackingServer",
+                "sagemaker:UpdateMlflowTrackingServer",
+            ], Resource="*"),
+            deny("OnlyOurTrackingServer",
+                 ["sagemaker:CreatePresignedMlflowTrackingServerUrl", *MLFLOW_SERVER_ACTIONS],
+                 NotResource=[server_arn]),
+            # The SDK's Session.default_bucket() creates sagemaker-<region>-<account> (no key, no
+            # TLS-only policy, no logging) when it finds no configured bucket: never let it.
+            deny("NoBucketsOutsideTerraform", "s3:CreateBucket", Resource="*"),
+        )
+
+    @staticmethod
     def _studio_policy(p: StudioRolesProps) -> dict:
-        studio = [p.arn("sagemaker", r) for r in ("domain/*", "user-profile/*/*", "space/*/*", "app/*/*/*/*/*")]
+        # Service Authorization Reference: app/${DomainId}/${UserProfileName}/${AppType}/${AppName}
+        # (four parts after app/; a space's apps name the space in the second).
+        studio = [p.arn("sagemaker", r) for r in ("domain/*", "user-profile/*/*", "space/*/*", "app/*/*/*/*")]
         return _doc(
             _allow("StudioAppsAndSpaces", [
                 "sagemaker:CreateApp", "sagemaker:DeleteApp", "sagemaker:DescribeApp",
@@ -245,15 +290,25 @@ class StudioRoles(Construct):
 
     @classmethod
     def mlflow_policies(cls, p: StudioRolesProps) -> dict[str, dict]:
+        # Versioned model packages are model-package/<group>/<version> (a group's versions).
         registry = [p.arn("sagemaker", r) for r in ("model-package-group/*", "model-package/*/*")]
+        lineage = [p.arn("sagemaker", f"{kind}/*")
+                   for kind in ("action", "artifact", "context", "experiment", "experiment-trial-component")]
         return {
             "artifacts": _doc(*cls._data_statements(p, [p.mlflow_bucket_name])),
             "model-registry": _doc(
-                # Automatic model registration mirrors MLflow registered models into SageMaker.
+                # Automatic model registration mirrors MLflow registered models into SageMaker:
+                # package groups and versions, and their lineage (SageMaker Developer Guide,
+                # "Automatically register SageMaker AI models with SageMaker Model Registry" and
+                # "Set up IAM permissions for MLflow", the tracking server's service role).
                 _allow("RegisterModels", [
                     "sagemaker:CreateModelPackageGroup", "sagemaker:DescribeModelPackageGroup",
                     "sagemaker:CreateModelPackage", "sagemaker:DescribeModelPackage",
                     "sagemaker:UpdateModelPackage", "sagemaker:AddTags",
                 ], registry),
+                _allow("RecordRegistrationLineage", ["sagemaker:CreateAction", "sagemaker:AddTags"],
+                       p.arn("sagemaker", "action/*")),
+                # An association links two lineage entities of any of these types.
+                _allow("LinkRegistrationLineage", "sagemaker:AddAssociation", lineage),
             ),
         }

