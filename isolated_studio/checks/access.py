@@ -138,6 +138,9 @@ def load_scenarios(path: Path = SCENARIO_FILE) -> list[Scenario]:
         principal = row.get("principal", "")
         if principal not in PRINCIPALS and not principal.startswith(SERVICE_PREFIX):
             problems.append(f"{label}: principal {principal!r} must be one of {list(PRINCIPALS)} or service:<name>")
+        for call in row.get("covers", ()):
+            if not re.fullmatch(r"[a-z0-9-]+:[A-Za-z0-9]+", call):
+                problems.append(f"{label}: covers {call!r} must be service:Operation (an API call, e.g. s3:HeadObject)")
         modes = tuple(row.get("modes", MODES))
         if not modes or set(modes) - set(MODES):
             problems.append(f"{label}: modes {list(modes)} must be a non-empty subset of {list(MODES)}")
@@ -580,22 +583,31 @@ def evaluate_all(scenarios: Sequence[Scenario], synthesis: Synthesis) -> list[De
 # --------------------------------------------------------------------------- README table
 
 
-ROLE_TITLES = {"execution": "Studio execution role (Studio, the notebook, `@remote` jobs)",
-               "mlflow": "MLflow tracking server role"}
+ROLE_TITLES = {"execution": "Studio execution role", "mlflow": "MLflow server role"}
+README_BEGIN = "<!-- access table: written by `python -m isolated_studio.checks.access --readme` from policy/access-scenarios.toml -->"
+README_END = "<!-- end of access table -->"
 
 
 def role_table(scenarios: Sequence[Scenario]) -> str:
-    """The README's "What each role may do" table, from the scenarios."""
+    """The README's "What each role may do" table: one row per scenario, by role, allowed first."""
     def modes(s: Scenario) -> str:
-        return "both" if set(s.modes) == set(MODES) else s.modes[0]
+        return "both" if set(s.modes) == set(MODES) else " ".join(s.modes)
 
-    lines = ["| role | may | may not | request | IAM modes |", "|---|---|---|---|---|"]
-    order = {p: i for i, p in enumerate((*PRINCIPALS,))}
-    for s in sorted(scenarios, key=lambda s: (order.get(s.principal, len(order)), s.expect != "allow")):
-        role = ROLE_TITLES.get(s.principal, f"`{s.principal.removeprefix(SERVICE_PREFIX)}`")
-        may, may_not = (s.story, "") if s.allowed else ("", s.story)
-        lines.append(f"| {role} | {may} | {may_not} | `{s.action}` | {modes(s)} |")
+    def role(s: Scenario) -> str:
+        return ROLE_TITLES.get(s.principal, f"`{s.principal.removeprefix(SERVICE_PREFIX)}` (assuming a role)")
+
+    order = {p: i for i, p in enumerate(PRINCIPALS)}
+    rows = sorted(scenarios, key=lambda s: (order.get(s.principal, len(order)), not s.allowed))
+    lines = ["| role | what | request | AWS decides | IAM modes |", "|---|---|---|---|---|"]
+    lines += [f"| {role(s)} | {s.story} | `{s.action}` | {'allowed' if s.allowed else '**denied**'} | {modes(s)} |"
+              for s in rows]
     return "\n".join(lines)
+
+
+def readme_with_table(readme: str, scenarios: Sequence[Scenario]) -> str:
+    """``readme`` with the text between the access-table markers replaced by :func:`role_table`."""
+    start, end = readme.index(README_BEGIN) + len(README_BEGIN), readme.index(README_END)
+    return readme[:start] + "\n" + role_table(scenarios) + "\n" + readme[end:]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -605,7 +617,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("outdir", nargs="?", default="cdktf.out")
+    parser.add_argument("--readme", action="store_true", help="rewrite the README's access table and exit")
     args = parser.parse_args(argv)
+    if args.readme:
+        readme = ROOT / "README.md"
+        readme.write_text(readme_with_table(readme.read_text(), load_scenarios()))
+        return 0
     stacks = {name: json.loads((path / "cdk.tf.json").read_text()) for name, path in stack_dirs(Path(args.outdir)).items()}
     attached = stacks["workload"].get("resource", {}).get("aws_iam_role_policy_attachment")
     mode = "managed" if attached else "least-privilege"
