@@ -221,3 +221,21 @@ def test_scenario_file_problems_are_reported_together(tmp_path):
         access.load_scenarios(path)
     for part in ("expect must be", "principal 'nobody'", "modes ['cloud']", "unknown keys ['colour']"):
         assert part in str(error.value)
+
+
+# --------------------------------------------------------------------------- README
+
+
+def test_the_readme_table_of_what_each_role_may_do_is_the_scenario_file():
+    """`python -m isolated_studio.checks.access --readme` writes it; it must not drift."""
+    readme = (access.ROOT / "README.md").read_text()
+    assert access.README_BEGIN in readme and access.README_END in readme
+    assert access.readme_with_table(readme, SCENARIOS) == readme, (
+        "README's 'What each role may do' table differs from policy/access-scenarios.toml: "
+        "run `python -m isolated_studio.checks.access --readme`")
+
+
+def test_the_readme_table_has_one_row_per_scenario():
+    table = access.role_table(SCENARIOS).splitlines()
+    assert len(table) == 2 + len(SCENARIOS)
+    assert any("| **denied** |" in row and "`iam:PassRole`" in row for row in table)
