@@ -503,6 +503,22 @@ def test_deploy_refuses_when_the_configured_account_is_not_the_credentials_accou
     assert not emu.plan_dir("refused").exists(), "nothing may be planned for a refused target"
 
 
+def test_deploy_refuses_to_create_a_state_bucket_under_the_bare_default_name(emu, moto, tmp_path):
+    """Neither project.account_id nor state.bucket: the bucket would be the bare <prefix>-tfstate."""
+    text = EMULATOR_CONFIG.read_text()
+    text = text.replace(f'account_id = "{MOTO_ACCOUNT}"\n', "").replace('bucket = "studio-emu-tfstate"\n', "")
+    text = text.replace('name_prefix = "studio-emu"', 'name_prefix = "studio-bare"')
+    config = tmp_path / "bare.toml"
+    config.write_text(text)
+
+    proc = emu.workflow("deploy", "--yes", plans="bare", env={**emu.env, "STUDIO_CONFIG": str(config)}, timeout_s=120)
+
+    assert proc.returncode == 2, describe(proc)
+    assert "the state bucket studio-bare-tfstate does not exist yet, and deploy does not create it" in proc.stderr
+    assert not emu.plan_dir("bare").exists(), "refused before anything is planned"
+    assert "studio-bare-tfstate" not in {b["Name"] for b in emu.client("s3").list_buckets()["Buckets"]}
+
+
 # --------------------------------------------------------------------------- destroy
 
 

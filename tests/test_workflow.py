@@ -376,6 +376,62 @@ def test_state_bucket_is_emptied_only_when_no_state_in_it_tracks_resources(tmp_p
     assert lines[-1].startswith(f"state: emptied bucket {bucket} (2 object versions")
 
 
+# --------------------------------------------------------------------------- the bare default state bucket
+
+
+def _deploy_cli(monkeypatch, config_file: Path, *extra: str) -> list[str]:
+    """`workflow deploy --yes` through main; returns the stacks it went on to synthesize and deploy."""
+    monkeypatch.setenv("STUDIO_CONFIG", str(config_file))
+    monkeypatch.delenv("STUDIO_EMULATOR_ENDPOINT", raising=False)
+    for name in ("AWS_REGION", "AWS_DEFAULT_REGION"):
+        monkeypatch.setenv(name, "us-west-2")
+    reached: list[str] = []
+
+    def prepare(args, *_a, **_k):
+        reached.extend(args.stacks or ["all"])
+        raise wf.Refused("stopped before synthesis by the test")
+
+    monkeypatch.setattr(wf, "prepare", prepare)
+    wf.main(["deploy", "--yes", "--no-synth", *extra])
+    return reached
+
+
+@mock_aws
+def test_deploy_refuses_to_create_the_state_bucket_under_the_bare_default_name(monkeypatch, capsys):
+    # dev.toml sets neither project.account_id nor state.bucket: the bucket would be studio-dev-tfstate.
+    monkeypatch.setenv("STUDIO_CONFIG", str(CONFIG_DIR / "dev.toml"))
+    monkeypatch.setenv("AWS_REGION", "us-west-2")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-west-2")
+    monkeypatch.setattr(wf, "prepare", lambda *a, **k: pytest.fail("synthesized or ran Terraform"))
+
+    code = wf.main(["deploy", "--yes", "--no-synth"])
+
+    err = capsys.readouterr().err
+    assert code == wf.EXIT_REFUSED
+    assert "the state bucket studio-dev-tfstate does not exist yet, and deploy does not create it" in err
+    assert "Set `project.account_id` (the bucket is then studio-dev-tfstate-<account_id>-us-west-2) or " \
+           "`state.bucket`" in err
+
+
+@mock_aws
+def test_a_state_bucket_named_with_the_account_or_in_the_file_is_created_and_an_existing_bare_one_used(
+        monkeypatch, tmp_path):
+    text = (CONFIG_DIR / "dev.toml").read_text()
+    with_account = tmp_path / "dev.toml"
+    with_account.write_text(text.replace('# account_id = "123456789012"', 'account_id = "123456789012"'))
+    assert load_config(with_account, env=DEV_ENV).state.bucket == "studio-dev-tfstate-123456789012-us-west-2"
+    assert _deploy_cli(monkeypatch, with_account) == ["all"]
+    named = tmp_path / "named.toml"
+    named.write_text(text.replace("[state]\n", '[state]\nbucket = "studio-dev-tfstate"\n'))
+    assert _deploy_cli(monkeypatch, named) == ["all"]
+    # Stacks that do not bootstrap the state create no bucket.
+    assert _deploy_cli(monkeypatch, CONFIG_DIR / "dev.toml", "--stacks", "network") == ["network"]
+    # A bare-named bucket that exists (made before the default carried the account) is used.
+    boto3.client("s3", region_name="us-west-2").create_bucket(
+        Bucket="studio-dev-tfstate", CreateBucketConfiguration={"LocationConstraint": "us-west-2"})
+    assert _deploy_cli(monkeypatch, CONFIG_DIR / "dev.toml") == ["all"]
+
+
 # --------------------------------------------------------------------------- outdir, CLI, runner
 
 

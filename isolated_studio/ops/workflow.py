@@ -79,6 +79,26 @@ def destroy_refusal(config: StudioConfig, stacks: Sequence[str], include_state: 
     return None
 
 
+def bare_state_bucket_refusal(config: StudioConfig, stacks: Sequence[str]) -> str | None:
+    """Why a deploy must not create the state bucket: never under the bare default name.
+
+    S3 names are global, so ``<name_prefix>-tfstate`` is anyone's who uses the prefix (and
+    likely taken). A bucket of that name that exists and is ours is used as before; one that
+    belongs to another account is refused by :func:`aws.bucket_exists`.
+    """
+    if "state" not in stacks or not config.state_bucket_is_generic:
+        return None
+    if aws.bucket_exists(aws_client(config, "s3"), config.state.bucket, config.region):
+        return None
+    return (
+        f"{config.source}: the state bucket {config.state.bucket} does not exist yet, and deploy does not create it "
+        "under this bare default name: S3 bucket names are global, and without project.account_id the name "
+        "carries neither account nor region. Set `project.account_id` (the bucket is then "
+        f"{config.name_prefix}-tfstate-<account_id>-{config.region}) or `state.bucket` (a name of your own), "
+        "then deploy again"
+    )
+
+
 def write_private(path: Path, text: str) -> None:
     """Write ``text`` readable by its owner only (plans and reviews show the state's values)."""
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -694,6 +714,10 @@ def run(args: argparse.Namespace, config: StudioConfig, say: Say, interrupts: In
         preflight(args, config)
         if args.command in ("deploy", "destroy"):
             verify_target(config, args.command, say)
+        if args.command == "deploy":
+            refusal = bare_state_bucket_refusal(config, args.stacks or STACK_ORDER)
+            if refusal:
+                raise Refused(refusal)
         with runlock.hold(args.outdir.resolve(), " ".join(sys.argv[1:]) or args.command):
             workflow = prepare(args, config, say, interrupts)
             outcome = execute(args, workflow)
