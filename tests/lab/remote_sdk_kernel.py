@@ -38,9 +38,7 @@ from botocore.stub import Stubber  # noqa: E402
 telemetry_sent: list[str] = []
 telemetry._send_telemetry_request = lambda *a, **k: telemetry_sent.append(repr(a[-1]))  # would go to AWS
 
-from pm_lab import execution, jobs, settings, studio  # noqa: E402
-from pm_lab.data import load_dataset  # noqa: E402
-from pm_lab.training import TrainingParams  # noqa: E402
+from pm_lab import settings  # noqa: E402
 
 lab = settings.load()
 assert lab is not None, "no settings file in HOME"
@@ -114,47 +112,50 @@ def record(params: dict, **kwargs) -> None:
 sagemaker_client.meta.events.register("provide-client-params.sagemaker.CreateTrainingJob", record)
 stubber.activate()
 
-# The notebook's step 5, with the settings file's values (as in Studio).
-remote_settings = execution.RemoteSettings(
-    subnets=lab.subnet_ids,
-    security_group_ids=lab.security_group_ids,
-    dependencies=str(Path("requirements.txt").resolve()),
-    pre_execution_commands=(studio.codeartifact_login_shell(studio.CodeArtifactRepository(
-        domain=lab.codeartifact_domain, repository=lab.codeartifact_repository,
-        owner=lab.codeartifact_domain_owner, region=lab.region)),),
-    instance_type="ml.m5.large",
-    s3_root_uri=lab.remote_s3_root_uri,
-    role=lab.execution_role_arn,
-    image_uri=execution.job_image_uri(""),  # SAGEMAKER_INTERNAL_IMAGE_URI, as in a Studio app
-    kms_key_arn=lab.kms_key_arn,
-    keep_alive_period_in_seconds=args["keep_alive"],
-)
-session = execution.sagemaker_session(boto_session, sagemaker_client=sagemaker_client)
-job = execution.make_runner("remote", remote_settings, session=session)
+# The notebook itself, cell by cell, as a kernel in Studio runs it with execution_mode = "remote"
+# and nothing else set. Only the install cell is left out (no CodeArtifact here: its
+# repository object is built the same way, without pip), and IPython magics are dropped.
+real_session_class = boto3.session.Session
 
-# The notebook's job functions, defined as in the kernel (module __main__: pickled by value).
+
+class StudioSession(real_session_class):
+    """boto3's session with the one client moto lacks answered by the Stubber above."""
+
+    def client(self, service_name, *args, **kwargs):
+        if service_name == "sagemaker":
+            return sagemaker_client
+        return super().client(service_name, *args, **kwargs)
+
+
+boto3.session.Session = StudioSession
 notebook = nbformat.read(workdir / "private-mlflow.ipynb", as_version=4)
-namespace = {"__name__": "__main__", "job": job, "mlflow": mlflow}
+namespace: dict = {"__name__": "__main__"}
 for cell in notebook.cells:
-    if "job-function" in cell.metadata.get("tags", []):
-        exec(compile(cell.source, "<notebook job cell>", "exec"), namespace)
-
-mlflow.set_tracking_uri(args["tracking_uri"])
-mlflow.set_experiment("pm-remote")
-frame = load_dataset(args["data_csv"])
-with mlflow.start_run(run_name="preprocessing") as run:
-    prepared = namespace["preprocessing_job"](frame, 42, jobs.handle(run))
-    preprocessing_run = run.info.run_id
-with mlflow.start_run(run_name="training") as run:
-    pipeline, threshold = namespace["training_job"](prepared, TrainingParams(n_estimators=40), 42, 0.85, jobs.handle(run))
-    training_run = run.info.run_id
+    if cell.cell_type != "code":
+        continue
+    source = "\n".join(line for line in cell.source.splitlines() if not line.startswith("%"))
+    if "parameters" in cell.metadata.get("tags", []):
+        source += "\nexecution_mode = 'remote'"
+        source += f"\nn_estimators = {args['n_estimators']}"
+        source += f"\nremote_keep_alive_period_in_seconds = {args['keep_alive']}"
+    if "pip_install_requirements" in source:
+        source = (
+            "repository = studio.codeartifact_repository(domain=codeartifact_domain, "
+            "repository=codeartifact_repository, owner=codeartifact_domain_owner, region=region or None, "
+            "sts_client_factory=studio.cli_sts_client)"
+        )
+    exec(compile(source, "<notebook cell>", "exec"), namespace)
 stubber.assert_no_pending_responses()
 
+runs = {run.info.run_name: run.info.run_id for run in mlflow.search_runs(
+    experiment_names=[namespace["experiment_name"]], output_format="list")}
 print("PM-LAB-REPORT " + json.dumps({
     "requests": requests,
     "jobs": jobs_run,
     "telemetry": telemetry_sent,
-    "runs": {"preprocessing": preprocessing_run, "training": training_run},
-    "result": {"sizes": prepared.splits.sizes(), "threshold": threshold,
-               "steps": [name for name, _ in pipeline.steps]},
+    "runs": runs,
+    "result": {"sizes": namespace["prepared"].splits.sizes(), "threshold": namespace["threshold"],
+               "steps": [name for name, _ in namespace["pipeline"].steps],
+               "test_metrics": namespace["evaluation"].metrics,
+               "registered": namespace["trained"].registry_uri},
 }))

@@ -31,6 +31,7 @@ NOTEBOOKS = REPO_ROOT / "notebooks"
 REGION = TERRAFORM_SETTINGS["region"]
 STUDIO_IMAGE = "885854791233.dkr.ecr.eu-west-1.amazonaws.com/sagemaker-distribution-prod:2.1-cpu"
 KEEP_ALIVE = 900
+ROUNDS = 150
 
 
 @pytest.fixture(scope="module")
@@ -44,7 +45,9 @@ def remote_execution(tmp_path_factory: pytest.TempPathFactory, mlflow_server: st
     data_csv = synthetic.write_csv(synthetic.generate(rows=10_000, seed=42), root / "ai4i2020.csv")
     home = root / "home"
     (home / ".isolated-studio").mkdir(parents=True)
-    (home / ".isolated-studio" / "settings.json").write_text(json.dumps(TERRAFORM_SETTINGS))
+    # The settings the start script writes, pointing at the test's MLflow server instead of the ARN.
+    settings = {**TERRAFORM_SETTINGS, "tracking_uri": mlflow_server}
+    (home / ".isolated-studio" / "settings.json").write_text(json.dumps(settings))
     # The SDK configuration the JupyterLab start script writes (modules/studio_domain.py).
     sdk_config = sagemaker_sdk_config(
         bucket=TERRAFORM_SETTINGS["notebooks_bucket"], kms_key_arn=TERRAFORM_SETTINGS["kms_key_arn"],
@@ -61,6 +64,8 @@ def remote_execution(tmp_path_factory: pytest.TempPathFactory, mlflow_server: st
                           aws_access_key_id="test", aws_secret_access_key="test")
         s3.create_bucket(Bucket=TERRAFORM_SETTINGS["notebooks_bucket"],
                          CreateBucketConfiguration={"LocationConstraint": REGION})
+        # What deploy uploads: the notebook reads its data_uri from there.
+        s3.upload_file(str(data_csv), TERRAFORM_SETTINGS["notebooks_bucket"], "data/ai4i2020.csv")
         env = {
             key: value for key, value in os.environ.items()
             if not key.startswith(("AWS_", "SAGEMAKER_", "MLFLOW_"))
@@ -71,8 +76,7 @@ def remote_execution(tmp_path_factory: pytest.TempPathFactory, mlflow_server: st
             "AWS_ENDPOINT_URL": moto.endpoint,  # every service but SageMaker (stubbed) goes to moto
             "SAGEMAKER_INTERNAL_IMAGE_URI": STUDIO_IMAGE,  # what a Studio JupyterLab app sets
         })
-        arguments = json.dumps({"workdir": str(workdir), "tracking_uri": mlflow_server,
-                                "data_csv": str(data_csv), "keep_alive": KEEP_ALIVE})
+        arguments = json.dumps({"workdir": str(workdir), "keep_alive": KEEP_ALIVE, "n_estimators": ROUNDS})
         output = run_studio_python((Path(__file__).parent / "remote_sdk_kernel.py").read_text(),
                                    arguments, env=env, timeout=900)
         marker = "PM-LAB-REPORT "
@@ -112,7 +116,8 @@ def test_jobs_run_in_the_vpc_with_our_role_key_image_and_warm_pool(remote_execut
         arguments = request["AlgorithmSpecification"]["ContainerArguments"]
         assert arguments[arguments.index("--s3_kms_key") + 1] == key
     # Everything the SDK staged is under the lab's remote-functions/ prefix: no default bucket.
-    assert remote_execution["s3_keys"] and all(k.startswith("remote-functions/") for k in remote_execution["s3_keys"])
+    staged = [key for key in remote_execution["s3_keys"] if key != "data/ai4i2020.csv"]
+    assert staged and all(key.startswith("remote-functions/") for key in staged)
 
 
 def test_jobs_log_in_to_codeartifact_first_and_carry_the_lab_package(remote_execution: dict[str, Any]) -> None:
@@ -144,8 +149,8 @@ def test_the_job_logs_to_the_kernels_run_and_returns_its_result(remote_execution
 
     training = client.get_run(remote_execution["runs"]["training"])
     assert training.data.tags["pm_lab.job_name"] == training_job
-    assert len(client.get_metric_history(training.info.run_id, "validation_roc_auc")) == 40
-    assert len(client.get_metric_history(training.info.run_id, "validation_log_loss")) == 40
+    assert len(client.get_metric_history(training.info.run_id, "validation_roc_auc")) == ROUNDS
+    assert len(client.get_metric_history(training.info.run_id, "validation_log_loss")) == ROUNDS
     assert {a.path for a in client.list_artifacts(training.info.run_id, "training")} == {
         "training/feature_importance.json", "training/feature_importance.png",
     }
@@ -156,3 +161,18 @@ def test_the_job_logs_to_the_kernels_run_and_returns_its_result(remote_execution
     assert remote_execution["result"]["sizes"] == {"train": 8000, "validation": 1000, "test": 1000}
     assert remote_execution["result"]["steps"] == ["preprocess", "classifier"]
     assert {run.info.status for run in (preprocessing, training)} == {"FINISHED"}
+
+
+def test_the_notebook_in_remote_mode_runs_to_the_end_with_only_the_settings_file(
+    remote_execution: dict[str, Any],
+) -> None:
+    """execution_mode = "remote" and nothing else: data from S3, jobs, model, evaluation."""
+    client: MlflowClient = remote_execution["mlflow"]
+    assert set(remote_execution["runs"]) == {"preprocessing", "training", "evaluation"}
+    evaluation = client.get_run(remote_execution["runs"]["evaluation"])
+    raw = client.get_run(remote_execution["runs"]["preprocessing"]).inputs.dataset_inputs[0].dataset
+    assert TERRAFORM_SETTINGS["data_uri"] in raw.source  # read from the bucket, as in Studio
+    metrics = remote_execution["result"]["test_metrics"]
+    assert metrics["recall"] >= 0.8 and metrics["roc_auc"] > 0.95
+    assert evaluation.data.metrics["test_recall"] == pytest.approx(metrics["recall"])
+    assert remote_execution["result"]["registered"] == "models:/predictive-maintenance-xgboost/1"

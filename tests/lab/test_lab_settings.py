@@ -112,3 +112,24 @@ def test_client_mlflow_must_match_the_servers_major_minor() -> None:
     tracking.check_client_version("", "2.17.0")  # unknown server version (a laptop): not checked
     with pytest.raises(TrackingServerError, match="mlflow 2.17.0 but the tracking server runs MLflow 2.16"):
         tracking.check_client_version("2.16", "2.17.0")
+
+
+def test_the_cells_before_the_install_import_none_of_the_requirements(tmp_path: Path) -> None:
+    """pip may replace boto3 and friends: the notebook must not have imported them before it runs."""
+    import subprocess
+    import sys
+
+    import nbformat
+
+    notebook = nbformat.read(Path(__file__).resolve().parents[2] / "notebooks" / "private-mlflow.ipynb", as_version=4)
+    code = [cell.source for cell in notebook.cells if cell.cell_type == "code"]
+    install = next(index for index, source in enumerate(code) if "pip_install_requirements" in source)
+    script = "\n".join(code[: install + 1]) + (
+        "\nimport sys\nprint(sorted(m for m in ('boto3', 'botocore', 'sagemaker', 'mlflow', 'numpy', 'pandas',"
+        " 'sklearn', 'xgboost') if m in sys.modules))\n"
+    )
+    notebooks = Path(__file__).resolve().parents[2] / "notebooks"
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "PYTHONPATH": str(notebooks)}
+    result = subprocess.run([sys.executable, "-c", script], cwd=notebooks, env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "[]"
