@@ -71,7 +71,8 @@ def start_moto(log: Path, timeout_s: float = 30) -> MotoServer:
     It binds port 0 and we read the port it got from its log: a port chosen here and
     released before the server binds it could be taken by another test's server meanwhile.
     """
-    binary = Path(sys.executable).with_name("moto_server")
+    # MOTO_SERVER: another environment's moto (the Studio-pinned one has none; test_lab_in_studio_env.py).
+    binary = Path(os.environ.get("MOTO_SERVER") or Path(sys.executable).with_name("moto_server"))
     with log.open("wb") as out:
         process = subprocess.Popen([str(binary), "-H", "127.0.0.1", "-p", "0"],
                                    stdout=out, stderr=subprocess.STDOUT)

@@ -34,6 +34,8 @@ from pm_lab import synthetic  # noqa: E402  (needs the sys.path entry above)
 from support import port_from_log  # noqa: E402
 
 SERVER_START_TIMEOUT_S = 90
+#: Interpreter of the test MLflow server, when not this one.
+SERVER_PYTHON_ENV = "PM_LAB_MLFLOW_SERVER_PYTHON"
 NOTEBOOK_CELL_TIMEOUT_S = 180
 
 
@@ -110,7 +112,10 @@ def mlflow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     root = tmp_path_factory.mktemp("mlflow-server")
     log = root / "server.log"
     command = [
-        sys.executable,
+        # The server stands for the managed tracking server, not for anything Studio installs:
+        # the Studio-environment run (test_lab_in_studio_env.py) names the dev environment's
+        # interpreter here, since the client pins leave the server's SQLAlchemy unpinned.
+        os.environ.get(SERVER_PYTHON_ENV) or sys.executable,
         "-m",
         "mlflow",
         "server",

@@ -1,0 +1,48 @@
+"""The lab's tests again, inside the Studio-pinned environment (``.venv-studio``, `make studio-env`).
+
+That environment is built from notebooks/requirements.txt exactly as Studio installs it
+(numpy 1.26, pandas 2.2, scikit-learn 1.5, the SageMaker SDK ...), unlike the dev
+environment's newer libraries. Its interpreter runs the lab's unit tests and the notebook end
+to end (its own kernel, its own real ``mlflow server``): what passes here is what Studio runs.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from support import require_studio_python
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+SERVER_PYTHON_ENV = "PM_LAB_MLFLOW_SERVER_PYTHON"  # read by conftest.mlflow_server
+#: Every lab test module but the ones that need the dev environment's stacks (and this one).
+IN_STUDIO_ENV = [
+    "test_lab_data.py", "test_lab_synthetic.py", "test_lab_model.py", "test_lab_tracking.py",
+    "test_lab_studio.py", "test_lab_execution.py", "test_lab_settings.py", "test_lab_notebook_e2e.py",
+]
+
+
+def test_lab_tests_pass_with_the_studio_pins(mlflow_server: str) -> None:  # noqa: ARG001 (marks it lab_e2e)
+    """The fixture only marks the test lab_e2e (left out of test-fast): the inner run starts its own."""
+    python = require_studio_python()
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(REPO_ROOT / "tests"), str(REPO_ROOT / "notebooks")]),
+        # The MLflow server is AWS's in Studio: the tests' stand-in runs from this environment.
+        SERVER_PYTHON_ENV: sys.executable,
+        "MOTO_SERVER": str(Path(sys.executable).with_name("moto_server")),  # S3 for the data tests
+    }
+    result = subprocess.run(
+        [str(python), "-m", "pytest", "-p", "no:cacheprovider", "--confcutdir", str(REPO_ROOT / "tests" / "lab"),
+         "-q", *[str(REPO_ROOT / "tests" / "lab" / name) for name in IN_STUDIO_ENV]],
+        cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=1800,
+    )
+    summary = result.stdout.strip().splitlines()[-1] if result.stdout.strip() else ""
+    assert result.returncode == 0, f"{summary}\n{result.stdout[-6000:]}\n{result.stderr[-2000:]}"
+    # The interpreter really is the pinned one, and nothing was skipped.
+    assert " passed" in summary and "skipped" not in summary and "failed" not in summary, summary
+    pins = subprocess.run([str(python), "-c", "import numpy, sklearn, sagemaker; print(numpy.__version__, "
+                           "sklearn.__version__, sagemaker.__version__)"], capture_output=True, text=True, check=True)
+    assert pins.stdout.strip().splitlines()[-1].split() == ["1.26.4", "1.5.2", "2.232.2"]  # the SDK logs first
