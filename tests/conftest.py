@@ -16,6 +16,10 @@ from pathlib import Path
 import pytest
 
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+# One OpenMP thread per test process: the workers already fill the cores, and xgboost's
+# spinning threads in two workers starve each other (the lab model trains in ~1 s alone, ~17 s
+# beside another worker). Set before anything imports xgboost; subprocesses inherit it.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 from isolated_studio import bindings  # noqa: E402
 from isolated_studio.config import CONFIG_DIR, StudioConfig, load_config  # noqa: E402

@@ -88,8 +88,14 @@ def test_unknown_type_at_prediction_time_does_not_break_the_transform(prepared) 
     assert prepared.preprocessor.transform(row)[0, 5:].tolist() == [0.0, 0.0, 0.0]
 
 
-def test_training_learns_failures_well_above_chance(prepared) -> None:
-    model = train(prepared, TrainingParams(n_estimators=100), seed=42)
+@pytest.fixture(scope="module")
+def lab_model(prepared):
+    """The model the lab trains (its default parameters, seed 42): trained once per module."""
+    return train(prepared, TrainingParams(), seed=42)
+
+
+def test_training_learns_failures_well_above_chance(prepared, lab_model) -> None:
+    model = lab_model
     assert [name for name, _ in model.steps] == ["preprocess", "classifier"]
     metrics = evaluate(model, prepared.splits.x_validation, prepared.splits.y_validation)
     assert metrics["roc_auc"] > 0.9
@@ -195,9 +201,9 @@ def test_history_has_every_round_and_importance_names_the_model_inputs(prepared)
     assert set(top) == {"numeric__Torque [Nm]", "numeric__Rotational speed [rpm]", "numeric__Tool wear [min]"}
 
 
-def test_generated_data_acceptance_recall_at_the_chosen_threshold(prepared) -> None:
+def test_generated_data_acceptance_recall_at_the_chosen_threshold(prepared, lab_model) -> None:
     """Issue 10's acceptance: test recall >= 0.8 at the threshold chosen on validation, ROC AUC > 0.95."""
-    model = train(prepared, TrainingParams(), seed=42)
+    model = lab_model
     splits = prepared.splits
     threshold = choose_threshold(splits.y_validation, failure_probability(model, splits.x_validation),
                                  DEFAULT_RECALL_TARGET)

@@ -420,6 +420,7 @@ def test_pip_output_is_shown_and_a_failed_install_stops(tmp_path: Path) -> None:
     assert "No matching distribution" in shown[-1]
 
 
+@pytest.mark.slow  # real pip, three installs
 def test_replacing_an_imported_package_asks_for_a_kernel_restart(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
