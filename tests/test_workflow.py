@@ -833,3 +833,69 @@ def test_an_interrupted_plan_is_not_reported_as_a_failure(tmp_path, monkeypatch)
 
     monkeypatch.setattr(tf, "plan", interrupted_plan)
     assert _run_cli(monkeypatch, flow, ["plan"]) == wf.EXIT_REFUSED  # nothing changed
+
+
+# --------------------------------------------------------------------------- --emulator-scope
+
+
+def _workload_stack(tmp_path: Path) -> None:
+    """A workload with a bucket moto can create and a domain it cannot, as cdk.tf.json."""
+    workload = tmp_path / "cdktf.out" / "stacks" / "workload"
+    workload.mkdir(parents=True, exist_ok=True)
+    (workload / "cdk.tf.json").write_text(json.dumps({"resource": {
+        "aws_s3_bucket": {"lab": {"bucket": "b"}},
+        "aws_sagemaker_domain": {"studio": {"domain_name": "d"}}}}))
+
+
+def test_emulator_scope_applies_the_workloads_emulated_resources_as_targets(tmp_path):
+    tf = FakeTerraform({}, changes={"workload": [("aws_s3_bucket", ["create"]), ("aws_sagemaker_domain", ["create"])]},
+                       outputs_by_stack={"network": {"vpc_id": "vpc-1"}})
+    flow, lines = make_workflow(tmp_path, emulator_config(), tf, World(bucket_exists=True), local_state=True)
+    _workload_stack(tmp_path)
+    flow.emulator_scope = True
+
+    result = flow.deploy(["workload"], assume_yes=True)
+
+    assert ("targets", "aws_s3_bucket.lab") in tf.calls
+    assert result.applied == ["workload"] and result.skipped == []
+    planned = {rc["type"] for rc in json.loads(result.planned[0].json_file.read_text())["resource_changes"]}
+    assert planned == {"aws_s3_bucket"}
+    assert any("--emulator-scope: planning 1 resources the emulator can create" in line for line in lines)
+
+
+def test_emulator_scope_destroys_only_the_targets(tmp_path, monkeypatch):
+    tf = FakeTerraform({}, state={"workload": ["aws_s3_bucket.lab"]})
+    flow, _ = make_workflow(tmp_path, emulator_config(), tf, World(bucket_exists=True), local_state=True)
+    _workload_stack(tmp_path)
+    flow.emulator_scope = True
+    monkeypatch.setattr(wf.Workflow, "cleanup_studio", lambda self: None)
+
+    result = flow.destroy(["workload"], assume_yes=True, include_state=False)
+
+    assert ("plan-destroy", "workload") in tf.calls and ("targets", "aws_s3_bucket.lab") in tf.calls
+    assert result.applied == ["workload"]
+    assert flow.kept_keys == []  # nothing is kept: the targets are the emulator's, not a retained EFS's
+
+
+def test_emulator_scope_with_nothing_emulated_fails_instead_of_planning_everything(tmp_path):
+    tf = FakeTerraform({}, changes={"workload": WORKLOAD_CHANGES}, outputs_by_stack={"network": {"vpc_id": "vpc-1"}})
+    flow, _ = make_workflow(tmp_path, emulator_config(), tf, World(bucket_exists=True), local_state=True)
+    workload = tmp_path / "cdktf.out" / "stacks" / "workload"
+    workload.mkdir(parents=True)
+    (workload / "cdk.tf.json").write_text(json.dumps({"resource": {"aws_sagemaker_domain": {"studio": {}}}}))
+    flow.emulator_scope = True
+
+    with pytest.raises(wf.WorkflowError, match="nothing in it is in the emulator's scope"):
+        flow.plan(["workload"])
+    assert ("plan", "workload") not in tf.calls
+
+
+def test_emulator_scope_is_refused_outside_the_emulator(monkeypatch, capsys):
+    monkeypatch.setenv("STUDIO_CONFIG", str(CONFIG_DIR / "dev.toml"))
+    monkeypatch.setenv("AWS_REGION", "us-west-2")
+    monkeypatch.setattr(wf, "prepare", lambda *a, **k: pytest.fail("ran with --emulator-scope against AWS"))
+
+    code = wf.main(["plan", "--emulator-scope", "--no-synth"])
+
+    assert code == wf.EXIT_REFUSED
+    assert "--emulator-scope is for the emulator only" in capsys.readouterr().err

@@ -18,7 +18,10 @@ network's outputs from the network's state (``terraform_remote_state``).
 In emulator mode (``emulator.endpoint`` / ``STUDIO_EMULATOR_ENDPOINT``) every boto3 client
 talks to the emulator, the account check is skipped (moto answers for 123456789012 whatever
 the configuration says) and the workload is planned but never applied: moto cannot create
-SageMaker domains, user profiles, MLflow tracking servers or CodeArtifact.
+SageMaker domains, user profiles, MLflow tracking servers or CodeArtifact. With
+``--emulator-scope`` every workload plan (and so its apply and destroy) targets the part
+moto can create instead (:mod:`isolated_studio.ops.emulator_scope`: its buckets, objects, KMS
+key and IAM roles), and the workload is applied.
 
 Signals: SIGINT, SIGTERM and SIGHUP are forwarded to Terraform (:mod:`isolated_studio.ops.signals`);
 it stops cleanly, and the run ends with what it did. Every deploy and destroy ends with the
@@ -138,6 +141,8 @@ class Workflow:
     interrupts: Interrupts = field(default_factory=Interrupts)
     # The current command's result, also when it stopped part-way (main reports it).
     result: RunResult | None = None
+    # --emulator-scope: workload plans target what the emulator can create, and deploy applies them.
+    emulator_scope: bool = False
 
     # ------------------------------------------------------------ plan
 
@@ -217,9 +222,9 @@ class Workflow:
         """Whether the plan changes anything that this target can create."""
         if not planned.has_changes:
             return False
-        if planned.stack == "workload" and self.config.emulator.enabled:
+        if planned.stack == "workload" and self.config.emulator.enabled and not self.emulator_scope:
             reason = (f"planned only: the emulator cannot create {EMULATOR_CANNOT_CREATE}; "
-                      f"the saved plan is {planned.plan_file}")
+                      f"the saved plan is {planned.plan_file} (--emulator-scope applies the part it can)")
             result.skipped.append(Skipped(planned.stack, f"not applied, {reason}"))
             self.say(f"workload: {reason}")
             return False
@@ -494,17 +499,33 @@ class Workflow:
         plan_file = self.plan_dir / f"{stack}{suffix}.tfplan"
         json_file = self.plan_dir / f"{stack}{suffix}.plan.json"
         targets = self.destroy_targets(stack) if destroy else []
-        # Only a targeted destroy names targets (any runner with plan(stack, file, destroy=...) works).
+        keeps_keys = bool(targets)  # a retained home EFS: the destroy keeps the KMS keys
+        if self.emulator_scope and stack == "workload":
+            targets = self.emulated_targets(stack, within=targets if keeps_keys else None)
+        # Only a targeted plan names targets (any runner with plan(stack, file, destroy=...) works).
         has_changes = self.tf.plan(stack, plan_file, destroy=destroy, **({"targets": targets} if targets else {}))
         document = self.tf.show_json(stack, plan_file)
         plan_file.chmod(0o600)
         write_private(json_file, document)
-        if targets:
+        if keeps_keys:
             from isolated_studio.ops import retention
 
             self.kept_keys = retention.kept_keys(json.loads(document))
         review = plan_review.review_plan(stack, json.loads(document))
         return StackPlan(stack, plan_file, json_file, review, has_changes, destroy)
+
+    def emulated_targets(self, stack: str, within: Sequence[str] | None = None) -> list[str]:
+        """The ``-target``s of ``stack`` the emulator can create (``within`` narrows them further)."""
+        from isolated_studio.ops.emulator_scope import emulator_targets
+
+        scope = emulator_targets(json.loads((self.tf.dirs[stack] / "cdk.tf.json").read_text()))
+        targets = scope if within is None else [t for t in within if t in scope]
+        if not targets:
+            # An empty -target list would plan the whole stack: the part the emulator cannot create too.
+            raise WorkflowError(f"{stack}: nothing in it is in the emulator's scope (isolated_studio.ops.emulator_scope)")
+        self.say(f"{stack}: --emulator-scope: planning {len(targets)} resources the emulator can create "
+                 f"(-target; {', '.join(sorted({t.split('.')[0] for t in targets}))})")
+        return targets
 
     def write_report(self, result: RunResult) -> Path:
         result.report = self.plan_dir / "review.md"
@@ -591,6 +612,9 @@ def _parser() -> argparse.ArgumentParser:
                         help="seconds one Terraform command may take (default: %(default)s)")
     common.add_argument("--lock-timeout", default="0s",
                         help="how long to wait for a state lock held by someone else (default: 0s)")
+    common.add_argument("--emulator-scope", action="store_true",
+                        help="emulator only: plan, apply and destroy the workload's resources the emulator can "
+                             "create (buckets, objects, KMS key, IAM roles) as -targets")
     parser = argparse.ArgumentParser(
         prog="python -m isolated_studio.ops.workflow",
         description="Plan, deploy or destroy the isolated-studio stacks for STUDIO_ENV / STUDIO_CONFIG.",
@@ -623,6 +647,9 @@ def default_plan_dir(command: str) -> Path:
 
 def preflight(args: argparse.Namespace, config: StudioConfig) -> None:
     """Refusals that need neither AWS nor Terraform, before anything slow happens."""
+    if args.emulator_scope and not config.emulator.enabled:
+        raise Refused(f"--emulator-scope is for the emulator only, and {config.source} has no [emulator] "
+                      "section: against AWS the whole workload is planned and applied")
     if args.command == "destroy":
         refusal = destroy_refusal(config, args.stacks or (), args.include_state)
         if refusal:
@@ -663,7 +690,7 @@ def prepare(args: argparse.Namespace, config: StudioConfig, say: Say,
     plan_dir.chmod(0o700)
     interrupts = interrupts or Interrupts()
     tf = Terraform(dirs, env, say, timeout_s=args.timeout, lock_timeout=args.lock_timeout, interrupts=interrupts)
-    return Workflow(config, outdir, plan_dir, tf, say=say, interrupts=interrupts)
+    return Workflow(config, outdir, plan_dir, tf, say=say, interrupts=interrupts, emulator_scope=args.emulator_scope)
 
 
 def execute(args: argparse.Namespace, workflow: Workflow) -> Any:
