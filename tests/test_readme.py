@@ -35,3 +35,24 @@ def test_every_make_target_the_readme_names_exists():
     named = set(re.findall(r"\bmake ([a-z][a-z-]*)", README))
     assert named, "README names no make target"
     assert named - targets == set(), f"README names make targets the Makefile lacks: {sorted(named - targets)}"
+
+
+def test_the_emulator_make_commands_run_the_workflow_with_their_arguments():
+    """`STUDIO_ENV=emulator make <command> ARGS=...` calls `workflow <command> ARGS`: the e2e tests
+    (tests/test_emulator_e2e.py, tests/test_emulator_workload.py) run those workflow commands."""
+    import os
+    import shlex
+    import subprocess
+
+    lines = [line.split("  #")[0].strip() for line in README.splitlines() if line.startswith("STUDIO_ENV=emulator make ")]
+    assert any("--emulator-scope" in line for line in lines), "README shows no --emulator-scope command"
+    for line in lines:
+        words = shlex.split(line)
+        assignments = dict(w.split("=", 1) for w in words if "=" in w and not w.startswith("-"))
+        command = words[words.index("make") + 1]
+        dry = subprocess.run(["make", "-n", command, *(f"{k}={v}" for k, v in assignments.items() if k != "STUDIO_ENV")],
+                             cwd=ROOT, env={**os.environ, "STUDIO_ENV": assignments["STUDIO_ENV"]},
+                             capture_output=True, text=True, timeout=60)
+        assert dry.returncode == 0, dry.stderr
+        expected = f"-m isolated_studio.ops.workflow {command} {assignments.get('ARGS', '')}".rstrip()
+        assert any(" ".join(l.split()).endswith(expected) for l in dry.stdout.splitlines()), (line, dry.stdout)
