@@ -640,3 +640,25 @@ def test_real_terraform_plan_json_is_understood(tmp_path: Path) -> None:
     }
     assert [w.message for w in review.warnings] == ["DESTROY `terraform_data.gone` (removed from the configuration)"]
     assert "forced by: triggers_replace" in render_stack_report(review)
+
+
+def test_a_warning_on_several_lines_stays_one_item_of_the_warning_list() -> None:
+    """A message with newlines (a Terraform detail, a reason quoting output) must not end the
+    Markdown list or turn its second line into a paragraph, a heading or a table of its own."""
+    from markdown_it import MarkdownIt  # rich's Markdown parser, in the dev packages' lock
+
+    from isolated_studio.ops.plan_review import ReviewWarning, StackReview
+
+    warnings = (ReviewWarning("network", "aws_vpc.main", "destroy", "DESTROY `aws_vpc.main`\n\n# not a heading\n| not | a table |"),
+                ReviewWarning("network", "aws_subnet.a", "destroy", "DESTROY `aws_subnet.a`"))
+    report = render_run_report(RunReview((StackReview("network", warnings=warnings),)))
+
+    block = report.split("## WARNINGS (2): read before applying", 1)[1].split("\n## ", 1)[0]
+    tokens = MarkdownIt("commonmark").enable("table").parse(block)
+    assert [t.type for t in tokens if t.level == 0] == ["bullet_list_open", "bullet_list_close"]
+    assert sum(t.type == "list_item_open" for t in tokens) == 2
+    assert not [t.type for t in tokens if t.type in ("heading_open", "table_open")]
+    html = MarkdownIt("commonmark").enable("table").render(block)
+    first_item = html.split("<li>")[1]
+    assert first_item.splitlines() == ["<code>network</code>: DESTROY <code>aws_vpc.main</code>", "# not a heading",
+                                       "| not | a table |</li>"]

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -554,8 +555,20 @@ def _warnings_block(warnings: Sequence[ReviewWarning], *, show_stack: bool) -> l
     lines = [f"## WARNINGS ({len(warnings)}): read before applying", ""]
     for warning in warnings:
         prefix = f"`{warning.stack}`: " if show_stack else ""
-        lines.append(f"- {prefix}{warning.message}")
+        lines.append(f"- {prefix}{list_item(warning.message)}")
     return lines + [""]
+
+
+_BLOCK_START = re.compile(r"^(?:[#>|*+=`~-]|\d+[.)])")
+
+
+def list_item(text: str) -> str:
+    """A Markdown list item's text on as many lines as it has: every further line indented, so
+    that it stays in the item, no blank line, which would end the list, and a line that would
+    start a heading, quote, list, table or code block escaped to plain text."""
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    escaped = [re.sub(r"^(\d*)(.)", r"\1\\\2", line) if _BLOCK_START.match(line) else line for line in lines[1:]]
+    return "\n  ".join(lines[:1] + escaped)
 
 
 def _permission_callouts(reviews: Sequence[StackReview], *, show_stack: bool) -> list[str]:

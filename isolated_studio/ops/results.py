@@ -82,9 +82,9 @@ def render_report(result: RunResult, config: StudioConfig) -> str:
              f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC.", ""]
     if result.skipped:
         lines += ["### Not planned", ""]
-        lines += [f"- `{s.stack}`: {s.reason}" for s in result.skipped] + [""]
+        lines += [f"- `{s.stack}`: {plan_review.list_item(s.reason)}" for s in result.skipped] + [""]
     if result.command != "plan":
-        lines += ["### Applied", ""] + [f"- {line}" for line in result.outcome_lines()] + [""]
+        lines += ["### Applied", ""] + [f"- {plan_review.list_item(line)}" for line in result.outcome_lines()] + [""]
     if result.planned:
         lines += ["### Saved plans", "", "| Stack | Plan | JSON |", "|---|---|---|"]
         lines += [f"| `{p.stack}` | `{p.plan_file.name}` | `{p.json_file.name}` |" for p in result.planned]
