@@ -136,7 +136,7 @@ def confirm(
     expected: str,
     assume_yes: bool,
     input_fn: Callable[[str], str] = input,
-    stream: TextIO = sys.stderr,
+    stream: TextIO | None = None,
     interactive: bool | None = None,
 ) -> None:
     """Ask the operator to type ``expected`` (e.g. the environment name).
@@ -145,8 +145,10 @@ def confirm(
     environment is about to change.  Without a terminal nobody can answer, so
     instead of hanging or reading a stray line from a pipe we refuse and point
     at ``--yes``.  ``interactive`` defaults to whether stdin is a TTY.
-    Surrounding whitespace is ignored; case is not.
+    Surrounding whitespace is ignored; case is not. ``stream`` defaults to ``sys.stderr`` as it
+    is at the call, not at import (a test's captured stream, closed since, would be kept).
     """
+    stream = sys.stderr if stream is None else stream
     if assume_yes:
         stream.write(f"{prompt_text}\n--yes given: proceeding without confirmation\n")
         stream.flush()
