@@ -40,7 +40,7 @@ i=0
 while [ $i -lt 600 ]; do
   if [ "$interrupts" -ge 1 ]; then
     # `wait` (not a bare sleep) so that a second interrupt is handled at once, as Terraform does.
-    sleep ${GRACE:-2} >/dev/null 2>&1 & wait $!
+    sleep ${GRACE:-0.5} >/dev/null 2>&1 & wait $!
     echo "in-flight create finished; state written; lock released"; exit 1
   fi
   sleep 0.1; i=$((i + 1))
@@ -121,7 +121,7 @@ def test_there_is_no_kill_timer_after_an_interrupt(tmp_path, fake_terraform):
     # A graceful stop may take 45 min. The only timer the runner has is the command's timeout
     # (the old one also killed Terraform 60 s after an interrupt): here the stop outlasts it
     # and still ends with Terraform's own exit, not with a second interrupt.
-    proc = _drive(tmp_path, {**fake_terraform, "GRACE": "4", "TIMEOUT_S": "1.5"})
+    proc = _drive(tmp_path, {**fake_terraform, "GRACE": "3", "TIMEOUT_S": "1.5"})
     _wait_for(proc, "Creating...")
     proc.send_signal(signal.SIGTERM)
     after, _ = proc.communicate(timeout=60)
