@@ -19,9 +19,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
-from isolated_studio.config import CONFIG_DIR, EMULATOR_CREDENTIAL, PROJECT_ROOT, StudioConfig
+from isolated_studio.config import CONFIG_DIR, EMULATOR_CREDENTIAL, PROJECT_ROOT, StudioConfig, load_config
 from isolated_studio.ops.terraform import terraform_env
-from isolated_studio.ops.workflow import aws_client
+from isolated_studio.ops.workflow import aws_client, synthesize
 from support import port_from_log
 
 REGION = "us-west-2"
@@ -162,6 +162,18 @@ class Emulator:
 
     def plan_json(self, plans: str, stack: str) -> dict[str, Any]:
         return json.loads((self.plan_dir(plans) / f"{stack}.plan.json").read_text())
+
+
+def synthesized_emulator(endpoint: str, root: Path) -> Emulator:
+    """An emulated environment under ``root``: the app synthesized once, as `workflow plan` does
+    (python main.py), into <root>/cdktf.out.
+
+    The state stack's local backend path is relative to its directory (../../../<path>), so
+    with cdktf.out directly under the root the bootstrap state lands in <root>/terraform-state.
+    """
+    env = emulator_env(endpoint)
+    synthesize(root / "cdktf.out", env, timeout_s=600)
+    return Emulator(root, root / "cdktf.out", endpoint, load_config(EMULATOR_CONFIG, env=env), env)
 
 
 def describe(proc: subprocess.CompletedProcess[str]) -> str:

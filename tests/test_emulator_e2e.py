@@ -43,11 +43,10 @@ from emulator_support import (
     changed_attributes,
     changes,
     describe,
-    emulator_env,
     start_moto,
+    synthesized_emulator,
 )
-from isolated_studio.config import PROJECT_ROOT, load_config
-from isolated_studio.ops.workflow import synthesize
+from isolated_studio.config import PROJECT_ROOT
 
 pytestmark = [pytest.mark.emulator, pytest.mark.terraform]
 
@@ -80,21 +79,9 @@ def repo_state_before() -> float | None:
     return _stamp(REPO_EMULATOR_STATE)
 
 
-def _emulator(moto: MotoServer, root: Path) -> Emulator:
-    """Synthesize once, as `workflow plan` does (python main.py), into <root>/cdktf.out.
-
-    The state stack's local backend path is relative to its directory (../../../<path>), so
-    with cdktf.out directly under the root the bootstrap state lands in <root>/terraform-state.
-    """
-    env = emulator_env(moto.endpoint)
-    config = load_config(EMULATOR_CONFIG, env=env)
-    synthesize(root / "cdktf.out", env, timeout_s=600)
-    return Emulator(root, root / "cdktf.out", moto.endpoint, config, env)
-
-
 @pytest.fixture(scope="session")
 def emu(moto: MotoServer, tmp_path_factory: pytest.TempPathFactory, repo_state_before: float | None) -> Emulator:
-    return _emulator(moto, tmp_path_factory.mktemp("emulator"))
+    return synthesized_emulator(moto.endpoint, tmp_path_factory.mktemp("emulator"))
 
 
 @pytest.fixture(scope="session")
@@ -156,7 +143,7 @@ def destroyed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Destroyed]:
     require_terraform()
     server = start_moto(tmp_path_factory.mktemp("moto-destroy") / "moto.log")
     try:
-        emu = _emulator(server, tmp_path_factory.mktemp("emulator-destroy"))
+        emu = synthesized_emulator(server.endpoint, tmp_path_factory.mktemp("emulator-destroy"))
         deploy = emu.workflow("deploy", "--yes", "--stacks", "state", "network", plans="deploy")
         if deploy.returncode != 0:
             pytest.fail(f"deploy failed:\n{describe(deploy)}")

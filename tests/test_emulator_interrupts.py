@@ -28,10 +28,10 @@ from typing import Any
 import pytest
 
 from emulator_support import (
-    EMULATOR_CONFIG, TERRAFORM_TIMEOUT_S, WORKFLOW_TIMEOUT_S, Emulator, MotoServer, describe, emulator_env,
-    start_moto,
+    EMULATOR_CONFIG, TERRAFORM_TIMEOUT_S, WORKFLOW_TIMEOUT_S, Emulator, MotoServer, describe,
+    start_moto, synthesized_emulator,
 )
-from isolated_studio.config import PROJECT_ROOT, load_config
+from isolated_studio.config import PROJECT_ROOT
 from isolated_studio.ops.workflow import EXIT_STOPPED, synthesize
 from support import require_terraform
 
@@ -47,11 +47,7 @@ def moto(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MotoServer]:
 
 @pytest.fixture(scope="module")
 def emu(moto: MotoServer, tmp_path_factory: pytest.TempPathFactory) -> Emulator:
-    root = tmp_path_factory.mktemp("interrupts")
-    env = emulator_env(moto.endpoint)
-    config = load_config(EMULATOR_CONFIG, env=env)
-    synthesize(root / "cdktf.out", env, timeout_s=600)
-    emu = Emulator(root, root / "cdktf.out", moto.endpoint, config, env)
+    emu = synthesized_emulator(moto.endpoint, tmp_path_factory.mktemp("interrupts"))
     proc = emu.workflow("deploy", "--yes", "--stacks", "state", plans="bootstrap")
     assert proc.returncode == 0, describe(proc)
     return emu

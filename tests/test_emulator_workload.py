@@ -28,14 +28,12 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
 
 from emulator_support import (
-    EMULATOR_CONFIG,
     MOTO_ACCOUNT,
     MOTO_NETWORK_DRIFT,
     REGION,
@@ -44,12 +42,11 @@ from emulator_support import (
     changed_attributes,
     changes,
     describe,
-    emulator_env,
     start_moto,
+    synthesized_emulator,
 )
-from isolated_studio.config import PROJECT_ROOT, load_config
+from isolated_studio.config import PROJECT_ROOT
 from isolated_studio.ops.emulator_scope import emulator_targets
-from isolated_studio.ops.workflow import synthesize
 from support import require_terraform
 
 pytestmark = [pytest.mark.emulator, pytest.mark.terraform]
@@ -71,10 +68,7 @@ def moto(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MotoServer]:
 
 @pytest.fixture(scope="module")
 def emu(moto: MotoServer, tmp_path_factory: pytest.TempPathFactory) -> Emulator:
-    root = tmp_path_factory.mktemp("emulator-workload")
-    env = emulator_env(moto.endpoint)
-    synthesize(root / "cdktf.out", env, timeout_s=600)
-    return Emulator(root, root / "cdktf.out", moto.endpoint, load_config(EMULATOR_CONFIG, env=env), env)
+    return synthesized_emulator(moto.endpoint, tmp_path_factory.mktemp("emulator-workload"))
 
 
 @pytest.fixture(scope="module")
