@@ -94,3 +94,28 @@ def test_no_stdin_at_all_is_not_a_terminal(monkeypatch) -> None:
     monkeypatch.setattr("sys.stdin", None)
     with pytest.raises(Aborted, match=re.escape("pass --yes")):
         confirm("Destroy dev?", expected="dev", assume_yes=False, input_fn=lambda _p: "dev", stream=io.StringIO())
+
+
+@pytest.mark.parametrize("env", [{"AWS_REGION": "eu-west-1"}, {"AWS_DEFAULT_REGION": "eu-west-1"}],
+                         ids=["AWS_REGION", "AWS_DEFAULT_REGION"])
+def test_either_region_variable_overrides_the_profiles_region(env) -> None:
+    """The CLI and boto3 read the variable first: a profile pointing elsewhere is then no conflict."""
+    from isolated_studio.ops.guard import region_conflicts
+
+    assert region_conflicts("eu-west-1", env, "us-east-1") == []
+
+
+def test_a_region_refusal_names_every_conflicting_setting_and_by_default_this_environment_and_deploy() -> None:
+    from isolated_studio.ops.guard import TargetMismatch, check_region
+
+    with pytest.raises(TargetMismatch) as refused:
+        check_region("eu-west-1", "project.region", {"AWS_REGION": "us-east-1", "AWS_DEFAULT_REGION": "us-east-2"}, None)
+    assert str(refused.value) == (
+        "the configuration this environment works in eu-west-1 (from project.region), but AWS_REGION=us-east-1 and "
+        "AWS_DEFAULT_REGION=us-east-2: the AWS CLI, boto3 and the Studio cleanup would work in another region than "
+        "Terraform; refusing to deploy. Run `export AWS_REGION=eu-west-1 AWS_DEFAULT_REGION=eu-west-1` and retry")
+
+
+def test_without_a_stream_the_confirmation_goes_to_stderr(capsys) -> None:
+    confirm("About to deploy dev.", expected="dev", assume_yes=True)
+    assert capsys.readouterr().err == "About to deploy dev.\n--yes given: proceeding without confirmation\n"
