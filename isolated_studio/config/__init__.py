@@ -133,7 +133,8 @@ def parse_config(
             f"({project.get('environment', default_environment)!r}) has no [emulator] section: emulator mode is "
             "only for configurations written for it; unset STUDIO_EMULATOR_ENDPOINT, or use STUDIO_ENV=emulator"
         )
-    _override(document, "emulator", "endpoint", env.get("STUDIO_EMULATOR_ENDPOINT"))
+    else:  # refused, the endpoint is not applied: checks of emulator mode would only repeat the refusal
+        _override(document, "emulator", "endpoint", env.get("STUDIO_EMULATOR_ENDPOINT"))
     state = document["state"] if isinstance(document["state"], dict) else {}
     if "emulator" in raw and "bootstrap_state_path" not in state and isinstance(document["state"], dict):
         environment = project.get("environment", default_environment)
@@ -165,9 +166,11 @@ def parse_config(
         problems += _emulator_state_problems(config)
     except ValidationError as exc:
         errors = exc.errors()
-        if any(e["loc"][:1] == ("project",) for e in errors):
-            # A default derived from a bad project setting repeats that setting's problem.
-            errors = [e for e in errors if e["loc"][0] == "project" or tuple(e["loc"][:2]) not in derived]
+        # A default derived from a bad project setting or region repeats that problem, and so
+        # does the region's own check when project.region pinned it: each is reported once.
+        repeats = derived | ({("region",)} if region_source == "project.region" else set())
+        if any(e["loc"][:1] in (("project",), ("region",)) for e in errors):
+            errors = [e for e in errors if e["loc"][0] == "project" or tuple(e["loc"][:2]) not in repeats]
         problems += [line for error in errors for line in _describe(error)]
     if problems:
         raise ConfigError(source, problems)
