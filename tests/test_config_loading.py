@@ -181,6 +181,7 @@ def test_the_mirror_variable_overrides_the_files_and_none_means_the_registry(tmp
     document = raw(terraform={"provider_mirror": str(tmp_path)})
     assert parse_config(document, env={**ENV, "STUDIO_PROVIDER_MIRROR": str(other)}).provider_mirror == str(other)
     assert parse_config(document, env={**ENV, "STUDIO_PROVIDER_MIRROR": "none"}).provider_mirror is None
+    assert parse_config(raw(), env={**ENV, "STUDIO_PROVIDER_MIRROR": "none"}).provider_mirror is None
 
 
 def test_a_provider_mirror_that_is_not_a_directory_says_where_it_was_set(tmp_path):
