@@ -19,6 +19,7 @@ from isolated_studio.ops.plan_review import (
     CATEGORY_POLICIES,
     CATEGORY_SECURITY_GROUPS,
     Action,
+    EndpointCost,
     RunReview,
     category_of,
     endpoint_cost,
@@ -662,3 +663,312 @@ def test_a_warning_on_several_lines_stays_one_item_of_the_warning_list() -> None
     first_item = html.split("<li>")[1]
     assert first_item.splitlines() == ["<code>network</code>: DESTROY <code>aws_vpc.main</code>", "# not a heading",
                                        "| not | a table |</li>"]
+
+
+# --------------------------------------------------------------------------
+# What each warning and change row says, exactly (found by mutation testing: checking for
+# a substring let a stray "()" or a dropped sentence through).
+
+
+@pytest.mark.parametrize(("resource_type", "lost"), [
+    ("aws_sagemaker_domain", "Studio domain: a new domain gets a new home EFS; users lose their files and spaces"),
+    ("aws_sagemaker_user_profile", "user profile: the home directory on EFS is tied to the profile"),
+    ("aws_sagemaker_mlflow_tracking_server", "MLflow tracking server: tracking URIs change for every notebook and pipeline"),
+    ("aws_efs_file_system", "EFS file system: the users' home directories"),
+    ("aws_s3_bucket", "S3 bucket: its objects"),
+    ("aws_dynamodb_table", "DynamoDB table: its items"),
+    ("aws_kms_key", "KMS key: data encrypted with it is unreadable once the old key is deleted"),
+    ("aws_codeartifact_domain", "CodeArtifact domain: cached and published packages"),
+    ("aws_codeartifact_repository", "CodeArtifact repository: cached and published packages"),
+    ("aws_vpc", "VPC: every subnet, endpoint and ENI in it is recreated"),
+])
+def test_a_destroy_without_a_reason_names_the_resource_and_what_is_lost(resource_type: str, lost: str) -> None:
+    # `terraform plan -destroy` gives no action_reason: the warning has no empty "()".
+    review = review_plan("workload", plan(change(f"{resource_type}.main", ["delete"], before={"name": "x"})))
+
+    assert [(w.kind, w.message) for w in review.warnings] == [
+        ("destroy", f"DESTROY `{resource_type}.main`; loses the {lost}")]
+
+
+def test_a_destroy_of_a_disposable_resource_without_a_reason_is_the_bare_address() -> None:
+    review = review_plan("network", plan(change("aws_route.nat", ["delete"], before={"route_table_id": "rtb-1"})))
+
+    assert [w.message for w in review.warnings] == ["DESTROY `aws_route.nat`"]
+    assert "- DESTROY `aws_route.nat`\n" in render_stack_report(review)
+
+
+def test_a_long_lived_replacement_without_details_still_says_its_order_and_loss() -> None:
+    # Replaced by a provider's CustomizeDiff, Terraform may give neither reason nor paths.
+    review = review_plan("workload", plan(
+        change("aws_kms_key.studio", ["create", "delete"], before={"description": "a"}, after={"description": "a"}),
+        change("aws_efs_file_system.home", ["delete", "create"], before={"encrypted": True}, after={"encrypted": True}),
+    ))
+
+    assert [w.message for w in review.warnings] == [
+        "REPLACE long-lived `aws_kms_key.studio` (create before destroy); loses the KMS key: data encrypted with it "
+        "is unreadable once the old key is deleted",
+        "REPLACE long-lived `aws_efs_file_system.home` (destroy then create); loses the EFS file system: the users' "
+        "home directories",
+    ]
+
+
+@pytest.mark.parametrize(("actions", "reason", "text"), [
+    (["delete", "create"], "replace_because_tainted", "the object is tainted"),
+    (["delete", "create"], "replace_because_cannot_update", "a changed attribute forces replacement"),
+    (["delete", "create"], "replace_by_request", "requested with -replace"),
+    (["delete", "create"], "replace_by_triggers", "replace_triggered_by"),
+    (["delete"], "delete_because_no_resource_config", "removed from the configuration"),
+    (["delete"], "delete_because_no_module", "its module was removed"),
+    (["delete"], "delete_because_wrong_repetition", "count/for_each was added or removed"),
+    (["delete"], "delete_because_count_index", "its count index no longer exists"),
+    (["delete"], "delete_because_each_key", "its for_each key no longer exists"),
+    (["delete"], "delete_because_no_move_target", "its moved target does not exist"),
+])
+def test_every_action_reason_terraform_gives_is_said_in_words(actions: list[str], reason: str, text: str) -> None:
+    review = review_plan("network", plan(change("aws_subnet.private[1]", actions, before={"cidr_block": "10.0.1.0/24"},
+                                                after=None if actions == ["delete"] else {"cidr_block": "10.0.1.0/24"},
+                                                action_reason=reason)))
+
+    label = "DESTROY" if actions == ["delete"] else "replace (destroy then create)"
+    assert f"| {label} | `aws_subnet.private[1]` | {text} |" in render_stack_report(review)
+
+
+def test_an_attribute_known_only_after_apply_is_named_among_the_changes() -> None:
+    """Terraform leaves unknown values out of `after` and marks them in after_unknown: a log
+    group getting a KMS key created in the same apply, and a tag whose value is another new
+    resource's id, look unchanged in before/after alone."""
+    before = {"name": "/aws/sagemaker/studio", "kms_key_id": None, "retention_in_days": 30,
+              "tags": {"env": "dev"}, "tags_all": {"env": "dev"}}
+    after = {"name": "/aws/sagemaker/studio", "retention_in_days": 30, "tags": {"env": "dev"}, "tags_all": {"env": "dev"}}
+    review = review_plan("workload", plan(change(
+        "aws_cloudwatch_log_group.studio", ["update"], before=before, after=after,
+        after_unknown={"kms_key_id": True, "tags": {"domain": True}, "tags_all": {"domain": True}, "arn": False},
+    )))
+
+    assert "| update in place | `aws_cloudwatch_log_group.studio` | changes: kms_key_id, tags, tags_all |" in (
+        render_stack_report(review))
+
+
+def test_a_resource_change_without_actions_is_refused_not_taken_for_no_change(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    broken = plan(change("aws_vpc.main", ["delete"], before={}))
+    del broken["resource_changes"][0]["change"]  # a truncated or hand-edited document
+    (tmp_path / "network.json").write_text(json.dumps(broken))
+
+    with pytest.raises(SystemExit) as excinfo:
+        main([f"network={tmp_path / 'network.json'}"])
+
+    assert excinfo.value.code == 2
+    assert "error: unknown Terraform plan actions []" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("document", "message"), [
+    pytest.param({"format_version": "1.0", "terraform_version": "1.11.4", "values": {"root_module": {}}},
+                 "this is `terraform show -json` of a state, not of a plan", id="state"),
+    pytest.param({"format_version": "1.0"},
+                 "this is not `terraform show -json` of a plan: it has no planned_values (an empty state shows as "
+                 "only a format_version)", id="empty-state"),
+    pytest.param({"format_version": "1.0", "provider_schemas": {}},
+                 "this is not `terraform show -json` of a plan: it has no planned_values (an empty state shows as "
+                 "only a format_version)", id="providers-schema"),
+    pytest.param({"terraform_version": "1.11.4", "planned_values": {"root_module": {}}},
+                 "unsupported plan JSON format_version ''; expected 1.x", id="no-format-version"),
+])
+def test_a_document_that_is_not_a_plan_is_refused_with_what_it_is(document: dict[str, Any], message: str) -> None:
+    # An empty state or a provider schema reviewed as a plan would read "No changes".
+    with pytest.raises(ValueError) as excinfo:
+        review_plan("network", document)
+
+    assert str(excinfo.value) == message
+
+
+# --------------------------------------------------------------------------
+# Endpoint pricing on a first deploy, whatever the endpoint's address looks like
+
+
+def _first_deploy_at(address: str, module_path: tuple[str, ...], expression: dict[str, Any],
+                     config_address: str = "aws_vpc_endpoint.sts") -> dict[str, Any]:
+    """An endpoint instance at ``address`` (in the modules of ``module_path``) whose subnets are
+    created by the same apply; its configuration is at ``config_address`` (no index)."""
+    planned = {**endpoint("sts", subnets=None), "address": address}
+    name = config_address.split(".")[1]
+    module: dict[str, Any] = {"resources": [{"address": config_address, "mode": "managed", "type": "aws_vpc_endpoint",
+                                             "name": name, "expressions": {"subnet_ids": expression}}]}
+    for call in reversed(module_path):
+        module = {"module_calls": {call: {"source": f"./{call}", "module": module}}}
+    return plan(change(address, ["create"], after={"vpc_endpoint_type": "Interface"}, after_unknown={"subnet_ids": True},
+                       type="aws_vpc_endpoint", name=name),
+                planned=[planned], configuration={"root_module": module})
+
+
+THREE_SUBNETS = {"references": ["aws_subnet.a.id", "aws_subnet.a", "aws_subnet.b.id", "aws_subnet.b",
+                                "aws_subnet.c.id", "aws_subnet.c"]}
+
+
+@pytest.mark.parametrize(("address", "module_path"), [
+    pytest.param('aws_vpc_endpoint.sts["com.amazonaws.us-east-1.sts"]', (), id="for_each-over-service-names"),
+    pytest.param("aws_vpc_endpoint.sts[0]", (), id="count"),
+    pytest.param("module.endpoints[0].aws_vpc_endpoint.sts", ("endpoints",), id="counted-module"),
+    pytest.param('module.az["us-east-1.a"].aws_vpc_endpoint.sts', ("az",), id="module-key-with-dots"),
+    pytest.param("module.network.module.endpoints.aws_vpc_endpoint.sts", ("network", "endpoints"), id="nested-modules"),
+])
+def test_a_first_deploy_finds_the_endpoint_configuration_behind_any_instance_address(address, module_path) -> None:
+    review = review_plan("network", _first_deploy_at(address, module_path, THREE_SUBNETS))
+
+    assert review.endpoint_cost.endpoint_azs == 3
+    assert review.endpoint_cost.configured_az_endpoints == (address,)
+    assert review.endpoint_cost.unknown_az_endpoints == ()
+
+
+def test_cdktf_subnets_of_a_counted_resource_are_counted_from_the_listed_constant() -> None:
+    """cdktf writes the list as JSON: its constant_value has one interpolation per subnet even
+    when the references (indexed) could not say how many there are."""
+    expression = {"constant_value": ["${aws_subnet.private[0].id}", "${aws_subnet.private[1].id}"],
+                  "references": ["aws_subnet.private[0].id", "aws_subnet.private[0]", "aws_subnet.private[1].id",
+                                 "aws_subnet.private[1]", "aws_subnet.private"]}
+
+    review = review_plan("network", _first_deploy_at("aws_vpc_endpoint.sts", (), expression))
+
+    assert review.endpoint_cost.endpoint_azs == 2
+    assert review.endpoint_cost.monthly_usd == Decimal("14.60")
+
+
+def test_the_cost_section_says_how_each_endpoint_was_priced_and_the_change_in_cost() -> None:
+    # planned_values lists resources by address, as Terraform does: the gateway endpoint first.
+    kms, sagemaker_api, sts = endpoint("kms"), endpoint("sagemaker_api", subnets=None), endpoint("sts", subnets=None)
+    planned = [endpoint("dynamodb", kind="Gateway"), kms, endpoint("logs", subnets=None), sagemaker_api,
+               endpoint("ssm", subnets=None), sts]
+    listed = {"sagemaker_api": ["${aws_subnet.a.id}", "${aws_subnet.b.id}", "${aws_subnet.c.id}"],
+              "sts": ["${aws_subnet.a.id}", "${aws_subnet.b.id}"]}
+    configuration = {"root_module": {"resources": [
+        {"address": f"aws_vpc_endpoint.{name}", "mode": "managed", "type": "aws_vpc_endpoint", "name": name,
+         "expressions": {"subnet_ids": {"constant_value": subnets}}} for name, subnets in listed.items()
+    ] + [{"address": "aws_vpc_endpoint.logs", "mode": "managed", "type": "aws_vpc_endpoint", "name": "logs",
+          "expressions": {"subnet_ids": {"references": ["var.subnet_ids"]}}}]}}
+    document = plan(
+        *[change(f"aws_vpc_endpoint.{name}", ["create"], after={"vpc_endpoint_type": "Interface"},
+                 after_unknown={"subnet_ids": True}) for name in ("logs", "sagemaker_api", "ssm", "sts")],
+        planned=planned, configuration=configuration,
+        prior_state={"format_version": "1.0", "terraform_version": "1.11.4", "values": {"root_module": {"resources": [kms]}}},
+    )
+
+    review = review_plan("network", document)
+
+    assert review.endpoint_cost.configured_az_endpoints == ("aws_vpc_endpoint.sagemaker_api", "aws_vpc_endpoint.sts")
+    report = render_stack_report(review)
+    section = report[report.index("## Interface endpoint cost\n"):report.index("## All changes")]
+    assert section == (
+        "## Interface endpoint cost\n\n"
+        "5 interface endpoints, 7 endpoint-AZs in total (one per subnet): 7 x USD 0.01 per hour x 730 h = "
+        "**USD 51.10 per month** (fixed charge; data processing is extra, USD 0.01 per GB; price is the "
+        "us-east-1/us-west-2 list price).\n\n"
+        "2 of them get subnets created in this apply: their AZs are counted from the subnets their configuration "
+        "lists.\n\n"
+        "Not priced, subnets unknown until apply: `aws_vpc_endpoint.logs`, `aws_vpc_endpoint.ssm`.\n\n"
+        "Currently USD 14.60 per month; this plan changes it by USD +36.50.\n\n"
+    )
+
+
+def test_the_run_total_adds_every_stack_and_says_when_endpoints_are_left_out() -> None:
+    network = review_plan("network", plan(planned=[endpoint("sts"), endpoint("logs", subnets=None)]))
+    first = _first_deploy_at("aws_vpc_endpoint.sts", (), THREE_SUBNETS)
+    first["planned_values"]["root_module"]["resources"].append(endpoint("ssm", subnets=None))
+    lab = review_plan("lab", first)
+    run = RunReview((network, lab))
+
+    assert run.endpoint_cost == EndpointCost(interface_endpoints=4, endpoint_azs=5,
+                                             unknown_az_endpoints=("aws_vpc_endpoint.logs", "aws_vpc_endpoint.ssm"),
+                                             configured_az_endpoints=("aws_vpc_endpoint.sts",))
+    report = render_run_report(run)
+    assert "| **Total** | 1 | 0 | 0 | 0 | 36.50 |" in report
+    assert ("The endpoint total leaves out 2 interface endpoints whose subnets are unknown until apply "
+            "(listed under their stack).") in report
+    priced = render_run_report(RunReview((review_plan("network", plan(planned=[endpoint("sts")])),)))
+    assert "The endpoint total leaves out" not in priced
+
+
+# --------------------------------------------------------------------------
+# Permission call-outs in both reports
+
+
+def _passrole(stack: str) -> Any:
+    policy = json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "iam:PassRole", "Resource": f"arn:aws:iam::111111111111:role/{stack}-exec"}]})
+    return review_plan(stack, plan(change("aws_iam_role_policy.exec", ["create"], after={"role": f"{stack}-exec", "policy": policy})))
+
+
+def test_the_run_report_lists_every_stacks_permission_callouts_by_stack() -> None:
+    report = render_run_report(RunReview((_passrole("network"), review_plan("state", plan()), _passrole("workload"))))
+
+    block = report[report.index("## Permission call-outs"):report.index("## Summary")]
+    assert block == (
+        "## Permission call-outs (4): wildcards, new services, iam:PassRole, Principal *\n\n"
+        "- `network`: `aws_iam_role_policy.exec` (inline policy) grants iam:PassRole on "
+        "arn:aws:iam::111111111111:role/network-exec\n"
+        "- `network`: new service `iam` granted by `aws_iam_role_policy.exec`\n"
+        "- `workload`: `aws_iam_role_policy.exec` (inline policy) grants iam:PassRole on "
+        "arn:aws:iam::111111111111:role/workload-exec\n"
+        "- `workload`: new service `iam` granted by `aws_iam_role_policy.exec`\n\n"
+        "Every statement granted or removed is listed per stack under Permissions.\n\n"
+    )
+
+
+def test_a_stack_report_lists_its_permission_callouts_without_the_stack_name() -> None:
+    report = render_stack_report(_passrole("workload"))
+
+    assert report.startswith(
+        "# Plan review: stack `workload`\n\n"
+        "**No warnings:** nothing is destroyed and no long-lived resource is replaced.\n\n"
+        "## Permission call-outs (2): wildcards, new services, iam:PassRole, Principal *\n\n"
+        "- `aws_iam_role_policy.exec` (inline policy) grants iam:PassRole on arn:aws:iam::111111111111:role/workload-exec\n"
+        "- new service `iam` granted by `aws_iam_role_policy.exec`\n\n"
+        "Every statement granted or removed is listed per stack under Permissions.\n\n"
+        "**Plan:** 1 to add"
+    )
+
+
+# --------------------------------------------------------------------------
+# CLI arguments and help
+
+
+def test_cli_help_says_how_to_name_plans_and_where_reports_go(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as excinfo:
+        main(["--help"])
+
+    assert excinfo.value.code == 0
+    text = " ".join(capsys.readouterr().out.split())  # argparse wraps to the terminal's width
+    assert text.startswith("usage: python -m isolated_studio.ops.plan_review [-h] [--out OUT] [--stack-dir STACK_DIR] "
+                           "STACK=plan.json [STACK=plan.json ...] "
+                           "Write a Markdown review of Terraform plans (terraform show -json output).")
+    assert "--out OUT write the run report here (default: stdout)" in text
+    assert "--stack-dir STACK_DIR also write one report per stack as DIR/STACK.md" in text
+
+
+@pytest.mark.parametrize("argument", ["network.json", "=network.json", "network="])
+def test_cli_names_the_argument_without_stack_or_path(argument: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main([argument])
+
+    assert f"expected STACK=plan.json, got {argument!r}" in capsys.readouterr().err
+
+
+def test_cli_splits_stack_from_path_at_the_first_equals_sign(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "run=2025-01-15" / "network.json"  # a directory named key=value, as CI artifacts often are
+    path.parent.mkdir()
+    path.write_text(json.dumps(plan(change("aws_route.nat", ["delete"], before={}))))
+
+    assert main([f"network={path}"]) == 0
+
+    assert "## Stack `network`" in capsys.readouterr().out
+
+
+def test_cli_rewrites_the_stack_reports_of_an_earlier_run(tmp_path: Path) -> None:
+    (tmp_path / "network.json").write_text(json.dumps(plan(change("aws_route.nat", ["delete"], before={}))))
+    stack_dir = tmp_path / "reviews"
+    arguments = [f"network={tmp_path / 'network.json'}", "--out", str(tmp_path / "review.md"), "--stack-dir", str(stack_dir)]
+    assert main(arguments) == 0
+    (tmp_path / "network.json").write_text(json.dumps(plan()))
+
+    assert main(arguments) == 0
+
+    assert "**No changes.**" in (stack_dir / "network.md").read_text()

@@ -362,8 +362,14 @@ def _check_format(plan: Mapping[str, Any]) -> None:
     version = str(plan.get("format_version", ""))
     if version.split(".")[0] != SUPPORTED_FORMAT_MAJOR:
         raise ValueError(f"unsupported plan JSON format_version {version!r}; expected 1.x")
-    if "planned_values" not in plan and "resource_changes" not in plan and "values" in plan:
-        raise ValueError("this is `terraform show -json` of a state, not of a plan")
+    # Terraform writes planned_values in every plan, one without changes too (the Go struct
+    # is never omitted). Without it the document is something else - a state, an empty
+    # state (only a format_version), a provider schema - that would read as "No changes".
+    if "planned_values" not in plan:
+        if "values" in plan:
+            raise ValueError("this is `terraform show -json` of a state, not of a plan")
+        raise ValueError("this is not `terraform show -json` of a plan: it has no planned_values "
+                         "(an empty state shows as only a format_version)")
 
 
 def classify(actions: Sequence[str]) -> Action | None:
@@ -496,7 +502,7 @@ def _configured_subnet_count(configuration: Mapping[str, Any] | None, resource: 
     if not configuration:
         return None
     module = configuration.get("root_module") or {}
-    path = resource["address"].split(".")
+    path = _ADDRESS_STEP.findall(resource["address"])
     while path[0] == "module" and len(path) > 2:
         name = path[1].split("[")[0]
         module = ((module.get("module_calls") or {}).get(name) or {}).get("module") or {}
@@ -516,6 +522,12 @@ def _configured_subnet_count(configuration: Mapping[str, Any] | None, resource: 
     ):
         return None
     return len(subnets)
+
+
+# One step of a resource address: dots inside an index do not split it, so that
+# `aws_vpc_endpoint.this["com.amazonaws.us-east-1.sts"]` (for_each over service names) and
+# `module.az["us-east-1.a"]` stay whole.
+_ADDRESS_STEP = re.compile(r'(?:[^.\[]+|\[(?:"(?:[^"\\]|\\.)*"|[^\]"]*)\])+')
 
 
 def _module_resources(module: Mapping[str, Any]) -> Iterator[Mapping[str, Any]]:
@@ -604,6 +616,11 @@ def _summary_table(run: RunReview) -> list[str]:
         f"| {_usd(total.monthly_usd)} |"
     )
     lines += ["", "Replacements are counted once, under Replace (Terraform counts each as 1 add + 1 destroy).", ""]
+    # The total is a floor when an endpoint is unpriced: say so where the total is read.
+    unpriced = len(total.unknown_az_endpoints)
+    if unpriced:
+        lines += [f"The endpoint total leaves out {unpriced} interface endpoint{'' if unpriced == 1 else 's'} "
+                  "whose subnets are unknown until apply (listed under their stack).", ""]
     return lines
 
 
