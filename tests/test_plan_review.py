@@ -972,3 +972,14 @@ def test_cli_rewrites_the_stack_reports_of_an_earlier_run(tmp_path: Path) -> Non
     assert main(arguments) == 0
 
     assert "**No changes.**" in (stack_dir / "network.md").read_text()
+
+
+def test_cli_explains_a_json_file_that_is_not_an_object(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    listing = tmp_path / "resources.json"
+    listing.write_text(json.dumps([{"address": "aws_vpc.main"}]))  # e.g. a jq selection instead of the plan
+
+    with pytest.raises(SystemExit) as excinfo:
+        main([f"network={listing}"])
+
+    assert excinfo.value.code == 2
+    assert f"error: {listing} is not a Terraform plan JSON object" in capsys.readouterr().err

@@ -350,7 +350,7 @@ def review_plan(stack: str, plan: Mapping[str, Any]) -> StackReview:
         stack=stack,
         changes=changes,
         warnings=_warnings(stack, plan, changes),
-        endpoint_cost=endpoint_cost(plan.get("planned_values", {}), plan.get("configuration")),
+        endpoint_cost=endpoint_cost(plan["planned_values"], plan.get("configuration")),  # _check_format refused a plan without it
         current_endpoint_cost=endpoint_cost(prior) if prior else None,
         terraform_version=plan.get("terraform_version"),
         permissions=review_permissions(plan),
@@ -383,7 +383,8 @@ def classify(actions: Sequence[str]) -> Action | None:
 def _changes(plan: Mapping[str, Any]) -> Iterator[ResourceChange]:
     for entry in plan.get("resource_changes") or []:
         change = entry.get("change", {})
-        action = classify(change.get("actions", []))
+        actions = tuple(change.get("actions", []))
+        action = classify(actions)
         if action is None:
             continue
         yield ResourceChange(
@@ -392,7 +393,7 @@ def _changes(plan: Mapping[str, Any]) -> Iterator[ResourceChange]:
             name=entry["name"],
             action=action,
             reason=entry.get("action_reason"),
-            create_before_destroy=tuple(change.get("actions", [])) == ("create", "delete"),
+            create_before_destroy=actions == ("create", "delete"),
             replace_paths=tuple(_format_path(path) for path in change.get("replace_paths") or []),
             changed_attributes=_changed_attributes(change),
             deposed=entry.get("deposed"),
