@@ -1,7 +1,8 @@
-"""The workflow's failure paths: a failing cleanup, a state bucket we may not read, a failing plan.
+"""The workflow's failure paths: a failing cleanup, a failing plan.
 
-S3 is the emulator (moto, with IAM enforced so that a foreign bucket answers 403); SageMaker is
-botocore's Stubber (the emulator has no Studio); Terraform is the fake of test_workflow.py.
+SageMaker is botocore's Stubber (the emulator has no Studio); Terraform is the fake of
+test_workflow.py. A state bucket we may not read is in test_state_bucket_checks.py (moto_server:
+over HTTP a HEAD answer is bodiless, as AWS's is).
 """
 
 from __future__ import annotations
@@ -12,8 +13,6 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 from botocore.stub import Stubber
-from moto import mock_aws
-from moto.core import set_initial_no_auth_action_count
 
 from isolated_studio.ops import workflow as wf
 from isolated_studio.ops.errors import Refused, WorkflowError
@@ -75,29 +74,6 @@ def test_a_cleanup_that_reports_a_failed_deletion_is_a_workflow_error_naming_the
 
     assert tf.applied() == []
     assert sleeps == [15], "one poll, at the cleanup's 15 s interval, between the delete and the failure"
-
-
-@set_initial_no_auth_action_count(3)
-@mock_aws
-def test_a_state_bucket_these_credentials_may_not_read_is_refused_not_taken_for_missing(tmp_path, monkeypatch):
-    config = dev_config()
-    owner = boto3.client("s3", region_name=config.region, aws_access_key_id="test", aws_secret_access_key="test")
-    owner.create_bucket(Bucket=config.state.bucket, CreateBucketConfiguration={"LocationConstraint": config.region})
-    iam = boto3.client("iam", region_name=config.region, aws_access_key_id="test", aws_secret_access_key="test")
-    iam.create_user(UserName="someone-else")
-    key = iam.create_access_key(UserName="someone-else")["AccessKey"]
-    # From here on moto enforces IAM: this user has no S3 permission, so HeadBucket answers 403.
-    theirs = boto3.client("s3", region_name=config.region, aws_access_key_id=key["AccessKeyId"],
-                          aws_secret_access_key=key["SecretAccessKey"])
-    tf = FakeTerraform({}, changes={"network": NETWORK_CHANGES})
-    flow, _ = make_workflow(tmp_path, config, tf, World(bucket_exists=False))
-    del flow.state_bucket_exists  # the real check, against the emulator
-    monkeypatch.setattr(wf, "aws_client", lambda config, service: theirs)
-
-    with pytest.raises(Refused, match=f"the state bucket {config.state.bucket} exists but these credentials "
-                                      "cannot use it \\(403\\)"):
-        flow.plan(["state", "network"])
-    assert [c for c in tf.calls if c[0] == "plan"] == []  # not bootstrapped as if it were missing
 
 
 def test_a_failed_plan_still_writes_the_review_of_the_others_and_names_the_failure(tmp_path):

@@ -13,7 +13,7 @@ from botocore.exceptions import ClientError, EndpointConnectionError
 
 from isolated_studio.config import EMULATOR_CREDENTIAL, StudioConfig
 from isolated_studio.ops import guard
-from isolated_studio.ops.errors import Refused
+from isolated_studio.ops.errors import Refused, WorkflowError
 
 Say = Callable[[str], None]
 
@@ -117,16 +117,18 @@ def bucket_exists(s3: Any, bucket: str, region: str | None = None) -> bool:
     try:
         head = s3.head_bucket(Bucket=bucket)
     except ClientError as error:
+        # HeadBucket is a HEAD request: its error answer has no body, so botocore's code is
+        # the HTTP status, from AWS and moto_server alike (never NoSuchBucket or AccessDenied).
         code = error_code(error)
-        if code in ("404", "NoSuchBucket", "NotFound"):
+        if code == "404":
             return False
-        if code in ("403", "AccessDenied", "Forbidden"):
+        if code == "403":
             raise Refused(
                 f"the state bucket {bucket} exists but these credentials cannot use it (403): "
                 "S3 bucket names are global, so state.bucket may belong to another account"
             ) from error
         raise
-    located = head.get("BucketRegion") or head.get("ResponseMetadata", {}).get("HTTPHeaders", {}).get("x-amz-bucket-region")
+    located = head.get("BucketRegion")  # botocore's name for the x-amz-bucket-region header
     if region and located and located != region:
         raise Refused(f"the state bucket {bucket} is in {located}, but this run works in {region}: S3 bucket names "
                       "are global, so each region needs its own state bucket; put {region} in state.bucket "
@@ -153,15 +155,29 @@ def _state_keys(s3: Any, bucket: str) -> list[str]:
 
 
 def delete_all_versions(s3: Any, bucket: str) -> int:
-    """Delete every object version and delete marker; returns how many."""
+    """Delete every object version and delete marker; returns how many.
+
+    Each round lists from the start, never from the previous page's marker: that marker names
+    a version deleted since, and moto (the emulator) then lists nothing more, leaving the
+    bucket full. DeleteObjects answers 200 also when it could not delete some (object lock,
+    a bucket policy): they come back as Errors, the bucket is then not empty, and that stops
+    here with what was not deleted instead of being counted as deleted.
+    """
     deleted = 0
-    for page in s3.get_paginator("list_object_versions").paginate(Bucket=bucket):
+    while True:
+        page = s3.list_object_versions(Bucket=bucket)
         entries = [{"Key": v["Key"], "VersionId": v["VersionId"]}
                    for v in page.get("Versions", []) + page.get("DeleteMarkers", [])]
-        if entries:
-            s3.delete_objects(Bucket=bucket, Delete={"Objects": entries, "Quiet": True})
-            deleted += len(entries)
-    return deleted
+        if not entries:
+            return deleted
+        answer = s3.delete_objects(Bucket=bucket, Delete={"Objects": entries, "Quiet": True})
+        failed = answer.get("Errors", [])
+        deleted += len(entries) - len(failed)
+        if failed:
+            shown = ", ".join(f"{e.get('Key')} ({e.get('Code')}: {e.get('Message')})" for e in failed[:5])
+            more = f" and {len(failed) - 5} more" if len(failed) > 5 else ""
+            raise WorkflowError(f"the state bucket {bucket} was not emptied: S3 did not delete {len(failed)} "
+                                f"object versions: {shown}{more}; {deleted} were deleted")
 
 
 # --------------------------------------------------------------------------- state locks

@@ -442,8 +442,13 @@ class Workflow:
 
         The bucket is versioned, so even after network and workload are destroyed it holds their
         (empty) state files and all old versions, and S3 refuses to delete a non-empty bucket.
+        A bucket already gone (a destroy that deleted it and then failed on the lock table) has
+        nothing to empty: the rest of the state stack can still be destroyed.
         """
         s3, bucket = aws_client(self.config, "s3"), self.config.state.bucket
+        if not self.state_bucket_exists():
+            self.say(f"state: the state bucket {bucket} does not exist; nothing to empty")
+            return
         still_tracked = aws.tracked_states(s3, bucket)
         if still_tracked:
             listing = ", ".join(f"{key} ({count} resources)" for key, count in still_tracked.items())
