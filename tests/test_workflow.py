@@ -323,9 +323,10 @@ def test_destroy_skips_stacks_with_empty_state(tmp_path):
 
     result = flow.destroy(["workload", "network"], assume_yes=True, include_state=False)
 
-    assert [s.stack for s in result.skipped] == ["workload"]
-    assert "nothing to destroy: its state is empty" in result.skipped[0].reason
+    assert [(s.stack, s.reason) for s in result.skipped] == [("workload", "nothing to destroy: its state is empty")]
     assert tf.applied() == ["network"]
+    # Each stack's state is read after its backend is initialised, in destroy order.
+    assert tf.calls[:2] == [("init", "workload"), ("init", "network")]
 
 
 def test_destroy_asks_once_for_the_environment_name(tmp_path):
@@ -581,6 +582,8 @@ def test_destroy_reports_what_it_destroyed(tmp_path, monkeypatch):
     assert _run_cli(monkeypatch, flow, ["destroy", "--yes", "--stacks", "network"]) == wf.EXIT_OK
     assert "Destroyed: network" in lines
     assert "- Destroyed: network" in (flow.plan_dir / "review.md").read_text()
+    assert flow.result.plan_dir == flow.plan_dir  # the result says where its plans are
+    assert f"Destroy plans and review: {flow.plan_dir / 'review.md'}" in lines
 
 
 def test_destroy_including_state_trusts_the_deployed_protection_not_the_configuration(tmp_path):
@@ -802,6 +805,8 @@ def test_the_destroy_prompt_lists_what_the_studio_cleanup_deletes_with_owners_an
         flow.destroy(["workload"], assume_yes=False, include_state=False)
 
     prompt = prompts[0]
+    assert prompt.splitlines()[:3] == ["DESTROY in environment 'dev' (us-west-2):", "  workload: 1 resources",
+                                       "  Studio cleanup first deletes from domain d-abc123 what users made there:"]
     assert "app JupyterLab/default in space alice-lab" in prompt
     assert "JupyterServer" not in prompt  # already deleted
     assert "space alice-lab (owner alice; with its storage volume and every file on it)" in prompt
@@ -899,3 +904,142 @@ def test_emulator_scope_is_refused_outside_the_emulator(monkeypatch, capsys):
 
     assert code == wf.EXIT_REFUSED
     assert "--emulator-scope is for the emulator only" in capsys.readouterr().err
+
+
+# --------------------------------------------------------------------------- destroy: what each step says, and where it stops
+
+
+def test_destroy_refusals_say_exactly_what_to_do():
+    config = dev_config()  # state.protect = true
+    assert wf.destroy_refusal(config, ["state"], include_state=False) == (
+        "the state stack holds every other stack's state: destroy it only with --include-state")
+    assert wf.destroy_refusal(config, ["workload", "network"], include_state=True) == (
+        f"{config.source}: state.protect is true, so the state bucket, lock table and KMS key have prevent_destroy "
+        "and Terraform refuses to destroy them; set `protect = false` under [state], apply that with "
+        "`deploy --stacks state`, then destroy with --include-state")
+    assert wf.destroy_refusal(config, ["workload", "network"], include_state=False) is None
+
+
+def test_the_deployed_state_protection_does_not_block_destroying_the_other_stacks(tmp_path):
+    tf = FakeTerraform({}, state={"network": ["aws_vpc.vpc"]})
+    flow, _ = make_workflow(tmp_path, emulator_config(), tf, World(bucket_exists=True), local_state=True)
+    protected = {"resources": [{"mode": "managed", "type": "aws_dynamodb_table", "name": "lock_table",
+                                "instances": [{"attributes": {"name": "t", "deletion_protection_enabled": True}}]}]}
+    flow.bootstrap_state_file().write_text(json.dumps(protected))
+
+    assert flow.destroy(["network"], assume_yes=True, include_state=False).applied == ["network"]
+
+
+def test_the_state_stack_is_destroyed_last_right_after_its_bucket_is_emptied(tmp_path, monkeypatch):
+    tf = FakeTerraform({}, state={"state": ["aws_s3_bucket.bucket"], "network": ["aws_vpc.vpc"]})
+    flow, _ = make_workflow(tmp_path, emulator_config(), tf, World(bucket_exists=True), local_state=True)
+    events: list[str] = []
+    flow.empty_state_bucket = lambda: events.append("empty the state bucket")  # type: ignore[method-assign]
+    original_apply = tf.apply
+    monkeypatch.setattr(tf, "apply", lambda stack, plan: (events.append(f"destroy {stack}"), original_apply(stack, plan)))
+
+    flow.destroy(["network"], assume_yes=True, include_state=True)
+
+    assert events == ["destroy network", "empty the state bucket", "destroy state"]
+
+
+def test_a_missing_state_bucket_leaves_nothing_to_destroy_but_the_state_stack_needs_its_local_state(tmp_path):
+    tf = FakeTerraform({}, state={"state": ["aws_dynamodb_table.lock"], "network": ["aws_vpc.vpc"]})
+    flow, lines = make_workflow(tmp_path, emulator_config(), tf, World(bucket_exists=False))
+
+    result = flow.destroy(["network"], assume_yes=True, include_state=True)
+
+    assert [(s.stack, s.reason) for s in result.skipped] == [
+        ("network", "nothing to destroy: the state bucket studio-emu-tfstate does not exist"),
+        ("state", f"nothing to destroy: no bootstrap state at {flow.bootstrap_state_file()}")]
+    assert tf.calls == [] and result.planned == []
+    assert lines[-1] == "Nothing to destroy."
+
+
+def test_an_interrupt_during_a_destroy_stops_before_the_next_stacks_cleanup(tmp_path, monkeypatch, capsys):
+    tf = FakeTerraform({}, outputs_by_stack={"network": {"vpc_id": "vpc-123"}},
+                       state={"workload": ["aws_s3_bucket.b"], "network": ["aws_vpc.vpc"]})
+    flow, lines = make_workflow(tmp_path, dev_config(), tf, World(bucket_exists=True), local_state=True)
+    monkeypatch.setattr(wf.Workflow, "cleanup_studio", lambda self: None)
+    monkeypatch.setattr("isolated_studio.ops.vpc_cleanup.cleanup_vpc", lambda *a, **k: pytest.fail("cleaned up the VPC"))
+    original_apply = tf.apply
+
+    def apply(stack: str, plan_file: Path) -> None:
+        original_apply(stack, plan_file)
+        flow.interrupts.received.append("SIGINT")  # arrives while the workload is destroyed
+
+    monkeypatch.setattr(tf, "apply", apply)
+
+    assert _run_cli(monkeypatch, flow, ["destroy", "--yes", "--stacks", "workload", "network"]) == wf.EXIT_STOPPED
+    assert capsys.readouterr().err.splitlines()[-1] == (
+        "interrupted: SIGINT received: network: the cleanup before its destroy not started")
+    assert tf.applied() == ["workload"] and "Destroyed: workload" in lines
+
+
+def test_the_destroy_prompt_names_the_environment_and_each_stacks_count(tmp_path, monkeypatch):
+    tf = FakeTerraform({}, state={"workload": ["aws_s3_bucket.b", "aws_iam_role.r"], "network": ["aws_vpc.vpc"]})
+    flow, _ = make_workflow(tmp_path, dev_config(), tf, World(bucket_exists=True), local_state=True)
+    monkeypatch.setattr(wf.Workflow, "cleanup_studio", lambda self: None)
+    monkeypatch.setattr(wf.Workflow, "cleanup_vpc_leftovers", lambda self: None)
+    prompts: list[str] = []
+    monkeypatch.setattr(guard, "confirm", lambda text, **kw: prompts.append(text))
+
+    flow.destroy(["workload", "network"], assume_yes=False, include_state=False)
+
+    assert prompts == ["DESTROY in environment 'dev' (us-west-2):\n  workload: 2 resources\n  network: 1 resources"]
+
+
+def test_a_network_destroy_does_not_take_stock_of_studio(tmp_path, monkeypatch):
+    """The workload's state is empty (skipped) but its outputs still name a domain: no SageMaker call."""
+    tf = FakeTerraform({}, outputs_by_stack={"workload": {"domain_id": "d-abc123"}}, state={"network": ["aws_vpc.vpc"]})
+    flow, _ = make_workflow(tmp_path, dev_config(), tf, World(bucket_exists=True), local_state=True)
+    monkeypatch.setattr("isolated_studio.ops.cleanup.inventory", lambda *a: pytest.fail("asked SageMaker"))
+    monkeypatch.setattr(wf.Workflow, "cleanup_vpc_leftovers", lambda self: None)
+
+    assert flow.destroy(["workload", "network"], assume_yes=True, include_state=False).applied == ["network"]
+
+
+def test_a_workload_without_a_domain_needs_no_studio_cleanup(tmp_path, monkeypatch):
+    tf = FakeTerraform({}, state={"workload": ["aws_s3_bucket.b"]})
+    flow, lines = make_workflow(tmp_path, dev_config(), tf, World(bucket_exists=True), local_state=True)
+    monkeypatch.setattr("isolated_studio.ops.cleanup.cleanup_domain", lambda *a, **k: pytest.fail("cleaned up"))
+
+    assert flow.destroy(["workload"], assume_yes=True, include_state=False).applied == ["workload"]
+    assert "workload: no domain_id output; no Studio cleanup needed" in lines
+
+
+def test_the_studio_cleanup_shows_its_progress_and_stops_at_an_interrupt(tmp_path, monkeypatch):
+    tf = FakeTerraform({}, outputs_by_stack={"workload": {"domain_id": "d-abc123"}},
+                       state={"workload": ["aws_sagemaker_domain.studio"]})
+    flow, lines = make_workflow(tmp_path, dev_config(), tf, World(bucket_exists=True), local_state=True)
+    clients: list[tuple[Any, str]] = []
+    monkeypatch.setattr(wf, "aws_client", lambda config, service: (clients.append((config, service)), service)[1])
+    monkeypatch.setattr("isolated_studio.ops.cleanup.inventory", lambda client, domain_id: None)
+
+    def cleanup_domain(client: Any, domain_id: str, *, progress: Any, **kwargs: Any) -> None:
+        progress("deleting app JupyterLab/default in space alice-lab")
+        flow.interrupts.received.append("SIGTERM")
+        progress("deleting space alice-lab")  # the cleanup's next step: not started
+
+    monkeypatch.setattr("isolated_studio.ops.cleanup.cleanup_domain", cleanup_domain)
+
+    with pytest.raises(wf.Interrupted, match="^SIGTERM received: the rest of the Studio cleanup not started$"):
+        flow.destroy(["workload"], assume_yes=True, include_state=False)
+
+    assert "  [cleanup] deleting app JupyterLab/default in space alice-lab" in lines
+    assert clients == [(flow.config, "sagemaker")] * 2  # this environment's SageMaker: the prompt's, the cleanup's
+    assert tf.applied() == []
+
+
+def test_with_a_retained_home_efs_only_the_workload_destroy_is_targeted(tmp_path, monkeypatch):
+    config = dev_config()
+    config = config.model_copy(update={"workload": config.workload.model_copy(update={"retain_home_efs": True})})
+    tf = FakeTerraform({}, state={"workload": ["aws_sagemaker_domain.studio", "aws_kms_key.k"],
+                                  "network": ["aws_vpc.vpc"]})
+    flow, _ = make_workflow(tmp_path, config, tf, World(bucket_exists=True), local_state=True)
+    monkeypatch.setattr(wf.Workflow, "cleanup_studio", lambda self: None)
+    monkeypatch.setattr(wf.Workflow, "cleanup_vpc_leftovers", lambda self: None)
+
+    flow.destroy(["workload", "network"], assume_yes=True, include_state=False)
+
+    assert [c for c in tf.calls if c[0] == "targets"] == [("targets", "aws_sagemaker_domain.studio")]

@@ -390,8 +390,10 @@ class Workflow:
             self.interrupts.check(f"{stack}: the cleanup before its destroy")
             clear()
 
-    def cleanup_studio(self, *, timeout_s: float = 1800) -> None:
-        """Delete the apps and spaces users made in Studio; they would block the domain's destroy."""
+    def cleanup_studio(self) -> None:
+        """Delete the apps and spaces users made in Studio; they would block the domain's destroy.
+
+        cleanup_domain's own timeout bounds it (room for a slow app plus the spaces)."""
         from isolated_studio.ops.cleanup import CleanupError, cleanup_domain
 
         domain_id = self.tf.outputs("workload").get("domain_id")
@@ -399,8 +401,7 @@ class Workflow:
             self.say("workload: no domain_id output; no Studio cleanup needed")
             return
         try:
-            cleanup_domain(aws_client(self.config, "sagemaker"), domain_id, timeout_s=timeout_s,
-                           progress=self._cleanup_progress)
+            cleanup_domain(aws_client(self.config, "sagemaker"), domain_id, progress=self._cleanup_progress)
         except CleanupError as error:
             raise WorkflowError(f"Studio cleanup of domain {domain_id} failed, nothing was destroyed: {error}") from error
 
