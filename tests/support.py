@@ -23,15 +23,26 @@ def require_terraform() -> str:
 
 
 STUDIO_PYTHON = Path(__file__).resolve().parents[1] / ".venv-studio" / "bin" / "python"
+AWSCLI_PYTHON = Path(__file__).resolve().parents[1] / ".venv-awscli" / "bin" / "python"
+
+
+def require_interpreter(python: Path, make_target: str) -> Path:
+    """An interpreter of the project's side environments; never skipped in CI."""
+    if not python.exists():
+        if IN_CI:
+            pytest.fail(f"{python} is missing, and CI=true forbids skipping: run make {make_target}")
+        pytest.skip(f"{python} is missing: run make {make_target}")
+    return python
 
 
 def require_studio_python() -> Path:
-    """The lab's Studio-pinned interpreter (`make studio-env`); never skipped in CI."""
-    if not STUDIO_PYTHON.exists():
-        if IN_CI:
-            pytest.fail(f"{STUDIO_PYTHON} is missing, and CI=true forbids skipping: run make studio-env")
-        pytest.skip(f"{STUDIO_PYTHON} is missing: run make studio-env")
-    return STUDIO_PYTHON
+    """The lab's Studio-pinned interpreter (`make studio-env`): the real SageMaker SDK."""
+    return require_interpreter(STUDIO_PYTHON, "studio-env")
+
+
+def require_awscli_python() -> Path:
+    """The AWS CLI's interpreter (`make awscli-env`)."""
+    return require_interpreter(AWSCLI_PYTHON, "awscli-env")
 
 
 def run_studio_python(code: str, *args: str, env: dict | None = None, timeout: int = 120) -> str:

@@ -19,13 +19,12 @@ import pytest
 from emulator_support import start_moto
 from isolated_studio.checks import access
 from modules.studio_domain import codeartifact_login, sagemaker_sdk_config, to_yaml
-from support import IN_CI, require_studio_python
+from support import require_awscli_python, require_studio_python
 
 pytestmark = pytest.mark.emulator
 
 ROOT = Path(__file__).resolve().parents[1]
 DRIVER = ROOT / "tests" / "studio_path_driver.py"
-AWSCLI_PYTHON = ROOT / ".venv-awscli" / "bin" / "python"
 ACCOUNT = "123456789012"  # moto answers every request as this account
 BUCKET = f"studio-dev-notebooks-{ACCOUNT}-us-west-2"
 WORLD = access.World(account=ACCOUNT)
@@ -34,14 +33,6 @@ ROLE = f"arn:aws:iam::{ACCOUNT}:role/studio-dev-studio-execution"
 # Calls IAM never authorizes: "No permissions are required to perform this operation" (AWS STS
 # API Reference, GetCallerIdentity; an explicit deny cannot refuse it either).
 NO_PERMISSION_NEEDED = {("sts", "GetCallerIdentity")}
-
-
-def require_awscli_python() -> Path:
-    if not AWSCLI_PYTHON.exists():
-        if IN_CI:
-            pytest.fail(f"{AWSCLI_PYTHON} is missing, and CI=true forbids skipping: run make awscli-env")
-        pytest.skip(f"{AWSCLI_PYTHON} is missing: run make awscli-env")
-    return AWSCLI_PYTHON
 
 
 @pytest.fixture(scope="module")
