@@ -109,22 +109,9 @@ class StudioRoles(Construct):
         raise_for("StudioRoles", props.problems())
         super().__init__(scope, id)
         p = props
-        def trust(id: str, condition: Mapping | None) -> str:
-            statement = {"Effect": "Allow", "Principal": {"Service": "sagemaker.amazonaws.com"},
-                         "Action": "sts:AssumeRole"}
-            if condition:
-                statement["Condition"] = condition
-            return policy_document(self, id, _doc(statement))
-
-        # Confused-deputy guard: SageMaker may assume the execution role only for this account
-        # (SageMaker Developer Guide, "Cross-service confused deputy prevention").
-        execution_trust = trust("sagemaker-trust", {"StringEquals": {"aws:SourceAccount": p.account_id}})
-        # The MLflow service is not documented to send aws:SourceAccount when it assumes its role
-        # (the IAM setup for tracking servers, SageMaker Developer Guide "Set up IAM permissions
-        # for MLflow", trusts sagemaker.amazonaws.com without conditions): with the condition the
-        # server could never assume the role. The role can only reach its artifact store and the
-        # model registry.
-        mlflow_trust = trust("mlflow-trust", None)
+        trust = self.trust_policies(p)
+        execution_trust = policy_document(self, "sagemaker-trust", trust["execution"])
+        mlflow_trust = policy_document(self, "mlflow-trust", trust["mlflow"])
         tags = dict(p.tags)
         self.execution_role = IamRole(
             self, "execution-role", name=p.execution_role_name, assume_role_policy=execution_trust,
@@ -152,6 +139,28 @@ class StudioRoles(Construct):
                 self, "execution-sagemaker-full-access", role=self.execution_role.name,
                 policy_arn=f"arn:{p.partition}:iam::aws:policy/AmazonSageMakerFullAccess",
             )
+
+    @staticmethod
+    def trust_policies(p: StudioRolesProps) -> dict[str, dict]:
+        """The roles' trust policies: "execution" and "mlflow"."""
+        def sagemaker_may_assume(condition: Mapping | None) -> dict:
+            statement = {"Effect": "Allow", "Principal": {"Service": "sagemaker.amazonaws.com"},
+                         "Action": "sts:AssumeRole"}
+            if condition:
+                statement["Condition"] = condition
+            return _doc(statement)
+
+        return {
+            # Confused-deputy guard: SageMaker may assume the execution role only for this account
+            # (SageMaker Developer Guide, "Cross-service confused deputy prevention").
+            "execution": sagemaker_may_assume({"StringEquals": {"aws:SourceAccount": p.account_id}}),
+            # The MLflow service is not documented to send aws:SourceAccount when it assumes its
+            # role (the IAM setup for tracking servers, SageMaker Developer Guide "Set up IAM
+            # permissions for MLflow", trusts sagemaker.amazonaws.com without conditions): with the
+            # condition the server could never assume the role. The role can only reach its
+            # artifact store and the model registry.
+            "mlflow": sagemaker_may_assume(None),
+        }
 
     @staticmethod
     def _data_statements(p: StudioRolesProps, buckets: Sequence[str]) -> list[dict]:

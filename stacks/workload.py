@@ -10,6 +10,7 @@ from __future__ import annotations
 import subprocess
 import sys
 from pathlib import Path
+from typing import Sequence
 
 from cdktf import Fn, TerraformLocal, TerraformOutput
 from cdktf_cdktf_provider_aws.data_aws_caller_identity import DataAwsCallerIdentity
@@ -63,6 +64,37 @@ def lab_data_file(configured: str) -> Path:
     return GENERATED_DATA_FILE
 
 
+def lab_bucket_names(config: StudioConfig, account: str) -> dict[str, str]:
+    """The buckets' names by kind ("logs", "notebooks", "mlflow").
+
+    Deterministic names (account and region make them globally unique) let roles and policies
+    name the buckets without waiting for them.
+    """
+    return {kind: f"{config.name_prefix}-{kind}-{account}-{config.region}" for kind in ("logs", "notebooks", "mlflow")}
+
+
+def studio_roles_props(config: StudioConfig, *, account: str, partition: str, key_arn: str,
+                       subnet_ids: Sequence[str], security_group_ids: Sequence[str]) -> StudioRolesProps:
+    """The roles' inputs from the configuration and the values only AWS knows (tokens in a
+    synthesis, concrete values in the policy tests that evaluate the roles without one)."""
+    w, buckets = config.workload, lab_bucket_names(config, account)
+    return StudioRolesProps(
+        name=config.name_prefix,
+        mode=w.iam_mode,
+        partition=partition,
+        region=config.region,
+        account_id=account,
+        lab_bucket_names=[buckets["notebooks"], buckets["mlflow"]],
+        mlflow_bucket_name=buckets["mlflow"],
+        kms_key_arn=key_arn,
+        mlflow_server_name=config.mlflow_server_name,
+        codeartifact_domain=config.codeartifact_domain,
+        codeartifact_repository=w.codeartifact_repository,
+        subnet_ids=subnet_ids,
+        security_group_ids=security_group_ids,
+    )
+
+
 class WorkloadStack(StudioStack):
     def __init__(self, scope: Construct, id: str, *, config: StudioConfig, network: NetworkStack) -> None:
         super().__init__(scope, id, config=config)
@@ -89,29 +121,12 @@ class WorkloadStack(StudioStack):
             ),
         )
         key_arn = self.key.key.arn
-        # Deterministic names (account and region make them globally unique) let roles and
-        # policies name the buckets without waiting for them.
-        bucket_names = {
-            kind: f"{name}-{kind}-{account}-{c.region}" for kind in ("logs", "notebooks", "mlflow")
-        }
+        bucket_names = lab_bucket_names(config, account)
         self.roles = StudioRoles(
             self,
             "iam",
-            props=StudioRolesProps(
-                name=name,
-                mode=w.iam_mode,
-                partition=partition,
-                region=c.region,
-                account_id=account,
-                lab_bucket_names=[bucket_names["notebooks"], bucket_names["mlflow"]],
-                mlflow_bucket_name=bucket_names["mlflow"],
-                kms_key_arn=key_arn,
-                mlflow_server_name=c.mlflow_server_name,
-                codeartifact_domain=c.codeartifact_domain,
-                codeartifact_repository=w.codeartifact_repository,
-                subnet_ids=subnet_ids,
-                security_group_ids=[studio_sg],
-            ),
+            props=studio_roles_props(config, account=account, partition=partition, key_arn=key_arn,
+                                     subnet_ids=subnet_ids, security_group_ids=[studio_sg]),
         )
         lab_roles = [self.roles.execution_role.arn, self.roles.mlflow_role.arn]
 
