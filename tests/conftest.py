@@ -177,6 +177,12 @@ def variant_config() -> StudioConfig:
 
 
 @pytest.fixture(scope="session")
+def dev_config() -> StudioConfig:
+    """The configuration of the session's default synthesis (config/dev.toml)."""
+    return default_config()
+
+
+@pytest.fixture(scope="session")
 def synth_variant(tmp_path_factory, variant_config) -> Synth:
     return synthesize(variant_config, tmp_path_factory.mktemp("synth-variant"))
 

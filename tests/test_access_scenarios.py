@@ -1,29 +1,64 @@
-"""Every AWS request the environment depends on, decided by AWS's rules on the synthesized policies.
+"""Every AWS request the environment depends on, decided by AWS's rules on the roles' policies.
 
 The scenarios are policy/access-scenarios.toml; principalmapper decides each one for both IAM
-modes (managed: the default synthesis with AWS's AmazonSageMakerFullAccess v29; least-privilege:
-the variant synthesis). None is skipped: a scenario the evaluator cannot decide fails.
+modes (managed: the default configuration with AWS's AmazonSageMakerFullAccess v29;
+least-privilege: the variant configuration). None is skipped: a scenario the evaluator cannot
+decide fails.
+
+The roles come straight from modules/studio_roles.py, without a synthesis, so these tests are
+fast (`make test-fast`) and `make mutation` can mutate the IAM policy construction against
+them. The buckets' and key's resource policies are those of the last synthesis
+(tests/golden/resource-policies.json). One slow test synthesizes both modes and requires that
+the synthesized roles are exactly these and that file is current; after an intended change to
+a bucket or key policy: STUDIO_REGENERATE_GOLDEN=1 pytest tests/test_access_scenarios.py
 """
 
 from __future__ import annotations
 
 import copy
 import json
+import os
+from pathlib import Path
 
 import pytest
 
 from isolated_studio.checks import access
 
 SCENARIOS = access.load_scenarios()
+RESOURCE_POLICIES = Path(__file__).parent / "golden" / "resource-policies.json"
 
 
 @pytest.fixture(scope="module")
-def syntheses(synth, synth_variant) -> dict[str, access.Synthesis]:
+def syntheses(dev_config, variant_config) -> dict[str, access.Synthesis]:
+    resources = json.loads(RESOURCE_POLICIES.read_text())
     result = {}
-    for mode, s in (("managed", synth), ("least-privilege", synth_variant)):
-        assert s.config.workload.iam_mode == mode
-        result[mode] = access.load_synthesis(s.stacks, mode, access.world_for(s.stacks))
+    for mode, config in (("managed", dev_config), ("least-privilege", variant_config)):
+        assert config.workload.iam_mode == mode
+        result[mode] = access.synthesis_for_config(config, resources[mode])
     return result
+
+
+def test_the_synthesized_roles_are_the_ones_evaluated(synth, synth_variant, syntheses):
+    """What the stacks deploy is what the scenarios decide: the same world, the same roles with the
+    same trust and permission policies in the same order, and the resource policies of the file."""
+    current = {}
+    for mode, s in (("managed", synth), ("least-privilege", synth_variant)):
+        world = access.world_for(s.stacks)
+        assert world == syntheses[mode].world, mode
+        synthesized = access.load_synthesis(s.stacks, mode, world)
+        for kind, role in syntheses[mode].roles.items():
+            deployed = synthesized.roles[kind]
+            assert (deployed.name, deployed.arn, deployed.trust) == (role.name, role.arn, role.trust), (mode, kind)
+            assert dict(deployed.policies) == dict(role.policies), (mode, kind)
+            assert len(deployed.policies) == len(role.policies), (mode, kind)
+        assert synthesized.managed_version == syntheses[mode].managed_version, mode
+        current[mode] = access.resource_policies(synthesized)
+    text = json.dumps(current, indent=2, sort_keys=True) + "\n"
+    if os.environ.get("STUDIO_REGENERATE_GOLDEN"):
+        RESOURCE_POLICIES.write_text(text, encoding="utf-8")
+    assert json.loads(text) == json.loads(RESOURCE_POLICIES.read_text()), (
+        f"the synthesized bucket or key policies changed: review, then regenerate {RESOURCE_POLICIES.name} "
+        "(STUDIO_REGENERATE_GOLDEN=1 pytest tests/test_access_scenarios.py)")
 
 
 def _params():

@@ -381,6 +381,86 @@ def world_for(stacks: Mapping[str, Mapping], base: World | None = None) -> World
                  security_groups=base.security_groups, names=names)
 
 
+# --------------------------------------------------------------------------- without a synthesis
+
+
+def _roles_props(config: Any, world: World) -> Any:
+    # The stack's own wiring and naming (stacks/workload.py), not a copy of it.
+    from stacks.workload import studio_roles_props
+
+    return studio_roles_props(config, account=world.account, partition=world.partition, key_arn=world.key_arn,
+                              subnet_ids=list(world.subnets), security_group_ids=[world.security_groups[0]])
+
+
+def _listed(value: Any) -> list:
+    return list(value) if isinstance(value, (list, tuple)) else [value]
+
+
+def rendered(document: Mapping[str, Any]) -> dict:
+    """A policy dict as the stacks deploy it: written as a data.aws_iam_policy_document
+    (modules/policy_document.py) and read back as the provider renders it (one value, no list)."""
+    statements = [{
+        "sid": st.get("Sid"), "effect": st.get("Effect", "Allow"),
+        "principals": [{"type": kind, "identifiers": _listed(ids)} for kind, ids in (st.get("Principal") or {}).items()],
+        "actions": _listed(st["Action"]),
+        "resources": _listed(st["Resource"]) if "Resource" in st else None,
+        "not_resources": _listed(st["NotResource"]) if "NotResource" in st else None,
+        "condition": [{"test": test, "variable": key, "values": _listed(values)}
+                      for test, block in (st.get("Condition") or {}).items() for key, values in block.items()],
+    } for st in document["Statement"]]
+    return render_policy_document({"version": document.get("Version", "2012-10-17"), "statement": statements})
+
+
+def world_for_config(config: Any, base: World | None = None) -> World:
+    """The world :func:`world_for` finds in a synthesis of ``config``, from the configuration alone."""
+    from stacks.workload import lab_bucket_names
+
+    base = base or World()
+    w, props = config.workload, _roles_props(config, base)
+    names = {f"{kind}_bucket": bucket for kind, bucket in lab_bucket_names(config, base.account).items()}
+    names |= {"execution_role": props.execution_role_name, "mlflow_role": props.mlflow_role_name,
+              "mlflow_server": config.mlflow_server_name, "mlflow_prefix": w.mlflow_artifact_prefix.strip("/"),
+              "codeartifact_domain": config.codeartifact_domain, "codeartifact_repository": w.codeartifact_repository}
+    return World(account=base.account, region=base.region, partition=base.partition, domain_id=base.domain_id,
+                 user_profile=base.user_profile, key_id=base.key_id, subnets=base.subnets,
+                 security_groups=base.security_groups, names=names)
+
+
+def roles_for_config(config: Any, world: World) -> dict[str, Role]:
+    """The roles as modules/studio_roles.py builds them for ``config``, with the world's values
+    where a synthesis has Terraform expressions (account, key, subnets, the Studio security group)."""
+    from modules.studio_roles import StudioRoles
+
+    props = _roles_props(config, world)
+    trust = {kind: rendered(doc) for kind, doc in StudioRoles.trust_policies(props).items()}
+    names = {"execution": props.execution_role_name, "mlflow": props.mlflow_role_name}
+    policies = {"execution": [(name, rendered(doc)) for name, doc in StudioRoles.execution_policies(props).items()],
+                "mlflow": [(name, rendered(doc)) for name, doc in StudioRoles.mlflow_policies(props).items()]}
+    if props.mode == "managed":
+        version, document = managed_policy("AmazonSageMakerFullAccess")
+        policies["execution"].append((f"AmazonSageMakerFullAccess ({version})", document))
+    return {kind: Role(name=names[kind], arn=f"arn:{world.partition}:iam::{world.account}:role/{names[kind]}",
+                       trust=trust[kind], policies=policies[kind]) for kind in PRINCIPALS}
+
+
+def resource_policies(synthesis: Synthesis) -> dict[str, Any]:
+    """What a synthesis decides besides the roles: the bucket policies and the key policy."""
+    return {"bucket_policies": synthesis.bucket_policies, "key_policy": synthesis.key_policy}
+
+
+def synthesis_for_config(config: Any, resources: Mapping[str, Any], world: World | None = None) -> Synthesis:
+    """A :class:`Synthesis` of ``config`` without synthesizing: the roles from the module that
+    builds them, the resource policies (``resources``, as :func:`resource_policies` gives them)
+    from an earlier synthesis of the same configuration."""
+    world = world_for_config(config, world)
+    roles = roles_for_config(config, world)
+    managed = next((name.split(" (")[1].rstrip(")") for name, _ in roles["execution"].policies
+                    if name.startswith("AmazonSageMakerFullAccess (")), None)
+    return Synthesis(mode=config.workload.iam_mode, world=world, roles=roles,
+                     bucket_policies=copy.deepcopy(dict(resources["bucket_policies"])),
+                     key_policy=copy.deepcopy(resources["key_policy"]), managed_version=managed)
+
+
 # --------------------------------------------------------------------------- ARNs from the reference
 
 
