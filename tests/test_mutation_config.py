@@ -9,7 +9,8 @@ from isolated_studio.checks import mutation as m
 
 def test_every_target_names_a_module_and_fast_tests_that_exist():
     targets, survivors = m.load_targets()
-    assert {"isolation", "config", "plan_review", "cleanup", "guard", "workflow_destroy", "data_validation"} <= set(targets)
+    assert {"isolation", "config", "plan_review", "cleanup", "guard", "workflow_destroy", "destroy_aws", "iam_policies",
+            "data_validation"} <= set(targets)
     for survivor in survivors:
         assert survivor.mutant.startswith(targets[survivor.target].module + "."), survivor
 
