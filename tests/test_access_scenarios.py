@@ -28,13 +28,17 @@ SCENARIOS = access.load_scenarios()
 RESOURCE_POLICIES = Path(__file__).parent / "golden" / "resource-policies.json"
 
 
-@pytest.fixture(scope="module")
+RESOURCES = json.loads(RESOURCE_POLICIES.read_text())
+
+
+# Built for each test (a few milliseconds): `make mutation` runs, for a mutant, the tests that
+# called the mutated function, and a cached fixture would have called it for the first only.
+@pytest.fixture
 def syntheses(dev_config, variant_config) -> dict[str, access.Synthesis]:
-    resources = json.loads(RESOURCE_POLICIES.read_text())
     result = {}
     for mode, config in (("managed", dev_config), ("least-privilege", variant_config)):
         assert config.workload.iam_mode == mode
-        result[mode] = access.synthesis_for_config(config, resources[mode])
+        result[mode] = access.synthesis_for_config(config, RESOURCES[mode])
     return result
 
 
@@ -175,7 +179,7 @@ def test_every_blocker_in_the_file_is_checked_before_the_fix():
 # --------------------------------------------------------------------------- the evaluator fails loudly
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def managed(syntheses) -> access.Synthesis:
     return syntheses["managed"]
 
