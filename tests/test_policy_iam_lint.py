@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from isolated_studio.checks import access
 from isolated_studio.checks import policy_lint as pl
 
 
@@ -37,6 +38,27 @@ def test_trust_policies_are_not_linted(lint):
 def test_no_terraform_expression_reaches_parliament(lint):
     for doc in lint.documents:
         assert doc.linted is not None and "${" not in doc.linted, doc.label
+
+
+@pytest.mark.parametrize("mode", access.MODES)
+def test_the_roles_policies_as_built_lint_clean(mode, dev_config, variant_config):
+    """The same gate on the roles as modules/studio_roles.py builds them, without a synthesis (so
+    in test-fast and against `make mutation`): every action exists, applies to the resources named,
+    and every document is well-formed IAM. test_access_scenarios.py proves these are the
+    synthesized roles; AWS's own AmazonSageMakerFullAccess is not ours to lint."""
+    config = dev_config if mode == "managed" else variant_config
+    assert config.workload.iam_mode == mode
+    roles = access.roles_for_config(config, access.world_for_config(config))
+    linted = 0
+    for role in roles.values():
+        for name, document in role.policies:
+            if name.startswith("AmazonSageMakerFullAccess"):
+                continue
+            assert document["Version"] == "2012-10-17", f"{role.name}/{name}"
+            _, findings = pl.lint_policy(document)
+            assert not findings, f"{role.name}/{name}: " + "; ".join(f"{f.issue} {f.detail}" for f in findings)
+            linted += 1
+    assert linted == {"managed": 6, "least-privilege": 8}[mode]
 
 
 # --------------------------------------------------------------------------- the gate itself
