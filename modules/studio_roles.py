@@ -271,13 +271,14 @@ class StudioRoles(Construct):
                 "sagemaker:DescribeTrainingJob", "sagemaker:StopTrainingJob",
                 "sagemaker:DescribeProcessingJob", "sagemaker:StopProcessingJob", "sagemaker:AddTags",
             ], jobs),
-            _allow("SearchJobs", ["sagemaker:Search", "sagemaker:ListTrainingJobs", "sagemaker:ListProcessingJobs"], "*"),
+            # The SDK's list_futures() finds a function's earlier jobs by name (remote_function/client.py).
+            _allow("ListRemoteJobs", "sagemaker:ListTrainingJobs", "*"),
             _allow("PassOnlyThisRole", "iam:PassRole", p.execution_role_arn,
                    {"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}}),
+            # sagemaker.get_execution_role() reads the role for its path (Session.get_caller_identity_arn).
             _allow("ReadThisRole", "iam:GetRole", p.execution_role_arn),
             _allow("JobLogs", ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents",
                                "logs:DescribeLogStreams", "logs:GetLogEvents"], [log_groups, f"{log_groups}:log-stream:*"]),
-            _allow("DescribeLogGroups", "logs:DescribeLogGroups", "*"),
             _allow("EcrLogin", "ecr:GetAuthorizationToken", "*"),
             _allow("PullSageMakerImages",
                    ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"],
@@ -293,6 +294,8 @@ class StudioRoles(Construct):
                 "ec2:DescribeNetworkInterfaces", "ec2:DescribeVpcs",
                 "ec2:DescribeSubnets", "ec2:DescribeSecurityGroups", "ec2:DescribeDhcpOptions",
             ], "*"),
+            # Training jobs publish their metrics with the role (SageMaker Developer Guide,
+            # "CreateTrainingJob API: Execution Role Permissions").
             _allow("JobMetrics", "cloudwatch:PutMetricData", "*",
                    {"StringLike": {"cloudwatch:namespace": ["/aws/sagemaker/*", "aws/sagemaker/*"]}}),
         )

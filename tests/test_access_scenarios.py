@@ -113,6 +113,32 @@ def test_the_mlflow_plugin_actions_the_lab_needs_are_covered():
         assert f"sagemaker-mlflow:{action}" in allowed
 
 
+# --------------------------------------------------------------------------- which statement decides
+
+
+def test_each_scenario_names_the_statements_that_decide_it(syntheses):
+    """`by` in the scenario file is the reviewer's answer to "why may the role do this?" (or "what
+    stops it?"): the Sids of our statements that decide the request on their own, in any of its
+    modes. A statement renamed, dropped or widened into another's requests shows up here."""
+    wrong = []
+    for s in SCENARIOS:
+        found = set().union(*(access.deciding_statements(s, syntheses[mode]) for mode in s.modes))
+        if found != set(s.by):
+            wrong.append(f"{s.id}: decided by {sorted(found)}, the file says by = {list(s.by)}")
+    assert not wrong, "\n".join(wrong)
+
+
+def test_every_statement_of_ours_decides_a_scenario(syntheses):
+    """Nothing is granted or denied without a scenario that says why: every statement of our
+    policies, in both modes, is the `by` of at least one scenario."""
+    named = {sid for s in SCENARIOS for sid in s.by}
+    unexplained = [f"{mode}: {role.name}/{name} {statement.get('Sid')}"
+                   for mode, synthesis in syntheses.items() for role in synthesis.roles.values()
+                   for name, document in role.policies if not name.startswith("AmazonSageMaker")
+                   for statement in document["Statement"] if statement.get("Sid") not in named]
+    assert not unexplained, "statements no scenario is decided by:\n" + "\n".join(unexplained)
+
+
 # --------------------------------------------------------------------------- the blockers of issue 9
 
 
@@ -278,3 +304,4 @@ def test_the_readme_table_has_one_row_per_scenario():
     table = access.role_table(SCENARIOS).splitlines()
     assert len(table) == 2 + len(SCENARIOS)
     assert any("| **denied** |" in row and "`iam:PassRole`" in row for row in table)
+

@@ -37,6 +37,8 @@ from __future__ import annotations
 import collections
 import collections.abc
 import copy
+import dataclasses
+import fnmatch
 import json
 import re
 import tomllib
@@ -106,6 +108,7 @@ class Scenario:
     absent: tuple[str, ...] = ()
     covers: tuple[str, ...] = ()  # (service, operation) pairs the lab's code calls, "s3:GetObject"
     blocker: str = ""
+    by: tuple[str, ...] = ()  # Sids of our statements that decide it on their own (deciding_statements)
 
     @property
     def allowed(self) -> bool:
@@ -113,7 +116,7 @@ class Scenario:
 
 
 SCENARIO_KEYS = {"id", "story", "principal", "action", "expect", "modes", "resource", "context", "absent",
-                 "covers", "blocker"}
+                 "covers", "blocker", "by"}
 
 
 def load_scenarios(path: Path = SCENARIO_FILE) -> list[Scenario]:
@@ -148,7 +151,7 @@ def load_scenarios(path: Path = SCENARIO_FILE) -> list[Scenario]:
             id=label, story=row.get("story", ""), principal=principal, action=row.get("action", ""),
             expect=row.get("expect", ""), modes=modes, resource=dict(row.get("resource", {})),
             context=dict(row.get("context", {})), absent=tuple(row.get("absent", ())),
-            covers=tuple(row.get("covers", ())), blocker=row.get("blocker", ""),
+            covers=tuple(row.get("covers", ())), blocker=row.get("blocker", ""), by=tuple(row.get("by", ())),
         ))
     if problems:
         raise ScenarioError(f"{path}: {len(problems)} problem(s):\n  - " + "\n  - ".join(problems))
@@ -652,6 +655,41 @@ def evaluate(scenario: Scenario, synthesis: Synthesis) -> Decision:
     return Decision(scenario, synthesis.mode, bool(allowed), arn, context)
 
 
+def _acts_on(statement: Mapping, action: str) -> bool:
+    return any(fnmatch.fnmatch(action.lower(), pattern.lower()) for pattern in pm_sim._listify_string(statement["Action"]))
+
+
+ALLOW_ALL = {"Effect": "Allow", "Action": "*", "Resource": "*"}
+
+
+def deciding_statements(scenario: Scenario, synthesis: Synthesis) -> set[str]:
+    """The Sids of our statements (not AWS's managed policy) that decide the scenario on their own.
+
+    For an allowed request, an Allow statement that allows it as the role's only policy; for a
+    denied one, a Deny statement that denies it even beside an allow of everything. The bucket and
+    key policies are left out (neither grants nor denies), so a statement counts even where a
+    resource policy would also allow. A scenario denied for want of any grant has none.
+    """
+    if scenario.principal.startswith(SERVICE_PREFIX):
+        return set()
+    role = synthesis.roles[scenario.principal]
+    neutral_key = json.loads(json.dumps(AWS_DEFAULT_KEY_POLICY).replace("{account}", synthesis.world.account))
+    found = set()
+    for name, document in role.policies:
+        if name.startswith("AmazonSageMaker"):
+            continue
+        for statement in _statements(document):
+            if statement["Effect"] != ("Allow" if scenario.allowed else "Deny") or not _acts_on(statement, scenario.action):
+                continue
+            statements = [statement] if scenario.allowed else [statement, ALLOW_ALL]
+            only = dataclasses.replace(role, policies=[(name, {"Version": "2012-10-17", "Statement": statements})])
+            alone = dataclasses.replace(synthesis, roles={**synthesis.roles, scenario.principal: only},
+                                        bucket_policies={}, key_policy=neutral_key)
+            if evaluate(scenario, alone).allowed == scenario.allowed:
+                found.add(statement.get("Sid", ""))
+    return found
+
+
 def _inferred(node: Node) -> dict[str, str]:
     return {"aws:PrincipalArn": node.arn, "aws:PrincipalAccount": node.arn.split(":")[4], "aws:userid": node.id_value}
 
@@ -678,8 +716,15 @@ def role_table(scenarios: Sequence[Scenario]) -> str:
 
     order = {p: i for i, p in enumerate(PRINCIPALS)}
     rows = sorted(scenarios, key=lambda s: (order.get(s.principal, len(order)), not s.allowed))
-    lines = ["| role | what | request | AWS decides | IAM modes |", "|---|---|---|---|---|"]
-    lines += [f"| {role(s)} | {s.story} | `{s.action}` | {'allowed' if s.allowed else '**denied**'} | {modes(s)} |"
+    def by(s: Scenario) -> str:
+        if s.by:
+            return ", ".join(f"`{sid}`" for sid in s.by)
+        if s.principal.startswith(SERVICE_PREFIX):
+            return "the role's trust policy"
+        return "AWS's managed policy" if s.allowed else "no statement grants it"
+
+    lines = ["| role | what | request | AWS decides | by statement | IAM modes |", "|---|---|---|---|---|---|"]
+    lines += [f"| {role(s)} | {s.story} | `{s.action}` | {'allowed' if s.allowed else '**denied**'} | {by(s)} | {modes(s)} |"
               for s in rows]
     return "\n".join(lines)
 
