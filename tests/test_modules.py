@@ -77,3 +77,25 @@ def test_flow_log_rejects_retention_the_service_does_not_accept():
 ])
 def test_module_props_name_the_problem(props, fragment):
     assert any(fragment in p for p in props.problems()), props.problems()
+
+
+def _roles_props(**changes) -> StudioRolesProps:
+    base = dict(name="studio-dev", mode="least-privilege", partition="aws", region="us-west-2", account_id="1",
+                lab_bucket_names=["b"], mlflow_bucket_name="b", kms_key_arn="k", mlflow_server_name="m",
+                codeartifact_domain="d", codeartifact_repository="r", subnet_ids=["subnet-1"],
+                security_group_ids=["sg-1"])
+    return StudioRolesProps(**{**base, **changes})
+
+
+def test_roles_props_report_each_problem_exactly():
+    assert _roles_props().problems() == []
+    assert _roles_props(mode="managed", subnet_ids=(), security_group_ids=()).problems() == []
+    assert _roles_props(name="n" * 40).problems() == []
+    pinned = "subnet_ids/security_group_ids: least-privilege mode pins jobs to the VPC and needs both"
+    assert _roles_props(subnet_ids=()).problems() == [pinned]
+    assert _roles_props(security_group_ids=()).problems() == [pinned]
+    assert _roles_props(lab_bucket_names=[], mode="admin", name="n" * 41, security_group_ids=()).problems() == [
+        "mode: 'admin' must be one of ['managed', 'least-privilege']",
+        "lab_bucket_names: the execution role needs at least one bucket",
+        f"name: {'n' * 41!r} is too long for IAM role names (40 characters at most)",
+    ]
