@@ -90,4 +90,5 @@ def test_the_cli_returns_the_drift_exit_code(tmp_path, monkeypatch):
     monkeypatch.setattr(wf, "prepare", lambda args, config, say, interrupts=None: None)
     monkeypatch.setattr(wf, "execute", lambda args, workflow: Outcome())
     monkeypatch.setenv("STUDIO_CONFIG", str(Path(wf.PROJECT_ROOT) / "config" / "emulator.toml"))
-    assert wf.main(["drift"]) == EXIT_DRIFT
+    # Its own output directory: the run lock is taken there, and another worker may hold the checkout's.
+    assert wf.main(["drift", "--outdir", str(tmp_path / "cdktf.out")]) == EXIT_DRIFT

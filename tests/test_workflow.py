@@ -6,6 +6,8 @@ of steps, what is skipped and why, and every refusal, in well under a second.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import os
 import stat
@@ -380,8 +382,11 @@ def test_state_bucket_is_emptied_only_when_no_state_in_it_tracks_resources(tmp_p
 # --------------------------------------------------------------------------- the bare default state bucket
 
 
-def _deploy_cli(monkeypatch, config_file: Path, *extra: str) -> list[str]:
-    """`workflow deploy --yes` through main; returns the stacks it went on to synthesize and deploy."""
+def _deploy_cli(monkeypatch, tmp_path: Path, config_file: Path, *extra: str) -> list[str]:
+    """`workflow deploy --yes` through main; returns the stacks it went on to synthesize and deploy.
+
+    The output directory is the test's own: the run lock is taken on it, and the checkout's
+    cdktf.out may be held by a test on another worker at the same moment."""
     monkeypatch.setenv("STUDIO_CONFIG", str(config_file))
     monkeypatch.delenv("STUDIO_EMULATOR_ENDPOINT", raising=False)
     for name in ("AWS_REGION", "AWS_DEFAULT_REGION"):
@@ -393,7 +398,10 @@ def _deploy_cli(monkeypatch, config_file: Path, *extra: str) -> list[str]:
         raise wf.Refused("stopped before synthesis by the test")
 
     monkeypatch.setattr(wf, "prepare", prepare)
-    wf.main(["deploy", "--yes", "--no-synth", *extra])
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = wf.main(["deploy", "--yes", "--no-synth", "--outdir", str(tmp_path / "cdktf.out"), *extra])
+    assert reached, f"deploy stopped before synthesis (exit {code}):\n{out.getvalue()}{err.getvalue()}"
     return reached
 
 
@@ -421,16 +429,16 @@ def test_a_state_bucket_named_with_the_account_or_in_the_file_is_created_and_an_
     with_account = tmp_path / "dev.toml"
     with_account.write_text(text.replace('# account_id = "123456789012"', 'account_id = "123456789012"'))
     assert load_config(with_account, env=DEV_ENV).state.bucket == "studio-dev-tfstate-123456789012-us-west-2"
-    assert _deploy_cli(monkeypatch, with_account) == ["all"]
+    assert _deploy_cli(monkeypatch, tmp_path, with_account) == ["all"]
     named = tmp_path / "named.toml"
     named.write_text(text.replace("[state]\n", '[state]\nbucket = "studio-dev-tfstate"\n'))
-    assert _deploy_cli(monkeypatch, named) == ["all"]
+    assert _deploy_cli(monkeypatch, tmp_path, named) == ["all"]
     # Stacks that do not bootstrap the state create no bucket.
-    assert _deploy_cli(monkeypatch, CONFIG_DIR / "dev.toml", "--stacks", "network") == ["network"]
+    assert _deploy_cli(monkeypatch, tmp_path, CONFIG_DIR / "dev.toml", "--stacks", "network") == ["network"]
     # A bare-named bucket that exists (made before the default carried the account) is used.
     boto3.client("s3", region_name="us-west-2").create_bucket(
         Bucket="studio-dev-tfstate", CreateBucketConfiguration={"LocationConstraint": "us-west-2"})
-    assert _deploy_cli(monkeypatch, CONFIG_DIR / "dev.toml") == ["all"]
+    assert _deploy_cli(monkeypatch, tmp_path, CONFIG_DIR / "dev.toml") == ["all"]
 
 
 # --------------------------------------------------------------------------- outdir, CLI, runner
