@@ -86,6 +86,52 @@ def test_every_action_is_spelled_as_aws_spells_it(mode, dev_config, variant_conf
     assert not problems, "not AWS's spelling of any action:\n" + "\n".join(problems)
 
 
+# The global keys of the IAM User Guide's "AWS global condition context keys" (policy_sentry
+# holds only the service-specific ones); a tag key's name follows the slash.
+GLOBAL_CONDITION_KEYS = {
+    "aws:CalledVia", "aws:CalledViaFirst", "aws:CalledViaLast", "aws:CurrentTime", "aws:EpochTime",
+    "aws:FederatedProvider", "aws:MultiFactorAuthAge", "aws:MultiFactorAuthPresent", "aws:PrincipalAccount",
+    "aws:PrincipalArn", "aws:PrincipalIsAWSService", "aws:PrincipalOrgID", "aws:PrincipalOrgPaths",
+    "aws:PrincipalServiceName", "aws:PrincipalServiceNamesList", "aws:PrincipalType", "aws:Referer",
+    "aws:RequestedRegion", "aws:ResourceAccount", "aws:ResourceOrgID", "aws:ResourceOrgPaths",
+    "aws:SecureTransport", "aws:SourceAccount", "aws:SourceArn", "aws:SourceIdentity", "aws:SourceIp",
+    "aws:SourceOrgID", "aws:SourceOrgPaths", "aws:SourceVpc", "aws:SourceVpce", "aws:TagKeys",
+    "aws:TokenIssueTime", "aws:UserAgent", "aws:userid", "aws:username", "aws:ViaAWSService", "aws:VpcSourceIp",
+}
+GLOBAL_TAG_KEYS = ("aws:PrincipalTag/", "aws:RequestTag/", "aws:ResourceTag/")
+
+
+@pytest.mark.parametrize("mode", access.MODES)
+def test_every_condition_is_written_as_aws_documents_it(mode, dev_config, variant_config):
+    """Condition key names, like actions, match in any case and are read as written: each is
+    spelled as the Service Authorization Reference (or the global keys' list) spells it, and the
+    values of Bool and Null are "true" or "false", the IAM reference's words."""
+    from policy_sentry.querying.conditions import get_condition_keys_for_service
+
+    config = dev_config if mode == "managed" else variant_config
+    roles = access.roles_for_config(config, access.world_for_config(config))
+    problems, seen = [], 0
+    for role in roles.values():
+        for name, document in [("trust", role.trust), *role.policies]:
+            if name.startswith("AmazonSageMakerFullAccess"):
+                continue
+            for statement in document["Statement"]:
+                for operator, block in (statement.get("Condition") or {}).items():
+                    for key, values in block.items():
+                        seen += 1
+                        service = key.split(":", 1)[0]
+                        known = (key in GLOBAL_CONDITION_KEYS or key.startswith(GLOBAL_TAG_KEYS) if service == "aws"
+                                 else key in get_condition_keys_for_service(service))
+                        if not known:
+                            problems.append(f"{role.name}/{name} {statement.get('Sid', '')}: key {key}")
+                        if operator.removesuffix("IfExists") in ("Bool", "Null"):
+                            for value in [values] if isinstance(values, str) else values:
+                                if value not in ("true", "false"):
+                                    problems.append(f"{role.name}/{name} {statement.get('Sid', '')}: {operator} {value!r}")
+    assert seen, "no condition found"
+    assert not problems, "not as AWS documents it:\n" + "\n".join(problems)
+
+
 # --------------------------------------------------------------------------- the gate itself
 
 
