@@ -11,6 +11,7 @@ from __future__ import annotations
 import gc
 import json
 import os
+import signal
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +22,12 @@ os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 # spinning threads in two workers starve each other (the lab model trains in ~1 s alone, ~17 s
 # beside another worker). Set before anything imports xgboost; subprocesses inherit it.
 os.environ.setdefault("OMP_NUM_THREADS", "1")
+# A suite started with SIGINT ignored (`nohup`, `cmd &` in a script) hands that to every child,
+# and a shell cannot trap a signal ignored on entry: the stand-in Terraforms would never hear the
+# interrupt the workflow sends (real Terraform, a Go program, handles it even then) and their
+# tests would wait forever. With a handler here, children start with SIGINT at its default.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 from isolated_studio.config import CONFIG_DIR, StudioConfig, load_config  # noqa: E402
 
