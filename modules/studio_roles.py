@@ -86,8 +86,8 @@ class StudioRolesProps:
         return found
 
     # ARNs the policies name.
-    def arn(self, service: str, resource: str, *, region: bool = True, account: str | None = None) -> str:
-        return f"arn:{self.partition}:{service}:{self.region if region else ''}:{self.account_id if account is None else account}:{resource}"
+    def arn(self, service: str, resource: str, *, region: bool = True) -> str:
+        return f"arn:{self.partition}:{service}:{self.region if region else ''}:{self.account_id}:{resource}"
 
     @property
     def execution_role_arn(self) -> str:
@@ -297,7 +297,7 @@ class StudioRoles(Construct):
             # Training jobs publish their metrics with the role (SageMaker Developer Guide,
             # "CreateTrainingJob API: Execution Role Permissions").
             _allow("JobMetrics", "cloudwatch:PutMetricData", "*",
-                   {"StringLike": {"cloudwatch:namespace": ["/aws/sagemaker/*", "aws/sagemaker/*"]}}),
+                   {"StringLike": {"cloudwatch:namespace": "/aws/sagemaker/*"}}),
         )
 
     @classmethod

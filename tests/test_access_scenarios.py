@@ -118,8 +118,9 @@ def test_the_mlflow_plugin_actions_the_lab_needs_are_covered():
 
 def test_each_scenario_names_the_statements_that_decide_it(syntheses):
     """`by` in the scenario file is the reviewer's answer to "why may the role do this?" (or "what
-    stops it?"): the Sids of our statements that decide the request on their own, in any of its
-    modes. A statement renamed, dropped or widened into another's requests shows up here."""
+    stops it?"): our statements ("<inline policy>/<Sid>") that decide the request on their own, in
+    any of its modes. A statement or policy renamed (a policy's name is its construct id: a rename
+    replaces it), dropped or widened into another's requests shows up here."""
     wrong = []
     for s in SCENARIOS:
         found = set().union(*(access.deciding_statements(s, syntheses[mode]) for mode in s.modes))
@@ -131,11 +132,11 @@ def test_each_scenario_names_the_statements_that_decide_it(syntheses):
 def test_every_statement_of_ours_decides_a_scenario(syntheses):
     """Nothing is granted or denied without a scenario that says why: every statement of our
     policies, in both modes, is the `by` of at least one scenario."""
-    named = {sid for s in SCENARIOS for sid in s.by}
-    unexplained = [f"{mode}: {role.name}/{name} {statement.get('Sid')}"
-                   for mode, synthesis in syntheses.items() for role in synthesis.roles.values()
+    named = {(s.principal, statement) for s in SCENARIOS for statement in s.by}
+    unexplained = [f"{mode}: {role.name} {name}/{statement.get('Sid')}"
+                   for mode, synthesis in syntheses.items() for kind, role in synthesis.roles.items()
                    for name, document in role.policies if not name.startswith("AmazonSageMaker")
-                   for statement in document["Statement"] if statement.get("Sid") not in named]
+                   for statement in document["Statement"] if (kind, f"{name}/{statement.get('Sid')}") not in named]
     assert not unexplained, "statements no scenario is decided by:\n" + "\n".join(unexplained)
 
 

@@ -99,3 +99,23 @@ def test_roles_props_report_each_problem_exactly():
         "lab_bucket_names: the execution role needs at least one bucket",
         f"name: {'n' * 41!r} is too long for IAM role names (40 characters at most)",
     ]
+
+
+def test_a_policy_document_is_refused_unless_rendered_as_written():
+    """A misspelt key would be dropped by the data source (an `Efect` statement would default to
+    Allow) and a wrong effect is refused only at plan time: both fail at synthesis, together."""
+    from modules.policy_document import document_blocks
+
+    good = {"Sid": "A", "Effect": "Deny", "Action": "s3:GetObject", "NotResource": ["arn:aws:s3:::b/*"],
+            "Principal": {"AWS": "*"}, "Condition": {"Bool": {"aws:SecureTransport": "false"}}}
+    assert document_blocks({"Version": "2012-10-17", "Statement": [good]}) == {"version": "2012-10-17", "statement": [{
+        "sid": "A", "effect": "Deny", "actions": ["s3:GetObject"], "resources": None,
+        "not_resources": ["arn:aws:s3:::b/*"], "principals": [{"type": "AWS", "identifiers": ["*"]}],
+        "condition": [{"test": "Bool", "variable": "aws:SecureTransport", "values": ["false"]}]}]}
+    bad = {"version": "2012-10-17", "Statement": [{"Efect": "Allow", "Action": "s3:GetObject", "Resource": "*"},
+                                                  {"Effect": "allow", "Action": "s3:GetObject", "Resource": "*"}]}
+    with pytest.raises(ValueError) as error:
+        document_blocks(bad)
+    assert str(error.value) == ("policy document: unsupported document keys ['version']; "
+                                "statement 0: unsupported keys ['Efect']; "
+                                "statement 1: Effect 'allow' must be one of ['Allow', 'Deny']")

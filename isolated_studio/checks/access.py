@@ -108,7 +108,7 @@ class Scenario:
     absent: tuple[str, ...] = ()
     covers: tuple[str, ...] = ()  # (service, operation) pairs the lab's code calls, "s3:GetObject"
     blocker: str = ""
-    by: tuple[str, ...] = ()  # Sids of our statements that decide it on their own (deciding_statements)
+    by: tuple[str, ...] = ()  # "<policy>/<Sid>" of our statements that decide it on their own (deciding_statements)
 
     @property
     def allowed(self) -> bool:
@@ -395,6 +395,23 @@ def _roles_props(config: Any, world: World) -> Any:
                               subnet_ids=list(world.subnets), security_group_ids=[world.security_groups[0]])
 
 
+def rendered(document: Mapping[str, Any]) -> dict:
+    """A policy dict as the stacks deploy it: written as a data.aws_iam_policy_document by
+    modules/policy_document.py (which refuses what it would not render as written) and read
+    back as the provider renders it (one value, no list)."""
+    from modules.policy_document import document_blocks
+
+    return render_policy_document(document_blocks(document))
+
+
+def _roles_props(config: Any, world: World) -> Any:
+    # The stack's own wiring and naming (stacks/workload.py), not a copy of it.
+    from stacks.workload import studio_roles_props
+
+    return studio_roles_props(config, account=world.account, partition=world.partition, key_arn=world.key_arn,
+                              subnet_ids=list(world.subnets), security_group_ids=[world.security_groups[0]])
+
+
 def _listed(value: Any) -> list:
     return list(value) if isinstance(value, (list, tuple)) else [value]
 
@@ -663,7 +680,8 @@ ALLOW_ALL = {"Effect": "Allow", "Action": "*", "Resource": "*"}
 
 
 def deciding_statements(scenario: Scenario, synthesis: Synthesis) -> set[str]:
-    """The Sids of our statements (not AWS's managed policy) that decide the scenario on their own.
+    """Our statements (not AWS's managed policy), as "<inline policy name>/<Sid>", that decide
+    the scenario on their own.
 
     For an allowed request, an Allow statement that allows it as the role's only policy; for a
     denied one, a Deny statement that denies it even beside an allow of everything. The bucket and
@@ -686,7 +704,7 @@ def deciding_statements(scenario: Scenario, synthesis: Synthesis) -> set[str]:
             alone = dataclasses.replace(synthesis, roles={**synthesis.roles, scenario.principal: only},
                                         bucket_policies={}, key_policy=neutral_key)
             if evaluate(scenario, alone).allowed == scenario.allowed:
-                found.add(statement.get("Sid", ""))
+                found.add(f"{name}/{statement.get('Sid', '')}")
     return found
 
 
