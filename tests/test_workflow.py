@@ -740,16 +740,16 @@ def test_a_stale_plan_and_a_held_lock_say_what_to_do_next(tmp_path):
 def test_an_unreachable_emulator_says_to_start_it_not_to_configure_credentials(monkeypatch, capsys):
     import socket
 
-    with socket.socket() as sock:
+    with socket.socket() as sock:  # bound, never listening: refused, and no other server gets the port
         sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]  # nothing listens here once the socket is closed
-    monkeypatch.setenv("STUDIO_CONFIG", str(CONFIG_DIR / "emulator.toml"))
-    monkeypatch.setenv("STUDIO_EMULATOR_ENDPOINT", f"http://127.0.0.1:{port}")
-    monkeypatch.setenv("AWS_REGION", "us-west-2")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-west-2")
-    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
+        port = sock.getsockname()[1]
+        monkeypatch.setenv("STUDIO_CONFIG", str(CONFIG_DIR / "emulator.toml"))
+        monkeypatch.setenv("STUDIO_EMULATOR_ENDPOINT", f"http://127.0.0.1:{port}")
+        monkeypatch.setenv("AWS_REGION", "us-west-2")
+        monkeypatch.setenv("AWS_DEFAULT_REGION", "us-west-2")
+        monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
 
-    code = wf.main(["deploy", "--yes", "--no-synth"])
+        code = wf.main(["deploy", "--yes", "--no-synth"])
 
     err = capsys.readouterr().err
     assert code == wf.EXIT_REFUSED
