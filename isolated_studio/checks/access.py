@@ -404,33 +404,6 @@ def rendered(document: Mapping[str, Any]) -> dict:
     return render_policy_document(document_blocks(document))
 
 
-def _roles_props(config: Any, world: World) -> Any:
-    # The stack's own wiring and naming (stacks/workload.py), not a copy of it.
-    from stacks.workload import studio_roles_props
-
-    return studio_roles_props(config, account=world.account, partition=world.partition, key_arn=world.key_arn,
-                              subnet_ids=list(world.subnets), security_group_ids=[world.security_groups[0]])
-
-
-def _listed(value: Any) -> list:
-    return list(value) if isinstance(value, (list, tuple)) else [value]
-
-
-def rendered(document: Mapping[str, Any]) -> dict:
-    """A policy dict as the stacks deploy it: written as a data.aws_iam_policy_document
-    (modules/policy_document.py) and read back as the provider renders it (one value, no list)."""
-    statements = [{
-        "sid": st.get("Sid"), "effect": st.get("Effect", "Allow"),
-        "principals": [{"type": kind, "identifiers": _listed(ids)} for kind, ids in (st.get("Principal") or {}).items()],
-        "actions": _listed(st["Action"]),
-        "resources": _listed(st["Resource"]) if "Resource" in st else None,
-        "not_resources": _listed(st["NotResource"]) if "NotResource" in st else None,
-        "condition": [{"test": test, "variable": key, "values": _listed(values)}
-                      for test, block in (st.get("Condition") or {}).items() for key, values in block.items()],
-    } for st in document["Statement"]]
-    return render_policy_document({"version": document.get("Version", "2012-10-17"), "statement": statements})
-
-
 def world_for_config(config: Any, base: World | None = None) -> World:
     """The world :func:`world_for` finds in a synthesis of ``config``, from the configuration alone."""
     from stacks.workload import lab_bucket_names
