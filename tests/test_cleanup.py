@@ -383,3 +383,50 @@ def test_other_api_errors_are_not_swallowed(client: Any, stubber: Stubber, fake_
     with pytest.raises(ClientError, match="sagemaker:DeleteApp") as error:
         run(client, fake_time, [])
     assert error.value.response["Error"]["Code"] == "AccessDeniedException"
+
+
+# --------------------------------------------------------------------------- what the destroy prompt lists
+
+
+def _profile(name: str, status: str) -> dict[str, Any]:
+    return {"DomainId": DOMAIN, "UserProfileName": name, "Status": status, "CreationTime": CREATED,
+            "LastModifiedTime": CREATED}
+
+
+def test_inventory_lists_what_is_live_across_pages_and_leaves_out_what_is_already_going(
+        client: Any, stubber: Stubber) -> None:
+    from isolated_studio.ops.cleanup import DomainInventory, inventory
+
+    expect_domain(stubber)
+    expect_apps(stubber, [space_app("alice-space", "InService"), space_app("gone-space", "Deleted")], token_out="a2")
+    expect_apps(stubber, [profile_app("bob", "Pending"), profile_app("carol", "Deleting"),
+                          profile_app("dave", "Failed", app_type="KernelGateway", name="datascience-1")], token_in="a2")
+    shared = {**space("team"), "SpaceSharingSettingsSummary": {"SharingType": "Shared"}}
+    del shared["OwnershipSettingsSummary"]
+    expect_spaces(stubber, [space("alice-space"), space("old-space", "Deleting")], token_out="s2")
+    expect_spaces(stubber, [shared, space("bob-space", "Failed")], token_in="s2")
+    stubber.add_response("list_user_profiles", {"UserProfiles": [_profile("alice", "InService"), _profile("x", "Deleting")],
+                                                "NextToken": "p2"}, {"DomainIdEquals": DOMAIN})
+    stubber.add_response("list_user_profiles", {"UserProfiles": [_profile("bob", "Failed")]},
+                         {"DomainIdEquals": DOMAIN, "NextToken": "p2"})
+
+    assert inventory(client, DOMAIN) == DomainInventory(
+        domain_id=DOMAIN,
+        apps=(AppRef(DOMAIN, "JupyterLab", "default", space_name="alice-space"),
+              AppRef(DOMAIN, "JupyterServer", "default", user_profile_name="bob"),
+              AppRef(DOMAIN, "KernelGateway", "datascience-1", user_profile_name="dave")),
+        spaces=(("alice-space", "alice"), ("team", None), ("bob-space", "bob")),
+        user_profiles=("alice", "bob"),
+    )
+
+
+def test_inventory_of_a_domain_that_is_gone_is_none_and_other_errors_are_raised(client: Any, stubber: Stubber) -> None:
+    from isolated_studio.ops.cleanup import inventory
+
+    stubber.add_client_error("describe_domain", service_error_code="ResourceNotFound", http_status_code=400,
+                             expected_params={"DomainId": DOMAIN})
+    assert inventory(client, DOMAIN) is None
+    stubber.add_client_error("describe_domain", service_error_code="AccessDeniedException", http_status_code=400,
+                             expected_params={"DomainId": DOMAIN})
+    with pytest.raises(ClientError, match="AccessDeniedException"):
+        inventory(client, DOMAIN)
