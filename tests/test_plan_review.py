@@ -946,9 +946,10 @@ def test_cli_help_says_how_to_name_plans_and_where_reports_go(capsys: pytest.Cap
 
 @pytest.mark.parametrize("argument", ["network.json", "=network.json", "network="])
 def test_cli_names_the_argument_without_stack_or_path(argument: str, capsys: pytest.CaptureFixture[str]) -> None:
-    with pytest.raises(SystemExit):
+    with pytest.raises(SystemExit) as stopped:
         main([argument])
 
+    assert stopped.value.code == 2  # argparse's usage error
     assert f"expected STACK=plan.json, got {argument!r}" in capsys.readouterr().err
 
 
