@@ -7,6 +7,7 @@ looked up by name or tag.
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -55,7 +56,9 @@ def lab_data_file(configured: str) -> Path:
         return DEFAULT_DATA_FILE
     if not GENERATED_DATA_FILE.is_file():
         GENERATED_DATA_FILE.parent.mkdir(parents=True, exist_ok=True)
-        partial = GENERATED_DATA_FILE.with_suffix(".partial")
+        # A name of this process's own: syntheses side by side (test workers, two terminals) each
+        # write a whole file and the last rename wins; the generator is deterministic, so they agree.
+        partial = GENERATED_DATA_FILE.with_suffix(f".{os.getpid()}.partial")
         subprocess.run(
             [sys.executable, "-m", "pm_lab.synthetic", "--rows", "10000", "--seed", "42", "--out", str(partial)],
             cwd=NOTEBOOKS_DIR, check=True, stdout=subprocess.DEVNULL,
