@@ -76,7 +76,8 @@ schema: setup ## write config/schema.json and README's configuration table from 
 # default in pytest.ini); .ci/run always does, with a new seed it prints.
 TEST_WORKERS ?= 4
 TEST_SEED ?=
-XDIST = -n $(TEST_WORKERS) --dist loadgroup --no-loadscope-reorder
+XDIST_MODE = --dist loadgroup --no-loadscope-reorder
+XDIST = -n $(TEST_WORKERS) $(XDIST_MODE)
 test: setup cli studio-env awscli-env ## run the whole test suite (TEST_WORKERS=0: in one process; TEST_SEED=n: random order)
 	$(PIPENV) run pytest $(XDIST) $(if $(TEST_SEED),-p randomly --randomly-seed=$(TEST_SEED)) $(PYTEST_ARGS)
 
@@ -89,7 +90,7 @@ FAST_TIER := -m "not emulator and not lab_e2e and not terraform and not slow"
 # Its tests keep the cores busy: a worker per core (more would each import the bindings again).
 FAST_WORKERS ?= 2
 test-fast: setup ## the edit-test loop: the in-process tests (no Terraform, emulator, MLflow or heavy tool)
-	$(PIPENV) run pytest -n $(FAST_WORKERS) --dist loadgroup --no-loadscope-reorder $(FAST_TIER) $(PYTEST_ARGS)
+	$(PIPENV) run pytest -n $(FAST_WORKERS) $(XDIST_MODE) $(FAST_TIER) $(PYTEST_ARGS)
 
 validate: synth ## terraform init -backend=false + validate every synthesized stack
 	$(PIPENV) run python -m isolated_studio.checks.validate cdktf.out

