@@ -74,12 +74,18 @@ schema: setup ## write config/schema.json and README's configuration table from 
 # against 19 min on two workers). TEST_WORKERS=0 runs in one process.
 # TEST_SEED=<n> runs the tests in the random order of that seed (pytest-randomly, off by
 # default in pytest.ini); .ci/run always does, with a new seed it prints.
+# pytest runs from the virtualenv directly: `pipenv run` costs a second or two per call and
+# forces PYTHONDONTWRITEBYTECODE=1, which this machine's environment sets as well; without
+# bytecode every test process and every CLI it starts (workflow, main.py, ~100 in make test)
+# compiles the project again and pytest rewrites every test module again. The bytecode goes
+# to __pycache__/ (git-ignored).
+PYTEST = PYTHONDONTWRITEBYTECODE= .venv/bin/python -m pytest
 TEST_WORKERS ?= 4
 TEST_SEED ?=
 XDIST_MODE = --dist loadgroup --no-loadscope-reorder
 XDIST = -n $(TEST_WORKERS) $(XDIST_MODE)
 test: setup cli studio-env awscli-env ## run the whole test suite (TEST_WORKERS=0: in one process; TEST_SEED=n: random order)
-	$(PIPENV) run pytest $(XDIST) $(if $(TEST_SEED),-p randomly --randomly-seed=$(TEST_SEED)) $(PYTEST_ARGS)
+	$(PYTEST) $(XDIST) $(if $(TEST_SEED),-p randomly --randomly-seed=$(TEST_SEED)) $(PYTEST_ARGS)
 
 # The edit-test loop: the tests that run in the test process (matchers on the session's
 # synthesis, configuration, policy rendering, the workflow, review, cleanup and guard logic
@@ -90,7 +96,7 @@ FAST_TIER := -m "not emulator and not lab_e2e and not terraform and not slow"
 # Its tests keep the cores busy: a worker per core (more would each import the bindings again).
 FAST_WORKERS ?= 2
 test-fast: setup ## the edit-test loop: the in-process tests (no Terraform, emulator, MLflow or heavy tool)
-	$(PIPENV) run pytest -n $(FAST_WORKERS) $(XDIST_MODE) $(FAST_TIER) $(PYTEST_ARGS)
+	$(PYTEST) -n $(FAST_WORKERS) $(XDIST_MODE) $(FAST_TIER) $(PYTEST_ARGS)
 
 validate: synth ## terraform init -backend=false + validate every synthesized stack
 	$(PIPENV) run python -m isolated_studio.checks.validate cdktf.out
