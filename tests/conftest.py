@@ -40,8 +40,10 @@ def pytest_configure(config: pytest.Config) -> None:
     from no_skip_in_ci import NoSkipInCI
     from support import IN_CI
 
-    if IN_CI and not hasattr(config, "workerinput"):  # workers' reports reach the controller
-        config.pluginmanager.register(NoSkipInCI(), "no-skip-in-ci")
+    if not hasattr(config, "workerinput"):  # workers' reports reach the controller
+        config.pluginmanager.register(ModuleSeconds(), "module-seconds")
+        if IN_CI:
+            config.pluginmanager.register(NoSkipInCI(), "no-skip-in-ci")
     # Before test modules import the provider classes they match on. An xdist controller
     # imports no test module: loading the assemblies there (~2.6 s of jsii) only delayed the
     # workers' start.
@@ -92,9 +94,45 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     # seconds with isolated_studio.bindings). The longest modules are handed out first
     # (--no-loadscope-reorder keeps this order): each emulator module, mostly waiting on
     # Terraform, starts on a worker of its own while the others fill the gaps.
-    items.sort(key=_cost_rank)  # stable: tests keep their order within a module
+    # Within a rank, the modules that took longest last time go first (pytest's cache, see
+    # ModuleSeconds): a long module handed out last keeps one worker busy while the others idle.
+    seconds = ModuleSeconds.read(config)
+    items.sort(key=lambda item: (_cost_rank(item), -seconds.get(_module(item.nodeid), 0.0)))  # stable
     for item in items:
-        item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::", 1)[0]))
+        item.add_marker(pytest.mark.xdist_group(_module(item.nodeid)))
+
+
+def _module(nodeid: str) -> str:
+    return nodeid.split("::", 1)[0]
+
+
+class ModuleSeconds:
+    """Each test module's duration in the last run that ran it, kept in pytest's cache.
+
+    Recorded where every report arrives (the xdist controller, or the only process) and read
+    where tests are ordered (each worker). A fresh clone has none: the ranks alone decide.
+    """
+
+    KEY = "isolated-studio/module-seconds"
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+
+    @staticmethod
+    def read(config: pytest.Config) -> dict[str, float]:
+        cache = getattr(config, "cache", None)  # None with -p no:cacheprovider
+        value = cache.get(ModuleSeconds.KEY, {}) if cache is not None else {}
+        return value if isinstance(value, dict) else {}
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        module = _module(report.nodeid)
+        self.seconds[module] = self.seconds.get(module, 0.0) + report.duration
+
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        cache = getattr(session.config, "cache", None)
+        if cache is not None and self.seconds:
+            # Merged: a narrower run (test-fast, one module) keeps what it did not run.
+            cache.set(self.KEY, {**self.read(session.config), **{m: round(s, 2) for m, s in self.seconds.items()}})
 
 
 # The lab end-to-end tests: a real MLflow server, or the notebook executed (not in test-fast).
