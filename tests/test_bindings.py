@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import json
 import os
 import subprocess
 import sys
@@ -140,3 +141,64 @@ def test_an_already_imported_package_is_left_alone(fake, capsys):
     full = importlib.import_module("fake_provider_done")
     assert bindings.install("fake_provider_done") is full
     assert capsys.readouterr().err == ""
+
+
+# --------------------------------------------------------------------------- the jsii runtime's side
+
+EAGER_INDEX = textwrap.dedent("""\
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.beta = exports.alpha = void 0;
+    exports.alpha = require("./alpha");
+    exports.beta = require("./beta");
+""")
+
+
+def _node_package(root: Path, scope: str, index: str = EAGER_INDEX) -> Path:
+    lib = root / "node_modules" / scope / "lib"
+    lib.mkdir(parents=True)
+    for name in ("alpha", "beta"):
+        (lib / f"{name}.js").write_text(f'globalThis.loaded = (globalThis.loaded || []).concat("{name}");\n'
+                                        f'exports.NAME = "{name}";\n')
+    (lib / "index.js").write_text(index)
+    return lib / "index.js"
+
+
+def _node(index: Path) -> subprocess.CompletedProcess[str]:
+    script = textwrap.dedent(f"""\
+        const index = require({json.dumps(str(index))});
+        const before = [...(globalThis.loaded || [])];
+        const name = index.beta.NAME;
+        console.log(JSON.stringify({{before, name, after: globalThis.loaded || [], keys: Object.keys(index).sort()}}));
+    """)
+    return subprocess.run(["node", "--require", str(bindings.LAZY_REQUIRES), "-e", script],
+                          capture_output=True, text=True, timeout=60)
+
+
+def test_node_requires_a_provider_module_only_when_its_export_is_first_used(tmp_path):
+    proc = _node(_node_package(tmp_path, "@cdktf/provider-aws"))
+    assert proc.returncode == 0 and proc.stderr == "", proc.stderr
+    seen = json.loads(proc.stdout)
+    assert seen == {"before": [], "name": "beta", "after": ["beta"], "keys": ["alpha", "beta"]}
+
+
+def test_node_leaves_other_packages_and_an_unexpected_provider_index_as_they_are(tmp_path):
+    other = _node(_node_package(tmp_path / "other", "@cdktf/provider-other"))
+    assert json.loads(other.stdout)["before"] == ["alpha", "beta"] and other.stderr == ""
+
+    changed = EAGER_INDEX.replace('exports.alpha = require("./alpha");', 'exports.alpha = require("./alpha")')
+    changed = changed.replace('exports.beta = require("./beta");', 'Object.assign(exports, {beta: require("./beta")});')
+    proc = _node(_node_package(tmp_path / "changed", "@cdktf/provider-aws", changed))
+    assert json.loads(proc.stdout)["before"] == ["alpha", "beta"]
+    assert proc.stderr.count("\n") == 1 and proc.stderr.startswith("warning: ") and "loading all of them" in proc.stderr
+
+
+@pytest.mark.parametrize("before", [None, "--max-old-space-size=512"])
+def test_the_preload_is_in_node_options_only_while_the_package_loads(monkeypatch, before):
+    if before is None:
+        monkeypatch.delenv("NODE_OPTIONS", raising=False)
+    else:
+        monkeypatch.setenv("NODE_OPTIONS", before)
+    with bindings.node_preload(Path("/x y/lazy.js")):
+        assert os.environ["NODE_OPTIONS"] == " ".join(filter(None, [before, '--require "/x y/lazy.js"']))
+    assert os.environ.get("NODE_OPTIONS") == before
