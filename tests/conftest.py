@@ -1,16 +1,18 @@
 """Session-wide fixtures: one synthesis of the app, shared by every infrastructure test.
 
-The app is synthesized once per test process (plus one variant with the non-default
-options) and tests read the JSON it wrote. The provider bindings load through
+The app is synthesized once per test run (plus one variant with the non-default options),
+by the first pytest-xdist worker that needs it, and tests read the JSON it wrote. The provider bindings load through
 isolated_studio.bindings, as in main.py: only the modules the stacks use, a few seconds
 instead of ~10 s and ~550 MB per process.
 """
 
 from __future__ import annotations
 
+import fcntl
 import gc
 import json
 import os
+import shutil
 import signal
 from dataclasses import dataclass
 from pathlib import Path
@@ -90,8 +92,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.slow)
     # `make test` runs pytest-xdist workers with --dist loadgroup, one group per test module:
     # a module's fixtures (its own moto server, a checkov scan, terraform init) run once, on
-    # one worker, and modules run side by side; each worker synthesizes the app once (a few
-    # seconds with isolated_studio.bindings). The longest modules are handed out first
+    # one worker, and modules run side by side; the first worker to need the app synthesizes
+    # it for all (shared_synthesis). The longest modules are handed out first
     # (--no-loadscope-reorder keeps this order): each emulator module, mostly waiting on
     # Terraform, starts on a worker of its own while the others fill the gaps.
     # Within a rank, the modules that took longest last time go first (pytest's cache, see
@@ -177,13 +179,41 @@ class Synth:
 
 
 def synthesize(config: StudioConfig, outdir: Path) -> Synth:
-    from isolated_studio.ops.summary import stack_dirs
     from main import build_app
 
     build_app(config, outdir).synth()
+    return read_synthesis(config, outdir)
+
+
+def read_synthesis(config: StudioConfig, outdir: Path) -> Synth:
+    from isolated_studio.ops.summary import stack_dirs
+
     dirs = stack_dirs(outdir)
     texts = {name: (path / "cdk.tf.json").read_text() for name, path in dirs.items()}
     return Synth(config, outdir, {n: json.loads(t) for n, t in texts.items()}, texts, dirs)
+
+
+def shared_synthesis(name: str, config: StudioConfig, pytestconfig: pytest.Config,
+                     tmp_path_factory: pytest.TempPathFactory) -> Synth:
+    """One synthesis of ``config`` for every worker of the run, by whichever asks first.
+
+    pytest-xdist gives each worker a basetemp in one directory per run: the first worker to
+    ask synthesizes there while holding a lock, the others wait for it (a second or two
+    instead of a synthesis of their own) and read what it wrote. Without xdist, the process
+    synthesizes on its own.
+    """
+    if not hasattr(pytestconfig, "workerinput"):
+        return synthesize(config, tmp_path_factory.mktemp(f"synth-{name}"))
+    root = tmp_path_factory.getbasetemp().parent
+    outdir, done = root / f"synth-{name}", root / f"synth-{name}.done"
+    with (root / f"synth-{name}.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes, or the process dies
+        if done.exists():
+            return read_synthesis(config, outdir)
+        shutil.rmtree(outdir, ignore_errors=True)  # what a worker that died mid-way left
+        result = synthesize(config, outdir)
+        done.touch()
+        return result
 
 
 def default_config() -> StudioConfig:
@@ -191,8 +221,8 @@ def default_config() -> StudioConfig:
 
 
 @pytest.fixture(scope="session")
-def synth(tmp_path_factory) -> Synth:
-    return synthesize(default_config(), tmp_path_factory.mktemp("synth-default"))
+def synth(pytestconfig, tmp_path_factory) -> Synth:
+    return shared_synthesis("default", default_config(), pytestconfig, tmp_path_factory)
 
 
 VARIANT_ACCOUNT = "123456789012"
@@ -228,8 +258,8 @@ def dev_config() -> StudioConfig:
 
 
 @pytest.fixture(scope="session")
-def synth_variant(tmp_path_factory, variant_config) -> Synth:
-    return synthesize(variant_config, tmp_path_factory.mktemp("synth-variant"))
+def synth_variant(pytestconfig, tmp_path_factory, variant_config) -> Synth:
+    return shared_synthesis("variant", variant_config, pytestconfig, tmp_path_factory)
 
 
 @pytest.fixture(scope="session")
