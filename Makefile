@@ -70,7 +70,7 @@ schema: setup ## write config/schema.json and README's configuration table from 
 
 # Four workers on two cores, one test module at a time each (groups in tests/conftest.py): each
 # moto end-to-end module, mostly waiting on Terraform and the provider's polling, starts first
-# on a worker of its own and the other modules fill the gaps (idle 2-core machine: 12.9 min,
+# on a worker of its own and the other modules fill the gaps (idle 2-core machine: 13-14 min,
 # against 19 min on two workers). TEST_WORKERS=0 runs in one process.
 # TEST_SEED=<n> runs the tests in the random order of that seed (pytest-randomly, off by
 # default in pytest.ini); .ci/run always does, with a new seed it prints.
