@@ -1,9 +1,9 @@
 """Session-wide fixtures: one synthesis of the app, shared by every infrastructure test.
 
 The app is synthesized once per test run (plus one variant with the non-default options),
-by the first pytest-xdist worker that needs it, and tests read the JSON it wrote. The provider bindings load through
-isolated_studio.bindings, as in main.py: only the modules the stacks use, a few seconds
-instead of ~10 s and ~550 MB per process.
+by the first pytest-xdist worker that needs it, and tests read the JSON it wrote. The
+provider bindings load through isolated_studio.bindings, as in main.py: only the modules the
+stacks use, in Python and in the jsii runtime.
 """
 
 from __future__ import annotations
