@@ -226,9 +226,14 @@ class WorkloadStack(StudioStack):
                     codeartifact_repository=w.codeartifact_repository,
                     lab_bucket=bucket_names["notebooks"],
                     lab_prefix=w.notebooks_prefix,
-                    # A local keeps the JSON (and its quotes) out of the script's text.
+                    # A local keeps the JSON (and its quotes) out of the script's text. The values
+                    # are a local of their own: strings that interpolate a reference ("arn:${...}")
+                    # inside a built-in function's arguments make cdktf warn that such escape
+                    # sequences are unsupported; as a local, jsonencode() gets one plain reference.
                     settings_base64=TerraformLocal(
-                        self, "lab_settings", Fn.base64encode(Fn.jsonencode(self.lab_settings))
+                        self, "lab_settings", Fn.base64encode(Fn.jsonencode(
+                            TerraformLocal(self, "lab_settings_values", self.lab_settings).expression
+                        ))
                     ).as_string,
                     sdk_config=sagemaker_sdk_config(
                         bucket=bucket_names["notebooks"],
