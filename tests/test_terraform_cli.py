@@ -2,10 +2,12 @@
 
 import os
 import subprocess
+from pathlib import Path
 
 import pytest
 
-from isolated_studio.ops.terraform import TerraformError, terraform_env, write_cli_config
+from isolated_studio.ops.terraform import PLUGIN_CACHE, TerraformError, terraform_env, write_cli_config
+from support import IN_CI, require_terraform
 
 
 def test_mirror_config_takes_registry_providers_from_the_mirror_only(tmp_path):
@@ -43,7 +45,7 @@ def test_environment_points_terraform_at_our_config_and_disables_prompts(monkeyp
     assert env["TF_INPUT"] == "0" and env["TF_IN_AUTOMATION"] == "1"
 
 
-def test_config_names_a_plugin_cache_that_exists_and_that_may_serve_inits_without_a_lock_file(tmp_path):
+def test_without_a_mirror_the_config_names_a_plugin_cache_that_may_serve_inits_without_a_lock_file(tmp_path):
     path = write_cli_config(None, tmp_path / "cli")
     cache = (tmp_path / "cli" / "plugin-cache").resolve()
     assert f'plugin_cache_dir = "{cache}"' in path.read_text()
@@ -51,31 +53,69 @@ def test_config_names_a_plugin_cache_that_exists_and_that_may_serve_inits_withou
     assert cache.is_dir()
 
 
+def test_with_a_mirror_the_config_names_no_plugin_cache(tmp_path):
+    """Terraform documents the plugin cache as unsafe for concurrent inits (the race that failed a
+    fresh-clone `make test`); with a mirror each init links the mirror itself instead."""
+    mirror = tmp_path / "mirror"
+    mirror.mkdir()
+    text = write_cli_config(str(mirror), tmp_path / "cli").read_text()
+    assert "plugin_cache_dir" not in text
+    assert not (tmp_path / "cli" / PLUGIN_CACHE).exists()
+
+
+INITS_AT_ONCE = 6
+ROUNDS = 3
+
+
 @pytest.mark.terraform
-def test_inits_link_the_provider_from_the_cache_instead_of_copying_it(tmp_path, provider_mirror):
+def test_inits_started_at_once_on_a_fresh_machine_all_link_the_mirror(tmp_path, provider_mirror):
+    """Several `terraform init`s at the same instant, with nothing installed yet (a fresh clone's
+    test workers after the shared synthesis, the workflow's plans side by side), all succeed;
+    each links its provider straight to the mirror, and no directory is shared between them."""
+    import threading
+
     from isolated_studio.ops import terraform
 
-    env = terraform.terraform_env(provider_mirror)
-    env["TF_CLI_CONFIG_FILE"] = str(write_cli_config(provider_mirror, tmp_path / "cli"))
-    env.pop("TF_PLUGIN_CACHE_DIR", None)
-    cache = (tmp_path / "cli" / "plugin-cache").resolve()
-    installed = []
-    for stack in ("one", "two"):  # two stacks, neither with a lock file
-        stack_dir = tmp_path / stack
-        stack_dir.mkdir()
-        (stack_dir / "main.tf.json").write_text('{"terraform": {"required_providers": {"aws": {"source": "hashicorp/aws"}}}}')
-        terraform.run(["init", "-backend=false", "-input=false", "-no-color"], cwd=stack_dir, env=env, timeout=300)
-        (platform,) = (stack_dir / ".terraform" / "providers" / "registry.terraform.io" / "hashicorp" / "aws").glob("*/*")
-        installed.append(platform)
-    for platform in installed:
-        assert platform.is_symlink(), f"{platform} is a copy of the provider, not a link"
-        assert os.readlink(platform).startswith(str(cache))
-        assert any(platform.resolve().glob("terraform-provider-aws*"))
+    require_terraform()
+    if not provider_mirror:
+        if IN_CI:
+            pytest.fail("CI machines carry the provider mirror (/opt/tf-plugins)")
+        pytest.skip("no provider mirror on this machine: inits would download from the registry")
+    package = terraform.provider_package_dir(provider_mirror).resolve()
+    for round_ in range(ROUNDS):
+        root = tmp_path / f"round-{round_}"
+        env = terraform.terraform_env(provider_mirror)
+        env["TF_CLI_CONFIG_FILE"] = str(write_cli_config(provider_mirror, root / "cli"))  # nothing installed yet
+        env.pop("TF_PLUGIN_CACHE_DIR", None)
+        dirs = []
+        for index in range(INITS_AT_ONCE):  # no lock files: each init installs the provider itself
+            stack_dir = root / f"stack-{index}"
+            stack_dir.mkdir(parents=True)
+            (stack_dir / "main.tf.json").write_text(
+                '{"terraform": {"required_providers": {"aws": {"source": "hashicorp/aws", "version": "5.100.0"}}}}')
+            dirs.append(stack_dir)
+        start, results = threading.Barrier(INITS_AT_ONCE), {}
+
+        def init(stack_dir: Path) -> None:
+            start.wait()
+            results[stack_dir] = terraform.run(["init", "-backend=false", "-input=false", "-no-color"],
+                                               cwd=stack_dir, env=env, timeout=300, check=False)
+
+        threads = [threading.Thread(target=init, args=(d,)) for d in dirs]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        failed = {d.name: p.stdout + p.stderr for d, p in results.items() if p.returncode != 0}
+        assert failed == {}, f"round {round_}: inits failed side by side: {failed}"
+        for stack_dir in dirs:
+            (platform,) = (stack_dir / ".terraform" / "providers" / "registry.terraform.io" / "hashicorp" / "aws").glob("*/*")
+            assert platform.is_symlink(), f"{platform} is a copy of the provider, not a link"
+            assert Path(os.readlink(platform)).resolve().parent == package
+        assert sorted(p.name for p in (root / "cli").iterdir()) == [Path(env["TF_CLI_CONFIG_FILE"]).name]
 
 
 # --------------------------------------------------------------------------- the one mirror decision
-
-from pathlib import Path  # noqa: E402
 
 from isolated_studio.ops.terraform import (  # noqa: E402
     LOCK_FILE,

@@ -190,26 +190,37 @@ PLUGIN_CACHE = "plugin-cache"
 
 
 def _plugin_cache_text(cache_dir: Path) -> str:
-    # One provider installation for every stack directory and test run: `terraform init`
-    # links .terraform/providers/... to the cache instead of unpacking the ~675 MB provider
-    # again. Terraform >= 1.4 reuses a cached provider only when a lock file already holds
-    # its checksum; we commit no lock files (each init computes one from the provider it
-    # installs; with a mirror, prepare_stack_dirs writes one from the mirror's own
-    # checksums), so without the second setting every init from the registry would
-    # download again. With an unpacked filesystem mirror Terraform 1.11 links the cache
-    # entry to the mirror itself.
+    # One provider download for every stack directory and test run: `terraform init` links
+    # .terraform/providers/... to the cache instead of downloading the ~675 MB provider again.
+    # Terraform >= 1.4 reuses a cached provider only when a lock file already holds its
+    # checksum; we commit no lock files (each init computes one from the provider it
+    # installs), so without the second setting every init would download again.
     return (f"plugin_cache_dir = {json.dumps(str(cache_dir))}\n"
             "plugin_cache_may_break_dependency_lock_file = true\n")
 
 
 def cli_config_text(mirror: str | None, cache_dir: Path | None = None) -> str:
-    cache = _plugin_cache_text(cache_dir) if cache_dir else ""
+    """The CLI configuration: the mirror, or the registry with a plugin cache.
+
+    With an (unpacked) filesystem mirror there is no plugin cache, on purpose. Each init then
+    links its own .terraform/providers/... straight to the mirror (Terraform's
+    installFromLocalDir symlinks a local directory package), so nothing is copied and no
+    directory is shared. A cache gave nothing more (its entry was itself a link to the mirror)
+    and it raced: Terraform documents the cache as unsafe for concurrent use, and two inits
+    that both found it empty each removed the entry and symlinked it, the loser falling back to
+    `mkdir`, which fails with "failed to create directory .../linux_amd64: file exists"
+    (internal/providercache/package_install.go). A loaded machine widens that microsecond
+    window to a scheduler slice: the fresh-clone `make test` hit it.
+    """
     if not mirror:
+        cache = _plugin_cache_text(cache_dir) if cache_dir else ""
+        # Registry installs into the cache unpack into a temporary directory and rename each
+        # file into place (installFromLocalArchive), so inits side by side cannot half-see one.
         return "# Written by isolated-studio: no provider mirror, Terraform uses the registry.\n" + cache
     mirror_path = json.dumps(str(Path(mirror).resolve()))
     return (
         "# Written by isolated-studio from STUDIO_PROVIDER_MIRROR / terraform.provider_mirror.\n"
-        + cache +
+        "# No plugin cache: every init links the provider straight to the mirror.\n"
         "provider_installation {\n"
         f"  filesystem_mirror {{\n    path    = {mirror_path}\n"
         '    include = ["registry.terraform.io/*/*"]\n  }\n'
@@ -226,8 +237,11 @@ def write_cli_config(mirror: str | None, directory: Path = CLI_CONFIG_DIR) -> Pa
     """
     if mirror and not Path(mirror).is_dir():
         raise TerraformError(f"provider mirror {mirror!r} ({MIRROR_ENV}) is not a directory")
-    cache_dir = (directory / PLUGIN_CACHE).resolve()
-    cache_dir.mkdir(parents=True, exist_ok=True)  # Terraform ignores a cache dir that is missing
+    cache_dir = None
+    if not mirror:
+        cache_dir = (directory / PLUGIN_CACHE).resolve()
+        cache_dir.mkdir(parents=True, exist_ok=True)  # Terraform ignores a cache dir that is missing
+    directory.mkdir(parents=True, exist_ok=True)
     text = cli_config_text(mirror, cache_dir)
     digest = hashlib.sha256(text.encode()).hexdigest()[:12]
     path = directory / f"terraformrc-{digest}"
