@@ -19,6 +19,7 @@ from cdktf_cdktf_provider_aws.data_aws_partition import DataAwsPartition
 from constructs import Construct
 
 from isolated_studio.config import PROJECT_ROOT, StudioConfig
+from modules.emulator_guard import EmulatorGuard, EmulatorGuardProps
 from modules.encryption_key import EncryptionKey, EncryptionKeyProps
 from modules.lab_content import LabContent, LabContentProps
 from modules.mlflow_server import MlflowServer, MlflowServerProps
@@ -103,6 +104,13 @@ class WorkloadStack(StudioStack):
         super().__init__(scope, id, config=config)
         self.use_s3_backend("workload")
         c, w, name = config, config.workload, config.name_prefix
+        if c.emulator.enabled:
+            EmulatorGuard(self, "emulator-guard", props=EmulatorGuardProps(
+                stack="workload",
+                cannot_create="SageMaker domains, user profiles, lifecycle configurations, MLflow tracking servers "
+                              "or CodeArtifact",
+                instead='STUDIO_ENV=emulator make deploy ARGS="--yes --emulator-scope"',
+            ))
         account = DataAwsCallerIdentity(self, "account").account_id
         partition = DataAwsPartition(self, "partition").partition
 

@@ -64,7 +64,10 @@ class Cli:
     def run(self, *args: str, timeout_s: float = CLI_TIMEOUT_S) -> subprocess.CompletedProcess[str]:
         # The app of cdktf.json is `pipenv run python main.py`; the test already runs inside
         # that environment, so it names the same interpreter.
-        command = [str(CDKTF), *args, "--app", f"{sys.executable} main.py", "--output", str(self.outdir)]
+        # `npx cdktf`, as README writes it: npm applies the project's .npmrc (the preload that
+        # keeps cdktf from calling home).
+        command = ["npx", "--no-install", "cdktf", *args, "--app", f"{sys.executable} main.py",
+                   "--output", str(self.outdir)]
         return subprocess.run(command, cwd=PROJECT_ROOT, env=self.env, stdin=subprocess.DEVNULL,
                               capture_output=True, text=True, timeout=timeout_s)
 
@@ -89,7 +92,8 @@ def cli(moto: MotoServer, tmp_path_factory: pytest.TempPathFactory) -> Cli:
     env = emulator_env(moto.endpoint)
     # emulator_env already drops every TF_* variable: the CLI gets no configuration from us.
     assert not any(key.startswith("TF_") for key in env)
-    env.update(CHECKPOINT_DISABLE="1", CI="true", PATH=f"{CDKTF.parent}{os.pathsep}{os.environ['PATH']}")
+    env.pop("CHECKPOINT_DISABLE", None)  # the project turns cdktf's telemetry off by itself
+    env.update(CI="true")
     return Cli(root, root / "cdktf.out", env, load_config(EMULATOR_CONFIG, env=env))
 
 
@@ -135,7 +139,15 @@ def deployed(cli: Cli, deploy, outputs) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
-def destroyed(cli: Cli, outputs, deployed, diff) -> subprocess.CompletedProcess[str]:
+def whole_workload(cli: Cli, deploy) -> dict[str, Any]:
+    """README's `cdktf deploy network workload` against the emulator, and the lock table right after it."""
+    proc = cli.run("deploy", "network", "workload", "--auto-approve", "--skip-synth", timeout_s=400)
+    items = cli.client("dynamodb").scan(TableName=cli.config.state.lock_table)["Items"]
+    return {"proc": proc, "locks": [item["LockID"]["S"] for item in items if "Info" in item]}
+
+
+@pytest.fixture(scope="module")
+def destroyed(cli: Cli, outputs, deployed, diff, whole_workload) -> subprocess.CompletedProcess[str]:
     # Destroy only after what the other tests read was taken: they may run in any order.
     return cli.run("destroy", "network", "--auto-approve", "--ignore-missing-stack-dependencies", "--skip-synth")
 
@@ -189,6 +201,30 @@ def test_outputs_file_has_the_network_outputs(cli, outputs):
     assert {"vpc_id", "private_subnet_ids", "studio_security_group_id", "vpc_cidr"} <= set(net)
     assert net["vpc_cidr"] == cli.config.network.vpc_cidr
     assert net["availability_zones"] == list(cli.config.availability_zones)
+
+
+def test_a_deploy_of_the_whole_workload_is_refused_at_once_with_the_way_out(cli, whole_workload):
+    """moto cannot create Studio, MLflow or CodeArtifact: the stack's guard refuses the plan (it
+    waited 9+ minutes on CodeArtifact before), and no state lock is left behind."""
+    proc = whole_workload["proc"]
+    out = ANSI.sub("", proc.stdout + proc.stderr)
+    assert proc.returncode != 0, out[-3000:]
+    assert "Resource precondition failed" in out, out[-3000:]
+    flat = " ".join(out.replace("│", " ").split())
+    assert ("The emulator (moto) cannot create SageMaker domains, user profiles, lifecycle configurations, "
+            "MLflow tracking servers or CodeArtifact") in flat, out[-3000:]
+    assert 'STUDIO_ENV=emulator make deploy ARGS="--yes --emulator-scope"' in flat, out[-3000:]
+    assert "Creating..." not in out  # refused at plan time: nothing was applied
+    assert whole_workload["locks"] == []
+
+
+def test_no_command_prints_an_error_for_the_telemetry_a_machine_without_internet_cannot_send(
+        bootstrap, deploy, diff, whole_workload):
+    """cdktf sends telemetry to checkpoint-api.hashicorp.com unless CHECKPOINT_DISABLE is set; the
+    project's .npmrc preloads isolated_studio/node/cdktf-env, which sets it, so nobody has to."""
+    for proc in (bootstrap, deploy, diff, whole_workload["proc"]):
+        out = ANSI.sub("", proc.stdout + proc.stderr)
+        assert "checkpoint-api.hashicorp.com" not in out and "telemetry" not in out.lower(), out[-2000:]
 
 
 def test_destroy_of_the_network_leaves_the_state_backend_and_nothing_in_the_vpc(cli, outputs, destroyed):

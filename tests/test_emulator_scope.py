@@ -38,3 +38,14 @@ def test_the_command_prints_target_arguments(synth, capsys):
     assert main([str(synth.dirs["workload"])]) == 0
     lines = capsys.readouterr().out.split()
     assert lines and all(line.startswith("-target=") for line in lines)
+
+
+def test_the_emulator_guard_is_never_a_target_and_exists_only_in_the_emulator(synth):
+    """The guard (modules/emulator_guard.py) refuses whole-workload plans against moto; the
+    scoped plans leave it out, and a real environment's stack has neither it nor its variable."""
+    assert "terraform_data" not in synth.stacks["workload"].get("resource", {})
+    assert "variable" not in synth.stacks["workload"]
+    stack = {"resource": {"terraform_data": {"guard": {"lifecycle": {"precondition": [
+        {"condition": "${var.emulator_whole_stack_plan_only}", "error_message": "No."}]}}},
+        "aws_s3_bucket": {"b": {"bucket": "x"}}}}
+    assert emulator_targets(stack) == ["aws_s3_bucket.b"]

@@ -8,6 +8,7 @@ from cdktf import App, TerraformStack
 
 from matchers import Testing
 
+from modules.emulator_guard import EmulatorGuardProps
 from modules.flow_log import FlowLog, FlowLogProps
 from modules.isolated_vpc import IsolatedVpc, IsolatedVpcProps
 from modules.lab_content import LabContentProps
@@ -74,6 +75,10 @@ def test_flow_log_rejects_retention_the_service_does_not_accept():
      "upstream_repository: must differ from repository"),
     (LabContentProps(bucket="b", directory=Path("/nonexistent"), prefix="/lab/"),
      "directory: /nonexistent does not exist"),
+    (EmulatorGuardProps(stack="workload", cannot_create="", instead="make deploy."),
+     "cannot_create: must not be empty"),
+    (EmulatorGuardProps(stack="workload", cannot_create="x", instead="make deploy."),
+     "instead: a command, without a final period"),
 ])
 def test_module_props_name_the_problem(props, fragment):
     assert any(fragment in p for p in props.problems()), props.problems()

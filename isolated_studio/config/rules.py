@@ -21,6 +21,9 @@ DEFAULT_REGION = "us-west-2"
 # The fixed credential the provider, the S3 backend and our own clients present to the
 # emulator (moto accepts any; "test" is what its documentation uses).
 EMULATOR_CREDENTIAL = "test"
+#: Terraform variable by which the workflow tells the emulator's workload guard (modules/emulator_guard.py)
+#: that its whole-stack plan is for the review only and never applied.
+EMULATOR_PLAN_ONLY_VARIABLE = "emulator_whole_stack_plan_only"
 
 # Interface endpoints Studio in VpcOnly mode can use. The value is the service name
 # template; "experiments" (SageMaker managed MLflow) lives under a different namespace.

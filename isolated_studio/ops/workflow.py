@@ -48,7 +48,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from isolated_studio.config import PROJECT_ROOT, ConfigError, StudioConfig, load_config
+from isolated_studio.config import EMULATOR_PLAN_ONLY_VARIABLE, PROJECT_ROOT, ConfigError, StudioConfig, load_config
 from isolated_studio.ops import aws, cleanup, guard, plan_review, runlock
 from isolated_studio.ops.app import outdir_mismatches, synthesize
 from isolated_studio.ops.aws import aws_client, aws_failure, verify_target
@@ -674,6 +674,10 @@ def prepare(args: argparse.Namespace, config: StudioConfig, say: Say,
         env = terraform_env(config.provider_mirror)
     except TerraformError as error:
         raise Refused(str(error)) from error
+    if config.emulator.enabled:
+        # Our emulator plans of the whole workload are for the review only (never applied, see
+        # _can_apply): the stack's guard refuses such plans from anyone who would apply them.
+        env[f"TF_VAR_{EMULATOR_PLAN_ONLY_VARIABLE}"] = "true"
     try:
         check_version(env)
     except TooOld as error:
