@@ -26,16 +26,28 @@ CLI_STAMP := node_modules/.installed-$(shell cat package-lock.json 2>/dev/null |
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 12
 
+# Installs write their output to build/install-<what>.log and print one line: a newcomer's
+# first `make synth` showed pipenv's virtualenv report on stderr. A failed install shows its
+# log's last lines on stderr and stops.
+INSTALL_LOG = build/install-$(1).log
+define quietly
+@mkdir -p build && echo "$(2) (output: $(call INSTALL_LOG,$(1)))" && \
+  { $(3); } > $(call INSTALL_LOG,$(1)) 2>&1 || \
+  { tail -n 40 $(call INSTALL_LOG,$(1)) >&2; echo "make: $(2) failed; the whole output is in $(call INSTALL_LOG,$(1))" >&2; exit 1; }
+endef
+
 $(STAMP): Pipfile Pipfile.lock
-	@$(PIPENV) --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet "pipenv==$(PIPENV_VERSION)"
-	$(PIPENV) sync --categories "$(CATEGORIES)"
+	$(call quietly,packages,Installing pipenv $(PIPENV_VERSION) and the locked packages into .venv,\
+	  { $(PIPENV) --version || $(PYTHON) -m pip install "pipenv==$(PIPENV_VERSION)"; } && \
+	  $(PIPENV) sync --categories "$(CATEGORIES)")
 	@rm -f .venv/.synced-* && touch $@
 
 setup: $(STAMP) ## install pipenv and the locked packages into .venv
 
 # The cdktf CLI, pinned in package-lock.json; install scripts are not needed for synth/deploy.
 $(CLI_STAMP): package.json package-lock.json
-	npm ci --ignore-scripts --no-audit --no-fund
+	$(call quietly,cli,Installing the cdktf CLI pinned in package-lock.json into node_modules,\
+	  npm ci --ignore-scripts --no-audit --no-fund)
 	@rm -f node_modules/.installed-* && touch $@
 
 cli: $(CLI_STAMP) ## install the pinned cdktf CLI into node_modules (use it as: npx cdktf ...)
@@ -46,8 +58,9 @@ STUDIO_VENV := .venv-studio
 STUDIO_REQUIREMENTS := notebooks/requirements.txt tests/requirements-studio.txt
 STUDIO_STAMP := $(STUDIO_VENV)/.synced-$(shell cat $(STUDIO_REQUIREMENTS) 2>/dev/null | cksum | cut -d' ' -f1)
 $(STUDIO_STAMP): $(STUDIO_REQUIREMENTS)
-	rm -rf $(STUDIO_VENV) && $(PYTHON) -m venv $(STUDIO_VENV)
-	$(STUDIO_VENV)/bin/pip install --quiet --disable-pip-version-check $(foreach r,$(STUDIO_REQUIREMENTS),-r $(r))
+	$(call quietly,studio-env,Installing the Studio-pinned lab environment into $(STUDIO_VENV),\
+	  rm -rf $(STUDIO_VENV) && $(PYTHON) -m venv $(STUDIO_VENV) && \
+	  $(STUDIO_VENV)/bin/pip install --disable-pip-version-check $(foreach r,$(STUDIO_REQUIREMENTS),-r $(r)))
 	@touch $@
 
 studio-env: $(STUDIO_STAMP) ## the Studio-pinned lab environment in .venv-studio (notebooks/requirements.txt)
@@ -56,8 +69,9 @@ studio-env: $(STUDIO_STAMP) ## the Studio-pinned lab environment in .venv-studio
 AWSCLI_VENV := .venv-awscli
 AWSCLI_STAMP := $(AWSCLI_VENV)/.synced-$(shell cat tests/requirements-awscli.txt 2>/dev/null | cksum | cut -d' ' -f1)
 $(AWSCLI_STAMP): tests/requirements-awscli.txt
-	rm -rf $(AWSCLI_VENV) && $(PYTHON) -m venv $(AWSCLI_VENV)
-	$(AWSCLI_VENV)/bin/pip install --quiet --disable-pip-version-check -r tests/requirements-awscli.txt
+	$(call quietly,awscli-env,Installing the AWS CLI of the start-script tests into $(AWSCLI_VENV),\
+	  rm -rf $(AWSCLI_VENV) && $(PYTHON) -m venv $(AWSCLI_VENV) && \
+	  $(AWSCLI_VENV)/bin/pip install --disable-pip-version-check -r tests/requirements-awscli.txt)
 	@touch $@
 
 awscli-env: $(AWSCLI_STAMP) ## the AWS CLI the start-script tests use, in .venv-awscli (tests/requirements-awscli.txt)
