@@ -15,13 +15,12 @@ from pathlib import Path
 
 import pytest
 
-from conftest import make_variant_config
 from isolated_studio.config import load_config
 
 ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.slow  # two syntheses in subprocesses, ~10 s each on a loaded machine
 
-#: config/dev.toml with what make_variant_config() changes (tests/conftest.py), as a file main.py reads.
+#: config/dev.toml with what the suite's variant changes (tests/conftest.py), as a file main.py reads.
 VARIANT_OVERRIDES = """
 [project]
 account_id = "123456789012"
@@ -62,9 +61,9 @@ def _toml(value: object) -> str:
     return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def test_the_variant_file_is_the_variant_the_suite_synthesizes(tmp_path):
+def test_the_variant_file_is_the_variant_the_suite_synthesizes(tmp_path, variant_config):
     loaded = load_config(_variant_file(tmp_path), env={"AWS_REGION": "us-west-2"})
-    variant = make_variant_config()
+    variant = variant_config
     # (model_copy does not derive the state bucket's name from the account, as loading a file does)
     assert (loaded.project.account_id, loaded.state.locking, loaded.workload, loaded.network, loaded.tags) == (
         variant.project.account_id, variant.state.locking, variant.workload, variant.network, variant.tags)
