@@ -64,6 +64,8 @@ __all__ = ["Workflow", "WorkflowError", "Refused", "PlanFailed", "RunResult", "S
            "Terraform", "aws_client", "verify_target", "outdir_mismatches", "synthesize", "main"]
 
 EXIT_OK, EXIT_FAILED, EXIT_REFUSED, EXIT_STOPPED = 0, 1, 2, 3
+# The read-only checks: their 2 means "found something", so they fail with 1.
+CHECKS = ("drift", "audit")
 EMULATOR_CANNOT_CREATE = "SageMaker domains, user profiles, MLflow tracking servers or CodeArtifact"
 
 Say = Callable[[str], None]
@@ -641,7 +643,7 @@ def _parser() -> argparse.ArgumentParser:
         description="Plan, deploy or destroy the isolated-studio stacks for STUDIO_ENV / STUDIO_CONFIG.",
         epilog="Exit codes: 0 done, 1 a step failed, 2 refused, aborted or interrupted before anything "
                "changed, 3 stopped part-way (aborted or interrupted after something changed); "
-               "drift: 0 no drift, 2 drift found, 1 error.",
+               "drift: 0 no drift, 2 drift found, 1 error; audit: 0 no breach, 2 breach found, 1 error.",
     )
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("plan", parents=[common], help="save and review a plan of every stack")
@@ -650,7 +652,11 @@ def _parser() -> argparse.ArgumentParser:
     destroy = commands.add_parser("destroy", parents=[common],
                                   help="clean up Studio, destroy workload then network (state with --include-state)")
     commands.add_parser("drift", parents=[common],
-                        help="plan every applied stack and report drift (exit 0 none, 2 drift, 1 error)")
+                        help="plan every applied stack, audit the live boundary and report drift "
+                             "(exit 0 none, 2 drift, 1 error)")
+    commands.add_parser("audit", parents=[common],
+                        help="read the deployed boundary with boto3 and check it against the synthesized stacks "
+                             "(exit 0 no breach, 2 breach, 1 error)")
     for sub in (deploy, destroy):
         sub.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     deploy.add_argument("--allow-replace", action="store_true",
@@ -721,6 +727,10 @@ def execute(args: argparse.Namespace, workflow: Workflow) -> Any:
         from isolated_studio.ops.drift import check_drift
 
         return check_drift(workflow, args.stacks or available)
+    if args.command == "audit":
+        from isolated_studio.ops.audit import run_audit
+
+        return run_audit(workflow)
     if args.command == "plan":
         return workflow.plan(args.stacks or available)
     if args.command == "deploy":
@@ -736,8 +746,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     def say(line: str) -> None:
         print(line, flush=True)
 
-    # drift answers "is there drift?": 2 means yes, so a check that cannot run is an error (1).
-    refused_exit = EXIT_FAILED if args.command == "drift" else EXIT_REFUSED
+    # drift and audit answer "is there drift?" / "is there a breach?": 2 means yes, so a check
+    # that cannot run is an error (1).
+    refused_exit = EXIT_FAILED if args.command in CHECKS else EXIT_REFUSED
     try:
         config = load_config()
     except ConfigError as error:
@@ -785,8 +796,7 @@ def run(args: argparse.Namespace, config: StudioConfig, say: Say, interrupts: In
         stopped = _stop("failed", f"error: {aws_failure(config, error)}")
     if workflow is not None and workflow.result is not None:
         report(workflow, workflow.result, say, args, finished=stopped is None)
-    if args.command == "drift":
-        # drift answers "is there drift?": 2 means yes, so a check that cannot run is an error (1).
+    if args.command in CHECKS:
         return outcome.exit_code if stopped is None and outcome is not None else EXIT_FAILED
     return EXIT_CODES[stopped]
 
@@ -804,7 +814,7 @@ def report(workflow: Workflow, result: RunResult, say: Say, args: argparse.Names
            finished: bool = True) -> None:
     """What the run did: the stacks applied, skipped and failed, locks left held, and, after a
     run that changed something and stopped part-way, what to run next."""
-    if result.command in ("plan", "drift"):
+    if result.command in ("plan", *CHECKS):
         return
     for line in result.outcome_lines():
         say(line)
