@@ -31,7 +31,7 @@ import ipaddress
 import json
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from isolated_studio.checks.policy_documents import POLICY_DOCUMENT_REF, render_policy_document
@@ -55,6 +55,7 @@ class Route:
     destination: str  # a CIDR or a prefix list id
     target_kind: str  # "local", "endpoint" (a gateway endpoint's route) or what it leaves through
     target: str
+    source: str = ""  # the aws_route resource that makes it (synthesized)
 
 
 @dataclass(frozen=True)
@@ -211,7 +212,7 @@ def no_route_out(env: Environment, expected: Environment, bindings: Bindings) ->
         if problems:
             option = "--destination-ipv6-cidr-block" if ":" in route.destination else (
                 "--destination-prefix-list-id" if route.destination.startswith("pl-") else "--destination-cidr-block")
-            yield Finding("no-route-out", route.table, "; ".join(problems),
+            yield Finding("no-route-out", route.source or route.table, "; ".join(problems),
                           f"aws ec2 delete-route --route-table-id {route.table} {option} {route.destination}")
 
 
@@ -241,8 +242,9 @@ def rules_stay_inside(env: Environment, expected: Environment, bindings: Binding
             problem = "a prefix list that is not one of the VPC's gateway endpoints"
         elif rule.referenced_group is not None and rule.referenced_group not in env.security_groups:
             problem = "a security group outside the VPC"
-        if problem:
-            yield Finding("rules-stay-inside", f"{rule.group} {rule.id}".strip(), f"{rule.describe()}: {problem}",
+        if problem and (rule.cidr is None or networks or rule.cidr in OPEN_CIDRS):
+            subject = f"{rule.group} {rule.id}".strip() if env.deployed else rule.id or rule.group
+            yield Finding("rules-stay-inside", subject, f"{rule.describe()}: {problem}",
                           f"aws ec2 revoke-security-group-{rule.direction} --group-id {rule.group} "
                           f"--security-group-rule-ids {rule.id}" if rule.id else "")
 
@@ -426,7 +428,9 @@ def check(env: Environment, expected: Environment | None = None, bindings: Bindi
     """Every finding of every rule; ``expected`` defaults to the environment itself (the static gate)."""
     expected = env if expected is None else expected
     bindings = {} if bindings is None else bindings
-    return [finding for rule in rules for finding in rule(env, expected, bindings)]
+    found = [finding for rule in rules for finding in rule(env, expected, bindings)]
+    # The commands name deployed ids: for the synthesized stacks the fix is the stack's code.
+    return found if env.deployed else [replace(f, fix="") for f in found]
 
 
 # --------------------------------------------------------------------------- policies
@@ -698,35 +702,36 @@ _FORBIDDEN = {
 }
 
 
-def _route(table: str, body: Mapping[str, Any], stacks: _Stacks, stack: str) -> Route:
+def _route(table: str, body: Mapping[str, Any], stacks: _Stacks, stack: str, source: str) -> Route:
     destination = next((str(stacks.value(stack, body[k])) for k in _ROUTE_DESTINATIONS if body.get(k)), "?")
     for key, kind in _ROUTE_TARGETS:
         target = body.get(key)
         if target:
             target = str(stacks.value(stack, target))
-            if key == "gateway_id" and target.startswith(("aws_vpc_endpoint.", "vpce-")):
+            if key == "gateway_id" and target.startswith(("aws_vpc_endpoint.", "${aws_vpc_endpoint.", "vpce-")):
                 kind = "endpoint"
-            elif key == "gateway_id" and target.startswith(("aws_vpn_gateway.", "vgw-")):
+            elif key == "gateway_id" and target.startswith(("aws_vpn_gateway.", "${aws_vpn_gateway.", "vgw-")):
                 kind = "VPN gateway"
             elif key == "gateway_id":
                 kind = "internet gateway"
-            return Route(table, destination, kind, target)
-    return Route(table, destination, "unknown target", "?")
+            return Route(table, destination, kind, target, source)
+    return Route(table, destination, "unknown target", "?", source)
 
 
-def _inline_rules(group: str, direction: str, blocks: Any, stacks: _Stacks, stack: str) -> Iterator[SgRule]:
+def _inline_rules(group: str, direction: str, blocks: Any, stacks: _Stacks, stack: str,
+                  source: str = "") -> Iterator[SgRule]:
     for block in _as_list(blocks):
         protocol = str(block.get("protocol", "-1"))
         ports = _ports(protocol, block.get("from_port"), block.get("to_port"))
         for cidr in _strings(stacks.value(stack, block.get("cidr_blocks"))) + _strings(
                 stacks.value(stack, block.get("ipv6_cidr_blocks"))):
-            yield SgRule(group, direction, protocol, *ports, cidr=cidr)
+            yield SgRule(group, direction, protocol, *ports, cidr=cidr, id=source)
         for prefix in _strings(stacks.value(stack, block.get("prefix_list_ids"))):
-            yield SgRule(group, direction, protocol, *ports, prefix_list=prefix)
+            yield SgRule(group, direction, protocol, *ports, prefix_list=prefix, id=source)
         for other in _strings(stacks.value(stack, block.get("security_groups"))):
-            yield SgRule(group, direction, protocol, *ports, referenced_group=other)
+            yield SgRule(group, direction, protocol, *ports, referenced_group=other, id=source)
         if block.get("self"):
-            yield SgRule(group, direction, protocol, *ports, referenced_group=group)
+            yield SgRule(group, direction, protocol, *ports, referenced_group=group, id=source)
 
 
 def _ports(protocol: str, low: Any, high: Any) -> tuple[int | None, int | None]:
@@ -754,9 +759,9 @@ def from_stacks(stacks: Mapping[str, Mapping[str, Any]], *, account: str | None 
     for rtype in ("aws_route_table", "aws_default_route_table"):
         for stack, address, body in s.resources(rtype):
             tables.append(address)
-            routes += [_route(address, r, s, stack) for r in _as_list(body.get("route"))]
+            routes += [_route(address, r, s, stack, address) for r in _as_list(body.get("route"))]
     for stack, address, body in s.resources("aws_route"):
-        routes.append(_route(str(s.value(stack, body.get("route_table_id"))), body, s, stack))
+        routes.append(_route(str(s.value(stack, body.get("route_table_id"))), body, s, stack, address))
     attachments = tuple(
         [Attachment("peering connection", address, str(s.value(stack, body.get("peer_vpc_id"))))
          for stack, address, body in s.resources("aws_vpc_peering_connection")]
@@ -778,14 +783,15 @@ def from_stacks(stacks: Mapping[str, Mapping[str, Any]], *, account: str | None 
             if direction is None:  # aws_security_group_rule: the inline block's shape plus a type
                 rules += _inline_rules(group, str(body.get("type")), [
                     {**body, "security_groups": [body["source_security_group_id"]]
-                     if body.get("source_security_group_id") else []}], s, stack)
+                     if body.get("source_security_group_id") else []}], s, stack, address)
                 continue
             protocol = str(body.get("ip_protocol", "-1"))
             ports = _ports(protocol, body.get("from_port"), body.get("to_port"))
             rules.append(SgRule(group, direction, protocol, *ports,
                                 cidr=s.value(stack, body.get("cidr_ipv4") or body.get("cidr_ipv6")) or None,
                                 prefix_list=s.value(stack, body.get("prefix_list_id")) or None,
-                                referenced_group=s.value(stack, body.get("referenced_security_group_id")) or None))
+                                referenced_group=s.value(stack, body.get("referenced_security_group_id")) or None,
+                                id=address))
     policies = {str(s.value(stack, body.get("vpc_endpoint_id"))): s.policy_of(stack, body.get("policy"))
                 for stack, _, body in s.resources("aws_vpc_endpoint_policy")}
     endpoints = tuple(
