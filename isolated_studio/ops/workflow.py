@@ -227,7 +227,7 @@ class Workflow:
         plan_file = directory / f"{stack}.tfplan"
         self.tf.init(stack)
         document = json.loads(self.tf.show_json(stack, plan_file))
-        review = plan_review.review_plan(stack, document)
+        review = plan_review.review_plan(stack, document, self.synthesized(stack))
         outputs_change = any(change.get("actions") != ["no-op"] for change in document.get("output_changes", {}).values())
         planned = StackPlan(stack, plan_file, directory / f"{stack}.plan.json", review,
                             review.has_changes or outputs_change)
@@ -534,8 +534,13 @@ class Workflow:
             from isolated_studio.ops import retention
 
             self.kept_keys = retention.kept_keys(json.loads(document))
-        review = plan_review.review_plan(stack, json.loads(document))
+        review = plan_review.review_plan(stack, json.loads(document), self.synthesized(stack))
         return StackPlan(stack, plan_file, json_file, review, has_changes, destroy)
+
+    def synthesized(self, stack: str) -> dict[str, Any] | None:
+        """The stack's synthesized cdk.tf.json: the review renders the policies it plans from it."""
+        path = self.tf.dirs[stack] / "cdk.tf.json"
+        return json.loads(path.read_text()) if path.is_file() else None
 
     def emulated_targets(self, stack: str, within: Sequence[str] | None = None) -> list[str]:
         """The ``-target``s of ``stack`` the emulator can create (``within`` narrows them further)."""
