@@ -82,8 +82,27 @@ class DocumentChange:
 
     @property
     def widens(self) -> bool:
-        """Whether it lets more through: an Allow granted or a Deny removed."""
-        return any(s.allows for s in self.granted) or any(not s.allows for s in self.removed)
+        """Whether it lets more through: an Allow granted that no removed Allow covered, or a Deny
+        removed that no granted Deny covers."""
+        old_allows = [s for s in self.removed if s.allows]
+        new_denies = [s for s in self.granted if not s.allows]
+        return (any(not any(covers(o, s) for o in old_allows) for s in self.granted if s.allows)
+                or any(not any(covers(n, s) for n in new_denies) for s in self.removed if not s.allows))
+
+
+def _matched(items: Sequence[str], patterns: Sequence[str]) -> bool:
+    return all(any(fnmatch.fnmatchcase(i.lower(), p.lower()) for p in patterns) for i in items)
+
+
+def covers(wider: Statement, narrower: Statement) -> bool:
+    """Whether ``wider`` lets through (or denies) everything ``narrower`` does, as far as the
+    statements tell: the same principals, at most its conditions, its actions and resources
+    matched by ``wider``'s patterns. NotAction / NotResource statements cover only themselves."""
+    if wider.effect != narrower.effect or wider.not_actions or wider.not_resources:
+        return wider == narrower
+    return (set(narrower.principals) <= set(wider.principals) and set(wider.conditions) <= set(narrower.conditions)
+            and not narrower.not_actions and not narrower.not_resources
+            and _matched(narrower.actions, wider.actions) and _matched(narrower.resources, wider.resources or ("*",)))
 
 
 @dataclass(frozen=True)
@@ -96,6 +115,8 @@ class Callout:
 class PermissionReview:
     documents: tuple[DocumentChange, ...] = ()
     callouts: tuple[Callout, ...] = ()
+    # Documents the plan rewrites (known only after apply) that keep their statements.
+    unchanged: tuple[str, ...] = ()
 
     @property
     def has_changes(self) -> bool:
@@ -362,7 +383,9 @@ def review_permissions(plan: Mapping[str, Any], synthesized: Mapping[str, Any] |
 
     sources = _data_sources(plan)
     refs = _references(plan)
+    configured = _configured_attributes(plan)
     documents: list[DocumentChange] = []
+    unchanged: list[str] = []
     for rc in plan.get("resource_changes", []):
         if rc.get("mode") != "managed":
             continue
@@ -395,6 +418,8 @@ def review_permissions(plan: Mapping[str, Any], synthesized: Mapping[str, Any] |
             else:
                 after_value, before_value = after.get(attribute), before.get(attribute)
                 after_unknown = unknown.get(attribute) is True
+            if after_unknown and configured and (rc["address"].split("[", 1)[0], attribute) not in configured:
+                continue  # computed, not configured (an endpoint's default policy): nothing of ours to review
             if action.value == "delete":
                 new: tuple[Statement, ...] = ()
                 note = ""
@@ -405,12 +430,30 @@ def review_permissions(plan: Mapping[str, Any], synthesized: Mapping[str, Any] |
             granted = tuple(s for s in new if s not in old)
             removed = tuple(s for s in old if s not in new)
             if not granted and not removed and (not note or old):
+                if after_unknown and old:
+                    unchanged.append(rc["address"])
                 continue  # the same statements: nothing for a reviewer to read
             documents.append(DocumentChange(rc["address"], kind, action.value, _subject(rtype, after or before),
                                             granted, removed, note))
     # What widens first: that is what a reviewer must judge.
     documents.sort(key=lambda d: not d.widens)
-    return PermissionReview(tuple(documents), tuple(_callouts(documents, _prior_services(plan))))
+    return PermissionReview(tuple(documents), tuple(_callouts(documents, _prior_services(plan))), tuple(unchanged))
+
+
+def _configured_attributes(plan: Mapping[str, Any]) -> set[tuple[str, str]]:
+    """``(resource address, attribute)`` of every attribute the configuration sets."""
+    found: set[tuple[str, str]] = set()
+
+    def walk(module: Mapping[str, Any] | None, prefix: str) -> None:
+        if not module:
+            return
+        for r in module.get("resources", []):
+            found.update((prefix + r["address"], attribute) for attribute in (r.get("expressions") or {}))
+        for name, call in (module.get("module_calls") or {}).items():
+            walk(call.get("module"), f"{prefix}module.{name}.")
+
+    walk(plan.get("configuration", {}).get("root_module"), "")
+    return found
 
 
 def _prior_services(plan: Mapping[str, Any]) -> set[str]:
@@ -509,8 +552,12 @@ def render_callouts(review: PermissionReview, *, stack: str | None = None) -> li
 def render_permissions(review: PermissionReview, level: int) -> list[str]:
     heading = "#" * level
     lines = [f"{heading} Permissions ({len(review.documents)} policy documents)", ""]
+    if review.unchanged:
+        lines += [f"{len(review.unchanged)} polic{'y' if len(review.unchanged) == 1 else 'ies'} the plan rewrites "
+                  "(known only after apply) keep their statements, rendered from the synthesized documents: "
+                  + ", ".join(f"`{a}`" for a in review.unchanged) + ".", ""]
     if not review.documents:
-        return lines + ["No IAM, bucket or key policy is created, changed or removed.", ""]
+        return lines + ["No IAM, bucket or key policy statement is granted or removed.", ""]
     for doc in review.documents:
         title = f"`{doc.address}`: {doc.kind}" + (f" of {doc.subject}" if doc.subject else "") + f", {doc.action}"
         if doc.action != "create" and (doc.granted or doc.removed):

@@ -533,13 +533,8 @@ def destroys_and_replacements(stack: str, plan: Mapping[str, Any],
 # What the workload takes from the network's outputs, and what a new value does to it on the
 # workload's next plan. The provider's aws_sagemaker_domain schema marks vpc_id and
 # subnet_ids ForceNew; its security groups are updated in place.
-_CROSS_STACK = (
-    (("vpc_id", "cross-stack-output-aws_vpc"), "replaces the Studio domain (its vpc_id forces a new domain)"),
-    (("private_subnet_ids", "cross-stack-output-aws_subnet"),
-     "replaces the Studio domain (its subnet_ids force a new domain)"),
-    (("studio_security_group_id", "cross-stack-output-aws_security_group"),
-     "changes the security groups of the domain, its users and spaces (in place)"),
-)
+_DOMAIN_PLACEMENT = ("vpc_id", "private_subnet_ids", "cross-stack-output-aws_vpc", "cross-stack-output-aws_subnet")
+_DOMAIN_GROUPS = ("studio_security_group_id", "cross-stack-output-aws_security_group")
 
 
 def next_plan_of_the_workload(stack: str, plan: Mapping[str, Any],
@@ -549,24 +544,27 @@ def next_plan_of_the_workload(stack: str, plan: Mapping[str, Any],
     The workload is planned against the network's current state, so its own plan in the
     same run cannot show it.
     """
-    effects: dict[str, list[str]] = {}
-    for name, output in (plan.get("output_changes") or {}).items():
-        if (output.get("actions") or ["no-op"]) == ["no-op"]:
-            continue
-        if output.get("before") == output.get("after") and not output.get("after_unknown"):
-            continue
-        for prefixes, effect in _CROSS_STACK:
-            if name.startswith(prefixes):
-                effects.setdefault(effect, []).append(name)
-    for effect, outputs in effects.items():
-        replaces = effect.startswith("replaces")
-        message = (f"the workload's next plan {effect}: this plan changes the network's "
-                   f"{', '.join(f'`{o}`' for o in sorted(outputs))}")
-        if replaces:
-            message += ("; a new domain gets a new home EFS, so users lose their files and spaces unless "
-                        "workload.retain_home_efs kept the old one; plan the workload right after this apply "
-                        "and review that plan before applying it")
-        yield ReviewWarning(stack, outputs[0], "cross-stack", message, GROUP_ACROSS_STACKS)
+    if stack != "network":
+        return
+    changed = sorted(name for name, output in (plan.get("output_changes") or {}).items()
+                     if (output.get("actions") or ["no-op"]) != ["no-op"]
+                     and (output.get("before") != output.get("after") or output.get("after_unknown")))
+    placement = [n for n in changed if n.startswith(_DOMAIN_PLACEMENT)]
+    groups = [n for n in changed if n.startswith(_DOMAIN_GROUPS)]
+    if placement:
+        yield ReviewWarning(
+            stack, placement[0], "cross-stack",
+            "the workload's next plan REPLACES the Studio domain and its user profiles: the domain's vpc_id and "
+            f"subnet_ids (which force a new domain) come from the network's {', '.join(f'`{n}`' for n in placement)}, "
+            "which this plan changes. A new domain gets a new home EFS: users lose their files and spaces unless "
+            "workload.retain_home_efs keeps the old one (unattached). Apply this, then plan the workload and review "
+            "that plan before applying it", GROUP_ACROSS_STACKS)
+    if groups:
+        yield ReviewWarning(
+            stack, groups[0], "cross-stack",
+            "the workload's next plan changes the security groups of the domain, its users and spaces (in place): "
+            f"they come from the network's {', '.join(f'`{n}`' for n in groups)}, which this plan changes",
+            GROUP_ACROSS_STACKS)
 
 
 # Every rule that adds warnings, in order. Another command's refusal rule is one more here.
@@ -840,10 +838,17 @@ def render_run_report(run: RunReview) -> str:
     lines = ["# Plan review", ""]
     lines += _warnings_block(run.warnings, show_stack=True)
     lines += _permission_callouts(run.stacks, show_stack=True)
+    settings = [(r.stack, c) for r in run.stacks for c in r.settings]
+    if settings:
+        lines += [f"## Settings that change ({len(settings)})", "",
+                  "| Stack | Resource | Setting | Old | New |", "|---|---|---|---|---|"]
+        lines += [f"| `{stack}` | `{_cell(c.address)}` | {c.setting} | {_cell(c.old)} | {_cell(c.new)} |"
+                  for stack, c in settings]
+        lines.append("")
     lines += _summary_table(run)
     for review in run.stacks:
         lines += [f"## Stack `{review.stack}`", ""]
-        lines += _stack_body(review, level=3)
+        lines += _stack_body(review, level=3, settings=False)
     return "\n".join(lines).rstrip() + "\n"
 
 
@@ -938,12 +943,12 @@ def _summary_table(run: RunReview) -> list[str]:
     return lines
 
 
-def _stack_body(review: StackReview, *, level: int) -> list[str]:
+def _stack_body(review: StackReview, *, level: int, settings: bool = True) -> list[str]:
     heading = "#" * level
     lines = [_plan_line(review), ""]
     if review.terraform_version:
         lines += [f"Terraform {review.terraform_version}.", ""]
-    if review.settings:
+    if review.settings and settings:
         lines += [f"{heading} Settings that change ({len(review.settings)})", "",
                   "| Resource | Setting | Old | New |", "|---|---|---|---|"]
         lines += [f"| `{_cell(c.address)}` | {c.setting} | {_cell(c.old)} | {_cell(c.new)} |" for c in review.settings]
