@@ -21,7 +21,7 @@ export CKV_SKIP_PACKAGE_UPDATE_CHECK := true
 STAMP := .venv/.synced-$(shell cat Pipfile.lock 2>/dev/null | cksum | cut -d' ' -f1)
 CLI_STAMP := node_modules/.installed-$(shell cat package-lock.json 2>/dev/null | cksum | cut -d' ' -f1)
 
-.PHONY: help setup cli studio-env awscli-env synth schema test test-fast validate checkov lint-iam bench mutation data clean plan deploy destroy drift emulator
+.PHONY: help setup cli studio-env awscli-env synth schema test test-fast validate checkov lint-iam bench mutation data clean plan deploy destroy drift audit emulator
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 12
@@ -129,8 +129,11 @@ deploy: setup ## check account/region, bootstrap state if needed, then plan, sho
 destroy: setup ## confirm, clean up Studio apps/spaces, destroy workload then network (ARGS=--include-state)
 	$(WORKFLOW) destroy $(STACK_ARGS) $(ARGS)
 
-drift: setup ## plan every applied stack: exit 0 no drift, 2 drift found (report in plans/<time>-drift/), 1 error
+drift: setup ## plan every applied stack and audit the live boundary: exit 0 no drift, 2 drift found (report in plans/<time>-drift/), 1 error
 	$(WORKFLOW) drift $(STACK_ARGS) $(ARGS)
+
+audit: setup ## read the deployed VPC, domain and buckets with boto3, check the isolation rules: exit 0 clean, 2 breach (plans/<time>-audit/audit.md), 1 error
+	$(WORKFLOW) audit $(ARGS)
 
 EMULATOR_PORT ?= 4566
 emulator: setup ## run moto (local AWS) for STUDIO_ENV=emulator in the foreground; Ctrl-C stops it

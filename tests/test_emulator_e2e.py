@@ -232,6 +232,8 @@ def test_no_route_leaves_the_vpc_and_no_gateway_exists(emu, deployed):
 def test_endpoints_are_private_and_cover_the_configured_services(emu, deployed):
     ec2, net = emu.client("ec2"), deployed.network
     endpoints = ec2.describe_vpc_endpoints(Filters=[{"Name": "vpc-id", "Values": [net["vpc_id"]]}])["VpcEndpoints"]
+    # An endpoint deleted (the drift test plants one and deletes it) stays listed as "deleted", as in AWS.
+    endpoints = [e for e in endpoints if e["State"].lower() != "deleted"]
     interface = {e["ServiceName"]: e for e in endpoints if e["VpcEndpointType"] == "Interface"}
     gateway = [e for e in endpoints if e["VpcEndpointType"] == "Gateway"]
 
@@ -322,29 +324,83 @@ def test_review_report_of_the_real_plans_names_the_studio_resources(emu, second_
         "network.tfplan", "state.tfplan", "workload.tfplan"]
 
 
-# --------------------------------------------------------------------------- drift
+# --------------------------------------------------------------------------- drift and the live audit
 
 
 @dataclass
 class DriftRuns:
     clean: subprocess.CompletedProcess[str]
+    audit_clean: subprocess.CompletedProcess[str]
     drifted: subprocess.CompletedProcess[str]
+    audit: subprocess.CompletedProcess[str]
+    planted: dict[str, str]  # breach -> the id it has in the emulator
+
+
+def _plant(ec2: Any, iam: Any, network: dict[str, Any], prefix: str, undo: list[Any]) -> dict[str, str]:
+    """Every out-of-band breach of the issue that moto can hold, made as someone in the console would;
+    each step that undoes one goes into ``undo`` as soon as there is something to undo."""
+    vpc, studio = network["vpc_id"], network["studio_security_group_id"]
+    planted: dict[str, str] = {}
+    planted["ssh"] = ec2.authorize_security_group_ingress(GroupId=studio, IpPermissions=[
+        {"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}])[
+        "SecurityGroupRules"][0]["SecurityGroupRuleId"]
+    undo.append(lambda: ec2.revoke_security_group_ingress(GroupId=studio, SecurityGroupRuleIds=[planted["ssh"]]))
+    igw = planted["internet gateway"] = ec2.create_internet_gateway()["InternetGateway"]["InternetGatewayId"]
+    undo.append(lambda: ec2.delete_internet_gateway(InternetGatewayId=igw))
+    ec2.attach_internet_gateway(InternetGatewayId=igw, VpcId=vpc)
+    undo.append(lambda: ec2.detach_internet_gateway(InternetGatewayId=igw, VpcId=vpc))
+    table = planted["default route"] = network["private_route_table_ids"][0]
+    ec2.create_route(RouteTableId=table, DestinationCidrBlock="0.0.0.0/0", GatewayId=igw)
+    undo.append(lambda: ec2.delete_route(RouteTableId=table, DestinationCidrBlock="0.0.0.0/0"))
+    other = ec2.create_vpc(CidrBlock="10.99.0.0/16")["Vpc"]["VpcId"]
+    undo.append(lambda: ec2.delete_vpc(VpcId=other))
+    pcx = planted["peering connection"] = ec2.create_vpc_peering_connection(VpcId=vpc, PeerVpcId=other)[
+        "VpcPeeringConnection"]["VpcPeeringConnectionId"]
+    undo.append(lambda: ec2.delete_vpc_peering_connection(VpcPeeringConnectionId=pcx))
+    tgw = ec2.create_transit_gateway()["TransitGateway"]["TransitGatewayId"]
+    undo.append(lambda: ec2.delete_transit_gateway(TransitGatewayId=tgw))
+    attachment = planted["transit gateway attachment"] = ec2.create_transit_gateway_vpc_attachment(
+        TransitGatewayId=tgw, VpcId=vpc, SubnetIds=network["private_subnet_ids"][:1])[
+        "TransitGatewayVpcAttachment"]["TransitGatewayAttachmentId"]
+    undo.append(lambda: ec2.delete_transit_gateway_vpc_attachment(TransitGatewayAttachmentId=attachment))
+    endpoint = planted["new endpoint"] = ec2.create_vpc_endpoint(
+        VpcId=vpc, ServiceName=f"com.amazonaws.{REGION}.kms", VpcEndpointType="Interface", PrivateDnsEnabled=True,
+        SubnetIds=network["private_subnet_ids"][:1])["VpcEndpoint"]["VpcEndpointId"]
+    undo.append(lambda: ec2.delete_vpc_endpoints(VpcEndpointIds=[endpoint]))
+    sts = next(e for e in ec2.describe_vpc_endpoints(Filters=[{"Name": "vpc-id", "Values": [vpc]}])["VpcEndpoints"]
+               if e["ServiceName"] == f"com.amazonaws.{REGION}.sts")
+    planted["endpoint policy"] = sts["VpcEndpointId"]
+    ec2.modify_vpc_endpoint(VpcEndpointId=sts["VpcEndpointId"], PolicyDocument=json.dumps(
+        {"Statement": [{"Effect": "Allow", "Principal": "*", "Action": "sts:*", "Resource": "*"}]}))
+    # moto has no --reset-policy: the original document goes back.
+    undo.append(lambda: ec2.modify_vpc_endpoint(VpcEndpointId=sts["VpcEndpointId"], PolicyDocument=sts["PolicyDocument"]))
+    role = planted["role inline policy"] = f"{prefix}-flow-logs"
+    iam.put_role_policy(RoleName=role, PolicyName="added-by-hand", PolicyDocument=json.dumps(
+        {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}))
+    undo.append(lambda: iam.delete_role_policy(RoleName=role, PolicyName="added-by-hand"))
+    return planted
 
 
 @pytest.fixture(scope="session")
 def drift_runs(emu: Emulator, deployed: Deployment) -> DriftRuns:
-    """`drift` of the untouched state stack, then of the network while a tag is changed by hand.
+    """`drift` of the untouched state stack and `audit` of the untouched environment; then a tag
+    changed by hand and every breach above planted, `drift` of the network and `audit` again.
 
-    The tag is put back before the fixture returns, so other tests never see it.
+    Everything planted is removed before the fixture returns, so other tests never see it.
     """
     clean = emu.workflow("drift", "--stacks", "state", plans="drift-clean")
+    audit_clean = emu.workflow("audit", plans="audit-clean")
     ec2, vpc_id = emu.client("ec2"), deployed.network["vpc_id"]
     ec2.create_tags(Resources=[vpc_id], Tags=[{"Key": "Owner", "Value": "changed-by-hand"}])
+    undo: list[Any] = [lambda: ec2.delete_tags(Resources=[vpc_id], Tags=[{"Key": "Owner"}])]
     try:
+        planted = _plant(ec2, emu.client("iam"), deployed.network, emu.config.name_prefix, undo)
         drifted = emu.workflow("drift", "--stacks", "network", plans="drift-network")
+        audit = emu.workflow("audit", plans="audit-breached")
     finally:
-        ec2.delete_tags(Resources=[vpc_id], Tags=[{"Key": "Owner"}])
-    return DriftRuns(clean, drifted)
+        for step in reversed(undo):
+            step()
+    return DriftRuns(clean, audit_clean, drifted, audit, planted)
 
 
 def test_drift_of_an_untouched_stack_exits_0(emu, drift_runs):
@@ -352,6 +408,19 @@ def test_drift_of_an_untouched_stack_exits_0(emu, drift_runs):
     assert "state: no drift" in drift_runs.clean.stdout
     report = (emu.plan_dir("drift-clean") / "review.md").read_text()
     assert "## Drift: none" in report and report.index("## Drift: none") < report.index("## Summary")
+    # make drift audits the live boundary too: the untouched one keeps every rule.
+    assert "## Live isolation audit: no breach" in report
+
+
+def test_the_audit_of_the_untouched_environment_exits_0_and_reads_what_the_stacks_describe(emu, drift_runs, deployed):
+    proc = drift_runs.audit_clean
+    assert proc.returncode == 0, describe(proc)
+    report = (emu.plan_dir("audit-clean") / "audit.md").read_text()
+    assert "## Live isolation audit: no breach" in report
+    assert f"- VPC {deployed.network['vpc_id']} ({emu.config.network.vpc_cidr}): 3 route tables, 3 security groups" in report
+    assert f"- bucket {emu.config.state.bucket}" in report
+    # What the emulator cannot hold is said, never skipped silently.
+    assert "- domain studio-emu: not found (the workload is not deployed)" in report
 
 
 def test_a_tag_changed_out_of_band_is_reported_as_drift_with_exit_2(emu, drift_runs):
@@ -361,6 +430,51 @@ def test_a_tag_changed_out_of_band_is_reported_as_drift_with_exit_2(emu, drift_r
     report = (emu.plan_dir("drift-network") / "review.md").read_text()
     vpc_row = next(line for line in report.splitlines() if line.startswith("| `aws_vpc."))
     assert "changed" in vpc_row and "tags" in vpc_row
+
+
+def _row(report: str, *parts: str) -> str:
+    rows = [line for line in report.splitlines() if line.startswith("|") and all(p in line for p in parts)]
+    assert len(rows) == 1, f"{parts} in {len(rows)} rows of:\n{report}"
+    return rows[0]
+
+
+# breach -> what the drift report's boundary table says of it (a plan sees it), or None (only the audit does)
+DRIFT_SEES = {
+    "ssh": ("`aws_security_group.studio-security-group_", "rule ingress tcp port 22 from 0.0.0.0/0 added outside Terraform",
+            "**leaves it in place**", "revoke-security-group-ingress"),
+    "default route": ("`aws_route_table.vpc_private-route-table-0_", "route to 0.0.0.0/0 through gateway_id=igw-",
+                      "**leaves it in place**", "aws ec2 delete-route"),
+    "endpoint policy": ("`aws_vpc_endpoint.endpoints_endpoint-sts_", "policy: added Allow sts:* on * for *",
+                        "**leaves it in place**", "--reset-policy"),
+    "role inline policy": ("`aws_iam_role.flow-log_role_", "inline policy added-by-hand added outside Terraform",
+                           "**leaves it in place**", "aws iam delete-role-policy"),
+}
+# breach -> the audit's rule
+AUDIT_SEES = {"ssh": "rules-stay-inside", "internet gateway": "no-gateways", "default route": "no-route-out",
+              "peering connection": "no-attachments", "transit gateway attachment": "no-attachments",
+              "new endpoint": "no-new-endpoints", "endpoint policy": "endpoint-policies"}
+
+
+@pytest.mark.parametrize("breach", sorted(set(DRIFT_SEES) | set(AUDIT_SEES)))
+def test_make_drift_reports_every_breach_planted_out_of_band_with_exit_2(emu, drift_runs, breach):
+    """The issue's breaches, each planted in the deployed network: `make drift` says so, exit 2."""
+    assert drift_runs.drifted.returncode == 2, describe(drift_runs.drifted)
+    report = (emu.plan_dir("drift-network") / "review.md").read_text()
+    if breach in DRIFT_SEES:  # the refresh found it: the boundary table, though no plan removes it
+        boundary = report.split("The isolation boundary was changed outside Terraform", 1)[1].split("\n\n", 2)[1]
+        assert _row(boundary, *DRIFT_SEES[breach])
+    if breach in AUDIT_SEES:  # no plan can see it: the live audit's section of the drift report
+        breaches = report.split("## ISOLATION BREACHES", 1)[1].split("\n## ", 1)[0]
+        assert _row(breaches, f"| {AUDIT_SEES[breach]} |", drift_runs.planted[breach])
+
+
+@pytest.mark.parametrize("breach", sorted(AUDIT_SEES))
+def test_make_audit_reports_every_breach_the_live_boundary_shows_with_exit_2(emu, drift_runs, breach):
+    assert drift_runs.audit.returncode == 2, describe(drift_runs.audit)
+    report = (emu.plan_dir("audit-breached") / "audit.md").read_text()
+    row = _row(report, f"| {AUDIT_SEES[breach]} |", drift_runs.planted[breach])
+    assert "| aws ec2 " in row  # with the command that removes it
+    assert "BREACH " in drift_runs.audit.stdout and drift_runs.planted[breach] in drift_runs.audit.stdout
 
 
 # --------------------------------------------------------------------------- locking

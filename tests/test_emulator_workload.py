@@ -164,10 +164,36 @@ class Destroyed:
     aliases: list[str]
 
 
+@dataclass
+class Audits:
+    clean: subprocess.CompletedProcess[str]
+    breached: subprocess.CompletedProcess[str]
+
+
+@pytest.fixture(scope="module")
+def audits(emu: Emulator, deployed: Deployment, seen: Seen) -> Audits:
+    """`audit` of the deployed buckets as they are, then with a lab bucket's statement removed and
+    another's public access block deleted by hand (both put back before the fixture returns)."""
+    clean = emu.workflow("audit", plans="audit-clean")
+    s3 = emu.client("s3")
+    notebooks, mlflow = BUCKETS["notebooks"], BUCKETS["mlflow"]
+    policy = s3.get_bucket_policy(Bucket=notebooks)["Policy"]
+    block = s3.get_public_access_block(Bucket=mlflow)["PublicAccessBlockConfiguration"]
+    try:
+        kept = [st for st in json.loads(policy)["Statement"] if st.get("Sid") != "LabRolesList"]
+        s3.put_bucket_policy(Bucket=notebooks, Policy=json.dumps({"Version": "2012-10-17", "Statement": kept}))
+        s3.delete_public_access_block(Bucket=mlflow)
+        breached = emu.workflow("audit", plans="audit-breached")
+    finally:
+        s3.put_bucket_policy(Bucket=notebooks, Policy=policy)
+        s3.put_public_access_block(Bucket=mlflow, PublicAccessBlockConfiguration=block)
+    return Audits(clean, breached)
+
+
 @pytest.fixture(scope="module")
 def destroyed(emu: Emulator, deployed: Deployment, seen: Seen,
-              replanned: subprocess.CompletedProcess[str]) -> Destroyed:
-    # After seen and replanned: the other tests read what was there before this destroy.
+              replanned: subprocess.CompletedProcess[str], audits: Audits) -> Destroyed:
+    # After seen, replanned and audits: the other tests read what was there before this destroy.
     proc = emu.workflow("destroy", "--yes", "--include-state", "--emulator-scope", plans="destroy")
     s3, iam, kms = emu.client("s3"), emu.client("iam"), emu.client("kms")
     key_arn = deployed.outputs["kms_key_arn"]
@@ -283,6 +309,27 @@ def test_the_tls_only_deny_is_left_out_only_in_the_emulator(seen, emu):
     for bucket in BUCKETS.values():
         statements = _statements(seen.buckets[bucket]["get_bucket_policy"]).values()
         assert not [s for s in statements if s["Effect"] == "Deny"], bucket
+
+
+# --------------------------------------------------------------------------- the live audit of the buckets
+
+
+def test_the_audit_of_the_deployed_buckets_and_network_finds_no_breach(emu, audits):
+    assert audits.clean.returncode == 0, describe(audits.clean)
+    report = (emu.plan_dir("audit-clean") / "audit.md").read_text()
+    assert "## Live isolation audit: no breach" in report
+    for bucket in BUCKETS.values():
+        assert f"- bucket {bucket}" in report
+
+
+def test_a_bucket_statement_removed_and_a_public_access_block_deleted_by_hand_are_breaches(emu, audits):
+    assert audits.breached.returncode == 2, describe(audits.breached)
+    report = (emu.plan_dir("audit-breached") / "audit.md").read_text()
+    assert (f"| bucket-policies | `{BUCKETS['notebooks']}` | statement LabRolesList of the bucket policy is missing "
+            "or changed | `make deploy STACKS=workload` puts it back |") in report
+    assert (f"| public-access-block | `{BUCKETS['mlflow']}` | public access block off: BlockPublicAcls, "
+            "IgnorePublicAcls, BlockPublicPolicy, RestrictPublicBuckets |") in report
+    assert "## ISOLATION BREACHES (2)" in report
 
 
 # --------------------------------------------------------------------------- lab content

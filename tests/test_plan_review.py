@@ -656,9 +656,11 @@ def test_a_warning_on_several_lines_stays_one_item_of_the_warning_list() -> None
 
     block = report.split("## WARNINGS (2): read before applying", 1)[1].split("\n## ", 1)[0]
     tokens = MarkdownIt("commonmark").enable("table").parse(block)
-    assert [t.type for t in tokens if t.level == 0] == ["bullet_list_open", "bullet_list_close"]
+    # One group heading, then one list: the lines of each warning stay in its item.
+    assert [t.type for t in tokens if t.level == 0] == [
+        "heading_open", "heading_close", "bullet_list_open", "bullet_list_close"]
     assert sum(t.type == "list_item_open" for t in tokens) == 2
-    assert not [t.type for t in tokens if t.type in ("heading_open", "table_open")]
+    assert [t.type for t in tokens if t.type in ("heading_open", "table_open")] == ["heading_open"]
     html = MarkdownIt("commonmark").enable("table").render(block)
     first_item = html.split("<li>")[1]
     assert first_item.splitlines() == ["<code>network</code>: DESTROY <code>aws_vpc.main</code>", "# not a heading",
@@ -861,7 +863,8 @@ def test_the_cost_section_says_how_each_endpoint_was_priced_and_the_change_in_co
         "## Interface endpoint cost\n\n"
         "5 interface endpoints, 7 endpoint-AZs in total (one per subnet): 7 x USD 0.01 per hour x 730 h = "
         "**USD 51.10 per month** (fixed charge; data processing is extra, USD 0.01 per GB; price is the "
-        "us-east-1/us-west-2 list price).\n\n"
+        "us-east-1/us-west-2 list price: aws.amazon.com/privatelink/pricing, as quoted by awsnegotiations.com, "
+        "2026-05).\n\n"
         "2 of them get subnets created in this apply: their AZs are counted from the subnets their configuration "
         "lists.\n\n"
         "Not priced, subnets unknown until apply: `aws_vpc_endpoint.logs`, `aws_vpc_endpoint.ssm`.\n\n"
@@ -918,7 +921,8 @@ def test_a_stack_report_lists_its_permission_callouts_without_the_stack_name() -
 
     assert report.startswith(
         "# Plan review: stack `workload`\n\n"
-        "**No warnings:** nothing is destroyed and no long-lived resource is replaced.\n\n"
+        "**No warnings:** nothing is destroyed, no long-lived resource is replaced and no other stack's next plan "
+        "is affected.\n\n"
         "## Permission call-outs (2): wildcards, new services, iam:PassRole, Principal *\n\n"
         "- `aws_iam_role_policy.exec` (inline policy) grants iam:PassRole on arn:aws:iam::111111111111:role/workload-exec\n"
         "- new service `iam` granted by `aws_iam_role_policy.exec`\n\n"
@@ -938,7 +942,7 @@ def test_cli_help_says_how_to_name_plans_and_where_reports_go(capsys: pytest.Cap
     assert excinfo.value.code == 0
     text = " ".join(capsys.readouterr().out.split())  # argparse wraps to the terminal's width
     assert text.startswith("usage: python -m isolated_studio.ops.plan_review [-h] [--out OUT] [--stack-dir STACK_DIR] "
-                           "STACK=plan.json [STACK=plan.json ...] "
+                           "[--synthesized OUTDIR] STACK=plan.json [STACK=plan.json ...] "
                            "Write a Markdown review of Terraform plans (terraform show -json output).")
     assert "--out OUT write the run report here (default: stdout)" in text
     assert "--stack-dir STACK_DIR also write one report per stack as DIR/STACK.md" in text

@@ -94,3 +94,15 @@ def test_the_cli_names_what_is_wrong_with_its_arguments(argv, message, capsys):
         main(argv)
     assert exit_.value.code == 2
     assert message in capsys.readouterr().err
+
+
+# Real plans of two changes a platform team makes (Terraform 1.11, hashicorp/aws 5.100.0;
+# regenerate them with tests/make_review_plans.py): the reviews a reviewer approves from.
+PLANS = GOLDEN / "plans"
+
+
+@pytest.mark.parametrize("name, stack", [("team-change", "workload"), ("cidr-change", "network")])
+def test_the_review_of_a_real_change_is_what_a_reviewer_approves_from(name, stack, tmp_path, capsys):
+    out = tmp_path / "review.md"
+    assert main([f"{stack}={PLANS / f'{name}.{stack}.plan.json'}", "--out", str(out)]) == 0
+    check(f"{name}-review.md", out.read_text(encoding="utf-8"))

@@ -535,6 +535,8 @@ def _run_cli(monkeypatch, flow: wf.Workflow, argv: list[str]) -> int:
     monkeypatch.setattr("sys.stdin.isatty", lambda: True)
     for name in ("AWS_REGION", "AWS_DEFAULT_REGION"):
         monkeypatch.setenv(name, flow.config.region)
+    for name in ("STUDIO_ENV", "STUDIO_CONFIG"):  # the next steps would name them
+        monkeypatch.delenv(name, raising=False)
     args = wf._parser().parse_args(argv)
     return wf.run(args, flow.config, flow.say, flow.interrupts)
 
@@ -551,6 +553,34 @@ def test_a_deploy_that_applied_state_and_then_heard_no_does_not_claim_nothing_ch
     assert "Applied: state" in lines
     applied = (flow.plan_dir / "review.md").read_text().split("### Applied", 1)[1]
     assert "- Applied: state" in applied
+    # README's promise: every exit after a partial change says what to run next.
+    assert lines[lines.index("Next:"):] == [
+        "Next:",
+        '  1. `make plan STACKS="network"`: see what is deployed now and what is left to change',
+        '  2. review that plan\'s review.md, then `make deploy STACKS="network"`']
+    assert '1. `make plan STACKS="network"`' in applied.split("### Next", 1)[1]
+
+
+def test_next_steps_name_the_environment_scope_and_used_up_saved_plans(tmp_path):
+    result = wf.RunResult("deploy", tmp_path, requested=["state", "network", "workload"],
+                          applied=["state"], started=["state", "network"])
+    args = wf._parser().parse_args(["deploy", "--emulator-scope", "--from-plan-dir", str(tmp_path)])
+
+    steps = wf.next_steps(result, args, held=["network"], env={"STUDIO_ENV": "emulator"})
+
+    assert steps[0].startswith("release the state lock of network with the `terraform force-unlock` command above")
+    assert steps[1] == ('`STUDIO_ENV=emulator make plan STACKS="network workload" ARGS=--emulator-scope`: see what '
+                        "is deployed now and what is left to change (the unfinished apply of network may have "
+                        "created resources its state does not track yet)")
+    assert steps[2].startswith('review that plan\'s review.md, then `STUDIO_ENV=emulator make deploy '
+                               'STACKS="network workload" ARGS=--emulator-scope` (the saved plans of this run are used up')
+
+
+def test_a_finished_run_and_one_that_changed_nothing_print_no_next_steps(tmp_path, monkeypatch):
+    tf = FakeTerraform({}, changes={"state": STATE_CHANGES})
+    flow, lines = make_workflow(tmp_path, emulator_config(), tf, World(bucket_exists=False), answers=["yes"])
+    assert _run_cli(monkeypatch, flow, ["deploy", "--stacks", "state"]) == wf.EXIT_OK
+    assert "Next:" not in lines and "### Next" not in (flow.plan_dir / "review.md").read_text()
 
 
 def test_an_abort_before_anything_changed_is_exit_2(tmp_path, monkeypatch):
@@ -581,6 +611,8 @@ def test_a_failed_apply_is_reported_as_failed_and_changed_in_part(tmp_path, monk
     assert "network: state lock released" in lines
     review = (flow.plan_dir / "review.md").read_text()
     assert "Failed: network" in review.split("### Applied", 1)[1]
+    assert ('  1. `make plan STACKS="network"`: see what is deployed now and what is left to change (the '
+            "unfinished apply of network may have created resources its state does not track yet)") in lines
 
 
 def test_destroy_reports_what_it_destroyed(tmp_path, monkeypatch):
@@ -649,12 +681,30 @@ def test_deploy_from_a_plan_dir_applies_exactly_the_saved_plans_without_planning
     reviewed.mkdir()
     (reviewed / "network.tfplan").write_text(json.dumps(plan_document(NETWORK_CHANGES)))
 
-    result = flow.deploy(["state", "network", "workload"], assume_yes=True, from_plan_dir=reviewed)
+    result = flow.deploy(["network"], assume_yes=True, from_plan_dir=reviewed)
 
     assert [c for c in tf.calls if c[0] in ("plan", "plan-destroy")] == []  # nothing planned again
     assert tf.applied() == ["network"]
     assert [p.plan_file for p in result.planned] == [reviewed / "network.tfplan"]
-    assert {s.stack for s in result.skipped} == {"state", "workload"}
+
+
+def test_deploy_from_a_plan_dir_missing_one_stacks_plan_applies_nothing(tmp_path, monkeypatch, capsys):
+    """Half of a reviewed change applied and exit 0 was the old behaviour: now exit 2, nothing applied."""
+    tf = FakeTerraform({}, changes={"network": NETWORK_CHANGES, "workload": WORKLOAD_CHANGES})
+    flow, lines = make_workflow(tmp_path, emulator_config(), tf, World(bucket_exists=True), local_state=True)
+    reviewed = tmp_path / "reviewed"
+    reviewed.mkdir()
+    for stack, changes in (("state", []), ("workload", WORKLOAD_CHANGES)):
+        (reviewed / f"{stack}.tfplan").write_text(json.dumps(plan_document(changes)))
+
+    code = _run_cli(monkeypatch, flow, ["deploy", "--yes", "--from-plan-dir", str(reviewed)])
+
+    assert code == wf.EXIT_REFUSED
+    err = capsys.readouterr().err
+    assert f"{reviewed} holds no saved plan of network (network.tfplan), only of state, workload" in err
+    assert f'`make deploy STACKS="state workload" ARGS="--from-plan-dir {reviewed}"`' in err
+    assert tf.calls == []  # not even initialized, nothing applied
+    assert "Applied: nothing" in lines
 
 
 def test_deploy_from_an_empty_plan_dir_is_refused(tmp_path):
@@ -982,6 +1032,8 @@ def test_an_interrupt_during_a_destroy_stops_before_the_next_stacks_cleanup(tmp_
     assert capsys.readouterr().err.splitlines()[-1] == (
         "interrupted: SIGINT received: network: the cleanup before its destroy not started")
     assert tf.applied() == ["workload"] and "Destroyed: workload" in lines
+    assert lines[lines.index("Next:") + 1] == ('  1. `make destroy STACKS="network"`: it plans again what is left '
+                                               "and destroys it, after the Studio and VPC cleanups")
 
 
 def test_the_destroy_prompt_names_the_environment_and_each_stacks_count(tmp_path, monkeypatch):

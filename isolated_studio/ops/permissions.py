@@ -3,18 +3,29 @@
 A reviewer approving ``aws_iam_role_policy.x: create`` needs to see what it grants. For every
 IAM role (trust policy and inline policies), role policy, managed policy, policy
 attachment, bucket policy and key policy that a plan creates, changes or destroys, this
-module reads the policy document the plan resolved (the attribute's JSON, or when that is
-only known after apply, the ``aws_iam_policy_document`` data source it comes from, with its
-unknown parts marked) and lists the statements granted and removed: effect x actions x
-resources x principals x conditions. Granted statements that widen access are called out:
-wildcards in actions or resources, ``NotAction``/``NotResource`` allows, services the stack
-did not grant before, ``iam:PassRole`` and ``Principal: *``.
+module compares the deployed document (the plan's prior state) with the planned one,
+statement by statement: effect x actions x resources x principals x conditions.
+
+The planned document is the attribute's JSON where the plan knows it. Where it is known
+only after apply (Terraform defers every ``aws_iam_policy_document`` that depends on a
+resource with pending changes: a tag change alone defers them all), it is rendered from the
+synthesized ``aws_iam_policy_document`` (the stack's ``cdk.tf.json``, else the plan's
+configuration of it) with every reference the plan knows replaced by its value: the ARN of
+a role that exists, the account, the bucket's name. A value created in this apply stays a
+readable reference (``${aws_iam_role.x.arn}``). A document whose statements do not change
+is not listed.
+
+A change that widens access (an Allow granted, a Deny removed) is marked, listed first and
+called out at the top of the review, as are wildcards in actions or resources,
+``NotAction``/``NotResource`` allows, services the stack did not grant before,
+``iam:PassRole`` and ``Principal: *``.
 """
 
 from __future__ import annotations
 
 import fnmatch
 import json
+import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -69,6 +80,30 @@ class DocumentChange:
     removed: tuple[Statement, ...] = ()
     note: str = ""
 
+    @property
+    def widens(self) -> bool:
+        """Whether it lets more through: an Allow granted that no removed Allow covered, or a Deny
+        removed that no granted Deny covers."""
+        old_allows = [s for s in self.removed if s.allows]
+        new_denies = [s for s in self.granted if not s.allows]
+        return (any(not any(covers(o, s) for o in old_allows) for s in self.granted if s.allows)
+                or any(not any(covers(n, s) for n in new_denies) for s in self.removed if not s.allows))
+
+
+def _matched(items: Sequence[str], patterns: Sequence[str]) -> bool:
+    return all(any(fnmatch.fnmatchcase(i.lower(), p.lower()) for p in patterns) for i in items)
+
+
+def covers(wider: Statement, narrower: Statement) -> bool:
+    """Whether ``wider`` lets through (or denies) everything ``narrower`` does, as far as the
+    statements tell: the same principals, at most its conditions, its actions and resources
+    matched by ``wider``'s patterns. NotAction / NotResource statements cover only themselves."""
+    if wider.effect != narrower.effect or wider.not_actions or wider.not_resources:
+        return wider == narrower
+    return (set(narrower.principals) <= set(wider.principals) and set(wider.conditions) <= set(narrower.conditions)
+            and not narrower.not_actions and not narrower.not_resources
+            and _matched(narrower.actions, wider.actions) and _matched(narrower.resources, wider.resources or ("*",)))
+
 
 @dataclass(frozen=True)
 class Callout:
@@ -80,6 +115,8 @@ class Callout:
 class PermissionReview:
     documents: tuple[DocumentChange, ...] = ()
     callouts: tuple[Callout, ...] = ()
+    # Documents the plan rewrites (known only after apply) that keep their statements.
+    unchanged: tuple[str, ...] = ()
 
     @property
     def has_changes(self) -> bool:
@@ -223,7 +260,8 @@ def _references(plan: Mapping[str, Any]) -> dict[tuple[str, str], list[str]]:
 
 def _document(value: Any, unknown: bool, address: str, attribute: str, plan: Mapping[str, Any],
               sources: Mapping[str, tuple[Mapping[str, Any], Any]],
-              refs: Mapping[tuple[str, str], list[str]]) -> tuple[tuple[Statement, ...], str]:
+              refs: Mapping[tuple[str, str], list[str]],
+              synthesized: Mapping[str, Any] | None = None) -> tuple[tuple[Statement, ...], str]:
     if isinstance(value, str) and value and not unknown:
         statements = _parse(value)
         return statements, "" if statements else "the document has no statement Terraform shows"
@@ -232,10 +270,104 @@ def _document(value: Any, unknown: bool, address: str, attribute: str, plan: Map
     base = address.split("[", 1)[0]
     for ref in refs.get((base, attribute), []):
         ref = ref[: -len(".json")] if ref.endswith(".json") else ref
+        if ref not in sources and not ref.startswith("data.aws_iam_policy_document."):
+            continue
+        rendered = _rendered(ref, plan, synthesized)
+        if rendered is not None:
+            document, pending = rendered
+            note = "" if not pending else (
+                f"{pending} value(s) created in this apply shown as the references the synthesized document makes")
+            return statements_of_json(document), note
         if ref in sources:
             values, marks = sources[ref]
             return statements_of_data_source(values, marks), f"from `{ref}`; parts marked {UNKNOWN}"
     return (), f"the document is {UNKNOWN}"
+
+
+_REFERENCE = re.compile(r"\$\{([^}]+)\}")
+
+
+def _rendered(ref: str, plan: Mapping[str, Any],
+              synthesized: Mapping[str, Any] | None) -> tuple[dict[str, Any], int] | None:
+    """The data source's document as the synthesis wrote it, with what the plan knows filled in,
+    and how many references stay (values this apply creates)."""
+    from isolated_studio.checks.policy_documents import render_policy_document
+
+    name = ref.split(".", 2)[2]
+    block = ((synthesized or {}).get("data", {}).get("aws_iam_policy_document") or {}).get(name)
+    if block is None:
+        block = _configured_block(plan, ref)
+    if block is None:
+        return None
+    known = _known_values(plan)
+    pending: set[str] = set()
+
+    def fill(value: Any) -> Any:
+        if isinstance(value, list):
+            return [fill(v) for v in value]
+        if isinstance(value, Mapping):
+            return {k: fill(v) for k, v in value.items()}
+        if not isinstance(value, str) or "${" not in value:
+            return value
+
+        def one(match: re.Match[str]) -> str:
+            found = _lookup(known, match.group(1))
+            if isinstance(found, str):
+                return found
+            pending.add(match.group(1))
+            return match.group(0)
+
+        return _REFERENCE.sub(one, value)
+
+    return fill(render_policy_document(block)), len(pending)
+
+
+def _configured_block(plan: Mapping[str, Any], ref: str) -> dict[str, Any] | None:
+    """The data source's arguments as the plan's configuration holds them (constant values)."""
+    for r in (plan.get("configuration") or {}).get("root_module", {}).get("resources") or []:
+        if r.get("address") == ref:
+            return _constants(r.get("expressions") or {})
+    return None
+
+
+def _constants(expressions: Any) -> Any:
+    if isinstance(expressions, list):
+        return [_constants(e) for e in expressions]
+    if isinstance(expressions, Mapping):
+        if "constant_value" in expressions:
+            return expressions["constant_value"]
+        return {k: _constants(v) for k, v in expressions.items() if k != "references"}
+    return expressions
+
+
+def _known_values(plan: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
+    """Per address, the values a reference may take: what the plan knows after apply, and for
+    what the plan does not list (data sources read before), the prior state."""
+    found: dict[str, Mapping[str, Any]] = {}
+    for r in _modules(plan.get("prior_state", {}).get("values", {}).get("root_module")):
+        found[r["address"]] = r.get("values") or {}
+    changing = {rc["address"]: rc for rc in plan.get("resource_changes", [])}
+    for r in _modules(plan.get("planned_values", {}).get("root_module")):
+        values = dict(r.get("values") or {})
+        rc = changing.get(r["address"])
+        unknown = ((rc or {}).get("change") or {}).get("after_unknown") or {}
+        # A value unknown after apply is not the prior one (a replaced role gets a new ARN).
+        found[r["address"]] = {k: v for k, v in values.items() if unknown.get(k) is not True}
+    return found
+
+
+def _lookup(known: Mapping[str, Mapping[str, Any]], expression: str) -> Any:
+    parts = expression.split(".")
+    if parts[0] == "data":
+        address, rest = ".".join(parts[:3]), parts[3:]
+    else:
+        address, rest = ".".join(parts[:2]), parts[2:]
+    value: Any = known.get(address)
+    for step in rest:
+        if not isinstance(value, Mapping):
+            return None
+        value = value.get(step)
+    return value
 
 
 def _subject(rtype: str, values: Mapping[str, Any]) -> str:
@@ -245,12 +377,15 @@ def _subject(rtype: str, values: Mapping[str, Any]) -> str:
     return ""
 
 
-def review_permissions(plan: Mapping[str, Any]) -> PermissionReview:
+def review_permissions(plan: Mapping[str, Any], synthesized: Mapping[str, Any] | None = None) -> PermissionReview:
+    """``synthesized``: the stack's cdk.tf.json, to render the documents known only after apply."""
     from isolated_studio.ops.plan_review import classify
 
     sources = _data_sources(plan)
     refs = _references(plan)
+    configured = _configured_attributes(plan)
     documents: list[DocumentChange] = []
+    unchanged: list[str] = []
     for rc in plan.get("resource_changes", []):
         if rc.get("mode") != "managed":
             continue
@@ -283,19 +418,42 @@ def review_permissions(plan: Mapping[str, Any]) -> PermissionReview:
             else:
                 after_value, before_value = after.get(attribute), before.get(attribute)
                 after_unknown = unknown.get(attribute) is True
+            if after_unknown and configured and (rc["address"].split("[", 1)[0], attribute) not in configured:
+                continue  # computed, not configured (an endpoint's default policy): nothing of ours to review
             if action.value == "delete":
                 new: tuple[Statement, ...] = ()
                 note = ""
             else:
-                new, note = _document(after_value, after_unknown, rc["address"], attribute, plan, sources, refs)
+                new, note = _document(after_value, after_unknown, rc["address"], attribute, plan, sources, refs,
+                                      synthesized)
             old = _parse(before_value)
             granted = tuple(s for s in new if s not in old)
             removed = tuple(s for s in old if s not in new)
-            if not granted and not removed and not note:
-                continue
+            if not granted and not removed and (not note or old):
+                if after_unknown and old:
+                    unchanged.append(rc["address"])
+                continue  # the same statements: nothing for a reviewer to read
             documents.append(DocumentChange(rc["address"], kind, action.value, _subject(rtype, after or before),
                                             granted, removed, note))
-    return PermissionReview(tuple(documents), tuple(_callouts(documents, _prior_services(plan))))
+    # What widens first: that is what a reviewer must judge.
+    documents.sort(key=lambda d: not d.widens)
+    return PermissionReview(tuple(documents), tuple(_callouts(documents, _prior_services(plan))), tuple(unchanged))
+
+
+def _configured_attributes(plan: Mapping[str, Any]) -> set[tuple[str, str]]:
+    """``(resource address, attribute)`` of every attribute the configuration sets."""
+    found: set[tuple[str, str]] = set()
+
+    def walk(module: Mapping[str, Any] | None, prefix: str) -> None:
+        if not module:
+            return
+        for r in module.get("resources", []):
+            found.update((prefix + r["address"], attribute) for attribute in (r.get("expressions") or {}))
+        for name, call in (module.get("module_calls") or {}).items():
+            walk(call.get("module"), f"{prefix}module.{name}.")
+
+    walk(plan.get("configuration", {}).get("root_module"), "")
+    return found
 
 
 def _prior_services(plan: Mapping[str, Any]) -> set[str]:
@@ -314,9 +472,27 @@ def _wild(values: Iterable[str]) -> list[str]:
     return [v for v in values if "*" in v and v != UNKNOWN]
 
 
+def _summary(st: Statement) -> str:
+    actions = ", ".join(st.actions) or "NOT " + ", ".join(st.not_actions)
+    resources = ", ".join(st.resources) or ("NOT " + ", ".join(st.not_resources) if st.not_resources else "")
+    text = f"{st.effect} {actions}" + (f" on {resources}" if resources else "")
+    if st.principals:
+        text += f" for {', '.join(st.principals)}"
+    if st.conditions:
+        text += f" when {'; '.join(st.conditions)}"
+    return text
+
+
 def _callouts(documents: Sequence[DocumentChange], prior_services: set[str]) -> list[Callout]:
     callouts: list[Callout] = []
     new_services: dict[str, list[str]] = {}
+    for doc in documents:
+        if doc.widens and doc.action != "create":
+            widening = [f"grants {_summary(s)}" for s in doc.granted if s.allows]
+            widening += [f"removes {_summary(s)}" for s in doc.removed if not s.allows]
+            callouts.append(Callout(doc.address, f"WIDENS `{doc.address}` ({doc.kind}"
+                                                 + (f" of {doc.subject}" if doc.subject else "") + "): "
+                                                 + "; ".join(widening)))
     for doc in documents:
         if doc.kind == "policy attachment" and doc.action != "delete" and ":aws:policy/" in doc.note:
             callouts.append(Callout(doc.address, f"{doc.note.replace('attaches', 'attaches the AWS managed policy')} "
@@ -376,10 +552,16 @@ def render_callouts(review: PermissionReview, *, stack: str | None = None) -> li
 def render_permissions(review: PermissionReview, level: int) -> list[str]:
     heading = "#" * level
     lines = [f"{heading} Permissions ({len(review.documents)} policy documents)", ""]
+    if review.unchanged:
+        lines += [f"{len(review.unchanged)} polic{'y' if len(review.unchanged) == 1 else 'ies'} the plan rewrites "
+                  "(known only after apply) keep their statements, rendered from the synthesized documents: "
+                  + ", ".join(f"`{a}`" for a in review.unchanged) + ".", ""]
     if not review.documents:
-        return lines + ["No IAM, bucket or key policy is created, changed or removed.", ""]
+        return lines + ["No IAM, bucket or key policy statement is granted or removed.", ""]
     for doc in review.documents:
         title = f"`{doc.address}`: {doc.kind}" + (f" of {doc.subject}" if doc.subject else "") + f", {doc.action}"
+        if doc.action != "create" and (doc.granted or doc.removed):
+            title += ": WIDENS access" if doc.widens else ": narrows access"
         lines += [f"{heading}# {title}", ""]
         if doc.note:
             lines += [doc.note[0].upper() + doc.note[1:] + ".", ""]

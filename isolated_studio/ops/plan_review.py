@@ -3,11 +3,18 @@
 Reviewers of a plan for this project care about a few things more than the
 raw diff: whether anything is destroyed, whether a long-lived resource (the
 Studio domain, its EFS, buckets, KMS keys...) would be replaced and lose data,
-what changes in IAM / security groups / resource policies / KMS / routing (the
-isolation boundary), and how much the interface endpoints cost.  This module
-reads ``terraform show -json plan.tfplan`` output (format_version 1.x) and
-puts exactly that at the top of a Markdown report, for one stack or for a run
-of several stacks.
+what the next plan of another stack will do because of this one, what changes in
+IAM / security groups / resource policies / KMS / routing (the isolation
+boundary) and what it grants, the settings that matter (sizes, instance types,
+retention, network access, KMS keys) old -> new, and what it costs a month.
+This module reads ``terraform show -json plan.tfplan`` output (format_version
+1.x) and puts exactly that at the top of a Markdown report, for one stack or
+for a run of several stacks. Changes that touch only tags are summarized in
+one line instead of filling the tables.
+
+Warnings come from :data:`WARNING_RULES`, plain functions over the plan; each
+warning has a group, and the report shows them grouped, data loss first. A new
+rule (a refusal another command adds) is one more function there.
 
 Usage::
 
@@ -21,20 +28,23 @@ import argparse
 import json
 import re
 import sys
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import Enum
 from pathlib import Path
 from typing import Any
 
-# Price of one interface endpoint in one AZ, per hour: USD 0.01 is the list
-# price in us-east-1 and us-west-2 (other regions are slightly higher). Data
-# processed through the endpoints (USD 0.01/GB for the first PB) is extra and
+from isolated_studio.ops import prices
+
+# Price of one interface endpoint in one AZ, per hour: the us-east-1 / us-west-2 list price
+# (isolated_studio/ops/prices.py has its source and date; other regions are slightly
+# higher). Data processed through the endpoints (USD 0.01/GB for the first PB) is extra and
 # not estimated here because it depends on usage.
-INTERFACE_ENDPOINT_AZ_HOURLY_USD = Decimal("0.01")
+INTERFACE_ENDPOINT_PRICE = prices.PRICES[("interface-endpoint-az", "us-east-1")]
+INTERFACE_ENDPOINT_AZ_HOURLY_USD = INTERFACE_ENDPOINT_PRICE.usd_per_hour
 # AWS bills a month as 730 hours (365 days x 24 h / 12).
-HOURS_PER_MONTH = 730
+HOURS_PER_MONTH = prices.HOURS_PER_MONTH
 
 SUPPORTED_FORMAT_MAJOR = "1"
 
@@ -177,10 +187,18 @@ class ResourceChange:
     changed_attributes: tuple[str, ...] = ()
     deposed: str | None = None
     previous_address: str | None = None
+    # "key: old -> new" for every tag the change adds, changes or removes (tags_all).
+    tag_changes: tuple[str, ...] = ()
 
     @property
     def category(self) -> str | None:
         return category_of(self.type)
+
+    @property
+    def tags_only(self) -> bool:
+        """An in-place update that changes nothing but tags."""
+        return (self.action is Action.UPDATE and bool(self.changed_attributes)
+                and set(self.changed_attributes) <= _TAG_ATTRIBUTES)
 
     @property
     def action_label(self) -> str:
@@ -213,14 +231,23 @@ class ResourceChange:
         return "; ".join(parts)
 
 
+# How the report groups warnings, in this order: what is lost first.
+GROUP_DATA_LOSS = "Data lost"
+GROUP_ACROSS_STACKS = "What the next plan of another stack does"
+GROUP_PLAN = "The plan itself"
+GROUP_DESTROYED = "Destroyed, no data kept"
+WARNING_GROUPS = (GROUP_DATA_LOSS, GROUP_ACROSS_STACKS, GROUP_PLAN, GROUP_DESTROYED)
+
+
 @dataclass(frozen=True)
 class ReviewWarning:
     """Something a reviewer must look at before approving the apply."""
 
     stack: str
     address: str
-    kind: str  # "destroy", "replace" or "plan"
+    kind: str  # "destroy", "replace", "plan", "cross-stack" (a rule may add its own)
     message: str
+    group: str = GROUP_PLAN
 
 
 @dataclass(frozen=True)
@@ -265,6 +292,13 @@ class StackReview:
     terraform_version: str | None = None
     # What IAM, bucket and key policies grant and remove (isolated_studio.ops.permissions).
     permissions: Any = None
+    settings: tuple[SettingChange, ...] = ()
+    costs: tuple[CostLine, ...] = ()
+    region: str | None = None
+
+    @property
+    def tags_only(self) -> tuple[ResourceChange, ...]:
+        return tuple(c for c in self.changes if c.tags_only)
 
     def _count(self, action: Action) -> int:
         return sum(1 for change in self.changes if change.action is action)
@@ -294,8 +328,8 @@ class StackReview:
         return bool(self.changes)
 
     def sensitive(self, category: str) -> tuple[ResourceChange, ...]:
-        """Changes in one security-relevant category, in plan order."""
-        return tuple(change for change in self.changes if change.category == category)
+        """Changes in one security-relevant category, in plan order (tag-only ones aside)."""
+        return tuple(change for change in self.changes if change.category == category and not change.tags_only)
 
 
 @dataclass(frozen=True)
@@ -339,22 +373,39 @@ def load_plan(path: str | Path) -> dict[str, Any]:
     return plan
 
 
-def review_plan(stack: str, plan: Mapping[str, Any]) -> StackReview:
-    """Build the structured review of one stack's plan JSON."""
+def review_plan(stack: str, plan: Mapping[str, Any], synthesized: Mapping[str, Any] | None = None) -> StackReview:
+    """Build the structured review of one stack's plan JSON.
+
+    ``synthesized``: the stack's ``cdk.tf.json``; policy documents the plan knows only after
+    apply are rendered from it (else from the plan's configuration).
+    """
     _check_format(plan)
     changes = tuple(_changes(plan))
     prior = plan.get("prior_state", {}).get("values")
     from isolated_studio.ops.permissions import review_permissions
 
+    region = plan_region(plan)
+    endpoints = endpoint_cost(plan["planned_values"], plan.get("configuration"))  # _check_format refused a plan without it
+    current = endpoint_cost(prior) if prior else None
     return StackReview(
         stack=stack,
         changes=changes,
         warnings=_warnings(stack, plan, changes),
-        endpoint_cost=endpoint_cost(plan["planned_values"], plan.get("configuration")),  # _check_format refused a plan without it
-        current_endpoint_cost=endpoint_cost(prior) if prior else None,
+        endpoint_cost=endpoints,
+        current_endpoint_cost=current,
         terraform_version=plan.get("terraform_version"),
-        permissions=review_permissions(plan),
+        permissions=review_permissions(plan, synthesized),
+        settings=tuple(setting_changes(plan)),
+        costs=tuple(cost_lines(plan, region, endpoints, current)),
+        region=region,
     )
+
+
+def plan_region(plan: Mapping[str, Any]) -> str | None:
+    """The AWS provider's region, as the plan's configuration sets it."""
+    provider = ((plan.get("configuration") or {}).get("provider_config") or {}).get("aws") or {}
+    region = ((provider.get("expressions") or {}).get("region") or {}).get("constant_value")
+    return region if isinstance(region, str) else None
 
 
 def _check_format(plan: Mapping[str, Any]) -> None:
@@ -398,7 +449,24 @@ def _changes(plan: Mapping[str, Any]) -> Iterator[ResourceChange]:
             changed_attributes=_changed_attributes(change),
             deposed=entry.get("deposed"),
             previous_address=entry.get("previous_address"),
+            tag_changes=_tag_changes(change),
         )
+
+
+_TAG_ATTRIBUTES = frozenset({"tags", "tags_all"})
+
+
+def _tag_changes(change: Mapping[str, Any]) -> tuple[str, ...]:
+    before = (change.get("before") or {}).get("tags_all") if isinstance(change.get("before"), Mapping) else None
+    after = (change.get("after") or {}).get("tags_all") if isinstance(change.get("after"), Mapping) else None
+    if not isinstance(before, Mapping) or not isinstance(after, Mapping):
+        return ()
+    found = []
+    for key in sorted(before.keys() | after.keys()):
+        old, new = before.get(key), after.get(key)
+        if old != new:
+            found.append(f"{key}: {'(none)' if old is None else old} -> {'(none)' if new is None else new}")
+    return tuple(found)
 
 
 def _changed_attributes(change: Mapping[str, Any]) -> tuple[str, ...]:
@@ -434,25 +502,240 @@ def _format_path(path: Sequence[Any]) -> str:
     return text
 
 
-def _warnings(stack: str, plan: Mapping[str, Any], changes: Iterable[ResourceChange]) -> tuple[ReviewWarning, ...]:
-    """Destroys, replacements of long-lived resources and broken plans."""
-    warnings: list[ReviewWarning] = []
+WarningRule = Callable[[str, Mapping[str, Any], Sequence["ResourceChange"]], Iterable[ReviewWarning]]
+
+
+def errored_plan(stack: str, plan: Mapping[str, Any], changes: Sequence[ResourceChange]) -> Iterator[ReviewWarning]:
     if plan.get("errored"):
-        warnings.append(ReviewWarning(stack, "", "plan", "Terraform reported errors: the plan is incomplete, do not apply it"))
+        yield ReviewWarning(stack, "", "plan", "Terraform reported errors: the plan is incomplete, do not apply it",
+                            GROUP_PLAN)
+
+
+def destroys_and_replacements(stack: str, plan: Mapping[str, Any],
+                              changes: Sequence[ResourceChange]) -> Iterator[ReviewWarning]:
+    """Every destroy, and every replacement of a long-lived resource: what it loses."""
     for change in changes:
         lost = LONG_LIVED_TYPES.get(change.type)
         if change.action is Action.DELETE:
             message = f"DESTROY `{change.address}`"
             message += f" ({change.details})" if change.details else ""
             message += f"; loses the {lost}" if lost else ""
-            warnings.append(ReviewWarning(stack, change.address, "destroy", message))
+            yield ReviewWarning(stack, change.address, "destroy", message,
+                                GROUP_DATA_LOSS if lost else GROUP_DESTROYED)
         elif change.action is Action.REPLACE and lost:
             order = "create before destroy" if change.create_before_destroy else "destroy then create"
             message = f"REPLACE long-lived `{change.address}` ({order}"
             message += f"; {change.details})" if change.details else ")"
             message += f"; loses the {lost}"
-            warnings.append(ReviewWarning(stack, change.address, "replace", message))
-    return tuple(warnings)
+            yield ReviewWarning(stack, change.address, "replace", message, GROUP_DATA_LOSS)
+
+
+# What the workload takes from the network's outputs, and what a new value does to it on the
+# workload's next plan. The provider's aws_sagemaker_domain schema marks vpc_id and
+# subnet_ids ForceNew; its security groups are updated in place.
+_DOMAIN_PLACEMENT = ("vpc_id", "private_subnet_ids", "cross-stack-output-aws_vpc", "cross-stack-output-aws_subnet")
+_DOMAIN_GROUPS = ("studio_security_group_id", "cross-stack-output-aws_security_group")
+
+
+def next_plan_of_the_workload(stack: str, plan: Mapping[str, Any],
+                              changes: Sequence[ResourceChange]) -> Iterator[ReviewWarning]:
+    """A network change whose outputs the workload reads: what the workload's next plan will do.
+
+    The workload is planned against the network's current state, so its own plan in the
+    same run cannot show it.
+    """
+    if stack != "network":
+        return
+    changed = sorted(name for name, output in (plan.get("output_changes") or {}).items()
+                     if (output.get("actions") or ["no-op"]) != ["no-op"]
+                     and (output.get("before") != output.get("after") or output.get("after_unknown")))
+    placement = [n for n in changed if n.startswith(_DOMAIN_PLACEMENT)]
+    groups = [n for n in changed if n.startswith(_DOMAIN_GROUPS)]
+    if placement:
+        yield ReviewWarning(
+            stack, placement[0], "cross-stack",
+            "the workload's next plan REPLACES the Studio domain and its user profiles: the domain's vpc_id and "
+            f"subnet_ids (which force a new domain) come from the network's {', '.join(f'`{n}`' for n in placement)}, "
+            "which this plan changes. A new domain gets a new home EFS: users lose their files and spaces unless "
+            "workload.retain_home_efs keeps the old one (unattached). Apply this, then plan the workload and review "
+            "that plan before applying it", GROUP_ACROSS_STACKS)
+    if groups:
+        yield ReviewWarning(
+            stack, groups[0], "cross-stack",
+            "the workload's next plan changes the security groups of the domain, its users and spaces (in place): "
+            f"they come from the network's {', '.join(f'`{n}`' for n in groups)}, which this plan changes",
+            GROUP_ACROSS_STACKS)
+
+
+# Every rule that adds warnings, in order. Another command's refusal rule is one more here.
+WARNING_RULES: list[WarningRule] = [errored_plan, destroys_and_replacements, next_plan_of_the_workload]
+
+
+def _warnings(stack: str, plan: Mapping[str, Any], changes: Sequence[ResourceChange]) -> tuple[ReviewWarning, ...]:
+    """What every rule of :data:`WARNING_RULES` finds."""
+    return tuple(warning for rule in WARNING_RULES for warning in rule(stack, plan, changes))
+
+
+# --------------------------------------------------------------------------
+# Settings a reviewer judges, old -> new
+
+# resource type -> (attribute path, what it is); nested blocks are one-element lists in the plan.
+SETTINGS: Mapping[str, tuple[tuple[str, str], ...]] = {
+    "aws_sagemaker_mlflow_tracking_server": (
+        ("tracking_server_size", "MLflow tracking server size"), ("mlflow_version", "MLflow version"),
+        ("automatic_model_registration", "automatic model registration"),
+        ("weekly_maintenance_window_start", "maintenance window"), ("artifact_store_uri", "artifact store")),
+    "aws_sagemaker_domain": (
+        ("app_network_access_type", "network access type"),
+        ("default_user_settings.jupyter_lab_app_settings.default_resource_spec.instance_type",
+         "JupyterLab instance type (users)"),
+        ("default_space_settings.jupyter_lab_app_settings.default_resource_spec.instance_type",
+         "JupyterLab instance type (spaces)"),
+        ("retention_policy.home_efs_file_system", "home EFS when the domain is deleted"),
+        ("kms_key_id", "KMS key"), ("vpc_id", "VPC"), ("subnet_ids", "subnets"),
+        ("default_user_settings.security_groups", "security groups")),
+    "aws_sagemaker_user_profile": (
+        ("user_profile_name", "user profile"),
+        ("user_settings.jupyter_lab_app_settings.default_resource_spec.instance_type", "JupyterLab instance type")),
+    "aws_vpc": (("cidr_block", "CIDR"),),
+    "aws_subnet": (("cidr_block", "CIDR"), ("availability_zone", "availability zone")),
+    "aws_kms_key": (("enable_key_rotation", "key rotation"), ("deletion_window_in_days", "deletion window (days)")),
+    "aws_s3_bucket_server_side_encryption_configuration": (
+        ("rule.apply_server_side_encryption_by_default.sse_algorithm", "encryption"),
+        ("rule.apply_server_side_encryption_by_default.kms_master_key_id", "KMS key")),
+    "aws_s3_bucket_versioning": (("versioning_configuration.status", "versioning"),),
+    "aws_s3_bucket": (("force_destroy", "destroy when not empty"),),
+    "aws_cloudwatch_log_group": (("retention_in_days", "retention (days)"), ("kms_key_id", "KMS key")),
+    "aws_flow_log": (("traffic_type", "traffic logged"),),
+    "aws_dynamodb_table": (("deletion_protection_enabled", "deletion protection"),),
+}
+NEW, GONE, LATER, SENSITIVE = "(new)", "(destroyed)", "(known after apply)", "(sensitive)"
+
+
+@dataclass(frozen=True)
+class SettingChange:
+    address: str
+    setting: str
+    old: str
+    new: str
+
+
+def _at(value: Any, path: str) -> Any:
+    for step in path.split("."):
+        if isinstance(value, list):
+            value = value[0] if len(value) == 1 else None
+        if not isinstance(value, Mapping):
+            return None
+        value = value.get(step)
+    if isinstance(value, list) and len(value) == 1 and not isinstance(value[0], (Mapping, list)):
+        return value
+    return value
+
+
+def _shown(value: Any) -> str:
+    if value is None:
+        return "(unset)"
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, list):
+        return ", ".join(sorted(map(str, value))) or "(none)"
+    return str(value)
+
+
+def setting_changes(plan: Mapping[str, Any]) -> Iterator[SettingChange]:
+    """The settings of :data:`SETTINGS` that the plan changes, creates or destroys, old -> new."""
+    for entry in plan.get("resource_changes") or []:
+        paths = SETTINGS.get(entry.get("type", ""))
+        change = entry.get("change") or {}
+        action = classify(change.get("actions", []))
+        if not paths or action is None or entry.get("mode") != "managed" or action is Action.FORGET:
+            continue
+        before, after = change.get("before"), change.get("after")
+        for path, label in paths:
+            if _at(change.get("before_sensitive"), path) is True or _at(change.get("after_sensitive"), path) is True:
+                old = new = SENSITIVE
+            else:
+                old = NEW if action is Action.CREATE else _shown(_at(before, path))
+                if action is Action.DELETE:
+                    new = GONE
+                elif _at(change.get("after_unknown"), path) is True:
+                    new = LATER
+                else:
+                    new = _shown(_at(after, path))
+            if old == new or (action is Action.CREATE and new == "(unset)") or (action is Action.DELETE and old == "(unset)"):
+                continue
+            yield SettingChange(entry["address"], label, old, new)
+
+
+# --------------------------------------------------------------------------
+# What it costs a month
+
+@dataclass(frozen=True)
+class CostLine:
+    """One thing whose fixed monthly cost (or, for instance types, hourly price) the plan changes."""
+
+    item: str
+    now_usd: Decimal | None  # per month; None: not running now
+    after_usd: Decimal | None
+    price: str  # the price used and its source, or why it is not priced
+    unpriced: bool = False
+    per_hour: bool = False  # a reference price per running hour, not a monthly fixed cost
+
+    @property
+    def change_usd(self) -> Decimal | None:
+        if self.unpriced:
+            return None
+        return (self.after_usd or Decimal(0)) - (self.now_usd or Decimal(0))
+
+
+def _values_by_type(values: Mapping[str, Any] | None, rtype: str) -> dict[str, Mapping[str, Any]]:
+    return {r["address"]: r.get("values") or {} for r in _module_resources((values or {}).get("root_module", {}))
+            if r.get("type") == rtype and r.get("mode", "managed") == "managed"}
+
+
+def cost_lines(plan: Mapping[str, Any], region: str | None, endpoints: EndpointCost,
+               current: EndpointCost | None) -> Iterator[CostLine]:
+    """The monthly cost of what changes: interface endpoints, MLflow tracking servers by size, and
+    the Studio instance types (a reference price per running hour)."""
+    was = current.monthly_usd if current is not None else Decimal(0)
+    if endpoints.monthly_usd != was or (current is None and endpoints.interface_endpoints):
+        yield CostLine(f"interface endpoints ({current.endpoint_azs if current else 0} -> {endpoints.endpoint_azs} "
+                       "endpoint-AZs)", was, endpoints.monthly_usd,
+                       f"USD {INTERFACE_ENDPOINT_AZ_HOURLY_USD} per endpoint-AZ-hour ({INTERFACE_ENDPOINT_PRICE.cite()})")
+    prior = (plan.get("prior_state") or {}).get("values")
+    old_servers = _values_by_type(prior, "aws_sagemaker_mlflow_tracking_server")
+    new_servers = _values_by_type(plan.get("planned_values"), "aws_sagemaker_mlflow_tracking_server")
+    for address in sorted(old_servers.keys() | new_servers.keys()):
+        old = old_servers.get(address, {}).get("tracking_server_size") if address in old_servers else None
+        new = new_servers.get(address, {}).get("tracking_server_size") if address in new_servers else None
+        if old == new:
+            continue
+        sizes = [s for s in (old, new) if s]
+        found = {s: prices.price(f"mlflow-tracking-server:{s}", region) for s in sizes}
+        missing = [s for s, p in found.items() if p is None]
+        label = f"MLflow tracking server `{address}` ({old or 'none'} -> {new or 'none'})"
+        if missing:
+            yield CostLine(label, None, None, f"not in the price table: {', '.join(missing)} in {region or 'this region'}",
+                           unpriced=True)
+            continue
+        yield CostLine(label, prices.monthly(found[old].usd_per_hour) if old else None,
+                       prices.monthly(found[new].usd_per_hour) if new else None,
+                       "; ".join(f"{s}: USD {p.usd_per_hour} per hour ({p.cite()})" for s, p in found.items()))
+    for change in setting_changes(plan):
+        if "instance type" not in change.setting or change.old == change.new:
+            continue
+        types = [t for t in (change.old, change.new) if t.startswith("ml.")]
+        found = {t: prices.price(f"sagemaker-instance:{t}", region) for t in types}
+        label = f"{change.setting} of `{change.address}` ({change.old} -> {change.new}), per running app"
+        missing = [t for t, p in found.items() if p is None]
+        if missing:
+            yield CostLine(label, None, None, f"not in the price table: {', '.join(missing)} in {region or 'this region'}",
+                           unpriced=True, per_hour=True)
+            continue
+        yield CostLine(label, found[change.old].usd_per_hour if change.old in found else None,
+                       found[change.new].usd_per_hour if change.new in found else None,
+                       "; ".join(f"{t}: USD {p.usd_per_hour} per hour ({p.cite()})" for t, p in found.items()),
+                       per_hour=True)
 
 
 def endpoint_cost(values: Mapping[str, Any], configuration: Mapping[str, Any] | None = None) -> EndpointCost:
@@ -555,21 +838,56 @@ def render_run_report(run: RunReview) -> str:
     lines = ["# Plan review", ""]
     lines += _warnings_block(run.warnings, show_stack=True)
     lines += _permission_callouts(run.stacks, show_stack=True)
+    settings = [(r.stack, c) for r in run.stacks for c in r.settings]
+    if settings:
+        lines += [f"## Settings that change ({len(settings)})", "",
+                  "| Stack | Resource | Setting | Old | New |", "|---|---|---|---|---|"]
+        lines += [f"| `{stack}` | `{_cell(c.address)}` | {c.setting} | {_cell(c.old)} | {_cell(c.new)} |"
+                  for stack, c in settings]
+        lines.append("")
     lines += _summary_table(run)
     for review in run.stacks:
         lines += [f"## Stack `{review.stack}`", ""]
-        lines += _stack_body(review, level=3)
+        lines += _stack_body(review, level=3, settings=False)
     return "\n".join(lines).rstrip() + "\n"
 
 
 def _warnings_block(warnings: Sequence[ReviewWarning], *, show_stack: bool) -> list[str]:
     if not warnings:
-        return ["**No warnings:** nothing is destroyed and no long-lived resource is replaced.", ""]
+        return ["**No warnings:** nothing is destroyed, no long-lived resource is replaced and no other "
+                "stack's next plan is affected.", ""]
     lines = [f"## WARNINGS ({len(warnings)}): read before applying", ""]
+    groups = [g for g in WARNING_GROUPS if any(w.group == g for w in warnings)]
+    groups += sorted({w.group for w in warnings} - set(WARNING_GROUPS))  # a rule's own group, after ours
+    for group in groups:
+        members = [w for w in warnings if w.group == group]
+        lines += [f"### {group} ({len(members)})", ""]
+        if group == GROUP_DESTROYED:
+            lines += _collapsed(members, show_stack)
+        else:
+            for warning in members:
+                prefix = f"`{warning.stack}`: " if show_stack else ""
+                lines.append(f"- {prefix}{list_item(warning.message)}")
+        lines.append("")
+    return lines
+
+
+def _collapsed(warnings: Sequence[ReviewWarning], show_stack: bool) -> list[str]:
+    """Destroys that lose no data, one line per stack and resource type."""
+    by_kind: dict[tuple[str, str], list[ReviewWarning]] = {}
     for warning in warnings:
-        prefix = f"`{warning.stack}`: " if show_stack else ""
-        lines.append(f"- {prefix}{list_item(warning.message)}")
-    return lines + [""]
+        rtype = _ADDRESS_STEP.findall(warning.address)[-2] if warning.address.count(".") else warning.address
+        by_kind.setdefault((warning.stack, rtype), []).append(warning)
+    lines = []
+    for (stack, rtype), members in by_kind.items():
+        prefix = f"`{stack}`: " if show_stack else ""
+        if len(members) == 1:
+            lines.append(f"- {prefix}{list_item(members[0].message)}")
+        else:
+            lines.append(f"- {prefix}DESTROY {len(members)} `{rtype}`: "
+                         + ", ".join(f"`{w.address.split('.', 1)[1] if w.address.startswith(rtype + '.') else w.address}`"
+                                     for w in members))
+    return lines
 
 
 _BLOCK_START = re.compile(r"^(?:[#>|*+=`~-]|\d+[.)])")
@@ -625,23 +943,68 @@ def _summary_table(run: RunReview) -> list[str]:
     return lines
 
 
-def _stack_body(review: StackReview, *, level: int) -> list[str]:
+def _stack_body(review: StackReview, *, level: int, settings: bool = True) -> list[str]:
     heading = "#" * level
     lines = [_plan_line(review), ""]
     if review.terraform_version:
         lines += [f"Terraform {review.terraform_version}.", ""]
+    if review.settings and settings:
+        lines += [f"{heading} Settings that change ({len(review.settings)})", "",
+                  "| Resource | Setting | Old | New |", "|---|---|---|---|"]
+        lines += [f"| `{_cell(c.address)}` | {c.setting} | {_cell(c.old)} | {_cell(c.new)} |" for c in review.settings]
+        lines.append("")
     lines += [f"{heading} Security-relevant changes", ""]
     lines += _sensitive_sections(review, level + 1)
     if review.permissions is not None:
         from isolated_studio.ops.permissions import render_permissions
 
         lines += render_permissions(review.permissions, level)
+    lines += [f"{heading} Monthly cost of what changes", ""]
+    lines += _changed_cost_lines(review)
     lines += [f"{heading} Interface endpoint cost", ""]
     lines += _cost_lines(review)
     if review.has_changes:
         lines += [f"{heading} All changes", ""]
-        lines += _change_table(review.changes)
+        tagged = review.tags_only
+        if tagged:
+            lines += [_tags_line(tagged), ""]
+        rest = [c for c in review.changes if not c.tags_only]
+        if rest:
+            lines += _change_table(rest)
     return lines
+
+
+def _tags_line(changes: Sequence[ResourceChange]) -> str:
+    """Tag-only updates in one line: how many, and what happens to which tag."""
+    diffs: dict[str, int] = {}
+    for change in changes:
+        for diff in change.tag_changes:
+            diffs[diff] = diffs.get(diff, 0) + 1
+    what = "; ".join(f"{diff}" + (f" ({n} of them)" if n != len(changes) else "") for diff, n in sorted(diffs.items()))
+    return (f"**{len(changes)} resource{'s' if len(changes) != 1 else ''} change only their tags** (in place)"
+            + (f": {_cell(what)}." if what else "."))
+
+
+def _changed_cost_lines(review: StackReview) -> list[str]:
+    if not review.costs:
+        return ["Nothing whose fixed cost is in the price table changes.", ""]
+    lines = ["| What | Now | After | Change | Price |", "|---|---:|---:|---:|---|"]
+    for line in review.costs:
+        unit = " per hour" if line.per_hour else ""
+        def money(value: Decimal | None) -> str:
+            if line.unpriced:
+                return "?"
+            return "-" if value is None else f"{_usd(value)}{unit}"
+        change = "?" if line.unpriced else f"{line.change_usd:+,.2f}{unit}"
+        lines.append(f"| {_cell(line.item)} | {money(line.now_usd)} | {money(line.after_usd)} | {change} | "
+                     f"{_cell(line.price)} |")
+    fixed = [c for c in review.costs if not c.per_hour and not c.unpriced]
+    lines += ["", f"Fixed monthly cost changes by USD {sum((c.change_usd for c in fixed), Decimal(0)):+,.2f} "
+                  "(USD per month, 730 h; priced lines only)."]
+    unpriced = [c.item for c in review.costs if c.unpriced]
+    if unpriced:
+        lines.append(f"Not priced, not in the price table (isolated_studio/ops/prices.py): {len(unpriced)}.")
+    return lines + [""]
 
 
 def _plan_line(review: StackReview) -> str:
@@ -653,6 +1016,9 @@ def _plan_line(review: StackReview) -> str:
     )
     if review.to_forget:
         text += f", {review.to_forget} to forget"
+    tagged = len(review.tags_only)
+    if tagged:
+        text += f" ({tagged} of the changes touch only tags)"
     return text + "."
 
 
@@ -663,7 +1029,12 @@ def _sensitive_sections(review: StackReview, level: int) -> list[str]:
         if changes:
             lines += [f"{'#' * level} {category} ({len(changes)})", ""]
             lines += _change_table(changes)
-    return lines or ["None: no change to IAM, security groups, bucket/endpoint policies, KMS or routing.", ""]
+    tagged = sum(1 for c in review.tags_only if c.category)
+    if not lines:
+        lines = ["None: no change to IAM, security groups, bucket/endpoint policies, KMS or routing.", ""]
+    if tagged:
+        lines += [f"{tagged} more of these resources change only their tags (see All changes).", ""]
+    return lines
 
 
 def _change_table(changes: Iterable[ResourceChange]) -> list[str]:
@@ -683,7 +1054,7 @@ def _cost_lines(review: StackReview) -> list[str]:
             "(one per subnet): "
             f"{cost.endpoint_azs} x USD {cost.hourly_price_usd} per hour x {HOURS_PER_MONTH} h = "
             f"**USD {_usd(cost.monthly_usd)} per month** (fixed charge; data processing is extra, "
-            "USD 0.01 per GB; price is the us-east-1/us-west-2 list price)."
+            f"USD 0.01 per GB; price is the us-east-1/us-west-2 list price: {INTERFACE_ENDPOINT_PRICE.cite()})."
         ]
     if cost.configured_az_endpoints:
         lines += [
@@ -733,6 +1104,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("plans", nargs="+", type=_parse_stack_argument, metavar="STACK=plan.json")
     parser.add_argument("--out", type=Path, help="write the run report here (default: stdout)")
     parser.add_argument("--stack-dir", type=Path, help="also write one report per stack as DIR/STACK.md")
+    parser.add_argument("--synthesized", type=Path, metavar="OUTDIR",
+                        help="the synthesized app (cdktf.out): policies known only after apply are rendered from "
+                             "OUTDIR/stacks/STACK/cdk.tf.json (default: from the plan's configuration)")
     return parser
 
 
@@ -744,7 +1118,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if len(set(stacks)) != len(stacks):
         parser.error(f"each stack may be given once, got {stacks}")
     try:
-        run = RunReview(tuple(review_plan(stack, load_plan(path)) for stack, path in args.plans))
+        run = RunReview(tuple(review_plan(stack, load_plan(path), synthesized_stack(args.synthesized, stack))
+                              for stack, path in args.plans))
     except (OSError, ValueError) as error:
         parser.error(str(error))
     _write(render_run_report(run), args.out)
@@ -754,6 +1129,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             _write(render_stack_report(review), args.stack_dir / f"{review.stack}.md")
     print(_one_line_summary(run, args.out), file=sys.stderr)
     return 0
+
+
+def synthesized_stack(outdir: Path | None, stack: str) -> dict[str, Any] | None:
+    """``<outdir>/stacks/<stack>/cdk.tf.json``, if there is one."""
+    path = outdir / "stacks" / stack / "cdk.tf.json" if outdir is not None else None
+    if path is None or not path.is_file():
+        return None
+    return json.loads(path.read_text(encoding="utf-8"))
 
 
 def _write(text: str, path: Path | None) -> None:

@@ -51,6 +51,10 @@ class RunResult:
     started: list[str] = field(default_factory=list)
     failed: dict[str, str] = field(default_factory=dict)
     report: Path | None = None
+    # The stacks the command set out to change, in the order it takes them.
+    requested: list[str] = field(default_factory=list)
+    # What to run next after a run that changed something and did not finish (printed, and in review.md).
+    next_steps: list[str] = field(default_factory=list)
 
     @property
     def changed(self) -> bool:
@@ -83,8 +87,11 @@ def render_report(result: RunResult, config: StudioConfig) -> str:
     if result.skipped:
         lines += ["### Not planned", ""]
         lines += [f"- `{s.stack}`: {plan_review.list_item(s.reason)}" for s in result.skipped] + [""]
-    if result.command != "plan":
+    if result.command not in ("plan", "drift"):
         lines += ["### Applied", ""] + [f"- {plan_review.list_item(line)}" for line in result.outcome_lines()] + [""]
+    if result.next_steps:
+        lines += ["### Next", ""] + [f"{i}. {plan_review.list_item(step)}" for i, step in enumerate(result.next_steps, 1)]
+        lines.append("")
     if result.planned:
         lines += ["### Saved plans", "", "| Stack | Plan | JSON |", "|---|---|---|"]
         lines += [f"| `{p.stack}` | `{p.plan_file.name}` | `{p.json_file.name}` |" for p in result.planned]

@@ -39,7 +39,7 @@ import argparse
 import json
 import os
 import sys
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -64,6 +64,8 @@ __all__ = ["Workflow", "WorkflowError", "Refused", "PlanFailed", "RunResult", "S
            "Terraform", "aws_client", "verify_target", "outdir_mismatches", "synthesize", "main"]
 
 EXIT_OK, EXIT_FAILED, EXIT_REFUSED, EXIT_STOPPED = 0, 1, 2, 3
+# The read-only checks: their 2 means "found something", so they fail with 1.
+CHECKS = ("drift", "audit")
 EMULATOR_CANNOT_CREATE = "SageMaker domains, user profiles, MLflow tracking servers or CodeArtifact"
 
 Say = Callable[[str], None]
@@ -164,7 +166,7 @@ class Workflow:
         again (Terraform refuses a plan whose state moved on). ``allow_replace``: let ``--yes``
         apply a plan that destroys or replaces a long-lived resource.
         """
-        result = self.result = RunResult("deploy", self.plan_dir)
+        result = self.result = RunResult("deploy", self.plan_dir, requested=ordered(stacks))
         if from_plan_dir is not None:
             self._check_saved_plans(from_plan_dir, stacks)
         try:
@@ -197,20 +199,35 @@ class Workflow:
         return planned
 
     def _check_saved_plans(self, directory: Path, stacks: Sequence[str]) -> None:
-        if not any((directory / f"{stack}.tfplan").is_file() for stack in stacks):
-            raise Refused(f"{directory} holds no saved plan of {', '.join(ordered(stacks))} (<stack>.tfplan); "
-                          "save and review them with `make plan` (or `workflow plan --plan-dir DIR`) first")
+        """Every stack this deploy would apply has a saved plan in ``directory``, or nothing is applied.
 
-    def _saved_plan(self, stack: str, directory: Path, result: RunResult) -> StackPlan | None:
-        """A plan saved (and reviewed) earlier, reviewed again from its own JSON."""
+        A reviewer approved the plans of one run as a whole: applying the stacks that have a
+        plan and skipping the others would land half of the change. To apply only some,
+        name them (``--stacks``): then only those need a plan.
+        """
+        wanted = ordered(stacks)
+        missing = [stack for stack in wanted if not (directory / f"{stack}.tfplan").is_file()]
+        if not missing:
+            return
+        found = [stack for stack in wanted if stack not in missing]
+        if not found:
+            raise Refused(f"{directory} holds no saved plan of {', '.join(wanted)} (<stack>.tfplan); "
+                          "save and review them with `make plan` (or `workflow plan --plan-dir DIR`) first")
+        raise Refused(
+            f"{directory} holds no saved plan of {', '.join(missing)} ({', '.join(f'{s}.tfplan' for s in missing)}), "
+            f"only of {', '.join(found)}; nothing was applied. Applying the others alone would leave part of the "
+            f"reviewed change unapplied. Plan and review every stack again (`make plan ARGS=\"--plan-dir DIR\"`), "
+            f"or apply only the stacks that have a plan by naming them: "
+            f"`make deploy STACKS=\"{' '.join(found)}\" ARGS=\"--from-plan-dir {directory}\"`")
+
+    def _saved_plan(self, stack: str, directory: Path, result: RunResult) -> StackPlan:
+        """A plan saved (and reviewed) earlier, reviewed again from its own JSON.
+
+        :meth:`_check_saved_plans` made sure it exists."""
         plan_file = directory / f"{stack}.tfplan"
-        if not plan_file.is_file():
-            result.skipped.append(Skipped(stack, f"no saved plan {plan_file.name} in {directory}"))
-            self.say(f"{stack}: skipped: no saved plan in {directory}")
-            return None
         self.tf.init(stack)
         document = json.loads(self.tf.show_json(stack, plan_file))
-        review = plan_review.review_plan(stack, document)
+        review = plan_review.review_plan(stack, document, self.synthesized(stack))
         outputs_change = any(change.get("actions") != ["no-op"] for change in document.get("output_changes", {}).values())
         planned = StackPlan(stack, plan_file, directory / f"{stack}.plan.json", review,
                             review.has_changes or outputs_change)
@@ -280,8 +297,8 @@ class Workflow:
             self._deployed_protection() if include_state else None) or self._workload_still_tracked(stacks)
         if refusal:
             raise Refused(refusal)
-        result = self.result = RunResult("destroy", self.plan_dir)
         chosen = ordered([*stacks, *(["state"] if include_state else [])], reverse=True)
+        result = self.result = RunResult("destroy", self.plan_dir, requested=chosen)
         runnable = self._unblocked(chosen, result, self._destroy_blocker)
         # Planning reads state only; the plans are applied one by one, in this order, below.
         self._plan_into(result, runnable, destroy=True)
@@ -517,8 +534,13 @@ class Workflow:
             from isolated_studio.ops import retention
 
             self.kept_keys = retention.kept_keys(json.loads(document))
-        review = plan_review.review_plan(stack, json.loads(document))
+        review = plan_review.review_plan(stack, json.loads(document), self.synthesized(stack))
         return StackPlan(stack, plan_file, json_file, review, has_changes, destroy)
+
+    def synthesized(self, stack: str) -> dict[str, Any] | None:
+        """The stack's synthesized cdk.tf.json: the review renders the policies it plans from it."""
+        path = self.tf.dirs[stack] / "cdk.tf.json"
+        return json.loads(path.read_text()) if path.is_file() else None
 
     def emulated_targets(self, stack: str, within: Sequence[str] | None = None) -> list[str]:
         """The ``-target``s of ``stack`` the emulator can create (``within`` narrows them further)."""
@@ -626,7 +648,7 @@ def _parser() -> argparse.ArgumentParser:
         description="Plan, deploy or destroy the isolated-studio stacks for STUDIO_ENV / STUDIO_CONFIG.",
         epilog="Exit codes: 0 done, 1 a step failed, 2 refused, aborted or interrupted before anything "
                "changed, 3 stopped part-way (aborted or interrupted after something changed); "
-               "drift: 0 no drift, 2 drift found, 1 error.",
+               "drift: 0 no drift, 2 drift found, 1 error; audit: 0 no breach, 2 breach found, 1 error.",
     )
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("plan", parents=[common], help="save and review a plan of every stack")
@@ -635,13 +657,18 @@ def _parser() -> argparse.ArgumentParser:
     destroy = commands.add_parser("destroy", parents=[common],
                                   help="clean up Studio, destroy workload then network (state with --include-state)")
     commands.add_parser("drift", parents=[common],
-                        help="plan every applied stack and report drift (exit 0 none, 2 drift, 1 error)")
+                        help="plan every applied stack, audit the live boundary and report drift "
+                             "(exit 0 none, 2 drift, 1 error)")
+    commands.add_parser("audit", parents=[common],
+                        help="read the deployed boundary with boto3 and check it against the synthesized stacks "
+                             "(exit 0 no breach, 2 breach, 1 error)")
     for sub in (deploy, destroy):
         sub.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     deploy.add_argument("--allow-replace", action="store_true",
                         help="with --yes, also apply plans that destroy or replace long-lived resources")
     deploy.add_argument("--from-plan-dir", type=Path, metavar="DIR",
-                        help="apply the saved plans in DIR (from `plan --plan-dir DIR`) instead of planning again")
+                        help="apply the saved plans in DIR (from `plan --plan-dir DIR`) instead of planning again; "
+                             "refused unless every stack deployed (all, or those --stacks names) has one")
     destroy.add_argument("--include-state", action="store_true",
                          help="also destroy the state bucket and lock table (needs state.protect = false)")
     return parser
@@ -709,6 +736,10 @@ def execute(args: argparse.Namespace, workflow: Workflow) -> Any:
         from isolated_studio.ops.drift import check_drift
 
         return check_drift(workflow, args.stacks or available)
+    if args.command == "audit":
+        from isolated_studio.ops.audit import run_audit
+
+        return run_audit(workflow)
     if args.command == "plan":
         return workflow.plan(args.stacks or available)
     if args.command == "deploy":
@@ -724,8 +755,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     def say(line: str) -> None:
         print(line, flush=True)
 
-    # drift answers "is there drift?": 2 means yes, so a check that cannot run is an error (1).
-    refused_exit = EXIT_FAILED if args.command == "drift" else EXIT_REFUSED
+    # drift and audit answer "is there drift?" / "is there a breach?": 2 means yes, so a check
+    # that cannot run is an error (1).
+    refused_exit = EXIT_FAILED if args.command in CHECKS else EXIT_REFUSED
     try:
         config = load_config()
     except ConfigError as error:
@@ -772,9 +804,8 @@ def run(args: argparse.Namespace, config: StudioConfig, say: Say, interrupts: In
     except (BotoCoreError, ClientError) as error:
         stopped = _stop("failed", f"error: {aws_failure(config, error)}")
     if workflow is not None and workflow.result is not None:
-        report(workflow, workflow.result, say)
-    if args.command == "drift":
-        # drift answers "is there drift?": 2 means yes, so a check that cannot run is an error (1).
+        report(workflow, workflow.result, say, args, finished=stopped is None)
+    if args.command in CHECKS:
         return outcome.exit_code if stopped is None and outcome is not None else EXIT_FAILED
     return EXIT_CODES[stopped]
 
@@ -788,15 +819,71 @@ def _changed(workflow: Workflow | None) -> bool:
     return workflow is not None and workflow.result is not None and workflow.result.changed
 
 
-def report(workflow: Workflow, result: RunResult, say: Say) -> None:
-    """What the run did: the stacks applied, skipped and failed, and locks left held."""
-    if result.command in ("plan", "drift"):
+def report(workflow: Workflow, result: RunResult, say: Say, args: argparse.Namespace | None = None, *,
+           finished: bool = True) -> None:
+    """What the run did: the stacks applied, skipped and failed, locks left held, and, after a
+    run that changed something and stopped part-way, what to run next."""
+    if result.command in ("plan", *CHECKS):
         return
     for line in result.outcome_lines():
         say(line)
+    held = []
     for stack in [s for s in result.started if s not in result.applied]:
-        say(workflow.lock_status(stack))
+        status = workflow.lock_status(stack)
+        say(status)
+        if "LOCKED" in status:
+            held.append(stack)
+    if not finished and result.changed:
+        result.next_steps = next_steps(result, args, held=held)
+        say("Next:")
+        for number, step in enumerate(result.next_steps, 1):
+            say(f"  {number}. {step}")
     workflow.write_report(result)
+
+
+def make_command(target: str, stacks: Sequence[str] = (), options: Sequence[str] = (),
+                 env: Mapping[str, str] | None = None) -> str:
+    """The ``make`` command line that runs ``target`` for the environment this run used."""
+    env = os.environ if env is None else env
+    parts = [f"{name}={env[name]}" for name in ("STUDIO_CONFIG", "STUDIO_ENV") if env.get(name)][:1]
+    parts += ["make", target]
+    if stacks:
+        parts.append(f'STACKS="{" ".join(stacks)}"')
+    if options:
+        parts.append(f'ARGS="{" ".join(options)}"' if len(options) > 1 else f"ARGS={options[0]}")
+    return " ".join(parts)
+
+
+def next_steps(result: RunResult, args: argparse.Namespace | None, *, held: Sequence[str] = (),
+               env: Mapping[str, str] | None = None) -> list[str]:
+    """What to run after a deploy or destroy that changed something and did not finish.
+
+    An apply that was interrupted or failed may have created (or deleted) objects its state
+    does not show yet, and saved plans of a stack whose state moved on are refused: the way
+    on is always a fresh plan of what is left, reviewed, then the command again.
+    """
+    scope = ["--emulator-scope"] if getattr(args, "emulator_scope", False) else []
+    skipped = {s.stack for s in result.skipped}
+    left = [s for s in result.requested if s not in result.applied and s not in skipped]
+    steps = []
+    if held:
+        steps.append(f"release the state lock of {', '.join(held)} with the `terraform force-unlock` command above, "
+                     "once no Terraform runs on it")
+    if result.command == "destroy":
+        stacks = [s for s in ordered(left) if s != "state"]
+        options = [*(["--include-state"] if "state" in left else []), *scope]
+        steps.append(f"`{make_command('destroy', stacks, options, env)}`: it plans again what is left and "
+                     "destroys it, after the Studio and VPC cleanups")
+        return steps
+    partial = [s for s in result.started if s not in result.applied]
+    why = (f" (the unfinished apply of {', '.join(partial)} may have created resources its state does not "
+           "track yet)" if partial else "")
+    steps.append(f"`{make_command('plan', left, scope, env)}`: see what is deployed now and what is left to "
+                 f"change{why}")
+    steps.append(f"review that plan's review.md, then `{make_command('deploy', left, scope, env)}`"
+                 + (" (the saved plans of this run are used up: Terraform refuses a saved plan once its "
+                    "stack's state moved on)" if getattr(args, "from_plan_dir", None) else ""))
+    return steps
 
 
 EXIT_CODES = {None: EXIT_OK, "failed": EXIT_FAILED, "refused": EXIT_REFUSED, "stopped": EXIT_STOPPED}
