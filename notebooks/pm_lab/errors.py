@@ -6,6 +6,9 @@ else has been written to MLflow.
 """
 
 
+from typing import Any
+
+
 class LabError(Exception):
     """Base class of every error the lab raises on purpose."""
 
@@ -34,7 +37,7 @@ class KernelSwitchRequired(LabError):
     """The notebook runs in the image's base environment: switch to the lab's own kernel."""
 
 
-def short_traceback(shell: object, etype: type, value: BaseException, tb: object, tb_offset: object = None) -> list[str]:
+def short_traceback(shell: Any, etype: type, value: BaseException, tb: object, tb_offset: object = None) -> list[str]:
     """IPython custom exception handler for the lab's errors: the message, whole, and no traceback.
 
     The lab's exceptions carry a message that says what is wrong and what to do; the
@@ -49,7 +52,10 @@ def short_traceback(shell: object, etype: type, value: BaseException, tb: object
     if mlflow is not None:
         while mlflow.active_run() is not None:
             mlflow.end_run("FAILED")
-    return [f"{etype.__name__}: {value}", "(the full traceback: run %tb in a new cell)"]
+    # What %tb shows (IPython's custom-exception path does not record it), then the short form.
+    sys.last_type, sys.last_value, sys.last_traceback = etype, value, tb
+    shell._showtraceback(etype, value, [f"{etype.__name__}: {value}", "(the full traceback: run %tb in a new cell)"])
+    return None
 
 
 def install_short_tracebacks() -> None:

@@ -9,10 +9,11 @@ did, would downgrade those and what they pull (see :data:`HELD_BACK`) under the 
 JupyterLab. So the lab installs into a virtual environment of its own, created from the
 image's own Python (the ``@remote`` job runs that same Python: the SDK refuses a job whose
 Python major.minor differs from the kernel's), and registers it as the Jupyter kernel
-``pm-lab``. Every package the image ships is pinned at the image's version in
-``requirements.txt`` unless it is held back below, so the kernel differs from the image only
-where it must, and a ``@remote`` job, which installs ``requirements.txt`` over the image in
-its own throwaway container, changes only those.
+``pm-lab``. Every package ``requirements.txt`` pins that the image ships is pinned at the
+image's version unless it is held back below, and resolving ``requirements.txt`` over the
+image's package list changes nothing else the image ships (both checked against the
+committed list, tests/lab/test_lab_studio_image.py): a ``@remote`` job, which installs
+``requirements.txt`` over the image in its own throwaway container, changes only those.
 
 The environment lives in the user's home (``~/.isolated-studio/kernels/pm-lab``, on the
 domain's EFS volume, so it survives app restarts) and is rebuilt only when
@@ -53,6 +54,7 @@ HELD_BACK: dict[str, str] = {
     "packaging": "mlflow 2.16 requires packaging < 25",
     "cachetools": "mlflow 2.16 requires cachetools < 6",
     "gunicorn": "mlflow 2.16 requires gunicorn < 24",
+    "attrs": "SDK 2.232 requires attrs < 24",
 }
 
 
@@ -122,6 +124,7 @@ def install(
             output = "\n".join(part.strip() for part in (result.stdout, result.stderr) if part and part.strip())
             raise StudioError(f"Building the lab's kernel failed at `{' '.join(command[:4])} ...` "
                               f"(exit {result.returncode}):\n{output[-4000:]}")
+    target.mkdir(parents=True, exist_ok=True)
     stamp.write_text(digest + "\n")
     echo(f"kernel {KERNEL_NAME!r} ready in {target} ({len(pinned(requirements))} pinned packages)")
     return target

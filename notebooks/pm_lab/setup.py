@@ -134,11 +134,12 @@ def start(namespace: dict[str, Any], *, echo: Any = print) -> Lab:
     frame = load_dataset(data_path, s3_client=session.client("s3") if session else None)
     from pm_lab.steps import dataset_source
 
-    job = execution.make_runner(parameters["execution_mode"])
     if parameters["execution_mode"] == "remote":
         remote = remote_settings(parameters, lab_settings, repository, session)
         echo(f"jobs: {remote.instance_type}, image {remote.image_uri}, subnets {list(remote.subnets)}")
         job = execution.make_runner("remote", remote, session=execution.sagemaker_session(session))
+    else:
+        job = execution.make_runner("local")
     lab = Lab(parameters, lab_settings, in_studio, on_aws, tracking_uri, ui_url, frame,
               dataset_source(data_path), job, session)
     echo(lab.summary())

@@ -117,8 +117,16 @@ def start_execution(*, experiment_name: str, model_name: str, seed: int, data_so
 
 @contextmanager
 def child(name: str, description: str) -> Iterator[Any]:
-    """A nested run of the active run, with the lab's tags."""
-    with mlflow.start_run(run_name=name, nested=True, tags=run_tags(), description=description) as run:
+    """A nested run of the active run, in its experiment, with the lab's tags.
+
+    The experiment is the parent's, not the process's default: inside a SageMaker job, which
+    resumed the kernel's run by id and never set an experiment, MLflow would put a nested run
+    in experiment 0.
+    """
+    parent = mlflow.active_run()
+    experiment_id = parent.info.experiment_id if parent is not None else None
+    with mlflow.start_run(run_name=name, nested=True, tags=run_tags(), description=description,
+                          experiment_id=experiment_id) as run:
         yield run
 
 
@@ -316,7 +324,11 @@ def fit_final_model(prepared: PreprocessingResult, params: TrainingParams, seed:
 
 def training_metrics(fitted: FittedModel) -> dict[str, float]:
     """The training run's metrics: validation at the threshold, Brier per calibration method."""
+    # validation_roc_auc and validation_log_loss are the per-round history (of the uncalibrated
+    # score): the calibrated model's are logged under their own names.
     metrics = prefixed(fitted.validation, "validation")
+    for name in ("roc_auc", "log_loss"):
+        metrics[f"validation_calibrated_{name}"] = metrics.pop(f"validation_{name}")
     metrics.update({f"validation_brier_{method}": value for method, value in fitted.calibration.validation_brier.items()})
     return metrics
 
