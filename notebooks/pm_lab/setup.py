@@ -15,7 +15,9 @@ library traceback, ``%tb`` has it), before any MLflow run exists:
 5. builds the ``job`` decorator: the functions run in the kernel, or as SageMaker
    ``@remote`` jobs in the VPC.
 
-It also keeps the notebook's output to what a reader needs: no MLflow INFO lines or
+Nothing the lab pins (MLflow, boto3, pandas ...) is imported before the kernel check, so a
+kernel that is not the lab's never loads the image's versions of them first. It also keeps
+the notebook's output to what a reader needs: no MLflow INFO lines or
 artifact progress bars.
 """
 
@@ -25,12 +27,12 @@ import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from pm_lab import errors, execution, settings, studio
-from pm_lab.data import TARGET
+
+if TYPE_CHECKING:  # pandas is one of the pinned requirements: not imported before the kernel check
+    import pandas as pd
 
 #: The parameters cell's names that setup reads.
 PARAMETERS: tuple[str, ...] = (
@@ -59,7 +61,7 @@ class Lab:
     on_aws: bool
     tracking_uri: str
     ui_url: str
-    frame: pd.DataFrame
+    frame: "pd.DataFrame"
     data_source: str
     job: execution.Runner
     session: Any = None
@@ -71,6 +73,8 @@ class Lab:
         raise AttributeError(name)
 
     def summary(self) -> str:
+        from pm_lab.data import TARGET
+
         failures = int(self.frame[TARGET].sum())
         where = "SageMaker jobs in the VPC" if self.parameters["execution_mode"] == "remote" else "this kernel"
         return "\n".join([
@@ -84,8 +88,6 @@ class Lab:
 
 def start(namespace: dict[str, Any], *, echo: Any = print) -> Lab:
     """Run the platform steps for the parameters in ``namespace`` (the notebook's globals)."""
-    from pm_lab.data import load_dataset
-
     errors.install_short_tracebacks()
     parameters = {name: namespace[name] for name in PARAMETERS}
     execution.check_mode(parameters["execution_mode"])
@@ -129,6 +131,8 @@ def start(namespace: dict[str, Any], *, echo: Any = print) -> Lab:
     tracking.connect(tracking_uri)
     tracking.check_client_version(lab_settings.mlflow_version if lab_settings else "", mlflow.__version__)
     ui_url = studio.mlflow_ui_url(tracking_uri, lambda: session.client("sagemaker"))
+
+    from pm_lab.data import load_dataset
 
     data_path = parameters["data_path"]
     frame = load_dataset(data_path, s3_client=session.client("s3") if session else None)
