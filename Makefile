@@ -47,7 +47,8 @@ cli: $(CLI_STAMP) ## install the pinned cdktf CLI into node_modules (use it as: 
 # registry here ships a portable CPython that installs without a download of its own):
 # STUDIO_PYTHON names another one.
 STUDIO_PYTHON_VERSION := 3.12
-STUDIO_PYTHON ?= $(firstword $(wildcard $(HOME)/.pyenv/versions/$(STUDIO_PYTHON_VERSION).*/bin/python$(STUDIO_PYTHON_VERSION)) \
+PYENV_VERSIONS := $(or $(PYENV_ROOT),$(HOME)/.pyenv)/versions
+STUDIO_PYTHON ?= $(firstword $(lastword $(sort $(wildcard $(PYENV_VERSIONS)/$(STUDIO_PYTHON_VERSION).*/bin/python$(STUDIO_PYTHON_VERSION)))) \
 	$(wildcard /usr/bin/python$(STUDIO_PYTHON_VERSION) /usr/local/bin/python$(STUDIO_PYTHON_VERSION)))
 STUDIO_VENV := .venv-studio
 STUDIO_REQUIREMENTS := notebooks/requirements.txt tests/requirements-studio.txt
