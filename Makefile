@@ -52,18 +52,27 @@ $(CLI_STAMP): package.json package-lock.json
 
 cli: $(CLI_STAMP) ## install the pinned cdktf CLI into node_modules (use it as: npx cdktf ...)
 
-# The lab as Studio runs it: exactly notebooks/requirements.txt (numpy 1.26, the SageMaker
-# SDK...), apart from the dev environment's newer libraries.
+# The lab as Studio runs it: its own kernel (pm_lab.kernel), made from the Python of the
+# SageMaker Distribution image Studio runs (4.4.1: Python 3.12, tests/data/sagemaker-distribution/)
+# with exactly notebooks/requirements.txt, apart from the dev environment's Python 3.11 and newer
+# libraries. The machines carry a Python 3.12 beside 3.11 (pyenv's, in the machine image; no
+# registry here ships a portable CPython that installs without a download of its own):
+# STUDIO_PYTHON names another one.
+STUDIO_PYTHON_VERSION := 3.12
+PYENV_VERSIONS := $(or $(PYENV_ROOT),$(HOME)/.pyenv)/versions
+STUDIO_PYTHON ?= $(firstword $(lastword $(sort $(wildcard $(PYENV_VERSIONS)/$(STUDIO_PYTHON_VERSION).*/bin/python$(STUDIO_PYTHON_VERSION)))) \
+	$(wildcard /usr/bin/python$(STUDIO_PYTHON_VERSION) /usr/local/bin/python$(STUDIO_PYTHON_VERSION)))
 STUDIO_VENV := .venv-studio
 STUDIO_REQUIREMENTS := notebooks/requirements.txt tests/requirements-studio.txt
-STUDIO_STAMP := $(STUDIO_VENV)/.synced-$(shell cat $(STUDIO_REQUIREMENTS) 2>/dev/null | cksum | cut -d' ' -f1)
+STUDIO_STAMP := $(STUDIO_VENV)/.synced-$(shell cat $(STUDIO_REQUIREMENTS) 2>/dev/null | cksum | cut -d' ' -f1)-py$(STUDIO_PYTHON_VERSION)
 $(STUDIO_STAMP): $(STUDIO_REQUIREMENTS)
-	$(call quietly,studio-env,Installing the Studio-pinned lab environment into $(STUDIO_VENV),\
-	  rm -rf $(STUDIO_VENV) && $(PYTHON) -m venv $(STUDIO_VENV) && \
+	@test -n "$(STUDIO_PYTHON)" || { echo "make studio-env needs Python $(STUDIO_PYTHON_VERSION) (the Studio image's): set STUDIO_PYTHON=/path/to/python$(STUDIO_PYTHON_VERSION)" >&2; exit 1; }
+	$(call quietly,studio-env,Installing the lab's Studio kernel (Python $(STUDIO_PYTHON_VERSION)) into $(STUDIO_VENV),\
+	  rm -rf $(STUDIO_VENV) && $(STUDIO_PYTHON) -m venv $(STUDIO_VENV) && \
 	  $(STUDIO_VENV)/bin/pip install --disable-pip-version-check $(foreach r,$(STUDIO_REQUIREMENTS),-r $(r)))
 	@touch $@
 
-studio-env: $(STUDIO_STAMP) ## the Studio-pinned lab environment in .venv-studio (notebooks/requirements.txt)
+studio-env: $(STUDIO_STAMP) ## the lab's Studio kernel in .venv-studio: the image's Python 3.12 + notebooks/requirements.txt
 
 # The AWS CLI for the JupyterLab start-script tests (run against moto), apart from .venv.
 AWSCLI_VENV := .venv-awscli

@@ -7,4 +7,4 @@ MLflow, XGBoost or boto3 import here): in Studio the notebook imports
 :mod:`pm_lab.studio` *before* the pinned requirements are installed.
 """
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

@@ -30,7 +30,8 @@ EXECUTION_MODES: tuple[str, ...] = ("local", "remote")
 #: Set in Studio apps to the app's image (SageMaker Distribution): the image with the
 #: kernel's Python and libraries, which the SDK would also pick by itself.
 STUDIO_IMAGE_ENV = "SAGEMAKER_INTERNAL_IMAGE_URI"
-#: botocore 1.35 sends STS to the global endpoint, which the VPC has no endpoint for.
+#: botocore before 1.36 sends STS to the global endpoint, which the VPC has no endpoint for
+#: (the image's 1.43 is regional by default; the job may run an older one, so it is set).
 JOB_ENVIRONMENT = {"AWS_STS_REGIONAL_ENDPOINTS": "regional"}
 
 #: Turns a job function into the callable the notebook invokes (same signature).

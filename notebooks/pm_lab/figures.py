@@ -10,7 +10,11 @@ from typing import Any
 
 import numpy as np
 from matplotlib.figure import Figure
+from sklearn.calibration import calibration_curve
 from sklearn.metrics import auc, precision_recall_curve, roc_curve
+
+#: Inline figures are shown at this resolution (legible in a notebook, small as PNG artifacts).
+DPI = 110
 
 
 def confusion_matrix_figure(table: dict[str, int], threshold: float, title: str) -> Figure:
@@ -21,7 +25,7 @@ def confusion_matrix_figure(table: dict[str, int], threshold: float, title: str)
             [table["false_negatives"], table["true_positives"]],
         ]
     )
-    figure = Figure(figsize=(4.2, 3.8))
+    figure = Figure(figsize=(4.6, 4.0), dpi=DPI)
     axes = figure.add_subplot()
     axes.imshow(cells, cmap="Blues")
     for (row, column), count in np.ndenumerate(cells):
@@ -39,7 +43,7 @@ def confusion_matrix_figure(table: dict[str, int], threshold: float, title: str)
 def roc_figure(y_true: Any, probability: Any, title: str) -> Figure:
     """ROC curve with its area."""
     false_positive_rate, true_positive_rate, _ = roc_curve(y_true, probability)
-    figure = Figure(figsize=(4.5, 4.2))
+    figure = Figure(figsize=(5.0, 4.4), dpi=DPI)
     axes = figure.add_subplot()
     axes.plot(false_positive_rate, true_positive_rate,
               label=f"ROC AUC {auc(false_positive_rate, true_positive_rate):.3f}")
@@ -58,7 +62,7 @@ def precision_recall_figure(
     """Precision-recall curve, the failure rate as chance level, and the chosen operating point."""
     precision, recall, thresholds = precision_recall_curve(y_true, probability)
     truth = np.asarray(y_true).astype(int)
-    figure = Figure(figsize=(4.5, 4.2))
+    figure = Figure(figsize=(5.0, 4.4), dpi=DPI)
     axes = figure.add_subplot()
     axes.plot(recall, precision, label=f"PR AUC {pr_auc:.3f}")
     axes.axhline(truth.mean(), linestyle="--", color="grey", label="chance (failure rate)")
@@ -79,10 +83,49 @@ def precision_recall_figure(
 def feature_importance_figure(importance: dict[str, float]) -> Figure:
     """Horizontal bars of the model's feature importance (gain), largest on top."""
     names = sorted(importance, key=importance.get)
-    figure = Figure(figsize=(6, 3.6))
+    figure = Figure(figsize=(6.4, 3.8), dpi=DPI)
     axes = figure.add_subplot()
     axes.barh(names, [importance[name] for name in names])
     axes.set_xlabel("importance (share of total gain)")
     axes.set_title("XGBoost feature importance")
+    figure.tight_layout()
+    return figure
+
+
+def training_curves_figure(history: dict[str, list[float]]) -> Figure:
+    """Log loss and ROC AUC per boosting round on the training and validation splits."""
+    figure = Figure(figsize=(9.0, 3.6), dpi=DPI)
+    for position, (metric, label) in enumerate((("log_loss", "log loss"), ("roc_auc", "ROC AUC")), start=1):
+        axes = figure.add_subplot(1, 2, position)
+        for split in ("train", "validation"):
+            values = history.get(f"{split}_{metric}", [])
+            axes.plot(range(1, len(values) + 1), values, label=split)
+        axes.set_xlabel("boosting round")
+        axes.set_ylabel(label)
+        axes.set_title(f"Training curve: {label}")
+        axes.legend()
+    figure.tight_layout()
+    return figure
+
+
+def reliability_figure(y_true: Any, probabilities: dict[str, Any], title: str) -> Figure:
+    """Observed failure rate against mean predicted probability, per decile of the prediction.
+
+    A probability that is one lies on the diagonal. Deciles (quantile bins) keep enough
+    rows in each point when most predictions are near zero.
+    """
+    figure = Figure(figsize=(5.0, 4.4), dpi=DPI)
+    axes = figure.add_subplot()
+    top = 0.0
+    for label, probability in probabilities.items():
+        observed, predicted = calibration_curve(y_true, probability, n_bins=10, strategy="quantile")
+        axes.plot(predicted, observed, marker="o", label=label)
+        top = max(top, float(np.max(predicted)), float(np.max(observed)))
+    top = min(1.0, top * 1.05 or 1.0)
+    axes.plot([0, top], [0, top], linestyle="--", color="grey", label="perfectly calibrated")
+    axes.set_xlabel("mean predicted failure probability")
+    axes.set_ylabel("observed failure rate")
+    axes.set_title(title)
+    axes.legend(loc="upper left", fontsize="small")
     figure.tight_layout()
     return figure

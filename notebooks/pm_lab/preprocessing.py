@@ -15,7 +15,8 @@ from sklearn.compose import ColumnTransformer
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-from pm_lab.data import CATEGORICAL_FEATURES, FEATURES, NUMERIC_FEATURES, PRODUCT_TYPES, TARGET
+from pm_lab.data import CATEGORICAL_FEATURES, FAILURE_MODES, FEATURES, NUMERIC_FEATURES, PRODUCT_TYPES, TARGET
+from pm_lab.features import FEATURE_SETS, check_feature_set
 
 #: Shares of the rows in the train, validation and test splits.
 SPLIT_FRACTIONS: tuple[float, float, float] = (0.8, 0.1, 0.1)
@@ -31,6 +32,9 @@ class Splits:
     y_train: pd.Series
     y_validation: pd.Series
     y_test: pd.Series
+    #: The failure-mode columns (TWF, HDF, ...) of the test rows, when the data has them:
+    #: the evaluation reports recall per failure mode. Never a model input.
+    modes_test: pd.DataFrame | None = None
 
     def sizes(self) -> dict[str, int]:
         """Row counts per split, for logging."""
@@ -93,19 +97,22 @@ def split_dataset(frame: pd.DataFrame, seed: int) -> Splits:
         stratify=y_rest,
         random_state=seed,
     )
-    return Splits(x_train, x_validation, x_test, y_train, y_validation, y_test)
+    modes = [mode for mode in FAILURE_MODES if mode in frame.columns]
+    modes_test = frame.loc[x_test.index, modes].astype("int64") if modes else None
+    return Splits(x_train, x_validation, x_test, y_train, y_validation, y_test, modes_test)
 
 
-def build_preprocessor() -> ColumnTransformer:
-    """Scale the sensor readings and one-hot encode the product type.
+def build_preprocessor(feature_set: str = "raw") -> ColumnTransformer:
+    """Scale the sensor readings (and derived features) and one-hot encode the product type.
 
     The type categories are fixed to L/M/H so the output always has the same
-    eight columns, whatever types a split happens to contain; an unknown
-    type at prediction time encodes as all zeros instead of failing.
+    columns, whatever types a split happens to contain; an unknown type at
+    prediction time encodes as all zeros instead of failing.
     """
+    numeric = [*NUMERIC_FEATURES, *FEATURE_SETS[check_feature_set(feature_set)]]
     return ColumnTransformer(
         transformers=[
-            ("numeric", StandardScaler(), list(NUMERIC_FEATURES)),
+            ("numeric", StandardScaler(), numeric),
             (
                 "type",
                 OneHotEncoder(categories=[list(PRODUCT_TYPES)], handle_unknown="ignore"),

@@ -80,18 +80,47 @@ def connect(tracking_uri: str, *, timeout_seconds: int = 5, max_retries: int = 0
             MlflowClient(tracking_uri=uri).search_experiments(max_results=1)
     except Exception as exc:  # any failure here means: nothing usable at that URI
         raise TrackingServerError(
-            f"Cannot reach the MLflow tracking server at {uri} "
-            f"({type(exc).__name__}: {_first_line(exc)}). Start it (see docs/lab.md) or "
-            "fix tracking_uri; nothing has been logged."
+            f"Cannot reach the MLflow tracking server at {uri} ({reason(exc, uri)}). "
+            "Start it (see docs/lab.md) or fix tracking_uri; nothing has been logged."
         ) from exc
     mlflow.set_tracking_uri(uri)
     return uri
 
 
-def _first_line(exc: BaseException) -> str:
-    """A short reason: MLflow's connection errors span many lines."""
-    text = str(exc).strip()
-    return text.splitlines()[0][:300] if text else "no details"
+def _chain(exc: BaseException) -> list[BaseException]:
+    seen: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and current not in seen:
+        seen.append(current)
+        current = current.__cause__ or current.__context__
+    return seen
+
+
+def reason(exc: BaseException, uri: str = "") -> str:
+    """The cause of a failed request in a few words, whole: ``connection refused to 127.0.0.1:5000``.
+
+    MLflow wraps the socket error in requests' and urllib3's exceptions, whose messages run
+    to several hundred characters; the innermost cause is what a user can act on. Connection
+    errors are recognised in the chain and in urllib3's message (which keeps the errno text
+    when the exception objects are not chained).
+    """
+    from urllib.parse import urlparse
+
+    address = urlparse(uri).netloc if uri else ""
+    where = f" to {address}" if address else ""
+    chain = _chain(exc)
+    text = " ".join(str(item) for item in chain)
+    for item in chain:
+        if isinstance(item, ConnectionRefusedError) or "Connection refused" in str(item):
+            return f"connection refused{where}"
+    for item in chain:
+        if isinstance(item, TimeoutError) or "timed out" in str(item).lower():
+            return f"no answer{where} within the timeout"
+    if "Name or service not known" in text or "nodename nor servname" in text:
+        return f"unknown host {address}".strip()
+    innermost = chain[-1]
+    message = " ".join(str(innermost).split()) or "no details"
+    return f"{type(innermost).__name__}: {message}"
 
 
 def check_client_version(server_version: str, client_version: str) -> None:

@@ -5,23 +5,30 @@
 it runs unchanged in the kernel or in a SageMaker ``@remote`` job; the
 notebook's job function around it does the logging.
 
-Failures are about 3 % of the rows. ``scale_pos_weight`` (by default the
-ratio of non-failures to failures in the training split, XGBoost's advice
-for imbalanced classes) weights each failure as much as all the
-non-failures it stands for, so the model stops treating a missed failure as
-a rounding error.
+Failures are about 3 % of the rows. ``class_weight="balanced"`` sets XGBoost's
+``scale_pos_weight`` to the ratio of non-failures to failures in the training split
+(XGBoost's advice for imbalanced classes), so that each failure weighs as much as the
+non-failures it stands for; the price is a probability that is no longer one (the mean
+prediction rises far above the failure rate). ``class_weight="none"`` trains on the rows as
+they are. Which one ranks failures better, and whether calibration then repairs the
+probabilities, is decided on the validation split (:func:`search_space`,
+:mod:`pm_lab.calibration`), not assumed.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+import itertools
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 import numpy as np
 from sklearn.pipeline import Pipeline
 from xgboost import XGBClassifier
 
-from pm_lab.preprocessing import PreprocessingResult
+from pm_lab.features import DerivedFeatures, add_derived, check_feature_set
+from pm_lab.preprocessing import PreprocessingResult, build_preprocessor
+
+CLASS_WEIGHTS: tuple[str, ...] = ("balanced", "none")
 
 #: XGBoost's evaluation metrics -> the MLflow metric names of their per-round history.
 HISTORY_METRICS = {"auc": "roc_auc", "logloss": "log_loss"}
@@ -31,11 +38,11 @@ HISTORY_SPLITS = ("train", "validation")
 
 @dataclass(frozen=True)
 class TrainingParams:
-    """XGBoost hyperparameters the notebook exposes and MLflow records.
+    """XGBoost hyperparameters, class weighting and feature set of one model, as MLflow records them.
 
-    ``scale_pos_weight`` None means: non-failures / failures of the training
-    split (:func:`balanced_weight`). The defaults train in about a second on
-    8,000 rows and reach a test ROC AUC well above 0.95 on AI4I-like data.
+    ``scale_pos_weight`` None means: from ``class_weight`` (``balanced``: non-failures /
+    failures of the training split, :func:`balanced_weight`; ``none``: 1). The defaults
+    train in about a second on 8,000 rows.
     """
 
     n_estimators: int = 150
@@ -44,10 +51,41 @@ class TrainingParams:
     subsample: float = 0.9
     n_jobs: int = 2
     scale_pos_weight: float | None = None
+    class_weight: str = "balanced"
+    features: str = "raw"
+
+    def __post_init__(self) -> None:
+        if self.class_weight not in CLASS_WEIGHTS:
+            raise ValueError(f"class_weight must be one of {list(CLASS_WEIGHTS)}, got {self.class_weight!r}")
+        check_feature_set(self.features)
 
     def as_dict(self) -> dict[str, Any]:
         """Plain dict for ``mlflow.log_params``."""
         return asdict(self)
+
+    def label(self) -> str:
+        """A readable run name: ``raw features, balanced, depth 4``."""
+        weight = "class-weighted" if self.class_weight == "balanced" else "unweighted"
+        return f"{self.features} features, {weight}, depth {self.max_depth}"
+
+
+#: Depths the search tries around the notebook's ``max_depth``.
+SEARCH_DEPTH_OFFSETS: tuple[int, ...] = (-1, 1)
+
+
+def search_space(base: TrainingParams) -> list[TrainingParams]:
+    """The tuning step's handful of configurations (8): feature set x class weight x depth.
+
+    Depths ``max_depth - 1`` and ``max_depth + 1`` bracket the notebook's setting; the number
+    of rounds and the learning rate stay as set (the training curves show whether the
+    rounds suffice). Kept small on purpose: with about 35 validation failures a wider search
+    mostly finds noise.
+    """
+    depths = sorted({max(1, base.max_depth + offset) for offset in SEARCH_DEPTH_OFFSETS})
+    return [
+        replace(base, features=features, class_weight=weight, max_depth=depth, scale_pos_weight=None)
+        for features, weight, depth in itertools.product(("raw", "physics"), CLASS_WEIGHTS, depths)
+    ]
 
 
 def balanced_weight(labels: Any) -> float:
@@ -87,19 +125,37 @@ def train(prepared: PreprocessingResult, params: TrainingParams, seed: int) -> P
     columns.
     """
     splits = prepared.splits
-    weight = params.scale_pos_weight
-    if weight is None:
-        weight = balanced_weight(splits.y_train)
-    classifier = build_classifier(params, seed, scale_pos_weight=weight)
-    train_x = prepared.preprocessor.transform(splits.x_train)
-    validation_x = prepared.preprocessor.transform(splits.x_validation)
-    classifier.fit(
-        train_x,
-        splits.y_train.to_numpy(),
-        eval_set=[(train_x, splits.y_train.to_numpy()), (validation_x, splits.y_validation.to_numpy())],
-        verbose=False,
-    )
-    return Pipeline(steps=[("preprocess", prepared.preprocessor), ("classifier", classifier)])
+    return fit_pipeline(splits.x_train, splits.y_train, params, seed,
+                        evaluation=(splits.x_validation, splits.y_validation))
+
+
+def class_weight_of(params: TrainingParams, labels: Any) -> float:
+    """The ``scale_pos_weight`` ``params`` stand for on training labels ``labels``."""
+    if params.scale_pos_weight is not None:
+        return float(params.scale_pos_weight)
+    return balanced_weight(labels) if params.class_weight == "balanced" else 1.0
+
+
+def fit_pipeline(
+    x_train: Any, y_train: Any, params: TrainingParams, seed: int, evaluation: tuple[Any, Any] | None = None
+) -> Pipeline:
+    """Derived features, preprocessing and classifier fitted on ``x_train`` only.
+
+    With ``evaluation`` (the validation split) every boosting round's ROC AUC and log loss
+    are kept for the training curves; the validation rows never influence the fit.
+    """
+    derived = add_derived(x_train, params.features)
+    preprocessor = build_preprocessor(params.features).fit(derived)
+    classifier = build_classifier(params, seed, scale_pos_weight=class_weight_of(params, y_train))
+    train_x = preprocessor.transform(derived)
+    labels = np.asarray(y_train).astype(int)
+    eval_set = [(train_x, labels)]
+    if evaluation is not None:
+        eval_set.append((preprocessor.transform(add_derived(evaluation[0], params.features)),
+                         np.asarray(evaluation[1]).astype(int)))
+    classifier.fit(train_x, labels, eval_set=eval_set, verbose=False)
+    return Pipeline(steps=[("features", DerivedFeatures(params.features)), ("preprocess", preprocessor),
+                           ("classifier", classifier)])
 
 
 def classifier_of(pipeline: Pipeline) -> XGBClassifier:
@@ -120,7 +176,7 @@ def training_history(pipeline: Pipeline) -> dict[str, list[float]]:
     """
     results = classifier_of(pipeline).evals_result()
     history: dict[str, list[float]] = {}
-    for position, split in enumerate(HISTORY_SPLITS):
+    for position, split in enumerate(HISTORY_SPLITS[: len(results)]):
         for xgboost_name, name in HISTORY_METRICS.items():
             history[f"{split}_{name}"] = [float(value) for value in results[f"validation_{position}"][xgboost_name]]
     return history

@@ -113,8 +113,7 @@ sagemaker_client.meta.events.register("provide-client-params.sagemaker.CreateTra
 stubber.activate()
 
 # The notebook itself, cell by cell, as a kernel in Studio runs it with execution_mode = "remote"
-# and nothing else set. Only the install cell is left out (no CodeArtifact here: its
-# repository object is built the same way, without pip), and IPython magics are dropped.
+# and nothing else set (install_requirements off: no CodeArtifact here), IPython magics dropped.
 real_session_class = boto3.session.Session
 
 
@@ -138,12 +137,9 @@ for cell in notebook.cells:
         source += "\nexecution_mode = 'remote'"
         source += f"\nn_estimators = {args['n_estimators']}"
         source += f"\nremote_keep_alive_period_in_seconds = {args['keep_alive']}"
-    if "pip_install_requirements" in source:
-        source = (
-            "repository = studio.codeartifact_repository(domain=codeartifact_domain, "
-            "repository=codeartifact_repository, owner=codeartifact_domain_owner, region=region or None, "
-            "sts_client_factory=studio.cli_sts_client)"
-        )
+        # No CodeArtifact here: the setup builds the repository settings (the jobs' login) but
+        # neither logs pip in nor builds the lab's kernel; this interpreter is that kernel.
+        source += "\ninstall_requirements = False"
     exec(compile(source, "<notebook cell>", "exec"), namespace)
 stubber.assert_no_pending_responses()
 
@@ -154,8 +150,9 @@ print("PM-LAB-REPORT " + json.dumps({
     "jobs": jobs_run,
     "telemetry": telemetry_sent,
     "runs": runs,
-    "result": {"sizes": namespace["prepared"].splits.sizes(), "threshold": namespace["threshold"],
-               "steps": [name for name, _ in namespace["pipeline"].steps],
+    "result": {"sizes": namespace["prepared"].splits.sizes(), "threshold": namespace["trained"].decision_threshold,
+               "steps": [name for name, _ in namespace["fitted"].model.pipeline.steps],
+               "trials": len(namespace["trials"]), "alias": namespace["promotion"].alias,
                "test_metrics": namespace["evaluation"].metrics,
                "registered": namespace["trained"].registry_uri},
 }))

@@ -1,9 +1,11 @@
 """The lab's tests again, inside the Studio-pinned environment (``.venv-studio``, `make studio-env`).
 
-That environment is built from notebooks/requirements.txt exactly as Studio installs it
-(numpy 1.26, pandas 2.2, scikit-learn 1.5, the SageMaker SDK ...), unlike the dev
-environment's newer libraries. Its interpreter runs the lab's unit tests and the notebook end
-to end (its own kernel, its own real ``mlflow server``): what passes here is what Studio runs.
+That environment is the lab's Studio kernel (pm_lab.kernel): the SageMaker Distribution
+image's Python (3.12) with notebooks/requirements.txt exactly (the image's numpy 1.26,
+pandas 2.3, scikit-learn 1.7, xgboost 2.1; MLflow 2.16 and SDK 2.232 held back), unlike the
+dev environment's Python 3.11 and newer libraries. Its interpreter runs the lab's unit tests
+and the notebook end to end (its own kernel, its own real ``mlflow server``): what passes here
+is what Studio runs.
 """
 
 from __future__ import annotations
@@ -43,6 +45,13 @@ def test_lab_tests_pass_with_the_studio_pins(mlflow_server: str) -> None:  # noq
     assert result.returncode == 0, f"{summary}\n{result.stdout[-6000:]}\n{result.stderr[-2000:]}"
     # The interpreter really is the pinned one, and nothing was skipped.
     assert " passed" in summary and "skipped" not in summary and "failed" not in summary, summary
-    pins = subprocess.run([str(python), "-c", "import numpy, sklearn, sagemaker; print(numpy.__version__, "
-                           "sklearn.__version__, sagemaker.__version__)"], capture_output=True, text=True, check=True)
-    assert pins.stdout.strip().splitlines()[-1].split() == ["1.26.4", "1.5.2", "2.232.2"]  # the SDK logs first
+    pins = subprocess.run([str(python), "-c", "import sys, numpy, pandas, sklearn, xgboost, mlflow, sagemaker; "
+                           "print('%d.%d' % sys.version_info[:2], numpy.__version__, pandas.__version__, "
+                           "sklearn.__version__, xgboost.__version__, mlflow.__version__, sagemaker.__version__)"],
+                          capture_output=True, text=True, check=True)
+    from studio_image import python_packages, python_version
+
+    image = python_packages()
+    expected = [".".join(python_version().split(".")[:2]), *(image[name] for name in ("numpy", "pandas", "scikit-learn", "xgboost")),
+                "2.16.2", "2.232.2"]
+    assert pins.stdout.strip().splitlines()[-1].split() == expected  # the SDK logs first

@@ -96,7 +96,7 @@ def lab_model(prepared):
 
 def test_training_learns_failures_well_above_chance(prepared, lab_model) -> None:
     model = lab_model
-    assert [name for name, _ in model.steps] == ["preprocess", "classifier"]
+    assert [name for name, _ in model.steps] == ["features", "preprocess", "classifier"]
     metrics = evaluate(model, prepared.splits.x_validation, prepared.splits.y_validation)
     assert metrics["roc_auc"] > 0.9
     assert metrics["recall"] > 0.3
@@ -112,7 +112,7 @@ def test_training_is_reproducible_by_seed(prepared) -> None:
     assert np.array_equal(first, again)
 
 
-def test_metrics_on_a_hand_checked_example() -> None:
+def test_metrics_on_a_hand_checked_example() -> None:  # noqa: D103
     labels = [0, 0, 0, 1, 1]
     probability = [0.1, 0.6, 0.2, 0.7, 0.4]
     # predicted: 0 1 0 1 0 -> TP 1, FP 1, FN 1, TN 2
@@ -210,3 +210,157 @@ def test_generated_data_acceptance_recall_at_the_chosen_threshold(prepared, lab_
     test = evaluate(model, splits.x_test, splits.y_test, threshold)
     assert test["recall"] >= 0.8
     assert test["roc_auc"] > 0.95
+
+
+# --- issue 25: physics features, search, calibration, honest evaluation, the model's decision ---
+
+from pm_lab import baselines, registry  # noqa: E402
+from pm_lab.calibration import Calibrator, choose_calibration, fit_calibrator, out_of_fold_scores  # noqa: E402
+from pm_lab.evaluation import bootstrap_intervals, recall_by_failure_mode  # noqa: E402
+from pm_lab.features import FEATURE_SETS, add_derived  # noqa: E402
+from pm_lab.model import FailureModel  # noqa: E402
+from pm_lab.training import fit_pipeline, search_space  # noqa: E402
+
+
+def test_physics_features_follow_the_data_sets_failure_rules(validated: pd.DataFrame) -> None:
+    row = pd.DataFrame([{"Type": "L", "Air temperature [K]": 300.0, "Process temperature [K]": 308.5,
+                         "Rotational speed [rpm]": 1500, "Torque [Nm]": 40.0, "Tool wear [min]": 100}])
+    derived = add_derived(row, "physics").iloc[0]
+    assert derived["Power [W]"] == pytest.approx(40.0 * 1500 * 2 * np.pi / 60)  # PWF: outside 3500-9000 W
+    assert derived["Temperature difference [K]"] == pytest.approx(8.5)  # HDF: below 8.6 K ...
+    assert derived["Strain [min Nm]"] == pytest.approx(4000.0)  # OSF: above 11,000 (L)
+    assert add_derived(row, "raw") is row
+    # On the generated data the rules are exact: every PWF row is outside the power band.
+    power = add_derived(validated, "physics")["Power [W]"]
+    assert ((power[validated["PWF"] == 1] < 3500) | (power[validated["PWF"] == 1] > 9000)).all()
+
+
+def test_search_space_is_a_handful_of_configurations_around_the_notebooks_depth() -> None:
+    space = search_space(TrainingParams(n_estimators=50, max_depth=4))
+    assert len(space) == 8
+    assert {(p.features, p.class_weight, p.max_depth) for p in space} == {
+        (f, w, d) for f in FEATURE_SETS for w in ("balanced", "none") for d in (3, 5)}
+    assert all(p.n_estimators == 50 for p in space)
+    assert space[0].label() == "raw features, class-weighted, depth 3"
+
+
+def test_registered_model_input_stays_the_six_raw_columns(prepared) -> None:
+    model = train(prepared, TrainingParams(n_estimators=20, features="physics"), seed=42)
+    assert model.named_steps["preprocess"].get_feature_names_out()[5:8].tolist() == [
+        "numeric__Power [W]", "numeric__Temperature difference [K]", "numeric__Strain [min Nm]"]
+    assert model.predict_proba(prepared.splits.x_test[list(FEATURES)]).shape == (1000, 2)
+
+
+def test_class_weighting_inflates_probabilities_and_calibration_repairs_them(prepared) -> None:
+    """The issue's finding: weighted mean prediction far above the failure rate; sigmoid fixes it."""
+    splits = prepared.splits
+    params = TrainingParams(n_estimators=60, max_depth=3, features="physics", class_weight="balanced", n_jobs=1)
+    model = train(prepared, params, seed=42)
+    raw = model.predict_proba(splits.x_validation)[:, 1]
+    assert raw.mean() > 1.5 * splits.y_validation.mean()
+    oof = out_of_fold_scores(lambda x, y: fit_pipeline(x, y, params, 42), splits.x_train, splits.y_train, 42)
+    choice = choose_calibration(oof, splits.y_train, raw, splits.y_validation)
+    assert choice.method != "none"
+    assert choice.validation_brier[choice.method] < 0.75 * choice.validation_brier["none"]
+    calibrated = choice.calibrator(raw)
+    assert abs(calibrated.mean() - splits.y_validation.mean()) < abs(raw.mean() - splits.y_validation.mean())
+    # Monotone: the ranking (and so ROC AUC) is kept.
+    from sklearn.metrics import roc_auc_score
+    assert roc_auc_score(splits.y_validation, calibrated) == pytest.approx(roc_auc_score(splits.y_validation, raw), abs=0.01)
+
+
+def test_calibration_none_is_kept_when_it_is_best() -> None:
+    rng = np.random.default_rng(0)
+    probability = rng.uniform(0, 1, 4000)
+    labels = (rng.uniform(0, 1, 4000) < probability).astype(int)  # already calibrated
+    choice = choose_calibration(probability[:2000], labels[:2000], probability[2000:], labels[2000:])
+    assert set(choice.validation_brier) == {"none", "sigmoid", "isotonic"}
+    assert choice.validation_brier[choice.method] == min(choice.validation_brier.values())
+    assert np.array_equal(fit_calibrator("none", probability, labels)(probability), probability)
+    with pytest.raises(ValueError, match="calibration must be one of"):
+        fit_calibrator("beta", probability, labels)
+
+
+def test_the_models_prediction_is_probability_and_decision_at_its_threshold(prepared, lab_model) -> None:
+    model = FailureModel(lab_model, Calibrator("none"), threshold=0.3)
+    rows = prepared.splits.x_test
+    predicted = model.predict(rows)
+    assert list(predicted.columns) == ["failure_probability", "failure_expected"]
+    assert np.array_equal(predicted["failure_expected"], (predicted["failure_probability"] >= 0.3).astype(int))
+    # A different threshold gives different decisions from the same probabilities: the rule is the model's.
+    assert (model.with_threshold(0.9).predict(rows)["failure_expected"].sum()
+            < predicted["failure_expected"].sum())
+
+
+def test_bootstrap_intervals_bracket_the_metric_and_shrink_with_more_rows() -> None:
+    rng = np.random.default_rng(1)
+    def sample(rows: int) -> tuple[np.ndarray, np.ndarray]:
+        labels = (rng.uniform(size=rows) < 0.05).astype(int)
+        return labels, np.clip(labels * 0.3 + rng.uniform(0, 0.6, rows), 0, 1)
+    small_y, small_p = sample(1000)
+    large_y, large_p = sample(20000)
+    small = bootstrap_intervals(small_y, small_p, 0.5, resamples=300, seed=0)
+    large = bootstrap_intervals(large_y, large_p, 0.5, resamples=300, seed=0)
+    recall = classification_metrics(small_y, small_p, 0.5)["recall"]
+    assert small["recall"][0] <= recall <= small["recall"][1]
+    assert set(small) == {"recall", "precision", "pr_auc", "roc_auc", "brier"}
+    width = lambda interval: interval[1] - interval[0]  # noqa: E731
+    assert width(large["recall"]) < width(small["recall"]) / 2
+    assert bootstrap_intervals(small_y, small_p, 0.5, resamples=50, seed=3) == bootstrap_intervals(
+        small_y, small_p, 0.5, resamples=50, seed=3)
+
+
+def test_recall_per_failure_mode_counts_the_flagged_rows_of_each_mode() -> None:
+    modes = pd.DataFrame({"TWF": [1, 1, 0, 0], "HDF": [0, 1, 1, 0], "RNF": [0, 0, 0, 0]})
+    result = recall_by_failure_mode(modes, [1, 0, 1, 0])
+    assert result["TWF"] == {"failures": 2.0, "recall": 0.5}
+    assert result["HDF"] == {"failures": 2.0, "recall": 0.5}
+    assert result["RNF"]["failures"] == 0.0 and np.isnan(result["RNF"]["recall"])
+
+
+def test_split_keeps_the_failure_modes_of_the_test_rows_out_of_the_features(validated) -> None:
+    splits = split_dataset(validated, seed=42)
+    assert list(splits.modes_test.columns) == ["TWF", "HDF", "PWF", "OSF", "RNF"]
+    assert list(splits.modes_test.index) == list(splits.x_test.index)
+    assert not set(splits.modes_test.columns) & set(splits.x_test.columns)
+
+
+def test_baselines_are_what_the_issue_measured(prepared) -> None:
+    splits = prepared.splits
+    majority = baselines.fit_baseline(baselines.MAJORITY_CLASS, prepared, 42)
+    accuracy = classification_metrics(splits.y_test, majority.predict_proba(splits.x_test)[:, 1])["accuracy"]
+    assert accuracy == pytest.approx(1 - splits.y_test.mean())  # "always no failure"
+    logistic = baselines.fit_baseline(baselines.LOGISTIC_REGRESSION, prepared, 42)
+    pr_auc = classification_metrics(splits.y_test, logistic.predict_proba(splits.x_test)[:, 1])["pr_auc"]
+    assert 0.15 < pr_auc < 0.6  # well above chance (0.035), well below XGBoost
+    with pytest.raises(ValueError, match="baseline must be one of"):
+        baselines.fit_baseline("random forest", prepared, 42)
+
+
+class _Registry:
+    """The three MlflowClient calls registry.promote makes, recorded."""
+
+    def __init__(self, champion: str | None) -> None:
+        self.champion = champion
+        self.aliases: dict[str, str] = {}
+
+    def get_model_version_by_alias(self, name: str, alias: str):
+        if self.champion is None:
+            from mlflow.exceptions import MlflowException
+            from mlflow.protos.databricks_pb2 import INVALID_PARAMETER_VALUE
+            # What an MLflow 2.16 server answers for a missing alias (checked against one).
+            raise MlflowException(f"Registered model alias {alias} not found.", error_code=INVALID_PARAMETER_VALUE)
+        return type("Version", (), {"version": self.champion})()
+
+    def set_registered_model_alias(self, name: str, alias: str, version: str) -> None:
+        self.aliases[alias] = version
+
+
+@pytest.mark.parametrize(("champion", "theirs", "alias"), [
+    (None, None, "champion"), ("1", 0.80, "champion"), ("1", 0.90, "challenger"), ("1", 0.85, "challenger"),
+])
+def test_champion_moves_only_to_a_better_version(champion, theirs, alias) -> None:
+    client = _Registry(champion)
+    promotion = registry.promote(client, "m", 2, 0.85, lambda version: theirs)
+    assert promotion.alias == alias and client.aliases == {alias: "2"}
+    assert ("beats" in promotion.reason) == (alias == "champion" and champion is not None) or champion is None

@@ -95,7 +95,7 @@ def remote_execution(tmp_path_factory: pytest.TempPathFactory, mlflow_server: st
 
 def test_jobs_run_in_the_vpc_with_our_role_key_image_and_warm_pool(remote_execution: dict[str, Any]) -> None:
     requests = remote_execution["requests"]
-    assert len(requests) == 2  # preprocessing, then training
+    assert len(requests) == 3  # preprocessing, tuning, then training
     key = TERRAFORM_SETTINGS["kms_key_arn"]
     root = TERRAFORM_SETTINGS["remote_s3_root_uri"]
     for request in requests:
@@ -137,7 +137,7 @@ def test_the_job_logs_to_the_kernels_run_and_returns_its_result(remote_execution
     for job in remote_execution["jobs"]:
         assert job["returncode"] == 0, job["stderr"]
     client: MlflowClient = remote_execution["mlflow"]
-    (preprocessing_job, training_job) = [request["TrainingJobName"] for request in remote_execution["requests"]]
+    (preprocessing_job, tuning_job, training_job) = [request["TrainingJobName"] for request in remote_execution["requests"]]
 
     preprocessing = client.get_run(remote_execution["runs"]["preprocessing"])
     assert preprocessing.data.tags["pm_lab.job_name"] == preprocessing_job
@@ -153,13 +153,20 @@ def test_the_job_logs_to_the_kernels_run_and_returns_its_result(remote_execution
     assert len(client.get_metric_history(training.info.run_id, "validation_log_loss")) == ROUNDS
     assert {a.path for a in client.list_artifacts(training.info.run_id, "training")} == {
         "training/feature_importance.json", "training/feature_importance.png",
+        "training/training_curves.png", "training/reliability.png",
     }
+    # The tuning job opened one nested run per candidate from inside the job.
+    tuning = client.get_run(remote_execution["runs"]["tuning"])
+    assert tuning.data.tags["pm_lab.job_name"] == tuning_job
+    trials = client.search_runs([tuning.info.experiment_id],
+                                filter_string=f"tags.mlflow.parentRunId = '{tuning.info.run_id}'")
+    assert len(trials) == remote_execution["result"]["trials"] == 8
     threshold = remote_execution["result"]["threshold"]
     assert float(training.data.params["decision_threshold"]) == pytest.approx(threshold)
     assert training.data.metrics["validation_recall"] >= 0.85
     # What the job returned came back to the kernel through S3.
     assert remote_execution["result"]["sizes"] == {"train": 8000, "validation": 1000, "test": 1000}
-    assert remote_execution["result"]["steps"] == ["preprocess", "classifier"]
+    assert remote_execution["result"]["steps"] == ["features", "preprocess", "classifier"]
     assert {run.info.status for run in (preprocessing, training)} == {"FINISHED"}
 
 
@@ -168,7 +175,7 @@ def test_the_notebook_in_remote_mode_runs_to_the_end_with_only_the_settings_file
 ) -> None:
     """execution_mode = "remote" and nothing else: data from S3, jobs, model, evaluation."""
     client: MlflowClient = remote_execution["mlflow"]
-    assert set(remote_execution["runs"]) == {"preprocessing", "training", "evaluation"}
+    assert {"preprocessing", "baselines", "tuning", "training", "evaluation"} <= set(remote_execution["runs"])
     evaluation = client.get_run(remote_execution["runs"]["evaluation"])
     raw = client.get_run(remote_execution["runs"]["preprocessing"]).inputs.dataset_inputs[0].dataset
     assert TERRAFORM_SETTINGS["data_uri"] in raw.source  # read from the bucket, as in Studio
@@ -176,3 +183,4 @@ def test_the_notebook_in_remote_mode_runs_to_the_end_with_only_the_settings_file
     assert metrics["recall"] >= 0.8 and metrics["roc_auc"] > 0.95
     assert evaluation.data.metrics["test_recall"] == pytest.approx(metrics["recall"])
     assert remote_execution["result"]["registered"] == "models:/predictive-maintenance-xgboost/1"
+    assert remote_execution["result"]["alias"] == "champion"

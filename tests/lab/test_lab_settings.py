@@ -114,8 +114,8 @@ def test_client_mlflow_must_match_the_servers_major_minor() -> None:
         tracking.check_client_version("2.16", "2.17.0")
 
 
-def test_the_cells_before_the_install_import_none_of_the_requirements(tmp_path: Path) -> None:
-    """pip may replace boto3 and friends: the notebook must not have imported them before it runs."""
+def test_nothing_pinned_is_imported_before_the_lab_kernel_check(tmp_path: Path) -> None:
+    """The setup cell checks the kernel's pins before MLflow, boto3, pandas ... are imported."""
     import subprocess
     import sys
 
@@ -123,11 +123,27 @@ def test_the_cells_before_the_install_import_none_of_the_requirements(tmp_path: 
 
     notebook = nbformat.read(Path(__file__).resolve().parents[2] / "notebooks" / "private-mlflow.ipynb", as_version=4)
     code = [cell.source for cell in notebook.cells if cell.cell_type == "code"]
-    install = next(index for index, source in enumerate(code) if "pip_install_requirements" in source)
-    script = "\n".join(code[: install + 1]) + (
-        "\nimport sys\nprint(sorted(m for m in ('boto3', 'botocore', 'sagemaker', 'mlflow', 'numpy', 'pandas',"
-        " 'sklearn', 'xgboost') if m in sys.modules))\n"
-    )
+    assert "setup.start(globals())" in code[1]  # the first cell after the parameters
+    before = "\n".join(line for line in code[1].splitlines() if not line.startswith("%") and "setup.start" not in line
+                       and "lab.job" not in line)
+    script = code[0] + "\n" + before + """
+import sys
+from pm_lab import kernel, studio
+class Checked(Exception):
+    pass
+def check(requirements, build):
+    print(sorted(m for m in ('boto3', 'botocore', 'sagemaker', 'mlflow', 'numpy', 'pandas', 'sklearn', 'xgboost')
+                 if m in sys.modules))
+    raise Checked
+kernel.require_lab_kernel = check
+studio.pip_login = lambda repository: None
+execution_mode = "remote"
+codeartifact_domain, codeartifact_repository, codeartifact_domain_owner = "lab", "pypi", "111122223333"
+try:
+    setup.start(globals())
+except Checked:
+    pass
+"""
     notebooks = Path(__file__).resolve().parents[2] / "notebooks"
     env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "PYTHONPATH": str(notebooks)}
     result = subprocess.run([sys.executable, "-c", script], cwd=notebooks, env=env, capture_output=True, text=True, timeout=60)

@@ -36,6 +36,12 @@ def test_unreachable_server_fails_within_seconds_and_restores_http_settings(
     with pytest.raises(TrackingServerError, match=f"Cannot reach the MLflow tracking server at {uri}.*nothing has been logged"):
         tracking.connect(uri)
     assert sent == [(0, 5)]
+    # The cause, whole and short, instead of urllib3's several hundred characters cut mid-word.
+    with pytest.raises(TrackingServerError) as failure:
+        tracking.connect(uri)
+    address = uri.removeprefix("http://")
+    assert f"(connection refused to {address})" in str(failure.value)
+    assert len(str(failure.value)) < 200
     # The quick settings applied to the check only; the user's own settings are back.
     assert os.environ["MLFLOW_HTTP_REQUEST_MAX_RETRIES"] == "7"
     assert "MLFLOW_HTTP_REQUEST_TIMEOUT" not in os.environ
