@@ -438,3 +438,10 @@ def test_a_mlflow_version_longer_than_the_api_takes_is_refused():
     assert problems(workload={"mlflow_version": "2." + "1" * 15}) == [
         f"workload.mlflow_version: {'2.' + '1' * 15!r} does not match the lab's client mlflow==2.16.2 "
         "(notebooks/requirements.txt): use '2.16', or change the lab's mlflow and sagemaker-mlflow pins with it"]
+
+
+@pytest.mark.parametrize("key", ["data_prefix", "notebooks_prefix"])
+def test_the_deploys_own_prefix_in_the_notebooks_bucket_is_refused_for_lab_files(key):
+    assert problems(workload={key: "isolated-studio/lab"}) == [
+        f"workload.{key}: 'isolated-studio/lab' is the deploy's own prefix in the notebooks bucket (the JupyterLab "
+        "start script): choose another"]

@@ -65,7 +65,7 @@ def test_flow_log_rejects_retention_the_service_does_not_accept():
      "security_group_ids: VpcOnly apps need at least one security group"),
     (UserProfilesProps(domain_id="d", names=["a", "a", "bad name"], execution_role_arn="r", security_group_ids=["sg"]),
      "names: duplicates ['a']"),
-    (MlflowServerProps(name="m", artifact_bucket="b", artifact_prefix="p", role_arn="r", domain_id="d",
+    (MlflowServerProps(name="m", artifact_bucket="b", artifact_prefix="p", role_arn="r",
                        size="Huge", maintenance_window="Sunday"),
      "size: 'Huge'"),
     (PypiMirrorProps(domain_name="d", repository="pip", upstream_repository="pip", kms_key_arn="k"),

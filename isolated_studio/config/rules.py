@@ -421,9 +421,16 @@ def artifact_prefix_problems(value: str) -> Problems:
     return []
 
 
+#: The notebooks bucket's prefix of the deploy's own objects (the JupyterLab start script).
+RESERVED_PREFIX = "isolated-studio"
+
+
 def key_prefix_in_bucket_problems(value: str) -> Problems:
     if not _S3_PREFIX_RE.match(value) or value.startswith("/") or value.endswith("/"):
         return [f"{value!r} must be an S3 key prefix without leading or trailing '/'"]
+    if value == RESERVED_PREFIX or value.startswith(RESERVED_PREFIX + "/"):
+        return [f"{value!r} is the deploy's own prefix in the notebooks bucket (the JupyterLab start script): "
+                "choose another"]
     return []
 
 
