@@ -28,6 +28,8 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
+from isolated_studio.ops import day2
+
 # Price of one interface endpoint in one AZ, per hour: USD 0.01 is the list
 # price in us-east-1 and us-west-2 (other regions are slightly higher). Data
 # processed through the endpoints (USD 0.01/GB for the first PB) is extra and
@@ -219,7 +221,7 @@ class ReviewWarning:
 
     stack: str
     address: str
-    kind: str  # "destroy", "replace" or "plan"
+    kind: str  # "destroy", "replace", "plan" or "refuse" (isolated_studio.ops.day2: never applied)
     message: str
 
 
@@ -346,10 +348,13 @@ def review_plan(stack: str, plan: Mapping[str, Any]) -> StackReview:
     prior = plan.get("prior_state", {}).get("values")
     from isolated_studio.ops.permissions import review_permissions
 
+    # Day-2 rules (isolated_studio.ops.day2): what each loss means, and what AWS would refuse mid-apply.
+    warnings = day2.annotate(_warnings(stack, plan, changes), plan) + tuple(
+        ReviewWarning(stack, address, day2.REFUSE, f"REFUSED: {message}") for address, message in day2.refusals(plan))
     return StackReview(
         stack=stack,
         changes=changes,
-        warnings=_warnings(stack, plan, changes),
+        warnings=warnings,
         endpoint_cost=endpoint_cost(plan["planned_values"], plan.get("configuration")),  # _check_format refused a plan without it
         current_endpoint_cost=endpoint_cost(prior) if prior else None,
         terraform_version=plan.get("terraform_version"),
