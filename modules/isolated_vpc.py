@@ -6,6 +6,11 @@ import ipaddress
 from dataclasses import dataclass, field
 from typing import Mapping, Sequence
 
+from cdktf import Fn, TerraformResourceLifecycle
+from cdktf_cdktf_provider_aws.data_aws_availability_zones import (
+    DataAwsAvailabilityZones,
+    DataAwsAvailabilityZonesFilter,
+)
 from cdktf_cdktf_provider_aws.default_security_group import DefaultSecurityGroup
 from cdktf_cdktf_provider_aws.route_table import RouteTable
 from cdktf_cdktf_provider_aws.route_table_association import RouteTableAssociation
@@ -22,26 +27,30 @@ class IsolatedVpcProps:
 
     name: prefix for the Name tags.
     cidr: the VPC's IPv4 CIDR.
-    availability_zones: one private subnet per AZ, in this order.
-    subnet_cidrs: one CIDR per AZ, inside ``cidr``, not overlapping.
+    subnet_cidrs: one private subnet per CIDR (inside ``cidr``, not overlapping), each in its own zone.
+    availability_zone_ids: the zones by AZ ID, one per subnet, in this order; empty: the first
+        ``len(subnet_cidrs)`` zones the account has available in the region, read at plan time
+        (``aws_availability_zones``: state available, zone type availability-zone, so neither an
+        impaired zone nor a Local Zone). Letters are never assumed: new accounts in
+        ap-northeast-1 and ca-central-1 have no zone b.
     tags: extra tags for every resource (provider default tags apply too).
     """
 
     name: str
     cidr: str
-    availability_zones: Sequence[str]
     subnet_cidrs: Sequence[str]
+    availability_zone_ids: Sequence[str] = ()
     tags: Mapping[str, str] = field(default_factory=dict)
 
     def problems(self) -> list[str]:
         found = [p for p in [cidr_problem("cidr", self.cidr)] if p]
         if not self.name:
             found.append("name: must not be empty")
-        if len(self.availability_zones) < 2:
-            found.append("availability_zones: at least two are needed")
-        if len(self.subnet_cidrs) != len(self.availability_zones):
+        if len(self.subnet_cidrs) < 2:
+            found.append("subnet_cidrs: at least two subnets (in two zones) are needed")
+        if self.availability_zone_ids and len(self.availability_zone_ids) != len(self.subnet_cidrs):
             found.append(
-                f"subnet_cidrs: {len(self.subnet_cidrs)} given for {len(self.availability_zones)} availability zones"
+                f"availability_zone_ids: {len(self.availability_zone_ids)} given for {len(self.subnet_cidrs)} subnets"
             )
         subnets = []
         for cidr in self.subnet_cidrs:
@@ -64,8 +73,9 @@ class IsolatedVpcProps:
 class IsolatedVpc(Construct):
     """The VPC, one private subnet and route table per AZ, and a default SG with no rules.
 
-    Attributes: ``vpc``, ``subnets``, ``route_tables`` (lists in AZ order) and
-    ``default_security_group``. There is deliberately no way to add a gateway here.
+    Attributes: ``vpc``, ``subnets``, ``route_tables`` (lists in AZ order),
+    ``default_security_group`` and ``zones`` (the available-zones data source, or None when the
+    zones are pinned by ID). There is deliberately no way to add a gateway here.
     """
 
     def __init__(self, scope: Construct, id: str, *, props: IsolatedVpcProps) -> None:
@@ -87,17 +97,34 @@ class IsolatedVpc(Construct):
         )
         self.subnets: list[Subnet] = []
         self.route_tables: list[RouteTable] = []
+        self.zones = None
+        if not props.availability_zone_ids:
+            self.zones = DataAwsAvailabilityZones(
+                self, "zones", state="available",
+                filter=[DataAwsAvailabilityZonesFilter(name="zone-type", values=["availability-zone"])],
+            )
         # Index-based ids: adding an AZ appends resources instead of renaming existing ones.
-        for index, (az, cidr) in enumerate(zip(props.availability_zones, props.subnet_cidrs)):
+        for index, cidr in enumerate(props.subnet_cidrs):
+            if self.zones is not None:
+                # The provider sorts the names. Once created, a subnet stays in its zone: a zone that
+                # later turns impaired, or a new zone, changes the list, and must not replace subnets
+                # (and with them the Studio domain and its home EFS).
+                zone = {"availability_zone": Fn.element(self.zones.names, index),
+                        "lifecycle": TerraformResourceLifecycle(ignore_changes=["availability_zone"])}
+                label = str(index + 1)  # not the zone's name: that may differ from the list's later
+            else:
+                zone = {"availability_zone_id": props.availability_zone_ids[index]}
+                label = props.availability_zone_ids[index]
             subnet = Subnet(
                 self,
                 f"private-subnet-{index}",
                 vpc_id=self.vpc.id,
                 cidr_block=cidr,
-                availability_zone=az,
                 map_public_ip_on_launch=False,
-                tags=name_tags(f"{props.name}-private-{az}", {**tags, "Tier": "private"}),
+                tags=name_tags(f"{props.name}-private-{label}", {**tags, "Tier": "private"}),
+                **zone,
             )
+            az = label
             # Only the implicit local route: an own table per subnet, never a 0.0.0.0/0 route.
             table = RouteTable(
                 self, f"private-route-table-{index}", vpc_id=self.vpc.id,

@@ -5,9 +5,9 @@ from __future__ import annotations
 import hashlib
 import mimetypes
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
+from typing import Mapping, Sequence
 
 from cdktf import AssetType, ITerraformDependable, TerraformAsset
 from cdktf_cdktf_provider_aws.s3_object import S3Object
@@ -50,6 +50,8 @@ class LabContentProps:
     bucket_settings: what every object waits for: the bucket's encryption, public access block
         and ownership (``SecureBucket.object_settings``), so that none is written before the
         bucket's SSE-KMS default exists.
+    generated: objects whose text the stack writes (S3 key -> text, which may hold Terraform
+        references), e.g. the JupyterLab start script; a changed text updates the object in place.
     """
 
     bucket: str
@@ -58,6 +60,7 @@ class LabContentProps:
     data_file: Path | None = None
     data_prefix: str = "data"
     bucket_settings: Sequence[ITerraformDependable] = ()
+    generated: Mapping[str, str] = field(default_factory=dict)
 
     def problems(self) -> list[str]:
         found = []
@@ -71,6 +74,9 @@ class LabContentProps:
             value = getattr(self, key)
             if not value or value.startswith("/") or value.endswith("/"):
                 found.append(f"{key}: {value!r} must be a key prefix without leading or trailing '/'")
+        found += [f"generated: {key!r} is also a lab file's key" for key in self.generated
+                  if self.directory.is_dir() and key.startswith(self.prefix + "/")
+                  and Path(key[len(self.prefix) + 1:]) in lab_files(self.directory)]
         return found
 
 
@@ -89,6 +95,12 @@ class LabContent(Construct):
         for rel in lab_files(props.directory):
             key = f"{props.prefix}/{rel.as_posix()}"
             self.objects[key] = self._upload(props, props.directory / rel, key, _construct_id("file-", rel))
+        self.generated: dict[str, S3Object] = {
+            key: S3Object(self, _construct_id("generated-", Path(key)), bucket=props.bucket, key=key, content=text,
+                          content_type="text/x-shellscript" if key.endswith(".sh") else "text/plain",
+                          depends_on=list(props.bucket_settings) or None)
+            for key, text in props.generated.items()
+        }
         self.data_object = None
         if props.data_file is not None:
             key = f"{props.data_prefix}/{props.data_file.name}"

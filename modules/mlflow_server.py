@@ -14,8 +14,6 @@ from isolated_studio.config import MLFLOW_SIZES
 from modules.props import raise_for
 
 SIZES = MLFLOW_SIZES
-# Studio lists a tracking server under a domain by this tag.
-DOMAIN_TAG = "domain-id"
 
 
 @dataclass(frozen=True)
@@ -23,14 +21,18 @@ class MlflowServerProps:
     """Inputs of :class:`MlflowServer`.
 
     Creation takes 25-45 minutes and changing name, role or version replaces the server,
-    so ``depends_on`` should hold only what the server really needs (its role's grants).
+    so ``depends_on`` should hold only what the server really needs (its role's grants). It
+    does not wait for the Studio domain: the seed tagged it ``domain-id = <domain id>`` "so that
+    Studio shows it", which no AWS documentation describes (CreateMlflowTrackingServer's API
+    reference and the MLflow guide's CLI walk-through tag nothing; Studio lists the account's
+    tracking servers), and which made the 25-45 minutes start only after the domain's creation.
+    The notebook finds the server by the ARN in its settings.
     """
 
     name: str
     artifact_bucket: str
     artifact_prefix: str
     role_arn: str
-    domain_id: str
     size: str = "Small"
     mlflow_version: str = "2.16"
     automatic_model_registration: bool = True
@@ -73,5 +75,5 @@ class MlflowServer(Construct):
             automatic_model_registration=p.automatic_model_registration,
             weekly_maintenance_window_start=p.maintenance_window,
             depends_on=list(p.depends_on) or None,
-            tags={**p.tags, DOMAIN_TAG: p.domain_id},
+            tags=dict(p.tags) or None,
         )

@@ -1,4 +1,21 @@
-"""The SageMaker Studio domain in VpcOnly mode, with the lab's JupyterLab lifecycle configuration."""
+"""The SageMaker Studio domain in VpcOnly mode, with the lab's JupyterLab lifecycle configuration.
+
+Day 2 shapes both (docs/day-2.md):
+
+- The lifecycle configuration holds only a small bootstrap whose text never changes: it
+  fetches the start script (:func:`jupyterlab_startup_script`, with the lab's settings in it)
+  from the notebooks bucket, through the S3 gateway endpoint, and runs it. AWS has no update
+  call for a lifecycle configuration (the provider forces replacement on any change of
+  ``studio_lifecycle_config_content``, internal/service/sagemaker/studio_lifecycle_config.go),
+  and DeleteStudioLifecycleConfig refuses one a domain or user profile lists (ResourceInUse):
+  an edited script, or any value baked into it, would fail the deploy. The script is an S3
+  object instead, which an apply updates in place.
+- The domain's own settings are those that never change after creation: UpdateDomain from the
+  pinned provider 5.100.0 fails on every VpcOnly domain (it sends AppNetworkAccessType without
+  VpcId and SubnetIds; hashicorp/terraform-provider-aws#45528, fixed by #45530 after 5.100.0).
+  What a team changes - the JupyterLab instance type, whether the start script is attached -
+  lives on the user profiles (modules/user_profiles.py), which UpdateUserProfile changes in place.
+"""
 
 from __future__ import annotations
 
@@ -10,11 +27,7 @@ from cdktf import Fn
 from cdktf_cdktf_provider_aws.sagemaker_domain import (
     SagemakerDomain,
     SagemakerDomainDefaultSpaceSettings,
-    SagemakerDomainDefaultSpaceSettingsJupyterLabAppSettings,
-    SagemakerDomainDefaultSpaceSettingsJupyterLabAppSettingsDefaultResourceSpec,
     SagemakerDomainDefaultUserSettings,
-    SagemakerDomainDefaultUserSettingsJupyterLabAppSettings,
-    SagemakerDomainDefaultUserSettingsJupyterLabAppSettingsDefaultResourceSpec,
     SagemakerDomainDomainSettings,
     SagemakerDomainDomainSettingsDockerSettings,
     SagemakerDomainRetentionPolicy,
@@ -23,6 +36,7 @@ from cdktf_cdktf_provider_aws.sagemaker_studio_lifecycle_config import Sagemaker
 from constructs import Construct
 
 from isolated_studio.config import ACCOUNT_ID_RE, PROFILE_PATTERN
+from isolated_studio.config.rules import RESERVED_PREFIX
 from modules.props import name_tags, raise_for
 
 
@@ -120,8 +134,43 @@ STUDIO_HOME = "/home/sagemaker-user"
 #: Where the start script writes the lab's settings (relative to the user's home).
 SETTINGS_PATH = ".isolated-studio/settings.json"
 #: Bounds on every AWS CLI call: Studio stops an app whose start script runs over 5 minutes,
-#: and the script makes three calls (STS setting, CodeArtifact login, lab copy).
+#: and the script makes three calls (STS setting, CodeArtifact login, lab copy) after the
+#: bootstrap's fetch of the script.
 AWS_CLI_BOUNDS = "timeout 80 aws --cli-connect-timeout 10 --cli-read-timeout 30"
+BOOTSTRAP_CLI_BOUNDS = "timeout 40 aws --cli-connect-timeout 10 --cli-read-timeout 20"
+#: Where the start script lives in the notebooks bucket: a prefix of ours, which the lab's
+#: settings may not use and the lab roles may not write (stacks/workload.py).
+START_SCRIPT_KEY = f"{RESERVED_PREFIX}/jupyterlab-start.sh"
+
+
+def jupyterlab_bootstrap_script(*, region: str, bucket: str, key: str = START_SCRIPT_KEY,
+                                default_home: str = STUDIO_HOME) -> str:
+    """The lifecycle configuration's text: fetch the start script from S3 and run it.
+
+    Its text depends only on the region and the notebooks bucket's name (account and region),
+    which no day-2 change alters, so the lifecycle configuration is created once. The last
+    script fetched is kept: when S3 cannot be reached the app starts with it (or, the first
+    time, without the lab's setup), never not at all.
+    """
+    return f"""#!/bin/bash
+# isolated-studio bootstrap: runs the lab's start script from s3://{bucket}/{key}
+# (updated in place by each deploy); this text itself never changes.
+set -uo pipefail
+home=$(printenv HOME | grep . || echo {default_home})
+state=$home/.isolated-studio
+mkdir -p $state
+if {BOOTSTRAP_CLI_BOUNDS} s3 cp --only-show-errors --region {region} s3://{bucket}/{key} $state/start.sh.new; then
+  mv $state/start.sh.new $state/start.sh
+else
+  echo isolated-studio: WARNING: could not fetch the start script from S3, running the last one fetched
+fi
+if [ -f $state/start.sh ]; then
+  bash $state/start.sh || echo isolated-studio: WARNING: the start script failed
+else
+  echo isolated-studio: WARNING: no start script yet: the lab is not set up in this app
+fi
+exit 0
+"""
 
 
 def jupyterlab_startup_script(
@@ -208,7 +257,8 @@ class StudioDomainProps:
         settings; without all three, some apps start without them.
     retain_home_efs: keep the home EFS on destroy (it then blocks VPC deletion until removed).
     docker_trusted_accounts: accounts whose images Studio's docker may pull in VpcOnly mode.
-    lifecycle_script: JupyterLab start script; attached as the default when attach_lifecycle_config.
+    lifecycle_script: the JupyterLab lifecycle configuration's text (:func:`jupyterlab_bootstrap_script`);
+        the user profiles attach it (modules/user_profiles.py).
     """
 
     name: str
@@ -218,10 +268,8 @@ class StudioDomainProps:
     execution_role_arn: str
     kms_key_arn: str
     lifecycle_script: str
-    attach_lifecycle_config: bool = True
     retain_home_efs: bool = False
     docker_trusted_accounts: Sequence[str] = ()
-    instance_type: str = "ml.t3.medium"
     tags: Mapping[str, str] = field(default_factory=dict)
 
     def problems(self) -> list[str]:
@@ -257,8 +305,8 @@ class StudioDomain(Construct):
             studio_lifecycle_config_content=Fn.base64encode(p.lifecycle_script),
             tags=dict(p.tags),
         )
-        lcc = [self.lifecycle_config.arn] if p.attach_lifecycle_config else None
-        lcc_default = self.lifecycle_config.arn if p.attach_lifecycle_config else None
+        # Only settings that do not change after creation (see the module docstring): the
+        # JupyterLab settings a team changes are on the user profiles.
         self.domain = SagemakerDomain(
             self,
             "domain",
@@ -273,22 +321,10 @@ class StudioDomain(Construct):
                 security_groups=sgs,
                 studio_web_portal="ENABLED",
                 default_landing_uri="studio::",
-                jupyter_lab_app_settings=SagemakerDomainDefaultUserSettingsJupyterLabAppSettings(
-                    lifecycle_config_arns=lcc,
-                    default_resource_spec=SagemakerDomainDefaultUserSettingsJupyterLabAppSettingsDefaultResourceSpec(
-                        instance_type=p.instance_type, lifecycle_config_arn=lcc_default,
-                    ),
-                ),
             ),
             default_space_settings=SagemakerDomainDefaultSpaceSettings(
                 execution_role=p.execution_role_arn,
                 security_groups=sgs,
-                jupyter_lab_app_settings=SagemakerDomainDefaultSpaceSettingsJupyterLabAppSettings(
-                    lifecycle_config_arns=lcc,
-                    default_resource_spec=SagemakerDomainDefaultSpaceSettingsJupyterLabAppSettingsDefaultResourceSpec(
-                        instance_type=p.instance_type, lifecycle_config_arn=lcc_default,
-                    ),
-                ),
             ),
             domain_settings=SagemakerDomainDomainSettings(
                 security_group_ids=sgs,

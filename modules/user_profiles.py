@@ -6,7 +6,12 @@ import re
 from dataclasses import dataclass, field
 from typing import Mapping, Sequence
 
-from cdktf_cdktf_provider_aws.sagemaker_user_profile import SagemakerUserProfile, SagemakerUserProfileUserSettings
+from cdktf_cdktf_provider_aws.sagemaker_user_profile import (
+    SagemakerUserProfile,
+    SagemakerUserProfileUserSettings,
+    SagemakerUserProfileUserSettingsJupyterLabAppSettings,
+    SagemakerUserProfileUserSettingsJupyterLabAppSettingsDefaultResourceSpec,
+)
 from constructs import Construct
 
 from modules.props import raise_for
@@ -17,12 +22,24 @@ _PROFILE_RE = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
 @dataclass(frozen=True)
 class UserProfilesProps:
     """Inputs of :class:`UserProfiles`: names are unique; each profile repeats the domain's
-    security groups and execution role so that a profile never falls back to other ones."""
+    security groups and execution role so that a profile never falls back to other ones.
+
+    The JupyterLab settings a team changes live here, not on the domain: UpdateUserProfile
+    changes them in place, while UpdateDomain from the pinned provider fails on a VpcOnly
+    domain (hashicorp/terraform-provider-aws#45528; modules/studio_domain.py). The user's
+    private spaces take their JupyterLab defaults from the profile.
+
+    jupyterlab_instance_type: the default instance type of the user's JupyterLab spaces.
+    lifecycle_config_arn: the lab's start-script lifecycle configuration, attached and made the
+        default; None: not attached.
+    """
 
     domain_id: str
     names: Sequence[str]
     execution_role_arn: str
     security_group_ids: Sequence[str]
+    jupyterlab_instance_type: str = "ml.t3.medium"
+    lifecycle_config_arn: str | None = None
     tags: Mapping[str, str] = field(default_factory=dict)
 
     def problems(self) -> list[str]:
@@ -42,6 +59,7 @@ class UserProfiles(Construct):
         raise_for("UserProfiles", props.problems())
         super().__init__(scope, id)
         self.profiles: dict[str, SagemakerUserProfile] = {}
+        lcc = props.lifecycle_config_arn
         for name in props.names:
             # Keyed by name: removing one user never replaces another user's profile.
             self.profiles[name] = SagemakerUserProfile(
@@ -52,6 +70,12 @@ class UserProfiles(Construct):
                 user_settings=SagemakerUserProfileUserSettings(
                     execution_role=props.execution_role_arn,
                     security_groups=list(props.security_group_ids),
+                    jupyter_lab_app_settings=SagemakerUserProfileUserSettingsJupyterLabAppSettings(
+                        lifecycle_config_arns=[lcc] if lcc else None,
+                        default_resource_spec=SagemakerUserProfileUserSettingsJupyterLabAppSettingsDefaultResourceSpec(
+                            instance_type=props.jupyterlab_instance_type, lifecycle_config_arn=lcc,
+                        ),
+                    ),
                 ),
                 tags={**props.tags, "StudioUser": name},
             )

@@ -29,8 +29,8 @@ class NetworkStack(StudioStack):
             props=IsolatedVpcProps(
                 name=name,
                 cidr=net.vpc_cidr,
-                availability_zones=config.availability_zones,
                 subnet_cidrs=config.subnet_cidrs,
+                availability_zone_ids=net.availability_zone_ids,
             ),
         )
         subnet_ids = [s.id for s in self.vpc.subnets]
@@ -81,7 +81,8 @@ class NetworkStack(StudioStack):
                                            "Security group of the interface endpoints (HTTPS from the VPC)"),
             "s3_prefix_list_id": (self.endpoints.s3_gateway.prefix_list_id,
                                   "Prefix list of the S3 gateway endpoint"),
-            "availability_zones": (list(config.availability_zones), "Availability zones of the private subnets"),
+            "availability_zones": ([s.availability_zone for s in self.vpc.subnets],
+                                   "Availability zones of the private subnets"),
             "flow_log_group_name": (self.flow_log.log_group.name, "CloudWatch log group receiving VPC flow logs"),
         }
         for output_id, (value, description) in outputs.items():

@@ -27,9 +27,11 @@ from modules.pypi_mirror import PypiMirror, PypiMirrorProps
 from modules.secure_bucket import SecureBucket, SecureBucketProps
 from modules.studio_domain import (
     REMOTE_FUNCTION_PREFIX,
+    START_SCRIPT_KEY,
     StudioDomain,
     StudioDomainProps,
     codeartifact_login,
+    jupyterlab_bootstrap_script,
     jupyterlab_startup_script,
     sagemaker_sdk_config,
 )
@@ -182,7 +184,16 @@ class WorkloadStack(StudioStack):
                 ),
             )
 
-        self.notebooks_bucket = lab_bucket("notebooks", "notebooks")
+        # The start script every JupyterLab app runs (modules/studio_domain.py) is written by
+        # deploys only: no lab role may change what the other users' apps run.
+        self.notebooks_bucket = lab_bucket("notebooks", "notebooks", extra_statements=[{
+            "Sid": "OnlyDeploysWriteTheStartScript",
+            "Effect": "Deny",
+            "Principal": {"AWS": "*"},
+            "Action": ["s3:PutObject", "s3:DeleteObject", "s3:DeleteObjectVersion", "s3:PutObjectAcl"],
+            "Resource": f"arn:{partition}:s3:::{bucket_names['notebooks']}/{START_SCRIPT_KEY}",
+            "Condition": {"ArnEquals": {"aws:PrincipalArn": lab_roles}},
+        }])
         self.data_file = lab_data_file(w.data_file)
         # What the notebook needs in Studio, written by the start script to
         # ~/.isolated-studio/settings.json (pm_lab.settings reads it). Only deterministic names
@@ -217,6 +228,34 @@ class WorkloadStack(StudioStack):
                 kms_key_arn=key_arn,
             ),
         )
+        self.start_script = jupyterlab_startup_script(
+            region=c.region,
+            codeartifact_domain=c.codeartifact_domain,
+            codeartifact_owner=account,
+            codeartifact_repository=w.codeartifact_repository,
+            lab_bucket=bucket_names["notebooks"],
+            lab_prefix=w.notebooks_prefix,
+            # A local keeps the JSON (and its quotes) out of the script's text. The values
+            # are a local of their own: strings that interpolate a reference ("arn:${...}")
+            # inside a built-in function's arguments make cdktf warn that such escape
+            # sequences are unsupported; as a local, jsonencode() gets one plain reference.
+            settings_base64=TerraformLocal(
+                self, "lab_settings", Fn.base64encode(Fn.jsonencode(
+                    TerraformLocal(self, "lab_settings_values", self.lab_settings).expression
+                ))
+            ).as_string,
+            sdk_config=sagemaker_sdk_config(
+                bucket=bucket_names["notebooks"],
+                kms_key_arn=key_arn,
+                subnet_ids=subnet_ids,
+                security_group_ids=[studio_sg],
+                execution_role_arn=self.roles.execution_role.arn,
+                pre_execution_commands=[codeartifact_login(
+                    region=c.region, domain=c.codeartifact_domain, owner=account,
+                    repository=w.codeartifact_repository,
+                )],
+            ),
+        )
         self.studio = StudioDomain(
             self,
             "studio",
@@ -227,38 +266,9 @@ class WorkloadStack(StudioStack):
                 security_group_ids=[studio_sg],
                 execution_role_arn=self.roles.execution_role.arn,
                 kms_key_arn=key_arn,
-                lifecycle_script=jupyterlab_startup_script(
-                    region=c.region,
-                    codeartifact_domain=c.codeartifact_domain,
-                    codeartifact_owner=account,
-                    codeartifact_repository=w.codeartifact_repository,
-                    lab_bucket=bucket_names["notebooks"],
-                    lab_prefix=w.notebooks_prefix,
-                    # A local keeps the JSON (and its quotes) out of the script's text. The values
-                    # are a local of their own: strings that interpolate a reference ("arn:${...}")
-                    # inside a built-in function's arguments make cdktf warn that such escape
-                    # sequences are unsupported; as a local, jsonencode() gets one plain reference.
-                    settings_base64=TerraformLocal(
-                        self, "lab_settings", Fn.base64encode(Fn.jsonencode(
-                            TerraformLocal(self, "lab_settings_values", self.lab_settings).expression
-                        ))
-                    ).as_string,
-                    sdk_config=sagemaker_sdk_config(
-                        bucket=bucket_names["notebooks"],
-                        kms_key_arn=key_arn,
-                        subnet_ids=subnet_ids,
-                        security_group_ids=[studio_sg],
-                        execution_role_arn=self.roles.execution_role.arn,
-                        pre_execution_commands=[codeartifact_login(
-                            region=c.region, domain=c.codeartifact_domain, owner=account,
-                            repository=w.codeartifact_repository,
-                        )],
-                    ),
-                ),
-                attach_lifecycle_config=w.attach_lifecycle_config,
+                lifecycle_script=jupyterlab_bootstrap_script(region=c.region, bucket=bucket_names["notebooks"]),
                 retain_home_efs=w.retain_home_efs,
                 docker_trusted_accounts=w.docker_trusted_accounts,
-                instance_type=w.jupyterlab_instance_type,
             ),
         )
         domain = self.studio.domain
@@ -272,10 +282,12 @@ class WorkloadStack(StudioStack):
                 names=w.user_profiles,
                 execution_role_arn=self.roles.execution_role.arn,
                 security_group_ids=[studio_sg],
+                jupyterlab_instance_type=w.jupyterlab_instance_type,
+                lifecycle_config_arn=self.studio.lifecycle_config.arn if w.attach_lifecycle_config else None,
             ),
         )
-        # Needs only its bucket, its role and the role's grants - plus the domain id for the
-        # tag that makes Studio show it. Never users, lab uploads or CodeArtifact.
+        # Needs only its bucket, its role and the role's grants: never the domain, users, lab
+        # uploads or CodeArtifact (modules/mlflow_server.py).
         self.mlflow = MlflowServer(
             self,
             "mlflow",
@@ -284,7 +296,6 @@ class WorkloadStack(StudioStack):
                 artifact_bucket=self.mlflow_bucket.bucket.bucket,
                 artifact_prefix=w.mlflow_artifact_prefix,
                 role_arn=self.roles.mlflow_role.arn,
-                domain_id=domain.id,
                 size=w.mlflow_size,
                 mlflow_version=w.mlflow_version,
                 automatic_model_registration=w.mlflow_automatic_model_registration,
@@ -302,6 +313,7 @@ class WorkloadStack(StudioStack):
                 data_file=self.data_file,
                 data_prefix=w.data_prefix,
                 bucket_settings=self.notebooks_bucket.object_settings,
+                generated={START_SCRIPT_KEY: self.start_script},
             ),
         )
         self._outputs(c, account, vpc_id, subnet_ids, studio_sg)

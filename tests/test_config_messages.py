@@ -36,7 +36,8 @@ def accepted(env=ENV, **sections):
 EXPLICIT = {
     "project": {"name_prefix": "lab-1", "environment": "qa", "account_id": "210987654321", "region": "eu-west-1"},
     "tags": {"Team": "ml", "aws-cost-center": "42"},
-    "network": {"vpc_cidr": "172.16.0.0/20", "az_count": 3, "availability_zones": ["a", "b", "c"],
+    "network": {"vpc_cidr": "172.16.0.0/20", "az_count": 3,
+                "availability_zone_ids": ["euw1-az1", "euw1-az2", "euw1-az3"],
                 "subnet_cidrs": ["172.16.0.0/24", "172.16.1.0/24", "172.16.2.0/24"], "subnet_prefix_length": 26,
                 "interface_endpoints": ["sagemaker.api", "sagemaker.runtime", "sts", "s3", "kms"],
                 "flow_log_retention_days": 1, "flow_log_traffic_type": "REJECT"},
@@ -62,7 +63,6 @@ def test_every_setting_set_to_a_valid_value_is_accepted_and_kept_as_given():
         for key, value in values.items():
             got = model[key] if section == "tags" else getattr(model, key)
             assert got == (tuple(value) if isinstance(value, list) else value), f"{section}.{key}"
-    assert config.availability_zones == ("eu-west-1a", "eu-west-1b", "eu-west-1c")
 
 
 # --------------------------------------------------------------------------- project
@@ -102,17 +102,24 @@ def test_a_region_from_the_shell_that_is_not_a_region_is_reported_once_with_wher
 
 
 def test_an_iso_region_without_a_letter_is_in_the_aws_iso_partition():
-    config = accepted(env={"AWS_REGION": "us-iso-east-1"}, project={"account_id": "210987654321"})
+    config = accepted(project={"account_id": "210987654321"}).model_copy(update={"region": "us-iso-east-1"})
     assert config.state_kms_key_id == "arn:aws-iso:kms:us-iso-east-1:210987654321:alias/studio-test-tfstate"
 
 
+ALLOWED = "letters, digits, spaces and _ . : / = + - @ only (IAM, CloudWatch Logs, SageMaker refuse it)"
+EVERY_SERVICE = "(CodeArtifact, DynamoDB, IAM, KMS, CloudWatch Logs, SageMaker refuse it)"
+
+
 @pytest.mark.parametrize("tags, expected", [
-    ({"AWS:Owner": "me"}, ["tags.AWS:Owner: not a valid tag key (1-128 characters, no 'aws:' prefix)"]),
-    ({"bad key!": "x"}, ["tags.bad key!: not a valid tag key (1-128 characters, no 'aws:' prefix)"]),
-    ({"Team": "x" * 257}, ["tags.Team: value longer than 256 characters"]),
-    ({"aws:x": "x" * 257}, ["tags.aws:x: not a valid tag key (1-128 characters, no 'aws:' prefix)",
-                            "tags.aws:x: value longer than 256 characters"]),
-], ids=["aws-prefix-any-case", "bad-character", "long-value", "both"])
+    ({"AWS:Owner": "me"}, ["tags.AWS:Owner: keys starting with 'aws:' are reserved for AWS"]),
+    ({"bad key!": "x"}, [f"tags.bad key!: key 'bad key!' has characters tags may not hold ('!'): {ALLOWED}"]),
+    ({"Team": "x" * 257}, [f"tags.Team: value is 257 characters, more than 256 {EVERY_SERVICE}"]),
+    ({"aws:x": "x" * 257}, ["tags.aws:x: keys starting with 'aws:' are reserved for AWS",
+                            f"tags.aws:x: value is 257 characters, more than 256 {EVERY_SERVICE}"]),
+    ({"Owner": "ml (team a), b"}, [f"tags.Owner: value 'ml (team a), b' has characters tags may not hold "
+                                   f"('(' ')' ','): {ALLOWED}"]),
+    ({"K" * 129: "v"}, [f"tags.{'K' * 129}: key is 129 characters, more than 128 {EVERY_SERVICE}"]),
+], ids=["aws-prefix-any-case", "bad-character", "long-value", "both", "parentheses-and-comma", "long-key"])
 def test_a_bad_tag_is_reported_at_its_key(tags, expected):
     assert problems(tags=tags) == expected
 
@@ -142,23 +149,41 @@ def test_a_vpc_of_28_is_within_the_vpc_limits_but_too_small_for_two_carved_subne
 
 
 def test_six_azs_are_the_most_accepted():
-    assert accepted(network={"az_count": 6}).availability_zones[-1] == "us-west-2f"
+    assert accepted(network={"az_count": 6}).network.az_count == 6
     assert problems(network={"az_count": 7}) == ["network.az_count: 7 is more than 6"]
 
 
+NOT_AN_ID = ("is not an availability zone ID such as 'use1-az4' (AZ names and letters differ between accounts; "
+             "IDs do not: `aws ec2 describe-availability-zones` lists both)")
+
+
 @pytest.mark.parametrize("network, expected", [
-    ({"az_count": 3, "availability_zones": ["a", "b", "b"]}, ["contains duplicates"]),
-    ({"availability_zones": ["a", "B"]}, ["'B' must be a single AZ letter such as 'a'"]),
-    ({"availability_zones": ["a"]}, ["1 given but az_count is 2"]),
-    ({"availability_zones": ["a", "b", "c"]}, ["3 given but az_count is 2"]),
+    ({"az_count": 3, "availability_zone_ids": ["usw2-az1", "usw2-az2", "usw2-az2"]}, ["contains duplicates"]),
+    ({"availability_zone_ids": ["usw2-az1", "us-west-2b"]}, [f"'us-west-2b' {NOT_AN_ID}"]),
+    ({"availability_zone_ids": ["usw2-az1", "b"]}, [f"'b' {NOT_AN_ID}"]),
+    ({"availability_zone_ids": ["usw2-az1"]}, ["1 given but az_count is 2"]),
+    ({"availability_zone_ids": ["usw2-az1", "usw2-az2", "usw2-az3"]}, ["3 given but az_count is 2"]),
+    ({"availability_zone_ids": ["usw2-az1", "use1-az2"]}, ["'use1-az2' is not a zone of us-west-2 (its zone IDs start with usw2-)"]),
 ])
-def test_bad_availability_zones_are_reported(network, expected):
-    assert problems(network=network) == [f"network.availability_zones: {m}" for m in expected]
+def test_bad_availability_zone_ids_are_reported(network, expected):
+    assert problems(network=network) == [f"network.availability_zone_ids: {m}" for m in expected]
+
+
+def test_zone_ids_of_the_region_are_accepted_in_their_order():
+    assert accepted(network={"availability_zone_ids": ["usw2-az4", "usw2-az1"]}).network.availability_zone_ids == (
+        "usw2-az4", "usw2-az1")
+
+
+def test_az_letters_are_refused_with_the_way_to_pin_zones_by_id():
+    (message,) = problems(network={"availability_zones": ["a", "c"]})
+    assert message.startswith("network.availability_zones: AZ letters are gone: the letter b names a different zone "
+                              "in every account")
+    assert "network.availability_zone_ids" in message and "describe-availability-zones" in message
 
 
 def test_a_list_that_disagrees_with_a_bad_az_count_only_reports_the_az_count():
     # The count to compare with is unknown: comparing would report a second, invented problem.
-    assert problems(network={"az_count": 7, "availability_zones": ["a"], "subnet_cidrs": ["10.10.0.0/24"],
+    assert problems(network={"az_count": 7, "availability_zone_ids": ["usw2-az1"], "subnet_cidrs": ["10.10.0.0/24"],
                              "subnet_prefix_length": 24}) == ["network.az_count: 7 is more than 6"]
 
 
@@ -360,3 +385,63 @@ def test_without_requirements_there_is_no_pin(tmp_path):
 
 def test_the_shipped_lab_pin_is_the_one_the_default_tracking_server_matches():
     assert lab_mlflow_pin() == lab_mlflow_pin(PROJECT_ROOT / "notebooks" / "requirements.txt") == "2.16.2"
+
+
+# --------------------------------------------------------------------------- AWS's own constraints (botocore)
+
+
+def test_tags_beyond_what_an_s3_object_takes_with_the_default_tags_are_refused():
+    eight = {f"Key{i}": "v" for i in range(8)}
+    assert accepted(tags=eight).tags == eight
+    assert problems(tags={**eight, "Key8": "v"}) == [
+        "tags: 9 tags and the provider's default tags Environment and StudioPrefix make 11 on every resource; S3 "
+        "takes at most 10 on an object, so every lab upload would fail: keep at most 8 of your own"]
+    # Setting a default tag's key yourself replaces it rather than adding one.
+    assert accepted(tags={**eight, "Environment": "test"}).tags["Environment"] == "test"
+
+
+def test_a_user_profile_name_longer_than_sagemaker_takes_is_refused():
+    runs = "a" + "-" * 40 + "b" + "-" * 30 + "c"  # the old pattern allowed runs of hyphens of any length
+    assert problems(workload={"user_profiles": ["alice", runs]}) == [
+        f"workload.user_profiles: {runs!r} is 73 characters; SageMaker's UserProfileName takes at most 63"]
+    assert accepted(workload={"user_profiles": ["a" * 63]}).workload.user_profiles == ("a" * 63,)
+
+
+def test_more_trusted_docker_accounts_than_sagemaker_takes_are_refused():
+    accounts = [f"{i:012d}" for i in range(1, 22)]
+    assert problems(workload={"docker_trusted_accounts": accounts}) == [
+        "workload.docker_trusted_accounts: 21 given; SageMaker's VpcOnlyTrustedAccounts takes at most 20"]
+    assert len(accepted(workload={"docker_trusted_accounts": accounts[:20]}).workload.docker_trusted_accounts) == 20
+
+
+def test_an_instance_type_outside_the_apis_enum_is_refused_with_the_nearest_ones():
+    assert problems(workload={"jupyterlab_instance_type": "ml.t3.mediun"}) == [
+        "workload.jupyterlab_instance_type: 'ml.t3.mediun' is not one of SageMaker's AppInstanceType; did you mean "
+        "ml.t3.medium, ml.t3.micro, ml.t3.small?"]
+
+
+def test_a_region_that_does_not_exist_is_refused():
+    assert problems(project={"region": "us-west-3"}) == [
+        "project.region: 'us-west-3' is not a region of any AWS partition (botocore 1.35.99); did you mean "
+        "us-west-2 or us-west-1?"]
+
+
+def test_a_region_without_the_services_the_stacks_need_is_refused_with_each_one():
+    assert problems(project={"region": "mx-central-1"}) == [
+        "project.region: mx-central-1 has no SageMaker (Studio and MLflow) (botocore 1.35.99 endpoint data); the "
+        "stacks need it",
+        "project.region: mx-central-1 has no CodeArtifact (pip inside the VPC) (botocore 1.35.99 endpoint data); "
+        "the stacks need it"]
+
+
+def test_a_mlflow_version_longer_than_the_api_takes_is_refused():
+    assert problems(workload={"mlflow_version": "2." + "1" * 15}) == [
+        f"workload.mlflow_version: {'2.' + '1' * 15!r} does not match the lab's client mlflow==2.16.2 "
+        "(notebooks/requirements.txt): use '2.16', or change the lab's mlflow and sagemaker-mlflow pins with it"]
+
+
+@pytest.mark.parametrize("key", ["data_prefix", "notebooks_prefix"])
+def test_the_deploys_own_prefix_in_the_notebooks_bucket_is_refused_for_lab_files(key):
+    assert problems(workload={key: "isolated-studio/lab"}) == [
+        f"workload.{key}: 'isolated-studio/lab' is the deploy's own prefix in the notebooks bucket (the JupyterLab "
+        "start script): choose another"]

@@ -24,8 +24,8 @@ def problems(document) -> str:
 
 
 @pytest.mark.parametrize("network, key, words", [
-    ({"availability_zones": ["a", "a"]}, "network.availability_zones", "duplicates"),
-    ({"az_count": 2, "availability_zones": ["a"]}, "network.availability_zones", "az_count"),
+    ({"availability_zone_ids": ["usw2-az1", "usw2-az1"]}, "network.availability_zone_ids", "duplicates"),
+    ({"az_count": 2, "availability_zone_ids": ["usw2-az1"]}, "network.availability_zone_ids", "az_count"),
     ({"az_count": 2, "subnet_cidrs": ["10.10.0.0/24"]}, "network.subnet_cidrs", "az_count"),
     ({"interface_endpoints": DUPLICATED_ENDPOINTS}, "network.interface_endpoints", "duplicates"),
 ])
@@ -35,9 +35,9 @@ def test_a_bad_network_list_is_refused_by_name(network, key, words):
 
 
 def test_a_matching_list_is_accepted():
-    config = parse_config(raw(network={"az_count": 2, "availability_zones": ["a", "c"],
+    config = parse_config(raw(network={"az_count": 2, "availability_zone_ids": ["usw2-az1", "usw2-az3"],
                                         "subnet_cidrs": ["10.10.0.0/24", "10.10.1.0/24"]}), env=ENV, source="t.toml")
-    assert config.availability_zones == ("us-west-2a", "us-west-2c")
+    assert config.network.availability_zone_ids == ("usw2-az1", "usw2-az3")
 
 
 @pytest.mark.parametrize("section, key, value", [

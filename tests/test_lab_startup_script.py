@@ -172,10 +172,34 @@ def test_unreachable_s3_is_reported_and_the_app_still_starts(tmp_path, aws_cli_b
 
 
 def test_every_aws_cli_call_is_bounded_within_the_studio_start_limit(tmp_path):
+    from modules.studio_domain import BOOTSTRAP_CLI_BOUNDS, jupyterlab_bootstrap_script
+
     lines = [line.strip() for line in _script(tmp_path).splitlines()]
     calls = [line for line in lines if re.search(r"(^|\s)aws\s", line) and not line.startswith("#")]
     assert len(calls) == 3  # regional STS setting, CodeArtifact login, lab copy
     assert all(AWS_CLI_BOUNDS in line for line in calls)
-    total = sum(int(re.search(r"timeout (\d+) aws", line).group(1)) for line in calls)
+    # The lifecycle configuration's bootstrap fetches the script first: Studio's limit covers both.
+    bootstrap = [line.strip() for line in jupyterlab_bootstrap_script(region="us-west-2", bucket=BUCKET).splitlines()]
+    fetch = [line for line in bootstrap if re.search(r"(^|\s)aws\s", line) and not line.startswith("#")]
+    assert len(fetch) == 1 and BOOTSTRAP_CLI_BOUNDS in fetch[0]
+    total = sum(int(re.search(r"timeout (\d+) aws", line).group(1)) for line in calls + fetch)
     assert total < STUDIO_START_LIMIT_S
     assert not any("$HOME" in line for line in lines)  # HOME is read with printenv, never expanded
+
+
+def test_the_bootstrap_fetches_the_start_script_with_the_real_cli_and_runs_it(tmp_path, moto_s3, aws_cli_bin):
+    from modules.studio_domain import START_SCRIPT_KEY, jupyterlab_bootstrap_script
+
+    endpoint, s3 = moto_s3
+    _upload(s3, LAB_V1)
+    home = tmp_path / "home"
+    s3.put_object(Bucket=BUCKET, Key=START_SCRIPT_KEY, Body=_script(home).encode())
+    bootstrap = tmp_path / "bootstrap.sh"
+    bootstrap.write_text(jupyterlab_bootstrap_script(region="us-west-2", bucket=BUCKET, default_home=str(home)))
+
+    result = _run(bootstrap, aws_cli_bin, endpoint, home=None)
+
+    assert result.returncode == 0, result.stderr
+    assert "could not fetch" not in result.stdout
+    assert json.loads((home / SETTINGS_PATH).read_text()) == SETTINGS
+    assert (home / "lab" / "private-mlflow.ipynb").read_text() == LAB_V1["private-mlflow.ipynb"]

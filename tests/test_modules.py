@@ -24,23 +24,21 @@ from modules.vpc_endpoints import VpcEndpointsProps
 
 def test_invalid_vpc_props_report_every_problem_and_create_nothing():
     stack = TerraformStack(App(), "s")
-    props = IsolatedVpcProps(name="", cidr="10.0.0.0/16", availability_zones=["us-west-2a"],
+    props = IsolatedVpcProps(name="", cidr="10.0.0.0/16", availability_zone_ids=["usw2-az1"],
                              subnet_cidrs=["10.0.0.0/24", "10.0.0.0/25"])
     with pytest.raises(ModuleInputError) as info:
         IsolatedVpc(stack, "vpc", props=props)
     message = str(info.value)
     assert message.startswith("IsolatedVpc: invalid inputs:")
-    for fragment in ("name: must not be empty", "at least two are needed", "2 given for 1 availability zones"):
+    for fragment in ("name: must not be empty", "availability_zone_ids: 1 given for 2 subnets"):
         assert fragment in message
     assert "resource" not in json.loads(Testing.synth(stack))
 
 
 def test_overlapping_and_outside_subnets_are_named():
-    problems = IsolatedVpcProps(name="n", cidr="10.0.0.0/16", availability_zones=["a", "b"],
-                                subnet_cidrs=["10.0.0.0/24", "10.1.0.0/24"]).problems()
+    problems = IsolatedVpcProps(name="n", cidr="10.0.0.0/16", subnet_cidrs=["10.0.0.0/24", "10.1.0.0/24"]).problems()
     assert problems == ["subnet_cidrs: 10.1.0.0/24 is outside 10.0.0.0/16"]
-    problems = IsolatedVpcProps(name="n", cidr="10.0.0.0/16", availability_zones=["a", "b"],
-                                subnet_cidrs=["10.0.0.0/24", "10.0.0.0/25"]).problems()
+    problems = IsolatedVpcProps(name="n", cidr="10.0.0.0/16", subnet_cidrs=["10.0.0.0/24", "10.0.0.0/25"]).problems()
     assert problems == ["subnet_cidrs: 10.0.0.0/24 overlaps 10.0.0.0/25"]
 
 
@@ -68,7 +66,7 @@ def test_flow_log_rejects_retention_the_service_does_not_accept():
      "security_group_ids: VpcOnly apps need at least one security group"),
     (UserProfilesProps(domain_id="d", names=["a", "a", "bad name"], execution_role_arn="r", security_group_ids=["sg"]),
      "names: duplicates ['a']"),
-    (MlflowServerProps(name="m", artifact_bucket="b", artifact_prefix="p", role_arn="r", domain_id="d",
+    (MlflowServerProps(name="m", artifact_bucket="b", artifact_prefix="p", role_arn="r",
                        size="Huge", maintenance_window="Sunday"),
      "size: 'Huge'"),
     (PypiMirrorProps(domain_name="d", repository="pip", upstream_repository="pip", kms_key_arn="k"),

@@ -44,7 +44,7 @@ EXPECTED: dict[tuple[str, str], object] = {
     ("workload", "data_uri"): "s3://{aws_s3_bucket workload/notebooks/bucket bucket}/data/ai4i2020.csv",
     ("workload", "mlflow_artifact_store_uri"): "s3://{aws_s3_bucket workload/mlflow-artifacts/bucket bucket}/mlflow",
 }
-# Outputs that are data, not references (checked by the tests of what they carry).
+# Outputs checked by the tests of what they carry (data, or the subnets' zones).
 LITERAL_OUTPUTS = {("network", "availability_zones"), ("workload", "user_profile_names"),
                    ("workload", "codeartifact_login_command")}
 
@@ -75,5 +75,8 @@ def test_cross_stack_outputs_point_at_network_resources_only(synth):
 
 def test_literal_outputs_carry_the_configuration(synth):
     outputs = {stack: doc.get("output", {}) for stack, doc in synth.stacks.items()}
-    assert outputs["network"]["availability_zones"]["value"] == list(synth.config.availability_zones)
+    # The zones are the subnets' own: the account's available zones, known once the subnets exist.
+    assert outputs["network"]["availability_zones"]["value"] == [
+        "${aws_subnet.vpc_private-subnet-0_72D2B47A.availability_zone}",
+        "${aws_subnet.vpc_private-subnet-1_FA2DCB12.availability_zone}"]
     assert outputs["workload"]["user_profile_names"]["value"] == list(synth.config.workload.user_profiles)

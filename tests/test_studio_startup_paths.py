@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from modules.studio_domain import AWS_CLI_BOUNDS, SDK_CONFIG_PATH, SETTINGS_PATH
+from modules.studio_domain import AWS_CLI_BOUNDS, SDK_CONFIG_PATH, SETTINGS_PATH, START_SCRIPT_KEY
 from test_studio_startup import ACCOUNT, BUCKET, script
 
 BASH = shutil.which("bash") or "/bin/bash"
@@ -38,7 +38,10 @@ FAKE_AWS = textwrap.dedent("""\
       for arg in "$@"; do case "$arg" in --*) ;; *) args+=("$arg") ;; esac; done
       # drop the value of --region
       src=${args[1]#s3://}; dst=${args[2]}
-      mkdir -p "$dst" && cp -r "$FAKE_S3/$src/." "$dst"
+      if [ -f "$FAKE_S3/$src" ]; then cp "$FAKE_S3/$src" "$dst"
+      elif [ -d "$FAKE_S3/$src" ]; then mkdir -p "$dst" && cp -r "$FAKE_S3/$src/." "$dst"
+      else echo "fatal error: An error occurred (404) when calling the HeadObject operation: Key not found" >&2; exit 1
+      fi
     fi
     exit 0
     """)
@@ -131,29 +134,52 @@ def test_failing_aws_leaves_an_existing_lab_alone(studio):
     assert after == before
 
 
-def test_the_synthesized_lifecycle_configuration_runs(synth, studio):
-    """The script as Terraform uploads it: base64encode of the text with the account id."""
-    config = next(iter(synth.resources("workload", "aws_sagemaker_studio_lifecycle_config").values()))
-    content = config["studio_lifecycle_config_content"]
-    match = re.fullmatch(r'\$\{base64encode\((.*)\)\}', content, re.S)
-    assert match, content[:200]
-    text = json.loads(match.group(1))  # the HCL string literal is JSON-compatible here
-    # What Terraform substitutes: the account id, and ids/ARNs of the key, subnets and group.
-    # The lab settings are a Terraform local (base64 of JSON): stand in a value of that form.
-    settings = {"region": "us-west-2", "account_id": ACCOUNT}
+def _terraform_resolves(text: str, settings: dict) -> str:
+    """The text with what Terraform substitutes: the account id, ids/ARNs of the key, subnets and
+    group, and the lab settings local (base64 of JSON)."""
     text = text.replace("${local.lab_settings}", base64.b64encode(json.dumps(settings).encode()).decode())
     text = re.sub(r"\$\{data\.aws_caller_identity\.[a-z_]+\.account_id\}", ACCOUNT, text)
     text = re.sub(r"\$\{(?:data\.)?[a-z_]+\.[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)+\}", "resolved-by-terraform", text)
     assert "${" not in text, "a reference Terraform would not resolve is left in the script"
-    bucket = re.search(r"s3://([^/]+)/lab/", text)
-    assert bucket, text
-    lab = Path(studio.home).parent / "s3" / bucket.group(1) / "lab"
-    lab.mkdir(parents=True, exist_ok=True)
-    (lab / "private-mlflow.ipynb").write_text("{}")
+    return text
 
-    proc = studio(text)
+
+def test_the_synthesized_bootstrap_runs_the_synthesized_start_script(synth, studio):
+    """The lifecycle configuration as Terraform uploads it (base64encode of the bootstrap), fetching
+    the start script as the deploy uploads it (an S3 object in the notebooks bucket)."""
+    (config,) = synth.resources("workload", "aws_sagemaker_studio_lifecycle_config").values()
+    match = re.fullmatch(r'\$\{base64encode\((.*)\)\}', config["studio_lifecycle_config_content"], re.S)
+    assert match, config["studio_lifecycle_config_content"][:200]
+    bootstrap = _terraform_resolves(json.loads(match.group(1)), {})  # the HCL string literal is JSON here
+    (obj,) = [o for o in synth.resources("workload", "aws_s3_object").values() if o["key"] == START_SCRIPT_KEY]
+    settings = {"region": "us-west-2", "account_id": ACCOUNT}
+    script = _terraform_resolves(obj["content"], settings)
+    bucket = re.search(r"s3://([^/]+)/lab/", script).group(1)
+    assert f"s3://{bucket}/{START_SCRIPT_KEY}" in bootstrap
+    s3 = Path(studio.home).parent / "s3" / bucket
+    (s3 / START_SCRIPT_KEY).parent.mkdir(parents=True, exist_ok=True)
+    (s3 / START_SCRIPT_KEY).write_text(script)
+    (s3 / "lab").mkdir(parents=True, exist_ok=True)
+    (s3 / "lab" / "private-mlflow.ipynb").write_text("{}")
+
+    proc = studio(bootstrap)
 
     assert proc.returncode == 0, proc.stderr
     assert (studio.home / "lab" / "private-mlflow.ipynb").exists()
     assert (studio.home / SDK_CONFIG_PATH).is_file()
     assert json.loads((studio.home / SETTINGS_PATH).read_text()) == settings
+
+    # S3 out of reach at the next start: the script fetched last time runs again.
+    (studio.home / SETTINGS_PATH).unlink()
+    again = studio(bootstrap, FAKE_AWS_FAIL="1")
+    assert again.returncode == 0
+    assert "could not fetch the start script from S3, running the last one fetched" in again.stdout
+    assert json.loads((studio.home / SETTINGS_PATH).read_text()) == settings
+
+
+def test_a_bootstrap_that_never_fetched_a_script_still_lets_the_app_start(studio):
+    from modules.studio_domain import jupyterlab_bootstrap_script
+
+    proc = studio(jupyterlab_bootstrap_script(region="us-west-2", bucket=BUCKET), FAKE_AWS_FAIL="1")
+    assert proc.returncode == 0
+    assert "no start script yet: the lab is not set up in this app" in proc.stdout

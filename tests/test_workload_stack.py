@@ -13,6 +13,7 @@ from cdktf_cdktf_provider_aws.sagemaker_mlflow_tracking_server import SagemakerM
 
 from matchers import has
 from modules.lab_content import lab_files
+from modules.studio_domain import START_SCRIPT_KEY
 from stacks.workload import NOTEBOOKS_DIR
 
 REMOTE = "data.terraform_remote_state.cross-stack-reference-input-network.outputs"
@@ -140,7 +141,7 @@ def test_force_destroy_follows_the_environment(synth, synth_variant):
 # --- lab content ---------------------------------------------------------------------------
 
 def test_every_notebook_file_is_uploaded_with_a_content_hash(synth):
-    objects = {o["key"]: o for o in synth.resources("workload", "aws_s3_object").values()}
+    objects = {o["key"]: o for o in synth.resources("workload", "aws_s3_object").values() if "content" not in o}
     expected = {f"lab/{rel.as_posix()}" for rel in lab_files(NOTEBOOKS_DIR)}
     assert "lab/private-mlflow.ipynb" in expected
     assert set(objects) == expected | {"data/ai4i2020.csv"}  # a default deploy carries the data set
@@ -326,20 +327,49 @@ def test_home_efs_is_retained_only_when_configured(synth_variant):
     assert domain["retention_policy"] == {"home_efs_file_system": "Retain"}
 
 
-def test_lifecycle_configuration_logs_pip_in_and_copies_the_lab(synth):
-    lcc = next(iter(synth.resources("workload", "aws_sagemaker_studio_lifecycle_config").values()))
-    assert lcc["studio_lifecycle_config_app_type"] == "JupyterLab"
-    script = lcc["studio_lifecycle_config_content"]
-    assert script.startswith("${base64encode(") and "aws --cli-connect-timeout 10 --cli-read-timeout 30 codeartifact login --tool pip" in script
+def start_script(s) -> str:
+    """The start script as the deploy uploads it (modules/studio_domain.py)."""
+    (obj,) = [o for o in s.resources("workload", "aws_s3_object").values() if o["key"] == START_SCRIPT_KEY]
+    assert obj["bucket"].startswith("${aws_s3_bucket.notebooks_bucket")
+    return obj["content"]
+
+
+def test_the_lifecycle_configuration_is_a_bootstrap_that_names_only_the_region_and_bucket(synth, synth_variant):
+    def content(s):
+        (lcc,) = s.resources("workload", "aws_sagemaker_studio_lifecycle_config").values()
+        assert lcc["studio_lifecycle_config_app_type"] == "JupyterLab"
+        return lcc["studio_lifecycle_config_content"]
+    text = content(synth)
+    bucket = "studio-dev-notebooks-${data.aws_caller_identity.account.account_id}-us-west-2"
+    assert f"s3 cp --only-show-errors --region us-west-2 s3://{bucket}/isolated-studio/jupyterlab-start.sh" in text
+    # Nothing a team changes on day 2 is in it: not even the other configuration's settings change it.
+    assert content(synth_variant) == text
+    for setting in ("codeartifact", "--repository", "lab/", "settings", "mlflow"):
+        assert setting not in text.replace("settings.json", ""), setting
+
+
+def test_the_start_script_logs_pip_in_and_copies_the_lab(synth):
+    script = start_script(synth)
+    assert "aws --cli-connect-timeout 10 --cli-read-timeout 30 codeartifact login --tool pip" in script
     assert "--domain studio-dev" in script and "--repository pip" in script
     assert "s3://studio-dev-notebooks-${data.aws_caller_identity.account.account_id}-us-west-2/lab/" in script
     assert "lab.md5" in script and "kept your edited" in script  # never overwrites what the user changed
     assert "$HOME" not in script  # an unset HOME must not abort the script (set -u)
 
 
-def test_lifecycle_configuration_writes_the_lab_settings_from_deployed_values(synth):
-    lcc = next(iter(synth.resources("workload", "aws_sagemaker_studio_lifecycle_config").values()))
-    script = lcc["studio_lifecycle_config_content"]
+def test_only_deploys_write_the_start_script(synth):
+    (bucket,) = [b for b in synth.resources("workload", "aws_s3_bucket").values() if "-notebooks-" in b["bucket"]]
+    policies = [synth.policy("workload", p["policy"]) for p in synth.resources("workload", "aws_s3_bucket_policy").values()]
+    (guard,) = [st for doc in policies for st in doc["Statement"] if st.get("Sid") == "OnlyDeploysWriteTheStartScript"]
+    assert guard["Effect"] == "Deny" and "s3:PutObject" in guard["Action"] and "s3:DeleteObject" in guard["Action"]
+    assert guard["Resource"].endswith(f"-notebooks-${{data.aws_caller_identity.account.account_id}}-us-west-2/"
+                                      f"{START_SCRIPT_KEY}")
+    roles = guard["Condition"]["ArnEquals"]["aws:PrincipalArn"]
+    assert any("execution-role" in r for r in roles) and any("mlflow-role" in r for r in roles)
+
+
+def test_the_start_script_writes_the_lab_settings_from_deployed_values(synth):
+    script = start_script(synth)
     assert "echo ${local.lab_settings} | base64 -d > $state/settings.json.tmp" in script
     locals_ = synth.stacks["workload"]["locals"]
     # One reference inside the functions: cdktf warns about (and may mangle) strings that
@@ -369,9 +399,8 @@ def test_lifecycle_configuration_writes_the_lab_settings_from_deployed_values(sy
     assert data["key"] == "data/ai4i2020.csv"
 
 
-def test_lifecycle_configuration_writes_the_sdk_defaults_with_our_bucket_key_and_network(synth):
-    lcc = next(iter(synth.resources("workload", "aws_sagemaker_studio_lifecycle_config").values()))
-    script = lcc["studio_lifecycle_config_content"]
+def test_the_start_script_writes_the_sdk_defaults_with_our_bucket_key_and_network(synth):
+    script = start_script(synth)
     assert "cat > $home/.config/sagemaker/config.yaml" in script
     notebooks = "studio-dev-notebooks-${data.aws_caller_identity.account.account_id}-us-west-2"
     assert f"DefaultS3Bucket: '{notebooks}'" in script
@@ -381,13 +410,23 @@ def test_lifecycle_configuration_writes_the_sdk_defaults_with_our_bucket_key_and
     assert "aws --cli-connect-timeout 10 --cli-read-timeout 30 configure set default.sts_regional_endpoints regional" in script
 
 
-def test_lifecycle_configuration_is_attached_by_default_and_can_be_detached(synth, synth_variant):
+def test_the_domain_holds_no_setting_a_team_changes(synth):
+    (domain,) = synth.resources("workload", "aws_sagemaker_domain").values()
+    # UpdateDomain fails on VpcOnly domains with the pinned provider (#45528): JupyterLab's settings
+    # are on the user profiles.
+    assert "jupyter_lab_app_settings" not in domain["default_user_settings"]
+    assert "jupyter_lab_app_settings" not in domain["default_space_settings"]
+
+
+def test_the_start_script_is_attached_on_the_profiles_by_default_and_can_be_detached(synth, synth_variant):
     def jupyter(s):
-        d = next(iter(s.resources("workload", "aws_sagemaker_domain").values()))
-        return d["default_user_settings"]["jupyter_lab_app_settings"]
-    assert jupyter(synth)["lifecycle_config_arns"] == [
-        ref(synth, "aws_sagemaker_studio_lifecycle_config", "studio_jupyterlab-lifecycle", "arn")]
-    assert "lifecycle_config_arns" not in jupyter(synth_variant)
+        return [p["user_settings"]["jupyter_lab_app_settings"]
+                for p in s.resources("workload", "aws_sagemaker_user_profile").values()]
+    lcc = ref(synth, "aws_sagemaker_studio_lifecycle_config", "studio_jupyterlab-lifecycle", "arn")
+    assert jupyter(synth) == [{"lifecycle_config_arns": [lcc], "default_resource_spec": {
+        "instance_type": "ml.t3.medium", "lifecycle_config_arn": lcc}}]
+    assert all("lifecycle_config_arns" not in j and "lifecycle_config_arn" not in j["default_resource_spec"]
+               for j in jupyter(synth_variant))
 
 
 def test_user_profiles_follow_configuration(synth, synth_variant):
@@ -412,16 +451,29 @@ def test_mlflow_tracking_server_settings(synth, wl):
     bucket = ref(synth, "aws_s3_bucket", "mlflow-artifacts_bucket", "bucket")
     assert server["artifact_store_uri"] == f"s3://{bucket}/mlflow"
     assert "mlflow-role" in server["role_arn"]
-    assert server["tags"]["domain-id"] == ref(synth, "aws_sagemaker_domain", "studio_domain", "id")
+    # No domain-id tag: AWS documents none, and it made the 25-45 minute creation wait for the domain.
+    assert "tags" not in server
 
 
 def test_mlflow_server_waits_only_for_what_it_needs(synth):
     server = next(iter(synth.resources("workload", "aws_sagemaker_mlflow_tracking_server").values()))
     deps = server.get("depends_on", [])
     assert all(d.startswith("aws_iam_role_policy.iam_mlflow-") for d in deps) and len(deps) == 2
-    refs = json.dumps(server)
-    for unneeded in ("aws_sagemaker_user_profile", "aws_codeartifact", "aws_s3_object", "aws_sagemaker_studio_lifecycle_config"):
-        assert unneeded not in refs
+    # Everything the server waits for, directly or not: its 25-45 minutes start with the roles and bucket.
+    doc = synth.stacks["workload"]
+    waits, todo = set(), [("aws_sagemaker_mlflow_tracking_server", next(iter(doc["resource"]["aws_sagemaker_mlflow_tracking_server"])))]
+    while todo:
+        rtype, name = todo.pop()
+        body = doc["resource"][rtype][name]
+        found = re.findall(r"\b(aws_[a-z0-9_]+)\.([A-Za-z0-9_-]+)", json.dumps({k: v for k, v in body.items() if k != "//"}))
+        for step in found:
+            if step not in waits and step[0] in doc["resource"] and step[1] in doc["resource"][step[0]]:
+                waits.add(step)
+                todo.append(step)
+    kinds = {rtype for rtype, _ in waits}
+    for unneeded in ("aws_sagemaker_domain", "aws_sagemaker_user_profile", "aws_codeartifact_domain",
+                     "aws_codeartifact_repository", "aws_s3_object", "aws_sagemaker_studio_lifecycle_config"):
+        assert unneeded not in kinds
 
 
 def test_codeartifact_domain_upstream_and_team_repository(synth, wl):

@@ -28,6 +28,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from isolated_studio.config import aws_constraints
 from isolated_studio.config.model import (
     PROBLEM,
     SECTIONS,
@@ -60,6 +61,7 @@ from isolated_studio.config.rules import (
     TRAFFIC_TYPES,
     bucket_name_problem,
     carve_subnets,
+    zone_id_prefix,
 )
 
 __all__ = [
@@ -164,7 +166,7 @@ def parse_config(
         config = StudioConfig.model_validate({**document, "region": region, "region_source": region_source,
                                               "source": source,
                                               "defaulted": frozenset(f"{s}.{k}" for s, k in derived)})
-        problems += _emulator_state_problems(config)
+        problems += _emulator_state_problems(config) + _regional_problems(config)
     except ValidationError as exc:
         errors = exc.errors()
         # A default derived from a bad project setting or region repeats that problem, and so
@@ -203,6 +205,19 @@ def _emulator_state_problems(config: StudioConfig) -> list[str]:
         return [f"state.bootstrap_state_path: {path!r} is under {EMULATOR_STATE_DIR}/, which is the emulator's; "
                 "a real environment keeps its bootstrap state elsewhere"]
     return []
+
+
+def _regional_problems(config: StudioConfig) -> list[str]:
+    """What the region must offer for these settings: each interface endpoint's service
+    (botocore's endpoint data), and the zones pinned by ID must be the region's."""
+    found = [f"network.interface_endpoints: {p}" for p in
+             aws_constraints.region_problems(config.region, config.network.interface_endpoints)
+             if "does not offer" in p]
+    prefix = zone_id_prefix(config.region)
+    found += [f"network.availability_zone_ids: {az!r} is not a zone of {config.region} (its zone IDs start "
+              f"with {prefix}-)" for az in config.network.availability_zone_ids
+              if prefix and not az.startswith(prefix + "-az")]
+    return found
 
 
 def _copy(value: Any) -> Any:
@@ -291,9 +306,21 @@ def _describe(error: Mapping[str, Any]) -> list[str]:
     return [f"{path}: {error['msg']}"]
 
 
+#: Settings that were removed, with what to use instead.
+REMOVED = {
+    ("network", "availability_zones"): (
+        "AZ letters are gone: the letter b names a different zone in every account, and new accounts in "
+        "ap-northeast-1 or ca-central-1 have none; unset, the stacks use the zones the account has available "
+        "(read at plan time); to pin zones, give their IDs in network.availability_zone_ids (e.g. "
+        "[\"use1-az4\", \"use1-az6\"]; `aws ec2 describe-availability-zones` lists each zone's ZoneId)"),
+}
+
+
 def _unknown_key(loc: tuple) -> str:
     """A key no declaration knows, with the nearest one suggested."""
     *parents, key = (str(part) for part in loc)
+    if tuple(parents + [key]) in REMOVED:
+        return f"{'.'.join((*parents, key))}: {REMOVED[tuple(parents + [key])]}"
     if not parents:
         sections = [name for name in ConfigFile.model_fields]
         homes = [name for name, model in SECTIONS.items() if key in model.model_fields]

@@ -13,6 +13,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal, get_args
 
+from isolated_studio.config import aws_constraints
+
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 CONFIG_DIR = PROJECT_ROOT / "config"
 DEFAULT_ENV = "dev"
@@ -97,7 +99,6 @@ ACCOUNT_ID_RE = re.compile(ACCOUNT_PATTERN)
 _BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 _TABLE_RE = re.compile(r"^[A-Za-z0-9_.-]{3,255}$")
 _STATE_KEY_RE = re.compile(r"^[A-Za-z0-9!_.*'()/-]{1,512}$")
-_TAG_KEY_RE = re.compile(r"^[\w .:/=+\-@]{1,128}$")
 _MLFLOW_NAME_RE = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,255}$")
 _S3_PREFIX_RE = re.compile(r"^[A-Za-z0-9!_.*'()/-]{1,200}$")
 _IPV4_RE = re.compile(r"^\d{1,3}(\.\d{1,3}){3}$")
@@ -143,11 +144,15 @@ def account_id_problems(value: str | None) -> Problems:
 def region_problems(value: str) -> Problems:
     if not _matches(REGION_PATTERN, value):
         return [f"{value!r} (from project.region, AWS_REGION or AWS_DEFAULT_REGION) is not an AWS region name like us-west-2"]
-    return []
+    return aws_constraints.region_problems(value, ())
 
 
 def partition(region: str) -> str:
-    """The ARN partition of a region (what ``data.aws_partition`` answers there)."""
+    """The ARN partition of a region (what ``data.aws_partition`` answers there): botocore's
+    endpoint data, else (a region newer than the lock) what its name says."""
+    known = aws_constraints.partition_of(region)
+    if known:
+        return known
     if region.startswith("cn-"):
         return "aws-cn"
     if region.startswith("us-gov-"):
@@ -161,16 +166,25 @@ def partition(region: str) -> str:
 def project_region_problems(value: str | None) -> Problems:
     if value is not None and not _matches(REGION_PATTERN, value):
         return [f"{value!r} is not an AWS region name like us-west-2"]
-    return []
+    return aws_constraints.region_problems(value, ()) if value is not None else []
+
+
+#: The tags the stacks add to every resource through the provider's default_tags (stacks/base.py).
+DEFAULT_TAG_KEYS = ("Environment", "StudioPrefix")
 
 
 def tags_problems(tags: Mapping[str, str]) -> Problems:
-    problems: Problems = []
-    for key, value in tags.items():
-        if not _TAG_KEY_RE.match(key) or key.lower().startswith("aws:"):
-            problems.append((f"tags.{key}", "not a valid tag key (1-128 characters, no 'aws:' prefix)"))
-        if len(value) > 256:
-            problems.append((f"tags.{key}", "value longer than 256 characters"))
+    """Each tag as every service the stacks tag accepts it (botocore's tag shapes), and no more
+    than an S3 object takes with the provider's default tags: every lab upload carries them all."""
+    problems: Problems = [(f"tags.{key}", problem) for key, value in tags.items()
+                          for problem in aws_constraints.tag_problems(key, value)]
+    total = len(set(tags) | set(DEFAULT_TAG_KEYS))
+    limit = aws_constraints.S3_OBJECT_MAX_TAGS
+    if total > limit:
+        own = limit - len(set(DEFAULT_TAG_KEYS) - set(tags))
+        problems.append(f"{len(tags)} tags and the provider's default tags {' and '.join(DEFAULT_TAG_KEYS)} make "
+                        f"{total} on every resource; S3 takes at most {limit} on an object, so every lab upload "
+                        f"would fail: keep at most {own} of your own")
     return problems
 
 
@@ -207,13 +221,32 @@ def az_count_problems(value: int) -> Problems:
     return []
 
 
-def availability_zones_problems(value: Sequence[str], data: Mapping[str, Any]) -> Problems:
+#: An availability zone ID (the same physical zone in every account, unlike its name): the
+#: region's short code, "-az" and a number, e.g. use1-az4, apne1-az1, cac1-az2 (EC2 user guide,
+#: "AZ IDs"). Local and Wavelength Zone IDs (use1-bos1-az1) are not for a domain's subnets.
+AZ_ID_PATTERN = r"^[a-z]{2,}[0-9]-az[0-9]+$"
+_DIRECTIONS = {"northeast": "ne", "northwest": "nw", "southeast": "se", "southwest": "sw", "north": "n",
+               "south": "s", "east": "e", "west": "w", "central": "c"}
+
+
+def zone_id_prefix(region: str) -> str | None:
+    """The prefix of the region's AZ IDs (ap-northeast-1 -> apne1, us-gov-west-1 -> usgw1)."""
+    parts = region.split("-")
+    if len(parts) < 3 or not parts[-1].isdigit():
+        return None
+    words = [("g" if p == "gov" else _DIRECTIONS.get(p)) for p in parts[1:-1]]
+    return None if None in words else parts[0] + "".join(words) + parts[-1]  # type: ignore[arg-type]
+
+
+def availability_zone_ids_problems(value: Sequence[str], data: Mapping[str, Any]) -> Problems:
     if not value:
         return []
     problems: Problems = []
     if "az_count" in data and len(value) != data["az_count"]:
         problems.append(f"{len(value)} given but az_count is {data['az_count']}")
-    problems += [f"{az!r} must be a single AZ letter such as 'a'" for az in value if not re.match(r"^[a-z]$", az)]
+    problems += [f"{az!r} is not an availability zone ID such as 'use1-az4' (AZ names and letters differ "
+                 "between accounts; IDs do not: `aws ec2 describe-availability-zones` lists both)"
+                 for az in value if not _matches(AZ_ID_PATTERN, az)]
     if len(set(value)) != len(value):
         problems.append("contains duplicates")
     return problems
@@ -391,9 +424,16 @@ def artifact_prefix_problems(value: str) -> Problems:
     return []
 
 
+#: The notebooks bucket's prefix of the deploy's own objects (the JupyterLab start script).
+RESERVED_PREFIX = "isolated-studio"
+
+
 def key_prefix_in_bucket_problems(value: str) -> Problems:
     if not _S3_PREFIX_RE.match(value) or value.startswith("/") or value.endswith("/"):
         return [f"{value!r} must be an S3 key prefix without leading or trailing '/'"]
+    if value == RESERVED_PREFIX or value.startswith(RESERVED_PREFIX + "/"):
+        return [f"{value!r} is the deploy's own prefix in the notebooks bucket (the JupyterLab start script): "
+                "choose another"]
     return []
 
 

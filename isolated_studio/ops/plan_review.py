@@ -35,7 +35,7 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
-from isolated_studio.ops import prices
+from isolated_studio.ops import day2, prices
 
 # Price of one interface endpoint in one AZ, per hour: the us-east-1 / us-west-2 list price
 # (isolated_studio/ops/prices.py has its source and date; other regions are slightly
@@ -232,11 +232,12 @@ class ResourceChange:
 
 
 # How the report groups warnings, in this order: what is lost first.
+GROUP_REFUSED = "Refused: AWS would fail it part-way"
 GROUP_DATA_LOSS = "Data lost"
 GROUP_ACROSS_STACKS = "What the next plan of another stack does"
 GROUP_PLAN = "The plan itself"
 GROUP_DESTROYED = "Destroyed, no data kept"
-WARNING_GROUPS = (GROUP_DATA_LOSS, GROUP_ACROSS_STACKS, GROUP_PLAN, GROUP_DESTROYED)
+WARNING_GROUPS = (GROUP_REFUSED, GROUP_DATA_LOSS, GROUP_ACROSS_STACKS, GROUP_PLAN, GROUP_DESTROYED)
 
 
 @dataclass(frozen=True)
@@ -245,7 +246,7 @@ class ReviewWarning:
 
     stack: str
     address: str
-    kind: str  # "destroy", "replace", "plan", "cross-stack" (a rule may add its own)
+    kind: str  # "destroy", "replace", "plan", "cross-stack", "refuse" (isolated_studio.ops.day2: never applied)
     message: str
     group: str = GROUP_PLAN
 
@@ -390,7 +391,8 @@ def review_plan(stack: str, plan: Mapping[str, Any], synthesized: Mapping[str, A
     return StackReview(
         stack=stack,
         changes=changes,
-        warnings=_warnings(stack, plan, changes),
+        # Day-2 (isolated_studio.ops.day2): what each loss means and the way out.
+        warnings=day2.annotate(_warnings(stack, plan, changes), plan),
         endpoint_cost=endpoints,
         current_endpoint_cost=current,
         terraform_version=plan.get("terraform_version"),
@@ -567,8 +569,15 @@ def next_plan_of_the_workload(stack: str, plan: Mapping[str, Any],
             GROUP_ACROSS_STACKS)
 
 
+def refused_mid_apply(stack: str, plan: Mapping[str, Any], changes: Sequence[ResourceChange]) -> Iterator[ReviewWarning]:
+    """What AWS would fail part-way through the apply (isolated_studio.ops.day2): deploy refuses it."""
+    for address, message in day2.refusals(plan):
+        yield ReviewWarning(stack, address, day2.REFUSE, f"REFUSED: {message}", GROUP_REFUSED)
+
+
 # Every rule that adds warnings, in order. Another command's refusal rule is one more here.
-WARNING_RULES: list[WarningRule] = [errored_plan, destroys_and_replacements, next_plan_of_the_workload]
+WARNING_RULES: list[WarningRule] = [errored_plan, refused_mid_apply, destroys_and_replacements,
+                                    next_plan_of_the_workload]
 
 
 def _warnings(stack: str, plan: Mapping[str, Any], changes: Sequence[ResourceChange]) -> tuple[ReviewWarning, ...]:

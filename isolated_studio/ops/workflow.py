@@ -49,7 +49,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from isolated_studio.config import EMULATOR_PLAN_ONLY_VARIABLE, PROJECT_ROOT, ConfigError, StudioConfig, load_config
-from isolated_studio.ops import aws, cleanup, guard, plan_review, runlock
+from isolated_studio.ops import aws, cleanup, day2, guard, plan_review, runlock
 from isolated_studio.ops.app import outdir_mismatches, synthesize
 from isolated_studio.ops.aws import aws_client, aws_failure, verify_target
 from isolated_studio.ops.errors import Refused, WorkflowError
@@ -253,6 +253,10 @@ class Workflow:
         ``--yes`` means "no questions", not "whatever the plan does": a plan that destroys or
         replaces a long-lived resource is applied unattended only with ``--allow-replace``.
         """
+        refused = [w for w in planned.review.warnings if w.kind == day2.REFUSE]
+        if refused:  # AWS would fail these part-way through the apply: nothing is applied (ops/day2.py)
+            raise Refused(f"{planned.stack}: the plan {planned.plan_file} is not applied: "
+                          + "\n  ".join(w.message.removeprefix("REFUSED: ") for w in refused))
         if not assume_yes:
             self.say(self.tf.show_text(planned.stack, planned.plan_file))
         for warning in planned.review.warnings:
