@@ -23,7 +23,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Mapping, Sequence
 
-from cdktf import Fn
+from cdktf import Fn, TerraformResourceLifecycle
 from cdktf_cdktf_provider_aws.sagemaker_domain import (
     SagemakerDomain,
     SagemakerDomainDefaultSpaceSettings,
@@ -337,4 +337,12 @@ class StudioDomain(Construct):
                 home_efs_file_system="Retain" if p.retain_home_efs else "Delete"
             ),
             tags=name_tags(p.name, dict(p.tags)),
+            # Domains created before JupyterLab's settings moved to the user profiles hold them in
+            # their defaults; dropping them would be an UpdateDomain, which fails for VpcOnly on the
+            # pinned provider (#45528). Left as they are: the profiles' settings win for the users'
+            # apps, and nothing here sets them any more.
+            lifecycle=TerraformResourceLifecycle(ignore_changes=[
+                "default_user_settings[0].jupyter_lab_app_settings",
+                "default_space_settings[0].jupyter_lab_app_settings",
+            ]),
         )
