@@ -421,8 +421,10 @@ class StudioRoles(Construct):
     def studio_domain_policy(p: StudioRolesProps, domain_id: str) -> dict:
         """Apps, spaces and presigned URLs only in our domain: the managed policy and the
         least-privilege grants name every domain of the account (``domain/*``, ``app/*/*/*/*``)."""
-        ours = [p.arn("sagemaker", f"{kind}/{domain_id}{rest}")
-                for kind, rest in (("domain", ""), ("user-profile", "/*"), ("space", "/*"), ("app", "/*"))]
+        # The ARN formats of these actions' resources (Service Authorization Reference): an app is
+        # app/<domain>/<user profile or space>/<type>/<name>.
+        ours = [p.arn("sagemaker", f"{kind}/{domain_id}/{rest}")
+                for kind, rest in (("user-profile", "*"), ("space", "*"), ("app", "*/*/*"))]
         return _doc({"Sid": "OnlyOurStudioDomain", "Effect": "Deny", "Action": STUDIO_DOMAIN_ACTIONS,
                      "NotResource": ours})
 
