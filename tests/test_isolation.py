@@ -1,5 +1,7 @@
 """The environment has no path to the internet: checked on every synthesized stack."""
 
+import json
+
 import pytest
 
 from isolated_studio.checks.isolation import FORBIDDEN_TYPES, SG_RULE_TYPES, violations
@@ -72,6 +74,8 @@ def test_a_missing_attribute_is_no_violation():
     doc = stack_document({"aws_route_table": {"r": {"vpc_id": "v", "route": None}},
                           "aws_security_group": {"s": {"vpc_id": "v"}},
                           "aws_route": {"peer": {"route_table_id": "r", "destination_cidr_block": "10.0.0.0/8"}},
-                          "aws_vpc_endpoint": {"gw": {"vpc_endpoint_type": "Gateway"}}})
+                          "aws_vpc_endpoint": {"gw": {"vpc_endpoint_type": "Gateway", "policy": json.dumps(
+                              {"Statement": [{"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject",
+                                              "Resource": "arn:aws:s3:::prod-us-west-2-starport-layer-bucket/*"}]})}}})
     assert violations(doc) == []
     assert violations({}) == []
