@@ -79,3 +79,16 @@ def test_a_missing_attribute_is_no_violation():
                                               "Resource": "arn:aws:s3:::prod-us-west-2-starport-layer-bucket/*"}]})}}})
     assert violations(doc) == []
     assert violations({}) == []
+
+
+def test_every_perimeter_resource_is_a_security_change_in_the_plan_review(synth, synth_variant):
+    """A change to an endpoint policy, a guardrail or the boundary, a bucket policy or the DNS
+    firewall is called out at the top of review.md, among the security changes."""
+    from isolated_studio.ops.plan_review import category_of
+
+    perimeter = {rtype for s in (synth, synth_variant) for doc in s.stacks.values() for rtype in doc.get("resource", {})
+                 if rtype.startswith(("aws_route53_resolver_", "aws_iam_")) or rtype in (
+                     "aws_vpc_endpoint_policy", "aws_s3_bucket_policy")}
+    assert {"aws_vpc_endpoint_policy", "aws_iam_role_policy", "aws_iam_policy", "aws_s3_bucket_policy",
+            "aws_route53_resolver_firewall_rule_group_association"} <= perimeter
+    assert not [rtype for rtype in sorted(perimeter) if category_of(rtype) is None]
