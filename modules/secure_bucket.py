@@ -58,6 +58,30 @@ def tls_only_statement(bucket_arn: str) -> dict:
 
 READ_WRITE_ACTIONS = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"]
 LIST_ACTIONS = ["s3:ListBucket", "s3:GetBucketLocation", "s3:ListBucketMultipartUploads"]
+# What reads, writes or lists data: refused outside our endpoint. Bucket-level reads such as
+# GetBucketLocation stay open, since a service checking a bucket on the caller's behalf (from its
+# own network) must not fail, and they reveal no object.
+DATA_ACTIONS = ["s3:GetObject*", "s3:PutObject*", "s3:DeleteObject*", "s3:ListBucket*", "s3:ListMultipartUploadParts",
+                "s3:AbortMultipartUpload", "s3:RestoreObject", "s3:ReplicateObject"]
+
+
+def endpoint_only_statement(bucket_arn: str, principal_arns: Sequence[str], endpoint_ids: Sequence[str]) -> dict:
+    """Deny the principals any data request that does not come through one of the VPC endpoints.
+
+    S3 sets aws:SourceVpce only for requests through a VPC endpoint (S3 User Guide, "Controlling
+    access from VPC endpoints with bucket policies"); StringNotEquals is true when the key is
+    absent, so a request from anywhere else is refused. aws:PrincipalArn is the role's ARN for
+    all its sessions, so copied session credentials are refused too.
+    """
+    return {
+        "Sid": "DenyOutsideOurEndpoint",
+        "Effect": "Deny",
+        "Principal": {"AWS": "*"},
+        "Action": DATA_ACTIONS,
+        "Resource": [bucket_arn, f"{bucket_arn}/*"],
+        "Condition": {"ArnEquals": {"aws:PrincipalArn": list(principal_arns)},
+                      "StringNotEquals": {"aws:SourceVpce": list(endpoint_ids)}},
+    }
 
 
 @dataclass(frozen=True)
@@ -74,6 +98,9 @@ class SecureBucketProps:
     deny_insecure_transport: the policy statement refusing requests without TLS. Off only for
         the S3 emulator (moto), which enforces a Deny without evaluating its condition: with it,
         every request to the bucket would fail, Terraform's own state included.
+    endpoint_only_principals / endpoint_ids: these principals (the Studio execution role) may
+        read, write and list the bucket only through these VPC endpoints (our S3 gateway). Off
+        (empty) only for the emulator, for the same reason as the TLS-only rule.
     extra_statements: further bucket-policy statements (e.g. the log-delivery grant).
     access_log_ready: resources the access logging must wait for, e.g. the log bucket's policy
         holding the log-delivery grant: S3 checks the target bucket when logging is enabled
@@ -89,6 +116,8 @@ class SecureBucketProps:
     force_destroy: bool = False
     protect: bool = False
     deny_insecure_transport: bool = True
+    endpoint_only_principals: Sequence[str] = ()
+    endpoint_ids: Sequence[str] = ()
     noncurrent_version_days: int = 90
     extra_statements: Sequence[Mapping] = ()
     access_log_ready: Sequence[Any] = ()
@@ -109,6 +138,8 @@ class SecureBucketProps:
             found.append("force_destroy: a protected bucket cannot also be force-destroyed")
         if self.access_log_bucket is None and self.access_log_prefix:
             found.append("access_log_prefix: given without access_log_bucket")
+        if bool(self.endpoint_only_principals) != bool(self.endpoint_ids):
+            found.append("endpoint_only_principals/endpoint_ids: give both (principals refused outside these endpoints)")
         return found
 
 
@@ -193,6 +224,8 @@ class SecureBucket(Construct):
                 {"Sid": "LabRolesReadWrite", "Effect": "Allow", "Principal": principals,
                  "Action": READ_WRITE_ACTIONS, "Resource": f"{self.bucket.arn}/*"},
             ]
+        if p.endpoint_only_principals:
+            statements.append(endpoint_only_statement(self.bucket.arn, p.endpoint_only_principals, p.endpoint_ids))
         statements += list(p.extra_statements)
         # A policy needs at least one statement: without the TLS rule a plain bucket has none.
         self.policy = S3BucketPolicy(

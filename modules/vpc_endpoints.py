@@ -1,4 +1,4 @@
-"""PrivateLink interface endpoints and the S3 gateway endpoint for an isolated VPC."""
+"""PrivateLink interface endpoints and the S3 gateway endpoint for an isolated VPC, each with its policy."""
 
 from __future__ import annotations
 
@@ -7,9 +7,12 @@ from typing import Mapping, Sequence
 
 from cdktf_cdktf_provider_aws.security_group import SecurityGroup
 from cdktf_cdktf_provider_aws.vpc_endpoint import VpcEndpoint
+from cdktf_cdktf_provider_aws.vpc_endpoint_policy import VpcEndpointPolicy
 from cdktf_cdktf_provider_aws.vpc_security_group_ingress_rule import VpcSecurityGroupIngressRule
 from constructs import Construct
 
+from modules.endpoint_policies import S3_GATEWAY
+from modules.policy_document import policy_document
 from modules.props import name_tags, raise_for
 
 
@@ -21,6 +24,9 @@ class VpcEndpointsProps:
         (e.g. ``{"sts": "com.amazonaws.us-west-2.sts"}``); all get private DNS.
     s3_gateway_service: service name of the S3 gateway endpoint, attached to route_table_ids.
     vpc_cidr: the only source the endpoints' security group admits (HTTPS).
+    policies: endpoint key -> its endpoint policy (an IAM policy dict), for every interface
+        endpoint and ``s3-gateway``: an endpoint without one would have AWS's full-access default
+        (modules/endpoint_policies.py writes them).
     """
 
     name: str
@@ -30,6 +36,7 @@ class VpcEndpointsProps:
     route_table_ids: Sequence[str]
     interface_services: Mapping[str, str]
     s3_gateway_service: str
+    policies: Mapping[str, Mapping] = field(default_factory=dict)
     tags: Mapping[str, str] = field(default_factory=dict)
 
     def problems(self) -> list[str]:
@@ -43,11 +50,19 @@ class VpcEndpointsProps:
                 found.append(f"interface_services[{key!r}]: {service!r} is not an AWS service name")
         if not self.s3_gateway_service.endswith(".s3"):
             found.append(f"s3_gateway_service: {self.s3_gateway_service!r} is not an S3 service name")
+        endpoints = {S3_GATEWAY, *self.interface_services}
+        missing = sorted(endpoints - set(self.policies))
+        if missing:
+            found.append(f"policies: no endpoint policy for {missing} (AWS's default would give them full access)")
+        unknown = sorted(set(self.policies) - endpoints)
+        if unknown:
+            found.append(f"policies: {unknown} are not endpoints of this VPC")
         return found
 
 
 class VpcEndpoints(Construct):
-    """Attributes: ``security_group``, ``interface_endpoints`` (dict by key), ``s3_gateway``."""
+    """Attributes: ``security_group``, ``interface_endpoints`` (dict by key), ``s3_gateway``,
+    ``policies`` (endpoint key -> its ``aws_vpc_endpoint_policy``)."""
 
     def __init__(self, scope: Construct, id: str, *, props: VpcEndpointsProps) -> None:
         raise_for("VpcEndpoints", props.problems())
@@ -95,4 +110,15 @@ class VpcEndpoints(Construct):
                 # AWS accepts an S3 interface endpoint with private DNS only once the gateway exists.
                 depends_on=[self.s3_gateway] if service.endswith(".s3") else None,
                 tags=name_tags(f"{props.name}-{key}", tags),
+            )
+        # A policy resource of its own per endpoint (not the endpoint's `policy` argument): the plan
+        # review lists aws_vpc_endpoint_policy changes among the policy changes, and an endpoint
+        # policy can change without touching the endpoint. Ids come from the endpoint key.
+        endpoints = {S3_GATEWAY: self.s3_gateway, **self.interface_endpoints}
+        self.policies: dict[str, VpcEndpointPolicy] = {}
+        for key, endpoint in endpoints.items():
+            construct_id = f"policy-{key.replace('.', '-')}"
+            self.policies[key] = VpcEndpointPolicy(
+                self, construct_id, vpc_endpoint_id=endpoint.id,
+                policy=policy_document(self, f"{construct_id}-document", props.policies[key]),
             )

@@ -19,6 +19,7 @@ from cdktf_cdktf_provider_aws.data_aws_partition import DataAwsPartition
 from constructs import Construct
 
 from isolated_studio.config import PROJECT_ROOT, StudioConfig
+from modules import aws_owned
 from modules.emulator_guard import EmulatorGuard, EmulatorGuardProps
 from modules.encryption_key import EncryptionKey, EncryptionKeyProps
 from modules.lab_content import LabContent, LabContentProps
@@ -80,7 +81,8 @@ def lab_bucket_names(config: StudioConfig, account: str) -> dict[str, str]:
 
 
 def studio_roles_props(config: StudioConfig, *, account: str, partition: str, key_arn: str,
-                       subnet_ids: Sequence[str], security_group_ids: Sequence[str]) -> StudioRolesProps:
+                       subnet_ids: Sequence[str], security_group_ids: Sequence[str],
+                       experiments_endpoint_id: str | None, domain_id: str = "") -> StudioRolesProps:
     """The roles' inputs from the configuration and the values only AWS knows (tokens in a
     synthesis, concrete values in the policy tests that evaluate the roles without one)."""
     w, buckets = config.workload, lab_bucket_names(config, account)
@@ -98,6 +100,9 @@ def studio_roles_props(config: StudioConfig, *, account: str, partition: str, ke
         codeartifact_repository=w.codeartifact_repository,
         subnet_ids=subnet_ids,
         security_group_ids=security_group_ids,
+        domain_id=domain_id,
+        experiments_endpoint_id=experiments_endpoint_id,
+        image_accounts=[*aws_owned.for_region(config.region).registry_accounts, *w.docker_trusted_accounts],
     )
 
 
@@ -119,6 +124,8 @@ class WorkloadStack(StudioStack):
         vpc_id = network.vpc.vpc.id
         subnet_ids = [s.id for s in network.vpc.subnets]
         studio_sg = network.studio_security_group.security_group.id
+        experiments = network.endpoints.interface_endpoints.get("experiments")
+        s3_endpoint = network.endpoints.s3_gateway.id
 
         self.key = EncryptionKey(
             self,
@@ -139,7 +146,8 @@ class WorkloadStack(StudioStack):
             self,
             "iam",
             props=studio_roles_props(config, account=account, partition=partition, key_arn=key_arn,
-                                     subnet_ids=subnet_ids, security_group_ids=[studio_sg]),
+                                     subnet_ids=subnet_ids, security_group_ids=[studio_sg],
+                                     experiments_endpoint_id=experiments.id if experiments else None),
         )
         lab_roles = [self.roles.execution_role.arn, self.roles.mlflow_role.arn]
 
@@ -179,6 +187,11 @@ class WorkloadStack(StudioStack):
                     read_write_principals=lab_roles,
                     force_destroy=w.force_destroy_buckets,
                     deny_insecure_transport=not c.emulator.enabled,
+                    # The execution role's credentials work only through our S3 endpoint; the MLflow
+                    # server (its own role, from SageMaker's network) and the deployer are not bound.
+                    # moto applies a Deny without its condition: not in the emulator (docs/perimeter.md).
+                    endpoint_only_principals=[] if c.emulator.enabled else [self.roles.execution_role.arn],
+                    endpoint_ids=[] if c.emulator.enabled else [s3_endpoint],
                     noncurrent_version_days=w.noncurrent_version_expiration_days,
                     **extra,
                 ),
@@ -272,6 +285,7 @@ class WorkloadStack(StudioStack):
             ),
         )
         domain = self.studio.domain
+        self.roles.restrict_to_domain(domain.id)
         # The MLflow UI in Studio uploads and downloads artifacts from the browser.
         self.mlflow_bucket = lab_bucket("mlflow-artifacts", "mlflow", cors_origins=[domain.url])
         self.users = UserProfiles(

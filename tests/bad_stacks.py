@@ -46,7 +46,46 @@ def domain(**overrides) -> dict:
     return body
 
 
-# stack name -> resources; the "bad_*" resources must fail the expected check, the "good_*" ones not.
+ACCOUNT = "${data.aws_caller_identity.account.account_id}"
+CALLER = {"aws_caller_identity": {"account": {}}}
+
+
+def endpoint(service: str, kind: str = "Interface") -> dict:
+    body = {"vpc_id": "${aws_vpc.v.id}", "service_name": f"com.amazonaws.us-west-2.{service}", "vpc_endpoint_type": kind}
+    if kind == "Interface":
+        body.update(private_dns_enabled=True, subnet_ids=["${aws_subnet.s.id}"], security_group_ids=[REF_SG])
+    else:
+        body["route_table_ids"] = ["${aws_route_table.r.id}"]
+    return body
+
+
+def ours(**extra) -> dict:
+    """The endpoint statement of modules/endpoint_policies.py: our principals to our resources."""
+    return {"Sid": "OurPrincipalsToOurResources", "Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "*",
+            "Resource": "*", "Condition": {"StringEquals": {"aws:PrincipalAccount": ACCOUNT},
+                                           "StringEqualsIfExists": {"aws:ResourceAccount": ACCOUNT}}, **extra}
+
+
+def endpoint_only(bucket: str, role: str = "${aws_iam_role.exec.arn}", **condition) -> dict:
+    return {"Sid": "DenyOutsideOurEndpoint", "Effect": "Deny", "Principal": {"AWS": "*"},
+            "Action": ["s3:GetObject*", "s3:PutObject*", "s3:DeleteObject*", "s3:ListBucket*"],
+            "Resource": [f"${{aws_s3_bucket.{bucket}.arn}}", f"${{aws_s3_bucket.{bucket}.arn}}/*"],
+            "Condition": condition or {"ArnEquals": {"aws:PrincipalArn": role},
+                                       "StringNotEquals": {"aws:SourceVpce": "${aws_vpc_endpoint.s3.id}"}}}
+
+
+def grant(bucket: str, role: str = "${aws_iam_role.exec.arn}") -> dict:
+    return {"Sid": "LabRolesReadWrite", "Effect": "Allow", "Principal": {"AWS": role}, "Action": "s3:GetObject",
+            "Resource": f"${{aws_s3_bucket.{bucket}.arn}}/*"}
+
+
+def firewall(vpc: str, group: str = "g") -> dict:
+    return {"vpc_id": f"${{aws_vpc.{vpc}.id}}", "firewall_rule_group_id": f"${{aws_route53_resolver_firewall_rule_group.{group}.id}}",
+            "priority": 200, "name": vpc}
+
+
+# stack name -> resources ("data": its data sources); the "bad_*" resources must fail the expected
+# check, the "good_*" ones not.
 BAD_STACKS: dict[str, dict] = {
     "internet-path": {
         "aws_internet_gateway": {"bad_igw": {"vpc_id": "${aws_vpc.v.id}"}},
@@ -116,18 +155,23 @@ BAD_STACKS: dict[str, dict] = {
         },
     },
     "endpoints": {
+        # Inline endpoint policies (the endpoint's `policy` argument), ours: only private DNS is at fault here.
+        "data": CALLER,
         "aws_vpc_endpoint": {
             "bad_no_private_dns": {"vpc_id": "${aws_vpc.v.id}", "service_name": "com.amazonaws.us-west-2.sts",
                                    "vpc_endpoint_type": "Interface", "private_dns_enabled": False,
-                                   "subnet_ids": ["${aws_subnet.s.id}"], "security_group_ids": [REF_SG]},
+                                   "subnet_ids": ["${aws_subnet.s.id}"], "security_group_ids": [REF_SG],
+                                   "policy": policy(ours())},
             "bad_private_dns_unset": {"vpc_id": "${aws_vpc.v.id}", "service_name": "com.amazonaws.us-west-2.logs",
                                       "vpc_endpoint_type": "Interface", "subnet_ids": ["${aws_subnet.s.id}"],
-                                      "security_group_ids": [REF_SG]},
+                                      "security_group_ids": [REF_SG], "policy": policy(ours())},
             "good_private_dns": {"vpc_id": "${aws_vpc.v.id}", "service_name": "com.amazonaws.us-west-2.ec2",
                                  "vpc_endpoint_type": "Interface", "private_dns_enabled": True,
-                                 "subnet_ids": ["${aws_subnet.s.id}"], "security_group_ids": [REF_SG]},
+                                 "subnet_ids": ["${aws_subnet.s.id}"], "security_group_ids": [REF_SG],
+                                 "policy": policy(ours())},
             "good_gateway": {"vpc_id": "${aws_vpc.v.id}", "service_name": "com.amazonaws.us-west-2.s3",
-                             "vpc_endpoint_type": "Gateway", "route_table_ids": ["${aws_route_table.r.id}"]},
+                             "vpc_endpoint_type": "Gateway", "route_table_ids": ["${aws_route_table.r.id}"],
+                             "policy": policy(ours())},
         },
     },
     "sagemaker": {
@@ -163,6 +207,69 @@ BAD_STACKS: dict[str, dict] = {
                 {**tls_deny("b"), "Condition": {"Bool": {"aws:SecureTransport": "true"}}})},
             "bad_expression": {"bucket": "${aws_s3_bucket.b.id}", "policy": "${data.aws_iam_policy_document.p.json}"},
             "good_tls_only": {"bucket": "${aws_s3_bucket.b.id}", "policy": policy(tls_deny("b"))},
+        },
+    },
+    "perimeter-endpoints": {
+        "data": CALLER,
+        "aws_vpc_endpoint": {
+            "bad_no_policy": endpoint("sts"),
+            "bad_open_policy": endpoint("logs"),
+            "bad_any_resource_account": endpoint("ecr.dkr"),
+            "bad_open_gateway": endpoint("s3", "Gateway"),
+            "good_ours": endpoint("ec2"),
+            "good_gateway_aws_owned": endpoint("s3", "Gateway"),
+        },
+        "aws_vpc_endpoint_policy": {
+            # AWS's default policy, written out: anyone's credentials, anyone's resources.
+            "bad_open": {"vpc_endpoint_id": "${aws_vpc_endpoint.bad_open_policy.id}", "policy": policy(
+                {"Effect": "Allow", "Principal": "*", "Action": "*", "Resource": "*"})},
+            # Our principals, but to any account's resources (their own bucket, their own registry).
+            "bad_resources": {"vpc_endpoint_id": "${aws_vpc_endpoint.bad_any_resource_account.id}", "policy": policy(
+                {**ours(), "Condition": {"StringEquals": {"aws:PrincipalAccount": ACCOUNT}}})},
+            # Anonymous and foreign writes: an AWS-owned-looking exception that allows PutObject anywhere.
+            "bad_gateway": {"vpc_endpoint_id": "${aws_vpc_endpoint.bad_open_gateway.id}", "policy": policy(
+                ours(), {"Sid": "AwsOwnedBuckets", "Effect": "Allow", "Principal": {"AWS": "*"},
+                         "Action": ["s3:GetObject", "s3:PutObject"], "Resource": "arn:aws:s3:::*/*"})},
+            "good_policy": {"vpc_endpoint_id": "${aws_vpc_endpoint.good_ours.id}", "policy": policy(ours())},
+            "good_gateway_policy": {"vpc_endpoint_id": "${aws_vpc_endpoint.good_gateway_aws_owned.id}", "policy": policy(
+                ours(), {"Sid": "AwsOwnedBuckets", "Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "s3:GetObject",
+                         "Resource": "arn:aws:s3:::prod-us-west-2-starport-layer-bucket/*"})},
+        },
+    },
+    "perimeter-buckets": {
+        "aws_sagemaker_domain": {"good_domain": domain(default_user_settings={
+            "execution_role": "${aws_iam_role.exec.arn}", "security_groups": [REF_SG]})},
+        "aws_s3_bucket_policy": {
+            "bad_anywhere": {"bucket": "${aws_s3_bucket.open.id}", "policy": policy(tls_deny("open"), grant("open"))},
+            # Refuses requests from outside *some* endpoint only if they say so: IfExists-free
+            # StringEquals is false without the key, so a request from the internet passes.
+            "bad_wrong_operator": {"bucket": "${aws_s3_bucket.wrong.id}", "policy": policy(
+                tls_deny("wrong"), grant("wrong"), endpoint_only("wrong", **{
+                    "ArnEquals": {"aws:PrincipalArn": "${aws_iam_role.exec.arn}"},
+                    "StringEquals": {"aws:SourceVpc": "${aws_vpc.v.id}"}}))},
+            "good_endpoint_only": {"bucket": "${aws_s3_bucket.lab.id}", "policy": policy(
+                tls_deny("lab"), grant("lab"), endpoint_only("lab"))},
+        },
+    },
+    "perimeter-dns": {
+        "aws_vpc": {"bad_no_firewall": {"cidr_block": "10.30.0.0/16"}, "good_firewalled": {"cidr_block": "10.31.0.0/16"}},
+        "aws_route53_resolver_firewall_domain_list": {
+            "allowed": {"name": "allowed", "domains": ["*.us-west-2.amazonaws.com"]},
+            "everything": {"name": "everything", "domains": ["*"]},
+        },
+        "aws_route53_resolver_firewall_rule_group": {"g": {"name": "g"}},
+        "aws_route53_resolver_firewall_rule": {
+            "allow": {"name": "allow", "action": "ALLOW", "priority": 100,
+                      "firewall_rule_group_id": "${aws_route53_resolver_firewall_rule_group.g.id}",
+                      "firewall_domain_list_id": "${aws_route53_resolver_firewall_domain_list.allowed.id}"},
+            "block": {"name": "block", "action": "BLOCK", "block_response": "NXDOMAIN", "priority": 200,
+                      "firewall_rule_group_id": "${aws_route53_resolver_firewall_rule_group.g.id}",
+                      "firewall_domain_list_id": "${aws_route53_resolver_firewall_domain_list.everything.id}"},
+        },
+        "aws_route53_resolver_firewall_rule_group_association": {"good_association": firewall("good_firewalled")},
+        "aws_route53_resolver_firewall_config": {
+            "bad_fail_open": {"resource_id": "${aws_vpc.bad_no_firewall.id}", "firewall_fail_open": "ENABLED"},
+            "good_fail_closed": {"resource_id": "${aws_vpc.good_firewalled.id}", "firewall_fail_open": "DISABLED"},
         },
     },
     "built-in": {
@@ -206,6 +313,15 @@ EXPECTED_FAILURES: list[tuple[str, str, str]] = [
     ("bucket-policies", "aws_s3_bucket_policy.bad_wrong_condition", "CKV_STUDIO_9"),
     ("bucket-policies", "aws_s3_bucket_policy.bad_expression", "CKV_STUDIO_9"),
     ("built-in", "aws_s3_bucket.bad_plain", "CKV_AWS_145"),
+    ("bucket-policies", "aws_s3_bucket_policy.bad_allow_only", "CKV_STUDIO_10"),
+    ("perimeter-endpoints", "aws_vpc_endpoint.bad_no_policy", "CKV2_STUDIO_1"),
+    ("perimeter-endpoints", "aws_vpc_endpoint_policy.bad_open", "CKV_STUDIO_11"),
+    ("perimeter-endpoints", "aws_vpc_endpoint_policy.bad_resources", "CKV_STUDIO_11"),
+    ("perimeter-endpoints", "aws_vpc_endpoint_policy.bad_gateway", "CKV_STUDIO_11"),
+    ("perimeter-buckets", "aws_s3_bucket_policy.bad_anywhere", "CKV_STUDIO_10"),
+    ("perimeter-buckets", "aws_s3_bucket_policy.bad_wrong_operator", "CKV_STUDIO_10"),
+    ("perimeter-dns", "aws_vpc.bad_no_firewall", "CKV2_STUDIO_2"),
+    ("perimeter-dns", "aws_route53_resolver_firewall_config.bad_fail_open", "CKV_STUDIO_12"),
 ]
 
 # Checks that must NOT fail on the good counterparts (same resource types as the bad ones).
@@ -223,7 +339,13 @@ GOOD_RESOURCES: list[tuple[str, str, tuple[str, ...]]] = [
     ("sagemaker", "aws_sagemaker_user_profile.good_own_sgs", ("CKV_STUDIO_7",)),
     ("sagemaker", "aws_sagemaker_user_profile.good_inherits", ("CKV_STUDIO_7",)),
     ("sagemaker", "aws_sagemaker_mlflow_tracking_server.good_s3", ("CKV_STUDIO_8",)),
-    ("bucket-policies", "aws_s3_bucket_policy.good_tls_only", ("CKV_STUDIO_9",)),
+    ("bucket-policies", "aws_s3_bucket_policy.good_tls_only", ("CKV_STUDIO_9", "CKV_STUDIO_10")),
+    ("perimeter-endpoints", "aws_vpc_endpoint.good_ours", ("CKV2_STUDIO_1",)),
+    ("perimeter-endpoints", "aws_vpc_endpoint_policy.good_policy", ("CKV_STUDIO_11",)),
+    ("perimeter-endpoints", "aws_vpc_endpoint_policy.good_gateway_policy", ("CKV_STUDIO_11",)),
+    ("perimeter-buckets", "aws_s3_bucket_policy.good_endpoint_only", ("CKV_STUDIO_9", "CKV_STUDIO_10")),
+    ("perimeter-dns", "aws_vpc.good_firewalled", ("CKV2_STUDIO_2",)),
+    ("perimeter-dns", "aws_route53_resolver_firewall_config.good_fail_closed", ("CKV_STUDIO_12",)),
 ]
 
 
@@ -237,11 +359,16 @@ def stack_document(resources: dict) -> dict:
             return [prune(v) for v in value]
         return value
 
-    return {
+    resources = dict(resources)
+    data = resources.pop("data", None)
+    doc = {
         "terraform": {"required_providers": {"aws": {"source": "aws", "version": "5.100.0"}}},
         "provider": {"aws": [{"region": "us-west-2"}]},
         "resource": prune(resources),
     }
+    if data:
+        doc["data"] = data
+    return doc
 
 
 def write_stack(directory: Path, resources: dict) -> Path:
@@ -277,10 +404,29 @@ ISOLATION_FAILURES: list[tuple[str, str, str]] = [
     ("endpoints", "aws_vpc_endpoint.bad_private_dns_unset", "interface endpoint without private DNS"),
     ("sagemaker", "aws_sagemaker_domain.bad_public", "domain is not VpcOnly"),
     ("sagemaker", "aws_sagemaker_domain.bad_access_type_unset", "domain is not VpcOnly"),
+    ("perimeter-endpoints", "aws_vpc_endpoint.bad_no_policy",
+     "no endpoint policy: AWS's default policy gives every principal full access through it"),
+    ("perimeter-endpoints", "aws_vpc_endpoint_policy.bad_open",
+     "statement 0: allows principals of any account ['*'] on ['*']; only reads of named AWS-owned resources may be open to them"),
+    ("perimeter-endpoints", "aws_vpc_endpoint_policy.bad_resources",
+     "statement OurPrincipalsToOurResources: lets our principals reach any account's resources (no aws:ResourceAccount)"),
+    ("perimeter-endpoints", "aws_vpc_endpoint_policy.bad_gateway",
+     "statement AwsOwnedBuckets: allows principals of any account ['s3:GetObject', 's3:PutObject'] on ['arn:aws:s3:::*/*']; "
+     "only reads of named AWS-owned resources may be open to them"),
+    ("perimeter-buckets", "aws_s3_bucket_policy.bad_anywhere",
+     "does not refuse ['${aws_iam_role.exec.arn}'] outside a VPC endpoint (a Deny of the data actions under "
+     "StringNotEquals aws:SourceVpce): copied credentials read it from anywhere"),
+    ("perimeter-buckets", "aws_s3_bucket_policy.bad_wrong_operator",
+     "does not refuse ['${aws_iam_role.exec.arn}'] outside a VPC endpoint (a Deny of the data actions under "
+     "StringNotEquals aws:SourceVpce): copied credentials read it from anywhere"),
+    ("perimeter-dns", "aws_vpc.bad_no_firewall",
+     "no DNS firewall rule group is associated (queries reach any name server)"),
+    ("perimeter-dns", "aws_route53_resolver_firewall_config.bad_fail_open",
+     "the DNS firewall fails open (firewall_fail_open = ENABLED): when it cannot answer, every query passes"),
 ]
 
 
 def good_addresses() -> list[tuple[str, str]]:
     """Every good_* resource of the bad stacks: no gate may refuse it for isolation."""
     return [(stack, f"{rtype}.{name}") for stack, resources in BAD_STACKS.items()
-            for rtype, items in resources.items() for name in items if name.startswith("good_")]
+            for rtype, items in resources.items() if rtype != "data" for name in items if name.startswith("good_")]

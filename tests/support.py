@@ -96,6 +96,8 @@ def resolve(synth, stack: str, value):
     paths = _paths(synth)
     if isinstance(value, list):
         return [resolve(synth, stack, v) for v in value]
+    if isinstance(value, dict):
+        return {k: resolve(synth, stack, v) for k, v in value.items()}
     if not isinstance(value, str):
         return value
     whole = REF.fullmatch(value)

@@ -219,11 +219,12 @@ def scenario(**fields) -> access.Scenario:
 def test_a_condition_key_nobody_thought_about_fails_the_scenario(managed):
     """AmazonSageMakerFullAccess reads any object tagged SageMaker=true: a negative scenario that
     does not say whether the object carries that tag must not pass by accident."""
-    other = scenario(resource={"BucketName": "other-bucket", "ObjectName": "x.csv"})
+    other = scenario(resource={"BucketName": "other-bucket", "ObjectName": "x.csv"},
+                     context={"aws:ResourceAccount": "{account}"})
     with pytest.raises(access.Unevaluable, match="s3:ExistingObjectTag/SageMaker"):
         access.evaluate(other, managed)
     tagged = scenario(resource={"BucketName": "other-bucket", "ObjectName": "x.csv"},
-                      context={"s3:ExistingObjectTag/SageMaker": "true"},
+                      context={"s3:ExistingObjectTag/SageMaker": "true", "aws:ResourceAccount": "{account}"},
                       absent=["s3:ExistingObjectTag/servicecatalog:provisioning"])
     assert access.evaluate(tagged, managed).allowed  # AWS's managed policy really allows it
 
@@ -272,10 +273,10 @@ def test_every_scenario_action_exists_and_builds_its_arn(managed):
 def test_an_explicit_deny_in_a_bucket_policy_wins(managed):
     """The TLS-only Deny of our buckets decides a plain-HTTP request, whatever the roles may do."""
     read = scenario(resource={"BucketName": managed.world.names["notebooks_bucket"], "ObjectName": "data/x.csv"},
-                    context={"aws:SecureTransport": "false"},
+                    context={"aws:SecureTransport": "false", "aws:SourceVpce": "{vpce_s3_gateway}"},
                     absent=["s3:ExistingObjectTag/SageMaker", "s3:ExistingObjectTag/servicecatalog:provisioning"])
     assert not access.evaluate(read, managed).allowed
-    secure = scenario(resource=read.resource, absent=read.absent)
+    secure = scenario(resource=read.resource, absent=read.absent, context={"aws:SourceVpce": "{vpce_s3_gateway}"})
     assert access.evaluate(secure, managed).allowed
 
 

@@ -7,6 +7,7 @@ asks first triggers a step, and each step runs once):
     fresh_plan   -> `workflow plan` before anything exists
     deployed     -> `workflow deploy --yes --stacks state network` (bootstrap, then network)
     second_plan  -> `workflow plan` of every stack (workload is planned, never applied here)
+    firewall_plan -> the network with the DNS firewall on (moto holds none), planned against it
 
 The tests read what those steps did and check the emulated AWS through boto3; nothing
 destroys that environment, so they pass in any order (CI shuffles them: pytest-randomly).
@@ -47,7 +48,9 @@ from emulator_support import (
     start_moto,
     synthesized_emulator,
 )
-from isolated_studio.config import PROJECT_ROOT
+from isolated_studio.checks import isolation
+from isolated_studio.config import PROJECT_ROOT, load_config
+from isolated_studio.ops.workflow import synthesize
 
 pytestmark = [pytest.mark.emulator, pytest.mark.terraform]
 
@@ -133,7 +136,7 @@ def test_deploy_bootstraps_the_state_stack_then_applies_the_network(emu, deploye
     assert sorted(p.name for p in emu.plan_dir("deploy").glob("*.tfplan")) == ["network.tfplan", "state.tfplan"]
     # The first deploy creates the subnets with the endpoints: still priced, from the configuration.
     review = (emu.plan_dir("deploy") / "review.md").read_text()
-    assert "| `network` | 35 | 0 | 0 | 0 | 160.60 |" in review
+    assert "| `network` | 47 | 0 | 0 | 0 | 160.60 |" in review
     assert "11 of them get subnets created in this apply" in review
 
     bootstrap_state = emu.root / emu.config.bootstrap_state_file
@@ -246,6 +249,62 @@ def test_endpoints_are_private_and_cover_the_configured_services(emu, deployed):
 
     assert [e["ServiceName"] for e in gateway] == [f"com.amazonaws.{REGION}.s3"]
     assert sorted(gateway[0]["RouteTableIds"]) == sorted(net["private_route_table_ids"])
+
+
+def test_every_endpoint_holds_its_policy_and_it_passes_the_isolation_gate(emu, deployed):
+    """The endpoint policies apply in the emulator: moto holds them, and each one read back, as a live
+    audit would read it (DescribeVpcEndpoints), keeps every account but moto's out."""
+    ec2, net = emu.client("ec2"), deployed.network
+    endpoints = ec2.describe_vpc_endpoints(Filters=[{"Name": "vpc-id", "Values": [net["vpc_id"]]}])["VpcEndpoints"]
+    assert sorted(net["vpc_endpoint_ids"].values()) == sorted(e["VpcEndpointId"] for e in endpoints)
+    for endpoint in endpoints:
+        document = json.loads(endpoint["PolicyDocument"])
+        assert isolation.endpoint_policy_problems(document, {MOTO_ACCOUNT}) == [], endpoint["ServiceName"]
+        ours = next(s for s in document["Statement"] if s["Sid"] == "OurPrincipalsToOurResources")
+        assert ours["Condition"]["StringEquals"]["aws:PrincipalAccount"] == MOTO_ACCOUNT
+    gateway = next(e for e in endpoints if e["VpcEndpointType"] == "Gateway")
+    sids = [s["Sid"] for s in json.loads(gateway["PolicyDocument"])["Statement"]]
+    assert sids == ["OurPrincipalsToOurResources", "AwsOwnedBuckets"]
+
+
+@pytest.fixture(scope="module")
+def firewall_plan(emu: Emulator, deployed: Deployment, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """The emulator's network with the DNS firewall on (what every other environment deploys),
+    planned against the deployed network: moto cannot hold the firewall, the provider still plans it."""
+    root = tmp_path_factory.mktemp("dns-firewall")
+    config = root / "emulator-dns.toml"
+    text = EMULATOR_CONFIG.read_text()
+    assert "dns_firewall = false" in text
+    config.write_text(text.replace("dns_firewall = false", "dns_firewall = true"))
+    env = {**emu.env, "STUDIO_CONFIG": str(config)}
+    synthesize(root / "cdktf.out", env, timeout_s=600)
+    planned = Emulator(root, root / "cdktf.out", emu.endpoint, load_config(config, env=env), env)
+    for args in (("init", "-input=false", "-no-color"), ("plan", "-input=false", "-no-color", "-out=dns.tfplan")):
+        proc = planned.terraform("network", *args)
+        assert proc.returncode == 0, describe(proc)
+    shown = planned.terraform("network", "show", "-json", "dns.tfplan")
+    assert shown.returncode == 0, describe(shown)
+    return json.loads(shown.stdout)
+
+
+def test_the_dns_firewall_moto_cannot_hold_is_planned(firewall_plan):
+    created = [rc for rc in changes(firewall_plan) if rc["change"]["actions"] == ["create"]]
+    types = sorted(rc["type"] for rc in created)
+    assert types == sorted([
+        "aws_cloudwatch_log_group", "aws_kms_alias", "aws_kms_key",
+        "aws_route53_resolver_firewall_config", "aws_route53_resolver_firewall_domain_list",
+        "aws_route53_resolver_firewall_domain_list", "aws_route53_resolver_firewall_rule",
+        "aws_route53_resolver_firewall_rule", "aws_route53_resolver_firewall_rule_group",
+        "aws_route53_resolver_firewall_rule_group_association", "aws_route53_resolver_query_log_config",
+        "aws_route53_resolver_query_log_config_association"])
+    association = next(rc["change"]["after"] for rc in created
+                       if rc["type"] == "aws_route53_resolver_firewall_rule_group_association")
+    vpc = next(r for r in firewall_plan["prior_state"]["values"]["root_module"]["resources"] if r["type"] == "aws_vpc")
+    assert association["vpc_id"] == vpc["values"]["id"]
+    # Nothing else is created, replaced or destroyed: only the quirk moto always shows is updated.
+    others = [rc for rc in changes(firewall_plan) if rc not in created]
+    assert {tuple(rc["change"]["actions"]) for rc in others} <= {("update",)}
+    assert {(rc["type"], a) for rc in others for a in changed_attributes(rc)} <= MOTO_NETWORK_DRIFT
 
 
 def _rules(ec2: Any, group_id: str, egress: bool) -> set[tuple]:

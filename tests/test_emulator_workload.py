@@ -136,7 +136,13 @@ def _see(emu: Emulator, key_arn: str) -> Seen:
         inline = {policy: iam.get_role_policy(RoleName=name, PolicyName=policy)["PolicyDocument"]
                   for policy in iam.list_role_policies(RoleName=name)["PolicyNames"]}
         attached = iam.list_attached_role_policies(RoleName=name)["AttachedPolicies"]
-        roles[name] = {"trust": role["AssumeRolePolicyDocument"], "inline": inline, "attached": attached}
+        boundary = None
+        if role.get("PermissionsBoundary"):
+            arn = role["PermissionsBoundary"]["PermissionsBoundaryArn"]
+            version = iam.get_policy(PolicyArn=arn)["Policy"]["DefaultVersionId"]
+            boundary = iam.get_policy_version(PolicyArn=arn, VersionId=version)["PolicyVersion"]["Document"]
+        roles[name] = {"trust": role["AssumeRolePolicyDocument"], "inline": inline, "attached": attached,
+                       "boundary": boundary}
     key = {
         "metadata": kms.describe_key(KeyId=key_arn)["KeyMetadata"],
         "rotation": kms.get_key_rotation_status(KeyId=key_arn)["KeyRotationEnabled"],
@@ -367,14 +373,35 @@ def test_both_roles_trust_only_sagemaker_the_execution_role_for_this_account_onl
     assert seen.roles[ROLES["mlflow"]]["trust"]["Statement"] == [assume]
 
 
-def test_the_roles_carry_the_inline_policies_the_stack_declares(seen, stack):
+def test_the_roles_carry_the_inline_policies_the_stack_declares(seen, stack, targets):
     role_names = {f"${{aws_iam_role.{rid}.id}}": body["name"] for rid, body in stack["resource"]["aws_iam_role"].items()}
     declared: dict[str, set[str]] = {}
-    for body in stack["resource"]["aws_iam_role_policy"].values():
-        declared.setdefault(role_names[body["role"]], set()).add(body["name"])
+    for rid, body in stack["resource"]["aws_iam_role_policy"].items():
+        # studio-domain names the domain's ID: with the domain, it is out of the emulator's scope.
+        if f"aws_iam_role_policy.{rid}" in targets:
+            declared.setdefault(role_names[body["role"]], set()).add(body["name"])
+    assert "guardrails" in declared[ROLES["execution"]] and "studio-domain" not in declared[ROLES["execution"]]
     assert {role: set(found["inline"]) for role, found in seen.roles.items()} == declared
     # AmazonSageMakerFullAccess (iam_mode = "managed") is out of scope: moto has no such policy.
     assert all(found["attached"] == [] for found in seen.roles.values())
+
+
+def test_the_guardrails_and_the_boundary_apply_in_the_emulator(seen):
+    """moto holds the execution role's explicit denies and, in managed mode, its permissions
+    boundary: what the perimeter scenarios decide is what the emulator holds."""
+    execution = seen.roles[ROLES["execution"]]
+    guardrails = {s["Sid"]: s for s in execution["inline"]["guardrails"]["Statement"]}
+    assert {"NoOtherAccountsResources", "SageMakerOnlyInOurSubnets", "NoSageMakerWithoutOurSubnets",
+            "NoNewNetworkPaths", "NoResourcePoliciesOrSharing", "NoDataExports", "MlflowOnlyThroughOurEndpoint",
+            "NoComputeOutsideOurVpc"} <= set(guardrails)
+    assert all(s["Effect"] == "Deny" for s in guardrails.values())
+    assert guardrails["NoOtherAccountsResources"]["Condition"]["StringNotEquals"]["aws:ResourceAccount"][0] == MOTO_ACCOUNT
+    vpce = guardrails["MlflowOnlyThroughOurEndpoint"]["Condition"]["StringNotEquals"]["aws:SourceVpce"]
+    assert vpce.startswith("vpce-")  # the network's experiments endpoint, through remote state
+    boundary = {s["Sid"]: s for s in execution["boundary"]["Statement"]}
+    assert "sagemaker:*" in boundary["ServicesOfTheReviewedPolicies"]["Action"]
+    assert "iam:PassRole" in boundary["ActionsOfTheReviewedPolicies"]["Action"]
+    assert seen.roles[ROLES["mlflow"]]["boundary"] is None
 
 
 def _grants(document: dict[str, Any]) -> list[tuple[set[str], set[str]]]:

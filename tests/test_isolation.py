@@ -1,5 +1,7 @@
 """The environment has no path to the internet: checked on every synthesized stack."""
 
+import json
+
 import pytest
 
 from isolated_studio.checks.isolation import FORBIDDEN_TYPES, SG_RULE_TYPES, violations
@@ -72,6 +74,21 @@ def test_a_missing_attribute_is_no_violation():
     doc = stack_document({"aws_route_table": {"r": {"vpc_id": "v", "route": None}},
                           "aws_security_group": {"s": {"vpc_id": "v"}},
                           "aws_route": {"peer": {"route_table_id": "r", "destination_cidr_block": "10.0.0.0/8"}},
-                          "aws_vpc_endpoint": {"gw": {"vpc_endpoint_type": "Gateway"}}})
+                          "aws_vpc_endpoint": {"gw": {"vpc_endpoint_type": "Gateway", "policy": json.dumps(
+                              {"Statement": [{"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject",
+                                              "Resource": "arn:aws:s3:::prod-us-west-2-starport-layer-bucket/*"}]})}}})
     assert violations(doc) == []
     assert violations({}) == []
+
+
+def test_every_perimeter_resource_is_a_security_change_in_the_plan_review(synth, synth_variant):
+    """A change to an endpoint policy, a guardrail or the boundary, a bucket policy or the DNS
+    firewall is called out at the top of review.md, among the security changes."""
+    from isolated_studio.ops.plan_review import category_of
+
+    perimeter = {rtype for s in (synth, synth_variant) for doc in s.stacks.values() for rtype in doc.get("resource", {})
+                 if rtype.startswith(("aws_route53_resolver_", "aws_iam_")) or rtype in (
+                     "aws_vpc_endpoint_policy", "aws_s3_bucket_policy")}
+    assert {"aws_vpc_endpoint_policy", "aws_iam_role_policy", "aws_iam_policy", "aws_s3_bucket_policy",
+            "aws_route53_resolver_firewall_rule_group_association"} <= perimeter
+    assert not [rtype for rtype in sorted(perimeter) if category_of(rtype) is None]

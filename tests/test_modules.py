@@ -60,7 +60,7 @@ def test_flow_log_rejects_retention_the_service_does_not_accept():
     (StudioRolesProps(name="n", mode="least-privilege", partition="aws", region="us-west-2", account_id="1",
                       lab_bucket_names=["b"], mlflow_bucket_name="b", kms_key_arn="k", mlflow_server_name="m",
                       codeartifact_domain="d", codeartifact_repository="r"),
-     "least-privilege mode pins jobs to the VPC"),
+     "the guardrails pin SageMaker jobs to the VPC"),
     (StudioDomainProps(name="n", vpc_id="v", subnet_ids=["s"], security_group_ids=[], execution_role_arn="r",
                        kms_key_arn="k", lifecycle_script="echo", docker_trusted_accounts=["12"]),
      "security_group_ids: VpcOnly apps need at least one security group"),
@@ -92,14 +92,15 @@ def _roles_props(**changes) -> StudioRolesProps:
 
 def test_roles_props_report_each_problem_exactly():
     assert _roles_props().problems() == []
-    assert _roles_props(mode="managed", subnet_ids=(), security_group_ids=()).problems() == []
     assert _roles_props(name="n" * 40).problems() == []
-    pinned = "subnet_ids/security_group_ids: least-privilege mode pins jobs to the VPC and needs both"
+    pinned = "subnet_ids/security_group_ids: the guardrails pin SageMaker jobs to the VPC and need both"
+    assert _roles_props(mode="managed", subnet_ids=()).problems() == [pinned]  # both modes: the guardrails
     assert _roles_props(subnet_ids=()).problems() == [pinned]
     assert _roles_props(security_group_ids=()).problems() == [pinned]
     assert _roles_props(lab_bucket_names=[], mode="admin", name="n" * 41, security_group_ids=()).problems() == [
         "mode: 'admin' must be one of ['managed', 'least-privilege']",
         "lab_bucket_names: the execution role needs at least one bucket",
+        pinned,
         f"name: {'n' * 41!r} is too long for IAM role names (40 characters at most)",
     ]
 

@@ -95,10 +95,12 @@ def test_studio_security_group_rules_stay_inside_the_vpc(synth):
 def test_flow_logs_go_to_an_encrypted_log_group_with_retention(synth, net):
     assert has(net, KmsKey.TF_RESOURCE_TYPE, {"enable_key_rotation": True})
     assert has(net, CloudwatchLogGroup.TF_RESOURCE_TYPE, {"name": "/vpc/studio-dev/flow-logs", "retention_in_days": 30})
-    group = next(iter(synth.resources("network", "aws_cloudwatch_log_group").values()))
+    group = next(g for g in synth.resources("network", "aws_cloudwatch_log_group").values()
+                 if g["name"] == "/vpc/studio-dev/flow-logs")
     assert group["kms_key_id"].startswith("${aws_kms_key.")
     assert has(net, FlowLog.TF_RESOURCE_TYPE, {"traffic_type": "ALL", "log_destination_type": "cloud-watch-logs"})
-    key_policy = synth.policy("network", next(iter(synth.resources("network", "aws_kms_key").values()))["policy"])
+    key = group["kms_key_id"].split(".")[1]
+    key_policy = synth.policy("network", synth.resources("network", "aws_kms_key")[key]["policy"])
     logs = next(s for s in key_policy["Statement"] if s["Sid"] == "LogGroupsEncrypt")
     context = logs["Condition"]["ArnLike"]["kms:EncryptionContext:aws:logs:arn"]
     assert context.endswith(":log-group:/vpc/studio-dev/flow-logs")  # this log group only

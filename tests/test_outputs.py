@@ -28,6 +28,12 @@ EXPECTED: dict[tuple[str, str], object] = {
     ("network", "endpoint_security_group_id"): ("aws_security_group", "network/endpoints/security-group", "id"),
     ("network", "s3_prefix_list_id"): ("aws_vpc_endpoint", "network/endpoints/s3-gateway", "prefix_list_id"),
     ("network", "flow_log_group_name"): ("aws_cloudwatch_log_group", "network/flow-log/log-group", "name"),
+    ("network", "dns_query_log_group_name"): ("aws_cloudwatch_log_group", "network/dns-firewall/log-group", "name"),
+    ("network", "vpc_endpoint_ids"): {
+        "s3-gateway": ("aws_vpc_endpoint", "network/endpoints/s3-gateway", "id"),
+        **{key: ("aws_vpc_endpoint", f"network/endpoints/endpoint-{key.replace('.', '-')}", "id")
+           for key in ("sagemaker.api", "sagemaker.runtime", "experiments", "codeartifact.api",
+                       "codeartifact.repositories", "sts", "ecr.api", "ecr.dkr", "logs", "monitoring", "ec2")}},
     ("workload", "vpc_id"): ("aws_vpc", "network/vpc/vpc", "id"),
     ("workload", "subnet_ids"): [("aws_subnet", f"network/vpc/private-subnet-{i}", "id") for i in (0, 1)],
     ("workload", "security_group_id"): ("aws_security_group", "network/studio-security-group/security-group", "id"),

@@ -98,9 +98,10 @@ def test_custom_check_failures_carry_details(bad_scan):
 
 
 def test_every_custom_check_is_proven_by_a_bad_stack():
-    ids = {check for _, _, check in EXPECTED_FAILURES if check.startswith("CKV_STUDIO_")}
+    ids = {check for _, _, check in EXPECTED_FAILURES if re.match(r"CKV2?_STUDIO_", check)}
     source = "\n".join(p.read_text() for p in ps.CHECKS_DIR.glob("studio_*.py"))
-    defined = set(re.findall(r'id="(CKV_STUDIO_\d+)"', source))
+    graphs = "\n".join(p.read_text() for p in ps.CHECKS_DIR.glob("studio_*.yaml"))
+    defined = set(re.findall(r'id="(CKV_STUDIO_\d+)"', source)) | set(re.findall(r'id: "(CKV2_STUDIO_\d+)"', graphs))
     assert defined and defined == ids, f"custom checks without a bad-stack test: {sorted(defined - ids)}"
 
 

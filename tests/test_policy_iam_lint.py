@@ -64,7 +64,7 @@ def test_the_roles_policies_as_built_lint_clean(mode, dev_config, variant_config
         _, findings = pl.lint_policy(document)
         assert not findings, f"{role.name}/{name}: " + "; ".join(f"{f.issue} {f.detail}" for f in findings)
         linted += 1
-    assert linted == {"managed": 6, "least-privilege": 8}[mode]
+    assert linted == {"managed": 7, "least-privilege": 9}[mode]
 
 
 @pytest.mark.parametrize("mode", access.MODES)
@@ -80,6 +80,8 @@ def test_every_action_is_spelled_as_aws_spells_it(mode, dev_config, variant_conf
         for statement in document["Statement"]:
             actions = statement["Action"]
             for action in [actions] if isinstance(actions, str) else actions:
+                if action == "*":  # every action of every service (a guardrail's deny)
+                    continue
                 known = get_actions_for_service(action.split(":", 1)[0])
                 if not any(fnmatch.fnmatchcase(k, action) for k in known):
                     problems.append(f"{role.name}/{name} {statement.get('Sid', '')}: {action}")

@@ -18,6 +18,7 @@ import pytest
 
 from emulator_support import start_moto
 from isolated_studio.checks import access
+from isolated_studio.checks import perimeter
 from modules.studio_domain import codeartifact_login, sagemaker_sdk_config, to_yaml
 from support import require_awscli_python, require_studio_python
 
@@ -96,6 +97,30 @@ def test_every_call_of_the_studio_path_is_covered_by_a_scenario(recorded, mode):
     missing = sorted(c for c in recorded["calls"] - NO_PERMISSION_NEEDED if c not in covered)
     assert not missing, (f"the notebook's Studio path calls {missing}, which no {mode} scenario of "
                          "policy/access-scenarios.toml covers: add the scenario (and the grant)")
+
+
+# Recorded calls the perimeter refuses, as the lab expects: (call, mode) -> why.
+REFUSED_AS_EXPECTED = {
+    (("iam", "GetRole"), "least-privilege"): "only without a settings file; no endpoint of the VPC serves IAM",
+    (("s3", "ListBuckets"), "least-privilege"): "the SDK takes the AccessDenied as 'not found' and uses HeadBucket",
+}
+
+
+@pytest.mark.parametrize("mode", access.MODES)
+def test_every_call_of_the_studio_path_passes_every_layer_of_the_perimeter(recorded, mode):
+    """Not only the identity layer: each recorded call is a perimeter scenario (network, endpoint
+    policy, identity, resource policy) that AWS allows, but for the refusals the lab expects."""
+    scenarios = [s for s in perimeter.load_scenarios() if mode in s.modes]
+    missing, refused = [], []
+    for call in sorted(recorded["calls"]):
+        covering = [s for s in scenarios if f"{call[0]}:{call[1]}" in s.covers]
+        if not covering:
+            missing.append(call)
+        for s in covering:
+            if not s.allowed and (call, mode) not in REFUSED_AS_EXPECTED:
+                refused.append((call, s.id))
+    assert not missing, f"calls no {mode} perimeter scenario covers: {missing} (policy/perimeter-scenarios.toml)"
+    assert not refused, f"calls the perimeter refuses in {mode} mode: {refused}"
 
 
 def test_the_path_really_ran(recorded):

@@ -39,6 +39,7 @@ import collections.abc
 import copy
 import dataclasses
 import fnmatch
+import hashlib
 import json
 import re
 import tomllib
@@ -47,6 +48,7 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
 from isolated_studio.checks.policy_documents import POLICY_DOCUMENT_REF, render_policy_document
+from isolated_studio.config import ENDPOINT_SERVICES
 
 # principalmapper 1.1.5 imports collections.Mapping, removed in Python 3.10.
 for _name in ("Mapping", "MutableMapping"):
@@ -57,6 +59,33 @@ from principalmapper.common import Node, Policy  # noqa: E402
 from principalmapper.querying import local_policy_simulation as pm_sim  # noqa: E402
 from principalmapper.querying.query_interface import local_check_authorization_full  # noqa: E402
 from principalmapper.util.case_insensitive_dict import CaseInsensitiveDict  # noqa: E402
+
+_pm_condition_match = pm_sim._get_condition_match
+
+
+def _condition_match(condition: Mapping[str, Mapping[str, Any]], context: CaseInsensitiveDict) -> bool:
+    """principalmapper's condition match, with ForAnyValue read as IAM reads it.
+
+    principalmapper 1.1.5 compares a ForAnyValue operator against the whole multi-valued key at
+    once: ``ForAnyValue:StringNotEquals`` of [ours, theirs] against [ours] is false there, true for
+    AWS ("at least one value of the request satisfies the operator", IAM User Guide, "Multivalued
+    context keys"). Each ForAnyValue block is decided here value by value; the rest is its own.
+    """
+    plain: dict[str, Any] = {}
+    for operator, block in condition.items():
+        if not operator.startswith("ForAnyValue:"):
+            plain[operator] = block
+            continue
+        base = operator.split(":", 1)[1]
+        for key, expected in block.items():
+            values = context.get(key) if key in context else None
+            values = [] if values is None else ([values] if isinstance(values, str) else list(values))
+            if not any(_pm_condition_match({base: {key: expected}}, CaseInsensitiveDict({key: v})) for v in values):
+                return False
+    return _pm_condition_match(plain, context) if plain else True
+
+
+pm_sim._get_condition_match = _condition_match
 
 ROOT = Path(__file__).resolve().parents[2]
 SCENARIO_FILE = ROOT / "policy" / "access-scenarios.toml"
@@ -81,7 +110,7 @@ ABSENT_KEY_OPERATORS = {
 }
 VARIABLE = re.compile(r"\$\{([^}]+)\}")
 TERRAFORM_REF = re.compile(r"\$\{([^}:]+)\}")  # policy variables (${aws:...}) always hold a colon
-PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
+PLACEHOLDER = re.compile(r"\{([a-z0-9_]+)\}")
 
 
 class ScenarioError(ValueError):
@@ -187,12 +216,24 @@ class World:
     def key_arn(self) -> str:
         return f"arn:{self.partition}:kms:{self.region}:{self.account}:key/{self.key_id}"
 
+    @staticmethod
+    def endpoint_id(key: str) -> str:
+        """The VPC endpoint ID of the endpoint ``key`` (``s3-gateway`` or an interface endpoint's
+        short name): vpce- and 17 hex digits, as AWS writes them."""
+        return "vpce-" + hashlib.sha256(key.encode()).hexdigest()[:17]
+
+    @property
+    def vpc_id(self) -> str:
+        return "vpc-0a1b2c3d4e5f60718"
+
     def values(self) -> dict[str, Any]:
+        endpoints = {f"vpce_{k.replace('.', '_').replace('-', '_')}": self.endpoint_id(k)
+                     for k in (*ENDPOINT_SERVICES, "s3-gateway")}
         return {
             "account": self.account, "region": self.region, "partition": self.partition,
             "domain_id": self.domain_id, "user_profile": self.user_profile, "key_id": self.key_id,
             "key_arn": self.key_arn, "subnets": list(self.subnets), "security_groups": list(self.security_groups),
-            **self.names,
+            "vpc_id": self.vpc_id, **endpoints, **self.names,
         }
 
     def fill(self, value: Any) -> Any:
@@ -224,6 +265,7 @@ class Role:
     arn: str
     trust: dict
     policies: list[tuple[str, dict]]  # (name, document); an AWS managed one named by managed_name()
+    boundary: dict | None = None  # the permissions boundary's document
 
     def own_policies(self) -> list[tuple[str, dict]]:
         """Our inline policies, without the AWS managed policies attached to the role."""
@@ -291,6 +333,10 @@ def _resolver(stacks: Mapping[str, Mapping], world: World):
         rtype, name, attr = parts[0], parts[1], ".".join(parts[2:])
         if stack is network and rtype in ("aws_subnet", "aws_security_group") and attr == "id":
             return network_id(rtype, name)
+        if stack is network and rtype == "aws_vpc_endpoint" and attr == "id":
+            return world.endpoint_id(endpoint_key(network["resource"]["aws_vpc_endpoint"][name], world.region))
+        if stack is network and rtype == "aws_vpc" and attr == "id":
+            return world.vpc_id
         body = attribute(rtype, name)
         if rtype == "aws_s3_bucket":
             bucket = resolve(body["bucket"], workload)
@@ -322,6 +368,16 @@ def _resolver(stacks: Mapping[str, Mapping], world: World):
     return resolve
 
 
+def endpoint_key(body: Mapping[str, Any], region: str) -> str:
+    """The key of a synthesized aws_vpc_endpoint: ``s3-gateway`` or its interface service's short name."""
+    if body.get("vpc_endpoint_type") == "Gateway":
+        return "s3-gateway"
+    for key, template in ENDPOINT_SERVICES.items():
+        if template.format(region=region) == body["service_name"]:
+            return key
+    raise ScenarioError(f"VPC endpoint of unknown service {body.get('service_name')!r}")
+
+
 def _policy(stack: Mapping, value: str, resolve) -> dict:
     match = POLICY_DOCUMENT_REF.match(value.strip())
     if not match:
@@ -341,8 +397,12 @@ def load_synthesis(stacks: Mapping[str, Mapping], mode: str, world: World) -> Sy
         name = resolve(body["name"])
         kind = "mlflow" if name.endswith("-mlflow") else "execution"
         by_logical[logical] = kind
+        boundary = None
+        if body.get("permissions_boundary"):
+            policy = re.fullmatch(r"\$\{aws_iam_policy\.([^.]+)\.arn\}", body["permissions_boundary"]).group(1)
+            boundary = _policy(workload, res["aws_iam_policy"][policy]["policy"], resolve)
         roles[kind] = Role(name=name, arn=f"arn:{world.partition}:iam::{world.account}:role/{name}",
-                           trust=_policy(workload, body["assume_role_policy"], resolve), policies=[])
+                           trust=_policy(workload, body["assume_role_policy"], resolve), policies=[], boundary=boundary)
     if set(roles) != set(PRINCIPALS):
         raise ScenarioError(f"expected the execution and MLflow roles, found {sorted(roles)}")
     for body in res.get("aws_iam_role_policy", {}).values():
@@ -404,7 +464,10 @@ def _roles_props(config: Any, world: World) -> Any:
     from stacks.workload import studio_roles_props
 
     return studio_roles_props(config, account=world.account, partition=world.partition, key_arn=world.key_arn,
-                              subnet_ids=list(world.subnets), security_group_ids=[world.security_groups[0]])
+                              subnet_ids=list(world.subnets), security_group_ids=[world.security_groups[0]],
+                              experiments_endpoint_id=(world.endpoint_id("experiments")
+                                                       if "experiments" in config.network.interface_endpoints else None),
+                              domain_id=world.domain_id)
 
 
 def rendered(document: Mapping[str, Any]) -> dict:
@@ -444,8 +507,10 @@ def roles_for_config(config: Any, world: World) -> dict[str, Role]:
     if props.mode == "managed":
         version, document = managed_policy("AmazonSageMakerFullAccess")
         policies["execution"].append((managed_name("AmazonSageMakerFullAccess", version), document))
+    boundary = StudioRoles.boundary_policy(props)
+    boundaries = {"execution": rendered(boundary) if boundary else None, "mlflow": None}
     return {kind: Role(name=names[kind], arn=f"arn:{world.partition}:iam::{world.account}:role/{names[kind]}",
-                       trust=trust[kind], policies=policies[kind]) for kind in PRINCIPALS}
+                       trust=trust[kind], policies=policies[kind], boundary=boundaries[kind]) for kind in PRINCIPALS}
 
 
 def resource_policies(synthesis: Synthesis) -> dict[str, Any]:
@@ -521,9 +586,19 @@ AWS_DEFAULT_KEY_POLICY = {"Version": "2012-10-17", "Statement": [{
     "Action": "kms:*", "Resource": "*"}]}
 
 
-def _resource_policy(synthesis: Synthesis, action: str, arn: str) -> tuple[dict | None, str]:
+# Another account's resource, as its owner may write it: open to everyone (the worst case, an
+# attacker's own bucket or role). Only our policies then stand between our principals and it.
+OPEN_RESOURCE_POLICY = {"Version": "2012-10-17", "Statement": [
+    {"Sid": "OwnerOpensItToEveryone", "Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "*", "Resource": "*"}]}
+
+
+def _resource_policy(synthesis: Synthesis, action: str, arn: str,
+                     context: Mapping[str, Any] | None = None) -> tuple[dict | None, str]:
     """(policy, owner account) of the resource policy that also decides, if the resource has one."""
     world = synthesis.world
+    owner = (context or {}).get("aws:ResourceAccount", world.account)
+    if owner != world.account and isinstance(owner, str):
+        return copy.deepcopy(OPEN_RESOURCE_POLICY), owner
     if arn.startswith(f"arn:{world.partition}:s3:::"):
         bucket = arn.split(":::", 1)[1].split("/", 1)[0]
         return synthesis.bucket_policies.get(bucket), world.account
@@ -619,7 +694,8 @@ def _node(role: Role) -> Node:
     return Node(arn=role.arn, id_value=f"AROA{abs(hash(role.arn)) % 10**16:016d}",
                 attached_policies=[Policy(role.arn, name, doc) for name, doc in role.policies],
                 group_memberships=[], trust_policy=role.trust, instance_profile=None, num_access_keys=0,
-                active_password=False, is_admin=False, permissions_boundary=None, has_mfa=False, tags={})
+                active_password=False, is_admin=False, has_mfa=False, tags={},
+                permissions_boundary=Policy(role.arn, "boundary", role.boundary) if role.boundary else None)
 
 
 def evaluate(scenario: Scenario, synthesis: Synthesis) -> Decision:
@@ -627,15 +703,14 @@ def evaluate(scenario: Scenario, synthesis: Synthesis) -> Decision:
     world = synthesis.world
     where = f"{scenario.id} [{synthesis.mode}]"
     arn = resource_arn(scenario.action, {k: world.fill(v) for k, v in scenario.resource.items()}, world)
-    context = {k: world.fill(v) for k, v in scenario.context.items()}
-    resource_policy, owner = _resource_policy(synthesis, scenario.action, arn)
+    context, absent = request_context(scenario, arn, world)
+    resource_policy, owner = _resource_policy(synthesis, scenario.action, arn, context)
     if scenario.principal.startswith(SERVICE_PREFIX):
         if scenario.action != "sts:AssumeRole" or resource_policy is None:
             raise ScenarioError(f"{where}: a service principal is evaluated only for sts:AssumeRole of our roles")
         service = scenario.principal.removeprefix(SERVICE_PREFIX)
         ctx = CaseInsensitiveDict(context)
-        trust = prepare_policy(resource_policy, f"{where} trust policy", scenario.action, arn, ctx, scenario.absent,
-                               service)
+        trust = prepare_policy(resource_policy, f"{where} trust policy", scenario.action, arn, ctx, absent, service)
         result = pm_sim.resource_policy_authorization(service, owner, trust, scenario.action, arn, ctx)
         return Decision(scenario, synthesis.mode, result == pm_sim.ResourcePolicyEvalResult.SERVICE_MATCH, arn, context)
     role = synthesis.roles[scenario.principal]
@@ -646,15 +721,45 @@ def evaluate(scenario: Scenario, synthesis: Synthesis) -> Decision:
                                "aws:SecureTransport": "true", **_inferred(node), **context})
     node.attached_policies = [
         Policy(role.arn, name, prepare_policy(document, f"{where} {role.name}/{name}", scenario.action, arn, ctx,
-                                              scenario.absent, None))
+                                              absent, None))
         for name, document in role.policies
     ]
+    if node.permissions_boundary is not None:
+        node.permissions_boundary = Policy(role.arn, "boundary", prepare_policy(
+            role.boundary, f"{where} {role.name} permissions boundary", scenario.action, arn, ctx, absent, None))
     if resource_policy is not None:
         resource_policy = prepare_policy(resource_policy, f"{where} resource policy of {arn}", scenario.action, arn,
-                                         ctx, scenario.absent, node)
+                                         ctx, absent, node)
     allowed = local_check_authorization_full(node, scenario.action, arn, context, resource_policy,
                                              owner if resource_policy is not None else None)
     return Decision(scenario, synthesis.mode, bool(allowed), arn, context)
+
+
+def resource_account(arn: str, world: World) -> str | None:
+    """The account that owns the resource of a request, as AWS sets aws:ResourceAccount: the ARN's
+    account, the world's for our buckets (S3 ARNs name none); None when the ARN does not tell."""
+    if arn == "*":
+        return None
+    parts = arn.split(":", 5)
+    if parts[2] == "s3":
+        bucket = parts[5].split("/", 1)[0]
+        ours = {v for k, v in world.names.items() if k.endswith("_bucket")}
+        return world.account if bucket in ours else None
+    return parts[4] or None
+
+
+def request_context(scenario: Scenario, arn: str, world: World) -> tuple[dict[str, Any], tuple[str, ...]]:
+    """The scenario's request context with what AWS adds from the request itself, and its absent
+    keys: aws:ResourceAccount is the resource's account, and absent from a request on ``*``."""
+    context = {k: world.fill(v) for k, v in scenario.context.items()}
+    absent = tuple(scenario.absent)
+    if "aws:ResourceAccount" not in context and "aws:ResourceAccount" not in absent:
+        owner = resource_account(arn, world)
+        if owner:
+            context["aws:ResourceAccount"] = owner
+        elif arn == "*":
+            absent += ("aws:ResourceAccount",)
+    return context, absent
 
 
 def _acts_on(statement: Mapping, action: str) -> bool:
@@ -671,7 +776,8 @@ def deciding_statements(scenario: Scenario, synthesis: Synthesis) -> set[str]:
     For an allowed request, an Allow statement that allows it as the role's only policy; for a
     denied one, a Deny statement that denies it even beside an allow of everything. The bucket and
     key policies are left out (neither grants nor denies), so a statement counts even where a
-    resource policy would also allow. A scenario denied for want of any grant has none.
+    resource policy would also allow, and so is the permissions boundary (a cap, not a grant). A
+    scenario denied for want of any grant has none.
     """
     if scenario.principal.startswith(SERVICE_PREFIX):
         return set()
@@ -683,7 +789,10 @@ def deciding_statements(scenario: Scenario, synthesis: Synthesis) -> set[str]:
             if statement["Effect"] != ("Allow" if scenario.allowed else "Deny") or not _acts_on(statement, scenario.action):
                 continue
             statements = [statement] if scenario.allowed else [statement, ALLOW_ALL]
-            only = dataclasses.replace(role, policies=[(name, {"Version": "2012-10-17", "Statement": statements})])
+            # Without the permissions boundary: it caps every request, so beside it any deny would
+            # seem to decide what the boundary already refuses.
+            only = dataclasses.replace(role, policies=[(name, {"Version": "2012-10-17", "Statement": statements})],
+                                       boundary=None)
             alone = dataclasses.replace(synthesis, roles={**synthesis.roles, scenario.principal: only},
                                         bucket_policies={}, key_policy=neutral_key)
             if evaluate(scenario, alone).allowed == scenario.allowed:

@@ -150,6 +150,7 @@ class PolicyDocument:
     source: Any  # the policy as synthesized (JSON text or expression)
     linted: str | None = None  # the JSON parliament saw (placeholders substituted)
     findings: list[LintFinding] = field(default_factory=list)
+    boundary: bool = False  # a role's permissions boundary (a cap on "*", granting nothing)
 
     @property
     def label(self) -> str:
@@ -243,10 +244,14 @@ def extract_policies(stack: str, doc: Mapping[str, Any]) -> list[PolicyDocument]
             item.attribute += f" = data.aws_iam_policy_document.{ref.group(1)}"
         found.append(item)
 
+    boundaries = {ref.group(1) for body in resources.get("aws_iam_role", {}).values()
+                  for ref in [re.fullmatch(r"\$\{aws_iam_policy\.([^.]+)\.arn\}", str(body.get("permissions_boundary", "")))]
+                  if ref}
     for rtype, attribute in POLICY_ATTRIBUTES.items():
         for name, body in sorted(resources.get(rtype, {}).items()):
             if attribute in body:
                 add(f"{rtype}.{name}", attribute, body[attribute])
+                found[-1].boundary = rtype == "aws_iam_policy" and name in boundaries
     for name, body in sorted(resources.get("aws_iam_role", {}).items()):
         inline = body.get("inline_policy") or []
         for i, block in enumerate(inline if isinstance(inline, list) else [inline]):
@@ -259,6 +264,10 @@ def lint_documents(documents: Iterable[PolicyDocument]) -> LintResult:
     docs = list(documents)
     for item in docs:
         item.linted, item.findings = lint_policy(item.source)
+        if item.boundary:
+            # A permissions boundary bounds services on "*" by design: which resources a request may
+            # touch is the identity policies' to say, and parliament's RESOURCE_STAR does not apply.
+            item.findings = [f for f in item.findings if f.issue != "RESOURCE_STAR"]
     return LintResult(docs)
 
 

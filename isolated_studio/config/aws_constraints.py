@@ -56,6 +56,7 @@ SHAPES: tuple[tuple[str, str], ...] = (
     ("iam", "policyNameType"),
     ("kms", "AliasNameType"),
     ("logs", "LogGroupName"),
+    ("route53resolver", "FirewallDomainName"),
 )
 
 # The services whose resources the stacks tag (provider default_tags reach every one of them),

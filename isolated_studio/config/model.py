@@ -189,6 +189,22 @@ class NetworkConfig(Section):
         json_schema_extra={"enum": sorted(LOG_RETENTION_DAYS)},
     )
     flow_log_traffic_type: Annotated[TrafficType, Aws("ec2.TrafficType")] = Field("ALL", description="Traffic the flow logs record.")
+    dns_firewall: Annotated[StrictBool, NoShape("a switch: whether the network stack creates the firewall")] = Field(
+        True, description="Route 53 Resolver DNS Firewall on the VPC: only the Region's AWS service names (and "
+        "dns_firewall_allowed_domains) resolve, everything else gets NXDOMAIN; every query is logged. "
+        "Off only in the emulator, which cannot hold it (docs/perimeter.md)."
+    )
+    dns_firewall_allowed_domains: Annotated[Strings, check(rules.dns_domain_problems),
+                                            Aws("route53resolver.FirewallDomainName", each=True)] = Field(
+        (), description='Further names the VPC may resolve, e.g. ["pypi.corp.example.com", "*.corp.example.com"] '
+        "(`*.` also allows the subdomains); no top-level or public suffix.",
+        json_schema_extra={"items": {"type": "string", "pattern": rules.DNS_DOMAIN_PATTERN}, "uniqueItems": True},
+    )
+    dns_query_log_retention_days: Annotated[StrictInt, check(rules.flow_log_retention_days_problems),
+                                            NoShape("CloudWatch Logs' retention days: PutRetentionPolicy's documented values")] = Field(
+        365, description="Days the DNS query log is kept: a CloudWatch Logs retention value.",
+        json_schema_extra={"enum": sorted(LOG_RETENTION_DAYS)},
+    )
 
 
 def _state_bucket(values: Mapping[str, Any]) -> str:

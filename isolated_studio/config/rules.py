@@ -309,6 +309,36 @@ def flow_log_retention_days_problems(value: int) -> Problems:
     return []
 
 
+# A DNS Firewall domain (Route 53 Developer Guide, "Managing your own domain lists"): a name,
+# or "*." and a name for its subdomains; 1-255 characters (botocore: FirewallDomainName).
+_DNS_LABEL = r"[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?"
+DNS_DOMAIN_PATTERN = rf"^(\*\.)?({_DNS_LABEL}\.)+{_DNS_LABEL}$"
+
+
+def dns_domain_problems(value: Sequence[str]) -> Problems:
+    """Names the DNS Firewall allows: each a valid domain, specific enough not to reopen DNS."""
+    problems: Problems = []
+    for domain in value:
+        name = domain.rstrip(".").lower()
+        bare = name.removeprefix("*.")
+        if domain != domain.lower():
+            problems.append(f"{domain!r} must be lower case (DNS Firewall compares names as written)")
+        elif name == "*" or re.fullmatch(_DNS_LABEL, bare) or bare in _PUBLIC_SUFFIXES:
+            problems.append(f"{domain!r} is a whole top-level or public domain: it would let DNS queries carry data to "
+                            "any name server under it; name your own domain")
+        elif len(name) > 255 or not re.match(DNS_DOMAIN_PATTERN, name):
+            problems.append(f"{domain!r} is not a domain name like 'pypi.example.com' or '*.corp.example.com' "
+                            "(letters, digits, '-' and '_' in dot-separated labels; '*.' only in front)")
+    dupes = sorted({d for d in value if value.count(d) > 1})
+    if dupes:
+        problems.append(f"duplicate domain(s) {dupes}")
+    return problems
+
+
+# Suffixes under which anyone can register a name (a few common ones: a tunnel needs only one).
+_PUBLIC_SUFFIXES = frozenset({"co.uk", "com.au", "co.jp", "com.br", "com.cn", "co.in", "github.io", "herokuapp.com"})
+
+
 # --------------------------------------------------------------------------- state
 
 

@@ -125,6 +125,14 @@ _NETWORK_TYPES = frozenset(
         "aws_network_acl_rule",
         "aws_network_acl_association",
         "aws_default_network_acl",
+        # The DNS firewall decides which names the VPC resolves: a DNS path out is a network path.
+        "aws_route53_resolver_firewall_rule_group_association",
+        "aws_route53_resolver_firewall_rule_group",
+        "aws_route53_resolver_firewall_rule",
+        "aws_route53_resolver_firewall_domain_list",
+        "aws_route53_resolver_firewall_config",
+        "aws_route53_resolver_query_log_config",
+        "aws_route53_resolver_query_log_config_association",
     }
 )
 
