@@ -21,7 +21,7 @@ export CKV_SKIP_PACKAGE_UPDATE_CHECK := true
 STAMP := .venv/.synced-$(shell cat Pipfile.lock 2>/dev/null | cksum | cut -d' ' -f1)
 CLI_STAMP := node_modules/.installed-$(shell cat package-lock.json 2>/dev/null | cksum | cut -d' ' -f1)
 
-.PHONY: help setup cli studio-env awscli-env synth schema test test-fast validate checkov lint-iam bench mutation data clean plan deploy destroy drift audit emulator
+.PHONY: help setup cli studio-env awscli-env synth diagram schema test test-fast validate checkov lint-iam bench mutation data clean plan deploy destroy drift audit emulator
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 12
@@ -87,6 +87,12 @@ awscli-env: $(AWSCLI_STAMP) ## the AWS CLI the start-script tests use, in .venv-
 
 synth: setup ## synthesize every stack with the default configuration into cdktf.out/
 	$(PIPENV) run python main.py
+
+# The picture is of config/dev.toml in us-west-2 (what the tests synthesize), whatever the shell's environment.
+diagram: setup ## rewrite the architecture diagram in docs/architecture.md and README from the synthesized stacks
+	mkdir -p build/diagram && env -u STUDIO_CONFIG -u AWS_DEFAULT_REGION STUDIO_ENV=dev AWS_REGION=us-west-2 CDKTF_OUTDIR=build/diagram/cdktf.out \
+	  $(PIPENV) run python main.py > /dev/null
+	$(PIPENV) run python -m devtools.architecture build/diagram/cdktf.out
 
 schema: setup ## write config/schema.json and README's configuration table from the declarations
 	$(PIPENV) run python -m isolated_studio.config.docs
