@@ -255,7 +255,7 @@ def _place(d: Diagram, stack_name: str, stack: Mapping[str, Any], rtype: str, na
 
 
 def _bucket_name(bucket: str) -> str:
-    return re.sub(r"\$\{[^}]*account_id\}", "<account>", bucket)
+    return re.sub(r"\$\{[^}]*account_id\}", "{account}", bucket)
 
 
 def _flow_logs(d: Diagram, s: str) -> str:
