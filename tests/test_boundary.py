@@ -42,6 +42,19 @@ def assert_boundary_kept(synth) -> None:
     (domain,) = env.domains
     assert (domain.network_access_type, domain.vpc) == ("VpcOnly", env.vpc)
     assert set(domain.subnets) == {s.id for s in env.subnets} and set(domain.security_groups) <= set(env.security_groups)
+    # The perimeter's layers are described too, so that the rules judge them and the audit compares them.
+    assert all(e.policy for e in env.endpoints) and env.accounts == ("123456789012",)
+    (firewall,) = env.dns_firewall
+    assert [r.action for r in firewall.rules] == ["ALLOW", "BLOCK"] and [c.fail_open for c in env.dns_configs] == ["DISABLED"]
+    roles = {r.name: r for r in env.roles}
+    execution = roles[f"{synth.config.name_prefix}-studio-execution"]
+    assert domain.execution_role == execution.arn
+    assert {"guardrails", "studio-domain"} <= set(execution.inline) and execution.exclusive_inline
+    assert execution.exclusive_attachments and (execution.boundary is not None) == (synth.config.workload.iam_mode == "managed")
+    assert all(r.exclusive_inline and r.exclusive_attachments for r in roles.values())
+    lab = [b.name for b in env.buckets for s in b.policy["Statement"]
+           if s["Effect"] == "Allow" and execution.arn in str(s.get("Principal"))]
+    assert len(set(lab)) == 2  # the notebooks and MLflow buckets: both judged by lab_buckets_only_through_our_endpoint
 
 
 @pytest.mark.parametrize("stack, address, message", ISOLATION_FAILURES, ids=[a for _, a, _ in ISOLATION_FAILURES])

@@ -240,6 +240,31 @@ def test_inline_policies_and_attachments_added_to_a_role_by_hand_are_named_with_
             "arn:aws:iam::aws:policy/AdministratorAccess`") in changes[1].fix
 
 
+def test_a_role_whose_policies_are_exclusive_gets_them_removed_by_the_next_deploy():
+    """modules/exclusive_role_policies.py: the plan changes the exclusive resources, and deploy removes
+    what was added; the exclusive resources' own refresh is reported on the role, once."""
+    role = {"name": "studio-exec", "inline_policy": [], "managed_policy_arns": []}
+    refreshed = {"name": "studio-exec", "managed_policy_arns": ["arn:aws:iam::aws:policy/AdministratorAccess"],
+                 "inline_policy": [{"name": "extra", "policy": "{}"}]}
+    state = [{"address": "aws_iam_role_policies_exclusive.exec", "type": "aws_iam_role_policies_exclusive",
+              "values": {"role_name": "studio-exec", "policy_names": ["extra"]}},
+             {"address": "aws_iam_role_policy_attachments_exclusive.exec",
+              "type": "aws_iam_role_policy_attachments_exclusive",
+              "values": {"role_name": "studio-exec", "policy_arns": ["arn:aws:iam::aws:policy/AdministratorAccess"]}}]
+    exclusive = drifted("aws_iam_role_policies_exclusive.exec", {"role_name": "studio-exec", "policy_names": []},
+                        {"role_name": "studio-exec", "policy_names": ["extra"]})
+    plan = drift_plan(drifted("aws_iam_role.exec", role, refreshed), exclusive, state=state,
+                      acted=["aws_iam_role_policies_exclusive.exec", "aws_iam_role_policy_attachments_exclusive.exec"])
+    changes = boundary_changes("workload", plan)
+    assert [(c.address, c.what, c.terraform_acts) for c in changes] == [
+        ("aws_iam_role.exec", "inline policy extra added outside Terraform ()", True),
+        ("aws_iam_role.exec", "policy arn:aws:iam::aws:policy/AdministratorAccess attached outside Terraform", True)]
+    assert changes[0].fix == ("`make deploy STACKS=workload` deletes it (the role's inline policies are exclusive: "
+                              "`aws_iam_role_policies_exclusive.exec`), or now: "
+                              "`aws iam delete-role-policy --role-name studio-exec --policy-name extra`")
+    assert changes[1].fix.startswith("`make deploy STACKS=workload` detaches it")
+
+
 def test_the_domains_network_settings_bucket_policy_and_public_access_block_changed_by_hand():
     domain = drifted("aws_sagemaker_domain.studio",
                      {"app_network_access_type": "VpcOnly", "subnet_ids": ["subnet-1"], "default_landing_uri": "a"},
