@@ -220,6 +220,21 @@ def test_an_endpoint_policy_edited_in_the_console_shows_its_statements_and_the_r
     assert "`aws ec2 modify-vpc-endpoint --vpc-endpoint-id vpce-1 --reset-policy`" in change.fix
 
 
+def test_an_endpoint_policy_the_stacks_set_is_reported_once_on_its_own_resource_which_deploy_puts_back():
+    default = json.dumps({"Statement": [{"Action": "*", "Effect": "Allow", "Principal": "*", "Resource": "*"}]})
+    edited = json.dumps({"Statement": [{"Action": "s3:*", "Effect": "Allow", "Principal": "*", "Resource": "*"}]})
+    state = [{"address": "aws_vpc_endpoint_policy.sts", "type": "aws_vpc_endpoint_policy",
+              "values": {"vpc_endpoint_id": "vpce-1", "policy": edited}}]
+    plan = drift_plan(drifted("aws_vpc_endpoint.sts", {"id": "vpce-1", "policy": default}, {"id": "vpce-1", "policy": edited}),
+                      drifted("aws_vpc_endpoint_policy.sts", {"vpc_endpoint_id": "vpce-1", "policy": default},
+                              {"vpc_endpoint_id": "vpce-1", "policy": edited}),
+                      state=state, acted=["aws_vpc_endpoint_policy.sts"])
+    (change,) = boundary_changes("network", plan)
+    assert (change.address, change.what, change.terraform_acts) == (
+        "aws_vpc_endpoint_policy.sts", "policy: added Allow s3:* on * for *; missing Allow * on * for *", True)
+    assert change.fix == "`make deploy STACKS=network` changes it back"
+
+
 def test_inline_policies_and_attachments_added_to_a_role_by_hand_are_named_with_the_commands():
     role = {"name": "studio-exec", "inline_policy": [], "managed_policy_arns": []}
     refreshed = {"name": "studio-exec", "managed_policy_arns": ["arn:aws:iam::aws:policy/AdministratorAccess",

@@ -5,17 +5,20 @@ reads what AWS says is deployed, independent of Terraform's state: the VPC (foun
 ``StudioPrefix`` and ``Environment`` tags every stack's resources carry), its internet,
 egress-only, NAT and VPN gateways and public IPs, route tables, peering connections and
 transit gateway attachments, security-group rules, endpoints and their policies, the DNS
-firewall association, the Studio domain's network access type, subnets and security groups,
-and the buckets' policies and public access blocks. It describes them as an
+firewall (associations, rules, domain lists, fail-open setting), the Studio domain's network
+access type, subnets and security groups, the buckets' policies and public access blocks,
+and the roles' inline and managed policies and boundary. It describes them as an
 :class:`~isolated_studio.checks.boundary.Environment` and runs the rules the synthesized
 stacks pass (:func:`isolated_studio.checks.boundary.check`), with the synthesized
 environment as the expectation: so an internet gateway attached by hand, a new endpoint, an
-edited endpoint or bucket policy is found although no plan would ever show it.
+edited endpoint or bucket policy, a policy put on a role is found although no plan would
+ever show it.
 
 Exit codes: 0 no breach, 2 a breach (see ``<plan-dir>/audit.md``), 1 the audit itself failed.
 What cannot be read is listed under "Not checked" with the reason, never skipped silently: the
-emulator has no Route 53 Resolver DNS Firewall, and a domain or bucket that is not deployed
-(yet) has nothing to check.
+emulator has no Route 53 Resolver DNS Firewall and its lab buckets no endpoint deny
+(:data:`EMULATOR_UNCHECKED`), ``--emulator-scope`` leaves part of the workload out, and a
+domain, bucket or role that is not deployed (yet) has nothing to check.
 """
 
 from __future__ import annotations

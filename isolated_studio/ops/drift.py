@@ -252,6 +252,8 @@ def boundary_changes(stack: str, plan: Mapping[str, Any]) -> list[BoundaryChange
     role_policies: dict[str, set[str]] = {}
     role_attachments: dict[str, set[str]] = {}
     exclusive: dict[tuple[str, str], str] = {}  # (kind, role name) -> the exclusive resource's address
+    # Endpoints whose policy is a resource of its own (aws_vpc_endpoint_policy): its row reports the change.
+    policed = {(r.get("values") or {}).get("vpc_endpoint_id") for r in state if r["type"] == "aws_vpc_endpoint_policy"}
     for r in state:
         values = r.get("values") or {}
         for kind, rtype in _EXCLUSIVE.items():
@@ -278,6 +280,8 @@ def boundary_changes(stack: str, plan: Mapping[str, Any]) -> list[BoundaryChange
                                         f"`make deploy STACKS={stack}` creates it again"))
             continue
         handled: set[str] = set()
+        if rtype == "aws_vpc_endpoint" and after.get("id") in policed:
+            handled.add("policy")
         if rtype in _SECURITY_GROUPS:
             handled |= {"ingress", "egress"}
             group = after.get("id")
