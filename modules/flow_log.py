@@ -15,6 +15,7 @@ from constructs import Construct
 
 from isolated_studio.config import LOG_RETENTION_DAYS, TRAFFIC_TYPES
 from modules.encryption_key import EncryptionKey, EncryptionKeyProps
+from modules.exclusive_role_policies import ExclusiveRolePolicies, ExclusiveRolePoliciesProps
 from modules.policy_document import policy_document
 from modules.props import name_tags, raise_for
 
@@ -48,7 +49,7 @@ class FlowLogProps:
 
 
 class FlowLog(Construct):
-    """Attributes: ``kms_key``, ``log_group``, ``role``, ``flow_log``."""
+    """Attributes: ``kms_key``, ``log_group``, ``role``, ``exclusive``, ``flow_log``."""
 
     def __init__(self, scope: Construct, id: str, *, props: FlowLogProps) -> None:
         raise_for("FlowLog", props.problems())
@@ -95,7 +96,7 @@ class FlowLog(Construct):
             self, "role", name=f"{props.name}-flow-logs", assume_role_policy=policy_document(self, "role-trust", assume),
             tags=name_tags(f"{props.name}-flow-logs", tags),
         )
-        IamRolePolicy(
+        policy = IamRolePolicy(
             self,
             "role-policy",
             name="write-flow-logs",
@@ -115,6 +116,9 @@ class FlowLog(Construct):
                 }
             ),
         )
+        # Nothing but this policy: `make deploy` removes one put on the role, or attached to it, by hand.
+        self.exclusive = ExclusiveRolePolicies(self, "role-exclusive", props=ExclusiveRolePoliciesProps(
+            role_name=self.role.name, policy_names=[policy.name]))
         self.flow_log = AwsFlowLog(
             self,
             "flow-log",

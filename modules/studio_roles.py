@@ -27,6 +27,7 @@ from constructs import Construct
 
 from isolated_studio.config import IAM_MODES, PROJECT_ROOT
 from modules.encryption_key import DATA_ACTIONS
+from modules.exclusive_role_policies import ExclusiveRolePolicies, ExclusiveRolePoliciesProps
 from modules.policy_document import policy_document
 from modules.props import name_tags, raise_for
 from modules.secure_bucket import READ_WRITE_ACTIONS
@@ -224,7 +225,8 @@ class StudioRolesProps:
 
 
 class StudioRoles(Construct):
-    """Attributes: ``execution_role``, ``mlflow_role``, ``policies`` (name -> IamRolePolicy)."""
+    """Attributes: ``execution_role``, ``mlflow_role``, ``policies`` (name -> IamRolePolicy),
+    ``exclusive`` ("execution" / "mlflow" -> :class:`ExclusiveRolePolicies`)."""
 
     def __init__(self, scope: Construct, id: str, *, props: StudioRolesProps) -> None:
         raise_for("StudioRoles", props.problems())
@@ -265,11 +267,21 @@ class StudioRoles(Construct):
                 self, f"mlflow-{policy_name}", name=policy_name, role=self.mlflow_role.id,
                 policy=policy_document(self, f"mlflow-{policy_name}-document", document),
             )
-        if p.mode == "managed":
-            IamRolePolicyAttachment(
-                self, "execution-sagemaker-full-access", role=self.execution_role.name,
-                policy_arn=f"arn:{p.partition}:iam::aws:policy/{MANAGED_POLICY}",
-            )
+        attachments = [IamRolePolicyAttachment(
+            self, "execution-sagemaker-full-access", role=self.execution_role.name,
+            policy_arn=f"arn:{p.partition}:iam::aws:policy/{MANAGED_POLICY}",
+        )] if p.mode == "managed" else []
+        # Nothing but these: `make deploy` removes an inline policy or attachment added by hand
+        # (docs/operations.md, "Why report, not exclusive rules").
+        self.exclusive = {
+            "execution": ExclusiveRolePolicies(self, "execution-exclusive", props=ExclusiveRolePoliciesProps(
+                role_name=self.execution_role.name,
+                policy_names=[policy.name for key, policy in self.policies.items() if not key.startswith("mlflow-")],
+                policy_arns=[a.policy_arn for a in attachments])),
+            "mlflow": ExclusiveRolePolicies(self, "mlflow-exclusive", props=ExclusiveRolePoliciesProps(
+                role_name=self.mlflow_role.name,
+                policy_names=[policy.name for key, policy in self.policies.items() if key.startswith("mlflow-")])),
+        }
 
     def restrict_to_domain(self, domain_id: str) -> IamRolePolicy:
         """Add the ``studio-domain`` policy once the domain (which needs the role) exists."""
@@ -278,6 +290,7 @@ class StudioRoles(Construct):
             self, f"execution-{name}", name=name, role=self.execution_role.id,
             policy=policy_document(self, f"execution-{name}-document", self.studio_domain_policy(self.props, domain_id)),
         )
+        self.exclusive["execution"].add_policy_name(self.policies[name].name)
         return self.policies[name]
 
     @staticmethod

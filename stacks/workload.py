@@ -198,8 +198,9 @@ class WorkloadStack(StudioStack):
             )
 
         # The start script every JupyterLab app runs (modules/studio_domain.py) is written by
-        # deploys only: no lab role may change what the other users' apps run.
-        self.notebooks_bucket = lab_bucket("notebooks", "notebooks", extra_statements=[{
+        # deploys only: no lab role may change what the other users' apps run. moto applies a Deny
+        # without its condition (it would refuse the deploy's own upload): not in the emulator.
+        self.notebooks_bucket = lab_bucket("notebooks", "notebooks", extra_statements=[] if c.emulator.enabled else [{
             "Sid": "OnlyDeploysWriteTheStartScript",
             "Effect": "Deny",
             "Principal": {"AWS": "*"},

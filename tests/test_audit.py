@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import boto3
@@ -38,8 +38,24 @@ def rule(direction: str, port: int, **target: str) -> dict[str, Any]:
             "to_port": port, **target}
 
 
+ME = "${data.aws_caller_identity.account.account_id}"
+# The endpoint statement of modules/endpoint_policies.py: our principals, to our resources.
+OURS = json.dumps({"Version": "2012-10-17", "Statement": [{
+    "Sid": "OurPrincipalsToOurResources", "Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "*", "Resource": "*",
+    "Condition": {"StringEquals": {"aws:PrincipalAccount": ME}, "StringEqualsIfExists": {"aws:ResourceAccount": ME}}}]})
+ALLOWED = [f"*.{REGION}.amazonaws.com", "*.compute.internal"]
+
+
+def statement(sid: str, effect: str, actions: list[str], resources: list[str], **condition: Any) -> dict[str, Any]:
+    """A statement of an aws_iam_policy_document, as cdktf synthesizes it."""
+    return {"sid": sid, "effect": effect, "actions": actions, "resources": resources,
+            "condition": [{"test": test, "variable": variable, "values": values}
+                          for test, (variable, values) in condition.items()]}
+
+
 # What the stacks synthesize (the shape cdktf writes), small: the network and the workload.
 NETWORK = {
+    "data": {"aws_caller_identity": {"account": {}}},
     "resource": {
         "aws_vpc": {"vpc": {"cidr_block": CIDR}},
         "aws_subnet": {f"s{i}": {"vpc_id": "${aws_vpc.vpc.id}", "cidr_block": f"10.20.{i}.0/24",
@@ -61,10 +77,22 @@ NETWORK = {
             "sts": {"vpc_id": "${aws_vpc.vpc.id}", "service_name": f"com.amazonaws.{REGION}.sts",
                     "vpc_endpoint_type": "Interface", "private_dns_enabled": True,
                     "subnet_ids": ["${aws_subnet.s0.id}"], "security_group_ids": ["${aws_security_group.endpoints.id}"]}},
+        "aws_vpc_endpoint_policy": {name: {"vpc_endpoint_id": f"${{aws_vpc_endpoint.{name}.id}}", "policy": OURS}
+                                    for name in ("s3", "sts")},
         "aws_route53_resolver_firewall_rule_group": {"dns": {"name": "t-dns"}},
+        "aws_route53_resolver_firewall_domain_list": {"allowed": {"name": "t-allowed", "domains": ALLOWED},
+                                                      "everything": {"name": "t-everything-else", "domains": ["*"]}},
+        "aws_route53_resolver_firewall_rule": {
+            rule: {"name": rule, "action": action, "priority": priority,
+                   "firewall_rule_group_id": "${aws_route53_resolver_firewall_rule_group.dns.id}",
+                   "firewall_domain_list_id": f"${{aws_route53_resolver_firewall_domain_list.{domains}.id}}"}
+            for rule, action, priority, domains in (("allow", "ALLOW", 100, "allowed"),
+                                                    ("block", "BLOCK", 200, "everything"))},
         "aws_route53_resolver_firewall_rule_group_association": {"dns": {
             "vpc_id": "${aws_vpc.vpc.id}", "firewall_rule_group_id": "${aws_route53_resolver_firewall_rule_group.dns.id}",
             "priority": 101}},
+        "aws_route53_resolver_firewall_config": {"dns": {"resource_id": "${aws_vpc.vpc.id}",
+                                                         "firewall_fail_open": "DISABLED"}},
     },
     "output": {"s3_endpoint": {"value": "${aws_vpc_endpoint.s3.id}"},
                "subnets": {"value": ["${aws_subnet.s0.id}", "${aws_subnet.s1.id}"]},
@@ -87,10 +115,28 @@ WORKLOAD = {
                             "values": ["${data.terraform_remote_state.network.outputs.s3_endpoint}"]}]},
             {"sid": "LabRoleReadWrite", "effect": "Allow", "actions": ["s3:GetObject", "s3:PutObject"],
              "principals": [{"type": "AWS", "identifiers": ["${aws_iam_role.exec.arn}"]}],
-             "resources": ["${aws_s3_bucket.lab.arn}/*"]}]}},
+             "resources": ["${aws_s3_bucket.lab.arn}/*"]}]},
+            # The execution role's guardrails and its grant (modules/studio_roles.py), a few statements of each.
+            "guardrails": {"statement": [
+                statement("NoOtherAccountsResources", "Deny", ["*"], ["*"],
+                          StringNotEquals=("aws:ResourceAccount", [ME]), Null=("aws:ResourceAccount", ["false"])),
+                statement("NoNewNetworkPaths", "Deny", ["ec2:CreateVpcEndpoint", "ec2:CreateVpcPeeringConnection"], ["*"]),
+                statement("NoResourcePoliciesOrSharing", "Deny", ["s3:PutBucketPolicy"], ["*"])]},
+            "lab_data": {"statement": [
+                statement("LabObjects", "Allow", ["s3:GetObject", "s3:PutObject"], ["${aws_s3_bucket.lab.arn}/*"])]},
+            "boundary": {"statement": [
+                statement("ServicesOfTheReviewedPolicies", "Allow", ["s3:*", "sagemaker:*"], ["*"])]}},
     },
     "resource": {
-        "aws_iam_role": {"exec": {"name": "t-exec"}},
+        "aws_iam_role": {"exec": {"name": "t-exec", "permissions_boundary": "${aws_iam_policy.boundary.arn}"}},
+        "aws_iam_policy": {"boundary": {"name": "t-exec-boundary", "policy": "${data.aws_iam_policy_document.boundary.json}"}},
+        "aws_iam_role_policy": {
+            name: {"name": name, "role": "${aws_iam_role.exec.id}",
+                   "policy": f"${{data.aws_iam_policy_document.{name.replace('-', '_')}.json}}"}
+            for name in ("guardrails", "lab-data")},
+        "aws_iam_role_policies_exclusive": {"exec": {
+            "role_name": "${aws_iam_role.exec.name}",
+            "policy_names": ["${aws_iam_role_policy.guardrails.name}", "${aws_iam_role_policy.lab-data.name}"]}},
         "aws_s3_bucket": {"lab": {"bucket": f"t-lab-${{data.aws_caller_identity.account.account_id}}-{REGION}"}},
         "aws_s3_bucket_policy": {"lab": {"bucket": "${aws_s3_bucket.lab.id}",
                                          "policy": "${data.aws_iam_policy_document.lab.json}"}},
@@ -99,7 +145,8 @@ WORKLOAD = {
             "domain_name": "t-studio", "app_network_access_type": "VpcOnly",
             "vpc_id": "${data.terraform_remote_state.network.outputs.vpc}",
             "subnet_ids": "${data.terraform_remote_state.network.outputs.subnets}",
-            "default_user_settings": {"security_groups": ["${data.terraform_remote_state.network.outputs.studio_sg}"]}}},
+            "default_user_settings": {"execution_role": "${aws_iam_role.exec.arn}",
+                                      "security_groups": ["${data.terraform_remote_state.network.outputs.studio_sg}"]}}},
     },
 }
 EXPECTED = boundary.from_stacks({"network": NETWORK, "workload": WORKLOAD}, account=ACCOUNT, region=REGION)
@@ -119,6 +166,11 @@ class Deployed:
     policy: dict[str, Any]
     domain: dict[str, Any] = field(default_factory=dict)
     dns_associations: list[dict[str, Any]] = field(default_factory=list)
+    dns_rules: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # rule group -> its rules
+    dns_domains: dict[str, list[str]] = field(default_factory=dict)  # domain list -> its names
+    fail_open: str = "DISABLED"
+    iam: Any = None
+    boundary: str = ""  # the execution role's permissions boundary
 
     def put_policy(self, statements: list[dict[str, Any]]) -> None:
         self.s3.put_bucket_policy(Bucket=LAB, Policy=json.dumps({"Version": "2012-10-17", "Statement": statements}))
@@ -141,11 +193,13 @@ def deploy(clients: Clients) -> Deployed:
             ec2.revoke_security_group_egress(GroupId=group["GroupId"], IpPermissions=group["IpPermissionsEgress"])
         if group["IpPermissions"]:
             ec2.revoke_security_group_ingress(GroupId=group["GroupId"], IpPermissions=group["IpPermissions"])
+    policies = {e.service: json.dumps(e.policy) for e in EXPECTED.endpoints}
     s3_endpoint = ec2.create_vpc_endpoint(VpcId=vpc, ServiceName=f"com.amazonaws.{REGION}.s3", VpcEndpointType="Gateway",
-                                          RouteTableIds=tables)["VpcEndpoint"]["VpcEndpointId"]
+                                          RouteTableIds=tables, PolicyDocument=policies[f"com.amazonaws.{REGION}.s3"])[
+        "VpcEndpoint"]["VpcEndpointId"]
     sts = ec2.create_vpc_endpoint(VpcId=vpc, ServiceName=f"com.amazonaws.{REGION}.sts", VpcEndpointType="Interface",
-                                  PrivateDnsEnabled=True, SubnetIds=subnets[:1],
-                                  SecurityGroupIds=[groups["endpoints"]])["VpcEndpoint"]["VpcEndpointId"]
+                                  PrivateDnsEnabled=True, SubnetIds=subnets[:1], SecurityGroupIds=[groups["endpoints"]],
+                                  PolicyDocument=policies[f"com.amazonaws.{REGION}.sts"])["VpcEndpoint"]["VpcEndpointId"]
     prefix_list = ec2.describe_prefix_lists(Filters=[{"Name": "prefix-list-name", "Values": [
         f"com.amazonaws.{REGION}.s3"]}])["PrefixLists"][0]["PrefixListId"]
     studio = groups["studio"]
@@ -158,7 +212,13 @@ def deploy(clients: Clients) -> Deployed:
         {"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "IpRanges": [{"CidrIp": CIDR}]}])
     ec2.authorize_security_group_ingress(GroupId=groups["endpoints"], IpPermissions=[
         {"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "IpRanges": [{"CidrIp": CIDR}]}])
-    role = iam.create_role(RoleName="t-exec", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    (expected_role,) = EXPECTED.roles
+    boundary_arn = iam.create_policy(PolicyName="t-exec-boundary",
+                                     PolicyDocument=json.dumps(expected_role.boundary_policy))["Policy"]["Arn"]
+    role = iam.create_role(RoleName="t-exec", AssumeRolePolicyDocument="{}",
+                           PermissionsBoundary=boundary_arn)["Role"]["Arn"]
+    for name, document in expected_role.inline.items():
+        iam.put_role_policy(RoleName="t-exec", PolicyName=name, PolicyDocument=json.dumps(document))
     s3.create_bucket(Bucket=LAB, CreateBucketConfiguration={"LocationConstraint": REGION})
     policy = json.loads(json.dumps(EXPECTED.buckets[0].policy).replace("aws_vpc_endpoint.s3", s3_endpoint))
     policy["Statement"][2]["Principal"] = {"AWS": role}
@@ -168,8 +228,16 @@ def deploy(clients: Clients) -> Deployed:
     domain = {"DomainId": "d-abcdef123456", "DomainName": "t-studio", "AppNetworkAccessType": "VpcOnly", "VpcId": vpc,
               "SubnetIds": subnets, "DefaultUserSettings": {"ExecutionRole": role, "SecurityGroups": [studio]}}
     associations = [{"Id": "rslvr-frgassoc-1", "FirewallRuleGroupId": "rslvr-frg-1", "VpcId": vpc,
-                     "Priority": 101, "Status": "COMPLETE"}]
-    return Deployed(ec2, s3, vpc, subnets, tables, groups, {"s3": s3_endpoint, "sts": sts}, policy, domain, associations)
+                     "Priority": 101, "Status": "COMPLETE", "Name": "t-dns"}]
+    rules = {"rslvr-frg-1": [
+        {"FirewallRuleGroupId": "rslvr-frg-1", "FirewallDomainListId": "rslvr-fdl-allowed", "Name": "allow",
+         "Priority": 100, "Action": "ALLOW"},
+        {"FirewallRuleGroupId": "rslvr-frg-1", "FirewallDomainListId": "rslvr-fdl-everything", "Name": "block",
+         "Priority": 200, "Action": "BLOCK", "BlockResponse": "NXDOMAIN"}]}
+    # Route 53 Resolver answers with the names fully qualified.
+    domains = {"rslvr-fdl-allowed": [f"{d}." for d in ALLOWED], "rslvr-fdl-everything": ["*"]}
+    return Deployed(ec2, s3, vpc, subnets, tables, groups, {"s3": s3_endpoint, "sts": sts}, policy, domain, associations,
+                    rules, domains, iam=iam, boundary=boundary_arn)
 
 
 class Clients:
@@ -224,18 +292,29 @@ def stubbed(deployed: Deployed) -> dict[str, Any]:
     clients.stubs.append(stub)
     stub.add_response("list_firewall_rule_group_associations",
                       {"FirewallRuleGroupAssociations": deployed.dns_associations}, {"VpcId": deployed.vpc})
+    listed: set[str] = set()
     for association in deployed.dns_associations:
-        stub.add_response("get_firewall_rule_group", {"FirewallRuleGroup": {
-            "Id": association["FirewallRuleGroupId"], "Name": "t-dns"}},
-            {"FirewallRuleGroupId": association["FirewallRuleGroupId"]})
+        group = association["FirewallRuleGroupId"]
+        stub.add_response("get_firewall_rule_group", {"FirewallRuleGroup": {"Id": group, "Name": association["Name"]}},
+                          {"FirewallRuleGroupId": group})
+        stub.add_response("list_firewall_rules", {"FirewallRules": deployed.dns_rules.get(group, [])},
+                          {"FirewallRuleGroupId": group})
+        for rule in deployed.dns_rules.get(group, []):
+            if rule["FirewallDomainListId"] not in listed:
+                listed.add(rule["FirewallDomainListId"])
+                stub.add_response("list_firewall_domains", {"Domains": deployed.dns_domains[rule["FirewallDomainListId"]]},
+                                  {"FirewallDomainListId": rule["FirewallDomainListId"]})
+    stub.add_response("get_firewall_config", {"FirewallConfig": {
+        "Id": "rslvr-fc-1", "ResourceId": deployed.vpc, "OwnerId": ACCOUNT, "FirewallFailOpen": deployed.fail_open}},
+        {"ResourceId": deployed.vpc})
     stub.activate()
     return {"sagemaker": sagemaker, "route53resolver": resolver}
 
 
-def run(deployed: Deployed, *, emulator: bool = False) -> audit.AuditResult:
+def run(deployed: Deployed, *, emulator: bool = False, out_of_scope: set[str] = frozenset()) -> audit.AuditResult:
     stubs = stubbed(deployed)
     return audit.audit(lambda service: stubs.get(service) or deployed.clients(service),  # type: ignore[attr-defined]
-                       Target(TAGS, EXPECTED, emulator=emulator))
+                       Target(TAGS, EXPECTED, emulator=emulator, out_of_scope=frozenset(out_of_scope)))
 
 
 def test_an_untouched_environment_passes_and_the_report_says_what_was_read(deployed):
@@ -245,7 +324,8 @@ def test_an_untouched_environment_passes_and_the_report_says_what_was_read(deplo
     assert result.unchecked == []
     assert result.checked == [
         f"VPC {deployed.vpc} (10.20.0.0/16): 3 route tables, 3 security groups (5 rules), 2 endpoints",
-        "domain t-studio (d-abcdef123456, VpcOnly)", f"bucket {LAB}"]
+        "domain t-studio (d-abcdef123456, VpcOnly)", f"bucket {LAB}",
+        "role t-exec (2 inline, 0 managed, a permissions boundary)"]
 
 
 # --------------------------------------------------------------------------- one breach at a time
@@ -378,6 +458,74 @@ def dns_firewall_disassociated(d: Deployed) -> str:
     return d.vpc
 
 
+def lab_bucket_open_outside_the_endpoint(d: Deployed) -> str:
+    d.put_policy([s for s in d.policy["Statement"] if s.get("Sid") != "OnlyThroughTheStudioEndpoint"])
+    return LAB
+
+
+def dns_block_rule_deleted(d: Deployed) -> str:
+    d.dns_rules["rslvr-frg-1"] = [r for r in d.dns_rules["rslvr-frg-1"] if r["Action"] != "BLOCK"]
+    return d.vpc
+
+
+def dns_allow_rule_added(d: Deployed) -> str:
+    """An ALLOW for someone's own domain, ahead of the BLOCK: its name server hears every query for it."""
+    d.dns_rules["rslvr-frg-1"].insert(1, {"FirewallRuleGroupId": "rslvr-frg-1", "FirewallDomainListId": "rslvr-fdl-x",
+                                          "Name": "by-hand", "Priority": 150, "Action": "ALLOW"})
+    d.dns_domains["rslvr-fdl-x"] = ["*.attacker.example."]
+    return "t-dns"
+
+
+def dns_allowed_list_widened(d: Deployed) -> str:
+    d.dns_domains["rslvr-fdl-allowed"].append("*.attacker.example.")
+    return "t-dns"
+
+
+def dns_firewall_fails_open(d: Deployed) -> str:
+    d.fail_open = "ENABLED"
+    return d.vpc
+
+
+def dns_rule_group_ahead_of_ours(d: Deployed) -> str:
+    d.dns_associations.insert(0, {"Id": "rslvr-frgassoc-2", "FirewallRuleGroupId": "rslvr-frg-2", "VpcId": d.vpc,
+                                  "Priority": 100, "Status": "COMPLETE", "Name": "allow-everything"})
+    d.dns_rules["rslvr-frg-2"] = [{"FirewallRuleGroupId": "rslvr-frg-2", "FirewallDomainListId": "rslvr-fdl-all",
+                                   "Priority": 100, "Action": "ALLOW"}]
+    d.dns_domains["rslvr-fdl-all"] = ["*"]
+    return "rslvr-frgassoc-2"
+
+
+def role_inline_policy_added(d: Deployed) -> str:
+    d.iam.put_role_policy(RoleName="t-exec", PolicyName="added-by-hand", PolicyDocument=json.dumps(
+        {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}))
+    return "t-exec"
+
+
+def guardrail_removed(d: Deployed) -> str:
+    guardrails = d.iam.get_role_policy(RoleName="t-exec", PolicyName="guardrails")["PolicyDocument"]
+    guardrails["Statement"] = [s for s in guardrails["Statement"] if s.get("Sid") != "NoOtherAccountsResources"]
+    d.iam.put_role_policy(RoleName="t-exec", PolicyName="guardrails", PolicyDocument=json.dumps(guardrails))
+    return "t-exec"
+
+
+def managed_policy_attached(d: Deployed) -> str:
+    arn = d.iam.create_policy(PolicyName="by-hand", PolicyDocument=json.dumps(
+        {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}))["Policy"]["Arn"]
+    d.iam.attach_role_policy(RoleName="t-exec", PolicyArn=arn)
+    return "t-exec"
+
+
+def boundary_removed(d: Deployed) -> str:
+    d.iam.delete_role_permissions_boundary(RoleName="t-exec")
+    return "t-exec"
+
+
+def boundary_widened(d: Deployed) -> str:
+    d.iam.create_policy_version(PolicyArn=d.boundary, SetAsDefault=True, PolicyDocument=json.dumps(
+        {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}))
+    return "t-exec"
+
+
 # breach -> (plant it, the rule that must find it, the start of the command that removes it)
 BREACHES: dict[str, tuple[Callable[[Deployed], str], str, str]] = {
     "internet gateway": (attach_internet_gateway, "no-gateways", "aws ec2 detach-internet-gateway"),
@@ -394,7 +542,7 @@ BREACHES: dict[str, tuple[Callable[[Deployed], str], str, str]] = {
     "egress to another prefix list": (another_prefix_list, "rules-stay-inside", "aws ec2 revoke-security-group-egress"),
     "subnet with public IPs": (public_subnet, "no-public-subnets", "aws ec2 modify-subnet-attribute"),
     "new endpoint": (new_endpoint, "no-new-endpoints", "aws ec2 delete-vpc-endpoints"),
-    "endpoint policy edited": (endpoint_policy_edited, "endpoint-policies", "aws ec2 modify-vpc-endpoint"),
+    "endpoint policy edited": (endpoint_policy_edited, "endpoint-perimeter", "`make deploy STACKS=network`"),
     "bucket policy statement removed": (tls_statement_removed, "bucket-policies", "`make deploy STACKS=workload`"),
     "bucket policy deleted": (bucket_policy_deleted, "bucket-policies", "`make deploy STACKS=workload`"),
     "public access block removed": (public_access_unblocked, "public-access-block", "aws s3api put-public-access-block"),
@@ -402,10 +550,31 @@ BREACHES: dict[str, tuple[Callable[[Deployed], str], str, str]] = {
     "domain not VpcOnly": (domain_opened_to_the_internet, "domain-inside", "SageMaker cannot switch it back"),
     "domain in other subnets": (domain_in_other_subnets, "domain-inside", ""),
     "DNS firewall disassociated": (dns_firewall_disassociated, "dns-firewall", "`make deploy STACKS=network`"),
+    "lab bucket open outside our endpoint": (lab_bucket_open_outside_the_endpoint, "lab-buckets-endpoint",
+                                             "`make deploy STACKS=workload`"),
+    "DNS firewall's block rule deleted": (dns_block_rule_deleted, "dns-perimeter", "`make deploy STACKS=network`"),
+    "DNS firewall rule allowing another name": (dns_allow_rule_added, "dns-firewall",
+                                                "aws route53resolver delete-firewall-rule"),
+    "DNS firewall's allowed names widened": (dns_allowed_list_widened, "dns-firewall", "`make deploy STACKS=network`"),
+    "DNS firewall fails open": (dns_firewall_fails_open, "dns-perimeter", "aws route53resolver update-firewall-config"),
+    "DNS rule group associated ahead of ours": (dns_rule_group_ahead_of_ours, "dns-firewall",
+                                                "aws route53resolver disassociate-firewall-rule-group"),
+    "inline policy put on the execution role": (role_inline_policy_added, "role-policies", "aws iam delete-role-policy"),
+    "a guardrail removed": (guardrail_removed, "role-policies", "`make deploy STACKS=workload`"),
+    "managed policy attached to the execution role": (managed_policy_attached, "role-policies",
+                                                      "aws iam detach-role-policy"),
+    "permissions boundary removed": (boundary_removed, "role-policies", "`make deploy STACKS=workload`"),
+    "permissions boundary widened": (boundary_widened, "role-policies", "`make deploy STACKS=workload`"),
 }
-# What a breach brings along: a NAT gateway has a public IP; a changed SourceVpce is also a changed statement.
+# What a breach brings along: a NAT gateway has a public IP; a changed SourceVpce is also a changed statement;
+# a new endpoint or an edited policy lets other accounts through; a firewall gone or opened both differs from
+# the stacks and lets names through.
 ALSO = {"NAT gateway": {"no-gateways"}, "SourceVpce of another network": {"bucket-policies"},
-        "route to a peering connection": {"no-attachments"}}
+        "route to a peering connection": {"no-attachments"}, "new endpoint": {"endpoint-perimeter"},
+        "endpoint policy edited": {"endpoint-policies"}, "DNS firewall disassociated": {"dns-perimeter"},
+        "lab bucket open outside our endpoint": {"bucket-policies"},
+        "DNS firewall's block rule deleted": {"dns-firewall"},
+        "DNS rule group associated ahead of ours": {"dns-perimeter"}}
 
 
 @pytest.mark.parametrize("breach", list(BREACHES))
@@ -441,11 +610,54 @@ def test_a_domain_someone_else_made_in_the_vpc_is_audited_too(deployed):
 # --------------------------------------------------------------------------- what is not there
 
 
-def test_the_emulator_lists_the_dns_firewall_as_not_checked_and_asks_nothing(deployed):
+def test_the_role_finding_names_what_was_added_and_the_command_that_removes_exactly_it(deployed):
+    role_inline_policy_added(deployed)
+    (finding,) = run(deployed).findings
+    assert finding.line() == "t-exec: inline policy added-by-hand added outside Terraform (Allow s3:* on *)"
+    assert finding.fix == ("aws iam delete-role-policy --role-name t-exec --policy-name added-by-hand "
+                           "(or `make deploy STACKS=workload`: the role's inline policies are exclusive)")
+
+
+def test_the_emulator_says_what_it_cannot_show_and_asks_nothing(deployed):
+    """The emulator has no DNS firewall, and its lab buckets have no endpoint deny: each is not
+    checked there, said in the report, and an environment without them is no breach."""
     dns_firewall_disassociated(deployed)  # would be a breach if it were read
-    result = run(deployed, emulator=True)
-    assert result.findings == []
-    assert result.unchecked == ["DNS firewall association: the emulator has no Route 53 Resolver DNS Firewall"]
+    lab_bucket_open_outside_the_endpoint(deployed)
+    # The emulator's synthesis leaves the endpoint deny out: its expectation does too.
+    (bucket,) = EXPECTED.buckets
+    expected = replace(EXPECTED, buckets=(replace(bucket, policy={**bucket.policy, "Statement": [
+        s for s in bucket.policy["Statement"] if s.get("Sid") != "OnlyThroughTheStudioEndpoint"]}),))
+    stubs = stubbed(deployed)
+    result = audit.audit(lambda service: stubs.get(service) or deployed.clients(service),  # type: ignore[attr-defined]
+                         Target(TAGS, expected, emulator=True))
+    assert [f.line() for f in result.findings] == []
+    assert result.unchecked == [
+        "the lab buckets' refusal of the execution role outside our S3 endpoint: moto applies a Deny without its "
+        "condition, so the emulator's stacks leave that statement out (docs/perimeter.md)",
+        "DNS firewall (its association, rules and fail-closed setting): the emulator has no Route 53 Resolver DNS Firewall"]
+
+
+def test_what_the_emulator_does_not_create_is_not_expected_and_is_said(deployed):
+    deployed.iam.delete_role_policy(RoleName="t-exec", PolicyName="lab-data")
+    result = run(deployed, emulator=True, out_of_scope={"aws_iam_role_policy.lab-data",
+                                                        "aws_iam_role_policies_exclusive.exec"})
+    assert [f.line() for f in result.findings] == []
+    assert ("role t-exec: exclusive inline policies, inline policy lab-data: not created in the emulator "
+            "(--emulator-scope)") in result.unchecked
+    # What it does create is still checked there.
+    role_inline_policy_added(deployed)
+    assert [f.rule for f in run(deployed, emulator=True, out_of_scope={"aws_iam_role_policy.lab-data"}).findings] == [
+        "role-policies"]
+
+
+def test_a_role_that_does_not_exist_is_listed_as_not_checked(deployed):
+    for name in ("guardrails", "lab-data"):
+        deployed.iam.delete_role_policy(RoleName="t-exec", PolicyName=name)
+    deployed.iam.delete_role_permissions_boundary(RoleName="t-exec")
+    deployed.iam.delete_role(RoleName="t-exec")
+    result = run(deployed)
+    assert [f.rule for f in result.findings] == []
+    assert "role t-exec: does not exist (not deployed)" in result.unchecked
 
 
 def test_an_environment_not_deployed_yet_is_not_a_breach(deployed):

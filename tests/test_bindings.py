@@ -47,7 +47,8 @@ def test_fast_path_loads_only_what_the_stacks_use(synth, tmp_path):
 
     build_app(synth.config, tmp_path).synth()  # here: another worker may have made the session's
     loaded = [n for n in sys.modules if n.startswith(bindings.PACKAGE + ".")]
-    assert 10 < len(loaded) < 100, f"{len(loaded)} provider modules loaded in this session"
+    # The package has ~2,100 resource modules; the stacks use ~50 types (a module and its _private each).
+    assert 10 < len(loaded) < 150, f"{len(loaded)} provider modules loaded in this session"
 
 
 @pytest.mark.slow  # the full import alone is ~10 s

@@ -220,6 +220,21 @@ def test_an_endpoint_policy_edited_in_the_console_shows_its_statements_and_the_r
     assert "`aws ec2 modify-vpc-endpoint --vpc-endpoint-id vpce-1 --reset-policy`" in change.fix
 
 
+def test_an_endpoint_policy_the_stacks_set_is_reported_once_on_its_own_resource_which_deploy_puts_back():
+    default = json.dumps({"Statement": [{"Action": "*", "Effect": "Allow", "Principal": "*", "Resource": "*"}]})
+    edited = json.dumps({"Statement": [{"Action": "s3:*", "Effect": "Allow", "Principal": "*", "Resource": "*"}]})
+    state = [{"address": "aws_vpc_endpoint_policy.sts", "type": "aws_vpc_endpoint_policy",
+              "values": {"vpc_endpoint_id": "vpce-1", "policy": edited}}]
+    plan = drift_plan(drifted("aws_vpc_endpoint.sts", {"id": "vpce-1", "policy": default}, {"id": "vpce-1", "policy": edited}),
+                      drifted("aws_vpc_endpoint_policy.sts", {"vpc_endpoint_id": "vpce-1", "policy": default},
+                              {"vpc_endpoint_id": "vpce-1", "policy": edited}),
+                      state=state, acted=["aws_vpc_endpoint_policy.sts"])
+    (change,) = boundary_changes("network", plan)
+    assert (change.address, change.what, change.terraform_acts) == (
+        "aws_vpc_endpoint_policy.sts", "policy: added Allow s3:* on * for *; missing Allow * on * for *", True)
+    assert change.fix == "`make deploy STACKS=network` changes it back"
+
+
 def test_inline_policies_and_attachments_added_to_a_role_by_hand_are_named_with_the_commands():
     role = {"name": "studio-exec", "inline_policy": [], "managed_policy_arns": []}
     refreshed = {"name": "studio-exec", "managed_policy_arns": ["arn:aws:iam::aws:policy/AdministratorAccess",
@@ -238,6 +253,31 @@ def test_inline_policies_and_attachments_added_to_a_role_by_hand_are_named_with_
     assert "`aws iam delete-role-policy --role-name studio-exec --policy-name extra`" in changes[0].fix
     assert ("`aws iam detach-role-policy --role-name studio-exec --policy-arn "
             "arn:aws:iam::aws:policy/AdministratorAccess`") in changes[1].fix
+
+
+def test_a_role_whose_policies_are_exclusive_gets_them_removed_by_the_next_deploy():
+    """modules/exclusive_role_policies.py: the plan changes the exclusive resources, and deploy removes
+    what was added; the exclusive resources' own refresh is reported on the role, once."""
+    role = {"name": "studio-exec", "inline_policy": [], "managed_policy_arns": []}
+    refreshed = {"name": "studio-exec", "managed_policy_arns": ["arn:aws:iam::aws:policy/AdministratorAccess"],
+                 "inline_policy": [{"name": "extra", "policy": "{}"}]}
+    state = [{"address": "aws_iam_role_policies_exclusive.exec", "type": "aws_iam_role_policies_exclusive",
+              "values": {"role_name": "studio-exec", "policy_names": ["extra"]}},
+             {"address": "aws_iam_role_policy_attachments_exclusive.exec",
+              "type": "aws_iam_role_policy_attachments_exclusive",
+              "values": {"role_name": "studio-exec", "policy_arns": ["arn:aws:iam::aws:policy/AdministratorAccess"]}}]
+    exclusive = drifted("aws_iam_role_policies_exclusive.exec", {"role_name": "studio-exec", "policy_names": []},
+                        {"role_name": "studio-exec", "policy_names": ["extra"]})
+    plan = drift_plan(drifted("aws_iam_role.exec", role, refreshed), exclusive, state=state,
+                      acted=["aws_iam_role_policies_exclusive.exec", "aws_iam_role_policy_attachments_exclusive.exec"])
+    changes = boundary_changes("workload", plan)
+    assert [(c.address, c.what, c.terraform_acts) for c in changes] == [
+        ("aws_iam_role.exec", "inline policy extra added outside Terraform ()", True),
+        ("aws_iam_role.exec", "policy arn:aws:iam::aws:policy/AdministratorAccess attached outside Terraform", True)]
+    assert changes[0].fix == ("`make deploy STACKS=workload` deletes it (the role's inline policies are exclusive: "
+                              "`aws_iam_role_policies_exclusive.exec`), or now: "
+                              "`aws iam delete-role-policy --role-name studio-exec --policy-name extra`")
+    assert changes[1].fix.startswith("`make deploy STACKS=workload` detaches it")
 
 
 def test_the_domains_network_settings_bucket_policy_and_public_access_block_changed_by_hand():

@@ -136,7 +136,7 @@ def test_deploy_bootstraps_the_state_stack_then_applies_the_network(emu, deploye
     assert sorted(p.name for p in emu.plan_dir("deploy").glob("*.tfplan")) == ["network.tfplan", "state.tfplan"]
     # The first deploy creates the subnets with the endpoints: still priced, from the configuration.
     review = (emu.plan_dir("deploy") / "review.md").read_text()
-    assert "| `network` | 47 | 0 | 0 | 0 | 160.60 |" in review
+    assert "| `network` | 49 | 0 | 0 | 0 | 160.60 |" in review
     assert "11 of them get subnets created in this apply" in review
 
     bootstrap_state = emu.root / emu.config.bootstrap_state_file
@@ -207,7 +207,7 @@ def test_vpc_has_dns_and_private_subnets_in_two_azs(emu, deployed):
 
     subnets = ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [vpc["VpcId"]]}])["Subnets"]
     assert sorted((s["AvailabilityZone"], s["CidrBlock"]) for s in subnets) == sorted(
-        zip(emu.config.availability_zones, emu.config.subnet_cidrs))
+        zip(net["availability_zones"], emu.config.subnet_cidrs))
     assert sorted(s["SubnetId"] for s in subnets) == sorted(net["private_subnet_ids"])
     assert not any(s["MapPublicIpOnLaunch"] for s in subnets)
 
@@ -478,8 +478,12 @@ def test_the_audit_of_the_untouched_environment_exits_0_and_reads_what_the_stack
     assert "## Live isolation audit: no breach" in report
     assert f"- VPC {deployed.network['vpc_id']} ({emu.config.network.vpc_cidr}): 3 route tables, 3 security groups" in report
     assert f"- bucket {emu.config.state.bucket}" in report
+    assert "- role studio-emu-flow-logs (1 inline, 0 managed)" in report
     # What the emulator cannot hold is said, never skipped silently.
     assert "- domain studio-emu: not found (the workload is not deployed)" in report
+    assert "- role studio-emu-studio-execution: does not exist (not deployed)" in report
+    assert "- DNS firewall (its association, rules and fail-closed setting): the emulator has no Route 53 Resolver" in report
+    assert "- the lab buckets' refusal of the execution role outside our S3 endpoint: moto applies a Deny" in report
 
 
 def test_a_tag_changed_out_of_band_is_reported_as_drift_with_exit_2(emu, drift_runs):
@@ -503,15 +507,19 @@ DRIFT_SEES = {
             "**leaves it in place**", "revoke-security-group-ingress"),
     "default route": ("`aws_route_table.vpc_private-route-table-0_", "route to 0.0.0.0/0 through gateway_id=igw-",
                       "**leaves it in place**", "aws ec2 delete-route"),
-    "endpoint policy": ("`aws_vpc_endpoint.endpoints_endpoint-sts_", "policy: added Allow sts:* on * for *",
-                        "**leaves it in place**", "--reset-policy"),
+    # The stacks set the policy (aws_vpc_endpoint_policy): the plan puts it back.
+    "endpoint policy": ("`aws_vpc_endpoint_policy.endpoints_policy-sts_", "policy: added Allow sts:* on * for *",
+                        "changes it back", "`make deploy STACKS=network` changes it back"),
+    # The role's inline policies are exclusive (modules/exclusive_role_policies.py): moto answers the
+    # provider's ListRolePolicies, so the plan changes the exclusive resource and a deploy deletes it.
     "role inline policy": ("`aws_iam_role.flow-log_role_", "inline policy added-by-hand added outside Terraform",
-                           "**leaves it in place**", "aws iam delete-role-policy"),
+                           "changes it back", "`make deploy STACKS=network` deletes it", "aws iam delete-role-policy"),
 }
 # breach -> the audit's rule
 AUDIT_SEES = {"ssh": "rules-stay-inside", "internet gateway": "no-gateways", "default route": "no-route-out",
               "peering connection": "no-attachments", "transit gateway attachment": "no-attachments",
-              "new endpoint": "no-new-endpoints", "endpoint policy": "endpoint-policies"}
+              "new endpoint": "no-new-endpoints", "endpoint policy": "endpoint-policies",
+              "role inline policy": "role-policies"}
 
 
 @pytest.mark.parametrize("breach", sorted(set(DRIFT_SEES) | set(AUDIT_SEES)))
@@ -532,7 +540,8 @@ def test_make_audit_reports_every_breach_the_live_boundary_shows_with_exit_2(emu
     assert drift_runs.audit.returncode == 2, describe(drift_runs.audit)
     report = (emu.plan_dir("audit-breached") / "audit.md").read_text()
     row = _row(report, f"| {AUDIT_SEES[breach]} |", drift_runs.planted[breach])
-    assert "| aws ec2 " in row  # with the command that removes it
+    # With the command that removes it (an edited endpoint policy: the deploy that puts the stacks' back).
+    assert any(command in row for command in ("| aws ec2 ", "| aws iam ", "| `make deploy STACKS=network`"))
     assert "BREACH " in drift_runs.audit.stdout and drift_runs.planted[breach] in drift_runs.audit.stdout
 
 

@@ -28,6 +28,11 @@ def test_the_workload_targets_its_buckets_objects_key_and_roles_not_studio_or_co
             "aws_iam_role_policy"} <= types
     # moto has no AmazonSageMakerFullAccess to attach.
     assert "aws_iam_role_policy_attachment" not in types
+    # The MLflow role's exclusive policies are applied; the execution role's name that attachment and
+    # the domain-bound studio-domain policy, so they are not.
+    exclusive = sorted(t.split(".")[1].split("_")[0] for t in targets if "_exclusive." in t)
+    assert exclusive == ["iam", "iam"] and all("mlflow-exclusive" in t for t in targets if "_exclusive." in t)
+    assert len([t for t in excluded(synth.stacks["workload"]) if "execution-exclusive" in t]) == 2
     assert not [t for t in targets if t.startswith(("aws_sagemaker", "aws_codeartifact"))]
     # The MLflow bucket's CORS rule admits the domain's URL: it needs the domain.
     assert [t for t in excluded(synth.stacks["workload"]) if t.startswith("aws_s3_")] == [

@@ -174,26 +174,41 @@ class Destroyed:
 class Audits:
     clean: subprocess.CompletedProcess[str]
     breached: subprocess.CompletedProcess[str]
+    applied: subprocess.CompletedProcess[str]  # the MLflow role's exclusive inline policies, applied
+    mlflow_policies: list[str]  # the MLflow role's inline policies after that apply
 
 
 @pytest.fixture(scope="module")
-def audits(emu: Emulator, deployed: Deployment, seen: Seen) -> Audits:
-    """`audit` of the deployed buckets as they are, then with a lab bucket's statement removed and
-    another's public access block deleted by hand (both put back before the fixture returns)."""
+def audits(emu: Emulator, deployed: Deployment, seen: Seen, targets: list[str]) -> Audits:
+    """`audit` of the deployed workload as it is, then with a lab bucket's statement removed, another's
+    public access block deleted, an inline policy put on the MLflow role and a guardrail removed from the
+    execution role by hand; then the MLflow role's exclusive inline policies applied (what `make deploy`
+    does with them). Everything is put back before the fixture returns."""
     clean = emu.workflow("audit", plans="audit-clean")
-    s3 = emu.client("s3")
+    s3, iam = emu.client("s3"), emu.client("iam")
     notebooks, mlflow = BUCKETS["notebooks"], BUCKETS["mlflow"]
     policy = s3.get_bucket_policy(Bucket=notebooks)["Policy"]
     block = s3.get_public_access_block(Bucket=mlflow)["PublicAccessBlockConfiguration"]
+    guardrails = iam.get_role_policy(RoleName=ROLES["execution"], PolicyName="guardrails")["PolicyDocument"]
+    exclusive = next(t for t in targets if t.startswith("aws_iam_role_policies_exclusive.") and "mlflow" in t)
     try:
         kept = [st for st in json.loads(policy)["Statement"] if st.get("Sid") != "LabRolesList"]
         s3.put_bucket_policy(Bucket=notebooks, Policy=json.dumps({"Version": "2012-10-17", "Statement": kept}))
         s3.delete_public_access_block(Bucket=mlflow)
+        iam.put_role_policy(RoleName=ROLES["mlflow"], PolicyName="added-by-hand", PolicyDocument=json.dumps(
+            {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}))
+        iam.put_role_policy(RoleName=ROLES["execution"], PolicyName="guardrails", PolicyDocument=json.dumps(
+            {**guardrails, "Statement": [st for st in guardrails["Statement"] if st["Sid"] != "NoOtherAccountsResources"]}))
         breached = emu.workflow("audit", plans="audit-breached")
+        applied = emu.terraform("workload", "apply", "-auto-approve", "-input=false", "-no-color", f"-target={exclusive}")
+        mlflow_policies = iam.list_role_policies(RoleName=ROLES["mlflow"])["PolicyNames"]
     finally:
         s3.put_bucket_policy(Bucket=notebooks, Policy=policy)
         s3.put_public_access_block(Bucket=mlflow, PublicAccessBlockConfiguration=block)
-    return Audits(clean, breached)
+        iam.put_role_policy(RoleName=ROLES["execution"], PolicyName="guardrails", PolicyDocument=json.dumps(guardrails))
+        if "added-by-hand" in iam.list_role_policies(RoleName=ROLES["mlflow"])["PolicyNames"]:
+            iam.delete_role_policy(RoleName=ROLES["mlflow"], PolicyName="added-by-hand")
+    return Audits(clean, breached, applied, mlflow_policies)
 
 
 @pytest.fixture(scope="module")
@@ -320,12 +335,18 @@ def test_the_tls_only_deny_is_left_out_only_in_the_emulator(seen, emu):
 # --------------------------------------------------------------------------- the live audit of the buckets
 
 
-def test_the_audit_of_the_deployed_buckets_and_network_finds_no_breach(emu, audits):
+def test_the_audit_of_the_deployed_buckets_roles_and_network_finds_no_breach(emu, audits):
     assert audits.clean.returncode == 0, describe(audits.clean)
     report = (emu.plan_dir("audit-clean") / "audit.md").read_text()
     assert "## Live isolation audit: no breach" in report
     for bucket in BUCKETS.values():
         assert f"- bucket {bucket}" in report
+    # The roles as deployed are the synthesized ones, but for what the emulator does not create: said so.
+    assert f"- role {ROLES['mlflow']} (2 inline, 0 managed)" in report
+    assert f"- role {ROLES['execution']} (4 inline, 0 managed, a permissions boundary)" in report
+    assert (f"- role {ROLES['execution']}: exclusive attachments, exclusive inline policies, inline policy "
+            "studio-domain, managed policy arn:aws:iam::aws:policy/AmazonSageMakerFullAccess: not created in the "
+            "emulator (--emulator-scope)") in report
 
 
 def test_a_bucket_statement_removed_and_a_public_access_block_deleted_by_hand_are_breaches(emu, audits):
@@ -335,7 +356,22 @@ def test_a_bucket_statement_removed_and_a_public_access_block_deleted_by_hand_ar
             "or changed | `make deploy STACKS=workload` puts it back |") in report
     assert (f"| public-access-block | `{BUCKETS['mlflow']}` | public access block off: BlockPublicAcls, "
             "IgnorePublicAcls, BlockPublicPolicy, RestrictPublicBuckets |") in report
-    assert "## ISOLATION BREACHES (2)" in report
+    assert (f"| role-policies | `{ROLES['mlflow']}` | inline policy added-by-hand added outside Terraform "
+            "(Allow s3:* on *) | aws iam delete-role-policy --role-name studio-emu-mlflow --policy-name added-by-hand "
+            "(or `make deploy STACKS=workload`: the role's inline policies are exclusive) |") in report
+    guardrail = next(line for line in report.splitlines() if line.startswith(
+        f"| role-policies | `{ROLES['execution']}` | inline policy guardrails differs"))
+    assert "widens access: missing Deny * on * when " in guardrail and "`make deploy STACKS=workload`" in guardrail
+    assert "## ISOLATION BREACHES (4)" in report
+
+
+def test_a_deploy_deletes_an_inline_policy_put_on_a_role_by_hand(audits):
+    """The roles' inline policies are exclusive (modules/exclusive_role_policies.py): applying the
+    MLflow role's exclusive resource, as `make deploy` does, deletes what was added; moto answers
+    the provider's ListRolePolicies and DeleteRolePolicy."""
+    assert audits.applied.returncode == 0, describe(audits.applied)
+    assert "1 changed" in audits.applied.stdout
+    assert sorted(audits.mlflow_policies) == ["artifacts", "model-registry"]
 
 
 # --------------------------------------------------------------------------- lab content
@@ -346,6 +382,9 @@ def test_every_lab_file_and_the_data_set_are_in_the_bucket_as_synthesized(seen, 
     assert "data/ai4i2020.csv" in synthesized and "lab/private-mlflow.ipynb" in synthesized
     assert sorted(seen.objects) == sorted(synthesized)
     for key, obj in synthesized.items():
+        if "source" not in obj:  # generated in the stack (the start script): its content is an expression
+            assert seen.bodies[key], key
+            continue
         assert seen.bodies[key] == (emu.stack_dir("workload") / obj["source"]).read_bytes(), key
         assert seen.objects[key]["ContentType"] == obj["content_type"], key
 

@@ -9,6 +9,7 @@ from cdktf import App, TerraformStack
 from matchers import Testing
 
 from modules.emulator_guard import EmulatorGuardProps
+from modules.exclusive_role_policies import ExclusiveRolePoliciesProps
 from modules.flow_log import FlowLog, FlowLogProps
 from modules.isolated_vpc import IsolatedVpc, IsolatedVpcProps
 from modules.lab_content import LabContentProps
@@ -73,6 +74,8 @@ def test_flow_log_rejects_retention_the_service_does_not_accept():
      "upstream_repository: must differ from repository"),
     (LabContentProps(bucket="b", directory=Path("/nonexistent"), prefix="/lab/"),
      "directory: /nonexistent does not exist"),
+    (ExclusiveRolePoliciesProps(role_name="", policy_names=["a", "a"]), "role_name: must not be empty"),
+    (ExclusiveRolePoliciesProps(role_name="r", policy_names=["a", "a"]), "policy_names: listed twice: ['a']"),
     (EmulatorGuardProps(stack="workload", cannot_create="", instead="make deploy."),
      "cannot_create: must not be empty"),
     (EmulatorGuardProps(stack="workload", cannot_create="x", instead="make deploy."),

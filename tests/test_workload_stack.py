@@ -242,6 +242,29 @@ def test_managed_mode_attaches_sagemaker_full_access_to_the_execution_role_only(
     assert "execution-role" in attachments[0]["role"]
 
 
+@pytest.mark.parametrize("which", ["synth", "synth_variant"])
+def test_every_role_has_exactly_its_policies_so_a_deploy_removes_what_was_added_by_hand(request, which):
+    """modules/exclusive_role_policies.py: each role's inline policies and attachments are exclusive,
+    named by reference (so created after each of them), in both IAM modes and for the network's role."""
+    synth = request.getfixturevalue(which)
+    for stack in ("network", "workload"):
+        roles = {f"${{aws_iam_role.{rid}.name}}": f"${{aws_iam_role.{rid}.id}}"
+                 for rid in synth.resources(stack, "aws_iam_role")}
+        inline = {role: sorted(f"${{aws_iam_role_policy.{pid}.name}}" for pid, body in
+                               synth.resources(stack, "aws_iam_role_policy").items() if body["role"] == role_id)
+                  for role, role_id in roles.items()}
+        attached = {role: sorted(f"${{aws_iam_role_policy_attachment.{aid}.policy_arn}}" for aid, body in
+                                 synth.resources(stack, "aws_iam_role_policy_attachment").items() if body["role"] == role)
+                    for role in roles}
+        exclusive = {body["role_name"]: sorted(body["policy_names"])
+                     for body in synth.resources(stack, "aws_iam_role_policies_exclusive").values()}
+        exclusive_arns = {body["role_name"]: sorted(body["policy_arns"])
+                          for body in synth.resources(stack, "aws_iam_role_policy_attachments_exclusive").values()}
+        assert exclusive == inline and exclusive_arns == attached, stack
+    managed = synth.config.workload.iam_mode == "managed"
+    assert sum(len(v) for v in exclusive_arns.values()) == (1 if managed else 0)
+
+
 def test_least_privilege_mode_attaches_no_aws_managed_policy(synth_variant):
     assert synth_variant.resources("workload", "aws_iam_role_policy_attachment") == {}
     execution = policies(synth_variant, "execution-role")

@@ -34,6 +34,9 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from isolated_studio.checks.isolation import (
+    bucket_endpoint_problems, dns_firewall_problems, endpoint_policy_problems, fail_open_problems,
+)
 from isolated_studio.checks.policy_documents import POLICY_DOCUMENT_REF, render_policy_document
 
 OPEN_CIDRS = frozenset({"0.0.0.0/0", "::/0"})
@@ -99,10 +102,26 @@ class Endpoint:
     private_dns: bool | None = None
     policy: Mapping[str, Any] | None = None  # None: none set (AWS's default: full access)
     prefix_list: str | None = None  # a gateway endpoint's prefix list
+    policy_source: str = ""  # synthesized: the resource that sets the policy (aws_vpc_endpoint_policy...)
 
     @property
     def key(self) -> tuple[str, str]:
         return self.service, self.type
+
+
+@dataclass(frozen=True)
+class DnsFirewallRule:
+    priority: int
+    action: str  # ALLOW / BLOCK / ALERT
+    domains: tuple[str, ...]  # its domain list's names
+    domain_list: str = ""  # the domain list's id (synthesized: its address)
+    qtype: str | None = None  # a rule limited to one DNS query type
+    id: str = ""  # synthesized: the rule's address
+
+    def describe(self) -> str:
+        shown = ", ".join(self.domains[:3]) + (f" and {len(self.domains) - 3} more" if len(self.domains) > 3 else "")
+        return f"{self.action} {shown or '(no domains)'}" + (f" ({self.qtype} queries)" if self.qtype else "") + \
+            f" at priority {self.priority}"
 
 
 @dataclass(frozen=True)
@@ -111,6 +130,18 @@ class DnsFirewallAssociation:
     rule_group: str
     rule_group_name: str | None
     status: str = "COMPLETE"
+    vpc: str | None = None
+    priority: int | None = None
+    rules: tuple[DnsFirewallRule, ...] | None = None  # None: not read
+
+
+@dataclass(frozen=True)
+class DnsFirewallConfig:
+    """A VPC's DNS firewall setting: what happens to queries when the firewall cannot answer."""
+
+    id: str  # synthesized: the aws_route53_resolver_firewall_config; deployed: the VPC
+    vpc: str
+    fail_open: str  # ENABLED / DISABLED / USE_LOCAL_RESOURCE_SETTING
 
 
 @dataclass(frozen=True)
@@ -121,6 +152,7 @@ class Domain:
     vpc: str | None
     subnets: tuple[str, ...] = ()
     security_groups: tuple[str, ...] = ()
+    execution_role: str | None = None  # the users' default execution role (its ARN)
 
 
 @dataclass(frozen=True)
@@ -129,6 +161,32 @@ class Bucket:
     name: str
     policy: Mapping[str, Any] | None = None
     public_access_block: Mapping[str, bool] | None = None  # None: none configured
+    policy_source: str = ""  # synthesized: the aws_s3_bucket_policy
+
+
+@dataclass(frozen=True)
+class Role:
+    """An IAM role and every policy that grants or bounds it."""
+
+    id: str  # the Terraform address (synthesized) or the name (deployed)
+    name: str
+    arn: str
+    inline: Mapping[str, Mapping[str, Any] | None] = field(default_factory=dict)  # policy name -> document
+    attached: tuple[str, ...] = ()  # managed policy ARNs
+    boundary: str | None = None  # the permissions boundary's ARN
+    boundary_policy: Mapping[str, Any] | None = None  # its (default version's) document
+    # Synthesized: what makes each part ("inline:<name>", "attached:<arn>", "boundary",
+    # "exclusive-inline", "exclusive-attachments" -> resource address), and the stack.
+    sources: Mapping[str, str] = field(default_factory=dict)
+    stack: str = ""
+
+    @property
+    def exclusive_inline(self) -> bool:
+        return "exclusive-inline" in self.sources
+
+    @property
+    def exclusive_attachments(self) -> bool:
+        return "exclusive-attachments" in self.sources
 
 
 @dataclass(frozen=True)
@@ -159,6 +217,13 @@ class Environment:
     buckets: tuple[Bucket, ...] = ()
     # What could not be read or checked, and why (shown in the report, never silently skipped).
     unchecked: tuple[str, ...] = ()
+    vpc_ids: tuple[str, ...] = ()  # every VPC described (synthesized stacks may hold several)
+    dns_configs: tuple[DnsFirewallConfig, ...] | None = ()  # None: not read
+    roles: tuple[Role, ...] | None = ()  # None: not read
+    # Our account: what the perimeter keeps principals and resources to (synthesized without
+    # an account: the aws_caller_identity references that stand for it).
+    accounts: tuple[str, ...] = ()
+    partition: str = "aws"
 
     @property
     def deployed(self) -> bool:
@@ -329,17 +394,141 @@ def endpoint_policies_as_synthesized(env: Environment, expected: Environment, bi
                           "`make deploy STACKS=network` puts the synthesized policy back")
 
 
+_GONE_ASSOCIATIONS = ("DELETING", "FAILED")
+
+
+def _live_associations(env: Environment) -> list[DnsFirewallAssociation]:
+    return [a for a in env.dns_firewall or () if a.status not in _GONE_ASSOCIATIONS]
+
+
 def dns_firewall_associated(env: Environment, expected: Environment, bindings: Bindings) -> Iterator[Finding]:
-    """Every DNS firewall rule group the stacks associate with the VPC is associated."""
+    """Every DNS firewall rule group the stacks associate with the VPC is associated, and no other:
+    a rule group associated by hand, ahead of ours, can let any name through."""
     if env.dns_firewall is None:
         return
-    live = {a.rule_group_name for a in env.dns_firewall if a.status not in ("DELETING", "FAILED")}
-    live |= {a.rule_group for a in env.dns_firewall if a.status not in ("DELETING", "FAILED")}
+    live = _live_associations(env)
+    names = {a.rule_group_name for a in live} | {a.rule_group for a in live}
+    wanted: set[str | None] = set()
     for association in expected.dns_firewall or ():
         name = association.rule_group_name or association.rule_group
-        if name not in live and bindings.get(association.rule_group) not in live:
+        wanted |= {name, association.rule_group, bindings.get(association.rule_group)}
+        if name not in names and bindings.get(association.rule_group) not in names:
             yield Finding("dns-firewall", env.vpc or "?", f"DNS firewall rule group {name} is not associated with the VPC",
                           "`make deploy STACKS=network` associates it again")
+    wanted.discard(None)
+    for association in live:
+        if association.rule_group_name not in wanted and association.rule_group not in wanted:
+            yield Finding("dns-firewall", association.id,
+                          f"DNS firewall rule group {association.rule_group_name or association.rule_group} is associated "
+                          f"with the VPC outside Terraform (priority {association.priority})",
+                          "aws route53resolver disassociate-firewall-rule-group "
+                          f"--firewall-rule-group-association-id {association.id}")
+
+
+def _domain(name: str) -> str:
+    # Route 53 Resolver keeps a domain list's names fully qualified ("example.com."); names compare
+    # case-insensitively.
+    return name.lower().rstrip(".")
+
+
+def dns_firewall_rules_as_synthesized(env: Environment, expected: Environment, bindings: Bindings) -> Iterator[Finding]:
+    """The rules of each rule group the stacks associate are the synthesized ones: a rule added by
+    hand, or a name added to the allowed list, is a name the VPC's queries may reach."""
+    if env.dns_firewall is None:
+        return
+    by_name = {a.rule_group_name: a for a in _live_associations(env) if a.rules is not None and a.rule_group_name}
+    by_id = {a.rule_group: a for a in _live_associations(env) if a.rules is not None}
+    deploy = "`make deploy STACKS=network` puts the synthesized rules back"
+    for association in expected.dns_firewall or ():
+        deployed = by_name.get(association.rule_group_name) or by_id.get(bindings.get(association.rule_group, ""))
+        if deployed is None or deployed is association or association.rules is None:
+            continue
+        group = association.rule_group_name or deployed.rule_group
+
+        def key(rule: DnsFirewallRule) -> tuple[int, str, str]:
+            return rule.priority, rule.action, rule.qtype or ""
+
+        have = {key(r): r for r in deployed.rules or ()}
+        for rule in association.rules:
+            found = have.pop(key(rule), None)
+            if found is None:
+                yield Finding("dns-firewall", group, f"rule {rule.describe()} of the stacks is missing or changed", deploy)
+                continue
+            extra = sorted({_domain(d) for d in found.domains} - {_domain(d) for d in rule.domains})
+            missing = sorted({_domain(d) for d in rule.domains} - {_domain(d) for d in found.domains})
+            if extra or missing:
+                what = "; ".join(part for part in (
+                    f"names added: {', '.join(extra)}" if extra else "", f"names removed: {', '.join(missing)}"
+                    if missing else "") if part)
+                yield Finding("dns-firewall", group, f"rule {rule.action} at priority {rule.priority}: the domain "
+                              f"list was changed outside Terraform ({what})", deploy)
+        for rule in have.values():
+            yield Finding("dns-firewall", group, f"rule {rule.describe()} added outside Terraform",
+                          f"aws route53resolver delete-firewall-rule --firewall-rule-group-id {deployed.rule_group} "
+                          f"--firewall-domain-list-id {rule.domain_list}" + (f" --qtype {rule.qtype}" if rule.qtype else ""))
+
+
+def _widens(deployed: Mapping[str, Any], synthesized: Mapping[str, Any], bindings: Bindings) -> bool:
+    """An Allow the stacks do not grant, or a Deny of theirs gone or changed."""
+    have, want = _statements(deployed), _statements(synthesized)
+    added = [h for h in have if not any(_same_statement(h, w, bindings) for w in want)]
+    missing = [w for w in want if not any(_same_statement(h, w, bindings) for h in have)]
+    return any(s.get("Effect", "Allow") == "Allow" for s in added) or any(s.get("Effect") == "Deny" for s in missing)
+
+
+def role_policies_as_synthesized(env: Environment, expected: Environment, bindings: Bindings) -> Iterator[Finding]:
+    """Each role's inline policies, managed policies and permissions boundary are the synthesized
+    ones: an inline policy put on or a managed policy attached by hand grants what nobody
+    reviewed, and a guardrail or boundary edited or removed lets the role out of the perimeter."""
+    if env.roles is None:
+        return
+    live = {r.name: r for r in env.roles}
+    for role in expected.roles or ():
+        deployed = live.get(role.name)
+        if deployed is None or deployed is role:
+            continue
+        deploy = f"`make deploy STACKS={role.stack}`" if role.stack else "`make deploy`"
+        for name, document in deployed.inline.items():
+            if name not in role.inline:
+                fix = f"aws iam delete-role-policy --role-name {role.name} --policy-name {name}"
+                yield Finding("role-policies", role.name, f"inline policy {name} added outside Terraform "
+                              f"({summarize(document or {})})",
+                              fix + (f" (or {deploy}: the role's inline policies are exclusive)" if role.exclusive_inline else ""))
+        for name, document in role.inline.items():
+            if name not in deployed.inline:
+                yield Finding("role-policies", role.name, f"inline policy {name} of the stacks is missing",
+                              f"{deploy} puts it back")
+            elif not same_document(deployed.inline[name] or {}, document or {}, bindings):
+                widens = "widens access: " if _widens(deployed.inline[name] or {}, document or {}, bindings) else ""
+                yield Finding("role-policies", role.name, f"inline policy {name} differs from the synthesized one: {widens}"
+                              + statement_difference(deployed.inline[name] or {}, document or {}, bindings),
+                              f"{deploy} puts the synthesized policy back")
+        for arn in deployed.attached:
+            if not any(_values_match(arn, want, bindings) for want in role.attached):
+                fix = f"aws iam detach-role-policy --role-name {role.name} --policy-arn {arn}"
+                yield Finding("role-policies", role.name, f"managed policy {arn} attached outside Terraform",
+                              fix + (f" (or {deploy}: the role's attachments are exclusive)"
+                                     if role.exclusive_attachments else ""))
+        for arn in role.attached:
+            if not any(_values_match(have, arn, bindings) for have in deployed.attached):
+                yield Finding("role-policies", role.name, f"managed policy {arn} of the stacks is not attached",
+                              f"{deploy} attaches it again")
+        if role.boundary and not deployed.boundary:
+            yield Finding("role-policies", role.name, f"permissions boundary {role.boundary} removed: nothing caps "
+                          "what a new version of its managed policies may grant", f"{deploy} sets it again")
+        elif role.boundary and not _values_match(deployed.boundary, role.boundary, bindings):
+            yield Finding("role-policies", role.name, f"permissions boundary is {deployed.boundary}, not {role.boundary}",
+                          f"{deploy} sets the synthesized one again")
+        elif role.boundary and role.boundary_policy is not None and deployed.boundary_policy is not None and \
+                not same_document(deployed.boundary_policy, role.boundary_policy, bindings):
+            widens = "widens access: " if _widens(deployed.boundary_policy, role.boundary_policy, bindings) else ""
+            yield Finding("role-policies", role.name, f"permissions boundary {deployed.boundary} differs from the "
+                          f"synthesized one: {widens}"
+                          + statement_difference(deployed.boundary_policy, role.boundary_policy, bindings),
+                          f"{deploy} puts the synthesized document back")
+        elif not role.boundary and deployed.boundary:
+            yield Finding("role-policies", role.name, f"permissions boundary {deployed.boundary} set outside Terraform",
+                          f"aws iam delete-role-permissions-boundary --role-name {role.name}")
 
 
 def bucket_policies_keep_their_statements(env: Environment, expected: Environment,
@@ -378,6 +567,7 @@ def buckets_block_public_access(env: Environment, expected: Environment, binding
 
 
 EXPECTATION_RULES: tuple[Rule, ...] = (no_new_endpoints, endpoint_policies_as_synthesized, dns_firewall_associated,
+                                       dns_firewall_rules_as_synthesized, role_policies_as_synthesized,
                                        bucket_policies_keep_their_statements, buckets_block_public_access)
 
 
@@ -415,12 +605,71 @@ def bucket_policies_name_our_network(env: Environment, expected: Environment, bi
                                       "not this VPC's", "`make deploy STACKS=workload` puts the synthesized policy back")
 
 
+def endpoints_keep_the_perimeter(env: Environment, expected: Environment, bindings: Bindings) -> Iterator[Finding]:
+    """Every endpoint, gateway and interface, as synthesized or as found, has a policy that keeps
+    principals and resources to our account (the AWS-owned resources read only): none at all is
+    AWS's default, full access for anybody's credentials to anybody's resources."""
+    accounts = expected.accounts or env.accounts
+    synthesized = {e.key for e in expected.endpoints}
+    for endpoint in env.endpoints:
+        fix = ("`make deploy STACKS=network` puts the synthesized policy back" if endpoint.key in synthesized
+               else f"aws ec2 delete-vpc-endpoints --vpc-endpoint-ids {endpoint.id}")
+        for problem in endpoint_policy_problems(endpoint.policy, accounts):
+            yield Finding("endpoint-perimeter", endpoint.policy_source or endpoint.id,
+                          f"{endpoint.type.lower()} endpoint of {endpoint.service}: {problem}", fix)
+
+
+def _granted(document: Mapping[str, Any] | None) -> set[str]:
+    return {str(p) for s in _statements(document) if s.get("Effect") == "Allow" and isinstance(s.get("Principal"), Mapping)
+            for p in _as_list(s["Principal"].get("AWS"))}
+
+
+def lab_buckets_only_through_our_endpoint(env: Environment, expected: Environment,
+                                          bindings: Bindings) -> Iterator[Finding]:
+    """The lab buckets, those whose policy grants the Studio execution role, refuse that role
+    outside a VPC endpoint: its credentials, copied out of a notebook, read nothing from the
+    internet (which endpoint the deny names is bucket_policies_name_our_network's to judge)."""
+    roles = sorted({d.execution_role for d in expected.domains if d.execution_role})
+    for bucket in env.buckets:
+        granted = _granted(bucket.policy)
+        arn = f"${{{bucket.id}.arn}}" if _unresolved(bucket.name) else f"arn:{env.partition}:s3:::{bucket.name}"
+        for role in (r for r in roles if r in granted):
+            for problem in bucket_endpoint_problems(bucket.policy, arn, [role]):
+                yield Finding("lab-buckets-endpoint", bucket.policy_source or bucket.name, problem,
+                              "`make deploy STACKS=workload` puts the synthesized policy back")
+
+
+def dns_firewall_closes_every_vpc(env: Environment, expected: Environment, bindings: Bindings) -> Iterator[Finding]:
+    """Every VPC has a DNS firewall rule group associated that blocks every name it does not
+    allow, and the firewall fails closed: else a query for <data>.attacker.example carries data
+    out through the VPC's resolver even where no packet can leave."""
+    if env.dns_firewall is None:  # not read (the emulator has none): the audit says so
+        return
+    vpcs = env.vpc_ids or ((env.vpc,) if env.vpc else ())
+    live = _live_associations(env)
+    associations = [{"vpc_id": a.vpc or env.vpc, "rule_group": a.rule_group, "priority": a.priority} for a in live]
+    rules = {a.rule_group: [{"priority": r.priority, "action": r.action, "domains": list(r.domains), "qtype": r.qtype}
+                            for r in a.rules or ()] for a in live}
+    again = ("`make deploy STACKS=network` associates the stacks' rule group again" if expected.dns_firewall else
+             "the configuration turns it off (network.dns_firewall = false): turn it on and `make deploy STACKS=network`")
+    for problem in dns_firewall_problems(vpcs, associations, rules):
+        vpc, _, message = problem.partition(": ")
+        yield Finding("dns-perimeter", vpc, message, again if "associated" in message else
+                      "`make deploy STACKS=network` puts the synthesized rules back")
+    for config in env.dns_configs or ():
+        for problem in fail_open_problems(config.fail_open):
+            yield Finding("dns-perimeter", config.id, problem, "aws route53resolver update-firewall-config "
+                          f"--resource-id {config.vpc} --firewall-fail-open DISABLED")
+
+
 # The data perimeter's rules over the same description (issue 22): endpoint policies on every
-# endpoint, the lab buckets' aws:SourceVpce requirement, the DNS firewall on the VPC, written
-# as rules here so that the synthesized stacks and the deployed environment are judged alike.
-# The synthesized-JSON gate (isolated_studio/checks/isolation.py) keeps its own checks; a
-# perimeter rule that is added there and not here is not audited.
-PERIMETER_RULES: tuple[Rule, ...] = (bucket_policies_name_our_network,)
+# endpoint, the lab buckets' aws:SourceVpce requirement, the DNS firewall on every VPC. Each
+# rule's judgment is isolated_studio/checks/isolation.py's function (endpoint_policy_problems,
+# bucket_endpoint_problems, dns_firewall_problems, fail_open_problems), which the
+# synthesized-JSON gate runs too: here it is fed this description, so the synthesized stacks
+# and the deployed environment are judged by the same code.
+PERIMETER_RULES: tuple[Rule, ...] = (bucket_policies_name_our_network, endpoints_keep_the_perimeter,
+                                     lab_buckets_only_through_our_endpoint, dns_firewall_closes_every_vpc)
 
 RULES: tuple[Rule, ...] = ISOLATION_RULES + EXPECTATION_RULES + PERIMETER_RULES
 
@@ -650,12 +899,13 @@ class _Stacks:
             if not isinstance(name, str) or "${" in name:
                 return None
             return f"arn:{self.partition}:s3:::{name}" if attribute == "arn" else name
-        if parts[0] == "aws_iam_role" and attribute in ("arn", "name"):
+        if parts[0] in ("aws_iam_role", "aws_iam_policy") and attribute in ("arn", "name"):
             name = self.value(stack, body.get("name"))
             if not isinstance(name, str) or "${" in name or (attribute == "arn" and not self.account):
                 return None
             path = body.get("path") or "/"
-            return f"arn:{self.partition}:iam::{self.account}:role{path}{name}" if attribute == "arn" else name
+            kind = "role" if parts[0] == "aws_iam_role" else "policy"
+            return f"arn:{self.partition}:iam::{self.account}:{kind}{path}{name}" if attribute == "arn" else name
         if attribute in body and not isinstance(body[attribute], (Mapping, list)):
             return self.value(stack, body[attribute])
         return None
@@ -797,33 +1047,115 @@ def from_stacks(stacks: Mapping[str, Mapping[str, Any]], *, account: str | None 
                                 prefix_list=s.value(stack, body.get("prefix_list_id")) or None,
                                 referenced_group=s.value(stack, body.get("referenced_security_group_id")) or None,
                                 id=address))
-    policies = {str(s.value(stack, body.get("vpc_endpoint_id"))): s.policy_of(stack, body.get("policy"))
-                for stack, _, body in s.resources("aws_vpc_endpoint_policy")}
+    policies = {str(s.value(stack, body.get("vpc_endpoint_id"))): (address, s.policy_of(stack, body.get("policy")))
+                for stack, address, body in s.resources("aws_vpc_endpoint_policy")}
     endpoints = tuple(
         Endpoint(address, str(s.value(stack, body.get("service_name"))), str(body.get("vpc_endpoint_type") or "Gateway"),
-                 body.get("private_dns_enabled"), policies.get(address) or s.policy_of(stack, body.get("policy")),
-                 f"{address}.prefix_list_id" if (body.get("vpc_endpoint_type") or "Gateway") == "Gateway" else None)
-        for stack, address, body in s.resources("aws_vpc_endpoint"))
-    dns = tuple(
-        DnsFirewallAssociation(address, str(s.value(stack, body.get("firewall_rule_group_id"))),
-                               _rule_group_name(s, stack, body.get("firewall_rule_group_id")))
-        for stack, address, body in s.resources("aws_route53_resolver_firewall_rule_group_association"))
+                 body.get("private_dns_enabled"), policy,
+                 f"{address}.prefix_list_id" if (body.get("vpc_endpoint_type") or "Gateway") == "Gateway" else None,
+                 source if policy is not None else "")
+        for stack, address, body in s.resources("aws_vpc_endpoint")
+        for source, policy in [policies.get(address) or (address, s.policy_of(stack, body.get("policy")))])
     domains = tuple(
         Domain(address, str(s.value(stack, body.get("domain_name"))), body.get("app_network_access_type"),
                s.value(stack, body.get("vpc_id")), _strings(s.value(stack, body.get("subnet_ids"))),
-               _domain_groups(s.value(stack, body)))
+               _domain_groups(s.value(stack, body)), _execution_role(s.value(stack, body.get("default_user_settings"))))
         for stack, address, body in s.resources("aws_sagemaker_domain"))
     blocks = {str(s.value(stack, body.get("bucket"))): {
         key: body.get(snake) is True for key, snake in _PUBLIC_ACCESS_KEYS.items()}
         for stack, _, body in s.resources("aws_s3_bucket_public_access_block")}
-    bucket_policies = {str(s.value(stack, body.get("bucket"))): s.policy_of(stack, body.get("policy"))
-                       for stack, _, body in s.resources("aws_s3_bucket_policy")}
-    buckets = tuple(
-        Bucket(address, name, bucket_policies.get(name), blocks.get(name))
+    bucket_policies = {str(s.value(stack, body.get("bucket"))): (address, s.policy_of(stack, body.get("policy")),
+                                                                 _ref_address(body.get("bucket"), "aws_s3_bucket"))
+                       for stack, address, body in s.resources("aws_s3_bucket_policy")}
+    buckets = [
+        Bucket(address, name, bucket_policies.get(name, ("", None, ""))[1], blocks.get(name),
+               bucket_policies.get(name, ("", None, ""))[0])
         for stack, address, body in s.resources("aws_s3_bucket")
-        for name in [str(s.value(stack, body.get("bucket")))])
+        for name in [str(s.value(stack, body.get("bucket")))]]
+    # A policy on a bucket the stacks do not create (or name only by reference) is judged too.
+    known = {b.name for b in buckets}
+    buckets += [Bucket(bucket or source, name, policy, blocks.get(name), source)
+                for name, (source, policy, bucket) in bucket_policies.items() if name not in known]
     return Environment("synthesized", vpc, cidrs, subnets, gateways, tuple(tables), tuple(routes), attachments,
-                       groups, tuple(rules), endpoints, dns, domains, buckets)
+                       groups, tuple(rules), endpoints, _dns_associations(s), domains, tuple(buckets),
+                       vpc_ids=tuple(address for address, _ in vpcs), dns_configs=tuple(
+                           DnsFirewallConfig(address, str(s.value(stack, body.get("resource_id"))),
+                                             str(body.get("firewall_fail_open") or "DISABLED"))
+                           for stack, address, body in s.resources("aws_route53_resolver_firewall_config")),
+                       roles=_roles(s), partition=partition,
+                       accounts=(account,) if account else tuple(sorted(
+                           f"${{data.aws_caller_identity.{name}.account_id}}" for doc in stacks.values()
+                           for name in (doc.get("data") or {}).get("aws_caller_identity") or {})))
+
+
+def _ref_address(value: Any, rtype: str) -> str:
+    """``rtype.name`` when ``value`` is a reference to an attribute of one resource of that type."""
+    match = re.fullmatch(rf"\$\{{({rtype}\.[^.}}]+)\.[a-z_]+\}}", str(value or ""))
+    return match.group(1) if match else ""
+
+
+def _execution_role(settings: Any) -> str | None:
+    settings = settings[0] if isinstance(settings, list) and settings else settings
+    role = settings.get("execution_role") if isinstance(settings, Mapping) else None
+    return str(role) if role else None
+
+
+def _dns_associations(s: _Stacks) -> tuple[DnsFirewallAssociation, ...]:
+    lists = {address: tuple(_strings(s.value(stack, body.get("domains"))))
+             for stack, address, body in s.resources("aws_route53_resolver_firewall_domain_list")}
+    rules: dict[str, list[DnsFirewallRule]] = {}
+    for stack, address, body in s.resources("aws_route53_resolver_firewall_rule"):
+        domain_list = _ref_address(body.get("firewall_domain_list_id"), "aws_route53_resolver_firewall_domain_list")
+        rules.setdefault(_ref_address(body.get("firewall_rule_group_id"), "aws_route53_resolver_firewall_rule_group"),
+                         []).append(DnsFirewallRule(int(body.get("priority") or 0), str(body.get("action")),
+                                                    lists.get(domain_list, ()), domain_list, body.get("q_type") or None,
+                                                    address))
+    return tuple(
+        DnsFirewallAssociation(address, str(s.value(stack, body.get("firewall_rule_group_id"))),
+                               _rule_group_name(s, stack, body.get("firewall_rule_group_id")),
+                               vpc=s.value(stack, body.get("vpc_id")), priority=body.get("priority"),
+                               rules=tuple(rules.get(_ref_address(body.get("firewall_rule_group_id"),
+                                                                  "aws_route53_resolver_firewall_rule_group"), ())))
+        for stack, address, body in s.resources("aws_route53_resolver_firewall_rule_group_association"))
+
+
+def _roles(s: _Stacks) -> tuple[Role, ...]:
+    """Every role the stacks create, with its inline and attached policies and its boundary."""
+    parts: dict[str, dict[str, Any]] = {}  # a role's address or name -> what the stacks give it
+
+    def of(stack: str, value: Any) -> dict[str, Any]:
+        key = str(s.value(stack, value))  # "${aws_iam_role.x.id}" -> its address, "${....name}" -> its name
+        return parts.setdefault(key, {"inline": {}, "attached": [], "sources": {}})
+
+    for stack, address, body in s.resources("aws_iam_role_policy"):
+        found, name = of(stack, body.get("role")), str(s.value(stack, body.get("name")))
+        found["inline"][name] = s.policy_of(stack, body.get("policy"))
+        found["sources"][f"inline:{name}"] = address
+    for stack, address, body in s.resources("aws_iam_role_policy_attachment"):
+        found, arn = of(stack, body.get("role")), str(s.value(stack, body.get("policy_arn")))
+        found["attached"].append(arn)
+        found["sources"][f"attached:{arn}"] = address
+    for rtype, key in (("aws_iam_role_policies_exclusive", "exclusive-inline"),
+                       ("aws_iam_role_policy_attachments_exclusive", "exclusive-attachments")):
+        for stack, address, body in s.resources(rtype):
+            of(stack, body.get("role_name"))["sources"][key] = address
+    roles = []
+    for stack, address, body in s.resources("aws_iam_role"):
+        name = str(s.value(stack, body.get("name")))
+        given: dict[str, Any] = {"inline": {}, "attached": [], "sources": {}}
+        for key in (address, name):
+            for part in ("inline", "sources"):
+                given[part].update(parts.get(key, {}).get(part, {}))
+            given["attached"] += parts.get(key, {}).get("attached", [])
+        boundary, boundary_policy = body.get("permissions_boundary"), None
+        policy = _ref_address(boundary, "aws_iam_policy")
+        if policy:
+            given["sources"]["boundary"] = policy
+            boundary_policy = s.policy_of(stack, (s.resource(stack, policy) or {}).get("policy"))
+        roles.append(Role(address, name, str(s.value(stack, f"${{{address}.arn}}")), given["inline"],
+                          tuple(given["attached"]), str(s.value(stack, boundary)) if boundary else None,
+                          boundary_policy, given["sources"], stack))
+    return tuple(roles)
 
 
 _PUBLIC_ACCESS_KEYS = {"BlockPublicAcls": "block_public_acls", "IgnorePublicAcls": "ignore_public_acls",
@@ -873,4 +1205,30 @@ def bind(expected: Environment, deployed: Environment) -> dict[str, str]:
     bindings.update({b.id: b.name for b in expected.buckets if b.name in by_bucket})
     by_domain = {d.name: d.id for d in deployed.domains}
     bindings.update({d.id: by_domain[d.name] for d in expected.domains if d.name in by_domain})
+    by_group = {a.rule_group_name: a.rule_group for a in deployed.dns_firewall or () if a.rule_group_name}
+    bindings.update({a.rule_group: by_group[a.rule_group_name] for a in expected.dns_firewall or ()
+                     if a.rule_group_name in by_group})
     return bindings
+
+
+def without(env: Environment, addresses: Iterable[str]) -> tuple[Environment, list[str]]:
+    """``env`` without what the resources at ``addresses`` make (those the emulator does not
+    create), and a line per role saying what was left out."""
+    gone = set(addresses)
+    roles, left_out = [], []
+    for role in env.roles or ():
+        dropped = {key for key, address in role.sources.items() if address in gone}
+        if not dropped:
+            roles.append(role)
+            continue
+        kept = {key: address for key, address in role.sources.items() if key not in dropped}
+        roles.append(replace(
+            role, inline={n: d for n, d in role.inline.items() if f"inline:{n}" not in dropped},
+            attached=tuple(a for a in role.attached if f"attached:{a}" not in dropped),
+            boundary=None if "boundary" in dropped else role.boundary,
+            boundary_policy=None if "boundary" in dropped else role.boundary_policy, sources=kept))
+        what = sorted(key.replace("inline:", "inline policy ").replace("attached:", "managed policy ")
+                      .replace("exclusive-inline", "exclusive inline policies")
+                      .replace("exclusive-attachments", "exclusive attachments") for key in dropped)
+        left_out.append(f"role {role.name}: {', '.join(what)}")
+    return replace(env, roles=tuple(roles) if env.roles is not None else None), left_out

@@ -226,30 +226,44 @@ def dns_firewall_problems(vpc_ids: Collection[str], associations: Sequence[Mappi
                           fail_open: Mapping[str, str] | None = None) -> list[str]:
     """Why a VPC's DNS queries can reach any name server (empty when none can).
 
-    ``associations``: ``{"vpc_id", "rule_group"}`` per rule-group association; ``rules``: rule
-    group -> its rules as ``{"priority", "action", "domains"}``; ``fail_open``: VPC ->
+    ``associations``: ``{"vpc_id", "rule_group"}`` (and ``"priority"`` where known) per
+    rule-group association; ``rules``: rule group -> its rules as ``{"priority", "action",
+    "domains"}`` (and ``"qtype"``, a rule limited to one query type); ``fail_open``: VPC ->
     ``firewall_fail_open`` where known. Each VPC needs an associated rule group whose rules, in
-    priority order, BLOCK ``*`` before any rule ALLOWs everything, and must not fail open.
+    priority order (rule groups in their association's priority order, as Route 53 Resolver
+    evaluates them), BLOCK ``*`` for every query type before any rule lets every name through,
+    and must not fail open.
     """
     problems = []
     for vpc in vpc_ids:
-        groups = [a["rule_group"] for a in associations if a.get("vpc_id") == vpc]
+        groups = [a["rule_group"] for a in sorted((a for a in associations if a.get("vpc_id") == vpc),
+                                                  key=lambda a: a.get("priority") or 0)]
         if not groups:
             problems.append(f"{vpc}: no DNS firewall rule group is associated (queries reach any name server)")
             continue
-        closed = False
-        for group in groups:
-            for rule in sorted(rules.get(group, ()), key=lambda r: r.get("priority", 0)):
-                if "*" in _listify(rule.get("domains")):
-                    closed = rule.get("action") == "BLOCK"
-                    break
-            if closed:
-                break
-        if not closed:
+        if not _blocks_every_name(groups, rules):
             problems.append(f"{vpc}: the DNS firewall does not block every other name (no BLOCK rule for '*')")
-        if (fail_open or {}).get(vpc) == "ENABLED":
-            problems.append(f"{vpc}: the DNS firewall fails open (firewall_fail_open = ENABLED)")
+        problems += [f"{vpc}: {p}" for p in fail_open_problems((fail_open or {}).get(vpc))]
     return problems
+
+
+def _blocks_every_name(groups: Sequence[str], rules: Mapping[str, Sequence[Mapping[str, Any]]]) -> bool:
+    for group in groups:
+        for rule in sorted(rules.get(group, ()), key=lambda r: r.get("priority", 0)):
+            if "*" not in _listify(rule.get("domains")):
+                continue
+            if rule.get("action") == "BLOCK" and not rule.get("qtype"):
+                return True
+            if rule.get("action") == "ALLOW" or rule.get("action") != "BLOCK" and not rule.get("qtype"):
+                return False  # every name (of a query type) goes through before anything blocks it
+    return False
+
+
+def fail_open_problems(fail_open: str | None) -> list[str]:
+    """Why the DNS firewall setting ``firewall_fail_open`` lets queries through (None: not known)."""
+    if fail_open == "ENABLED":
+        return ["the DNS firewall fails open (firewall_fail_open = ENABLED): when it cannot answer, every query passes"]
+    return []
 
 
 def _document(doc: Mapping[str, Any], value: Any) -> dict | None:
@@ -306,7 +320,5 @@ def perimeter_violations(doc: Mapping[str, Any]) -> list[str]:
                         for b in res.get("aws_route53_resolver_firewall_rule_group_association", {}).values()]
         found += [f"aws_vpc.{p}" for p in dns_firewall_problems(sorted(res["aws_vpc"]), associations, rules)]
     for name, body in res.get("aws_route53_resolver_firewall_config", {}).items():
-        if body.get("firewall_fail_open") == "ENABLED":
-            found.append(f"aws_route53_resolver_firewall_config.{name}: the DNS firewall fails open "
-                         "(firewall_fail_open = ENABLED): when it cannot answer, every query passes")
+        found += [f"aws_route53_resolver_firewall_config.{name}: {p}" for p in fail_open_problems(body.get("firewall_fail_open"))]
     return found

@@ -30,7 +30,9 @@ def render_policy_document(data_source: Mapping[str, Any]) -> dict:
         for block in st.get("principals", []) or []:
             principals[block["type"]] = _single(block["identifiers"])
         if principals:
-            out["Principal"] = principals
+            # The provider writes a lone {"*": "*"} as "*" (internal/service/iam/iam_policy_model.go,
+            # IAMPolicyStatementPrincipalSet.MarshalJSON); {"AWS": "*"} stays as it is.
+            out["Principal"] = "*" if principals == {"*": "*"} else principals
         for key, name in (("actions", "Action"), ("not_actions", "NotAction"),
                           ("resources", "Resource"), ("not_resources", "NotResource")):
             if st.get(key):

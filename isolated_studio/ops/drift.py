@@ -88,6 +88,8 @@ def _changed(before: Any, after: Any) -> tuple[str, ...]:
     return tuple(sorted(k for k in before.keys() | after.keys() if before.get(k) != after.get(k)))
 
 
+# What makes a role's inline policies / attachments exclusive: the plan then removes what was added.
+_EXCLUSIVE = {"inline": "aws_iam_role_policies_exclusive", "attachments": "aws_iam_role_policy_attachments_exclusive"}
 # The boundary's resource types. Their drift is reported whatever the plan does with it.
 _SECURITY_GROUPS = frozenset({"aws_security_group", "aws_default_security_group"})
 _ROUTE_TABLES = frozenset({"aws_route_table", "aws_default_route_table"})
@@ -102,7 +104,7 @@ BOUNDARY_TYPES = frozenset({
     "aws_route53_resolver_firewall_config",
     "aws_s3_bucket_policy", "aws_s3_bucket_public_access_block", "aws_s3_account_public_access_block",
     "aws_iam_role", "aws_iam_role_policy", "aws_iam_role_policy_attachment", "aws_iam_policy",
-    "aws_sagemaker_domain", "aws_subnet", "aws_network_acl", "aws_network_acl_rule", "aws_default_network_acl",
+    *_EXCLUSIVE.values(), "aws_sagemaker_domain", "aws_subnet", "aws_network_acl", "aws_network_acl_rule", "aws_default_network_acl",
 })
 # Attributes of a boundary resource that hold a policy document: shown statement by statement.
 _POLICY_ATTRIBUTES = frozenset({"policy", "assume_role_policy"})
@@ -249,8 +251,14 @@ def boundary_changes(stack: str, plan: Mapping[str, Any]) -> list[BoundaryChange
     managed_rules = _managed_rules(state)
     role_policies: dict[str, set[str]] = {}
     role_attachments: dict[str, set[str]] = {}
+    exclusive: dict[tuple[str, str], str] = {}  # (kind, role name) -> the exclusive resource's address
+    # Endpoints whose policy is a resource of its own (aws_vpc_endpoint_policy): its row reports the change.
+    policed = {(r.get("values") or {}).get("vpc_endpoint_id") for r in state if r["type"] == "aws_vpc_endpoint_policy"}
     for r in state:
         values = r.get("values") or {}
+        for kind, rtype in _EXCLUSIVE.items():
+            if r["type"] == rtype:
+                exclusive[kind, values.get("role_name")] = r["address"]
         if r["type"] == "aws_iam_role_policy":
             role_policies.setdefault(values.get("role"), set()).add(values.get("name"))
         if r["type"] == "aws_iam_role_policy_attachment":
@@ -262,6 +270,8 @@ def boundary_changes(stack: str, plan: Mapping[str, Any]) -> list[BoundaryChange
         rtype, address = rd.get("type"), rd["address"]
         if rtype not in BOUNDARY_TYPES or rd.get("mode", "managed") != "managed":
             continue
+        if rtype in _EXCLUSIVE.values():
+            continue  # what it lists is reported on the role, with what undoes it
         change = rd.get("change", {})
         before, after = change.get("before") or {}, change.get("after") or {}
         acts = address in acted_on
@@ -270,6 +280,8 @@ def boundary_changes(stack: str, plan: Mapping[str, Any]) -> list[BoundaryChange
                                         f"`make deploy STACKS={stack}` creates it again"))
             continue
         handled: set[str] = set()
+        if rtype == "aws_vpc_endpoint" and after.get("id") in policed:
+            handled.add("policy")
         if rtype in _SECURITY_GROUPS:
             handled |= {"ingress", "egress"}
             group = after.get("id")
@@ -309,19 +321,24 @@ def boundary_changes(stack: str, plan: Mapping[str, Any]) -> list[BoundaryChange
         elif rtype == "aws_iam_role":
             handled |= {"inline_policy", "managed_policy_arns"}
             role = after.get("name")
+            inline_exclusive, attachments_exclusive = exclusive.get(("inline", role)), exclusive.get(("attachments", role))
             for policy in after.get("inline_policy") or []:
                 if policy.get("name") and policy["name"] not in role_policies.get(role, set()):
+                    remove = f"`aws iam delete-role-policy --role-name {role} --policy-name {policy['name']}`"
                     found.append(BoundaryChange(
                         address, f"inline policy {policy['name']} added outside Terraform "
-                        f"({summarize(_policy(policy.get('policy')) or {})})", False,
-                        "the role's inline policies are resources of their own; remove it: "
-                        f"`aws iam delete-role-policy --role-name {role} --policy-name {policy['name']}`"))
+                        f"({summarize(_policy(policy.get('policy')) or {})})", inline_exclusive in acted_on,
+                        f"`make deploy STACKS={stack}` deletes it (the role's inline policies are exclusive: "
+                        f"`{inline_exclusive}`), or now: {remove}" if inline_exclusive in acted_on else
+                        f"the role's inline policies are resources of their own; remove it: {remove}"))
             for arn in after.get("managed_policy_arns") or []:
                 if arn not in role_attachments.get(role, set()):
+                    detach = f"`aws iam detach-role-policy --role-name {role} --policy-arn {arn}`"
                     found.append(BoundaryChange(
-                        address, f"policy {arn} attached outside Terraform", False,
-                        "the role's attachments are resources of their own; detach it: "
-                        f"`aws iam detach-role-policy --role-name {role} --policy-arn {arn}`"))
+                        address, f"policy {arn} attached outside Terraform", attachments_exclusive in acted_on,
+                        f"`make deploy STACKS={stack}` detaches it (the role's attachments are exclusive: "
+                        f"`{attachments_exclusive}`), or now: {detach}" if attachments_exclusive in acted_on else
+                        f"the role's attachments are resources of their own; detach it: {detach}"))
         attributes = [a for a in _changed(before, after) if a not in handled and a not in ("tags_all",)]
         if rtype == "aws_sagemaker_domain":
             attributes = [a for a in attributes if a in _DOMAIN_NETWORK]

@@ -25,8 +25,12 @@ EMULATED_RESOURCE_TYPES = frozenset({
     "aws_s3_bucket_public_access_block", "aws_s3_bucket_ownership_controls", "aws_s3_bucket_policy",
     "aws_s3_bucket_logging", "aws_s3_bucket_lifecycle_configuration", "aws_s3_object",
     # Not aws_iam_role_policy_attachment: moto 5.2 holds no AmazonSageMakerFullAccess
-    # (AttachRolePolicy answers NoSuchEntity), the only policy the workload attaches.
+    # (AttachRolePolicy answers NoSuchEntity), the only policy the workload attaches; so the
+    # execution role's exclusive attachments (which name it) and exclusive inline policies
+    # (which name the domain-bound studio-domain policy) stay out too. The MLflow role's are in:
+    # moto answers ListRolePolicies / ListAttachedRolePolicies and their Delete / Detach.
     "aws_iam_role", "aws_iam_role_policy", "aws_iam_policy",
+    "aws_iam_role_policies_exclusive", "aws_iam_role_policy_attachments_exclusive",
 })
 EMULATED_DATA_TYPES = frozenset({
     "aws_caller_identity", "aws_partition", "aws_region", "aws_iam_policy_document", "terraform_remote_state",
