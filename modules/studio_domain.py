@@ -13,8 +13,14 @@ Day 2 shapes both (docs/day-2.md):
 - The domain's own settings are those that never change after creation: UpdateDomain from the
   pinned provider 5.100.0 fails on every VpcOnly domain (it sends AppNetworkAccessType without
   VpcId and SubnetIds; hashicorp/terraform-provider-aws#45528, fixed by #45530 after 5.100.0).
-  What a team changes - the JupyterLab instance type, whether the start script is attached -
-  lives on the user profiles (modules/user_profiles.py), which UpdateUserProfile changes in place.
+  What a team changes - the JupyterLab instance type, whether the start script is attached, the
+  SageMaker Distribution release - lives on the user profiles (modules/user_profiles.py), which
+  UpdateUserProfile changes in place.
+- Shared spaces (the domain's default space settings) get no image pin and no start script: a
+  pin there could only be set when the domain is created and never follow a new release (no
+  UpdateDomain), a stale default worse than none; and without the start script a shared space
+  has neither the lab nor its kernel. The lab runs in the users' private spaces, which take the
+  profiles' defaults (docs/studio-image.md).
 """
 
 from __future__ import annotations
@@ -64,6 +70,12 @@ def sagemaker_sdk_config(
     outside Terraform (no key, no TLS-only policy, no logging). Jobs default to our
     subnets, security group and key, so they satisfy the least-privilege job conditions
     and their volumes and outputs use our key.
+
+    No ``RemoteFunction.ImageUri``: it takes the image's ECR URI, which AWS documents per
+    region and release nowhere a synthesis can read (DescribeImageVersion's ContainerImage of
+    an image in AWS's account); inside Studio the SDK, and the lab (pm_lab.execution.job_image_uri),
+    take the app's own image from SAGEMAKER_INTERNAL_IMAGE_URI: the release the profiles pin, in
+    a space started with it.
     """
     vpc = {"Subnets": list(subnet_ids), "SecurityGroupIds": list(security_group_ids)}
     return {
@@ -138,6 +150,15 @@ SETTINGS_PATH = ".isolated-studio/settings.json"
 #: bootstrap's fetch of the script.
 AWS_CLI_BOUNDS = "timeout 80 aws --cli-connect-timeout 10 --cli-read-timeout 30"
 BOOTSTRAP_CLI_BOUNDS = "timeout 40 aws --cli-connect-timeout 10 --cli-read-timeout 20"
+#: The SageMaker Distribution image's own Python (its base environment, which runs JupyterLab):
+#: the lab's kernel is a virtual environment made from it (notebooks/pm_lab/kernel.py).
+IMAGE_PYTHON = "/opt/conda/bin/python"
+#: The lab's kernel is built in the background, where Studio's 5-minute limit on the start
+#: script does not apply (AWS's "Lifecycle configuration timeout" page: run long tasks with
+#: nohup), bounded all the same: pip against CodeArtifact that hangs is stopped here.
+KERNEL_BUILD_BOUND_S = 1200
+#: Its log, relative to the user's home (the notebook names it while it waits for the build).
+KERNEL_BUILD_LOG = ".isolated-studio/kernel-build.log"
 #: Where the start script lives in the notebooks bucket: a prefix of ours, which the lab's
 #: settings may not use and the lab roles may not write (stacks/workload.py).
 START_SCRIPT_KEY = f"{RESERVED_PREFIX}/jupyterlab-start.sh"
@@ -176,9 +197,10 @@ exit 0
 def jupyterlab_startup_script(
     *, region: str, codeartifact_domain: str, codeartifact_owner: str, codeartifact_repository: str,
     lab_bucket: str, lab_prefix: str, settings_base64: str, sdk_config: Mapping | None = None,
-    default_home: str = STUDIO_HOME,
+    image_version: str | None = None, image_python: str = IMAGE_PYTHON, default_home: str = STUDIO_HOME,
 ) -> str:
-    """The JupyterLab start script: the lab settings, the SDK defaults, pip through CodeArtifact, the lab.
+    """The JupyterLab start script: the lab settings, the SDK defaults, pip through CodeArtifact, the
+    lab, and the lab's own kernel.
 
     ``settings_base64`` is the lab's settings file (JSON) base64-encoded; in the stack it is a
     Terraform ``base64encode(jsonencode(...))`` of deployed values, so the script needs no
@@ -190,6 +212,13 @@ def jupyterlab_startup_script(
     would miss a same-sized change. A failure is logged but does not stop JupyterLab from
     starting: a user with a broken pip login can still open a terminal and fix it. HOME may be
     unset when the script runs: it then uses the Studio user's home.
+
+    The lab's kernel (``python -m pm_lab.kernel install`` from the copied lab, with the image's
+    ``image_python``) is built after the login and the copy, in the background and bounded
+    (:data:`KERNEL_BUILD_BOUND_S`, log in :data:`KERNEL_BUILD_LOG`): its first build installs
+    requirements.txt from CodeArtifact, minutes that the start script does not have; later starts
+    find it current in seconds. ``image_version``: the release the profiles pin; a space that
+    runs another one (it keeps the image it was created with) is named in the log.
     """
     aws = AWS_CLI_BOUNDS
     login = codeartifact_login(region=region, domain=codeartifact_domain, owner=codeartifact_owner,
@@ -203,6 +232,24 @@ cat > $home/{SDK_CONFIG_PATH} <<'ISOLATED_STUDIO_SDK_CONFIG'
 {to_yaml(dict(sdk_config))}
 ISOLATED_STUDIO_SDK_CONFIG
 """
+    image = ""
+    if image_version is not None:
+        # The image says its release in IMAGE_VERSION (4.4.1-cpu: aws/sagemaker-distribution's
+        # Dockerfile and src/config.py); unset (another image), nothing is said.
+        image = f"""running=$(printenv IMAGE_VERSION | cut -d- -f1)
+if [ x$running != x ] && [ x$running != x{image_version} ]; then
+  log WARNING: this space runs SageMaker Distribution $running, the deploy pins {image_version}: the lab is checked against {image_version}, so stop the space, choose {image_version} as its image and start it again
+fi
+"""
+    # The whole background job writes to the log: a job holding the script's output open would
+    # keep Studio (and any caller reading it) waiting for the build.
+    kernel = f"""log kernel: building the lab kernel in the background, log: $home/{KERNEL_BUILD_LOG}
+if [ -x {image_python} ] && [ -f $home/lab/pm_lab/kernel.py ] && [ -f $home/lab/requirements.txt ]; then
+  (cd $home/lab && exec nohup timeout {KERNEL_BUILD_BOUND_S} {image_python} -m pm_lab.kernel install) > $home/{KERNEL_BUILD_LOG} 2>&1 < /dev/null &
+else
+  log WARNING: no {image_python} or no lab in $home/lab: the lab kernel is not built, the notebook builds it
+fi
+"""
     # No double quotes and no shell ${...}: the script goes through Terraform's base64encode
     # with account-id references in it, and cdktf refuses quotes in such a value.
     return f"""#!/bin/bash
@@ -213,7 +260,7 @@ home=$(printenv HOME | grep . || echo {default_home})
 export HOME=$home
 state=$home/.isolated-studio
 mkdir -p $state $home/lab
-echo {settings_base64} | base64 -d > $state/settings.json.tmp && mv $state/settings.json.tmp $home/{SETTINGS_PATH} && log settings: $home/{SETTINGS_PATH} || log WARNING: could not write the lab settings
+{image}echo {settings_base64} | base64 -d > $state/settings.json.tmp && mv $state/settings.json.tmp $home/{SETTINGS_PATH} && log settings: $home/{SETTINGS_PATH} || log WARNING: could not write the lab settings
 # boto3 1.35 sends STS to the global endpoint, which has no VPC endpoint: use the regional one.
 {aws} configure set default.sts_regional_endpoints regional || log WARNING: could not set regional STS endpoints
 {sdk}log pip: CodeArtifact {codeartifact_domain}/{codeartifact_repository}
@@ -245,7 +292,7 @@ if {aws} s3 cp --recursive --only-show-errors --region {region} s3://{lab_bucket
 else
   log WARNING: could not copy the lab from S3
 fi
-exit 0
+{kernel}exit 0
 """
 
 

@@ -17,6 +17,9 @@ from constructs import Construct
 from modules.props import raise_for
 
 _PROFILE_RE = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
+# botocore's sagemaker ImageArn (the configuration checks the full shape; this keeps the module honest alone).
+_IMAGE_ARN_RE = re.compile(r"^arn:aws(-[\w]+)*:sagemaker:[a-z0-9-]+:[0-9]{12}:image/[a-zA-Z0-9]([-.]?[a-zA-Z0-9])*$")
+_RELEASE_RE = re.compile(r"^[0-9]+\.[0-9]+\.[0-9]+$")
 
 
 @dataclass(frozen=True)
@@ -32,6 +35,11 @@ class UserProfilesProps:
     jupyterlab_instance_type: the default instance type of the user's JupyterLab spaces.
     lifecycle_config_arn: the lab's start-script lifecycle configuration, attached and made the
         default; None: not attached.
+    image_arn, image_version: the SageMaker Distribution image (``.../image/sagemaker-distribution-cpu``)
+        and its release (``4.4.1``) the user's JupyterLab spaces start with, pinned together in the
+        default resource spec; None: not pinned (Studio chooses). Never a version ARN: when a
+        resource spec holds one, SageMaker uses it and ignores a new image ARN (the API
+        reference's DefaultResourceSpec note, e.g. CodeEditorAppSettings).
     """
 
     domain_id: str
@@ -40,6 +48,8 @@ class UserProfilesProps:
     security_group_ids: Sequence[str]
     jupyterlab_instance_type: str = "ml.t3.medium"
     lifecycle_config_arn: str | None = None
+    image_arn: str | None = None
+    image_version: str | None = None
     tags: Mapping[str, str] = field(default_factory=dict)
 
     def problems(self) -> list[str]:
@@ -49,6 +59,12 @@ class UserProfilesProps:
         dupes = sorted({n for n in self.names if list(self.names).count(n) > 1})
         if dupes:
             found.append(f"names: duplicates {dupes}")
+        if (self.image_arn is None) != (self.image_version is None):
+            found.append("image_arn, image_version: both or neither (an alias names a version of one image)")
+        if self.image_arn is not None and not _IMAGE_ARN_RE.match(self.image_arn):
+            found.append(f"image_arn: {self.image_arn!r} is not a SageMaker image ARN")
+        if self.image_version is not None and not _RELEASE_RE.match(self.image_version):
+            found.append(f"image_version: {self.image_version!r} is not a release (major.minor.patch)")
         return found
 
 
@@ -74,6 +90,11 @@ class UserProfiles(Construct):
                         lifecycle_config_arns=[lcc] if lcc else None,
                         default_resource_spec=SagemakerUserProfileUserSettingsJupyterLabAppSettingsDefaultResourceSpec(
                             instance_type=props.jupyterlab_instance_type, lifecycle_config_arn=lcc,
+                            # UpdateUserProfile sends the whole user_settings (the provider's
+                            # resourceUserProfileUpdate, expandResourceSpec): a new release is an
+                            # in-place update of the profile, never of the domain.
+                            sagemaker_image_arn=props.image_arn,
+                            sagemaker_image_version_alias=props.image_version,
                         ),
                     ),
                 ),

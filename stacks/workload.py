@@ -269,6 +269,7 @@ class WorkloadStack(StudioStack):
                     repository=w.codeartifact_repository,
                 )],
             ),
+            image_version=w.studio_image_version,
         )
         self.studio = StudioDomain(
             self,
@@ -299,6 +300,8 @@ class WorkloadStack(StudioStack):
                 security_group_ids=[studio_sg],
                 jupyterlab_instance_type=w.jupyterlab_instance_type,
                 lifecycle_config_arn=self.studio.lifecycle_config.arn if w.attach_lifecycle_config else None,
+                image_arn=c.studio_image_arn,
+                image_version=w.studio_image_version,
             ),
         )
         # Needs only its bucket, its role and the role's grants: never the domain, users, lab

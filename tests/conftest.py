@@ -69,7 +69,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 # What makes a test slow: the session synthesis (jsii, ~10 s), Terraform, moto or MLflow.
-SLOW_FIXTURES = {"synth", "synth_variant", "bad_stack", "mlflow_server", "run_notebook", "emulator"}
+SLOW_FIXTURES = {"synth", "synth_variant", "synth_other_release", "bad_stack", "mlflow_server", "run_notebook", "emulator"}
 SLOW_MARKERS = ("terraform", "emulator")
 
 
@@ -260,6 +260,19 @@ def dev_config() -> StudioConfig:
 @pytest.fixture(scope="session")
 def synth_variant(pytestconfig, tmp_path_factory, variant_config) -> Synth:
     return shared_synthesis("variant", variant_config, pytestconfig, tmp_path_factory)
+
+
+#: The Studio image release of the synth_other_release fixture (tests/test_studio_image.py).
+OTHER_STUDIO_RELEASE = "4.5.0"
+
+
+@pytest.fixture(scope="session")
+def synth_other_release(pytestconfig, tmp_path_factory) -> Synth:
+    """The default synthesis with only workload.studio_image_version changed: a team's upgrade."""
+    base = default_config()
+    config = base.model_copy(update={"workload": base.workload.model_copy(
+        update={"studio_image_version": OTHER_STUDIO_RELEASE})})
+    return shared_synthesis("other-release", config, pytestconfig, tmp_path_factory)
 
 
 @pytest.fixture(scope="session")

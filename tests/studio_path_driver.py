@@ -60,12 +60,6 @@ def _server_arn() -> str:
 
 def _sagemaker(operation: str, params: dict) -> dict:
     now = time.time()
-    if operation == "ListMlflowTrackingServers":
-        return {"TrackingServerSummaries": [{
-            "TrackingServerArn": _server_arn(), "TrackingServerName": WORLD["server"],
-            "TrackingServerStatus": "Created", "IsActive": "Active", "MlflowVersion": "2.16"}]}
-    if operation == "ListTags":
-        return {"Tags": [{"Key": "domain-id", "Value": WORLD["domain_id"]}]}
     if operation == "DescribeMlflowTrackingServer":
         return {"TrackingServerArn": _server_arn(), "TrackingServerName": params["TrackingServerName"],
                 "TrackingServerStatus": "Created", "IsActive": "Active",
@@ -184,11 +178,12 @@ def notebook(args: argparse.Namespace) -> dict:
         owner=p["codeartifact_domain_owner"], region=p["region"], sts_client_factory=studio.cli_sts_client)
     login: list[list[str]] = []
     studio.pip_login(repository, run=lambda argv, **_: login.append(list(argv)) or _Done())
-    # Cell 7: the tracking server from the settings (and, without them, by the domain tag).
+    # Cell 7: the tracking server from the settings (without them there is none to look up: the
+    # server carries no domain tag).
     session = boto3.session.Session(region_name=p["region"])
-    tracking_uri, _ = (studio.resolve_tracking_uri(
-        tracking_uri="", tracking_server_arn=arn, domain_id=domain_id, on_aws=True,
-        sagemaker_client_factory=lambda: session.client("sagemaker")) for arn in (p["tracking_server_arn"], ""))
+    tracking_uri = studio.resolve_tracking_uri(
+        tracking_uri="", tracking_server_arn=p["tracking_server_arn"], on_aws=True,
+        sagemaker_client_factory=lambda: session.client("sagemaker"))
     # Without settings the owner is the caller's account and the pip endpoint is checked first.
     studio.codeartifact_pypi_endpoint(session.client("codeartifact"), repository)
     # Cell 9: the MLflow UI link.

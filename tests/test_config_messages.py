@@ -51,7 +51,8 @@ EXPLICIT = {
                  "mlflow_automatic_model_registration": False, "mlflow_maintenance_window": "Sat:23:59",
                  "codeartifact_domain": "lab-domain", "codeartifact_repository": "pip-internal",
                  "codeartifact_upstream_repository": "pypi.store", "data_file": "notebooks/requirements.txt",
-                 "data_prefix": "data/ai4i", "notebooks_prefix": "lab/notebooks"},
+                 "data_prefix": "data/ai4i", "notebooks_prefix": "lab/notebooks", "studio_image_version": "4.3.2",
+                 "studio_image_arn": "arn:aws:sagemaker:eu-west-1:819792524951:image/sagemaker-distribution-cpu"},
 }
 
 
@@ -438,6 +439,77 @@ def test_a_mlflow_version_longer_than_the_api_takes_is_refused():
     assert problems(workload={"mlflow_version": "2." + "1" * 15}) == [
         f"workload.mlflow_version: {'2.' + '1' * 15!r} does not match the lab's client mlflow==2.16.2 "
         "(notebooks/requirements.txt): use '2.16', or change the lab's mlflow and sagemaker-mlflow pins with it"]
+
+
+# --------------------------------------------------------------------------- the Studio image
+
+IMAGE_SOURCE = "the SageMaker AI Developer Guide's 'Code Editor application instances and images', read 2026-12-07"
+DESCRIBE_APP = ("`aws sagemaker describe-app --domain-id <domain> --space-name <space> --app-type JupyterLab "
+                "--app-name default --query ResourceSpec.SageMakerImageArn`")
+
+
+@pytest.mark.parametrize("version", ["0.0.0", "4.4.1", "10.20.30"])
+def test_a_sagemaker_distribution_release_is_accepted(version):
+    config = accepted(workload={"studio_image_version": version})
+    assert config.workload.studio_image_version == version
+    assert config.studio_image_arn == "arn:aws:sagemaker:us-west-2:542918446943:image/sagemaker-distribution-cpu"
+
+
+@pytest.mark.parametrize("alias", ["4", "4.4", "v4.4.1", "4.4.1-cpu", "04.4.1", "4.4.1.0", ""])
+def test_an_image_alias_that_names_no_single_release_is_refused(alias):
+    assert problems(workload={"studio_image_version": alias}) == [
+        f"workload.studio_image_version: {alias!r} is not one SageMaker Distribution release: give major.minor.patch, "
+        "such as '4.4.1' (a major or major.minor alias names no single release, and the lab's pins are checked "
+        "against one release's packages)"]
+
+
+def test_an_image_release_longer_than_sagemakers_alias_takes_is_refused_by_its_shape():
+    release = "4.4." + "1" * 125  # 129 characters; ImageVersionAlias takes at most 128
+    assert problems(workload={"studio_image_version": release}) == [
+        f"workload.studio_image_version: {release!r} is 129 characters; SageMaker's ImageVersionAlias takes at most 128"]
+    assert accepted(workload={"studio_image_version": release[:-1]}).workload.studio_image_version == release[:-1]
+
+
+def test_us_east_2_is_refused_until_its_image_arn_is_given_because_awss_table_prints_11_digits():
+    arn = "arn:aws:sagemaker:us-east-2:37914896644:image/sagemaker-distribution-cpu"
+    assert problems(env={"AWS_REGION": "us-east-2"}) == [
+        f"workload.studio_image_arn: must be set in us-east-2: AWS's table of SageMaker Distribution images "
+        f"({IMAGE_SOURCE}) prints the account there as '37914896644' (11 digits, an account ID has 12), and SageMaker "
+        f"would refuse the ARN it makes: {arn!r} does not match SageMaker's ImageArn pattern "
+        r"^arn:aws(-[\w]+)*:sagemaker:.+:[0-9]{12}:image/[a-zA-Z0-9]([-.]?[a-zA-Z0-9])*$; set it to the image's ARN "
+        f"there, which any JupyterLab app in us-east-2 shows ({DESCRIBE_APP}), as will the page once it prints 12 "
+        "digits; or deploy to another region"]
+    given = "arn:aws:sagemaker:us-east-2:123456789012:image/sagemaker-distribution-cpu"
+    config = accepted(env={"AWS_REGION": "us-east-2"}, workload={"studio_image_arn": given})
+    assert config.studio_image_arn == given
+
+
+def test_a_region_awss_table_has_no_row_for_is_refused_before_terraform(monkeypatch):
+    from isolated_studio.config import rules
+
+    table = rules.studio_images()
+    monkeypatch.setattr(rules, "studio_images", lambda: {**table, "accounts": {
+        region: account for region, account in table["accounts"].items() if region != "eu-south-1"}})
+    assert problems(env={"AWS_REGION": "eu-south-1"}) == [
+        f"workload.studio_image_arn: must be set in eu-south-1: AWS's table of SageMaker Distribution images "
+        f"({IMAGE_SOURCE}) has no row for eu-south-1; set it to the image's ARN there, which any JupyterLab app in "
+        f"eu-south-1 shows ({DESCRIBE_APP}), or deploy to a region the table lists"]
+
+
+@pytest.mark.parametrize("arn, problem", [
+    ("arn:aws:sagemaker:us-east-1:885854791233:image/sagemaker-distribution-cpu",
+     "'arn:aws:sagemaker:us-east-1:885854791233:image/sagemaker-distribution-cpu' is an image in us-east-1, not in "
+     "us-west-2: a JupyterLab app runs an image of its own region"),
+    ("arn:aws:sagemaker:us-west-2:542918446943:image/sagemaker-distribution-gpu",
+     "'arn:aws:sagemaker:us-west-2:542918446943:image/sagemaker-distribution-gpu' is not the "
+     "sagemaker-distribution-cpu image's ARN (arn:<partition>:sagemaker:<region>:<account>:image/"
+     "sagemaker-distribution-cpu): the lab's kernel and pins are built for the SageMaker Distribution CPU image"),
+    ("arn:aws:sagemaker:us-west-2:54291844694:image/sagemaker-distribution-cpu",
+     "'arn:aws:sagemaker:us-west-2:54291844694:image/sagemaker-distribution-cpu' does not match SageMaker's "
+     r"ImageArn pattern ^arn:aws(-[\w]+)*:sagemaker:.+:[0-9]{12}:image/[a-zA-Z0-9]([-.]?[a-zA-Z0-9])*$"),
+])
+def test_an_image_arn_of_another_region_image_or_account_shape_is_refused(arn, problem):
+    assert problems(workload={"studio_image_arn": arn}) == [f"workload.studio_image_arn: {problem}"]
 
 
 @pytest.mark.parametrize("key", ["data_prefix", "notebooks_prefix"])

@@ -15,6 +15,7 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import boto3
@@ -72,12 +73,12 @@ def moto_s3(tmp_path: Path):
         server.stop()
 
 
-def _script(default_home: Path) -> str:
+def _script(default_home: Path, **extra) -> str:
     encoded = base64.b64encode(json.dumps(SETTINGS).encode()).decode()
     return jupyterlab_startup_script(
         region="us-west-2", codeartifact_domain="studio-dev", codeartifact_owner="123456789012",
         codeartifact_repository="pip", lab_bucket=BUCKET, lab_prefix="lab",
-        settings_base64=encoded, default_home=str(default_home),
+        settings_base64=encoded, default_home=str(default_home), **extra,
     )
 
 
@@ -108,12 +109,16 @@ LAB_V1 = {
 }
 
 
-def test_start_script_without_home_writes_settings_and_copies_the_lab(tmp_path, moto_s3, aws_cli_bin):
+def test_start_script_without_home_writes_settings_copies_the_lab_and_builds_its_kernel(tmp_path, moto_s3,
+                                                                                       aws_cli_bin):
     endpoint, s3 = moto_s3
-    _upload(s3, LAB_V1)
+    _upload(s3, {**LAB_V1, "pm_lab/kernel.py": "# the lab's kernel module\n"})
     home = tmp_path / "sagemaker-user"
+    python = tmp_path / "image-python"  # the image's Python: says how it was started
+    python.write_text("#!/bin/bash\n{ echo $*; pwd; cat requirements.txt; } > $HOME/build.record\n")
+    python.chmod(0o755)
     script = tmp_path / "start.sh"
-    script.write_text(_script(home))
+    script.write_text(_script(home, image_python=str(python)))
 
     result = _run(script, aws_cli_bin, endpoint, home=None)  # HOME unset: the Studio user's default home
 
@@ -125,6 +130,12 @@ def test_start_script_without_home_writes_settings_and_copies_the_lab(tmp_path, 
     assert "WARNING: CodeArtifact login failed" in result.stdout
     assert "WARNING: could not copy" not in result.stdout
     assert "unbound variable" not in result.stderr
+    # The lab's kernel is built (in the background) from the lab the real CLI copied.
+    for _ in range(50):
+        if (home / "build.record").exists():
+            break
+        time.sleep(0.1)
+    assert (home / "build.record").read_text() == f"-m pm_lab.kernel install\n{home}/lab\nmlflow==2.16.2\n"
 
 
 def test_redeploy_refreshes_pm_lab_and_keeps_what_the_user_edited(tmp_path, moto_s3, aws_cli_bin):
@@ -185,6 +196,11 @@ def test_every_aws_cli_call_is_bounded_within_the_studio_start_limit(tmp_path):
     total = sum(int(re.search(r"timeout (\d+) aws", line).group(1)) for line in calls + fetch)
     assert total < STUDIO_START_LIMIT_S
     assert not any("$HOME" in line for line in lines)  # HOME is read with printenv, never expanded
+    # The lab's kernel (pip from CodeArtifact: minutes the first time) is built outside that
+    # limit, in a background job of its own, bounded too.
+    (build,) = [line for line in lines if "pm_lab.kernel install" in line]
+    assert re.fullmatch(r"\(cd \$home/lab && exec nohup timeout \d+ /opt/conda/bin/python -m pm_lab.kernel install\) "
+                        r"> \$home/\.isolated-studio/kernel-build\.log 2>&1 < /dev/null &", build), build
 
 
 def test_the_bootstrap_fetches_the_start_script_with_the_real_cli_and_runs_it(tmp_path, moto_s3, aws_cli_bin):

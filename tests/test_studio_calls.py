@@ -125,13 +125,14 @@ def test_every_call_of_the_studio_path_passes_every_layer_of_the_perimeter(recor
 
 def test_the_path_really_ran(recorded):
     """The recording is the whole path: lookup, CodeArtifact, the data, and one @remote job."""
-    for call in [("sagemaker", "ListMlflowTrackingServers"), ("sagemaker", "ListTags"),
-                 ("sagemaker", "DescribeMlflowTrackingServer"), ("codeartifact", "GetRepositoryEndpoint"),
+    for call in [("sagemaker", "DescribeMlflowTrackingServer"), ("codeartifact", "GetRepositoryEndpoint"),
                  ("sagemaker", "CreatePresignedMlflowTrackingServerUrl"),
                  ("codeartifact", "GetAuthorizationToken"), ("s3", "GetObject"), ("sagemaker", "DescribeDomain"),
                  ("sagemaker", "CreateTrainingJob"), ("sagemaker", "DescribeTrainingJob"), ("s3", "PutObject")]:
         assert call in recorded["calls"], call
     assert "pip config set global.index-url https://aws:" in recorded["cli"]["printed"]
+    # No look-up of the tracking server by tag any more (the server has no domain-id tag).
+    assert not {("sagemaker", "ListMlflowTrackingServers"), ("sagemaker", "ListTags")} & recorded["calls"]
 
 
 def test_the_sdk_never_touches_its_own_default_bucket(recorded):

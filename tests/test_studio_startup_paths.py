@@ -183,3 +183,86 @@ def test_a_bootstrap_that_never_fetched_a_script_still_lets_the_app_start(studio
     proc = studio(jupyterlab_bootstrap_script(region="us-west-2", bucket=BUCKET), FAKE_AWS_FAIL="1")
     assert proc.returncode == 0
     assert "no start script yet: the lab is not set up in this app" in proc.stdout
+
+
+# --------------------------------------------------------------------------- the lab's kernel
+
+FAKE_IMAGE_PYTHON = textwrap.dedent("""\
+    #!/bin/bash
+    # The image's Python: records how it was started, then takes a while, as pip does.
+    { echo "argv $*"; echo "cwd $(pwd)"; echo "home $HOME"; } > "$FAKE_PYTHON_RECORD"
+    echo building
+    sleep "${FAKE_BUILD_SECONDS:-0}"
+    echo "kernel 'pm-lab' ready" && touch "$FAKE_PYTHON_RECORD.done"
+    """)
+
+
+@pytest.fixture()
+def image_python(tmp_path) -> Path:
+    path = tmp_path / "image" / "bin" / "python"
+    path.parent.mkdir(parents=True)
+    path.write_text(FAKE_IMAGE_PYTHON)
+    path.chmod(0o755)
+    return path
+
+
+def _with_kernel(studio, image_python: Path, **changes: str) -> str:
+    """The script with the lab's kernel (pm_lab/kernel.py, requirements.txt) in the fake S3."""
+    from test_studio_startup import ACCOUNT, BUCKET, sdk_config
+    from modules.studio_domain import jupyterlab_startup_script
+
+    lab = Path(studio.home).parent / "s3" / BUCKET / "lab"
+    (lab / "pm_lab" / "kernel.py").write_text("# from S3\n")
+    (lab / "requirements.txt").write_text("mlflow==2.16.2\n")
+    return jupyterlab_startup_script(
+        region="us-west-2", codeartifact_domain="studio-dev", codeartifact_owner=ACCOUNT, codeartifact_repository="pip",
+        lab_bucket=BUCKET, lab_prefix="lab", settings_base64="e30=", sdk_config=sdk_config(),
+        image_python=str(image_python), **changes)
+
+
+def test_the_lab_kernel_is_built_in_the_background_from_the_copied_lab_after_the_login(studio, image_python):
+    import time
+
+    from modules.studio_domain import KERNEL_BUILD_BOUND_S, KERNEL_BUILD_LOG
+
+    record = Path(studio.home).parent / "python.record"
+    started = time.monotonic()
+    proc = studio(_with_kernel(studio, image_python), FAKE_PYTHON_RECORD=str(record), FAKE_BUILD_SECONDS="4")
+    took = time.monotonic() - started
+
+    assert proc.returncode == 0, proc.stderr
+    assert took < 4  # the start script did not wait for the build: Studio's 5 minutes are not spent on pip
+    assert f"kernel: building the lab kernel in the background, log: {studio.home}/{KERNEL_BUILD_LOG}" in proc.stdout
+    for _ in range(100):
+        if Path(f"{record}.done").exists():
+            break
+        time.sleep(0.1)
+    lines = record.read_text().splitlines()
+    assert lines == ["argv -m pm_lab.kernel install", f"cwd {studio.home}/lab", f"home {studio.home}"]
+    assert (studio.home / KERNEL_BUILD_LOG).read_text() == "building\nkernel 'pm-lab' ready\n"
+    # After pip's login (the build installs from CodeArtifact) and the lab's copy (its requirements).
+    assert proc.stdout.index("pip: CodeArtifact") < proc.stdout.index("lab: s3://") < proc.stdout.index("kernel:")
+    script = _with_kernel(studio, image_python)
+    assert f"exec nohup timeout {KERNEL_BUILD_BOUND_S} {image_python} -m pm_lab.kernel install)" in script
+
+
+def test_without_the_images_python_or_the_lab_the_kernel_is_left_to_the_notebook(studio, image_python):
+    proc = studio(_with_kernel(studio, image_python), FAKE_AWS_FAIL="1")  # no lab copied: nothing to build from
+    assert proc.returncode == 0 and "the lab kernel is not built" in proc.stdout
+
+    missing = Path(studio.home).parent / "no-such" / "python"  # not the SageMaker Distribution image
+    proc = studio(_with_kernel(studio, missing))
+    assert proc.returncode == 0, proc.stderr
+    assert f"WARNING: no {missing} or no lab in {studio.home}/lab: the lab kernel is not built, the notebook builds it" in proc.stdout
+
+
+@pytest.mark.parametrize("running, warned", [("4.4.1-cpu", False), ("4.3.2-cpu", True), (None, False)])
+def test_a_space_on_another_release_than_the_pin_is_named_in_the_log(studio, image_python, running, warned):
+    extra = {"IMAGE_VERSION": running} if running else {}
+    proc = studio(_with_kernel(studio, image_python, image_version="4.4.1"),
+                  FAKE_PYTHON_RECORD=str(Path(studio.home).parent / "python.record"), **extra)
+    assert proc.returncode == 0, proc.stderr
+    warning = ("WARNING: this space runs SageMaker Distribution 4.3.2, the deploy pins 4.4.1: the lab is checked "
+               "against 4.4.1, so stop the space, choose 4.4.1 as its image and start it again")
+    assert (warning in proc.stdout) is warned
+    assert "unbound variable" not in proc.stderr and "too many arguments" not in proc.stderr

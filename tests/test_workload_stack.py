@@ -449,7 +449,9 @@ def test_the_start_script_is_attached_on_the_profiles_by_default_and_can_be_deta
                 for p in s.resources("workload", "aws_sagemaker_user_profile").values()]
     lcc = ref(synth, "aws_sagemaker_studio_lifecycle_config", "studio_jupyterlab-lifecycle", "arn")
     assert jupyter(synth) == [{"lifecycle_config_arns": [lcc], "default_resource_spec": {
-        "instance_type": "ml.t3.medium", "lifecycle_config_arn": lcc}}]
+        "instance_type": "ml.t3.medium", "lifecycle_config_arn": lcc,
+        "sagemaker_image_arn": "arn:aws:sagemaker:us-west-2:542918446943:image/sagemaker-distribution-cpu",
+        "sagemaker_image_version_alias": "4.4.1"}}]
     assert all("lifecycle_config_arns" not in j and "lifecycle_config_arn" not in j["default_resource_spec"]
                for j in jupyter(synth_variant))
 

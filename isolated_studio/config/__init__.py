@@ -61,6 +61,7 @@ from isolated_studio.config.rules import (
     TRAFFIC_TYPES,
     bucket_name_problem,
     carve_subnets,
+    studio_image_region_problems,
     zone_id_prefix,
 )
 
@@ -209,7 +210,8 @@ def _emulator_state_problems(config: StudioConfig) -> list[str]:
 
 def _regional_problems(config: StudioConfig) -> list[str]:
     """What the region must offer for these settings: each interface endpoint's service
-    (botocore's endpoint data), and the zones pinned by ID must be the region's."""
+    (botocore's endpoint data), the zones pinned by ID must be the region's, and the Studio
+    image must have an ARN there that SageMaker accepts."""
     found = [f"network.interface_endpoints: {p}" for p in
              aws_constraints.region_problems(config.region, config.network.interface_endpoints)
              if "does not offer" in p]
@@ -217,6 +219,8 @@ def _regional_problems(config: StudioConfig) -> list[str]:
     found += [f"network.availability_zone_ids: {az!r} is not a zone of {config.region} (its zone IDs start "
               f"with {prefix}-)" for az in config.network.availability_zone_ids
               if prefix and not az.startswith(prefix + "-az")]
+    found += [f"workload.studio_image_arn: {p}"
+              for p in studio_image_region_problems(config.region, config.workload.studio_image_arn)]
     return found
 
 

@@ -39,6 +39,8 @@ SHAPES: tuple[tuple[str, str], ...] = (
     ("sagemaker", "AppInstanceType"),
     ("sagemaker", "VpcOnlyTrustedAccounts"),
     ("sagemaker", "AccountId"),
+    ("sagemaker", "ImageArn"),  # ResourceSpec.SageMakerImageArn (the Studio image)
+    ("sagemaker", "ImageVersionAlias"),  # ResourceSpec.SageMakerImageVersionAlias
     ("sagemaker", "RetentionType"),
     ("sagemaker", "TrackingServerName"),
     ("sagemaker", "TrackingServerSize"),
@@ -273,6 +275,12 @@ def partition_of(region: str) -> str | None:
 
 def regions(partition: str = "aws") -> tuple[str, ...]:
     return tuple(constraints()["partitions"][partition]["regions"])
+
+
+def supported_regions() -> tuple[str, ...]:
+    """The regions the stacks can be deployed to: those offering every service they need."""
+    return tuple(sorted(region for partition in constraints()["partitions"].values() for region in partition["regions"]
+                        if all(region in partition["services"].get(service, []) for service in REQUIRED_SERVICES)))
 
 
 def region_problems(region: str, endpoints: Sequence[str]) -> list[str]:

@@ -24,6 +24,7 @@ from isolated_studio.config.rules import (
     ENDPOINT_SERVICES,
     INSTANCE_TYPES_DEFAULT,
     LOG_RETENTION_DAYS,
+    STUDIO_IMAGE_VERSION_DEFAULT,
     IamMode,
     LockMode,
     MlflowSize,
@@ -266,6 +267,19 @@ class WorkloadConfig(Section):
         INSTANCE_TYPES_DEFAULT, description="Default JupyterLab instance type.",
         json_schema_extra={"pattern": rules.INSTANCE_TYPE_PATTERN},
     )
+    studio_image_version: Annotated[StrictStr, check(rules.studio_image_version_problems),
+                                    Aws("sagemaker.ImageVersionAlias")] = Field(
+        STUDIO_IMAGE_VERSION_DEFAULT,
+        description="SageMaker Distribution (CPU) release JupyterLab and the lab's @remote jobs run, major.minor.patch: "
+        "set on every user profile (new spaces start with it; docs/studio-image.md). The default is the release the "
+        "lab's pins were checked against (tests/data/sagemaker-distribution/).",
+        json_schema_extra={"pattern": rules.IMAGE_VERSION_PATTERN},
+    )
+    studio_image_arn: Annotated[OptionalText, check(rules.studio_image_arn_problems), Aws("sagemaker.ImageArn")] = Field(
+        None, description="The sagemaker-distribution-cpu image's ARN, for a region whose row AWS's table lacks or "
+        "misprints (us-east-2: docs/studio-image.md); unset, it is built from that table "
+        "(isolated_studio/config/sagemaker_distribution_images.json)."
+    )
     attach_lifecycle_config: Annotated[StrictBool, NoShape("whether the lifecycle configuration's ARN is set")] = Field(True, description="Attach the lab setup script to JupyterLab.")
     noncurrent_version_expiration_days: Annotated[StrictInt, check(rules.noncurrent_days_problems),
                                                   NoShape("S3's NoncurrentDays has no model bounds")] = Field(
@@ -437,6 +451,15 @@ class StudioConfig(ConfigFile):
     @property
     def mlflow_server_name(self) -> str:
         return self.workload.mlflow_server_name
+
+    @property
+    def studio_image_arn(self) -> str:
+        """The SageMaker Distribution image the profiles pin: ``workload.studio_image_arn``, else
+        AWS's table for the region (validation refused a region where neither gives one)."""
+        arn = self.workload.studio_image_arn or rules.documented_studio_image_arn(self.region)
+        if arn is None:
+            raise ValueError(f"no SageMaker Distribution image ARN for {self.region}; set workload.studio_image_arn")
+        return arn
 
     @property
     def codeartifact_domain(self) -> str:

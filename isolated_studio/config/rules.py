@@ -7,7 +7,9 @@ file; isolated_studio/config/model.py attaches them to the settings they check.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
+import json
 import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -90,6 +92,7 @@ PROFILE_PATTERN = r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$"
 INSTANCE_TYPE_PATTERN = r"^ml\.[a-z0-9]+\.[a-z0-9]+$"
 MLFLOW_VERSION_PATTERN = r"^[0-9]+\.[0-9]+$"
 MAINTENANCE_PATTERN = r"^(Mon|Tue|Wed|Thu|Fri|Sat|Sun):([01][0-9]|2[0-3]):[0-5][0-9]$"
+IMAGE_VERSION_PATTERN = r"^(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)$"
 CA_DOMAIN_PATTERN = r"^[a-z][a-z0-9-]{0,48}[a-z0-9]$"
 CA_REPO_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{1,99}$"
 URL_PATTERN = r"^https?://[^/\s]+/?$"
@@ -439,6 +442,81 @@ def mlflow_version_problems(value: str) -> Problems:
     if pin and not pin.startswith(value + "."):
         return [f"{value!r} does not match the lab's client mlflow=={pin} (notebooks/requirements.txt): "
                 f"use {pin.rsplit('.', 1)[0]!r}, or change the lab's mlflow and sagemaker-mlflow pins with it"]
+    return []
+
+
+# --------------------------------------------------------------------------- the Studio image
+
+#: The SageMaker Distribution image JupyterLab runs, and the accounts that own it in each region
+#: (AWS's table, with its source: sagemaker_distribution_images.json).
+STUDIO_IMAGES_PATH = Path(__file__).with_name("sagemaker_distribution_images.json")
+#: The image version the lab's pins were verified against (tests/data/sagemaker-distribution/).
+STUDIO_IMAGE_VERSION_DEFAULT = "4.4.1"
+
+
+@functools.cache
+def studio_images() -> dict[str, Any]:
+    return json.loads(STUDIO_IMAGES_PATH.read_text())
+
+
+def studio_images_source() -> str:
+    source = studio_images()["source"]
+    return f"the SageMaker AI Developer Guide's {source['title']!r}, read {source['read']}"
+
+
+def documented_studio_image_arn(region: str) -> str | None:
+    """The image's ARN in ``region`` as AWS's table gives it (None: the table has no row for it).
+
+    Not checked here: :func:`studio_image_region_problems` says whether SageMaker accepts it.
+    """
+    account = studio_images()["accounts"].get(region)
+    if account is None:
+        return None
+    return f"arn:{partition(region)}:sagemaker:{region}:{account}:image/{studio_images()['image']}"
+
+
+def studio_image_version_problems(value: str) -> Problems:
+    """One release, major.minor.patch: the lab's kernel and pins are checked against one image's
+    package list. SageMaker's ImageVersionAlias also takes a major or major.minor alias ("4",
+    "4.4"), which names no single release: the image could change under the lab without a deploy."""
+    if not _matches(IMAGE_VERSION_PATTERN, value):
+        return [f"{value!r} is not one SageMaker Distribution release: give major.minor.patch, such as "
+                f"{STUDIO_IMAGE_VERSION_DEFAULT!r} (a major or major.minor alias names no single release, and the "
+                "lab's pins are checked against one release's packages)"]
+    return []
+
+
+def studio_image_arn_problems(value: str | None) -> Problems:
+    image = studio_images()["image"]
+    if value is not None and not value.endswith(f":image/{image}"):
+        return [f"{value!r} is not the {image} image's ARN (arn:<partition>:sagemaker:<region>:<account>:image/{image}): "
+                "the lab's kernel and pins are built for the SageMaker Distribution CPU image"]
+    return []
+
+
+def studio_image_region_problems(region: str, override: str | None) -> Problems:
+    """Why no image ARN can be set on the profiles in ``region``: the override is another
+    region's, or AWS's table has no row for the region, or prints an account SageMaker refuses."""
+    if override is not None:
+        named = override.split(":")[3] if override.count(":") >= 5 else ""
+        if named != region:
+            return [f"{override!r} is an image in {named or 'no region'}, not in {region}: a JupyterLab app "
+                    "runs an image of its own region"]
+        return []
+    arn = documented_studio_image_arn(region)
+    shows = (f"any JupyterLab app in {region} shows (`aws sagemaker describe-app --domain-id <domain> --space-name "
+             "<space> --app-type JupyterLab --app-name default --query ResourceSpec.SageMakerImageArn`)")
+    if arn is None:
+        return [f"must be set in {region}: AWS's table of SageMaker Distribution images ({studio_images_source()}) "
+                f"has no row for {region}; set it to the image's ARN there, which {shows}, or deploy to a region "
+                "the table lists"]
+    refused = aws_constraints.value_problems(arn, "sagemaker.ImageArn")
+    if refused:
+        account = studio_images()["accounts"][region]
+        return [f"must be set in {region}: AWS's table of SageMaker Distribution images ({studio_images_source()}) "
+                f"prints the account there as {account!r} ({len(account)} digits, an account ID has 12), and SageMaker "
+                f"would refuse the ARN it makes: {'; '.join(refused)}; set it to the image's ARN there, which {shows}, "
+                "as will the page once it prints 12 digits; or deploy to another region"]
     return []
 
 

@@ -17,19 +17,25 @@ committed list, tests/lab/test_lab_studio_image.py): a ``@remote`` job, which in
 
 The environment lives in the user's home (``~/.isolated-studio/kernels/pm-lab``, on the
 domain's EFS volume, so it survives app restarts) and is rebuilt only when
-``requirements.txt`` changes. The JupyterLab start script can build it at app start
-(``python -m pm_lab.kernel install``, after the CodeArtifact login); the notebook builds it
-when it is missing and asks to switch to it.
+``requirements.txt`` or the image (its ``IMAGE_VERSION``, e.g. ``4.4.1-cpu``: a new release
+may bring another Python) changes. The JupyterLab start script builds it at every app start,
+in the background (``python -m pm_lab.kernel install`` from the lab's folder, after the
+CodeArtifact login; modules/studio_domain.py), which finds it current in a moment after the
+first time; the notebook builds it when it is missing and asks to switch to it. One build
+runs at a time: a second one waits for it (a lock beside the environment), then finds it
+current.
 """
 
 from __future__ import annotations
 
 import argparse
+import fcntl
 import hashlib
 import json
+import os
 import subprocess
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +45,10 @@ KERNEL_NAME = "pm-lab"
 KERNEL_DISPLAY_NAME = "Python 3 (pm-lab: MLflow 2.16)"
 KERNEL_RELATIVE_DIR = Path(".isolated-studio") / "kernels" / KERNEL_NAME
 STAMP = "requirements.sha256"
+#: The start script's log of its build, relative to the home (modules/studio_domain.py writes it).
+BUILD_LOG = ".isolated-studio/kernel-build.log"
+#: Set by SageMaker Distribution images to their release and flavour (``4.4.1-cpu``).
+IMAGE_VERSION_ENV = "IMAGE_VERSION"
 
 #: Packages the image ships at a newer version than the lab can use, with the reason. Only
 #: these differ between the lab's kernel and the image (tests/lab/test_lab_studio_image.py).
@@ -60,6 +70,13 @@ HELD_BACK: dict[str, str] = {
 
 def requirements_digest(requirements: Path) -> str:
     return hashlib.sha256(requirements.read_bytes()).hexdigest()
+
+
+def build_identity(requirements: Path, environ: Mapping[str, str] | None = None) -> str:
+    """What a built environment stands for: requirements.txt's digest and the image's release."""
+    environ = os.environ if environ is None else environ
+    image = environ.get(IMAGE_VERSION_ENV, "").strip()
+    return requirements_digest(requirements) + (f" image {image}" if image else "")
 
 
 def pinned(requirements: Path) -> dict[str, str]:
@@ -99,33 +116,45 @@ def install(
     home: Path | None = None,
     run: Callable[..., Any] = subprocess.run,
     echo: Callable[[str], Any] = print,
+    environ: Mapping[str, str] | None = None,
 ) -> Path:
     """Create (or reuse) the lab's environment from ``python`` and register it as kernel ``pm-lab``.
 
     ``python`` is the image's interpreter (the base environment's). Nothing is installed
     into that environment: pip runs with the new environment's interpreter. Reused as is
-    when its stamp matches ``requirements.txt``. Returns the environment's folder.
+    when its stamp matches ``requirements.txt`` and the image (:func:`build_identity`) and its
+    interpreter is still there. A build under way elsewhere (the start script's, in the
+    background) is waited for. Returns the environment's folder.
     """
     target = kernel_dir(home)
-    digest = requirements_digest(requirements)
+    identity = build_identity(requirements, environ)
     stamp = target / STAMP
-    if stamp.is_file() and stamp.read_text().strip() == digest:
-        return target
-    steps = [
-        [python, "-m", "venv", "--clear", str(target)],
-        [str(target / "bin" / "python"), "-m", "pip", "install", "--disable-pip-version-check",
-         "--progress-bar", "off", "-r", str(requirements)],
-        [str(target / "bin" / "python"), "-m", "ipykernel", "install", "--user", "--name", KERNEL_NAME,
-         "--display-name", KERNEL_DISPLAY_NAME],
-    ]
-    for command in steps:
-        result = run(command, capture_output=True, text=True)
-        if result.returncode != 0:
-            output = "\n".join(part.strip() for part in (result.stdout, result.stderr) if part and part.strip())
-            raise StudioError(f"Building the lab's kernel failed at `{' '.join(command[:4])} ...` "
-                              f"(exit {result.returncode}):\n{output[-4000:]}")
-    target.mkdir(parents=True, exist_ok=True)
-    stamp.write_text(digest + "\n")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with (target.parent / f"{KERNEL_NAME}.lock").open("w") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            echo(f"waiting for the build of kernel {KERNEL_NAME!r} under way (the start script's log: ~/{BUILD_LOG})")
+            fcntl.flock(lock, fcntl.LOCK_EX)  # released when the other build's process ends
+        if stamp.is_file() and stamp.read_text().strip() == identity and (target / "bin" / "python").exists():
+            echo(f"kernel {KERNEL_NAME!r} is current in {target}")
+            return target
+        stamp.unlink(missing_ok=True)  # a build cut short leaves no stamp: the next one starts over
+        steps = [
+            [python, "-m", "venv", "--clear", str(target)],
+            [str(target / "bin" / "python"), "-m", "pip", "install", "--disable-pip-version-check",
+             "--progress-bar", "off", "-r", str(requirements)],
+            [str(target / "bin" / "python"), "-m", "ipykernel", "install", "--user", "--name", KERNEL_NAME,
+             "--display-name", KERNEL_DISPLAY_NAME],
+        ]
+        for command in steps:
+            result = run(command, capture_output=True, text=True)
+            if result.returncode != 0:
+                output = "\n".join(part.strip() for part in (result.stdout, result.stderr) if part and part.strip())
+                raise StudioError(f"Building the lab's kernel failed at `{' '.join(command[:4])} ...` "
+                                  f"(exit {result.returncode}):\n{output[-4000:]}")
+        target.mkdir(parents=True, exist_ok=True)
+        stamp.write_text(identity + "\n")
     echo(f"kernel {KERNEL_NAME!r} ready in {target} ({len(pinned(requirements))} pinned packages)")
     return target
 
@@ -158,7 +187,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     check.add_argument("--requirements", type=Path, default=Path(__file__).resolve().parents[1] / "requirements.txt")
     args = parser.parse_args(argv)
     if args.command == "install":
-        install(args.requirements, python=args.python)
+        try:
+            install(args.requirements, python=args.python)
+        except StudioError as exc:
+            print(exc, file=sys.stderr)
+            return 1
         return 0
     unmet = unmet_pins(args.requirements)
     print(json.dumps({name: {"installed": have, "pinned": want} for name, (have, want) in unmet.items()}, indent=1))

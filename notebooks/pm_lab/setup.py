@@ -9,8 +9,8 @@ library traceback, ``%tb`` has it), before any MLflow run exists:
 2. on AWS: CodeArtifact login for pip and the lab's own kernel (:mod:`pm_lab.kernel`):
    if this kernel lacks the pinned libraries, the ``pm-lab`` kernel is built and the
    notebook asks to switch to it;
-3. connects to MLflow (an explicit URI, the settings' tracking server ARN, or the server
-   tagged for the domain) and checks it answers and has the client's major.minor;
+3. connects to MLflow (an explicit URI, else the settings' tracking server ARN) and checks
+   it answers and has the client's major.minor;
 4. reads and validates the data (local CSV or S3);
 5. builds the ``job`` decorator: the functions run in the kernel, or as SageMaker
    ``@remote`` jobs in the VPC.
@@ -125,8 +125,7 @@ def start(namespace: dict[str, Any], *, echo: Any = print) -> Lab:
         session = boto3.session.Session(region_name=parameters["region"] or None)
     tracking_uri = studio.resolve_tracking_uri(
         tracking_uri=parameters["tracking_uri"], tracking_server_arn=parameters["tracking_server_arn"],
-        domain_id=parameters["domain_id"], on_aws=on_aws,
-        sagemaker_client_factory=lambda: session.client("sagemaker"),
+        on_aws=on_aws, sagemaker_client_factory=lambda: session.client("sagemaker"),
     )
     tracking.connect(tracking_uri)
     tracking.check_client_version(lab_settings.mlflow_version if lab_settings else "", mlflow.__version__)

@@ -24,10 +24,6 @@ from typing import Any
 
 from pm_lab.errors import KernelRestartRequired, StudioError, TrackingServerError
 
-#: Tag key the infrastructure puts on the MLflow tracking server; its value is
-#: the SageMaker domain id. Studio uses the same association to show the
-#: server to the domain's users; the notebook uses it to find the server.
-TRACKING_SERVER_DOMAIN_TAG = "domain-id"
 #: Written by SageMaker into every Studio app; holds the domain id.
 STUDIO_METADATA_PATH = Path("/opt/ml/metadata/resource-metadata.json")
 #: Where a laptop run looks for MLflow when no tracking URI is given.
@@ -149,88 +145,34 @@ def describe_tracking_server(sagemaker_client: Any, arn: str) -> TrackingServer:
     )
 
 
-def find_tracking_server_for_domain(
-    sagemaker_client: Any, domain_id: str, tag_key: str = TRACKING_SERVER_DOMAIN_TAG
-) -> TrackingServer:
-    """Find the one tracking server tagged ``tag_key = domain_id`` and check it is active.
-
-    Used when no ARN is configured: the infrastructure tags the server with
-    the domain id, so a user in that domain needs no configuration at all.
-    """
-    from botocore.exceptions import ClientError
-
-    try:
-        servers = _servers_with_tags(sagemaker_client)
-    except ClientError as exc:
-        raise TrackingServerError(
-            f"Cannot look up the MLflow tracking server tagged {tag_key}={domain_id}: {exc}. "
-            "Set tracking_server_arn in the parameters cell, or allow "
-            "sagemaker:ListMlflowTrackingServers and sagemaker:ListTags on the server."
-        ) from exc
-    matches = [server for server, tags in servers if tags.get(tag_key) == domain_id]
-    if not matches:
-        seen = [server.name for server, _ in servers] or "none"
-        raise TrackingServerError(
-            f"No MLflow tracking server is tagged {tag_key}={domain_id} "
-            f"(servers in this account and region: {seen}). "
-            "Set tracking_server_arn or tracking_uri in the parameters cell."
-        )
-    if len(matches) > 1:
-        raise TrackingServerError(
-            f"Several MLflow tracking servers are tagged {tag_key}={domain_id}: "
-            f"{[server.arn for server in matches]}. Set tracking_server_arn to choose one."
-        )
-    return _usable(matches[0])
-
-
-def _servers_with_tags(sagemaker_client: Any) -> list[tuple[TrackingServer, dict[str, str]]]:
-    """Every tracking server of the account and region, with its tags."""
-    found = []
-    for page in sagemaker_client.get_paginator("list_mlflow_tracking_servers").paginate():
-        for summary in page.get("TrackingServerSummaries", []):
-            server = TrackingServer(
-                name=summary["TrackingServerName"],
-                arn=summary["TrackingServerArn"],
-                status=summary.get("TrackingServerStatus", "Unknown"),
-                is_active=summary.get("IsActive", "Unknown"),
-            )
-            tags: dict[str, str] = {}
-            for tag_page in sagemaker_client.get_paginator("list_tags").paginate(ResourceArn=server.arn):
-                tags.update({tag["Key"]: tag["Value"] for tag in tag_page.get("Tags", [])})
-            found.append((server, tags))
-    return found
-
-
 def resolve_tracking_uri(
     *,
     tracking_uri: str,
     tracking_server_arn: str,
-    domain_id: str | None,
     on_aws: bool,
     sagemaker_client_factory: Callable[[], Any],
 ) -> str:
     """Decide which MLflow the notebook logs to.
 
     An explicit ``tracking_uri`` always wins. Outside AWS the default is a
-    local ``mlflow server`` on port 5000. On AWS the configured
-    ``tracking_server_arn`` is checked, else the server tagged for the
-    domain is looked up; the ARN itself is the tracking URI (the
-    ``sagemaker-mlflow`` plugin resolves and signs it). The client factory is
-    only called on AWS, so laptop runs need no AWS credentials.
+    local ``mlflow server`` on port 5000. On AWS the ``tracking_server_arn``
+    (the settings file's, which the start script writes) is checked; the ARN
+    itself is the tracking URI (the ``sagemaker-mlflow`` plugin resolves and
+    signs it). The client factory is only called on AWS, so laptop runs need
+    no AWS credentials.
     """
     if tracking_uri.strip():
         return tracking_uri.strip()
     if not on_aws:
         return DEFAULT_LOCAL_TRACKING_URI
-    client = sagemaker_client_factory()
-    if tracking_server_arn.strip():
-        return describe_tracking_server(client, tracking_server_arn).arn
-    if not domain_id:
+    if not tracking_server_arn.strip():
         raise TrackingServerError(
-            "Cannot find the MLflow tracking server: no tracking_uri, no "
-            "tracking_server_arn and no domain id (set domain_id in the parameters cell)."
+            "Cannot find the MLflow tracking server: no tracking_uri and no tracking_server_arn. In Studio "
+            "the lab settings file (~/.isolated-studio/settings.json, written at each JupyterLab start) "
+            "names it; restart the app, or set tracking_server_arn in the parameters cell (the "
+            "workload stack's mlflow_tracking_server_arn output)."
         )
-    return find_tracking_server_for_domain(client, domain_id).arn
+    return describe_tracking_server(sagemaker_client_factory(), tracking_server_arn).arn
 
 
 def domain_network(sagemaker_client: Any, domain_id: str) -> DomainNetwork:

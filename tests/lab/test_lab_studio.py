@@ -34,82 +34,6 @@ def sagemaker(aws_credentials: None):
         stubber.assert_no_pending_responses()
 
 
-def summary(arn: str, status: str = "Created", active: str = "Active") -> dict:
-    return {
-        "TrackingServerArn": arn,
-        "TrackingServerName": arn.rsplit("/", 1)[1],
-        "CreationTime": NOW,
-        "LastModifiedTime": NOW,
-        "TrackingServerStatus": status,
-        "IsActive": active,
-        "MlflowVersion": "2.16",
-    }
-
-
-def add_listing(stubber: Stubber, tags_by_arn: dict[str, dict[str, str]], **status) -> None:
-    stubber.add_response(
-        "list_mlflow_tracking_servers",
-        {"TrackingServerSummaries": [summary(arn, **status) for arn in tags_by_arn]},
-        {},
-    )
-    for arn, tags in tags_by_arn.items():
-        stubber.add_response(
-            "list_tags",
-            {"Tags": [{"Key": key, "Value": value} for key, value in tags.items()]},
-            {"ResourceArn": arn},
-        )
-
-
-def test_finds_the_server_tagged_with_the_domain_id(sagemaker) -> None:
-    client, stubber = sagemaker
-    add_listing(
-        stubber,
-        {
-            OTHER_ARN: {"domain-id": "d-otherdomain1", "team": "b"},
-            OUR_ARN: {"domain-id": DOMAIN_ID, "project": "isolated-studio"},
-        },
-    )
-    server = studio.find_tracking_server_for_domain(client, DOMAIN_ID)
-    assert server.arn == OUR_ARN
-    assert server.name == OUR_SERVER
-
-
-def test_no_tagged_server_explains_how_to_configure_one(sagemaker) -> None:
-    client, stubber = sagemaker
-    add_listing(stubber, {OTHER_ARN: {"domain-id": "d-otherdomain1"}})
-    with pytest.raises(TrackingServerError, match=r"No MLflow tracking server is tagged domain-id=d-7xkzq4mlmrbs.*team-b-mlflow.*tracking_server_arn"):
-        studio.find_tracking_server_for_domain(client, DOMAIN_ID)
-
-
-def test_two_tagged_servers_ask_for_an_explicit_arn(sagemaker) -> None:
-    client, stubber = sagemaker
-    add_listing(stubber, {OTHER_ARN: {"domain-id": DOMAIN_ID}, OUR_ARN: {"domain-id": DOMAIN_ID}})
-    with pytest.raises(TrackingServerError, match="Several MLflow tracking servers.*Set tracking_server_arn"):
-        studio.find_tracking_server_for_domain(client, DOMAIN_ID)
-
-
-def test_tags_that_cannot_be_read_point_to_the_arn_setting(sagemaker) -> None:
-    client, stubber = sagemaker
-    stubber.add_response(
-        "list_mlflow_tracking_servers", {"TrackingServerSummaries": [summary(OUR_ARN)]}, {}
-    )
-    stubber.add_client_error(
-        "list_tags",
-        service_error_code="AccessDeniedException",
-        service_message="not authorized to perform: sagemaker:ListTags",
-        http_status_code=400,
-    )
-    with pytest.raises(TrackingServerError, match="AccessDeniedException.*Set tracking_server_arn.*sagemaker:ListTags"):
-        studio.find_tracking_server_for_domain(client, DOMAIN_ID)
-
-
-def test_a_stopped_server_is_reported_with_the_start_command(sagemaker) -> None:
-    client, stubber = sagemaker
-    add_listing(stubber, {OUR_ARN: {"domain-id": DOMAIN_ID}}, status="Stopped", active="Inactive")
-    with pytest.raises(TrackingServerError, match=f"is Inactive \\(status Stopped\\).*start-mlflow-tracking-server --tracking-server-name {OUR_SERVER}"):
-        studio.find_tracking_server_for_domain(client, DOMAIN_ID)
-
-
 def describe_response(status: str = "Created", active: str = "Active") -> dict:
     return {
         "TrackingServerArn": OUR_ARN,
@@ -125,6 +49,14 @@ def describe_response(status: str = "Created", active: str = "Active") -> dict:
         "AutomaticModelRegistration": False,
         "CreationTime": NOW,
     }
+
+
+def test_a_stopped_server_is_reported_with_the_start_command(sagemaker) -> None:
+    client, stubber = sagemaker
+    stubber.add_response("describe_mlflow_tracking_server", describe_response(status="Stopped", active="Inactive"),
+                         {"TrackingServerName": OUR_SERVER})
+    with pytest.raises(TrackingServerError, match=f"is Inactive \\(status Stopped\\).*start-mlflow-tracking-server --tracking-server-name {OUR_SERVER}"):
+        studio.describe_tracking_server(client, OUR_ARN)
 
 
 def test_configured_arn_is_described_by_its_name(sagemaker) -> None:
@@ -167,33 +99,26 @@ def test_tracking_uri_resolution_order(sagemaker) -> None:
         raise AssertionError("AWS must not be called")
 
     explicit = studio.resolve_tracking_uri(
-        tracking_uri=" http://mlflow.internal:5000 ", tracking_server_arn=OUR_ARN,
-        domain_id=DOMAIN_ID, on_aws=True, sagemaker_client_factory=no_aws,
+        tracking_uri=" http://mlflow.internal:5000 ", tracking_server_arn=OUR_ARN, on_aws=True,
+        sagemaker_client_factory=no_aws,
     )
     assert explicit == "http://mlflow.internal:5000"
     laptop = studio.resolve_tracking_uri(
-        tracking_uri="", tracking_server_arn="", domain_id=None, on_aws=False,
-        sagemaker_client_factory=no_aws,
+        tracking_uri="", tracking_server_arn="", on_aws=False, sagemaker_client_factory=no_aws,
     )
     assert laptop == studio.DEFAULT_LOCAL_TRACKING_URI == "http://127.0.0.1:5000"
     stubber.add_response(
         "describe_mlflow_tracking_server", describe_response(), {"TrackingServerName": OUR_SERVER}
     )
     by_arn = studio.resolve_tracking_uri(
-        tracking_uri="", tracking_server_arn=OUR_ARN, domain_id=DOMAIN_ID, on_aws=True,
-        sagemaker_client_factory=lambda: client,
+        tracking_uri="", tracking_server_arn=OUR_ARN, on_aws=True, sagemaker_client_factory=lambda: client,
     )
     assert by_arn == OUR_ARN
-    add_listing(stubber, {OUR_ARN: {"domain-id": DOMAIN_ID}})
-    by_tag = studio.resolve_tracking_uri(
-        tracking_uri="", tracking_server_arn="", domain_id=DOMAIN_ID, on_aws=True,
-        sagemaker_client_factory=lambda: client,
-    )
-    assert by_tag == OUR_ARN
-    with pytest.raises(TrackingServerError, match="no domain id"):
+    # No look-up by tag (the infrastructure tags the server with no domain id): without an ARN
+    # on AWS the notebook says where the ARN comes from, and calls nothing.
+    with pytest.raises(TrackingServerError, match=r"no tracking_server_arn.*settings\.json.*mlflow_tracking_server_arn"):
         studio.resolve_tracking_uri(
-            tracking_uri="", tracking_server_arn="", domain_id=None, on_aws=True,
-            sagemaker_client_factory=lambda: client,
+            tracking_uri="", tracking_server_arn=" ", on_aws=True, sagemaker_client_factory=no_aws,
         )
 
 

@@ -112,34 +112,92 @@ def test_the_lab_kernel_never_installs_into_the_images_environment(tmp_path: Pat
     """pm_lab.kernel.install: venv from the image's Python, pip with the venv's interpreter only."""
     calls: list[list[str]] = []
 
-    def run(command, **kwargs):
-        calls.append(command)
-        return subprocess.CompletedProcess(command, 0, "", "")
-
     home = tmp_path / "home"
     home.mkdir()
-    target = kernel.install(REQUIREMENTS, python="/opt/conda/bin/python", home=home, run=run, echo=lambda _: None)
+    run = _fake_build(calls)
+    image = {"IMAGE_VERSION": "4.4.1-cpu"}
+    target = kernel.install(REQUIREMENTS, python="/opt/conda/bin/python", home=home, run=run, echo=lambda _: None,
+                            environ=image)
     assert target == home / ".isolated-studio" / "kernels" / "pm-lab"
     assert calls[0][:3] == ["/opt/conda/bin/python", "-m", "venv"]
     assert all(call[0] == str(target / "bin" / "python") for call in calls[1:])
     assert calls[1][1:4] == ["-m", "pip", "install"] and calls[1][-2:] == ["-r", str(REQUIREMENTS)]
     assert calls[2][-4:] == ["--name", "pm-lab", "--display-name", kernel.KERNEL_DISPLAY_NAME]
-    # Reused as long as requirements.txt is unchanged.
+    # Reused as long as requirements.txt and the image are unchanged.
     calls.clear()
-    kernel.install(REQUIREMENTS, python="/opt/conda/bin/python", home=home, run=run, echo=lambda _: None)
+    kernel.install(REQUIREMENTS, python="/opt/conda/bin/python", home=home, run=run, echo=lambda _: None,
+                   environ=image)
     assert calls == []
 
 
-def test_a_kernel_without_the_pins_builds_the_lab_kernel_and_asks_to_switch(tmp_path: Path) -> None:
-    from pm_lab.errors import KernelSwitchRequired
+def _fake_build(calls: list[list[str]]):
+    """A stand-in for subprocess.run: records each step; the venv step leaves an interpreter."""
+    def run(command, **kwargs):
+        calls.append(command)
+        if command[1:3] == ["-m", "venv"]:
+            python = Path(command[-1]) / "bin" / "python"
+            python.parent.mkdir(parents=True, exist_ok=True)
+            python.write_text("")
+        return subprocess.CompletedProcess(command, 0, "", "")
+    return run
 
-    requirements = tmp_path / "requirements.txt"
-    requirements.write_text("mlflow==2.16.2\nnumpy==0.0.1  # never installed\n")
-    built = []
-    with pytest.raises(KernelSwitchRequired, match=r"numpy .* \(needs 0.0.1\).*Kernel > Change Kernel > 'Python 3 \(pm-lab"):
-        kernel.require_lab_kernel(requirements, build=lambda: built.append(True))
-    assert built == [True]
-    requirements.write_text(f"pytest=={pytest.__version__}\n")
-    kernel.require_lab_kernel(requirements, build=lambda: built.append(False))  # satisfied: nothing to do
-    assert built == [True]
-    assert sys.version_info >= (3, 11)
+
+def test_a_new_image_release_or_a_lost_interpreter_rebuilds_the_lab_kernel(tmp_path: Path) -> None:
+    """A new release may bring another Python: the environment made from the old one is rebuilt."""
+    calls: list[list[str]] = []
+    run = _fake_build(calls)
+
+    def build(release: str) -> list[str]:
+        calls.clear()
+        kernel.install(REQUIREMENTS, python="/opt/conda/bin/python", home=tmp_path, run=run, echo=lambda _: None,
+                       environ={"IMAGE_VERSION": release})
+        return [" ".join(call[1:3]) for call in calls]
+
+    assert build("4.4.1-cpu") == ["-m venv", "-m pip", "-m ipykernel"]
+    assert build("4.4.1-cpu") == []
+    assert build("4.5.0-cpu") == ["-m venv", "-m pip", "-m ipykernel"]
+    (kernel.kernel_dir(tmp_path) / "bin" / "python").unlink()  # the image's Python it pointed to is gone
+    assert build("4.5.0-cpu")[0] == "-m venv"
+
+
+def test_a_second_build_waits_for_the_one_under_way_and_then_reuses_it(tmp_path: Path) -> None:
+    """The start script builds in the background while the notebook may ask for the kernel too."""
+    import fcntl
+    import threading
+
+    calls: list[list[str]] = []
+    run = _fake_build(calls)
+    kernel.install(REQUIREMENTS, python="/opt/conda/bin/python", home=tmp_path, run=run, echo=lambda _: None,
+                   environ={})
+    calls.clear()
+    said: list[str] = []
+    lock_path = kernel.kernel_dir(tmp_path).parent / "pm-lab.lock"
+    with lock_path.open("w") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)  # the start script's build, under way
+        waiting = threading.Thread(target=kernel.install, args=(REQUIREMENTS,), kwargs=dict(
+            python="/opt/conda/bin/python", home=tmp_path, run=run, echo=said.append, environ={}))
+        waiting.start()
+        waiting.join(timeout=1)
+        assert waiting.is_alive() and said and "waiting for the build" in said[0] and "kernel-build.log" in said[0]
+    waiting.join(timeout=10)
+    assert not waiting.is_alive() and calls == [] and "is current" in said[-1]
+
+
+def test_a_failed_build_says_pips_error_leaves_no_stamp_and_exits_1(tmp_path: Path, monkeypatch, capsys) -> None:
+    from pm_lab.errors import StudioError
+
+    def run(command, **kwargs):
+        if command[1:3] == ["-m", "pip"]:
+            return subprocess.CompletedProcess(command, 1, "", "ERROR: No matching distribution found for mlflow==2.16.2")
+        return _fake_build([])(command)
+
+    with pytest.raises(StudioError, match=r"failed at `.*pip install .*` \(exit 1\):\nERROR: No matching distribution"):
+        kernel.install(REQUIREMENTS, python="/opt/conda/bin/python", home=tmp_path, run=run, echo=lambda _: None)
+    assert not (kernel.kernel_dir(tmp_path) / kernel.STAMP).exists()  # the next start builds it again
+
+    def failing(*args, **kwargs):
+        raise StudioError("Building the lab's kernel failed at `pip install` (exit 1):\nERROR: no index")
+
+    monkeypatch.setattr(kernel, "install", failing)
+    assert kernel.main(["install"]) == 1  # the start script's log shows why, with no traceback
+    assert capsys.readouterr().err == "Building the lab's kernel failed at `pip install` (exit 1):\nERROR: no index\n"
