@@ -221,6 +221,13 @@ def _place(d: Diagram, stack_name: str, stack: Mapping[str, Any], rtype: str, na
         elif "guardrail" in str(body.get("name", "")):
             c.add("guardrails (explicit denies)")
         return key
+    if rtype in ("aws_iam_role_policies_exclusive", "aws_iam_role_policy_attachments_exclusive"):
+        role = _parent(stack, body, "role_name", "aws_iam_role")
+        if role is None:
+            return None
+        key = _place(d, s, stack, "aws_iam_role", role, _body(stack, "aws_iam_role", role))
+        d.components[key].add("only the stacks' policies (exclusive)")
+        return key
     if rtype == "aws_iam_policy":
         return None  # the boundary, shown on the role that names it
     if rtype == "aws_sagemaker_domain":
