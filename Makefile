@@ -94,7 +94,7 @@ diagram: setup ## rewrite the architecture diagram in docs/architecture.md and R
 	  $(PIPENV) run python main.py > /dev/null
 	$(PIPENV) run python -m devtools.architecture build/diagram/cdktf.out
 
-schema: setup ## write config/schema.json and README's configuration table from the declarations
+schema: setup ## write config/schema.json and docs/configuration.md's table from the declarations
 	$(PIPENV) run python -m isolated_studio.config.docs
 
 # Four workers on two cores, one test module at a time each (groups in tests/conftest.py): each

@@ -290,19 +290,30 @@ def test_scenario_file_problems_are_reported_together(tmp_path):
         assert part in str(error.value)
 
 
-# --------------------------------------------------------------------------- README
+# --------------------------------------------------------------------------- docs/security.md
 
 
-def test_the_readme_table_of_what_each_role_may_do_is_the_scenario_file():
-    """`python -m isolated_studio.checks.access --readme` writes it; it must not drift."""
-    readme = (access.ROOT / "README.md").read_text()
-    assert access.README_BEGIN in readme and access.README_END in readme
-    assert access.readme_with_table(readme, SCENARIOS) == readme, (
-        "README's 'What each role may do' table differs from policy/access-scenarios.toml: "
-        "run `python -m isolated_studio.checks.access --readme`")
+def test_the_docs_table_of_what_each_role_may_do_is_the_scenario_file():
+    """`python -m isolated_studio.checks.access --docs` writes it; it must not drift."""
+    text = access.DOCS.read_text()
+    assert access.DOCS_BEGIN in text and access.DOCS_END in text
+    assert access.docs_with_table(text, SCENARIOS) == text, (
+        "docs/security.md's 'What each role may do' table differs from policy/access-scenarios.toml: "
+        "run `python -m isolated_studio.checks.access --docs`")
 
 
-def test_the_readme_table_has_one_row_per_scenario():
+def test_the_docs_command_rewrites_the_access_table(tmp_path, monkeypatch):
+    """The command docs/security.md shows, run as written (on a copy), and its old name."""
+    for flag in ("--docs", "--readme"):
+        copy_ = tmp_path / "security.md"
+        copy_.write_text(access.DOCS.read_text().replace("| Studio execution role |", "| someone else |", 1))
+        monkeypatch.setattr(access, "DOCS", copy_)
+        assert access.main([flag]) == 0
+        assert copy_.read_text() == access.docs_with_table(copy_.read_text(), SCENARIOS)
+        assert "| someone else |" not in copy_.read_text()
+
+
+def test_the_docs_table_has_one_row_per_scenario():
     table = access.role_table(SCENARIOS).splitlines()
     assert len(table) == 2 + len(SCENARIOS)
     assert any("| **denied** |" in row and "`iam:PassRole`" in row for row in table)

@@ -1,4 +1,4 @@
-"""README's cdktf commands, run with the pinned CLI (node_modules) against a moto server.
+"""docs/operations.md's cdktf commands ("Deploy with the cdktf CLI"), run with the pinned CLI (node_modules) against a moto server.
 
 Nothing is exported for the CLI: no TF_CLI_CONFIG_FILE, no --skip-provider-lock. On a
 machine with a provider mirror, `python main.py` (the app cdktf runs) links the mirror into
@@ -13,7 +13,7 @@ to lock providers nor downloads one; without a mirror the same commands use the 
 
 cdktf runs `terraform init` in every selected stack before it deploys the first, so on a
 fresh environment the network's S3 backend (the bucket the state stack creates) cannot be
-initialized yet: the state stack is bootstrapped on its own first, as README says.
+initialized yet: the state stack is bootstrapped on its own first, as docs/operations.md says.
 
 This module starts its own moto server, so it runs beside the other emulator modules.
 """
@@ -64,7 +64,7 @@ class Cli:
     def run(self, *args: str, timeout_s: float = CLI_TIMEOUT_S) -> subprocess.CompletedProcess[str]:
         # The app of cdktf.json is `pipenv run python main.py`; the test already runs inside
         # that environment, so it names the same interpreter.
-        # `npx cdktf`, as README writes it: npm applies the project's .npmrc (the preload that
+        # `npx cdktf`, as docs/operations.md writes it: npm applies the project's .npmrc (the preload that
         # keeps cdktf from calling home).
         command = ["npx", "--no-install", "cdktf", *args, "--app", f"{sys.executable} main.py",
                    "--output", str(self.outdir)]
@@ -140,7 +140,7 @@ def deployed(cli: Cli, deploy, outputs) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def whole_workload(cli: Cli, deploy) -> dict[str, Any]:
-    """README's `cdktf deploy network workload` against the emulator, and the lock table right after it."""
+    """docs/emulator.md's `cdktf deploy network workload` against the emulator, and the lock table right after it."""
     proc = cli.run("deploy", "network", "workload", "--auto-approve", "--skip-synth", timeout_s=400)
     items = cli.client("dynamodb").scan(TableName=cli.config.state.lock_table)["Items"]
     return {"proc": proc, "locks": [item["LockID"]["S"] for item in items if "Info" in item]}

@@ -1,4 +1,4 @@
-"""The configuration's JSON Schema and README table: written from the declarations, kept current."""
+"""The configuration's JSON Schema and docs/configuration.md's table: written from the declarations, kept current."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from isolated_studio.config import docs
 from isolated_studio.config.model import SECTIONS
 
 ROOT = Path(__file__).resolve().parent.parent
-README = (ROOT / "README.md").read_text(encoding="utf-8")
+PAGE = docs.DOC_PATH.read_text(encoding="utf-8")
 ENVIRONMENTS = sorted(CONFIG_DIR.glob("*.toml"))
 
 
@@ -23,14 +23,15 @@ def test_schema_json_is_current():
         "config/schema.json is out of date: run `make schema`"
 
 
-def test_readme_configuration_table_is_current():
-    assert docs.readme_with_table(README) == README, "README's configuration table is out of date: run `make schema`"
+def test_the_configuration_page_table_is_current():
+    assert docs.DOC_PATH == ROOT / "docs" / "configuration.md"
+    assert docs.with_table(PAGE) == PAGE, "docs/configuration.md's table is out of date: run `make schema`"
 
 
-def test_the_readme_table_documents_every_setting():
+def test_the_configuration_table_documents_every_setting():
     for section, model in SECTIONS.items():
         for key in model.model_fields:
-            assert f"| `{section}.{key}` |" in README
+            assert f"| `{section}.{key}` |" in PAGE
 
 
 @pytest.mark.parametrize("path", ENVIRONMENTS, ids=[p.stem for p in ENVIRONMENTS])
@@ -63,7 +64,7 @@ def test_the_schema_rejects_what_the_loader_rejects(tmp_path):
         assert fragment in proc.stdout, proc.stdout
 
 
-def test_the_readme_example_of_problems_is_what_the_loader_prints():
+def test_the_configuration_page_example_of_problems_is_what_the_loader_prints():
     raw = {
         "project": {"name_prefix": "studio-dev"},
         "network": {"vpc_cidr": "10.10.0.0/33", "az_count": 1},
@@ -72,7 +73,7 @@ def test_the_readme_example_of_problems_is_what_the_loader_prints():
     with pytest.raises(ConfigError) as info:
         parse_config(raw, env={"AWS_REGION": "us-west-2"}, source="config/dev.toml")
     lines = str(info.value).splitlines()
-    assert lines[0] in README
+    assert lines[0] in PAGE
     for line in lines[1:]:
         shown = line.split(" (", 1)[0] if "vpc_cidr" in line else line
-        assert shown in README, f"README's example of configuration problems is out of date:\n{line}"
+        assert shown in PAGE, f"docs/configuration.md's example of configuration problems is out of date:\n{line}"

@@ -119,7 +119,7 @@ def test_sigterm_mid_apply_leaves_the_lock_free_and_everything_created_in_the_st
     assert "network: state lock released" in out
     applied = (emu.plan_dir("interrupted") / "review.md").read_text().split("### Applied", 1)[1]
     assert "Changed in part (its apply did not finish): network" in applied
-    # README: "run `make plan` after an interrupt"; the run says so, with the stack and the environment.
+    # docs/operations.md: "run `make plan` after an interrupt"; the run says so, with the stack and the environment.
     assert f'Next:\n  1. `STUDIO_CONFIG={emu.env["STUDIO_CONFIG"]} make plan STACKS="network"`' in out
     assert 'make plan STACKS="network"' in applied.split("### Next", 1)[1]
 

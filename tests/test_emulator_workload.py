@@ -2,7 +2,7 @@
 
 moto creates no SageMaker domain, user profile, MLflow tracking server or CodeArtifact, but it
 holds the workload's storage, encryption and IAM. ``--emulator-scope`` makes every workload
-plan target those resources (:mod:`isolated_studio.ops.emulator_scope`), so README's
+plan target those resources (:mod:`isolated_studio.ops.emulator_scope`), so docs/emulator.md's
 
     STUDIO_ENV=emulator make deploy ARGS="--yes --emulator-scope"
     STUDIO_ENV=emulator make plan ARGS=--emulator-scope
@@ -408,7 +408,7 @@ def test_both_roles_trust_only_sagemaker_the_execution_role_for_this_account_onl
     assume = {"Action": "sts:AssumeRole", "Effect": "Allow", "Principal": {"Service": "sagemaker.amazonaws.com"}}
     assert seen.roles[ROLES["execution"]]["trust"]["Statement"] == [
         {**assume, "Condition": {"StringEquals": {"aws:SourceAccount": MOTO_ACCOUNT}}}]
-    # No condition on the MLflow role: the service is not documented to send aws:SourceAccount (README).
+    # No condition on the MLflow role: the service is not documented to send aws:SourceAccount (docs/security.md).
     assert seen.roles[ROLES["mlflow"]]["trust"]["Statement"] == [assume]
 
 
@@ -477,7 +477,7 @@ def test_a_second_plan_of_the_targets_changes_nothing(emu, replanned):
     assert changes(emu.plan_json("replan", "state")) == []
     network = {(rc["type"], attribute) for rc in changes(emu.plan_json("replan", "network"))
                for attribute in changed_attributes(rc)}
-    assert network <= MOTO_NETWORK_DRIFT  # the one documented quirk (README, "The emulator")
+    assert network <= MOTO_NETWORK_DRIFT  # the one documented quirk (docs/emulator.md)
 
 
 # --------------------------------------------------------------------------- destroy

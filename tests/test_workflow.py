@@ -553,7 +553,7 @@ def test_a_deploy_that_applied_state_and_then_heard_no_does_not_claim_nothing_ch
     assert "Applied: state" in lines
     applied = (flow.plan_dir / "review.md").read_text().split("### Applied", 1)[1]
     assert "- Applied: state" in applied
-    # README's promise: every exit after a partial change says what to run next.
+    # docs/operations.md's promise: every exit after a partial change says what to run next.
     assert lines[lines.index("Next:"):] == [
         "Next:",
         '  1. `make plan STACKS="network"`: see what is deployed now and what is left to change',

@@ -808,16 +808,17 @@ def evaluate_all(scenarios: Sequence[Scenario], synthesis: Synthesis) -> list[De
     return [evaluate(s, synthesis) for s in scenarios if synthesis.mode in s.modes]
 
 
-# --------------------------------------------------------------------------- README table
+# --------------------------------------------------------------------------- docs/security.md's table
 
 
 ROLE_TITLES = {"execution": "Studio execution role", "mlflow": "MLflow server role"}
-README_BEGIN = "<!-- access table: written by `python -m isolated_studio.checks.access --readme` from policy/access-scenarios.toml -->"
-README_END = "<!-- end of access table -->"
+DOCS = ROOT / "docs" / "security.md"
+DOCS_BEGIN = "<!-- access table: written by `python -m isolated_studio.checks.access --docs` from policy/access-scenarios.toml -->"
+DOCS_END = "<!-- end of access table -->"
 
 
 def role_table(scenarios: Sequence[Scenario]) -> str:
-    """The README's "What each role may do" table: one row per scenario, by role, allowed first."""
+    """docs/security.md's "What each role may do" table: one row per scenario, by role, allowed first."""
     def modes(s: Scenario) -> str:
         return "both" if set(s.modes) == set(MODES) else " ".join(s.modes)
 
@@ -839,10 +840,10 @@ def role_table(scenarios: Sequence[Scenario]) -> str:
     return "\n".join(lines)
 
 
-def readme_with_table(readme: str, scenarios: Sequence[Scenario]) -> str:
-    """``readme`` with the text between the access-table markers replaced by :func:`role_table`."""
-    start, end = readme.index(README_BEGIN) + len(README_BEGIN), readme.index(README_END)
-    return readme[:start] + "\n" + role_table(scenarios) + "\n" + readme[end:]
+def docs_with_table(text: str, scenarios: Sequence[Scenario]) -> str:
+    """``text`` with the text between the access-table markers replaced by :func:`role_table`."""
+    start, end = text.index(DOCS_BEGIN) + len(DOCS_BEGIN), text.index(DOCS_END)
+    return text[:start] + "\n" + role_table(scenarios) + "\n" + text[end:]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -852,11 +853,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("outdir", nargs="?", default="cdktf.out")
-    parser.add_argument("--readme", action="store_true", help="rewrite the README's access table and exit")
+    # --readme: the name from when the table was in README.
+    parser.add_argument("--docs", "--readme", dest="docs", action="store_true",
+                        help="rewrite docs/security.md's access table and exit")
     args = parser.parse_args(argv)
-    if args.readme:
-        readme = ROOT / "README.md"
-        readme.write_text(readme_with_table(readme.read_text(), load_scenarios()))
+    if args.docs:
+        DOCS.write_text(docs_with_table(DOCS.read_text(), load_scenarios()))
         return 0
     stacks = {name: json.loads((path / "cdk.tf.json").read_text()) for name, path in stack_dirs(Path(args.outdir)).items()}
     attached = stacks["workload"].get("resource", {}).get("aws_iam_role_policy_attachment")

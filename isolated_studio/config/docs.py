@@ -1,4 +1,4 @@
-"""`make schema`: config/schema.json and README's configuration table, from the declarations.
+"""`make schema`: config/schema.json and docs/configuration.md's table, from the declarations.
 
 Editors that read ``#:schema`` comments in TOML (taplo, VS Code's Even Better TOML) complete
 and check the environment files against the schema; tests/test_config_schema.py keeps both
@@ -19,7 +19,7 @@ from isolated_studio.config.model import SECTIONS, ConfigFile, Derived, Shown
 from isolated_studio.config.rules import CONFIG_DIR, PROJECT_ROOT
 
 SCHEMA_PATH = CONFIG_DIR / "schema.json"
-README_PATH = PROJECT_ROOT / "README.md"
+DOC_PATH = PROJECT_ROOT / "docs" / "configuration.md"
 TABLE_START = "<!-- configuration table: written by `make schema` from isolated_studio/config/model.py -->"
 TABLE_END = "<!-- end of configuration table -->"
 
@@ -60,17 +60,17 @@ def table() -> str:
     return "\n".join(rows)
 
 
-def readme_with_table(readme: str) -> str:
-    start, end = readme.index(TABLE_START) + len(TABLE_START), readme.index(TABLE_END)
-    return readme[:start] + "\n" + table() + "\n" + readme[end:]
+def with_table(text: str) -> str:
+    start, end = text.index(TABLE_START) + len(TABLE_START), text.index(TABLE_END)
+    return text[:start] + "\n" + table() + "\n" + text[end:]
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.parse_args(argv)
     SCHEMA_PATH.write_text(schema_text(), encoding="utf-8")
-    README_PATH.write_text(readme_with_table(README_PATH.read_text(encoding="utf-8")), encoding="utf-8")
-    print(f"wrote {SCHEMA_PATH.relative_to(PROJECT_ROOT)} and the configuration table in {README_PATH.name}")
+    DOC_PATH.write_text(with_table(DOC_PATH.read_text(encoding="utf-8")), encoding="utf-8")
+    print(f"wrote {SCHEMA_PATH.relative_to(PROJECT_ROOT)} and the configuration table in {DOC_PATH.relative_to(PROJECT_ROOT)}")
     return 0
 
 
