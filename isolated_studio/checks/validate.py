@@ -34,7 +34,7 @@ def validate_stack(name: str, path: Path, env: dict[str, str]) -> ValidateResult
         detail = init.stdout + init.stderr
         if "could not connect to registry.terraform.io" in detail:
             detail += (f"\nHint: without internet access, set {MIRROR_ENV} to a filesystem mirror of the "
-                       "providers (see README, 'Provider mirror').")
+                       "providers (see docs/air-gapped.md, 'The provider mirror').")
         return ValidateResult(name, False, [{"severity": "error", "summary": "terraform init failed",
                                              "detail": detail}])
     proc = run(["validate", "-json", "-no-color"], cwd=path, env=env, check=False)

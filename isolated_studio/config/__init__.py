@@ -8,7 +8,7 @@ deployed to several regions: the region is part of every state key and of the bo
 state path, so two regions never share state.
 
 Every setting is declared once, in isolated_studio/config/model.py (type, default,
-constraint, description); config/schema.json and README's configuration table are written
+constraint, description); config/schema.json and docs/configuration.md's table are written
 from those declarations (``make schema``). Validation collects *every* problem, each with
 its key path, into one :class:`ConfigError` before any Terraform is written: a platform
 engineer fixing a config file wants the whole list at once, not one error per ``make synth``.

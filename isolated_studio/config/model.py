@@ -2,7 +2,7 @@
 
 Each section of the TOML file is a frozen pydantic model that forbids unknown keys; each
 setting's problem finder (isolated_studio/config/rules.py) is attached to its type, and its
-description is what the JSON Schema (config/schema.json) and README's configuration table
+description is what the JSON Schema (config/schema.json) and docs/configuration.md's table
 show. A setting whose default depends on others (``state.bucket`` on
 ``project.name_prefix``, ...) says so with :class:`Derived`; the loader fills it in.
 """
@@ -87,7 +87,7 @@ class NoShape:
 
 
 class Derived:
-    """A default computed from other settings (``doc`` is how the README shows it)."""
+    """A default computed from other settings (``doc`` is how docs/configuration.md shows it)."""
 
     def __init__(self, doc: str, compute: Callable[[Mapping[str, Any]], Any]):
         self.doc = doc
@@ -95,7 +95,7 @@ class Derived:
 
 
 class Shown:
-    """How the README shows a default too long for its table."""
+    """How docs/configuration.md shows a default too long for its table."""
 
     def __init__(self, doc: str):
         self.doc = doc
