@@ -160,7 +160,7 @@ KERNEL_BUILD_BOUND_S = 1200
 #: Its log, relative to the user's home (the notebook names it while it waits for the build).
 KERNEL_BUILD_LOG = ".isolated-studio/kernel-build.log"
 #: Where the start script lives in the notebooks bucket: a prefix of ours, which the lab's
-#: settings may not use and the lab roles may not write (stacks/workload.py).
+#: settings may not use and the lab roles may not write (stacks/workload_data.py).
 START_SCRIPT_KEY = f"{RESERVED_PREFIX}/jupyterlab-start.sh"
 
 

@@ -1,4 +1,6 @@
-"""Everything a data scientist uses inside the isolated network.
+"""Everything a data scientist uses inside the isolated network: the composition of the
+workload's data (stacks/workload_data.py), its Studio side (stacks/workload_studio.py) and its
+tracking server (stacks/workload_tracking.py).
 
 The network arrives as a NetworkStack object; cdktf turns every attribute read from it into
 an output of the network stack and a `terraform_remote_state` read here, so nothing is
@@ -7,103 +9,23 @@ looked up by name or tag.
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-from pathlib import Path
-from typing import Sequence
-
-from cdktf import Fn, TerraformLocal, TerraformOutput
+from cdktf import TerraformOutput
 from cdktf_cdktf_provider_aws.data_aws_caller_identity import DataAwsCallerIdentity
 from cdktf_cdktf_provider_aws.data_aws_partition import DataAwsPartition
 from constructs import Construct
 
-from isolated_studio.config import PROJECT_ROOT, StudioConfig
-from modules import aws_owned
+from isolated_studio.config import StudioConfig
 from modules.emulator_guard import EmulatorGuard, EmulatorGuardProps
-from modules.encryption_key import EncryptionKey, EncryptionKeyProps
 from modules.lab_content import LabContent, LabContentProps
-from modules.mlflow_server import MlflowServer, MlflowServerProps
 from modules.pypi_mirror import PypiMirror, PypiMirrorProps
-from modules.secure_bucket import SecureBucket, SecureBucketProps
-from modules.studio_domain import (
-    REMOTE_FUNCTION_PREFIX,
-    START_SCRIPT_KEY,
-    StudioDomain,
-    StudioDomainProps,
-    codeartifact_login,
-    jupyterlab_bootstrap_script,
-    jupyterlab_startup_script,
-    sagemaker_sdk_config,
-)
-from modules.studio_roles import StudioRoles, StudioRolesProps
+from modules.studio_domain import START_SCRIPT_KEY, StudioDomain, StudioDomainProps, jupyterlab_bootstrap_script
+from modules.studio_roles import StudioRoles
 from modules.user_profiles import UserProfiles, UserProfilesProps
 from stacks.base import StudioStack
 from stacks.network import NetworkStack
-
-NOTEBOOKS_DIR = PROJECT_ROOT / "notebooks"
-#: The UCI file, when the user saved it there; else deploy generates one beside it.
-DEFAULT_DATA_FILE = PROJECT_ROOT / "data" / "ai4i2020.csv"
-GENERATED_DATA_FILE = PROJECT_ROOT / "data" / "generated" / "ai4i2020.csv"
-
-
-def lab_data_file(configured: str) -> Path:
-    """The AI4I 2020 CSV a deploy uploads: the configured file, else data/ai4i2020.csv, else generated.
-
-    The generator (the same command as `make data`, seed 42) is deterministic, so the file and
-    its S3 object stay the same from one synthesis to the next and plans show no change.
-    """
-    if configured:
-        path = Path(configured)
-        return path if path.is_absolute() else PROJECT_ROOT / path
-    if DEFAULT_DATA_FILE.is_file():
-        return DEFAULT_DATA_FILE
-    if not GENERATED_DATA_FILE.is_file():
-        GENERATED_DATA_FILE.parent.mkdir(parents=True, exist_ok=True)
-        # A name of this process's own: syntheses side by side (test workers, two terminals) each
-        # write a whole file and the last rename wins; the generator is deterministic, so they agree.
-        partial = GENERATED_DATA_FILE.with_suffix(f".{os.getpid()}.partial")
-        subprocess.run(
-            [sys.executable, "-m", "pm_lab.synthetic", "--rows", "10000", "--seed", "42", "--out", str(partial)],
-            cwd=NOTEBOOKS_DIR, check=True, stdout=subprocess.DEVNULL,
-        )
-        partial.replace(GENERATED_DATA_FILE)
-    return GENERATED_DATA_FILE
-
-
-def lab_bucket_names(config: StudioConfig, account: str) -> dict[str, str]:
-    """The buckets' names by kind ("logs", "notebooks", "mlflow").
-
-    Deterministic names (account and region make them globally unique) let roles and policies
-    name the buckets without waiting for them.
-    """
-    return {kind: f"{config.name_prefix}-{kind}-{account}-{config.region}" for kind in ("logs", "notebooks", "mlflow")}
-
-
-def studio_roles_props(config: StudioConfig, *, account: str, partition: str, key_arn: str,
-                       subnet_ids: Sequence[str], security_group_ids: Sequence[str],
-                       experiments_endpoint_id: str | None, domain_id: str = "") -> StudioRolesProps:
-    """The roles' inputs from the configuration and the values only AWS knows (tokens in a
-    synthesis, concrete values in the policy tests that evaluate the roles without one)."""
-    w, buckets = config.workload, lab_bucket_names(config, account)
-    return StudioRolesProps(
-        name=config.name_prefix,
-        mode=w.iam_mode,
-        partition=partition,
-        region=config.region,
-        account_id=account,
-        lab_bucket_names=[buckets["notebooks"], buckets["mlflow"]],
-        mlflow_bucket_name=buckets["mlflow"],
-        kms_key_arn=key_arn,
-        mlflow_server_name=config.mlflow_server_name,
-        codeartifact_domain=config.codeartifact_domain,
-        codeartifact_repository=w.codeartifact_repository,
-        subnet_ids=subnet_ids,
-        security_group_ids=security_group_ids,
-        domain_id=domain_id,
-        experiments_endpoint_id=experiments_endpoint_id,
-        image_accounts=[*aws_owned.for_region(config.region).registry_accounts, *w.docker_trusted_accounts],
-    )
+from stacks.workload_data import NOTEBOOKS_DIR, LabBuckets, lab_data_file, workload_key
+from stacks.workload_studio import lab_settings, start_script, studio_roles_props
+from stacks.workload_tracking import tracking_server
 
 
 class WorkloadStack(StudioStack):
@@ -125,23 +47,10 @@ class WorkloadStack(StudioStack):
         subnet_ids = [s.id for s in network.vpc.subnets]
         studio_sg = network.studio_security_group.security_group.id
         experiments = network.endpoints.interface_endpoints.get("experiments")
-        s3_endpoint = network.endpoints.s3_gateway.id
 
-        self.key = EncryptionKey(
-            self,
-            "kms",
-            props=EncryptionKeyProps(
-                name=f"{name}-workload",
-                description=f"{name}: Studio home EFS, lab buckets, CodeArtifact, SageMaker logs",
-                account_id=account,
-                partition=partition,
-                region=c.region,
-                via_services=("s3", "elasticfilesystem", "codeartifact", "sagemaker"),
-                log_group_pattern="/aws/sagemaker/*",
-            ),
-        )
+        # Data: the key, then the roles that use it, then the buckets that name the roles.
+        self.key = workload_key(self, config=c, account=account, partition=partition)
         key_arn = self.key.key.arn
-        bucket_names = lab_bucket_names(config, account)
         self.roles = StudioRoles(
             self,
             "iam",
@@ -149,89 +58,19 @@ class WorkloadStack(StudioStack):
                                      subnet_ids=subnet_ids, security_group_ids=[studio_sg],
                                      experiments_endpoint_id=experiments.id if experiments else None),
         )
-        lab_roles = [self.roles.execution_role.arn, self.roles.mlflow_role.arn]
-
-        self.log_bucket = SecureBucket(
-            self,
-            "access-logs",
-            props=SecureBucketProps(
-                bucket_name=bucket_names["logs"],
-                kms_key_arn=None,  # S3 server access logging cannot deliver to SSE-KMS buckets
-                access_log_bucket=None,
-                force_destroy=w.force_destroy_buckets,
-                # moto enforces the TLS-only Deny without its condition (as for the state bucket).
-                deny_insecure_transport=not c.emulator.enabled,
-                noncurrent_version_days=w.noncurrent_version_expiration_days,
-                extra_statements=[{
-                    "Sid": "S3ServerAccessLogDelivery",
-                    "Effect": "Allow",
-                    "Principal": {"Service": "logging.s3.amazonaws.com"},
-                    "Action": "s3:PutObject",
-                    "Resource": f"arn:{partition}:s3:::{bucket_names['logs']}/*",
-                    "Condition": {"StringEquals": {"aws:SourceAccount": account}},
-                }],
-            ),
-        )
-
-        def lab_bucket(id: str, kind: str, **extra: object) -> SecureBucket:
-            """A KMS-encrypted bucket the lab roles read and write, logging into access-logs."""
-            return SecureBucket(
-                self,
-                id,
-                props=SecureBucketProps(
-                    bucket_name=bucket_names[kind],
-                    kms_key_arn=key_arn,
-                    access_log_bucket=self.log_bucket.bucket.id,
-                    access_log_prefix=f"{kind}/",
-                    access_log_ready=[self.log_bucket.policy],
-                    read_write_principals=lab_roles,
-                    force_destroy=w.force_destroy_buckets,
-                    deny_insecure_transport=not c.emulator.enabled,
-                    # The execution role's credentials work only through our S3 endpoint; the MLflow
-                    # server (its own role, from SageMaker's network) and the deployer are not bound.
-                    # moto applies a Deny without its condition: not in the emulator (docs/perimeter.md).
-                    endpoint_only_principals=[] if c.emulator.enabled else [self.roles.execution_role.arn],
-                    endpoint_ids=[] if c.emulator.enabled else [s3_endpoint],
-                    noncurrent_version_days=w.noncurrent_version_expiration_days,
-                    **extra,
-                ),
-            )
-
-        # The start script every JupyterLab app runs (modules/studio_domain.py) is written by
-        # deploys only: no lab role may change what the other users' apps run. moto applies a Deny
-        # without its condition (it would refuse the deploy's own upload): not in the emulator.
-        self.notebooks_bucket = lab_bucket("notebooks", "notebooks", extra_statements=[] if c.emulator.enabled else [{
-            "Sid": "OnlyDeploysWriteTheStartScript",
-            "Effect": "Deny",
-            "Principal": {"AWS": "*"},
-            "Action": ["s3:PutObject", "s3:DeleteObject", "s3:DeleteObjectVersion", "s3:PutObjectAcl"],
-            "Resource": f"arn:{partition}:s3:::{bucket_names['notebooks']}/{START_SCRIPT_KEY}",
-            "Condition": {"ArnEquals": {"aws:PrincipalArn": lab_roles}},
-        }])
+        execution_role = self.roles.execution_role.arn
+        buckets = LabBuckets(self, config=c, account=account, partition=partition, key_arn=key_arn,
+                             lab_roles=[execution_role, self.roles.mlflow_role.arn],
+                             execution_role_arn=execution_role, s3_endpoint=network.endpoints.s3_gateway.id)
+        self.log_bucket, self.notebooks_bucket = buckets.logs, buckets.notebooks
+        notebooks = buckets.names["notebooks"]
         self.data_file = lab_data_file(w.data_file)
-        # What the notebook needs in Studio, written by the start script to
-        # ~/.isolated-studio/settings.json (pm_lab.settings reads it). Only deterministic names
-        # and network/key values: the tracking server ARN is built from its name, since the
-        # server (tagged with the domain id) cannot feed the domain's own start script.
-        self.lab_settings = {
-            "schema_version": 1,
-            "region": c.region,
-            "account_id": account,
-            "codeartifact_domain": c.codeartifact_domain,
-            "codeartifact_domain_owner": account,
-            "codeartifact_repository": w.codeartifact_repository,
-            "tracking_server_arn": (
-                f"arn:{partition}:sagemaker:{c.region}:{account}:mlflow-tracking-server/{c.mlflow_server_name}"
-            ),
-            "mlflow_version": w.mlflow_version,
-            "notebooks_bucket": bucket_names["notebooks"],
-            "data_uri": f"s3://{bucket_names['notebooks']}/{w.data_prefix}/{self.data_file.name}",
-            "remote_s3_root_uri": f"s3://{bucket_names['notebooks']}/{REMOTE_FUNCTION_PREFIX}",
-            "kms_key_arn": key_arn,
-            "subnet_ids": subnet_ids,
-            "security_group_ids": [studio_sg],
-            "execution_role_arn": self.roles.execution_role.arn,
-        }
+
+        # Studio: packages, the start script and its settings, the domain and its users.
+        network_values = {"key_arn": key_arn, "subnet_ids": subnet_ids, "security_group_id": studio_sg,
+                          "execution_role_arn": execution_role}
+        self.lab_settings = lab_settings(c, account=account, partition=partition, notebooks_bucket=notebooks,
+                                         data_file=self.data_file, **network_values)
         self.pypi = PypiMirror(
             self,
             "codeartifact",
@@ -242,35 +81,8 @@ class WorkloadStack(StudioStack):
                 kms_key_arn=key_arn,
             ),
         )
-        self.start_script = jupyterlab_startup_script(
-            region=c.region,
-            codeartifact_domain=c.codeartifact_domain,
-            codeartifact_owner=account,
-            codeartifact_repository=w.codeartifact_repository,
-            lab_bucket=bucket_names["notebooks"],
-            lab_prefix=w.notebooks_prefix,
-            # A local keeps the JSON (and its quotes) out of the script's text. The values
-            # are a local of their own: strings that interpolate a reference ("arn:${...}")
-            # inside a built-in function's arguments make cdktf warn that such escape
-            # sequences are unsupported; as a local, jsonencode() gets one plain reference.
-            settings_base64=TerraformLocal(
-                self, "lab_settings", Fn.base64encode(Fn.jsonencode(
-                    TerraformLocal(self, "lab_settings_values", self.lab_settings).expression
-                ))
-            ).as_string,
-            sdk_config=sagemaker_sdk_config(
-                bucket=bucket_names["notebooks"],
-                kms_key_arn=key_arn,
-                subnet_ids=subnet_ids,
-                security_group_ids=[studio_sg],
-                execution_role_arn=self.roles.execution_role.arn,
-                pre_execution_commands=[codeartifact_login(
-                    region=c.region, domain=c.codeartifact_domain, owner=account,
-                    repository=w.codeartifact_repository,
-                )],
-            ),
-            image_version=w.studio_image_version,
-        )
+        self.start_script = start_script(self, c, settings=self.lab_settings, account=account,
+                                         notebooks_bucket=notebooks, **network_values)
         self.studio = StudioDomain(
             self,
             "studio",
@@ -279,24 +91,23 @@ class WorkloadStack(StudioStack):
                 vpc_id=vpc_id,
                 subnet_ids=subnet_ids,
                 security_group_ids=[studio_sg],
-                execution_role_arn=self.roles.execution_role.arn,
+                execution_role_arn=execution_role,
                 kms_key_arn=key_arn,
-                lifecycle_script=jupyterlab_bootstrap_script(region=c.region, bucket=bucket_names["notebooks"]),
+                lifecycle_script=jupyterlab_bootstrap_script(region=c.region, bucket=notebooks),
                 retain_home_efs=w.retain_home_efs,
                 docker_trusted_accounts=w.docker_trusted_accounts,
             ),
         )
         domain = self.studio.domain
         self.roles.restrict_to_domain(domain.id)
-        # The MLflow UI in Studio uploads and downloads artifacts from the browser.
-        self.mlflow_bucket = lab_bucket("mlflow-artifacts", "mlflow", cors_origins=[domain.url])
+        self.mlflow_bucket = buckets.mlflow(cors_origins=[domain.url])
         self.users = UserProfiles(
             self,
             "users",
             props=UserProfilesProps(
                 domain_id=domain.id,
                 names=w.user_profiles,
-                execution_role_arn=self.roles.execution_role.arn,
+                execution_role_arn=execution_role,
                 security_group_ids=[studio_sg],
                 jupyterlab_instance_type=w.jupyterlab_instance_type,
                 lifecycle_config_arn=self.studio.lifecycle_config.arn if w.attach_lifecycle_config else None,
@@ -304,23 +115,9 @@ class WorkloadStack(StudioStack):
                 image_version=w.studio_image_version,
             ),
         )
-        # Needs only its bucket, its role and the role's grants: never the domain, users, lab
-        # uploads or CodeArtifact (modules/mlflow_server.py).
-        self.mlflow = MlflowServer(
-            self,
-            "mlflow",
-            props=MlflowServerProps(
-                name=c.mlflow_server_name,
-                artifact_bucket=self.mlflow_bucket.bucket.bucket,
-                artifact_prefix=w.mlflow_artifact_prefix,
-                role_arn=self.roles.mlflow_role.arn,
-                size=w.mlflow_size,
-                mlflow_version=w.mlflow_version,
-                automatic_model_registration=w.mlflow_automatic_model_registration,
-                maintenance_window=w.mlflow_maintenance_window,
-                depends_on=[self.roles.policies["mlflow-artifacts"], self.roles.policies["mlflow-model-registry"]],
-            ),
-        )
+
+        # Tracking, and the lab's files with the start script among them.
+        self.mlflow = tracking_server(self, c, artifacts=self.mlflow_bucket, roles=self.roles)
         self.lab = LabContent(
             self,
             "lab",

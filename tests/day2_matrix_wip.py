@@ -110,8 +110,9 @@ CHANGES = [
 def synthesize(config: StudioConfig, outdir: Path, change: Change | None = None) -> dict[str, dict]:
     from main import build_app
     import stacks.workload as workload
+    import stacks.workload_studio as studio
 
-    saved = (workload.NOTEBOOKS_DIR, workload.jupyterlab_startup_script)
+    saved = (workload.NOTEBOOKS_DIR, studio.jupyterlab_startup_script)
     try:
         if change is not None and change.lab_file:
             lab = outdir.parent / f"{outdir.name}-notebooks"
@@ -123,11 +124,11 @@ def synthesize(config: StudioConfig, outdir: Path, change: Change | None = None)
             workload.NOTEBOOKS_DIR = lab
         if change is not None and change.script:
             original = saved[1]
-            workload.jupyterlab_startup_script = lambda **kw: original(**kw).replace(
+            studio.jupyterlab_startup_script = lambda **kw: original(**kw).replace(
                 "exit 0\n", "log edited by the platform team\nexit 0\n")
         build_app(config if change is None or change.edit is None else change.edit(config), outdir).synth()
     finally:
-        workload.NOTEBOOKS_DIR, workload.jupyterlab_startup_script = saved
+        workload.NOTEBOOKS_DIR, studio.jupyterlab_startup_script = saved
     return {s: json.loads((outdir / "stacks" / s / "cdk.tf.json").read_text()) for s in ("network", "workload")}
 
 

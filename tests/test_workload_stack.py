@@ -14,7 +14,7 @@ from cdktf_cdktf_provider_aws.sagemaker_mlflow_tracking_server import SagemakerM
 from matchers import has
 from modules.lab_content import lab_files
 from modules.studio_domain import START_SCRIPT_KEY
-from stacks.workload import NOTEBOOKS_DIR
+from stacks.workload_data import NOTEBOOKS_DIR
 
 REMOTE = "data.terraform_remote_state.cross-stack-reference-input-network.outputs"
 
@@ -206,7 +206,7 @@ def test_data_file_is_uploaded_under_the_data_prefix_when_configured(tmp_path, v
 def test_default_deploy_uploads_the_uci_file_when_saved_else_a_generated_one(tmp_path, monkeypatch):
     import pandas as pd
 
-    from stacks import workload
+    from stacks import workload_data as workload
 
     uci, generated = tmp_path / "ai4i2020.csv", tmp_path / "generated" / "ai4i2020.csv"
     monkeypatch.setattr(workload, "DEFAULT_DATA_FILE", uci)

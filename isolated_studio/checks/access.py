@@ -460,8 +460,8 @@ def world_for(stacks: Mapping[str, Mapping], base: World | None = None) -> World
 
 
 def _roles_props(config: Any, world: World) -> Any:
-    # The stack's own wiring and naming (stacks/workload.py), not a copy of it.
-    from stacks.workload import studio_roles_props
+    # The stack's own wiring and naming (stacks/workload_studio.py, stacks/workload_data.py), not a copy of it.
+    from stacks.workload_studio import studio_roles_props
 
     return studio_roles_props(config, account=world.account, partition=world.partition, key_arn=world.key_arn,
                               subnet_ids=list(world.subnets), security_group_ids=[world.security_groups[0]],
@@ -481,7 +481,7 @@ def rendered(document: Mapping[str, Any]) -> dict:
 
 def world_for_config(config: Any, base: World | None = None) -> World:
     """The world :func:`world_for` finds in a synthesis of ``config``, from the configuration alone."""
-    from stacks.workload import lab_bucket_names
+    from stacks.workload_data import lab_bucket_names
 
     base = base or World()
     w, props = config.workload, _roles_props(config, base)

@@ -10,7 +10,7 @@ from pm_lab import settings, tracking
 from pm_lab.errors import TrackingServerError
 
 ACCOUNT = "111122223333"
-#: The shape stacks/workload.py's lab_settings writes (test_lab_settings_match_the_stack checks the keys).
+#: The shape stacks/workload_studio.py's lab_settings writes (test_lab_settings_match_the_stack checks the keys).
 TERRAFORM_SETTINGS = {
     "schema_version": 1,
     "region": "eu-west-1",
@@ -98,9 +98,9 @@ def test_lab_settings_match_the_stack(tmp_path: Path) -> None:
     """The keys the stack writes are the keys this module reads (and nothing is lost)."""
     import re
 
-    source = (Path(__file__).resolve().parents[2] / "stacks" / "workload.py").read_text()
-    start = source.index("self.lab_settings = {")
-    block = source[start: source.index("self.pypi", start)]
+    source = (Path(__file__).resolve().parents[2] / "stacks" / "workload_studio.py").read_text()
+    start = source.index("def lab_settings(")
+    block = source[start: source.index("\ndef ", start + 1)]
     written = set(re.findall(r'^\s*"([a-z0-9_]+)":', block, flags=re.MULTILINE))
     assert written == set(TERRAFORM_SETTINGS)
     loaded = settings.load(write(tmp_path, TERRAFORM_SETTINGS))
