@@ -1,0 +1,12 @@
+"""`isolated-studio destroy`: the workflow's destroy (isolated_studio.ops.workflow; its options, messages and exit codes)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from isolated_studio.ops import workflow
+from isolated_studio.ops.context import RunContext
+
+
+def run(context: RunContext, argv: Sequence[str]) -> int:
+    return workflow.main(["destroy", *argv], context=context)
