@@ -38,7 +38,7 @@ def test_every_make_target_the_readme_names_exists():
 
 
 def test_the_emulator_make_commands_run_the_workflow_with_their_arguments():
-    """`STUDIO_ENV=emulator make <command> ARGS=...` calls `workflow <command> ARGS`: the e2e tests
+    """`STUDIO_ENV=emulator make <command> ARGS=...` calls `isolated-studio <command> ARGS`: the e2e tests
     (tests/test_emulator_e2e.py, tests/test_emulator_workload.py) run those workflow commands."""
     import os
     import shlex
@@ -54,5 +54,5 @@ def test_the_emulator_make_commands_run_the_workflow_with_their_arguments():
                              cwd=ROOT, env={**os.environ, "STUDIO_ENV": assignments["STUDIO_ENV"]},
                              capture_output=True, text=True, timeout=60)
         assert dry.returncode == 0, dry.stderr
-        expected = f"-m isolated_studio.ops.workflow {command} {assignments.get('ARGS', '')}".rstrip()
+        expected = f"isolated-studio {command} {assignments.get('ARGS', '')}".rstrip()
         assert any(" ".join(l.split()).endswith(expected) for l in dry.stdout.splitlines()), (line, dry.stdout)
