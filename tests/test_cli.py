@@ -56,7 +56,7 @@ def test_a_missing_environment_is_refused_before_anything_runs_with_the_workflow
 
 
 def test_the_makefile_runs_the_products_commands_through_isolated_studio():
-    called = re.findall(r"\$\(ISOLATED_STUDIO\) ([a-z-]+)", MAKEFILE) + re.findall(r"\$\(WORKFLOW\) ([a-z-]+)", MAKEFILE)
+    called = re.findall(r"\$\((?:ISOLATED_STUDIO|WORKFLOW)\) ([a-z-]+)", MAKEFILE)
     assert {"plan", "deploy", "destroy", "drift", "audit", "validate", "checkov", "lint-iam", "schema",
             "emulator"} <= set(called)
     assert set(called) <= set(cli.COMMANDS), sorted(set(called) - set(cli.COMMANDS))

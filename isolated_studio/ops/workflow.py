@@ -58,7 +58,7 @@ from isolated_studio.ops.errors import Refused, WorkflowError
 from isolated_studio.ops.results import PlanFailed, RunResult, Skipped, StackPlan, render_report
 from isolated_studio.ops.runner import DEFAULT_TIMEOUT_S, Terraform, TooOld, check_version
 from isolated_studio.ops.signals import Interrupted, Interrupts
-from isolated_studio.ops.summary import STACK_ORDER
+from isolated_studio.ops.stack_specs import SPECS, STACK_ORDER
 from isolated_studio.ops.summary import stack_dirs as synthesized_stack_dirs
 from isolated_studio.ops.terraform import TerraformError, terraform_env
 
@@ -288,7 +288,7 @@ class Workflow:
             result.failed[planned.stack] = str(error).splitlines()[0].rstrip(":")
             raise
         finally:
-            if planned.stack == "state":
+            if SPECS[planned.stack].local_state:
                 self._protect_bootstrap_state()
         result.applied.append(planned.stack)
         if planned.destroy and planned.stack == "workload":
@@ -345,9 +345,10 @@ class Workflow:
                 "destroy with --include-state")
 
     def _destroy_blocker(self, stack: str) -> str | None:
-        if stack != "state" and not self.state_bucket_exists():
+        local = SPECS[stack].local_state
+        if not local and not self.state_bucket_exists():
             return f"nothing to destroy: the state bucket {self.config.state.bucket} does not exist"
-        if stack == "state" and not self.bootstrap_state_file().exists():
+        if local and not self.bootstrap_state_file().exists():
             return f"nothing to destroy: no bootstrap state at {self.bootstrap_state_file()}"
         self.tf.init(stack)
         if not self.tf.resources(stack):
@@ -406,11 +407,10 @@ class Workflow:
 
     def _clear_for_destroy(self, stack: str) -> None:
         """Remove what Terraform did not create but would block the stack's destroy."""
-        clear = {"workload": self.cleanup_studio, "network": self.cleanup_vpc_leftovers,
-                 "state": self.empty_state_bucket}.get(stack)
-        if clear is not None:
+        cleanup = SPECS[stack].cleanup_before_destroy
+        if cleanup is not None:
             self.interrupts.check(f"{stack}: the cleanup before its destroy")
-            clear()
+            getattr(self, cleanup)()
 
     def cleanup_studio(self) -> None:
         """Delete the apps and spaces users made in Studio; they would block the domain's destroy.
@@ -603,10 +603,11 @@ class Workflow:
 
     def lock_status(self, stack: str) -> str:
         """Whether the state of a stack whose apply did not finish is still locked, and what then."""
-        if stack == "state":
-            return "state: its local state is locked only while a Terraform runs on it"
+        key = SPECS[stack].state_key(self.config)
+        if key is None:
+            return f"{stack}: its local state is locked only while a Terraform runs on it"
         try:
-            lock = aws.held_lock(self.config, self.config.state_key(stack))
+            lock = aws.held_lock(self.config, key)
         except (BotoCoreError, ClientError) as error:
             return f"{stack}: could not check its state lock ({error})"
         if lock is None:
@@ -753,7 +754,7 @@ def execute(args: argparse.Namespace, workflow: Workflow) -> Any:
     if args.command == "deploy":
         return workflow.deploy(args.stacks or available, assume_yes=args.yes, allow_replace=args.allow_replace,
                                from_plan_dir=args.from_plan_dir.resolve() if args.from_plan_dir else None)
-    default = [s for s in available if s != "state"]
+    default = [s for s in available if SPECS[s].destroyed_by_default]
     return workflow.destroy(args.stacks or default, assume_yes=args.yes, include_state=args.include_state)
 
 
@@ -879,7 +880,7 @@ def next_steps(result: RunResult, args: argparse.Namespace | None, *, held: Sequ
         steps.append(f"release the state lock of {', '.join(held)} with the `terraform force-unlock` command above, "
                      "once no Terraform runs on it")
     if result.command == "destroy":
-        stacks = [s for s in ordered(left) if s != "state"]
+        stacks = [s for s in ordered(left) if SPECS[s].destroyed_by_default]
         options = [*(["--include-state"] if "state" in left else []), *scope]
         steps.append(f"`{make_command('destroy', stacks, options, env)}`: it plans again what is left and "
                      "destroys it, after the Studio and VPC cleanups")

@@ -1,4 +1,4 @@
-"""`isolated-studio access`: isolated_studio.checks.access's entry point (its options, messages and exit codes)."""
+"""`isolated-studio access`: isolated_studio.checks.access's entry point (its options, messages, exit codes)."""
 
 from __future__ import annotations
 

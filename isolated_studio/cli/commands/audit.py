@@ -1,4 +1,7 @@
-"""`isolated-studio audit`: the workflow's audit (isolated_studio.ops.workflow; its options, messages and exit codes)."""
+"""`isolated-studio audit`: the workflow's audit, with its options, messages and exit codes.
+
+(isolated_studio.ops.workflow; `python -m isolated_studio.ops.workflow audit` is the same.)
+"""
 
 from __future__ import annotations
 

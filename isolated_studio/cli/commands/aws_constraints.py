@@ -1,4 +1,4 @@
-"""`isolated-studio aws-constraints`: isolated_studio.config.aws_constraints's entry point (its options, messages and exit codes)."""
+"""`isolated-studio aws-constraints`: isolated_studio.config.aws_constraints's entry point (its options, exit codes)."""
 
 from __future__ import annotations
 

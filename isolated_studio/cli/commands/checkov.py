@@ -1,4 +1,4 @@
-"""`isolated-studio checkov`: isolated_studio.checks.policy_scan's entry point (its options, messages and exit codes)."""
+"""`isolated-studio checkov`: isolated_studio.checks.policy_scan's entry point (its options, messages, exit codes)."""
 
 from __future__ import annotations
 

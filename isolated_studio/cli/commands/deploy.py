@@ -1,4 +1,7 @@
-"""`isolated-studio deploy`: the workflow's deploy (isolated_studio.ops.workflow; its options, messages and exit codes)."""
+"""`isolated-studio deploy`: the workflow's deploy, with its options, messages and exit codes.
+
+(isolated_studio.ops.workflow; `python -m isolated_studio.ops.workflow deploy` is the same.)
+"""
 
 from __future__ import annotations
 

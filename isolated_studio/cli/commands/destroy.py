@@ -1,4 +1,7 @@
-"""`isolated-studio destroy`: the workflow's destroy (isolated_studio.ops.workflow; its options, messages and exit codes)."""
+"""`isolated-studio destroy`: the workflow's destroy, with its options, messages and exit codes.
+
+(isolated_studio.ops.workflow; `python -m isolated_studio.ops.workflow destroy` is the same.)
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""`isolated-studio drift`: the workflow's drift (isolated_studio.ops.workflow; its options, messages and exit codes)."""
+"""`isolated-studio drift`: the workflow's drift, with its options, messages and exit codes.
+
+(isolated_studio.ops.workflow; `python -m isolated_studio.ops.workflow drift` is the same.)
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""`isolated-studio emulator-scope`: isolated_studio.ops.emulator_scope's entry point (its options, messages and exit codes)."""
+"""`isolated-studio emulator-scope`: isolated_studio.ops.emulator_scope's entry point (its usage, exit codes)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""`isolated-studio lint-iam`: isolated_studio.checks.policy_lint's entry point (its options, messages and exit codes)."""
+"""`isolated-studio lint-iam`: isolated_studio.checks.policy_lint's entry point (its options, messages, exit codes)."""
 
 from __future__ import annotations
 

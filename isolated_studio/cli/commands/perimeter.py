@@ -1,4 +1,4 @@
-"""`isolated-studio perimeter`: isolated_studio.checks.perimeter's entry point (its options, messages and exit codes)."""
+"""`isolated-studio perimeter`: isolated_studio.checks.perimeter's entry point (its options, messages, exit codes)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""`isolated-studio plan`: the workflow's plan (isolated_studio.ops.workflow; its options, messages and exit codes)."""
+"""`isolated-studio plan`: the workflow's plan, with its options, messages and exit codes.
+
+(isolated_studio.ops.workflow; `python -m isolated_studio.ops.workflow plan` is the same.)
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""`isolated-studio schema`: isolated_studio.config.docs's entry point (its options, messages and exit codes)."""
+"""`isolated-studio schema`: isolated_studio.config.docs's entry point (its options, messages, exit codes)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""`isolated-studio validate`: isolated_studio.checks.validate's entry point (its options, messages and exit codes)."""
+"""`isolated-studio validate`: isolated_studio.checks.validate's entry point (its options, messages, exit codes)."""
 
 from __future__ import annotations
 
