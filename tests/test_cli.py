@@ -62,3 +62,8 @@ def test_the_makefile_runs_the_products_commands_through_isolated_studio():
     assert set(called) <= set(cli.COMMANDS), sorted(set(called) - set(cli.COMMANDS))
     left = set(re.findall(r"python -m (isolated_studio[\w.]*)", MAKEFILE))
     assert left <= DEV_TOOLS, f"the Makefile still runs {sorted(left - DEV_TOOLS)} by module: use isolated-studio"
+
+
+def test_the_command_line_page_shows_the_command_tree_as_help_prints_it():
+    page = (ROOT / "docs" / "command-line.md").read_text(encoding="utf-8")
+    assert f"```text\n{cli.usage()}\n```" in page, "docs/command-line.md is stale: paste `isolated-studio --help`"
