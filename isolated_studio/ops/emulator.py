@@ -10,8 +10,9 @@ the stack's guard refuses such a plan from anyone who would apply it) unless
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
-from isolated_studio.config import EMULATOR_PLAN_ONLY_VARIABLE, StudioConfig
+from isolated_studio.config import EMULATOR_CREDENTIAL, EMULATOR_PLAN_ONLY_VARIABLE, StudioConfig
 
 CANNOT_CREATE = "SageMaker domains, user profiles, MLflow tracking servers or CodeArtifact"
 # The stacks moto cannot apply as a whole (see CANNOT_CREATE).
@@ -23,15 +24,29 @@ class EmulatorProfile:
     """The target a run works against: AWS (``enabled`` False) or the emulator at ``endpoint``."""
 
     enabled: bool
-    endpoint: str = ""
+    endpoint: str = ""  # as configured (emulator.endpoint / STUDIO_EMULATOR_ENDPOINT)
 
     @classmethod
     def of(cls, config: StudioConfig) -> EmulatorProfile:
-        return cls(config.emulator.enabled, config.emulator.url)
+        return cls(config.emulator.enabled, config.emulator.endpoint)
 
-    @property
-    def where(self) -> str:
-        return f"emulator {self.endpoint}"
+    def where(self, region: str) -> str:
+        """Where a run works, as reports name it."""
+        return f"emulator {self.endpoint}" if self.enabled else region
+
+    def client_settings(self) -> tuple[dict[str, Any], dict[str, Any]]:
+        """boto3.client keyword arguments and botocore Config options for this target.
+
+        moto takes any credentials but the fixed ones keep a real session's out of it, and it
+        serves S3 on one host: path-style addressing."""
+        if not self.enabled:
+            return {}, {}
+        return ({"endpoint_url": self.endpoint.rstrip("/"), "aws_access_key_id": EMULATOR_CREDENTIAL,
+                 "aws_secret_access_key": EMULATOR_CREDENTIAL}, {"s3": {"addressing_style": "path"}})
+
+    def account_to_check(self, configured: str | None) -> str | None:
+        """The account the credentials must be in: none against moto (it answers for one fixed account)."""
+        return None if self.enabled else configured
 
     def terraform_variables(self) -> dict[str, str]:
         """The environment Terraform runs with: whole-workload plans marked plan-only."""
