@@ -134,7 +134,9 @@ test: setup cli studio-env awscli-env ## run the whole test suite (TEST_WORKERS=
 FAST_TIER := -m "not emulator and not lab_e2e and not terraform and not slow"
 # Its tests keep the cores busy: a worker per core (more would each import the bindings again).
 FAST_WORKERS ?= 2
-test-fast: setup ## the edit-test loop: the in-process tests (no Terraform, emulator, MLflow or heavy tool)
+# The locked packages only: no test runs .venv's isolated-studio (tests/test_cli_install.py installs
+# it into a virtualenv of its own), and checkouts sharing one .venv must not re-point its install.
+test-fast: $(STAMP) ## the edit-test loop: the in-process tests (no Terraform, emulator, MLflow or heavy tool)
 	$(PYTEST) -n $(FAST_WORKERS) $(XDIST_MODE) $(FAST_TIER) $(PYTEST_ARGS)
 
 validate: synth ## terraform init -backend=false + validate every synthesized stack
