@@ -67,3 +67,29 @@ def test_the_installed_command_keeps_the_workflows_refusals_and_exit_codes(insta
     assert proc.returncode == 2, proc.stdout + proc.stderr
     assert "no-such-environment.toml" in proc.stderr and "configuration file not found" in proc.stderr
     assert run(installed, "drift", "--no-synth", STUDIO_ENV="no-such-environment").returncode == 1
+
+
+def test_the_installed_command_runs_the_emulator_on_loopback(installed):
+    import socket
+    import time
+    import urllib.request
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen([str(installed), "emulator", "--port", str(port)], cwd=installed.parent,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            assert server.poll() is None, f"the emulator exited with {server.returncode}"
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/moto-api/data.json", timeout=2) as answer:
+                    assert answer.status == 200
+                    break
+            except OSError:
+                assert time.monotonic() < deadline, "the emulator never answered"
+                time.sleep(0.2)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)

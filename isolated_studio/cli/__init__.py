@@ -59,4 +59,4 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"{PROG}: unknown command {name!r}\n\n{usage()}", file=sys.stderr)
         return 2
     module = importlib.import_module(f"isolated_studio.cli.commands.{COMMANDS[name][0]}")
-    return module.run(RunContext(command=name, prog=f"{PROG} {name}"), rest)
+    return module.run(RunContext(command=name, prog=PROG), rest)

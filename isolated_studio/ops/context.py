@@ -32,13 +32,9 @@ class RunContext:
     _config: StudioConfig | None = field(default=None, repr=False)
 
     @property
-    def outdir(self) -> Path:
-        """Where `make synth` (and `cdktf synth`) write the synthesized app."""
-        return self.root / "cdktf.out"
-
-    @property
-    def plans(self) -> Path:
-        return self.root / "plans"
+    def usage_name(self) -> str:
+        """How the command's usage names it: ``isolated-studio plan``."""
+        return f"{self.prog} {self.command}"
 
     def load_config(self) -> StudioConfig:
         if self._config is None:

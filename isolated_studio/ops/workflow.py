@@ -760,7 +760,7 @@ def execute(args: argparse.Namespace, workflow: Workflow) -> Any:
 
 def main(argv: Sequence[str] | None = None, *, context: RunContext | None = None) -> int:
     """``python -m isolated_studio.ops.workflow``, and ``isolated-studio <command>`` with its ``context``."""
-    args = (_parser(context.prog.rsplit(" ", 1)[0]) if context else _parser()).parse_args(argv)
+    args = (_parser(context.prog) if context else _parser()).parse_args(argv)
 
     def say(line: str) -> None:
         print(line, flush=True)

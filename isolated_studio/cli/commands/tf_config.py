@@ -14,7 +14,7 @@ from isolated_studio.ops.terraform import write_cli_config
 
 
 def run(context: RunContext, argv: Sequence[str]) -> int:
-    argparse.ArgumentParser(prog=context.prog, description=__doc__.splitlines()[0]).parse_args(argv)
+    argparse.ArgumentParser(prog=context.usage_name, description=__doc__.splitlines()[0]).parse_args(argv)
     try:
         mirror = context.load_config().provider_mirror
     except ConfigError as exc:
