@@ -18,7 +18,8 @@ def test_each_stack_needs_only_stacks_deployed_before_it():
 
 
 def test_every_cleanup_before_a_destroy_is_a_workflow_step():
-    assert all(callable(getattr(Workflow, spec.cleanup_before_destroy)) for spec in STACKS if spec.cleanup_before_destroy)
+    cleanups = [spec.cleanup_before_destroy for spec in STACKS if spec.cleanup_before_destroy]
+    assert cleanups and all(callable(getattr(Workflow, name)) for name in cleanups)
 
 
 def test_only_the_bootstrap_keeps_local_state_and_a_bare_destroy_leaves_it():
