@@ -42,7 +42,17 @@ $(STAMP): Pipfile Pipfile.lock
 	  $(PIPENV) sync --categories "$(CATEGORIES)")
 	@rm -f .venv/.synced-* && touch $@
 
-setup: $(STAMP) ## install pipenv and the locked packages into .venv
+# The project itself, editable, for the `isolated-studio` command (pyproject.toml): offline and
+# with nothing but .venv's own setuptools (the lock's), so it never reaches a registry. Again
+# after every sync, and when pyproject.toml changes.
+ISOLATED_STUDIO := .venv/bin/isolated-studio
+PROJECT_STAMP := .venv/.installed-$(shell cat pyproject.toml 2>/dev/null | cksum | cut -d' ' -f1)
+$(PROJECT_STAMP): pyproject.toml $(STAMP)
+	$(call quietly,project,Installing this checkout (editable) as the isolated-studio command into .venv,\
+	  .venv/bin/python -m pip install --disable-pip-version-check --no-deps --no-build-isolation --no-index -e .)
+	@rm -f .venv/.installed-* && touch $@
+
+setup: $(STAMP) $(PROJECT_STAMP) ## install pipenv, the locked packages and the isolated-studio command into .venv
 
 # The cdktf CLI, pinned in package-lock.json; install scripts are not needed for synth/deploy.
 $(CLI_STAMP): package.json package-lock.json
@@ -95,7 +105,7 @@ diagram: setup ## rewrite the architecture diagram in docs/architecture.md and R
 	$(PIPENV) run python -m devtools.architecture build/diagram/cdktf.out
 
 schema: setup ## write config/schema.json and docs/configuration.md's table from the declarations
-	$(PIPENV) run python -m isolated_studio.config.docs
+	$(ISOLATED_STUDIO) schema
 
 # Four workers on two cores, one test module at a time each (groups in tests/conftest.py): each
 # moto end-to-end module, mostly waiting on Terraform and the provider's polling, starts first
@@ -124,15 +134,17 @@ test: setup cli studio-env awscli-env ## run the whole test suite (TEST_WORKERS=
 FAST_TIER := -m "not emulator and not lab_e2e and not terraform and not slow"
 # Its tests keep the cores busy: a worker per core (more would each import the bindings again).
 FAST_WORKERS ?= 2
-test-fast: setup ## the edit-test loop: the in-process tests (no Terraform, emulator, MLflow or heavy tool)
+# The locked packages only: no test runs .venv's isolated-studio (tests/test_cli_install.py installs
+# it into a virtualenv of its own), and checkouts sharing one .venv must not re-point its install.
+test-fast: $(STAMP) ## the edit-test loop: the in-process tests (no Terraform, emulator, MLflow or heavy tool)
 	$(PYTEST) -n $(FAST_WORKERS) $(XDIST_MODE) $(FAST_TIER) $(PYTEST_ARGS)
 
 validate: synth ## terraform init -backend=false + validate every synthesized stack
-	$(PIPENV) run python -m isolated_studio.checks.validate cdktf.out
+	$(ISOLATED_STUDIO) validate cdktf.out
 
 # plan/deploy/destroy: STACKS="network workload" limits a run, ARGS passes more options
 # (ARGS=--yes, ARGS=--include-state, ARGS=--no-synth ...); STUDIO_ENV picks the environment.
-WORKFLOW = $(PIPENV) run python -m isolated_studio.ops.workflow
+WORKFLOW = $(ISOLATED_STUDIO)
 STACK_ARGS = $(if $(STACKS),--stacks $(STACKS))
 
 plan: setup ## synthesize, save a plan of every stack and a review report in plans/<time>-plan/
@@ -152,13 +164,13 @@ audit: setup ## read the deployed VPC, domain and buckets with boto3, check the 
 
 EMULATOR_PORT ?= 4566
 emulator: setup ## run moto (local AWS) for STUDIO_ENV=emulator in the foreground; Ctrl-C stops it
-	.venv/bin/moto_server -H 127.0.0.1 -p $(EMULATOR_PORT)
+	$(ISOLATED_STUDIO) emulator --port $(EMULATOR_PORT)
 
 checkov: synth ## checkov (pinned, offline) + CKV_STUDIO checks over every stack; exceptions in policy/suppressions.toml
-	$(PIPENV) run python -m isolated_studio.checks.policy_scan cdktf.out
+	$(ISOLATED_STUDIO) checkov cdktf.out
 
 lint-iam: synth ## lint every IAM permission policy of every stack with parliament
-	$(PIPENV) run python -m isolated_studio.checks.policy_lint cdktf.out
+	$(ISOLATED_STUDIO) lint-iam cdktf.out
 
 # Long (tens of minutes) and CPU-heavy: not part of `make test`. TARGETS="guard cleanup" limits
 # it to some targets of tests/mutation.toml, MUTATION_JOBS runs mutants side by side.

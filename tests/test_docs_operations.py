@@ -41,5 +41,5 @@ def test_every_command_runs_the_workflow_with_its_stacks_and_arguments():
                              cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
         assert dry.returncode == 0, dry.stderr
         stacks = f" --stacks {assignments['STACKS']}" if "STACKS" in assignments else ""
-        expected = f"-m isolated_studio.ops.workflow {command}{stacks} {assignments.get('ARGS', '')}".rstrip()
+        expected = f"isolated-studio {command}{stacks} {assignments.get('ARGS', '')}".rstrip()
         assert any(" ".join(l.split()).endswith(expected) for l in dry.stdout.splitlines()), (line, dry.stdout)

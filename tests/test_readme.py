@@ -117,7 +117,7 @@ def _check_make(env: dict[str, str], words: list[str], command: str) -> None:
     assert dry.returncode == 0, (command, dry.stderr)
     if target in WORKFLOW_TARGETS:
         stacks = f" --stacks {assignments['STACKS']}" if "STACKS" in assignments else ""
-        expected = f"-m isolated_studio.ops.workflow {target}{stacks} {assignments.get('ARGS', '')}".rstrip()
+        expected = f"isolated-studio {target}{stacks} {assignments.get('ARGS', '')}".rstrip()
         assert any(" ".join(line.split()).endswith(expected) for line in dry.stdout.splitlines()), (command, dry.stdout)
 
 
@@ -152,7 +152,7 @@ def test_the_readme_names_the_two_commands_and_the_make_targets_exist():
 
 
 def test_the_emulator_make_commands_run_the_workflow_with_their_arguments():
-    """`STUDIO_ENV=emulator make <command> ARGS=...` calls `workflow <command> ARGS`: the e2e tests
+    """`STUDIO_ENV=emulator make <command> ARGS=...` calls `isolated-studio <command> ARGS`: the e2e tests
     (tests/test_emulator_e2e.py, tests/test_emulator_workload.py) run those workflow commands."""
     lines = [c for _, c in COMMANDS if c.startswith("STUDIO_ENV=emulator make ")]
     assert any("--emulator-scope" in line for line in lines), "no page shows an --emulator-scope command"

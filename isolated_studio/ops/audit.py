@@ -402,7 +402,7 @@ def run_audit(workflow: Workflow, *, write: bool = True) -> AuditResult:
         from isolated_studio.ops.workflow import write_private
 
         result.report = workflow.plan_dir / "audit.md"
-        where = f"emulator {workflow.config.emulator.endpoint}" if workflow.config.emulator.enabled else workflow.config.region
+        where = workflow.emulator.where(workflow.config.region)
         header = [f"# Live isolation audit: environment `{workflow.config.environment}` ({where})", "",
                   f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, against the stacks synthesized in "
                   f"`{workflow.outdir}`.", ""]

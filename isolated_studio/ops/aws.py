@@ -11,8 +11,9 @@ from typing import Any
 
 from botocore.exceptions import ClientError, EndpointConnectionError
 
-from isolated_studio.config import EMULATOR_CREDENTIAL, StudioConfig
+from isolated_studio.config import StudioConfig
 from isolated_studio.ops import guard
+from isolated_studio.ops.emulator import EmulatorProfile
 from isolated_studio.ops.errors import Refused, WorkflowError
 
 Say = Callable[[str], None]
@@ -28,13 +29,9 @@ def aws_client(config: StudioConfig, service: str) -> Any:
     # AWS_MAX_ATTEMPTS or the profile's max_attempts still decide it: a count given here would
     # override both.
     options: dict[str, Any] = {"retries": {"mode": "standard"}}
-    if config.emulator.enabled:
-        kwargs.update(
-            endpoint_url=config.emulator.endpoint.rstrip("/"),
-            aws_access_key_id=EMULATOR_CREDENTIAL,
-            aws_secret_access_key=EMULATOR_CREDENTIAL,
-        )
-        options["s3"] = {"addressing_style": "path"}
+    target_kwargs, target_options = EmulatorProfile.of(config).client_settings()
+    kwargs.update(target_kwargs)
+    options.update(target_options)
     return boto3.client(service, config=Config(**options), **kwargs)
 
 
@@ -61,7 +58,7 @@ def verify_target(config: StudioConfig, action: str, say: Say) -> guard.Target:
     try:
         target = guard.check_target(
             aws_client(config, "sts"),
-            expected_account=None if emulated else config.account_id,
+            expected_account=EmulatorProfile.of(config).account_to_check(config.account_id),
             expected_region=config.region,
             session_region=None,  # checked with every region setting by check_region, in preflight
             environment=repr(config.environment),

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from isolated_studio.config import StudioConfig
 from isolated_studio.ops import plan_review
+from isolated_studio.ops.emulator import EmulatorProfile
 from isolated_studio.ops.errors import WorkflowError
 
 
@@ -80,7 +81,7 @@ def render_report(result: RunResult, config: StudioConfig) -> str:
     reviews = tuple(p.review for p in result.planned)
     text = (plan_review.render_run_report(plan_review.RunReview(reviews)) if reviews
             else "# Plan review\n\nNo stack was planned.\n")
-    where = f"emulator {config.emulator.endpoint}" if config.emulator.enabled else config.region
+    where = EmulatorProfile.of(config).where(config.region)
     lines = [text.rstrip(), "", "## Run", "",
              f"`{result.command}` of environment `{config.environment}` ({where}), "
              f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC.", ""]

@@ -9,9 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from isolated_studio.config import StudioConfig
-
-# Dependency (and deploy) order of the stacks main.py builds.
-STACK_ORDER = ("state", "network", "workload")
+from isolated_studio.ops.stack_specs import STACK_ORDER
 
 
 @dataclass(frozen=True)

@@ -48,15 +48,17 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from isolated_studio.config import EMULATOR_PLAN_ONLY_VARIABLE, PROJECT_ROOT, ConfigError, StudioConfig, load_config
+from isolated_studio.config import PROJECT_ROOT, ConfigError, StudioConfig, load_config
 from isolated_studio.ops import aws, cleanup, day2, guard, plan_review, runlock
 from isolated_studio.ops.app import outdir_mismatches, synthesize
 from isolated_studio.ops.aws import aws_client, aws_failure, verify_target
+from isolated_studio.ops.context import RunContext
+from isolated_studio.ops.emulator import EmulatorProfile
 from isolated_studio.ops.errors import Refused, WorkflowError
 from isolated_studio.ops.results import PlanFailed, RunResult, Skipped, StackPlan, render_report
 from isolated_studio.ops.runner import DEFAULT_TIMEOUT_S, Terraform, TooOld, check_version
 from isolated_studio.ops.signals import Interrupted, Interrupts
-from isolated_studio.ops.summary import STACK_ORDER
+from isolated_studio.ops.stack_specs import SPECS, STACK_ORDER
 from isolated_studio.ops.summary import stack_dirs as synthesized_stack_dirs
 from isolated_studio.ops.terraform import TerraformError, terraform_env
 
@@ -66,7 +68,6 @@ __all__ = ["Workflow", "WorkflowError", "Refused", "PlanFailed", "RunResult", "S
 EXIT_OK, EXIT_FAILED, EXIT_REFUSED, EXIT_STOPPED = 0, 1, 2, 3
 # The read-only checks: their 2 means "found something", so they fail with 1.
 CHECKS = ("drift", "audit")
-EMULATOR_CANNOT_CREATE = "SageMaker domains, user profiles, MLflow tracking servers or CodeArtifact"
 
 Say = Callable[[str], None]
 
@@ -239,11 +240,11 @@ class Workflow:
         """Whether the plan changes anything that this target can create."""
         if not planned.has_changes:
             return False
-        if planned.stack == "workload" and self.config.emulator.enabled and not self.emulator_scope:
-            reason = (f"planned only: the emulator cannot create {EMULATOR_CANNOT_CREATE}; "
-                      f"the saved plan is {planned.plan_file} (--emulator-scope applies the part it can)")
+        reason = self.emulator.not_applied(planned.stack, scoped=self.emulator_scope)
+        if reason:
+            reason += f"; the saved plan is {planned.plan_file} (--emulator-scope applies the part it can)"
             result.skipped.append(Skipped(planned.stack, f"not applied, {reason}"))
-            self.say(f"workload: {reason}")
+            self.say(f"{planned.stack}: {reason}")
             return False
         return True
 
@@ -287,7 +288,7 @@ class Workflow:
             result.failed[planned.stack] = str(error).splitlines()[0].rstrip(":")
             raise
         finally:
-            if planned.stack == "state":
+            if SPECS[planned.stack].local_state:
                 self._protect_bootstrap_state()
         result.applied.append(planned.stack)
         if planned.destroy and planned.stack == "workload":
@@ -344,9 +345,10 @@ class Workflow:
                 "destroy with --include-state")
 
     def _destroy_blocker(self, stack: str) -> str | None:
-        if stack != "state" and not self.state_bucket_exists():
+        local = SPECS[stack].local_state
+        if not local and not self.state_bucket_exists():
             return f"nothing to destroy: the state bucket {self.config.state.bucket} does not exist"
-        if stack == "state" and not self.bootstrap_state_file().exists():
+        if local and not self.bootstrap_state_file().exists():
             return f"nothing to destroy: no bootstrap state at {self.bootstrap_state_file()}"
         self.tf.init(stack)
         if not self.tf.resources(stack):
@@ -405,11 +407,10 @@ class Workflow:
 
     def _clear_for_destroy(self, stack: str) -> None:
         """Remove what Terraform did not create but would block the stack's destroy."""
-        clear = {"workload": self.cleanup_studio, "network": self.cleanup_vpc_leftovers,
-                 "state": self.empty_state_bucket}.get(stack)
-        if clear is not None:
+        cleanup = SPECS[stack].cleanup_before_destroy
+        if cleanup is not None:
             self.interrupts.check(f"{stack}: the cleanup before its destroy")
-            clear()
+            getattr(self, cleanup)()
 
     def cleanup_studio(self) -> None:
         """Delete the apps and spaces users made in Studio; they would block the domain's destroy.
@@ -434,7 +435,7 @@ class Workflow:
         if not vpc_id:
             return
         # No SageMaker in the emulator deletes a home EFS: do not wait for it there.
-        grace_s = 0.0 if self.config.emulator.enabled else SAGEMAKER_GRACE_S
+        grace_s = self.emulator.sagemaker_grace_s(SAGEMAKER_GRACE_S)
         try:
             cleanup_vpc(aws_client(self.config, "ec2"), aws_client(self.config, "efs"), vpc_id,
                         retain_home_efs=self.config.workload.retain_home_efs, timeout_s=timeout_s, grace_s=grace_s,
@@ -602,10 +603,11 @@ class Workflow:
 
     def lock_status(self, stack: str) -> str:
         """Whether the state of a stack whose apply did not finish is still locked, and what then."""
-        if stack == "state":
-            return "state: its local state is locked only while a Terraform runs on it"
+        key = SPECS[stack].state_key(self.config)
+        if key is None:
+            return f"{stack}: its local state is locked only while a Terraform runs on it"
         try:
-            lock = aws.held_lock(self.config, self.config.state_key(stack))
+            lock = aws.held_lock(self.config, key)
         except (BotoCoreError, ClientError) as error:
             return f"{stack}: could not check its state lock ({error})"
         if lock is None:
@@ -622,6 +624,10 @@ class Workflow:
             for file in path.parent.glob(f"{path.name}*"):
                 file.chmod(0o600)
 
+    @property
+    def emulator(self) -> EmulatorProfile:
+        return EmulatorProfile.of(self.config)
+
     def network_applied(self) -> bool:
         self.tf.init("network")
         return bool(self.tf.outputs("network"))
@@ -630,7 +636,7 @@ class Workflow:
 # --------------------------------------------------------------------------- CLI
 
 
-def _parser() -> argparse.ArgumentParser:
+def _parser(prog: str = "python -m isolated_studio.ops.workflow") -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--stacks", nargs="+", choices=STACK_ORDER, metavar="STACK",
                         help=f"stacks to work on, any of {', '.join(STACK_ORDER)} (default: all; "
@@ -648,7 +654,7 @@ def _parser() -> argparse.ArgumentParser:
                         help="emulator only: plan, apply and destroy the workload's resources the emulator can "
                              "create (buckets, objects, KMS key, IAM roles) as -targets")
     parser = argparse.ArgumentParser(
-        prog="python -m isolated_studio.ops.workflow",
+        prog=prog,
         description="Plan, deploy or destroy the isolated-studio stacks for STUDIO_ENV / STUDIO_CONFIG.",
         epilog="Exit codes: 0 done, 1 a step failed, 2 refused, aborted or interrupted before anything "
                "changed, 3 stopped part-way (aborted or interrupted after something changed); "
@@ -684,9 +690,9 @@ def default_plan_dir(command: str) -> Path:
 
 def preflight(args: argparse.Namespace, config: StudioConfig) -> None:
     """Refusals that need neither AWS nor Terraform, before anything slow happens."""
-    if args.emulator_scope and not config.emulator.enabled:
-        raise Refused(f"--emulator-scope is for the emulator only, and {config.source} has no [emulator] "
-                      "section: against AWS the whole workload is planned and applied")
+    scope_refusal = EmulatorProfile.of(config).scope_refusal(config.source) if args.emulator_scope else None
+    if scope_refusal:
+        raise Refused(scope_refusal)
     if args.command == "destroy":
         refusal = destroy_refusal(config, args.stacks or (), args.include_state)
         if refusal:
@@ -705,10 +711,9 @@ def prepare(args: argparse.Namespace, config: StudioConfig, say: Say,
         env = terraform_env(config.provider_mirror)
     except TerraformError as error:
         raise Refused(str(error)) from error
-    if config.emulator.enabled:
-        # Our emulator plans of the whole workload are for the review only (never applied, see
-        # _can_apply): the stack's guard refuses such plans from anyone who would apply them.
-        env[f"TF_VAR_{EMULATOR_PLAN_ONLY_VARIABLE}"] = "true"
+    # Our emulator plans of the whole workload are for the review only (never applied, see
+    # _can_apply): the stack's guard refuses such plans from anyone who would apply them.
+    env.update(EmulatorProfile.of(config).terraform_variables())
     try:
         check_version(env)
     except TooOld as error:
@@ -749,12 +754,13 @@ def execute(args: argparse.Namespace, workflow: Workflow) -> Any:
     if args.command == "deploy":
         return workflow.deploy(args.stacks or available, assume_yes=args.yes, allow_replace=args.allow_replace,
                                from_plan_dir=args.from_plan_dir.resolve() if args.from_plan_dir else None)
-    default = [s for s in available if s != "state"]
+    default = [s for s in available if SPECS[s].destroyed_by_default]
     return workflow.destroy(args.stacks or default, assume_yes=args.yes, include_state=args.include_state)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+def main(argv: Sequence[str] | None = None, *, context: RunContext | None = None) -> int:
+    """``python -m isolated_studio.ops.workflow``, and ``isolated-studio <command>`` with its ``context``."""
+    args = (_parser(context.prog) if context else _parser()).parse_args(argv)
 
     def say(line: str) -> None:
         print(line, flush=True)
@@ -763,7 +769,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     # that cannot run is an error (1).
     refused_exit = EXIT_FAILED if args.command in CHECKS else EXIT_REFUSED
     try:
-        config = load_config()
+        config = context.load_config() if context else load_config()
     except ConfigError as error:
         print(f"error: {error}", file=sys.stderr)
         return refused_exit
@@ -874,7 +880,7 @@ def next_steps(result: RunResult, args: argparse.Namespace | None, *, held: Sequ
         steps.append(f"release the state lock of {', '.join(held)} with the `terraform force-unlock` command above, "
                      "once no Terraform runs on it")
     if result.command == "destroy":
-        stacks = [s for s in ordered(left) if s != "state"]
+        stacks = [s for s in ordered(left) if SPECS[s].destroyed_by_default]
         options = [*(["--include-state"] if "state" in left else []), *scope]
         steps.append(f"`{make_command('destroy', stacks, options, env)}`: it plans again what is left and "
                      "destroys it, after the Studio and VPC cleanups")

@@ -1,0 +1,1 @@
+"""The `isolated-studio` commands, one module each: ``run(context, argv) -> exit code``."""
