@@ -19,6 +19,8 @@ from dataclasses import replace
 from typing import Any
 
 REFUSE = "refuse"
+#: The review warnings' kinds that ``--yes`` applies only with ``--allow-replace``.
+LOSS_KINDS = frozenset({"destroy", "replace"})
 PROVIDER_ISSUE = "hashicorp/terraform-provider-aws#45528"
 
 # The domain's attributes an update may change without sending UpdateDomain: tags go through
@@ -151,3 +153,27 @@ def annotate(warnings: Sequence[Any], plan: Mapping[str, Any]) -> tuple[Any, ...
         lost = loss(rtype) if annotated else None
         out.append(replace(warning, message=f"{warning.message}. {lost[0].upper()}{lost[1:]}") if lost else warning)
     return tuple(out)
+
+
+# What `make deploy` does with a plan, from its review's warnings (Workflow._confirm_apply acts on
+# exactly this; tests/test_day2_matrix.py asserts it for every day-2 change).
+APPLIES = "applies"
+ASKS_FIRST = "asks first"  # interactive: shown and asked; --yes: refused unless --allow-replace
+REFUSED = "refused"
+
+
+def refused_warnings(warnings: Sequence[Any]) -> list[Any]:
+    """The warnings that make deploy refuse the plan whatever anyone confirms."""
+    return [w for w in warnings if w.kind == REFUSE]
+
+
+def loss_warnings(warnings: Sequence[Any]) -> list[Any]:
+    """The destroys and replacements of long-lived resources: ``--yes`` needs ``--allow-replace``."""
+    return [w for w in warnings if w.kind in LOSS_KINDS]
+
+
+def deploy_decision(warnings: Sequence[Any]) -> str:
+    """:data:`REFUSED`, :data:`ASKS_FIRST` or :data:`APPLIES`."""
+    if refused_warnings(warnings):
+        return REFUSED
+    return ASKS_FIRST if loss_warnings(warnings) else APPLIES
