@@ -430,9 +430,17 @@ def test_a_region_that_does_not_exist_is_refused():
 def test_a_region_without_the_services_the_stacks_need_is_refused_with_each_one():
     assert problems(project={"region": "mx-central-1"}) == [
         "project.region: mx-central-1 has no SageMaker (Studio and MLflow) (botocore 1.35.99 endpoint data); the "
-        "stacks need it",
+        "stacks need it"
+        "; way out: deploy to a region of aws that has every service the stacks need (ap-northeast-1, ap-south-1, "
+        "ap-southeast-1, ap-southeast-2, eu-central-1, eu-north-1, eu-south-1, eu-west-1, eu-west-2, eu-west-3, us-east-1, "
+        "us-east-2, us-west-2); if AWS has launched it in mx-central-1 since, upgrade botocore in Pipfile.lock and run "
+        "`python -m isolated_studio.config.aws_constraints`",
         "project.region: mx-central-1 has no CodeArtifact (pip inside the VPC) (botocore 1.35.99 endpoint data); "
-        "the stacks need it"]
+        "the stacks need it"
+        "; way out: deploy to a region of aws that has every service the stacks need (ap-northeast-1, ap-south-1, "
+        "ap-southeast-1, ap-southeast-2, eu-central-1, eu-north-1, eu-south-1, eu-west-1, eu-west-2, eu-west-3, us-east-1, "
+        "us-east-2, us-west-2); if AWS has launched it in mx-central-1 since, upgrade botocore in Pipfile.lock and run "
+        "`python -m isolated_studio.config.aws_constraints`"]
 
 
 def test_a_mlflow_version_longer_than_the_api_takes_is_refused():
