@@ -60,6 +60,11 @@ LOSSES: Mapping[str, str] = {
         "SageMaker refuses to delete a user profile while its apps or private spaces exist, and the user's home "
         "directory on the domain's EFS is left behind. Way out: have the user save their work, delete their apps "
         "and spaces, then deploy"),
+    "aws_vpc": (
+        "the workload's next plan replaces the Studio domain that lives in it (vpc_id and subnet_ids force a new "
+        "domain), with the users' home EFS. Way out: keep the deployed network.vpc_cidr; to move to another "
+        "network, deploy a second environment beside this one (another project.name_prefix), move the users' "
+        "work, then destroy this one"),
     "aws_s3_bucket": (
         "every object and object version in it is deleted (or the destroy fails on a non-empty bucket). Way out: "
         "keep the deployed name; or copy the objects to the new bucket first (`aws s3 sync`)"),
