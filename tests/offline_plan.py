@@ -152,7 +152,7 @@ class Terraform:
         timeout = TIMEOUTS.get(args[0], 300)
         try:
             proc = subprocess.run(["terraform", *args, "-no-color"], cwd=cwd, env=self.env, capture_output=True,
-                                  text=True, timeout=timeout)
+                                  text=True, timeout=timeout, check=False)
         except subprocess.TimeoutExpired:
             raise AssertionError(f"terraform {args[0]} in {cwd} did not finish within {timeout} s") from None
         if proc.returncode not in ok:
@@ -432,7 +432,11 @@ def outputs_state(plan: Mapping[str, Any] | None, before: Mapping[str, Any], lin
     for name, change in (plan.get("output_changes") or {}).items():
         if change.get("actions") == ["delete"]:
             continue
-        value = _fill(change["after"], change.get("after_unknown") or False,
+        if "after" not in change and not change.get("after_unknown") and name in (before.get("outputs") or {}):
+            # Terraform's plan JSON leaves "after" out of some unchanged outputs: the value stays.
+            outputs[name] = before["outputs"][name]
+            continue
+        value = _fill(change.get("after"), change.get("after_unknown") or False,
                       lambda *path, name=name: f"{'subnet' if 'subnet' in name else 'new'}-{_hex(f'{name}{path}', 17)}")
         outputs[name] = {"value": value, "type": _type(value)}
     return {"version": 4, "terraform_version": "1.11.4", "serial": 1, "lineage": lineage, "outputs": outputs,

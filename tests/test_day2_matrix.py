@@ -27,7 +27,6 @@ the module's wall and CPU time are printed on stderr ("day-2 [...]").
 from __future__ import annotations
 
 import contextlib
-import copy
 import hashlib
 import json
 import os
@@ -42,15 +41,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 import offline_plan as op
-from isolated_studio.config import CONFIG_DIR, PROJECT_ROOT, StudioConfig, parse_config
-from isolated_studio.config import rules
+import pytest
+from support import require_terraform
+
+from isolated_studio.config import (
+    CONFIG_DIR,
+    PROJECT_ROOT,
+    StudioConfig,
+    parse_config,
+    rules,
+)
 from isolated_studio.config.model import SECTIONS
 from isolated_studio.ops import day2
 from isolated_studio.ops.plan_review import Action, review_plan
-from support import require_terraform
 
 DOC = PROJECT_ROOT / "docs" / "day-2.md"
 TABLE_START = "<!-- day-2 matrix: written by tests/test_day2_matrix.py (STUDIO_REGENERATE_GOLDEN=1) -->"
@@ -127,32 +131,35 @@ ROWS: list[Change] = [
     row("tags.CostCenter", "4711", APPLIES),
     # What a release changes: main deployed over an environment of the previous release.
     Change("an environment deployed by the previous release (main before issue 24, 4896d3a), deployed again with "
-           "this commit", APPLIES, settings={"workload.user_profiles": ["data-scientist"]},
+           "this commit", REFUSED, settings={"workload.user_profiles": ["data-scientist"]},
            deployed="previous release"),
     # [workload]
-    row("workload.iam_mode", "least-privilege", APPLIES),
+    row("workload.iam_mode", "least-privilege", ASKS),  # destroys the boundary policy and the managed attachment
     row("workload.force_destroy_buckets", False, APPLIES),
     row("workload.retain_home_efs", True, REFUSED),
     row("workload.docker_trusted_accounts", ["123456789012"], REFUSED),
     row("workload.jupyterlab_instance_type", "ml.m5.large", APPLIES),
+    row("workload.studio_image_version", "4.5.0", APPLIES),
+    row("workload.studio_image_arn", "arn:aws:sagemaker:us-west-2:542918446943:image/sagemaker-distribution-cpu",
+        NOTHING, shown="the release's own image ARN pinned"),
     row("workload.attach_lifecycle_config", False, APPLIES),
     row("workload.noncurrent_version_expiration_days", 30, APPLIES),
     row("workload.mlflow_server_name", "studio-dev-tracking", ASKS),
     row("workload.mlflow_size", "Medium", APPLIES),
     row("workload.mlflow_version", "2.20", ASKS, lab={"requirements.txt": _pin_mlflow}),
-    row("workload.mlflow_artifact_prefix", "runs", ASKS),
+    row("workload.mlflow_artifact_prefix", "runs", APPLIES),  # UpdateMlflowTrackingServer takes ArtifactStoreUri
     row("workload.mlflow_automatic_model_registration", False, APPLIES),
     row("workload.mlflow_maintenance_window", "Sat:22:00", APPLIES),
     row("workload.codeartifact_domain", "studio-dev-pkgs", ASKS),
     row("workload.codeartifact_repository", "pip-team", ASKS),
     row("workload.codeartifact_upstream_repository", "pypi-public", ASKS),
-    row("workload.data_file", _data_file, APPLIES, shown="another CSV"),
+    row("workload.data_file", _data_file, HARMLESS, shown="another CSV"),  # the object's key names its content
     row("workload.data_prefix", "datasets", HARMLESS),
     row("workload.notebooks_prefix", "course", HARMLESS),
     # [network]
     row("network.vpc_cidr", "10.20.0.0/16", ASKS),
     row("network.az_count", 3, ASKS),
-    row("network.availability_zone_ids", ["usw2-az1", "usw2-az2"], NOTHING),
+    row("network.availability_zone_ids", ["usw2-az1", "usw2-az2"], APPLIES),  # the zones deployed: names only
     row("network.subnet_cidrs", ["10.10.0.0/24", "10.10.1.0/24"], NOTHING),
     row("network.subnet_prefix_length", 25, ASKS),
     row("network.interface_endpoints", [*NETWORK_ENDPOINTS, "kms"], APPLIES, shown="the default ones and kms"),
@@ -347,11 +354,11 @@ def effect_of(change: Change, before: Mapping[str, dict], after: Mapping[str, di
     return Effect(change, dict(after), op.closure(edited, edges), any(n.endswith(":provider.aws") for n in edited))
 
 
-def _shareable(node: str) -> bool:
-    return not node.split(":", 1)[1].startswith(NEVER_SHARED)
+def _shareable(node: str, exclusive: set[str] = frozenset()) -> bool:
+    return not node.split(":", 1)[1].startswith(NEVER_SHARED) and node not in exclusive
 
 
-def pack(effects: list[Effect]) -> list[list[Effect]]:
+def pack(effects: list[Effect], exclusive: set[str] = frozenset()) -> list[list[Effect]]:
     """Batches of changes planned together: each change's blocks apart from the others', but
     for blocks that may be shared (checked after the plan: only updated in place); a change of
     the provider's configuration shares only with changes expected to apply in place; another
@@ -365,7 +372,7 @@ def pack(effects: list[Effect]) -> list[list[Effect]]:
                     continue
                 overlap = {n for o in batch for n in effect.closure & o.closure
                            if not n.split(":", 1)[1].startswith(("output.", "local.", "data.", "provider."))}
-                if any(not _shareable(n) for n in overlap):
+                if any(not _shareable(n, exclusive) for n in overlap):
                     continue
                 if overlap and (effect.everything or any(o.everything for o in batch)) and not all(
                         e.change.expected in (APPLIES, NOTHING) for e in (effect, *batch)):
@@ -373,6 +380,12 @@ def pack(effects: list[Effect]) -> list[list[Effect]]:
                 if {k for o in batch for k in o.change.lab} & set(effect.change.lab):
                     continue
                 if effect.change.script and any(o.change.script for o in batch):
+                    continue
+                # One value per setting in a synthesis; and a change of every resource (the
+                # provider's default tags) would own every other change's warnings.
+                if {k for o in batch for k in o.change.settings} & set(effect.change.settings):
+                    continue
+                if effect.everything or any(o.everything for o in batch):
                     continue
                 home = batch
                 break
@@ -413,10 +426,12 @@ class Runner:
         self.tf, self.root, self.region, self.states = tf, root, region, states
         self.unexplained: list[str] = []
         self.conflicts: list[str] = []
+        #: stack:address of what a plan did more than update in place: never shared again.
+        self.exclusive: set[str] = set()
 
-    def plan(self, label: str, batch: list[Effect], docs: Mapping[str, dict]) -> dict[str, Row] | list[Effect]:
-        """The rows of the batch's changes; or the changes whose outcomes the plan cannot tell
-        apart (a shared resource not only updated in place), to be planned on their own."""
+    def plan(self, label: str, batch: list[Effect], docs: Mapping[str, dict]) -> tuple[dict[str, Row], list[Effect]]:
+        """The rows of the batch's changes, and the changes whose outcomes the plan cannot tell
+        apart (a shared resource not only updated in place), to be planned again apart."""
         deployed = batch[0].change.deployed
         states = self.states[deployed]
         stacks = set().union(*(e.stacks() for e in batch))
@@ -442,12 +457,13 @@ class Runner:
                 elif len(owners) > 1 and (change.action is not Action.UPDATE or any(
                         w.address == change.address for w in review.warnings)):
                     conflicted.update(owners)
+                    self.exclusive.add(f"{stack}:{change.address}")
                     self.conflicts.append(f"{label}: {change.address} ({change.action_label}) is shared by "
                                           + ", ".join(batch[i].change.name for i in owners))
-        if conflicted:
-            return [batch[i] for i in sorted(conflicted)]
-        rows = {}
-        for effect in batch:
+        rows: dict[str, Row] = {}
+        for number, effect in enumerate(batch):
+            if number in conflicted:
+                continue
             parts, warnings, messages = [], [], []
             for stack, review in reviews.items():
                 mine = [c for c in review.changes if f"{stack}:{c.address}" in effect.closure]
@@ -468,7 +484,8 @@ class Runner:
             else:
                 outcome = APPLIES if changes else NOTHING
             rows[effect.change.name] = Row("; ".join(parts) or "no change", outcome, messages, label)
-        return rows
+        # The others' outcomes are their own: what they share the plan only updates in place.
+        return rows, [batch[i] for i in sorted(conflicted)]
 
 
 def run_matrix(root: Path, provider_mirror: str | None, cache: Path | None, rows: list[Change]) -> Matrix:
@@ -485,7 +502,7 @@ def run_matrix(root: Path, provider_mirror: str | None, cache: Path | None, rows
                               before["main"]["network"]["terraform"]["required_providers"])
             tf_ready["tf"] = tf
             tf_ready["states"] = {"main": before_states(tf, root / "before-state", before["main"], region, cache)}
-        except BaseException as exc:  # reported in the main thread
+        except BaseException as exc:  # noqa: BLE001 (re-raised in the main thread)
             tf_ready["error"] = exc
 
     builder = threading.Thread(target=terraform)
@@ -516,21 +533,26 @@ def run_matrix(root: Path, provider_mirror: str | None, cache: Path | None, rows
 
     def planned(job: tuple[str, list[Effect], dict[str, dict]]) -> list[Effect]:
         label, batch, docs = job
-        outcome = runner.plan(label, batch, docs)
-        if isinstance(outcome, list):
-            op.log(f"{label}: {len(outcome)} changes share what the plan does not only update: planned alone")
-            return outcome
+        rows, again = runner.plan(label, batch, docs)
+        if again:
+            op.log(f"{label}: {len(again)} changes share what the plan does not only update: planned again apart")
         with lock:
-            results.update(outcome)
-        return []
+            results.update(rows)
+        return again
 
     with ThreadPoolExecutor(max_workers=2) as pool:
         # Synthesis stays in this thread (jsii); each batch is planned as soon as it is synthesized.
         futures = [pool.submit(planned, (f"batch-{n}", batch, docs_of(batch, f"batch-{n}")))
                    for n, batch in enumerate(batches)]
         again = [effect for future in futures for effect in future.result()]
-        for future in [pool.submit(planned, (f"alone-{n}", [e], e.docs)) for n, e in enumerate(again)]:
-            future.result()
+        # Packed again, what the plans did more than update kept apart this time (a batch of one
+        # cannot conflict, so this ends).
+        for round_ in range(1, len(again) + 1):
+            if not again:
+                break
+            futures = [pool.submit(planned, (f"again{round_}-{n}", batch, docs_of(batch, f"again{round_}-{n}")))
+                       for n, batch in enumerate(pack(again, runner.exclusive))]
+            again = [effect for future in futures for effect in future.result()]
     seconds, cpu = time.monotonic() - started, _cpu() - cpu
     op.log(f"matrix done: {len(results)} changes, {tf.plans} plans, {seconds:.0f} s wall, {cpu:.0f} s CPU")
     return Matrix(results, runner.unexplained, runner.conflicts, tf.plans, seconds, cpu)
@@ -540,7 +562,12 @@ def run_matrix(root: Path, provider_mirror: str | None, cache: Path | None, rows
 def matrix(tmp_path_factory, provider_mirror, pytestconfig) -> Matrix:
     require_terraform()
     cache = pytestconfig.cache.mkdir("day2-before-states") if getattr(pytestconfig, "cache", None) else None
-    return run_matrix(tmp_path_factory.mktemp("day2"), provider_mirror, cache, ROWS)
+    root = tmp_path_factory.mktemp("day2")
+    result = run_matrix(root, provider_mirror, cache, ROWS)
+    # Every row's plan summary and messages, for a failing row's whole story.
+    (root / "rows.json").write_text(json.dumps({n: vars(r) for n, r in result.rows.items()}, indent=1))
+    op.log(f"rows: {root / 'rows.json'}")
+    return result
 
 
 # --------------------------------------------------------------------------- the tests
@@ -602,10 +629,17 @@ def test_what_deploy_refuses_or_asks_says_what_is_lost_or_why_and_the_way_out(ma
 
 
 @pytest.mark.terraform
-def test_the_previous_release_deployed_again_sends_no_update_domain(matrix):
+def test_the_previous_release_deployed_again_is_refused_until_its_start_script_is_detached(matrix):
+    # The previous release's lifecycle configuration held the whole start script; this one's is
+    # the small bootstrap under the same name, so the provider replaces it (no update call), and
+    # SageMaker refuses to delete one the domain lists: refused before any apply, with the way out.
     result = matrix.rows[ROWS[6].name]
-    assert "aws_sagemaker_domain" not in result.terraform, result.terraform
-    assert result.outcome == APPLIES, result.messages
+    assert result.outcome == REFUSED, result.messages
+    refused = [m for m in result.messages if m.startswith("REFUSED")]
+    assert refused and all("aws_sagemaker_studio_lifecycle_config" in m and "ResourceInUse" in m
+                           and "Way out: detach it first" in m for m in refused), refused
+    # Not an in-place UpdateDomain (hashicorp/terraform-provider-aws#45528).
+    assert not any(day2.PROVIDER_ISSUE in m for m in result.messages), result.messages
 
 
 @pytest.mark.terraform

@@ -79,11 +79,23 @@ def _actions(entry: Mapping[str, Any]) -> tuple[str, ...]:
     return tuple(entry.get("change", {}).get("actions", []))
 
 
+def _settled(value: Any) -> Any:
+    """The value as AWS holds it: the provider plans an unset nested argument as "" or [] where
+    its state read back null (seen for a domain's docker_settings.vpc_only_trusted_accounts and
+    execution_role_identity_config on a tags-only update), and sends neither."""
+    if isinstance(value, Mapping):
+        kept = {k: _settled(v) for k, v in value.items()}
+        return {k: v for k, v in kept.items() if v is not None} or None
+    if isinstance(value, list):
+        return [v for v in map(_settled, value) if v is not None] or None
+    return None if value == "" else value
+
+
 def changed_attributes(entry: Mapping[str, Any]) -> list[str]:
     change = entry.get("change", {})
     before, after = change.get("before") or {}, change.get("after") or {}
     unknown = change.get("after_unknown") or {}
-    names = {k for k in before.keys() | after.keys() if before.get(k) != after.get(k)}
+    names = {k for k in before.keys() | after.keys() if _settled(before.get(k)) != _settled(after.get(k))}
     names |= {k for k, v in unknown.items() if v and k in before and v is not False}
     return sorted(names)
 
