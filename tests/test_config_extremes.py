@@ -17,10 +17,15 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 import pytest
-
-from isolated_studio.config import ConfigError, StudioConfig, aws_constraints, parse_config
-from isolated_studio.config.rules import DEFAULT_TAG_KEYS
 from support import config_document
+
+from isolated_studio.config import (
+    ConfigError,
+    StudioConfig,
+    aws_constraints,
+    parse_config,
+)
+from isolated_studio.config.rules import DEFAULT_TAG_KEYS
 
 ENV: dict[str, str] = {}
 
