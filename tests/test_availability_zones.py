@@ -65,4 +65,8 @@ def test_a_region_without_codeartifact_is_refused():
         parse_config(config_document(project={"name_prefix": "studio-test", "region": "ca-central-1"}), env={})
     assert info.value.problems == [
         "project.region: ca-central-1 has no CodeArtifact (pip inside the VPC) (botocore 1.35.99 endpoint data); "
-        "the stacks need it"]
+        "the stacks need it"
+        "; way out: deploy to a region of aws that has every service the stacks need (ap-northeast-1, ap-south-1, "
+        "ap-southeast-1, ap-southeast-2, eu-central-1, eu-north-1, eu-south-1, eu-west-1, eu-west-2, eu-west-3, us-east-1, "
+        "us-east-2, us-west-2); if AWS has launched it in ca-central-1 since, upgrade botocore in Pipfile.lock and run "
+        "`python -m isolated_studio.config.aws_constraints`"]

@@ -151,7 +151,7 @@ def test_a_vpc_of_28_is_within_the_vpc_limits_but_too_small_for_two_carved_subne
 
 def test_six_azs_are_the_most_accepted():
     assert accepted(network={"az_count": 6}).network.az_count == 6
-    assert problems(network={"az_count": 7}) == ["network.az_count: 7 is more than 6"]
+    assert problems(network={"az_count": 7}) == ["network.az_count: 7 is more than 6, the most availability zones any region has (us-east-1): one subnet per zone"]
 
 
 NOT_AN_ID = ("is not an availability zone ID such as 'use1-az4' (AZ names and letters differ between accounts; "
@@ -185,7 +185,7 @@ def test_az_letters_are_refused_with_the_way_to_pin_zones_by_id():
 def test_a_list_that_disagrees_with_a_bad_az_count_only_reports_the_az_count():
     # The count to compare with is unknown: comparing would report a second, invented problem.
     assert problems(network={"az_count": 7, "availability_zone_ids": ["usw2-az1"], "subnet_cidrs": ["10.10.0.0/24"],
-                             "subnet_prefix_length": 24}) == ["network.az_count: 7 is more than 6"]
+                             "subnet_prefix_length": 24}) == ["network.az_count: 7 is more than 6, the most availability zones any region has (us-east-1): one subnet per zone"]
 
 
 @pytest.mark.parametrize("subnets, expected", [
@@ -248,7 +248,7 @@ def test_explicit_subnets_make_the_prefix_length_moot():
 @pytest.mark.parametrize("network, expected", [
     ({"vpc_cidr": "8.8.0.0/16", "subnet_prefix_length": 24},
      "network.vpc_cidr: '8.8.0.0/16' must be inside a private range (10/8, 172.16/12, 192.168/16)"),
-    ({"az_count": 7, "subnet_prefix_length": 24}, "network.az_count: 7 is more than 6"),
+    ({"az_count": 7, "subnet_prefix_length": 24}, "network.az_count: 7 is more than 6, the most availability zones any region has (us-east-1): one subnet per zone"),
 ])
 def test_the_prefix_length_is_not_checked_against_a_bad_vpc_or_az_count(network, expected):
     assert problems(network=network) == [expected]
@@ -430,9 +430,17 @@ def test_a_region_that_does_not_exist_is_refused():
 def test_a_region_without_the_services_the_stacks_need_is_refused_with_each_one():
     assert problems(project={"region": "mx-central-1"}) == [
         "project.region: mx-central-1 has no SageMaker (Studio and MLflow) (botocore 1.35.99 endpoint data); the "
-        "stacks need it",
+        "stacks need it"
+        "; way out: deploy to a region of aws that has every service the stacks need (ap-northeast-1, ap-south-1, "
+        "ap-southeast-1, ap-southeast-2, eu-central-1, eu-north-1, eu-south-1, eu-west-1, eu-west-2, eu-west-3, us-east-1, "
+        "us-east-2, us-west-2); if AWS has launched it in mx-central-1 since, upgrade botocore in Pipfile.lock and run "
+        "`python -m isolated_studio.config.aws_constraints`",
         "project.region: mx-central-1 has no CodeArtifact (pip inside the VPC) (botocore 1.35.99 endpoint data); "
-        "the stacks need it"]
+        "the stacks need it"
+        "; way out: deploy to a region of aws that has every service the stacks need (ap-northeast-1, ap-south-1, "
+        "ap-southeast-1, ap-southeast-2, eu-central-1, eu-north-1, eu-south-1, eu-west-1, eu-west-2, eu-west-3, us-east-1, "
+        "us-east-2, us-west-2); if AWS has launched it in mx-central-1 since, upgrade botocore in Pipfile.lock and run "
+        "`python -m isolated_studio.config.aws_constraints`"]
 
 
 def test_a_mlflow_version_longer_than_the_api_takes_is_refused():

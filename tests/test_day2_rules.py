@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from isolated_studio.ops import day2
@@ -84,3 +82,19 @@ def test_deploy_refuses_a_refused_change_before_showing_or_applying_anything(dev
     for assume_yes, allow_replace in ((False, False), (True, True)):
         with pytest.raises(Refused, match=r"is not applied: `aws_sagemaker_domain.studio_domain`: this in-place update"):
             workflow._confirm_apply(planned, assume_yes, allow_replace)
+
+
+def test_a_tags_only_domain_update_is_not_refused_for_empty_values_the_provider_plans():
+    # The provider plans unset nested arguments as "" or [] where the state holds null (the day-2
+    # matrix's tags row, planned by 5.100.0): that sends no UpdateDomain, so nothing is refused.
+    settings = {"docker_settings": [{"vpc_only_trusted_accounts": None}], "execution_role_identity_config": None,
+                "security_group_ids": ["sg-1"]}
+    empty = {"docker_settings": [{"vpc_only_trusted_accounts": []}], "execution_role_identity_config": "",
+             "security_group_ids": ["sg-1"]}
+    entry = {"type": "aws_sagemaker_domain", "address": "aws_sagemaker_domain.d", "change": {
+        "actions": ["update"],
+        "before": {"app_network_access_type": "VpcOnly", "tags": {"CostCenter": "1"}, "domain_settings": [settings]},
+        "after": {"app_network_access_type": "VpcOnly", "tags": {"CostCenter": "2"}, "domain_settings": [empty]}}}
+    assert day2.refusals({"resource_changes": [entry]}) == []
+    entry["change"]["after"]["domain_settings"][0]["docker_settings"][0]["vpc_only_trusted_accounts"] = ["123456789012"]
+    assert [a for a, _ in day2.refusals({"resource_changes": [entry]})] == ["aws_sagemaker_domain.d"]

@@ -293,8 +293,16 @@ def region_problems(region: str, endpoints: Sequence[str]) -> list[str]:
         hint = f"; did you mean {' or '.join(near)}?" if near else ""
         return [f"{region!r} is not a region of any AWS partition (botocore {version}){hint}"]
     offered = constraints()["partitions"][name]["services"]
-    found = [f"{region} has no {what} (botocore {version} endpoint data); the stacks need it"
-             for service, what in REQUIRED_SERVICES.items() if region not in offered.get(service, [])]
+    lacking = [(service, what) for service, what in REQUIRED_SERVICES.items() if region not in offered.get(service, [])]
+    # The way out: a region of the same partition that has every service the stacks need; the
+    # endpoint data is botocore's, so a service AWS launched since needs the newer botocore.
+    elsewhere = [r for r in supported_regions() if partition_of(r) == name]
+    way_out = (f"; way out: deploy to a region of {name} that has every service the stacks need ({', '.join(elsewhere)})"
+               if elsewhere else f"; no region of {name} has every service the stacks need")
+    way_out += (f"; if AWS has launched it in {region} since, upgrade botocore in Pipfile.lock and run "
+                "`python -m isolated_studio.config.aws_constraints`")
+    found = [f"{region} has no {what} (botocore {version} endpoint data); the stacks need it{way_out}"
+             for service, what in lacking]
     missing = [e for e in endpoints if ENDPOINT_DATA_SERVICE.get(e) and region not in offered.get(ENDPOINT_DATA_SERVICE[e], [])
                and ENDPOINT_DATA_SERVICE[e] not in REQUIRED_SERVICES]
     if missing:

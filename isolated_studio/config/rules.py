@@ -220,7 +220,7 @@ def az_count_problems(value: int) -> Problems:
     if value < 2:
         return [f"{value} is fewer than 2; a SageMaker domain needs subnets in at least two AZs"]
     if value > 6:
-        return [f"{value} is more than 6"]
+        return [f"{value} is more than 6, the most availability zones any region has (us-east-1): one subnet per zone"]
     return []
 
 

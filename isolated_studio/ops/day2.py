@@ -19,6 +19,8 @@ from dataclasses import replace
 from typing import Any
 
 REFUSE = "refuse"
+#: The review warnings' kinds that ``--yes`` applies only with ``--allow-replace``.
+LOSS_KINDS = frozenset({"destroy", "replace"})
 PROVIDER_ISSUE = "hashicorp/terraform-provider-aws#45528"
 
 # The domain's attributes an update may change without sending UpdateDomain: tags go through
@@ -58,6 +60,11 @@ LOSSES: Mapping[str, str] = {
         "SageMaker refuses to delete a user profile while its apps or private spaces exist, and the user's home "
         "directory on the domain's EFS is left behind. Way out: have the user save their work, delete their apps "
         "and spaces, then deploy"),
+    "aws_vpc": (
+        "the workload's next plan replaces the Studio domain that lives in it (vpc_id and subnet_ids force a new "
+        "domain), with the users' home EFS. Way out: keep the deployed network.vpc_cidr; to move to another "
+        "network, deploy a second environment beside this one (another project.name_prefix), move the users' "
+        "work, then destroy this one"),
     "aws_s3_bucket": (
         "every object and object version in it is deleted (or the destroy fails on a non-empty bucket). Way out: "
         "keep the deployed name; or copy the objects to the new bucket first (`aws s3 sync`)"),
@@ -72,11 +79,23 @@ def _actions(entry: Mapping[str, Any]) -> tuple[str, ...]:
     return tuple(entry.get("change", {}).get("actions", []))
 
 
+def _settled(value: Any) -> Any:
+    """The value as AWS holds it: the provider plans an unset nested argument as "" or [] where
+    its state read back null (seen for a domain's docker_settings.vpc_only_trusted_accounts and
+    execution_role_identity_config on a tags-only update), and sends neither."""
+    if isinstance(value, Mapping):
+        kept = {k: _settled(v) for k, v in value.items()}
+        return {k: v for k, v in kept.items() if v is not None} or None
+    if isinstance(value, list):
+        return [v for v in map(_settled, value) if v is not None] or None
+    return None if value == "" else value
+
+
 def changed_attributes(entry: Mapping[str, Any]) -> list[str]:
     change = entry.get("change", {})
     before, after = change.get("before") or {}, change.get("after") or {}
     unknown = change.get("after_unknown") or {}
-    names = {k for k in before.keys() | after.keys() if before.get(k) != after.get(k)}
+    names = {k for k in before.keys() | after.keys() if _settled(before.get(k)) != _settled(after.get(k))}
     names |= {k for k, v in unknown.items() if v and k in before and v is not False}
     return sorted(names)
 
@@ -151,3 +170,27 @@ def annotate(warnings: Sequence[Any], plan: Mapping[str, Any]) -> tuple[Any, ...
         lost = loss(rtype) if annotated else None
         out.append(replace(warning, message=f"{warning.message}. {lost[0].upper()}{lost[1:]}") if lost else warning)
     return tuple(out)
+
+
+# What `make deploy` does with a plan, from its review's warnings (Workflow._confirm_apply acts on
+# exactly this; tests/test_day2_matrix.py asserts it for every day-2 change).
+APPLIES = "applies"
+ASKS_FIRST = "asks first"  # interactive: shown and asked; --yes: refused unless --allow-replace
+REFUSED = "refused"
+
+
+def refused_warnings(warnings: Sequence[Any]) -> list[Any]:
+    """The warnings that make deploy refuse the plan whatever anyone confirms."""
+    return [w for w in warnings if w.kind == REFUSE]
+
+
+def loss_warnings(warnings: Sequence[Any]) -> list[Any]:
+    """The destroys and replacements of long-lived resources: ``--yes`` needs ``--allow-replace``."""
+    return [w for w in warnings if w.kind in LOSS_KINDS]
+
+
+def deploy_decision(warnings: Sequence[Any]) -> str:
+    """:data:`REFUSED`, :data:`ASKS_FIRST` or :data:`APPLIES`."""
+    if refused_warnings(warnings):
+        return REFUSED
+    return ASKS_FIRST if loss_warnings(warnings) else APPLIES

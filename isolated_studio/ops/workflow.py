@@ -254,7 +254,7 @@ class Workflow:
         ``--yes`` means "no questions", not "whatever the plan does": a plan that destroys or
         replaces a long-lived resource is applied unattended only with ``--allow-replace``.
         """
-        refused = [w for w in planned.review.warnings if w.kind == day2.REFUSE]
+        refused = day2.refused_warnings(planned.review.warnings)
         if refused:  # AWS would fail these part-way through the apply: nothing is applied (ops/day2.py)
             raise Refused(f"{planned.stack}: the plan {planned.plan_file} is not applied: "
                           + "\n  ".join(w.message.removeprefix("REFUSED: ") for w in refused))
@@ -262,7 +262,7 @@ class Workflow:
             self.say(self.tf.show_text(planned.stack, planned.plan_file))
         for warning in planned.review.warnings:
             self.say(f"  WARNING: {warning.message}")
-        losses = [w for w in planned.review.warnings if w.kind in ("destroy", "replace")]
+        losses = day2.loss_warnings(planned.review.warnings)
         if assume_yes and losses and not allow_replace:
             raise Refused(
                 f"{planned.stack}: the plan {planned.plan_file} would "
