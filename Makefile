@@ -15,7 +15,7 @@ export CHECKOV_SKIP_PACKAGE_UPDATE_CHECK := true
 export CKV_SKIP_PACKAGE_UPDATE_CHECK := true
 
 # The provider mirror (STUDIO_PROVIDER_MIRROR, terraform.provider_mirror or a usual place
-# such as /opt/tf-plugins) is decided in Python, isolated_studio.ops.terraform, so that
+# such as /opt/tf-plugins) is decided in Python, isolated_studio.base.terraform, so that
 # make, pipenv run, python main.py and the cdktf CLI all use the same one.
 
 STAMP := .venv/.synced-$(shell cat Pipfile.lock 2>/dev/null | cksum | cut -d' ' -f1)
@@ -95,7 +95,7 @@ diagram: setup ## rewrite the architecture diagram in docs/architecture.md and R
 	$(PIPENV) run python -m devtools.architecture build/diagram/cdktf.out
 
 schema: setup ## write config/schema.json and README's configuration table from the declarations
-	$(PIPENV) run python -m isolated_studio.config.docs
+	$(PIPENV) run python -m devtools.config_docs
 
 # Four workers on two cores, one test module at a time each (groups in tests/conftest.py): each
 # moto end-to-end module, mostly waiting on Terraform and the provider's polling, starts first
@@ -164,13 +164,13 @@ lint-iam: synth ## lint every IAM permission policy of every stack with parliame
 # it to some targets of tests/mutation.toml, MUTATION_JOBS runs mutants side by side.
 MUTATION_JOBS ?= 1
 mutation: setup ## mutmut over the safety features against the fast tests; score + survivors in build/mutation/
-	$(PIPENV) run python -m isolated_studio.checks.mutation --max-children $(MUTATION_JOBS) $(TARGETS)
+	$(PIPENV) run python -m devtools.mutation --max-children $(MUTATION_JOBS) $(TARGETS)
 
 data: setup ## write a generated AI4I 2020 data set (same columns and rules) to data/ai4i2020.csv
 	PYTHONPATH=notebooks $(PIPENV) run python -m pm_lab.synthetic --rows 10000 --seed 42 --out data/ai4i2020.csv
 
 bench: setup ## time synthesis against the bare import of cdktf and the provider bindings
-	$(PIPENV) run python -m isolated_studio.ops.bench
+	$(PIPENV) run python -m devtools.bench
 
 clean: ## remove generated files (never the bootstrap state in terraform-state/)
 	rm -rf cdktf.out .terraform-cli .pytest_cache

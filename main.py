@@ -46,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     app = build_app(config, outdir)
     app.synth()
     from isolated_studio.ops.summary import describe_outdir, stack_dirs
-    from isolated_studio.ops.terraform import TerraformError, prepare_stack_dirs
+    from isolated_studio.base.terraform import TerraformError, prepare_stack_dirs
 
     try:
         # The cdktf CLI runs Terraform in these directories with no environment of ours.

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from isolated_studio.config import CONFIG_DIR, EMULATOR_CREDENTIAL, PROJECT_ROOT, StudioConfig, load_config
-from isolated_studio.ops.terraform import terraform_env
+from isolated_studio.base.terraform import terraform_env
 from isolated_studio.ops.workflow import aws_client, synthesize
 from support import port_from_log
 

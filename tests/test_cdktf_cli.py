@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from isolated_studio.ops.terraform import run, terraform_env
+from isolated_studio.base.terraform import run, terraform_env
 from support import IN_CI, require_terraform
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -43,7 +43,7 @@ from emulator_support import (
     start_moto,
 )
 from isolated_studio.config import PROJECT_ROOT, load_config
-from isolated_studio.ops.terraform import LOCK_FILE, PROVIDER_VERSION
+from isolated_studio.base.terraform import LOCK_FILE, PROVIDER_VERSION
 from isolated_studio.ops.workflow import aws_client
 from support import IN_CI, require_terraform
 

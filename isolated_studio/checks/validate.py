@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from isolated_studio.ops.summary import stack_dirs
-from isolated_studio.ops.terraform import MIRROR_ENV, run, terraform_env
+from isolated_studio.base.terraform import MIRROR_ENV, run, terraform_env
 
 
 @dataclass(frozen=True)

@@ -58,7 +58,7 @@ from isolated_studio.ops.runner import DEFAULT_TIMEOUT_S, Terraform, TooOld, che
 from isolated_studio.ops.signals import Interrupted, Interrupts
 from isolated_studio.ops.summary import STACK_ORDER
 from isolated_studio.ops.summary import stack_dirs as synthesized_stack_dirs
-from isolated_studio.ops.terraform import TerraformError, terraform_env
+from isolated_studio.base.terraform import TerraformError, terraform_env
 
 __all__ = ["Workflow", "WorkflowError", "Refused", "PlanFailed", "RunResult", "StackPlan", "Skipped",
            "Terraform", "aws_client", "verify_target", "outdir_mismatches", "synthesize", "main"]
