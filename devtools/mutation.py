@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from isolated_studio.config import PROJECT_ROOT
+from isolated_studio.base.paths import PROJECT_ROOT
 
 TARGETS_FILE = PROJECT_ROOT / "tests" / "mutation.toml"
 WORK_DIR = PROJECT_ROOT / "build" / "mutation"

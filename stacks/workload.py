@@ -10,15 +10,16 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 from cdktf import Fn, TerraformLocal, TerraformOutput
 from cdktf_cdktf_provider_aws.data_aws_caller_identity import DataAwsCallerIdentity
 from cdktf_cdktf_provider_aws.data_aws_partition import DataAwsPartition
 from constructs import Construct
 
-from isolated_studio.config import PROJECT_ROOT, StudioConfig
+from isolated_studio.base.paths import PROJECT_ROOT
+from isolated_studio.config import StudioConfig
 from modules import aws_owned
 from modules.emulator_guard import EmulatorGuard, EmulatorGuardProps
 from modules.encryption_key import EncryptionKey, EncryptionKeyProps

@@ -34,11 +34,10 @@ import json
 import os
 import shutil
 import subprocess
-import sys
-from pathlib import Path
 from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
 
-from isolated_studio.config import PROJECT_ROOT
+from isolated_studio.base.paths import PROJECT_ROOT
 
 CLI_CONFIG_DIR = PROJECT_ROOT / ".terraform-cli"
 MIRROR_ENV = "STUDIO_PROVIDER_MIRROR"
