@@ -16,18 +16,18 @@ from __future__ import annotations
 import json
 import os
 import re
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
-
-import pytest
 
 import offline_plan as op
+import pytest
+from support import require_terraform
+
 from isolated_studio.config import PROJECT_ROOT, StudioConfig
 from isolated_studio.ops import day2
 from isolated_studio.ops.plan_review import review_plan
-from support import require_terraform
 
 pytestmark = pytest.mark.terraform
 
@@ -108,8 +108,8 @@ CHANGES = [
 
 
 def synthesize(config: StudioConfig, outdir: Path, change: Change | None = None) -> dict[str, dict]:
-    from main import build_app
     import stacks.workload as workload
+    from main import build_app
 
     saved = (workload.NOTEBOOKS_DIR, workload.jupyterlab_startup_script)
     try:
@@ -234,8 +234,9 @@ def synthesize_combined(config, outdir, combined, edits, lab_files):
     change = Change(combined.name, edit=edit if edits else None, script=combined.script,
                     lab_file=lab_files[0] if lab_files else None)
     if len(lab_files) > 1:  # several lab files: apply the others by hand on the copied directory
-        import stacks.workload as workload
         import shutil
+
+        import stacks.workload as workload
 
         lab = outdir.parent / f"{outdir.name}-lab"
         shutil.copytree(workload.NOTEBOOKS_DIR, lab, ignore=shutil.ignore_patterns("__pycache__", ".*"))

@@ -5,9 +5,9 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from support import IN_CI, require_terraform
 
 from isolated_studio.base.terraform import PLUGIN_CACHE, TerraformError, terraform_env, write_cli_config
-from support import IN_CI, require_terraform
 
 
 def test_mirror_config_takes_registry_providers_from_the_mirror_only(tmp_path):

@@ -1,8 +1,8 @@
 """Every synthesized stack is valid Terraform for the real hashicorp/aws 5.100.0 provider."""
 
 import pytest
-
 from support import require_terraform
+
 from isolated_studio.checks.validate import validate_outdir
 
 pytestmark = pytest.mark.terraform
