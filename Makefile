@@ -21,7 +21,7 @@ export CKV_SKIP_PACKAGE_UPDATE_CHECK := true
 STAMP := .venv/.synced-$(shell cat Pipfile.lock 2>/dev/null | cksum | cut -d' ' -f1)
 CLI_STAMP := node_modules/.installed-$(shell cat package-lock.json 2>/dev/null | cksum | cut -d' ' -f1)
 
-.PHONY: help setup cli studio-env awscli-env synth diagram schema test test-fast validate checkov lint-iam bench mutation data clean plan deploy destroy drift audit emulator
+.PHONY: help setup cli studio-env awscli-env synth diagram schema test test-fast lint validate checkov lint-iam bench mutation data clean plan deploy destroy drift audit emulator
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 12
@@ -124,8 +124,18 @@ test: setup cli studio-env awscli-env ## run the whole test suite (TEST_WORKERS=
 FAST_TIER := -m "not emulator and not lab_e2e and not terraform and not slow"
 # Its tests keep the cores busy: a worker per core (more would each import the bindings again).
 FAST_WORKERS ?= 2
-test-fast: setup ## the edit-test loop: the in-process tests (no Terraform, emulator, MLflow or heavy tool)
+test-fast: setup lint ## the edit-test loop: the house's checks, then the in-process tests (no Terraform, emulator, MLflow or heavy tool)
 	$(PYTEST) -n $(FAST_WORKERS) $(XDIST_MODE) $(FAST_TIER) $(PYTEST_ARGS)
+
+# The house's own checks, configured in pyproject.toml: ruff's lint rules, the import contracts
+# (layers base < config < modules < stacks < checks < ops, no cycles) and mypy over the product
+# code. mypy keeps its cache in .mypy_cache/: about a second warm, a minute on a fresh clone
+# (the cdktf provider's bindings). tests/test_house_checks.py runs ruff and the contracts in
+# the fast tier as well, and shows the contracts catch a planted import.
+lint: setup ## ruff check, lint-imports (the layer contracts) and mypy over the product code
+	.venv/bin/ruff check .
+	.venv/bin/lint-imports
+	.venv/bin/mypy
 
 validate: synth ## terraform init -backend=false + validate every synthesized stack
 	$(PIPENV) run python -m isolated_studio.checks.validate cdktf.out

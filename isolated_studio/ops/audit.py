@@ -63,7 +63,8 @@ class AuditedRun(Protocol):
     plan_dir: Path
     tf: Terraform
 
-    say: Callable[[str], None]
+    @property
+    def say(self) -> Callable[[str], None]: ...
 
 EXIT_CLEAN, EXIT_ERROR, EXIT_BREACH = 0, 1, 2
 
