@@ -63,3 +63,12 @@ def test_a_planted_import_breaks_its_contract(tree, module, line, contract):
     assert proc.returncode == 1, proc.stdout + proc.stderr
     broken = [row for row in proc.stdout.splitlines() if row.endswith(" BROKEN")]
     assert any(row.startswith(contract) for row in broken), proc.stdout
+
+
+def test_constructs_import_only_the_constants_they_need():
+    """modules/ take constants from isolated_studio.config.rules, never the configuration package's
+    loader (import-linter cannot tell a package from its submodules in a forbidden contract)."""
+    found = [f"{path.relative_to(ROOT)}:{number}" for path in sorted((ROOT / "modules").glob("*.py"))
+             for number, line in enumerate(path.read_text().splitlines(), 1)
+             if line.lstrip().startswith(("from isolated_studio.config import", "import isolated_studio.config"))]
+    assert not found, found
