@@ -310,7 +310,8 @@ def checkov_env(home: str) -> dict[str, str]:
 def _json_documents(text: str) -> list[Any]:
     """checkov prints one JSON document, or several concatenated in some modes."""
     decoder = json.JSONDecoder()
-    docs, i = [], 0
+    docs: list[Any] = []
+    i = 0
     while True:
         while i < len(text) and text[i].isspace():
             i += 1
