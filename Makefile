@@ -15,13 +15,13 @@ export CHECKOV_SKIP_PACKAGE_UPDATE_CHECK := true
 export CKV_SKIP_PACKAGE_UPDATE_CHECK := true
 
 # The provider mirror (STUDIO_PROVIDER_MIRROR, terraform.provider_mirror or a usual place
-# such as /opt/tf-plugins) is decided in Python, isolated_studio.ops.terraform, so that
+# such as /opt/tf-plugins) is decided in Python, isolated_studio.base.terraform, so that
 # make, pipenv run, python main.py and the cdktf CLI all use the same one.
 
 STAMP := .venv/.synced-$(shell cat Pipfile.lock 2>/dev/null | cksum | cut -d' ' -f1)
 CLI_STAMP := node_modules/.installed-$(shell cat package-lock.json 2>/dev/null | cksum | cut -d' ' -f1)
 
-.PHONY: help setup cli studio-env awscli-env synth diagram schema test test-fast validate checkov lint-iam bench mutation data clean plan deploy destroy drift audit emulator
+.PHONY: help setup cli studio-env awscli-env synth diagram schema test test-fast lint validate checkov lint-iam bench mutation data clean plan deploy destroy drift audit emulator
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 12
@@ -105,7 +105,7 @@ diagram: setup ## rewrite the architecture diagram in docs/architecture.md and R
 	$(PIPENV) run python -m devtools.architecture build/diagram/cdktf.out
 
 schema: setup ## write config/schema.json and docs/configuration.md's table from the declarations
-	$(ISOLATED_STUDIO) schema
+	$(PIPENV) run python -m devtools.config_docs
 
 # Four workers on two cores, one test module at a time each (groups in tests/conftest.py): each
 # moto end-to-end module, mostly waiting on Terraform and the provider's polling, starts first
@@ -136,8 +136,18 @@ FAST_TIER := -m "not emulator and not lab_e2e and not terraform and not slow"
 FAST_WORKERS ?= 2
 # The locked packages only: no test runs .venv's isolated-studio (tests/test_cli_install.py installs
 # it into a virtualenv of its own), and checkouts sharing one .venv must not re-point its install.
-test-fast: $(STAMP) ## the edit-test loop: the in-process tests (no Terraform, emulator, MLflow or heavy tool)
+test-fast: $(STAMP) lint ## the edit-test loop: the house's checks, then the in-process tests (no Terraform, emulator, MLflow or heavy tool)
 	$(PYTEST) -n $(FAST_WORKERS) $(XDIST_MODE) $(FAST_TIER) $(PYTEST_ARGS)
+
+# The house's own checks, configured in pyproject.toml: ruff's lint rules, the import contracts
+# (layers base < config < modules < stacks < checks < ops, no cycles) and mypy over the product
+# code. mypy keeps its cache in .mypy_cache/: about a second warm, a minute on a fresh clone
+# (the cdktf provider's bindings). tests/test_house_checks.py runs ruff and the contracts in
+# the fast tier as well, and shows the contracts catch a planted import.
+lint: $(STAMP) ## ruff check, lint-imports (the layer contracts) and mypy over the product code
+	.venv/bin/ruff check .
+	.venv/bin/lint-imports
+	.venv/bin/mypy
 
 validate: synth ## terraform init -backend=false + validate every synthesized stack
 	$(ISOLATED_STUDIO) validate cdktf.out
@@ -176,13 +186,13 @@ lint-iam: synth ## lint every IAM permission policy of every stack with parliame
 # it to some targets of tests/mutation.toml, MUTATION_JOBS runs mutants side by side.
 MUTATION_JOBS ?= 1
 mutation: setup ## mutmut over the safety features against the fast tests; score + survivors in build/mutation/
-	$(PIPENV) run python -m isolated_studio.checks.mutation --max-children $(MUTATION_JOBS) $(TARGETS)
+	$(PIPENV) run python -m devtools.mutation --max-children $(MUTATION_JOBS) $(TARGETS)
 
 data: setup ## write a generated AI4I 2020 data set (same columns and rules) to data/ai4i2020.csv
 	PYTHONPATH=notebooks $(PIPENV) run python -m pm_lab.synthetic --rows 10000 --seed 42 --out data/ai4i2020.csv
 
 bench: setup ## time synthesis against the bare import of cdktf and the provider bindings
-	$(PIPENV) run python -m isolated_studio.ops.bench
+	$(PIPENV) run python -m devtools.bench
 
 clean: ## remove generated files (never the bootstrap state in terraform-state/)
 	rm -rf cdktf.out .terraform-cli .pytest_cache

@@ -13,11 +13,15 @@ from pathlib import Path
 
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
-from isolated_studio.config import ConfigError, StudioConfig, load_config  # noqa: E402
+from isolated_studio.base.paths import stack_dirs
+from isolated_studio.base.terraform import TerraformError, prepare_stack_dirs
+from isolated_studio.config import ConfigError, StudioConfig, load_config
+from isolated_studio.ops.summary import describe_outdir
 
 
 def build_app(config: StudioConfig, outdir: str | Path = "cdktf.out"):
     """Build (but do not synthesize) the app with all stacks wired through outputs."""
+    # Lazy for speed: a bad configuration fails before cdktf and the provider bindings load (seconds).
     from isolated_studio import bindings
 
     bindings.install()  # before the stacks import the provider: see isolated_studio/bindings.py
@@ -45,9 +49,6 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     app = build_app(config, outdir)
     app.synth()
-    from isolated_studio.ops.summary import describe_outdir, stack_dirs
-    from isolated_studio.ops.terraform import TerraformError, prepare_stack_dirs
-
     try:
         # The cdktf CLI runs Terraform in these directories with no environment of ours.
         prepare_stack_dirs(stack_dirs(outdir).values(), config.provider_mirror)

@@ -9,12 +9,12 @@ list is a problem, reported with the entry's source, before any resource is crea
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
-from typing import Mapping
 
-from isolated_studio.config import PROJECT_ROOT
+from isolated_studio.base.paths import PROJECT_ROOT
 
 TABLE = PROJECT_ROOT / "policy" / "aws-owned-resources.toml"
 KINDS = ("s3-bucket", "ecr-registry")
@@ -91,7 +91,7 @@ def parse(data: Mapping, source: str = str(TABLE)) -> tuple[AwsOwned, ...]:
     return tuple(entries)
 
 
-@lru_cache(maxsize=None)
+@cache
 def table(path: Path = TABLE) -> tuple[AwsOwned, ...]:
     return parse(tomllib.loads(path.read_text()), str(path))
 

@@ -18,8 +18,8 @@ log group (Resolver query logging), blocked ones with the firewall's action.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Mapping, Sequence
 
 from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
 from cdktf_cdktf_provider_aws.route53_resolver_firewall_config import Route53ResolverFirewallConfig
@@ -35,8 +35,7 @@ from cdktf_cdktf_provider_aws.route53_resolver_query_log_config_association impo
 )
 from constructs import Construct
 
-from isolated_studio.config import LOG_RETENTION_DAYS
-from isolated_studio.config.rules import dns_domain_problems, partition
+from isolated_studio.config.rules import LOG_RETENTION_DAYS, dns_domain_problems, partition
 from modules.encryption_key import EncryptionKey, EncryptionKeyProps
 from modules.props import name_tags, raise_for
 

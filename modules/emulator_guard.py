@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from cdktf import DataResource, Precondition, TerraformResourceLifecycle, TerraformVariable
 from constructs import Construct
 
-from isolated_studio.config import EMULATOR_PLAN_ONLY_VARIABLE as PLAN_ONLY_VARIABLE
+from isolated_studio.config.rules import EMULATOR_PLAN_ONLY_VARIABLE as PLAN_ONLY_VARIABLE
 from modules.props import raise_for
 
 

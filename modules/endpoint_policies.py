@@ -28,7 +28,7 @@ the network stack deploys and the ones the perimeter scenarios evaluate.
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 from modules.aws_owned import RegionalAwsOwned
 

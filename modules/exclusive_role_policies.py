@@ -16,8 +16,8 @@ the inline one would find a configured policy missing and try to put it without 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 from cdktf_cdktf_provider_aws.iam_role_policies_exclusive import IamRolePoliciesExclusive
 from cdktf_cdktf_provider_aws.iam_role_policy_attachments_exclusive import IamRolePolicyAttachmentsExclusive

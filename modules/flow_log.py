@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Mapping
 
 from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
 from cdktf_cdktf_provider_aws.data_aws_caller_identity import DataAwsCallerIdentity
@@ -13,7 +13,7 @@ from cdktf_cdktf_provider_aws.iam_role import IamRole
 from cdktf_cdktf_provider_aws.iam_role_policy import IamRolePolicy
 from constructs import Construct
 
-from isolated_studio.config import LOG_RETENTION_DAYS, TRAFFIC_TYPES
+from isolated_studio.config.rules import LOG_RETENTION_DAYS, TRAFFIC_TYPES
 from modules.encryption_key import EncryptionKey, EncryptionKeyProps
 from modules.exclusive_role_policies import ExclusiveRolePolicies, ExclusiveRolePoliciesProps
 from modules.policy_document import policy_document

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Mapping, Sequence
 
 from cdktf import ITerraformDependable
 from cdktf_cdktf_provider_aws.sagemaker_mlflow_tracking_server import SagemakerMlflowTrackingServer
 from constructs import Construct
 
-from isolated_studio.config import MLFLOW_SIZES
+from isolated_studio.config.rules import MLFLOW_SIZES
 from modules.props import raise_for
 
 SIZES = MLFLOW_SIZES

@@ -7,7 +7,7 @@ problems at once, so a caller composing several modules gets one actionable mess
 from __future__ import annotations
 
 import ipaddress
-from typing import Iterable
+from collections.abc import Iterable
 
 
 class ModuleInputError(ValueError):

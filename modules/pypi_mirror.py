@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Mapping
 
 from cdktf_cdktf_provider_aws.codeartifact_domain import CodeartifactDomain
 from cdktf_cdktf_provider_aws.codeartifact_repository import (

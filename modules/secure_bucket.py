@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 from cdktf import TerraformResourceLifecycle
 from cdktf_cdktf_provider_aws.s3_bucket import S3Bucket
@@ -36,9 +37,10 @@ from cdktf_cdktf_provider_aws.s3_bucket_versioning import (
 )
 from constructs import Construct
 
-from isolated_studio.config import bucket_name_problem
+from isolated_studio.config.rules import bucket_name_problem
 from modules.policy_document import policy_document
 from modules.props import is_unresolved, name_tags, raise_for
+
 
 def tls_only_statement(bucket_arn: str) -> dict:
     """Deny any request to the bucket that does not use TLS.

@@ -26,8 +26,8 @@ Day 2 shapes both (docs/day-2.md):
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Mapping, Sequence
 
 from cdktf import Fn, TerraformResourceLifecycle
 from cdktf_cdktf_provider_aws.sagemaker_domain import (
@@ -41,11 +41,8 @@ from cdktf_cdktf_provider_aws.sagemaker_domain import (
 from cdktf_cdktf_provider_aws.sagemaker_studio_lifecycle_config import SagemakerStudioLifecycleConfig
 from constructs import Construct
 
-from isolated_studio.config import ACCOUNT_ID_RE, PROFILE_PATTERN
-from isolated_studio.config.rules import RESERVED_PREFIX
+from isolated_studio.config.rules import ACCOUNT_ID_RE, PROFILE_PATTERN, RESERVED_PREFIX
 from modules.props import name_tags, raise_for
-
-
 
 # Where the SageMaker Python SDK reads its user defaults (sagemaker.config: the same
 # file `sagemaker.config.load_sagemaker_config` reads, next to /etc/xdg/sagemaker/config.yaml).

@@ -15,9 +15,10 @@ widen the role beyond what was reviewed.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 import json
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
 
 from cdktf_cdktf_provider_aws.iam_policy import IamPolicy
 from cdktf_cdktf_provider_aws.iam_role import IamRole
@@ -25,7 +26,8 @@ from cdktf_cdktf_provider_aws.iam_role_policy import IamRolePolicy
 from cdktf_cdktf_provider_aws.iam_role_policy_attachment import IamRolePolicyAttachment
 from constructs import Construct
 
-from isolated_studio.config import IAM_MODES, PROJECT_ROOT
+from isolated_studio.base.paths import PROJECT_ROOT
+from isolated_studio.config.rules import IAM_MODES
 from modules.encryption_key import DATA_ACTIONS
 from modules.exclusive_role_policies import ExclusiveRolePolicies, ExclusiveRolePoliciesProps
 from modules.policy_document import policy_document
@@ -146,7 +148,7 @@ def _doc(*statements: Mapping) -> dict:
 
 
 def _allow(sid: str, actions: Sequence[str] | str, resources: Sequence[str] | str, condition: Mapping | None = None) -> dict:
-    statement = {"Sid": sid, "Effect": "Allow", "Action": actions, "Resource": resources}
+    statement: dict[str, Any] = {"Sid": sid, "Effect": "Allow", "Action": actions, "Resource": resources}
     if condition:
         statement["Condition"] = condition
     return statement

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Mapping, Sequence
 
 from cdktf_cdktf_provider_aws.sagemaker_user_profile import (
     SagemakerUserProfile,

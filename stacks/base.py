@@ -6,7 +6,8 @@ from cdktf import LocalBackend, S3Backend, S3BackendEndpointConfig, TerraformSta
 from cdktf_cdktf_provider_aws.provider import AwsProvider, AwsProviderDefaultTags, AwsProviderEndpoints
 from constructs import Construct
 
-from isolated_studio.config import EMULATOR_CREDENTIAL, PROJECT_ROOT, StudioConfig
+from isolated_studio.base.paths import PROJECT_ROOT
+from isolated_studio.config import EMULATOR_CREDENTIAL, StudioConfig
 
 # Services the provider talks to in the emulator environment (moto serves all of these).
 EMULATED_SERVICES = ("s3", "dynamodb", "ec2", "iam", "sts", "kms", "logs", "sagemaker", "codeartifact")

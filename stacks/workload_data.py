@@ -5,8 +5,9 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
+from typing import Any
 
 from constructs import Construct
 
@@ -126,7 +127,7 @@ class LabBuckets:
         """The MLflow artifacts bucket: the MLflow UI in Studio uploads and downloads from the browser."""
         return self._bucket("mlflow-artifacts", "mlflow", cors_origins=list(cors_origins))
 
-    def _bucket(self, id: str, kind: str, **extra: object) -> SecureBucket:
+    def _bucket(self, id: str, kind: str, **extra: Any) -> SecureBucket:
         """A KMS-encrypted bucket the lab roles read and write, logging into access-logs."""
         w, principals, endpoints = self._config.workload, *self._endpoint_only
         return SecureBucket(

@@ -3,8 +3,9 @@ JupyterLab app runs."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from cdktf import Fn, TerraformLocal
 from constructs import Construct

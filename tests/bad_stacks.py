@@ -244,9 +244,7 @@ BAD_STACKS: dict[str, dict] = {
             # Refuses requests from outside *some* endpoint only if they say so: IfExists-free
             # StringEquals is false without the key, so a request from the internet passes.
             "bad_wrong_operator": {"bucket": "${aws_s3_bucket.wrong.id}", "policy": policy(
-                tls_deny("wrong"), grant("wrong"), endpoint_only("wrong", **{
-                    "ArnEquals": {"aws:PrincipalArn": "${aws_iam_role.exec.arn}"},
-                    "StringEquals": {"aws:SourceVpc": "${aws_vpc.v.id}"}}))},
+                tls_deny("wrong"), grant("wrong"), endpoint_only("wrong", ArnEquals={"aws:PrincipalArn": "${aws_iam_role.exec.arn}"}, StringEquals={"aws:SourceVpc": "${aws_vpc.v.id}"}))},
             "good_endpoint_only": {"bucket": "${aws_s3_bucket.lab.id}", "policy": policy(
                 tls_deny("lab"), grant("lab"), endpoint_only("lab"))},
         },

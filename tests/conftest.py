@@ -31,7 +31,7 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
     signal.signal(signal.SIGINT, signal.default_int_handler)
 
-from isolated_studio.config import CONFIG_DIR, StudioConfig, load_config  # noqa: E402
+from isolated_studio.config import CONFIG_DIR, StudioConfig, load_config
 
 
 def _is_xdist_controller(config: pytest.Config) -> bool:
@@ -186,7 +186,7 @@ def synthesize(config: StudioConfig, outdir: Path) -> Synth:
 
 
 def read_synthesis(config: StudioConfig, outdir: Path) -> Synth:
-    from isolated_studio.ops.summary import stack_dirs
+    from isolated_studio.base.paths import stack_dirs
 
     dirs = stack_dirs(outdir)
     texts = {name: (path / "cdk.tf.json").read_text() for name, path in dirs.items()}

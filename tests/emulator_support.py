@@ -15,14 +15,16 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
-from isolated_studio.config import CONFIG_DIR, EMULATOR_CREDENTIAL, PROJECT_ROOT, StudioConfig, load_config
-from isolated_studio.ops.terraform import terraform_env
-from isolated_studio.ops.workflow import aws_client, synthesize
 from support import port_from_log
+
+from isolated_studio.base.terraform import terraform_env
+from isolated_studio.config import CONFIG_DIR, EMULATOR_CREDENTIAL, PROJECT_ROOT, StudioConfig, load_config
+from isolated_studio.ops.workflow import aws_client, synthesize
 
 REGION = "us-west-2"
 MOTO_ACCOUNT = "123456789012"  # moto answers every request as this account
@@ -49,7 +51,7 @@ class MotoServer:
     log: Path
 
     # `with start_moto(log) as server:` stops it however the block ends (a fixture's yield too).
-    def __enter__(self) -> "MotoServer":
+    def __enter__(self) -> MotoServer:
         return self
 
     def __exit__(self, *exc_info: object) -> None:

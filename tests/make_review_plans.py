@@ -37,8 +37,16 @@ from pathlib import Path
 from typing import Any
 
 from emulator_support import (
-    EMULATOR_CONFIG, MOTO_ACCOUNT, REGION, Emulator, describe, emulator_env, start_moto, synthesized_emulator,
+    EMULATOR_CONFIG,
+    MOTO_ACCOUNT,
+    REGION,
+    Emulator,
+    describe,
+    emulator_env,
+    start_moto,
+    synthesized_emulator,
 )
+
 from isolated_studio.config import load_config
 from isolated_studio.ops.app import synthesize
 

@@ -458,7 +458,7 @@ def _type(value: Any) -> Any:
 
 
 def env_for(mirror: str | None) -> dict[str, str]:
-    from isolated_studio.ops.terraform import terraform_env
+    from isolated_studio.base.terraform import terraform_env
 
     return terraform_env(mirror, base={"PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", "/tmp")})
 

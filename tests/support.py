@@ -56,7 +56,7 @@ def run_studio_python(code: str, *args: str, env: dict | None = None, timeout: i
     return result.stdout
 
 
-def port_from_log(log: "os.PathLike[str]", pattern: str, process, timeout_s: float) -> int:
+def port_from_log(log: os.PathLike[str], pattern: str, process, timeout_s: float) -> int:
     """The port a server bound to port 0 announces in its log (race-free: the OS picked it
     and the server holds it), waiting until it appears, the server dies or time runs out."""
     import re

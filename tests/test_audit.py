@@ -682,8 +682,9 @@ def test_the_partition_follows_the_region():
 
 
 def test_the_workflow_command_writes_the_report_owner_only_and_returns_the_breaches(deployed, tmp_path, monkeypatch):
-    from isolated_studio.ops import aws as aws_module
     from test_workflow import FakeTerraform, World, emulator_config, make_workflow
+
+    from isolated_studio.ops import aws as aws_module
 
     ssh_from_anywhere(deployed)
     tf = FakeTerraform({})

@@ -58,8 +58,9 @@ def test_zones_pinned_by_id_are_used_as_given(dev_config):
 
 
 def test_a_region_without_codeartifact_is_refused():
-    from isolated_studio.config import parse_config
     from support import config_document
+
+    from isolated_studio.config import parse_config
 
     with pytest.raises(ConfigError) as info:
         parse_config(config_document(project={"name_prefix": "studio-test", "region": "ca-central-1"}), env={})

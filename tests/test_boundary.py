@@ -12,13 +12,24 @@ import json
 from dataclasses import replace
 
 import pytest
+from bad_stacks import BAD_STACKS, ISOLATION_FAILURES, stack_document
 
 from isolated_studio.checks import boundary
 from isolated_studio.checks.boundary import (
-    Attachment, Bucket, DnsFirewallAssociation, DnsFirewallConfig, DnsFirewallRule, Domain, Endpoint, Environment,
-    Gateway, Role, Route, SgRule, Subnet,
+    Attachment,
+    Bucket,
+    DnsFirewallAssociation,
+    DnsFirewallConfig,
+    DnsFirewallRule,
+    Domain,
+    Endpoint,
+    Environment,
+    Gateway,
+    Role,
+    Route,
+    SgRule,
+    Subnet,
 )
-from bad_stacks import BAD_STACKS, ISOLATION_FAILURES, stack_document
 
 # --------------------------------------------------------------------------- the static gate
 

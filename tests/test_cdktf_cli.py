@@ -12,9 +12,9 @@ import sys
 from pathlib import Path
 
 import pytest
-
-from isolated_studio.ops.terraform import run, terraform_env
 from support import IN_CI, require_terraform
+
+from isolated_studio.base.terraform import run, terraform_env
 
 ROOT = Path(__file__).resolve().parent.parent
 CDKTF = ROOT / "node_modules" / ".bin" / "cdktf"

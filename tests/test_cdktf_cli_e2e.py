@@ -32,7 +32,6 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
-
 from emulator_support import (
     EMULATOR_CONFIG,
     MOTO_NETWORK_DRIFT,
@@ -42,10 +41,11 @@ from emulator_support import (
     emulator_env,
     start_moto,
 )
-from isolated_studio.config import PROJECT_ROOT, load_config
-from isolated_studio.ops.terraform import LOCK_FILE, PROVIDER_VERSION
-from isolated_studio.ops.workflow import aws_client
 from support import IN_CI, require_terraform
+
+from isolated_studio.base.terraform import LOCK_FILE, PROVIDER_VERSION
+from isolated_studio.config import PROJECT_ROOT, load_config
+from isolated_studio.ops.workflow import aws_client
 
 pytestmark = [pytest.mark.emulator, pytest.mark.terraform]
 

@@ -8,7 +8,7 @@ these responses against the botocore service model.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime, timezone
 from typing import Any
 
 import boto3
@@ -24,7 +24,7 @@ from isolated_studio.ops.cleanup import (
 )
 
 DOMAIN = "d-abcdef123456"
-CREATED = datetime(2024, 10, 1, 9, 30, tzinfo=timezone.utc)
+CREATED = datetime(2024, 10, 1, 9, 30, tzinfo=UTC)
 
 
 class FakeTime:

@@ -8,9 +8,7 @@ from typing import Any
 
 import pytest
 from botocore.stub import Stubber
-
-from isolated_studio.ops.cleanup import CleanupFailed
-from test_cleanup import (  # noqa: F401  (fixtures)
+from test_cleanup import (
     CREATED,
     DOMAIN,
     FakeTime,
@@ -25,6 +23,8 @@ from test_cleanup import (  # noqa: F401  (fixtures)
     space_app,
     stubber,
 )
+
+from isolated_studio.ops.cleanup import CleanupFailed
 
 
 def test_an_app_that_disappears_between_list_and_delete_is_not_an_error(

@@ -6,8 +6,8 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from support import config_document
+
 from isolated_studio.config import (
     CONFIG_DIR,
     DEFAULT_INTERFACE_ENDPOINTS,

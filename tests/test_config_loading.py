@@ -11,10 +11,10 @@ from __future__ import annotations
 import copy
 
 import pytest
+from support import config_document as raw
 
 import isolated_studio.config as config_module
 from isolated_studio.config import CONFIG_DIR, ConfigError, config_path, load_config, parse_config
-from support import config_document as raw
 
 ENV = {"AWS_REGION": "us-west-2"}
 SECTIONS = "['emulator', 'network', 'project', 'state', 'tags', 'terraform', 'workload']"

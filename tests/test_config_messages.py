@@ -9,10 +9,10 @@ a second rule that repeats it) fails as well. Written against `parse_config`, as
 from __future__ import annotations
 
 import pytest
+from support import config_document as raw
 
 from isolated_studio.config import ConfigError, parse_config
 from isolated_studio.config.rules import PROJECT_ROOT, lab_mlflow_pin
-from support import config_document as raw
 
 ENV = {"AWS_REGION": "us-west-2"}
 KNOWN_ENDPOINTS = ("['codeartifact.api', 'codeartifact.repositories', 'ec2', 'ecr.api', 'ecr.dkr', "

@@ -5,9 +5,9 @@ implemented, so they hold for any implementation of the configuration.
 """
 
 import pytest
+from support import config_document
 
 from isolated_studio.config import DEFAULT_INTERFACE_ENDPOINTS, ConfigError, parse_config
-from support import config_document
 
 DUPLICATED_ENDPOINTS = [*DEFAULT_INTERFACE_ENDPOINTS, DEFAULT_INTERFACE_ENDPOINTS[0]]
 

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from devtools import config_docs as docs
 from isolated_studio.config import CONFIG_DIR, ConfigError, parse_config
-from isolated_studio.config import docs
 from isolated_studio.config.model import SECTIONS
 
 ROOT = Path(__file__).resolve().parent.parent

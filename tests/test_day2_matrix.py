@@ -506,7 +506,7 @@ def run_matrix(root: Path, provider_mirror: str | None, cache: Path | None, rows
                               before["main"]["network"]["terraform"]["required_providers"])
             tf_ready["tf"] = tf
             tf_ready["states"] = {"main": before_states(tf, root / "before-state", before["main"], region, cache)}
-        except BaseException as exc:  # noqa: BLE001 (re-raised in the main thread)
+        except BaseException as exc:
             tf_ready["error"] = exc
 
     builder = threading.Thread(target=terraform)

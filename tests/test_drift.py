@@ -8,12 +8,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from test_workflow import FakeTerraform, World, emulator_config, make_workflow
 
 from isolated_studio.checks.boundary import Finding
 from isolated_studio.ops import audit
 from isolated_studio.ops import workflow as wf
 from isolated_studio.ops.drift import EXIT_DRIFT, EXIT_NO_DRIFT, boundary_changes, check_drift, out_of_band
-from test_workflow import FakeTerraform, World, emulator_config, make_workflow
 
 
 @pytest.fixture(autouse=True)

@@ -16,7 +16,6 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
-
 from emulator_support import MOTO_ACCOUNT, REGION, Emulator, describe, start_moto, synthesized_emulator
 from support import require_terraform
 

@@ -32,8 +32,6 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
-
-from support import require_terraform
 from emulator_support import (
     EMULATOR_CONFIG,
     MOTO_ACCOUNT,
@@ -48,6 +46,8 @@ from emulator_support import (
     start_moto,
     synthesized_emulator,
 )
+from support import require_terraform
+
 from isolated_studio.checks import isolation
 from isolated_studio.config import PROJECT_ROOT, load_config
 from isolated_studio.ops.workflow import synthesize

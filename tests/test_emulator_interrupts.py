@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import json
 import os
-import stat
 import select
 import signal
+import stat
 import subprocess
 import sys
 import time
@@ -26,14 +26,20 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-
 from emulator_support import (
-    EMULATOR_CONFIG, TERRAFORM_TIMEOUT_S, WORKFLOW_TIMEOUT_S, Emulator, MotoServer, describe,
-    start_moto, synthesized_emulator,
+    EMULATOR_CONFIG,
+    TERRAFORM_TIMEOUT_S,
+    WORKFLOW_TIMEOUT_S,
+    Emulator,
+    MotoServer,
+    describe,
+    start_moto,
+    synthesized_emulator,
 )
+from support import require_terraform
+
 from isolated_studio.config import PROJECT_ROOT
 from isolated_studio.ops.workflow import EXIT_STOPPED, synthesize
-from support import require_terraform
 
 pytestmark = [pytest.mark.emulator, pytest.mark.terraform]
 

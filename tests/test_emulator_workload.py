@@ -32,7 +32,6 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
-
 from emulator_support import (
     MOTO_ACCOUNT,
     MOTO_NETWORK_DRIFT,
@@ -45,9 +44,10 @@ from emulator_support import (
     start_moto,
     synthesized_emulator,
 )
+from support import require_terraform
+
 from isolated_studio.config import PROJECT_ROOT
 from isolated_studio.ops.emulator_scope import emulator_targets
-from support import require_terraform
 
 pytestmark = [pytest.mark.emulator, pytest.mark.terraform]
 

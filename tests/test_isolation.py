@@ -3,10 +3,9 @@
 import json
 
 import pytest
+from bad_stacks import BAD_STACKS, EXPECTED_FAILURES, ISOLATION_FAILURES, good_addresses, stack_document
 
 from isolated_studio.checks.isolation import FORBIDDEN_TYPES, SG_RULE_TYPES, violations
-
-from bad_stacks import BAD_STACKS, EXPECTED_FAILURES, ISOLATION_FAILURES, good_addresses, stack_document
 
 
 @pytest.mark.parametrize("stack", ["state", "network", "workload"])

@@ -20,8 +20,8 @@ from pathlib import Path
 
 import boto3
 import pytest
-
 from emulator_support import start_moto
+
 from isolated_studio.config import PROJECT_ROOT
 from modules.studio_domain import AWS_CLI_BOUNDS, SETTINGS_PATH, jupyterlab_startup_script
 

@@ -5,7 +5,6 @@ from pathlib import Path
 
 import pytest
 from cdktf import App, TerraformStack
-
 from matchers import Testing
 
 from modules.emulator_guard import EmulatorGuardProps

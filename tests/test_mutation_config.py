@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from isolated_studio.checks import mutation as m
+from devtools import mutation as m
 
 
 def test_every_target_names_a_module_and_fast_tests_that_exist():

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from no_skip_in_ci import NoSkipInCI
 
 SUITE = """

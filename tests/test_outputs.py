@@ -9,7 +9,6 @@ An output wired to the wrong resource, or to the right one's wrong attribute, fa
 from __future__ import annotations
 
 import pytest
-
 from support import resolve
 
 # (stack, output) -> what it must reference, as (type, construct path, attribute), a list of

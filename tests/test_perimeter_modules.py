@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import pytest
+from support import config_document
 
 from isolated_studio.checks import isolation
 from isolated_studio.config import ConfigError, parse_config
@@ -11,7 +12,6 @@ from modules import aws_owned
 from modules.dns_firewall import DnsFirewallProps, aws_service_domains
 from modules.endpoint_policies import S3_GATEWAY, endpoint_policies, endpoint_policy
 from modules.secure_bucket import SecureBucketProps, endpoint_only_statement
-from support import config_document
 
 ACCOUNT = "111122223333"
 ENV = {"AWS_REGION": "us-west-2"}

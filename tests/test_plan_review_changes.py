@@ -13,13 +13,19 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from test_plan_review import change, plan
 
 from isolated_studio.ops import plan_review
 from isolated_studio.ops.permissions import Statement, covers
 from isolated_studio.ops.plan_review import (
-    GROUP_ACROSS_STACKS, GROUP_DATA_LOSS, GROUP_DESTROYED, RunReview, ReviewWarning, render_run_report, review_plan,
+    GROUP_ACROSS_STACKS,
+    GROUP_DATA_LOSS,
+    GROUP_DESTROYED,
+    ReviewWarning,
+    RunReview,
+    render_run_report,
+    review_plan,
 )
-from test_plan_review import change, plan
 
 PLANS = Path(__file__).parent / "golden" / "plans"
 DOMAIN = "aws_sagemaker_domain.studio_domain_F1B3BB3C"

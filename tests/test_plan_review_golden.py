@@ -13,9 +13,9 @@ import os
 from pathlib import Path
 
 import pytest
+from test_plan_review import change, endpoint, plan
 
 from isolated_studio.ops.plan_review import main
-from test_plan_review import change, endpoint, plan
 
 GOLDEN = Path(__file__).parent / "golden"
 

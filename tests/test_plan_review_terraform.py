@@ -12,9 +12,9 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from support import require_terraform
 
 from isolated_studio.ops.plan_review import Action, render_stack_report, review_plan
-from support import require_terraform
 
 pytestmark = pytest.mark.terraform
 

@@ -13,11 +13,10 @@ import tomllib
 from pathlib import Path
 
 import pytest
+from bad_stacks import BAD_STACKS, EXPECTED_FAILURES, GOOD_RESOURCES, write_stack
 
 from isolated_studio.checks import policy_scan as ps
 from isolated_studio.config import PROJECT_ROOT
-
-from bad_stacks import BAD_STACKS, EXPECTED_FAILURES, GOOD_RESOURCES, write_stack
 
 
 def targets(*synths) -> list[tuple[str, Path]]:

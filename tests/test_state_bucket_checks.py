@@ -13,18 +13,18 @@ import json
 import urllib.request
 import uuid
 from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import boto3
 import pytest
-
 from emulator_support import start_moto
+from test_workflow import NETWORK_CHANGES, FakeTerraform, World, _run_cli, make_workflow
+
 from isolated_studio.config import CONFIG_DIR, StudioConfig, load_config
 from isolated_studio.ops import workflow as wf
 from isolated_studio.ops.aws import bucket_exists
 from isolated_studio.ops.errors import Refused, WorkflowError
-from test_workflow import NETWORK_CHANGES, FakeTerraform, World, _run_cli, make_workflow
 
 
 @pytest.fixture(scope="module")
@@ -276,7 +276,7 @@ def _locked(s3, count: int) -> str:
     name = f"studio-emu-tfstate-{uuid.uuid4().hex[:8]}"
     s3.create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": "us-west-2"},
                      ObjectLockEnabledForBucket=True)
-    until = datetime.now(timezone.utc) + timedelta(days=1)
+    until = datetime.now(UTC) + timedelta(days=1)
     for i in range(count):
         s3.put_object(Bucket=name, Key=f"s/{i}.tfstate", Body=_state(), ObjectLockMode="COMPLIANCE",
                       ObjectLockRetainUntilDate=until)

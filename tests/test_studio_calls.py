@@ -15,12 +15,11 @@ import subprocess
 from pathlib import Path
 
 import pytest
-
 from emulator_support import start_moto
-from isolated_studio.checks import access
-from isolated_studio.checks import perimeter
-from modules.studio_domain import codeartifact_login, sagemaker_sdk_config, to_yaml
 from support import require_awscli_python, require_studio_python
+
+from isolated_studio.checks import access, perimeter
+from modules.studio_domain import codeartifact_login, sagemaker_sdk_config, to_yaml
 
 pytestmark = pytest.mark.emulator
 

@@ -15,10 +15,10 @@ import json
 import re
 
 import pytest
+from support import config_document
 
 from isolated_studio.config import ConfigError, aws_constraints, parse_config, rules
 from modules.studio_domain import KERNEL_BUILD_LOG, START_SCRIPT_KEY
-from support import config_document
 
 DEV_IMAGE = "arn:aws:sagemaker:us-west-2:542918446943:image/sagemaker-distribution-cpu"
 OTHER_RELEASE = "4.5.0"  # tests/conftest.py's synth_other_release

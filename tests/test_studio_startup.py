@@ -15,6 +15,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from support import run_studio_python
 
 from modules.studio_domain import (
     AWS_CLI_BOUNDS,
@@ -24,7 +25,6 @@ from modules.studio_domain import (
     sagemaker_sdk_config,
     to_yaml,
 )
-from support import run_studio_python
 
 ACCOUNT = "111122223333"
 BUCKET = f"studio-dev-notebooks-{ACCOUNT}-us-west-2"

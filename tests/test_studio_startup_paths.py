@@ -16,9 +16,9 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from test_studio_startup import ACCOUNT, BUCKET, script
 
 from modules.studio_domain import AWS_CLI_BOUNDS, SDK_CONFIG_PATH, SETTINGS_PATH, START_SCRIPT_KEY
-from test_studio_startup import ACCOUNT, BUCKET, script
 
 BASH = shutil.which("bash") or "/bin/bash"
 
@@ -209,6 +209,7 @@ def image_python(tmp_path) -> Path:
 def _with_kernel(studio, image_python: Path, **changes: str) -> str:
     """The script with the lab's kernel (pm_lab/kernel.py, requirements.txt) in the fake S3."""
     from test_studio_startup import ACCOUNT, BUCKET, sdk_config
+
     from modules.studio_domain import jupyterlab_startup_script
 
     lab = Path(studio.home).parent / "s3" / BUCKET / "lab"

@@ -5,9 +5,9 @@ import subprocess
 from pathlib import Path
 
 import pytest
-
-from isolated_studio.ops.terraform import PLUGIN_CACHE, TerraformError, terraform_env, write_cli_config
 from support import IN_CI, require_terraform
+
+from isolated_studio.base.terraform import PLUGIN_CACHE, TerraformError, terraform_env, write_cli_config
 
 
 def test_mirror_config_takes_registry_providers_from_the_mirror_only(tmp_path):
@@ -74,7 +74,7 @@ def test_inits_started_at_once_on_a_fresh_machine_all_link_the_mirror(tmp_path, 
     each links its provider straight to the mirror, and no directory is shared between them."""
     import threading
 
-    from isolated_studio.ops import terraform
+    from isolated_studio.base import terraform
 
     require_terraform()
     if not provider_mirror:
@@ -117,7 +117,7 @@ def test_inits_started_at_once_on_a_fresh_machine_all_link_the_mirror(tmp_path, 
 
 # --------------------------------------------------------------------------- the one mirror decision
 
-from isolated_studio.ops.terraform import (  # noqa: E402
+from isolated_studio.base.terraform import (  # noqa: E402
     LOCK_FILE,
     PROVIDER_SOURCE,
     PROVIDER_VERSION,
@@ -151,7 +151,7 @@ def test_the_environment_wins_then_the_file_then_the_usual_places(tmp_path):
 
 def test_configuration_takes_the_discovered_mirror(monkeypatch, tmp_path):
     """`pipenv run pytest` or `python main.py` without STUDIO_PROVIDER_MIRROR behave as make does."""
-    import isolated_studio.ops.terraform as terraform
+    import isolated_studio.base.terraform as terraform
     from isolated_studio.config import CONFIG_DIR, load_config
 
     usual = fake_mirror(tmp_path / "usual")

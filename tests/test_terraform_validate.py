@@ -1,8 +1,8 @@
 """Every synthesized stack is valid Terraform for the real hashicorp/aws 5.100.0 provider."""
 
 import pytest
-
 from support import require_terraform
+
 from isolated_studio.checks.validate import validate_outdir
 
 pytestmark = pytest.mark.terraform
@@ -25,7 +25,7 @@ def test_validate_catches_an_invalid_stack(tmp_path, provider_mirror):
     require_terraform()
     import json
 
-    from isolated_studio.ops.terraform import terraform_env
+    from isolated_studio.base.terraform import terraform_env
     from isolated_studio.checks.validate import validate_stack
 
     stack = tmp_path / "broken"

@@ -15,8 +15,8 @@ from typing import Any
 
 import boto3
 import pytest
-
 from emulator_support import REGION, MotoServer, start_moto
+
 from isolated_studio.ops.vpc_cleanup import SAGEMAKER_TAG, VpcCleanupError, cleanup_vpc
 
 pytestmark = pytest.mark.emulator

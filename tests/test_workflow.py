@@ -19,9 +19,9 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from isolated_studio.config import CONFIG_DIR, StudioConfig, load_config
 from isolated_studio.ops import guard
 from isolated_studio.ops import workflow as wf
-from isolated_studio.config import CONFIG_DIR, StudioConfig, load_config
 
 EMULATOR_ENV = {"AWS_REGION": "us-west-2", "STUDIO_EMULATOR_ENDPOINT": "http://127.0.0.1:4566"}
 DEV_ENV = {"AWS_REGION": "us-west-2"}

@@ -13,11 +13,11 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 from botocore.stub import Stubber
+from test_workflow import NETWORK_CHANGES, FakeTerraform, World, dev_config, make_workflow
 
 from isolated_studio.ops import workflow as wf
 from isolated_studio.ops.errors import Refused, WorkflowError
 from isolated_studio.ops.results import PlanFailed
-from test_workflow import NETWORK_CHANGES, FakeTerraform, World, dev_config, make_workflow
 
 DOMAIN = "d-abc123"
 

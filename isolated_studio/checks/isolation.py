@@ -18,8 +18,8 @@ from __future__ import annotations
 import fnmatch
 import json
 import re
-from collections.abc import Collection, Mapping, Sequence
-from typing import Any, Iterator
+from collections.abc import Collection, Iterator, Mapping, Sequence
+from typing import Any
 
 from isolated_studio.checks.policy_documents import POLICY_DOCUMENT_REF, render_policy_document
 

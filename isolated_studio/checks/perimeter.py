@@ -43,17 +43,19 @@ docs/perimeter.md from the file.
 
 from __future__ import annotations
 
+import argparse
 import copy
 import dataclasses
 import json
 import re
 import tomllib
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 from isolated_studio.checks import access
-from isolated_studio.checks.access import CaseInsensitiveDict, Node, Policy, ScenarioError, Unevaluable, pm_sim
+from isolated_studio.checks.access import CaseInsensitiveDict, ScenarioError, Unevaluable, pm_sim
 from modules import aws_owned
 from modules.endpoint_policies import S3_GATEWAY, endpoint_policies
 
@@ -347,7 +349,7 @@ def _endpoint_layer(scenario: PerimeterScenario, perimeter: Perimeter, key: str,
     matched = _matching(prepared, caller, scenario.action, arn, ctx)
     denies = [s for s in matched if s["Effect"] == "Deny"]
     allows = [s for s in matched if s["Effect"] == "Allow"]
-    sid = lambda s: f"endpoint:{key}/{s.get('Sid', '')}" if perimeter.endpoints.get(key) else f"endpoint:{key} (AWS's default policy)"  # noqa: E731
+    sid = lambda s: f"endpoint:{key}/{s.get('Sid', '')}" if perimeter.endpoints.get(key) else f"endpoint:{key} (AWS's default policy)"
     if denies:
         return Layer("endpoint", False, tuple(sorted({sid(s) for s in denies})))
     if allows:
@@ -405,7 +407,7 @@ def _other_layer(scenario: PerimeterScenario, perimeter: Perimeter, caller: Call
     prepared = (access.prepare_policy(resource_policy, where, scenario.action, arn, ctx, absent, None)
                 if resource_policy else None)
     matched = _matching(prepared, caller, scenario.action, arn, ctx) if prepared else []
-    label = lambda s: f"resource:{name}/{s.get('Sid', '')}" if owner == world.account else f"resource:{name}"  # noqa: E731
+    label = lambda s: f"resource:{name}/{s.get('Sid', '')}" if owner == world.account else f"resource:{name}"
     denies = {label(s) for s in matched if s["Effect"] == "Deny"}
     allows = {label(s) for s in matched if s["Effect"] == "Allow"}
     if denies:
@@ -494,8 +496,6 @@ def docs_with_table(text: str, scenarios: Sequence[PerimeterScenario]) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    import argparse
-
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--docs", action="store_true", help="rewrite docs/perimeter.md's scenario table")
     args = parser.parse_args(argv)

@@ -39,10 +39,12 @@ import json
 import re
 import sys
 import warnings
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any
 
+from isolated_studio.base.paths import stack_dirs
 from isolated_studio.checks.policy_documents import POLICY_DOCUMENT_REF, render_policy_document
 
 ACCOUNT = "123456789012"
@@ -191,6 +193,7 @@ class LintResult:
 
 def _parliament():
     with warnings.catch_warnings():
+        # Lazy for speed (parliament loads its IAM database) and to silence its import warnings.
         warnings.simplefilter("ignore")  # pkg_resources deprecation, unclosed data files
         import parliament
     return parliament
@@ -213,7 +216,7 @@ def lint_policy(policy: Any) -> tuple[str | None, list[LintFinding]]:
     for raw in analyzed.findings:
         finding = parliament.enhance_finding(raw)
         # Honour parliament's own config (its ignore_locations), as its CLI does; nothing is below INFO.
-        from parliament.cli import is_finding_filtered
+        from parliament.cli import is_finding_filtered  # lazy for speed, as in _parliament
 
         if is_finding_filtered(finding, "INFO"):
             continue
@@ -278,7 +281,6 @@ def lint_stacks(stacks: Mapping[str, Mapping[str, Any]] | Iterable[tuple[str, Ma
 
 
 def lint_outdirs(outdirs: Iterable[Path]) -> LintResult:
-    from isolated_studio.ops.summary import stack_dirs
 
     pairs = []
     for outdir in outdirs:

@@ -35,11 +35,12 @@ import sys
 import tempfile
 import time
 import tomllib
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any
 
-from isolated_studio.config import PROJECT_ROOT
+from isolated_studio.base.paths import PROJECT_ROOT, stack_dirs
 from isolated_studio.checks.policy_documents import inline_policy_documents
 
 POLICY_DIR = PROJECT_ROOT / "policy"
@@ -90,7 +91,7 @@ class Suppression:
     def applies_to_stack(self, stack: str) -> bool:
         return self.stacks is None or stack in self.stacks
 
-    def matches(self, finding: "Finding") -> bool:
+    def matches(self, finding: Finding) -> bool:
         return (
             finding.check_id == self.check
             and self.applies_to_stack(finding.stack)
@@ -309,7 +310,8 @@ def checkov_env(home: str) -> dict[str, str]:
 def _json_documents(text: str) -> list[Any]:
     """checkov prints one JSON document, or several concatenated in some modes."""
     decoder = json.JSONDecoder()
-    docs, i = [], 0
+    docs: list[Any] = []
+    i = 0
     while True:
         while i < len(text) and text[i].isspace():
             i += 1
@@ -338,7 +340,8 @@ def run_checkov(files: Sequence[Path], checks_dir: Path = CHECKS_DIR, timeout: f
     try:
         docs = _json_documents(proc.stdout)
     except ValueError as exc:
-        raise PolicyScanError(f"checkov printed no readable JSON ({exc}):\n{proc.stdout[:2000]}{proc.stderr[-2000:]}")
+        raise PolicyScanError(
+            f"checkov printed no readable JSON ({exc}):\n{proc.stdout[:2000]}{proc.stderr[-2000:]}") from exc
     reports: list[dict] = []
     for doc in docs:
         reports.extend(doc if isinstance(doc, list) else [doc])
@@ -481,7 +484,6 @@ def apply_suppressions(
 
 def outdir_targets(outdirs: Iterable[Path]) -> list[tuple[str, Path]]:
     """Every stack of every synthesized output directory (``cdktf.out``...)."""
-    from isolated_studio.ops.summary import stack_dirs
 
     targets: list[tuple[str, Path]] = []
     for outdir in outdirs:

@@ -8,8 +8,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from isolated_studio.ops.summary import stack_dirs
-from isolated_studio.ops.terraform import MIRROR_ENV, run, terraform_env
+from isolated_studio.base.paths import stack_dirs
+from isolated_studio.base.terraform import MIRROR_ENV, run, terraform_env
+from isolated_studio.config import load_config
 
 
 @dataclass(frozen=True)
@@ -52,8 +53,6 @@ def validate_outdir(outdir: Path, mirror: str | None) -> list[ValidateResult]:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     outdir = Path(argv[0] if argv else "cdktf.out")
-    from isolated_studio.config import load_config
-
     results = validate_outdir(outdir, load_config().provider_mirror)
     for result in results:
         print(result.describe())

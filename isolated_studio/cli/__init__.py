@@ -29,7 +29,6 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "lint-iam": ("lint_iam", "lint every IAM permission policy of the synthesized stacks with parliament"),
     "access": ("access", "evaluate policy/access-scenarios.toml against the stacks (--readme: rewrite its table)"),
     "perimeter": ("perimeter", "--docs: rewrite docs/perimeter.md's scenario table"),
-    "schema": ("schema", "write config/schema.json and the configuration table from the declarations"),
     "aws-constraints": ("aws_constraints", "write the AWS name/length constraints from the installed botocore"),
     "emulator": ("emulator", "run moto (local AWS) for STUDIO_ENV=emulator in the foreground"),
     "emulator-scope": ("emulator_scope", "print the workload's -targets the emulator can create"),

@@ -28,6 +28,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from isolated_studio.base.terraform import decide_provider_mirror
 from isolated_studio.config import aws_constraints
 from isolated_studio.config.model import (
     PROBLEM,
@@ -144,8 +145,6 @@ def parse_config(
         environment = project.get("environment", default_environment)
         state["bootstrap_state_path"] = f"{EMULATOR_STATE_DIR}/{environment}/state.tfstate"
     # The one decision of the mirror (env, this file, the usual places), for every caller.
-    from isolated_studio.ops.terraform import decide_provider_mirror
-
     configured = document["terraform"].get("provider_mirror") if isinstance(document["terraform"], dict) else 0
     if configured is None or isinstance(configured, str):  # anything else is reported by validation
         mirror = decide_provider_mirror(env, configured)

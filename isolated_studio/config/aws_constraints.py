@@ -107,6 +107,7 @@ S3_OBJECT_MAX_TAGS = 10
 
 
 def _botocore_data() -> Path:
+    # Lazy for speed: only regenerating the table reads botocore; loading a configuration never does.
     import botocore
 
     return Path(botocore.__file__).parent / "data"
@@ -136,7 +137,7 @@ def _shape(shapes: Mapping[str, Any], name: str) -> dict[str, Any]:
 
 def generate() -> dict[str, Any]:
     """The constraints, read from the installed botocore's models and endpoint data."""
-    import botocore
+    import botocore  # lazy for speed, as in _botocore_data
 
     data = _botocore_data()
     models: dict[str, dict[str, Any]] = {}

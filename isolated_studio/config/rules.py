@@ -15,9 +15,9 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal, get_args
 
+from isolated_studio.base.paths import PROJECT_ROOT
 from isolated_studio.config import aws_constraints
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
 CONFIG_DIR = PROJECT_ROOT / "config"
 DEFAULT_ENV = "dev"
 DEFAULT_REGION = "us-west-2"

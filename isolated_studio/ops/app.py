@@ -8,7 +8,8 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 
-from isolated_studio.config import PROJECT_ROOT, StudioConfig
+from isolated_studio.base.paths import PROJECT_ROOT
+from isolated_studio.config import StudioConfig
 from isolated_studio.ops.errors import WorkflowError
 from isolated_studio.ops.runner import tail
 

@@ -26,21 +26,45 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from botocore.exceptions import ClientError
 
 from isolated_studio.checks import boundary
-from isolated_studio.ops import emulator_scope
 from isolated_studio.checks.boundary import (
-    Attachment, Bucket, DnsFirewallAssociation, DnsFirewallConfig, DnsFirewallRule, Domain, Endpoint, Environment,
-    Finding, Gateway, Role, Route, SgRule, Subnet,
+    Attachment,
+    Bucket,
+    DnsFirewallAssociation,
+    DnsFirewallConfig,
+    DnsFirewallRule,
+    Domain,
+    Endpoint,
+    Environment,
+    Finding,
+    Gateway,
+    Role,
+    Route,
+    SgRule,
+    Subnet,
 )
+from isolated_studio.config import StudioConfig
+from isolated_studio.ops import aws, emulator_scope
+from isolated_studio.ops.results import write_private
+from isolated_studio.ops.runner import Terraform
 
-if TYPE_CHECKING:  # pragma: no cover
-    from isolated_studio.ops.workflow import Workflow
+
+class AuditedRun(Protocol):
+    """What an audit needs of the workflow (ops.workflow.Workflow is one)."""
+
+    config: StudioConfig
+    outdir: Path
+    plan_dir: Path
+    tf: Terraform
+
+    @property
+    def say(self) -> Callable[[str], None]: ...
 
 EXIT_CLEAN, EXIT_ERROR, EXIT_BREACH = 0, 1, 2
 
@@ -367,17 +391,15 @@ def audit(client: Client, target: Target) -> AuditResult:
     return result
 
 
-def _stacks(workflow: Workflow) -> dict[str, Any]:
+def _stacks(workflow: AuditedRun) -> dict[str, Any]:
     return {name: json.loads((path / "cdk.tf.json").read_text()) for name, path in workflow.tf.dirs.items()}
 
 
-def target_of(workflow: Workflow) -> Target:
-    from isolated_studio.ops.aws import aws_client
-
+def target_of(workflow: AuditedRun) -> Target:
     config = workflow.config
     account = config.account_id
     if not account:
-        account = aws_client(config, "sts").get_caller_identity()["Account"]
+        account = aws.aws_client(config, "sts").get_caller_identity()["Account"]
     tags = {"StudioPrefix": config.name_prefix, "Environment": config.environment}
     stacks = _stacks(workflow)
     expected = boundary.from_stacks(stacks, account=account, partition=partition_of(config.region), region=config.region)
@@ -388,23 +410,19 @@ def target_of(workflow: Workflow) -> Target:
     return Target(tags, expected, emulator=config.emulator.enabled, out_of_scope=out_of_scope)
 
 
-def run_audit(workflow: Workflow, *, write: bool = True) -> AuditResult:
+def run_audit(workflow: AuditedRun, *, write: bool = True) -> AuditResult:
     """The audit of the workflow's environment; with ``write`` its report is ``<plan-dir>/audit.md``."""
-    from isolated_studio.ops.aws import aws_client
-
     workflow.say("Audit: reading the deployed boundary ...")
-    result = audit(lambda service: aws_client(workflow.config, service), target_of(workflow))
+    result = audit(lambda service: aws.aws_client(workflow.config, service), target_of(workflow))
     for finding in result.findings:
         workflow.say(f"  BREACH {finding.line()}")
     workflow.say(f"Audit: {len(result.findings)} breach(es)" + (f", {len(result.unchecked)} not checked"
                                                                if result.unchecked else ""))
     if write:
-        from isolated_studio.ops.workflow import write_private
-
         result.report = workflow.plan_dir / "audit.md"
         where = workflow.emulator.where(workflow.config.region)
         header = [f"# Live isolation audit: environment `{workflow.config.environment}` ({where})", "",
-                  f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, against the stacks synthesized in "
+                  f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, against the stacks synthesized in "
                   f"`{workflow.outdir}`.", ""]
         write_private(result.report, "\n".join(header + render_audit(result, level=2)).rstrip() + "\n")
         workflow.say(f"Audit report: {result.report}")

@@ -21,6 +21,7 @@ Say = Callable[[str], None]
 
 def aws_client(config: StudioConfig, service: str) -> Any:
     """A boto3 client for the configured region; in emulator mode, for the emulator."""
+    # Lazy for speed: boto3 costs a few tenths of a second, and synth, plan and review never call AWS.
     import boto3
     from botocore.config import Config
 
@@ -89,6 +90,7 @@ def check_region(config: StudioConfig, action: str, env: Mapping[str, str]) -> N
 
 def profile_region(env: Mapping[str, str]) -> str | None:
     """The region of the AWS profile this shell selects (AWS_PROFILE, AWS_CONFIG_FILE)."""
+    # Lazy for speed, as in aws_client.
     import botocore.session
     from botocore.exceptions import ProfileNotFound
 

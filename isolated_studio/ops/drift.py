@@ -33,14 +33,23 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import Any, Protocol
 
+from isolated_studio.base.paths import ordered
 from isolated_studio.checks.boundary import statement_difference, summarize
+from isolated_studio.ops import audit as live_audit
+from isolated_studio.ops.audit import AuditedRun, AuditResult, render_audit
 from isolated_studio.ops.results import PlanFailed, RunResult, Skipped, StackPlan
 
-if TYPE_CHECKING:  # pragma: no cover
-    from isolated_studio.ops.audit import AuditResult
-    from isolated_studio.ops.workflow import Workflow
+
+class DriftRun(AuditedRun, Protocol):
+    """What a drift check needs of the workflow (ops.workflow.Workflow is one)."""
+
+    def plan_concurrently(self, stacks: Sequence[str], *, destroy: bool = False) -> list[StackPlan]: ...
+    def write_report(self, result: RunResult) -> Path: ...
+    def state_bucket_exists(self) -> bool: ...
+    def bootstrap_state_file(self) -> Path: ...
 
 EXIT_NO_DRIFT, EXIT_ERROR, EXIT_DRIFT = 0, 1, 2
 
@@ -383,7 +392,7 @@ def _expressions(plan: Mapping[str, Any], address: str) -> set[str]:
 # --------------------------------------------------------------------------- the command
 
 
-def applied(workflow: Workflow, stack: str) -> str | None:
+def applied(workflow: DriftRun, stack: str) -> str | None:
     """Why ``stack`` is not checked (never applied), or None."""
     if stack == "state":
         if not workflow.bootstrap_state_file().exists():
@@ -396,9 +405,7 @@ def applied(workflow: Workflow, stack: str) -> str | None:
     return None
 
 
-def check_drift(workflow: Workflow, stacks: Sequence[str], *, audit: bool = True) -> DriftResult:
-    from isolated_studio.ops.workflow import ordered
-
+def check_drift(workflow: DriftRun, stacks: Sequence[str], *, audit: bool = True) -> DriftResult:
     result = DriftResult(RunResult("drift", workflow.plan_dir))
     runnable = []
     for stack in ordered(stacks):
@@ -427,14 +434,10 @@ def check_drift(workflow: Workflow, stacks: Sequence[str], *, audit: bool = True
         workflow.say(f"{plan.stack}: {'DRIFT: ' + plan.summary() if drifted else 'no drift'}"
                      + "".join(f", {c}" for c in counts if c))
     if audit:
-        from isolated_studio.ops.audit import run_audit
-
-        result.audit = run_audit(workflow, write=False)
+        result.audit = live_audit.run_audit(workflow, write=False)
     report = workflow.write_report(result.run)
     text = report.read_text(encoding="utf-8")
     title, _, rest = text.partition("\n")
-    from isolated_studio.ops.audit import render_audit
-
     sections = render_drift(result) + (render_audit(result.audit, level=2) if result.audit else [])
     report.write_text("\n".join([title, "", *sections, rest.lstrip("\n")]), encoding="utf-8")
     workflow.say(f"Drift report: {report}")

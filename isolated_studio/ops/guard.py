@@ -18,7 +18,6 @@ from botocore.exceptions import BotoCoreError, ClientError
 from isolated_studio.config import ACCOUNT_ID_RE
 
 
-
 class GuardError(Exception):
     """A safety check refused to let the operation go ahead."""
 

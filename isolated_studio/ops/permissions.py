@@ -27,8 +27,11 @@ import fnmatch
 import json
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
+
+from isolated_studio.checks.policy_documents import render_policy_document
+from isolated_studio.ops.plan_actions import classify
 
 UNKNOWN = "(known after apply)"
 
@@ -291,8 +294,6 @@ def _rendered(ref: str, plan: Mapping[str, Any],
               synthesized: Mapping[str, Any] | None) -> tuple[dict[str, Any], int] | None:
     """The data source's document as the synthesis wrote it, with what the plan knows filled in,
     and how many references stay (values this apply creates)."""
-    from isolated_studio.checks.policy_documents import render_policy_document
-
     name = ref.split(".", 2)[2]
     block = ((synthesized or {}).get("data", {}).get("aws_iam_policy_document") or {}).get(name)
     if block is None:
@@ -379,8 +380,6 @@ def _subject(rtype: str, values: Mapping[str, Any]) -> str:
 
 def review_permissions(plan: Mapping[str, Any], synthesized: Mapping[str, Any] | None = None) -> PermissionReview:
     """``synthesized``: the stack's cdk.tf.json, to render the documents known only after apply."""
-    from isolated_studio.ops.plan_review import classify
-
     sources = _data_sources(plan)
     refs = _references(plan)
     configured = _configured_attributes(plan)

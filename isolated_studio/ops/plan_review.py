@@ -31,11 +31,12 @@ import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from enum import Enum
 from pathlib import Path
 from typing import Any
 
 from isolated_studio.ops import day2, prices
+from isolated_studio.ops.permissions import render_callouts, render_permissions, review_permissions
+from isolated_studio.ops.plan_actions import Action, classify
 
 # Price of one interface endpoint in one AZ, per hour: the us-east-1 / us-west-2 list price
 # (isolated_studio/ops/prices.py has its source and date; other regions are slightly
@@ -48,29 +49,6 @@ HOURS_PER_MONTH = prices.HOURS_PER_MONTH
 
 SUPPORTED_FORMAT_MAJOR = "1"
 
-
-class Action(str, Enum):
-    """What Terraform will do to one resource instance (no-op/read excluded)."""
-
-    CREATE = "create"
-    UPDATE = "update"
-    REPLACE = "replace"
-    DELETE = "delete"
-    FORGET = "forget"
-
-
-# Terraform's action lists; replace comes in both orders depending on
-# create_before_destroy. "no-op" and "read" change nothing and are ignored.
-_ACTIONS: dict[tuple[str, ...], Action | None] = {
-    ("no-op",): None,
-    ("read",): None,
-    ("create",): Action.CREATE,
-    ("update",): Action.UPDATE,
-    ("delete", "create"): Action.REPLACE,
-    ("create", "delete"): Action.REPLACE,
-    ("delete",): Action.DELETE,
-    ("forget",): Action.FORGET,
-}
 
 # Resources whose replacement loses data or everything built on them.
 LONG_LIVED_TYPES: Mapping[str, str] = {
@@ -391,8 +369,6 @@ def review_plan(stack: str, plan: Mapping[str, Any], synthesized: Mapping[str, A
     _check_format(plan)
     changes = tuple(_changes(plan))
     prior = plan.get("prior_state", {}).get("values")
-    from isolated_studio.ops.permissions import review_permissions
-
     region = plan_region(plan)
     endpoints = endpoint_cost(plan["planned_values"], plan.get("configuration"))  # _check_format refused a plan without it
     current = endpoint_cost(prior) if prior else None
@@ -431,14 +407,6 @@ def _check_format(plan: Mapping[str, Any]) -> None:
             raise ValueError("this is `terraform show -json` of a state, not of a plan")
         raise ValueError("this is not `terraform show -json` of a plan: it has no planned_values "
                          "(an empty state shows as only a format_version)")
-
-
-def classify(actions: Sequence[str]) -> Action | None:
-    """Map Terraform's action list to one action; ``None`` means no change."""
-    try:
-        return _ACTIONS[tuple(actions)]
-    except KeyError:
-        raise ValueError(f"unknown Terraform plan actions {list(actions)!r}") from None
 
 
 def _changes(plan: Mapping[str, Any]) -> Iterator[ResourceChange]:
@@ -921,8 +889,6 @@ def list_item(text: str) -> str:
 
 def _permission_callouts(reviews: Sequence[StackReview], *, show_stack: bool) -> list[str]:
     """Granted permissions that widen access, right under the warnings."""
-    from isolated_studio.ops.permissions import render_callouts
-
     lines: list[str] = []
     for review in reviews:
         if review.permissions is not None:
@@ -973,8 +939,6 @@ def _stack_body(review: StackReview, *, level: int, settings: bool = True) -> li
     lines += [f"{heading} Security-relevant changes", ""]
     lines += _sensitive_sections(review, level + 1)
     if review.permissions is not None:
-        from isolated_studio.ops.permissions import render_permissions
-
         lines += render_permissions(review.permissions, level)
     lines += [f"{heading} Monthly cost of what changes", ""]
     lines += _changed_cost_lines(review)
@@ -1008,7 +972,7 @@ def _changed_cost_lines(review: StackReview) -> list[str]:
     lines = ["| What | Now | After | Change | Price |", "|---|---:|---:|---:|---|"]
     for line in review.costs:
         unit = " per hour" if line.per_hour else ""
-        def money(value: Decimal | None) -> str:
+        def money(value: Decimal | None, line: CostLine = line, unit: str = unit) -> str:
             if line.unpriced:
                 return "?"
             return "-" if value is None else f"{_usd(value)}{unit}"

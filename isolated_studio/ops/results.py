@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from isolated_studio.config import StudioConfig
 from isolated_studio.ops import plan_review
 from isolated_studio.ops.emulator import EmulatorProfile
 from isolated_studio.ops.errors import WorkflowError
+
+
+def write_private(path: Path, text: str) -> None:
+    """Write ``text`` readable by its owner only (plans and reviews show the state's values)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        out.write(text)
 
 
 @dataclass(frozen=True)
@@ -84,7 +93,7 @@ def render_report(result: RunResult, config: StudioConfig) -> str:
     where = EmulatorProfile.of(config).where(config.region)
     lines = [text.rstrip(), "", "## Run", "",
              f"`{result.command}` of environment `{config.environment}` ({where}), "
-             f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC.", ""]
+             f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC.", ""]
     if result.skipped:
         lines += ["### Not planned", ""]
         lines += [f"- `{s.stack}`: {plan_review.list_item(s.reason)}" for s in result.skipped] + [""]

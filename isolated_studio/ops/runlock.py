@@ -16,7 +16,7 @@ import os
 import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from isolated_studio.ops.errors import Refused
@@ -41,7 +41,7 @@ def hold(outdir: Path, command: str) -> Iterator[Path]:
         os.ftruncate(fd, 0)
         os.pwrite(fd, json.dumps({
             "pid": os.getpid(), "command": command, "user": getpass.getuser(), "host": socket.gethostname(),
-            "since": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC"),
+            "since": datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC"),
         }).encode(), 0)
         yield path
     finally:

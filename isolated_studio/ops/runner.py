@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from isolated_studio.base.terraform import find_terraform
 from isolated_studio.ops.errors import WorkflowError
 from isolated_studio.ops.signals import Interrupted, Interrupts
-from isolated_studio.ops.terraform import find_terraform
 
 MINIMUM_VERSION = (1, 10)  # use_lockfile (S3 native state locking) came with Terraform 1.10
 DEFAULT_TIMEOUT_S = 7200.0  # one Terraform command; a Studio domain plus MLflow take ~30 min

@@ -8,8 +8,8 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
+from isolated_studio.base.paths import stack_dirs
 from isolated_studio.config import StudioConfig
-from isolated_studio.ops.stack_specs import STACK_ORDER
 
 
 @dataclass(frozen=True)
@@ -21,13 +21,6 @@ class StackSummary:
     outputs: int
     backend: str
     by_type: dict[str, int]
-
-
-def stack_dirs(outdir: Path) -> dict[str, Path]:
-    manifest = json.loads((outdir / "manifest.json").read_text())
-    dirs = {name: outdir / info["workingDirectory"] for name, info in manifest["stacks"].items()}
-    order = {name: i for i, name in enumerate(STACK_ORDER)}
-    return dict(sorted(dirs.items(), key=lambda item: order.get(item[0], len(order))))
 
 
 def summarize(outdir: Path) -> list[StackSummary]:

@@ -39,28 +39,30 @@ import argparse
 import json
 import os
 import sys
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from isolated_studio.config import PROJECT_ROOT, ConfigError, StudioConfig, load_config
-from isolated_studio.ops import aws, cleanup, day2, guard, plan_review, runlock
+from isolated_studio.base.paths import PROJECT_ROOT, ordered
+from isolated_studio.base.paths import stack_dirs as synthesized_stack_dirs
+from isolated_studio.base.terraform import TerraformError, terraform_env
+from isolated_studio.config import ConfigError, StudioConfig, load_config
+from isolated_studio.ops import audit, aws, cleanup, day2, drift, guard, plan_review, retention, runlock, vpc_cleanup
 from isolated_studio.ops.app import outdir_mismatches, synthesize
 from isolated_studio.ops.aws import aws_client, aws_failure, verify_target
 from isolated_studio.ops.context import RunContext
 from isolated_studio.ops.emulator import EmulatorProfile
+from isolated_studio.ops.emulator_scope import emulator_targets
 from isolated_studio.ops.errors import Refused, WorkflowError
-from isolated_studio.ops.results import PlanFailed, RunResult, Skipped, StackPlan, render_report
+from isolated_studio.ops.results import PlanFailed, RunResult, Skipped, StackPlan, render_report, write_private
 from isolated_studio.ops.runner import DEFAULT_TIMEOUT_S, Terraform, TooOld, check_version
 from isolated_studio.ops.signals import Interrupted, Interrupts
 from isolated_studio.ops.stack_specs import SPECS, STACK_ORDER
-from isolated_studio.ops.summary import stack_dirs as synthesized_stack_dirs
-from isolated_studio.ops.terraform import TerraformError, terraform_env
 
 __all__ = ["Workflow", "WorkflowError", "Refused", "PlanFailed", "RunResult", "StackPlan", "Skipped",
            "Terraform", "aws_client", "verify_target", "outdir_mismatches", "synthesize", "main"]
@@ -103,19 +105,6 @@ def bare_state_bucket_refusal(config: StudioConfig, stacks: Sequence[str]) -> st
         f"{config.name_prefix}-tfstate-<account_id>-{config.region}) or `state.bucket` (a name of your own), "
         "then deploy again"
     )
-
-
-def write_private(path: Path, text: str) -> None:
-    """Write ``text`` readable by its owner only (plans and reviews show the state's values)."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    os.fchmod(fd, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as out:
-        out.write(text)
-
-
-def ordered(stacks: Iterable[str], *, reverse: bool = False) -> list[str]:
-    chosen = [s for s in STACK_ORDER if s in set(stacks)]
-    return chosen[::-1] if reverse else chosen
 
 
 # --------------------------------------------------------------------------- the workflow
@@ -416,39 +405,33 @@ class Workflow:
         """Delete the apps and spaces users made in Studio; they would block the domain's destroy.
 
         cleanup_domain's own timeout bounds it (room for a slow app plus the spaces)."""
-        from isolated_studio.ops.cleanup import CleanupError, cleanup_domain
-
         domain_id = self.tf.outputs("workload").get("domain_id")
         if not domain_id:
             self.say("workload: no domain_id output; no Studio cleanup needed")
             return
         try:
-            cleanup_domain(aws_client(self.config, "sagemaker"), domain_id, progress=self._cleanup_progress)
-        except CleanupError as error:
+            cleanup.cleanup_domain(aws_client(self.config, "sagemaker"), domain_id, progress=self._cleanup_progress)
+        except cleanup.CleanupError as error:
             raise WorkflowError(f"Studio cleanup of domain {domain_id} failed, nothing was destroyed: {error}") from error
 
     def cleanup_vpc_leftovers(self, *, timeout_s: float = 1800) -> None:
         """Remove what SageMaker left in the VPC (NFS security groups, ENIs, home EFS mount targets)."""
-        from isolated_studio.ops.vpc_cleanup import SAGEMAKER_GRACE_S, VpcCleanupError, cleanup_vpc
-
         vpc_id = self.tf.outputs("network").get("vpc_id")
         if not vpc_id:
             return
         # No SageMaker in the emulator deletes a home EFS: do not wait for it there.
-        grace_s = self.emulator.sagemaker_grace_s(SAGEMAKER_GRACE_S)
+        grace_s = self.emulator.sagemaker_grace_s(vpc_cleanup.SAGEMAKER_GRACE_S)
         try:
-            cleanup_vpc(aws_client(self.config, "ec2"), aws_client(self.config, "efs"), vpc_id,
+            vpc_cleanup.cleanup_vpc(aws_client(self.config, "ec2"), aws_client(self.config, "efs"), vpc_id,
                         retain_home_efs=self.config.workload.retain_home_efs, timeout_s=timeout_s, grace_s=grace_s,
                         progress=lambda line: self.say(f"  [vpc cleanup] {line}"))
-        except VpcCleanupError as error:
+        except vpc_cleanup.VpcCleanupError as error:
             raise WorkflowError(f"the network was not destroyed: {error}") from error
 
     def destroy_targets(self, stack: str) -> list[str]:
         """With a retained home EFS, the workload destroy targets everything but its KMS key."""
         if stack != "workload" or not self.config.workload.retain_home_efs:
             return []
-        from isolated_studio.ops import retention
-
         return retention.destroy_targets(self.tf.resources(stack))
 
     def forget_kept_keys(self) -> None:
@@ -536,8 +519,6 @@ class Workflow:
         plan_file.chmod(0o600)
         write_private(json_file, document)
         if keeps_keys:
-            from isolated_studio.ops import retention
-
             self.kept_keys = retention.kept_keys(json.loads(document))
         review = plan_review.review_plan(stack, json.loads(document), self.synthesized(stack))
         return StackPlan(stack, plan_file, json_file, review, has_changes, destroy)
@@ -549,8 +530,6 @@ class Workflow:
 
     def emulated_targets(self, stack: str, within: Sequence[str] | None = None) -> list[str]:
         """The ``-target``s of ``stack`` the emulator can create (``within`` narrows them further)."""
-        from isolated_studio.ops.emulator_scope import emulator_targets
-
         scope = emulator_targets(json.loads((self.tf.dirs[stack] / "cdk.tf.json").read_text()))
         targets = scope if within is None else [t for t in within if t in scope]
         if not targets:
@@ -685,7 +664,7 @@ def _parser(prog: str = "python -m isolated_studio.ops.workflow") -> argparse.Ar
 
 
 def default_plan_dir(command: str) -> Path:
-    return PROJECT_ROOT / "plans" / f"{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}-{command}"
+    return PROJECT_ROOT / "plans" / f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{command}"
 
 
 def preflight(args: argparse.Namespace, config: StudioConfig) -> None:
@@ -742,13 +721,9 @@ def prepare(args: argparse.Namespace, config: StudioConfig, say: Say,
 def execute(args: argparse.Namespace, workflow: Workflow) -> Any:
     available = list(workflow.tf.dirs)
     if args.command == "drift":
-        from isolated_studio.ops.drift import check_drift
-
-        return check_drift(workflow, args.stacks or available)
+        return drift.check_drift(workflow, args.stacks or available)
     if args.command == "audit":
-        from isolated_studio.ops.audit import run_audit
-
-        return run_audit(workflow)
+        return audit.run_audit(workflow)
     if args.command == "plan":
         return workflow.plan(args.stacks or available)
     if args.command == "deploy":

@@ -19,8 +19,8 @@ local environment.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 

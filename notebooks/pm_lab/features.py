@@ -56,7 +56,7 @@ class DerivedFeatures(BaseEstimator, TransformerMixin):
     def __init__(self, feature_set: str = "raw") -> None:
         self.feature_set = feature_set
 
-    def fit(self, frame: pd.DataFrame, y: object = None) -> "DerivedFeatures":
+    def fit(self, frame: pd.DataFrame, y: object = None) -> DerivedFeatures:
         check_feature_set(self.feature_set)
         return self
 

@@ -51,7 +51,7 @@ class FailureModel:
             index=features.index,
         )
 
-    def with_threshold(self, threshold: float) -> "FailureModel":
+    def with_threshold(self, threshold: float) -> FailureModel:
         return FailureModel(self.pipeline, self.calibrator, float(threshold))
 
     @property

@@ -61,7 +61,7 @@ class Lab:
     on_aws: bool
     tracking_uri: str
     ui_url: str
-    frame: "pd.DataFrame"
+    frame: pd.DataFrame
     data_source: str
     job: execution.Runner
     session: Any = None

@@ -26,7 +26,7 @@ import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -101,7 +101,7 @@ def start_execution(*, experiment_name: str, model_name: str, seed: int, data_so
                     execution_mode: str, notebook: str = NOTEBOOK) -> Any:
     """Open the execution's parent run (left open: :func:`finish` ends it in the last cell)."""
     mlflow.set_experiment(experiment_name)
-    stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+    stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S")
     run = mlflow.start_run(
         run_name=f"{model_name} {stamp}",
         tags=run_tags(notebook),

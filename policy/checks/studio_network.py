@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from checkov.common.models.enums import CheckCategories, CheckResult
 from checkov.terraform.checks.resource.base_resource_check import BaseResourceCheck
-
 from studio_common import MISSING, attr, blocks, is_ref, is_true, is_world_cidr, leaves
 
 

@@ -16,11 +16,10 @@ from typing import Any
 
 from checkov.common.models.enums import CheckCategories, CheckResult
 from checkov.terraform.checks.resource.base_resource_check import BaseResourceCheck
-
 from studio_common import MISSING, attr
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the project, for its isolation rules
-from isolated_studio.checks.isolation import bucket_endpoint_problems, endpoint_policy_problems  # noqa: E402
+from isolated_studio.checks.isolation import bucket_endpoint_problems, endpoint_policy_problems
 
 OUR_ACCOUNT = re.compile(r"^\$\{data\.aws_caller_identity\.[^.}]+\.account_id\}$")
 

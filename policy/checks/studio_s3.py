@@ -7,7 +7,6 @@ from typing import Any
 
 from checkov.common.models.enums import CheckCategories, CheckResult
 from checkov.terraform.checks.resource.base_resource_check import BaseResourceCheck
-
 from studio_common import MISSING, attr
 
 

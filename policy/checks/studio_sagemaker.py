@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from checkov.common.models.enums import CheckCategories, CheckResult
 from checkov.terraform.checks.resource.base_resource_check import BaseResourceCheck
-
 from studio_common import MISSING, attr, blocks, is_ref, is_set, leaves
 
 
@@ -103,7 +102,7 @@ class MlflowTrackingServerStorage(BaseResourceCheck):
     def scan_resource_conf(self, conf: dict) -> CheckResult:
         self.evaluated_keys = ["artifact_store_uri", "role_arn"]
         uri = attr(conf, "artifact_store_uri")
-        if not isinstance(uri, str) or not (uri.startswith("s3://") or uri.startswith("${")):
+        if not isinstance(uri, str) or not uri.startswith(("s3://", "${")):
             self.details.append(f"artifact_store_uri {'is unset' if uri is MISSING else repr(uri)}: expected s3://...")
             return CheckResult.FAILED
         if not is_set(attr(conf, "role_arn")):

@@ -30,8 +30,9 @@ NOTEBOOK = NOTEBOOKS_DIR / "private-mlflow.ipynb"
 if str(NOTEBOOKS_DIR) not in sys.path:
     sys.path.insert(0, str(NOTEBOOKS_DIR))
 
-from pm_lab import synthetic  # noqa: E402  (needs the sys.path entry above)
 from support import port_from_log  # noqa: E402
+
+from pm_lab import synthetic  # noqa: E402  (needs the sys.path entry above)
 
 SERVER_START_TIMEOUT_S = 90
 #: Interpreter of the test MLflow server, when not this one.

@@ -21,7 +21,7 @@ import os
 import subprocess
 import sys
 import zipfile
-from datetime import datetime, timezone
+from datetime import UTC, datetime, timezone
 from pathlib import Path
 
 args = json.loads(sys.argv[1])
@@ -47,7 +47,7 @@ sagemaker_client = boto_session.client("sagemaker")
 stubber = Stubber(sagemaker_client)
 requests: list[dict] = []
 jobs_run: list[dict] = []
-NOW = datetime(2026, 12, 2, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 12, 2, 12, 0, tzinfo=UTC)
 
 
 def _s3_bucket_key(uri: str) -> tuple[str, str]:

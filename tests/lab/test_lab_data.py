@@ -11,6 +11,7 @@ import boto3
 import pandas as pd
 import pytest
 from emulator_support import start_moto
+
 from pm_lab.data import FEATURES, MIN_ROWS_PER_CLASS, TARGET, load_dataset, validate_dataset
 from pm_lab.errors import LabDataError
 

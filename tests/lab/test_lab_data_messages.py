@@ -15,6 +15,7 @@ import boto3
 import pandas as pd
 import pytest
 from emulator_support import start_moto
+
 from pm_lab.data import load_dataset
 from pm_lab.errors import LabDataError
 

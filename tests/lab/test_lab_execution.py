@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 
 import pytest
+
 from pm_lab.errors import RemoteExecutionError
 from pm_lab.execution import RemoteSettings, default_s3_root_uri, job_image_uri, make_runner
 from pm_lab.preprocessing import preprocess

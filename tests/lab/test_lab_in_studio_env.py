@@ -26,7 +26,7 @@ IN_STUDIO_ENV = [
 ]
 
 
-def test_lab_tests_pass_with_the_studio_pins(mlflow_server: str) -> None:  # noqa: ARG001 (marks it lab_e2e)
+def test_lab_tests_pass_with_the_studio_pins(mlflow_server: str) -> None:
     """The fixture only marks the test lab_e2e (left out of test-fast): the inner run starts its own."""
     python = require_studio_python()
     env = {

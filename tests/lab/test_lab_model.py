@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+
 from pm_lab.data import FEATURES, NUMERIC_FEATURES, TARGET, validate_dataset
 from pm_lab.errors import LabDataError
 from pm_lab.evaluation import (
@@ -112,7 +113,7 @@ def test_training_is_reproducible_by_seed(prepared) -> None:
     assert np.array_equal(first, again)
 
 
-def test_metrics_on_a_hand_checked_example() -> None:  # noqa: D103
+def test_metrics_on_a_hand_checked_example() -> None:
     labels = [0, 0, 0, 1, 1]
     probability = [0.1, 0.6, 0.2, 0.7, 0.4]
     # predicted: 0 1 0 1 0 -> TP 1, FP 1, FN 1, TN 2
@@ -304,7 +305,7 @@ def test_bootstrap_intervals_bracket_the_metric_and_shrink_with_more_rows() -> N
     recall = classification_metrics(small_y, small_p, 0.5)["recall"]
     assert small["recall"][0] <= recall <= small["recall"][1]
     assert set(small) == {"recall", "precision", "pr_auc", "roc_auc", "brier"}
-    width = lambda interval: interval[1] - interval[0]  # noqa: E731
+    width = lambda interval: interval[1] - interval[0]
     assert width(large["recall"]) < width(small["recall"]) / 2
     assert bootstrap_intervals(small_y, small_p, 0.5, resamples=50, seed=3) == bootstrap_intervals(
         small_y, small_p, 0.5, resamples=50, seed=3)

@@ -9,11 +9,12 @@ from typing import Any
 
 import mlflow
 import nbformat
-import pm_lab
 import pandas as pd
 import pytest
 from mlflow.tracking import MlflowClient
 from nbclient.exceptions import CellExecutionError
+
+import pm_lab
 from pm_lab import synthetic
 from pm_lab.data import FEATURES
 

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+
 from pm_lab import settings, tracking
 from pm_lab.errors import TrackingServerError
 

@@ -14,6 +14,7 @@ from pathlib import Path
 import boto3
 import pytest
 from botocore.stub import Stubber
+
 from pm_lab import studio
 from pm_lab.errors import KernelRestartRequired, StudioError, TrackingServerError
 
@@ -339,7 +340,7 @@ def test_pip_output_is_shown_and_a_failed_install_stops(tmp_path: Path) -> None:
     assert "--quiet" not in commands[0] and commands[0][-2:] == ["-r", str(requirements)]
     assert "dependency conflicts" in shown[0] and "Successfully installed" in shown[0]
 
-    failing = lambda command, **kwargs: subprocess.CompletedProcess(command, 1, stdout="", stderr="ERROR: No matching distribution found for boto3==1.35.49")  # noqa: E731
+    failing = lambda command, **kwargs: subprocess.CompletedProcess(command, 1, stdout="", stderr="ERROR: No matching distribution found for boto3==1.35.49")
     with pytest.raises(StudioError, match="failed .exit 1.; pip's output is above"):
         studio.pip_install_requirements(requirements, run=failing, echo=shown.append)
     assert "No matching distribution" in shown[-1]

@@ -15,9 +15,10 @@ from pathlib import Path
 
 import pytest
 from packaging.version import InvalidVersion, Version
-from pm_lab import kernel
 from studio_image import IMAGE_VERSION, PACKAGE_LIST, REPO_ROOT, normalise, python_packages, python_version
 from support import require_studio_python
+
+from pm_lab import kernel
 
 REQUIREMENTS = REPO_ROOT / "notebooks" / "requirements.txt"
 

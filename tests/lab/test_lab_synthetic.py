@@ -10,8 +10,9 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pm_lab
 import pytest
+
+import pm_lab
 from pm_lab import synthetic
 from pm_lab.data import AI4I_COLUMNS, FAILURE_MODES, load_dataset
 

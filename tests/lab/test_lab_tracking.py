@@ -7,8 +7,9 @@ import os
 from pathlib import Path
 
 import mlflow
-import pm_lab
 import pytest
+
+import pm_lab
 from pm_lab import tracking
 from pm_lab.errors import TrackingServerError
 

@@ -25,13 +25,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from isolated_studio.config import PROJECT_ROOT
+from isolated_studio.base.paths import PROJECT_ROOT
 
 TARGETS_FILE = PROJECT_ROOT / "tests" / "mutation.toml"
 WORK_DIR = PROJECT_ROOT / "build" / "mutation"
 THRESHOLD = 0.90
 # What a mutant workspace needs besides the mutated module (mutmut copies tests/ itself).
-PROJECT_ENTRIES = ("isolated_studio", "modules", "stacks", "main.py", "config", "policy", "notebooks",
+PROJECT_ENTRIES = ("isolated_studio", "devtools", "modules", "stacks", "main.py", "config", "policy", "notebooks",
                    "pytest.ini", "cdktf.json", "docs", "README.md", "Makefile")
 # Modules imported from notebooks/ (pytest.ini pythonpath) are mutated as top-level packages.
 NOTEBOOK_PACKAGES = ("pm_lab",)
@@ -270,7 +270,7 @@ def render(results: list[Result], survivors: list[Survivor]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m isolated_studio.checks.mutation", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m devtools.mutation", description=__doc__.split("\n")[0])
     parser.add_argument("targets", nargs="*", help="targets of tests/mutation.toml (default: all)")
     parser.add_argument("--max-children", type=int, default=1,
                         help="mutants tested side by side (default 1: the machine is shared)")

@@ -19,7 +19,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from isolated_studio.config import PROJECT_ROOT
+from isolated_studio.base.paths import PROJECT_ROOT
 
 MAX_RATIO = 0.35
 BARE_IMPORT = "import cdktf, cdktf_cdktf_provider_aws"
