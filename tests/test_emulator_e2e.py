@@ -62,6 +62,9 @@ class Deployment:
     proc: subprocess.CompletedProcess[str]
     network: dict[str, Any]  # network outputs right after the apply
     state: dict[str, Any]  # state stack outputs
+    # The VPC's endpoints as DescribeVpcEndpoints answered right after the apply: tests that plant
+    # breaches (an endpoint added or deleted by hand) may run before the tests that read these.
+    endpoints: list[dict[str, Any]]
 
 
 def _stamp(path: Path) -> float | None:
@@ -99,7 +102,10 @@ def deployed(emu: Emulator, fresh_plan: subprocess.CompletedProcess[str]) -> Dep
     proc = emu.workflow("deploy", "--yes", "--stacks", "state", "network", plans="deploy")
     if proc.returncode != 0:
         pytest.fail(f"deploy failed:\n{describe(proc)}")
-    return Deployment(proc, emu.outputs("network"), emu.outputs("state"))
+    network = emu.outputs("network")
+    endpoints = emu.client("ec2").describe_vpc_endpoints(
+        Filters=[{"Name": "vpc-id", "Values": [network["vpc_id"]]}])["VpcEndpoints"]
+    return Deployment(proc, network, emu.outputs("state"), endpoints)
 
 
 @pytest.fixture(scope="session")
@@ -254,8 +260,7 @@ def test_endpoints_are_private_and_cover_the_configured_services(emu, deployed):
 def test_every_endpoint_holds_its_policy_and_it_passes_the_isolation_gate(emu, deployed):
     """The endpoint policies apply in the emulator: moto holds them, and each one read back, as a live
     audit would read it (DescribeVpcEndpoints), keeps every account but moto's out."""
-    ec2, net = emu.client("ec2"), deployed.network
-    endpoints = ec2.describe_vpc_endpoints(Filters=[{"Name": "vpc-id", "Values": [net["vpc_id"]]}])["VpcEndpoints"]
+    net, endpoints = deployed.network, deployed.endpoints
     assert sorted(net["vpc_endpoint_ids"].values()) == sorted(e["VpcEndpointId"] for e in endpoints)
     for endpoint in endpoints:
         document = json.loads(endpoint["PolicyDocument"])
