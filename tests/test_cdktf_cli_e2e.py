@@ -210,16 +210,23 @@ def test_a_deploy_of_the_whole_workload_is_refused_at_once_with_the_way_out(cli,
     waited 9+ minutes on CodeArtifact before), and no state lock is left behind."""
     proc = whole_workload["proc"]
     out = ANSI.sub("", proc.stdout + proc.stderr)
-    # What a failure shows: every error line and the last lines (the plan alone fills kilobytes).
-    seen = "\n".join(line for line in out.splitlines() if "rror" in line or "│" in line)[:4000] + "\n...\n" + out[-1500:]
-    assert proc.returncode != 0, seen
-    assert "Resource precondition failed" in out, seen
+    assert proc.returncode != 0, out[-3000:]
+    assert "Creating..." not in out  # refused before anything was applied
+    assert whole_workload["locks"] == []
+    if "Resource precondition failed" not in out:
+        # cdktf 0.21 sometimes drops the last lines Terraform printed before it exited (seen on
+        # fresh clones: the plan, then only "Invoking Terraform CLI failed with exit code 1").
+        # Which refusal it was is then asked of Terraform itself, in the directory cdktf ran.
+        stack = cli.outdir / "stacks" / "workload"
+        plan = subprocess.run(["terraform", "plan", "-input=false", "-lock=false", "-no-color"], cwd=stack,
+                              env=cli.env, capture_output=True, text=True, timeout=300)
+        assert plan.returncode != 0, plan.stdout[-2000:]
+        out = plan.stdout + plan.stderr
+    assert "Resource precondition failed" in out, out[-3000:]
     flat = " ".join(out.replace("│", " ").split())
     assert ("The emulator (moto) cannot create SageMaker domains, user profiles, lifecycle configurations, "
-            "MLflow tracking servers or CodeArtifact") in flat, seen
-    assert 'STUDIO_ENV=emulator make deploy ARGS="--yes --emulator-scope"' in flat, seen
-    assert "Creating..." not in out  # refused at plan time: nothing was applied
-    assert whole_workload["locks"] == []
+            "MLflow tracking servers or CodeArtifact") in flat, out[-3000:]
+    assert 'STUDIO_ENV=emulator make deploy ARGS="--yes --emulator-scope"' in flat, out[-3000:]
 
 
 def test_no_command_prints_an_error_for_the_telemetry_a_machine_without_internet_cannot_send(
