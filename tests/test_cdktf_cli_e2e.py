@@ -152,7 +152,11 @@ def whole_workload(cli: Cli, deploy) -> dict[str, Any]:
     the guard refuses. Once in CI (2 cores, four workers) the network's apply exited 1 with its
     own lock still held and the workload never started ("1 Stack done 1 Stack waiting"): a
     failure of the run before the refusal, which cdktf's output did not show (it drops
-    Terraform's last lines). What the refusal must not do is leave a lock, so a run whose
+    Terraform's last lines). A lock planted before the command gives exactly that line, and the
+    plan before it (cdktf diff) had locked and unlocked the network: consistent with Terraform's
+    S3 backend, whose Lock writes the item with a conditional PutItem and returns on any error
+    without deleting it, so a PutItem the SDK retries after moto applied it fails on Terraform's
+    own lock. What the refusal must not do is leave a lock, so a run whose
     network apply failed that way is recorded, its lock released as docs/operations.md says
     (terraform force-unlock with the lock's ID), and the command run once more: the refusal's
     assertions hold for that run, and a second such failure fails the test.
