@@ -54,8 +54,12 @@ def plant(tree: Path, module: str, line: str) -> None:
     ("modules.flow_log", "from isolated_studio.config.model import StudioConfig", "Constructs take configuration"),
     ("isolated_studio.ops.drift", "from isolated_studio.ops import workflow", "No import cycles"),
     ("isolated_studio.ops.permissions", "from isolated_studio.ops import plan_review", "No import cycles"),
+    ("isolated_studio.ops.plan_review.rules", "from isolated_studio.ops.plan_review import render",
+     "The plan review points one way"),
+    ("isolated_studio.ops.plan_review.review", "from isolated_studio.ops.plan_review.render import list_item",
+     "The plan review points one way"),
 ], ids=["checks->ops", "config->stacks", "base->config", "modules->config.model", "drift<->workflow",
-        "permissions<->plan_review"])
+        "permissions<->plan_review", "plan_review.rules->render", "plan_review.review->render"])
 def test_a_planted_import_breaks_its_contract(tree, module, line, contract):
     """Hidden in a function too: import-linter reads every import, wherever it sits."""
     plant(tree, module, "def _later():\n    " + line)

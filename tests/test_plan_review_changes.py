@@ -215,7 +215,7 @@ def test_a_new_warning_rule_is_one_more_function_and_its_group_comes_after_ours(
             if c.type == "aws_sagemaker_domain" and c.action is plan_review.Action.UPDATE:
                 yield ReviewWarning(stack, c.address, "refuse", "the domain cannot be updated in place", "Refused")
 
-    monkeypatch.setattr(plan_review, "WARNING_RULES", [*plan_review.WARNING_RULES, refuse_domain_updates])
+    monkeypatch.setattr(plan_review.rules, "WARNING_RULES", [*plan_review.rules.WARNING_RULES, refuse_domain_updates])
     review = review_plan("workload", plan(change(DOMAIN, ["update"], before={"a": 1}, after={"a": 2}),
                                           change("aws_s3_bucket.lab", ["delete"], before={"bucket": "lab"})))
     report = render_run_report(RunReview((review,)))
