@@ -19,6 +19,9 @@ from pm_lab import synthetic
 from pm_lab.data import FEATURES
 
 NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "private-mlflow.ipynb"
+#: The notebook's defaults, which the settings-file run keeps.
+EXPERIMENT, MODEL = "predictive-maintenance", "predictive-maintenance-xgboost"
+CHAMPION = f"models:/{MODEL}@champion"
 HISTORIES = ["train_roc_auc", "train_log_loss", "validation_roc_auc", "validation_log_loss"]
 
 
@@ -195,31 +198,40 @@ def _decision_check(model_uri: str, rows: pd.DataFrame, threshold: float) -> pd.
     return predictions
 
 
-def test_notebook_runs_end_to_end_and_registers_a_model_that_applies_its_threshold(
+def test_notebook_runs_end_to_end_from_the_settings_file_and_registers_a_model_that_applies_its_threshold(
     mlflow_server: str, ai4i_csv: Path, run_notebook: Callable[..., Any], tmp_path: Path
 ) -> None:
-    notebook = run_notebook(parameters(tracking_uri=mlflow_server, data_path=str(ai4i_csv),
-                                       experiment_name="pm-e2e", model_name="pm-e2e-model"))
+    """The notebook as a user opens it in Studio: no parameter set, only the settings file the start
+    script writes (Terraform's keys, here with a local server and data file). One full execution
+    (each takes a minute or more on two cores); the second, weaker one sets parameters."""
+    from test_lab_settings import TERRAFORM_SETTINGS
+
+    settings = {**TERRAFORM_SETTINGS, "tracking_uri": mlflow_server, "data_uri": str(ai4i_csv)}
+    notebook = run_notebook({}, settings=settings)
     client = MlflowClient(tracking_uri=mlflow_server)
-    found = check_lab_runs(client, "pm-e2e", "pm-e2e-model", ai4i_csv, n_estimators=150)
+    found = check_lab_runs(client, EXPERIMENT, MODEL, ai4i_csv, n_estimators=150)
+    setup_cell = next(cell for cell in notebook.cells if "setup.start(" in cell.source)
+    printed = "".join(out.get("text", "") for out in setup_cell.outputs)
+    assert f"data_path = {str(ai4i_csv)!r}  (settings data_uri)" in printed
+    assert f"tracking_uri = {mlflow_server!r}  (settings tracking_uri)" in printed
     threshold = float(found["version"].tags["decision_threshold"])
-    assert client.get_model_version_by_alias("pm-e2e-model", "champion").version == "1"
+    assert client.get_model_version_by_alias(MODEL, "champion").version == "1"
 
     new_rows = synthetic.generate(rows=400, seed=7)
     previous_uri = mlflow.get_tracking_uri()
     mlflow.set_tracking_uri(mlflow_server)
     try:
-        model = mlflow.pyfunc.load_model("models:/pm-e2e-model@champion")
+        model = mlflow.pyfunc.load_model(CHAMPION)
         assert model.metadata.get_input_schema().input_names() == list(FEATURES)
         assert model.metadata.get_output_schema().input_names() == ["failure_probability", "failure_expected"]
         assert model.metadata.metadata["decision_threshold"] == pytest.approx(threshold, abs=1e-6)
-        predictions = _decision_check("models:/pm-e2e-model@champion", new_rows[list(FEATURES)], threshold)
+        predictions = _decision_check(CHAMPION, new_rows[list(FEATURES)], threshold)
         # Batch scoring: a CSV file and an S3 object, read as the training file is read.
         rows_csv = tmp_path / "rows.csv"
         new_rows.to_csv(rows_csv, index=False)
         from pm_lab import scoring
 
-        scored = scoring.score("models:/pm-e2e-model@champion", rows_csv, tmp_path / "out" / "scored.csv")
+        scored = scoring.score(CHAMPION, rows_csv, tmp_path / "out" / "scored.csv")
         assert scored["failure_expected"].tolist() == predictions["failure_expected"].tolist()
         assert pd.read_csv(tmp_path / "out" / "scored.csv")["failure_expected"].tolist() == scored["failure_expected"].tolist()
         import boto3
@@ -229,7 +241,7 @@ def test_notebook_runs_end_to_end_and_registers_a_model_that_applies_its_thresho
             s3 = boto3.client("s3", region_name="us-east-1")
             s3.create_bucket(Bucket="lab-data")
             s3.upload_file(str(rows_csv), "lab-data", "new/rows.csv")
-            from_s3 = scoring.score("models:/pm-e2e-model@champion", "s3://lab-data/new/rows.csv",
+            from_s3 = scoring.score(CHAMPION, "s3://lab-data/new/rows.csv",
                                     "s3://lab-data/scored/rows.csv", s3_client=s3)
             written = pd.read_csv(s3.get_object(Bucket="lab-data", Key="scored/rows.csv")["Body"])
         assert from_s3["failure_expected"].tolist() == predictions["failure_expected"].tolist()
@@ -244,7 +256,7 @@ def test_notebook_runs_end_to_end_and_registers_a_model_that_applies_its_thresho
     cli_out = tmp_path / "cli.json"
     new_rows[list(FEATURES)].to_csv(tmp_path / "features.csv", index=False)
     result = subprocess.run(
-        [sys.executable, "-m", "mlflow", "models", "predict", "-m", "models:/pm-e2e-model@champion",
+        [sys.executable, "-m", "mlflow", "models", "predict", "-m", CHAMPION,
          "-i", str(tmp_path / "features.csv"), "-t", "csv", "-o", str(cli_out), "--env-manager", "local"],
         capture_output=True, text=True, timeout=300, env={**os.environ, "MLFLOW_TRACKING_URI": mlflow_server})
     assert result.returncode == 0, result.stderr[-3000:]
@@ -262,28 +274,11 @@ def test_notebook_runs_end_to_end_and_registers_a_model_that_applies_its_thresho
     assert "failure_expected" in shown["data"]["text/plain"]
 
     # A second, weaker execution registers version 2 as challenger: the champion stays.
-    run_notebook(parameters(tracking_uri=mlflow_server, data_path=str(ai4i_csv), experiment_name="pm-e2e",
-                            model_name="pm-e2e-model", n_estimators=3, max_depth=2))
-    assert client.get_model_version_by_alias("pm-e2e-model", "champion").version == "1"
-    assert client.get_model_version_by_alias("pm-e2e-model", "challenger").version == "2"
-    assert "does not beat champion version 1" in client.get_model_version("pm-e2e-model", "2").description
-    assert len([run for run in _runs(client, "pm-e2e") if "mlflow.parentRunId" not in run.data.tags]) == 2
-
-
-def test_notebook_runs_with_only_the_settings_file(
-    mlflow_server: str, ai4i_csv: Path, run_notebook: Callable[..., Any]
-) -> None:
-    """No parameter set: the settings file (Terraform's keys, plus a local server and data file)."""
-    from test_lab_settings import TERRAFORM_SETTINGS
-
-    settings = {**TERRAFORM_SETTINGS, "tracking_uri": mlflow_server, "data_uri": str(ai4i_csv)}
-    notebook = run_notebook({}, settings=settings)
-    client = MlflowClient(tracking_uri=mlflow_server)
-    check_lab_runs(client, "predictive-maintenance", "predictive-maintenance-xgboost", ai4i_csv, n_estimators=150)
-    setup_cell = next(cell for cell in notebook.cells if "setup.start(" in cell.source)
-    printed = "".join(out.get("text", "") for out in setup_cell.outputs)
-    assert f"data_path = {str(ai4i_csv)!r}  (settings data_uri)" in printed
-    assert f"tracking_uri = {mlflow_server!r}  (settings tracking_uri)" in printed
+    run_notebook(parameters(tracking_uri=mlflow_server, data_path=str(ai4i_csv), n_estimators=3, max_depth=2))
+    assert client.get_model_version_by_alias(MODEL, "champion").version == "1"
+    assert client.get_model_version_by_alias(MODEL, "challenger").version == "2"
+    assert "does not beat champion version 1" in client.get_model_version(MODEL, "2").description
+    assert len([run for run in _runs(client, EXPERIMENT) if "mlflow.parentRunId" not in run.data.tags]) == 2
 
 
 def test_bad_data_stops_the_notebook_before_any_run(
