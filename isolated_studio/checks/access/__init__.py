@@ -90,7 +90,7 @@ def _condition_match(condition: Mapping[str, Mapping[str, Any]], context: CaseIn
 
 pm_sim._get_condition_match = _condition_match
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 SCENARIO_FILE = ROOT / "policy" / "access-scenarios.toml"
 MANAGED_POLICIES_DIR = ROOT / "policy" / "aws-managed"
 MODES = ("managed", "least-privilege")
