@@ -2,7 +2,7 @@
 
 ``policy/access-scenarios.toml`` lists the requests (one ``[[scenario]]`` each: a user story,
 the principal, the action, the resource, the request context, the expected decision and the
-IAM modes it holds for). This module evaluates each one against the synthesized policies:
+IAM modes it holds for). This package evaluates each one against the synthesized policies:
 
 * the identity policies of the principal's role (inline policies, and for ``managed`` mode AWS's
   AmazonSageMakerFullAccess document, kept in ``policy/aws-managed/`` with its version);
@@ -28,6 +28,14 @@ Terraform expressions in the synthesized JSON (``${aws_kms_key.x.arn}``, remote-
 are replaced by the concrete values of one :class:`World` (account, region, key, subnets...), the
 same values the scenarios' ``{placeholders}`` name.
 
+The package, one concern a module (each says in its first line what it owns): ``model`` (the
+scenarios, the world, roles, syntheses, decisions), ``scenarios`` (the scenario file and the
+managed policies kept here), ``synthesis`` (a synthesis read, its expressions resolved),
+``from_config`` (the same without synthesizing), ``arns`` (the Reference's ARN formats),
+``engine`` (principalmapper, corrected), ``evaluate`` (the decisions), ``render``
+(docs/security.md's table) and ``cli`` (the command line, also ``__main__``). Import from the
+package: its names below are the API the other checks and the tests use.
+
 Usage: ``python -m isolated_studio.checks.access cdktf.out`` prints the decisions of the
 synthesized mode.
 """
@@ -40,18 +48,99 @@ import collections.abc
 import copy
 import dataclasses
 import fnmatch
-import hashlib
 import json
 import re
-import tomllib
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from isolated_studio.base.paths import stack_dirs
+from isolated_studio.checks.access.model import (
+    MANAGED_NAME,
+    MODES,
+    PLACEHOLDER,
+    PRINCIPALS,
+    ROOT,
+    SERVICE_PREFIX,
+    VARIABLE,
+    Decision,
+    Role,
+    Scenario,
+    ScenarioError,
+    Synthesis,
+    Unevaluable,
+    World,
+    managed_name,
+)
+from isolated_studio.checks.access.scenarios import (
+    MANAGED_POLICIES_DIR,
+    SCENARIO_FILE,
+    SCENARIO_KEYS,
+    load_scenarios,
+    managed_policy,
+)
 from isolated_studio.checks.policy_documents import POLICY_DOCUMENT_REF, render_policy_document
 from isolated_studio.config import ENDPOINT_SERVICES
+
+__all__ = [
+    "ABSENT_KEY_OPERATORS",
+    "ALLOW_ALL",
+    "AWS_DEFAULT_KEY_POLICY",
+    "CaseInsensitiveDict",
+    "DOCS",
+    "DOCS_BEGIN",
+    "DOCS_END",
+    "Decision",
+    "MANAGED_NAME",
+    "MANAGED_POLICIES_DIR",
+    "MODES",
+    "OPEN_RESOURCE_POLICY",
+    "PLACEHOLDER",
+    "PRINCIPALS",
+    "ROLE_TITLES",
+    "ROOT",
+    "Role",
+    "SCENARIO_FILE",
+    "SCENARIO_KEYS",
+    "SERVICE_PREFIX",
+    "SUPPORTED_OPERATORS",
+    "Scenario",
+    "ScenarioError",
+    "Synthesis",
+    "TERRAFORM_REF",
+    "Unevaluable",
+    "VARIABLE",
+    "World",
+    "deciding_statements",
+    "docs_with_table",
+    "endpoint_key",
+    "evaluate",
+    "evaluate_all",
+    "load_scenarios",
+    "load_synthesis",
+    "main",
+    "managed_name",
+    "managed_policy",
+    "pm_sim",
+    "prepare_policy",
+    "rendered",
+    "request_context",
+    "resource_account",
+    "resource_arn",
+    "resource_policies",
+    "role_table",
+    "roles_for_config",
+    "synthesis_for_config",
+    "world_for",
+    "world_for_config",
+    # Shared with checks.perimeter, which decides its endpoint-policy scenarios with the same parts.
+    "_inferred",
+    "_node",
+    "_policy",
+    "_resolver",
+    "_resource_policy",
+    "_statements",
+]
 
 # principalmapper 1.1.5 imports collections.Mapping, removed in Python 3.10.
 for _name in ("Mapping", "MutableMapping"):
@@ -90,12 +179,6 @@ def _condition_match(condition: Mapping[str, Mapping[str, Any]], context: CaseIn
 
 pm_sim._get_condition_match = _condition_match
 
-ROOT = Path(__file__).resolve().parents[3]
-SCENARIO_FILE = ROOT / "policy" / "access-scenarios.toml"
-MANAGED_POLICIES_DIR = ROOT / "policy" / "aws-managed"
-MODES = ("managed", "least-privilege")
-PRINCIPALS = ("execution", "mlflow")
-SERVICE_PREFIX = "service:"
 
 # Operators principalmapper implements (after ForAllValues:/ForAnyValue: and IfExists).
 SUPPORTED_OPERATORS = {
@@ -111,189 +194,7 @@ ABSENT_KEY_OPERATORS = {
     "StringEquals", "StringEqualsIgnoreCase", "StringLike", "StringNotEquals", "StringNotEqualsIgnoreCase",
     "Bool", "ArnEquals", "ArnLike", "ArnNotEquals", "ArnNotLike", "Null",
 }
-VARIABLE = re.compile(r"\$\{([^}]+)\}")
 TERRAFORM_REF = re.compile(r"\$\{([^}:]+)\}")  # policy variables (${aws:...}) always hold a colon
-PLACEHOLDER = re.compile(r"\{([a-z0-9_]+)\}")
-
-
-class ScenarioError(ValueError):
-    """A scenario that cannot be evaluated as written (unknown action, ARN, placeholder...)."""
-
-
-class Unevaluable(ScenarioError):
-    """The evaluator cannot decide a scenario soundly: it must fail, never pass."""
-
-
-# --------------------------------------------------------------------------- the scenario file
-
-
-@dataclass(frozen=True)
-class Scenario:
-    id: str
-    story: str
-    principal: str
-    action: str
-    expect: str
-    modes: tuple[str, ...]
-    resource: Mapping[str, str] = field(default_factory=dict)
-    context: Mapping[str, Any] = field(default_factory=dict)
-    absent: tuple[str, ...] = ()
-    covers: tuple[str, ...] = ()  # (service, operation) pairs the lab's code calls, "s3:GetObject"
-    blocker: str = ""
-    by: tuple[str, ...] = ()  # "<policy>/<Sid>" of our statements that decide it on their own (deciding_statements)
-
-    @property
-    def allowed(self) -> bool:
-        return self.expect == "allow"
-
-
-SCENARIO_KEYS = {"id", "story", "principal", "action", "expect", "modes", "resource", "context", "absent",
-                 "covers", "blocker", "by"}
-
-
-def load_scenarios(path: Path = SCENARIO_FILE) -> list[Scenario]:
-    """Every scenario of the file, checked for shape; all problems reported together."""
-    data = tomllib.loads(path.read_text())
-    problems: list[str] = []
-    scenarios: list[Scenario] = []
-    seen: set[str] = set()
-    for index, row in enumerate(data.get("scenario", [])):
-        label = row.get("id", f"scenario #{index + 1}")
-        unknown = set(row) - SCENARIO_KEYS
-        if unknown:
-            problems.append(f"{label}: unknown keys {sorted(unknown)}")
-        for key in ("id", "story", "principal", "action", "expect"):
-            if not row.get(key):
-                problems.append(f"{label}: '{key}' is required")
-        if label in seen:
-            problems.append(f"{label}: duplicate id")
-        seen.add(label)
-        if row.get("expect") not in ("allow", "deny"):
-            problems.append(f"{label}: expect must be 'allow' or 'deny'")
-        principal = row.get("principal", "")
-        if principal not in PRINCIPALS and not principal.startswith(SERVICE_PREFIX):
-            problems.append(f"{label}: principal {principal!r} must be one of {list(PRINCIPALS)} or service:<name>")
-        for call in row.get("covers", ()):
-            if not re.fullmatch(r"[a-z0-9-]+:[A-Za-z0-9]+", call):
-                problems.append(f"{label}: covers {call!r} must be service:Operation (an API call, e.g. s3:HeadObject)")
-        modes = tuple(row.get("modes", MODES))
-        if not modes or set(modes) - set(MODES):
-            problems.append(f"{label}: modes {list(modes)} must be a non-empty subset of {list(MODES)}")
-        scenarios.append(Scenario(
-            id=label, story=row.get("story", ""), principal=principal, action=row.get("action", ""),
-            expect=row.get("expect", ""), modes=modes, resource=dict(row.get("resource", {})),
-            context=dict(row.get("context", {})), absent=tuple(row.get("absent", ())),
-            covers=tuple(row.get("covers", ())), blocker=row.get("blocker", ""), by=tuple(row.get("by", ())),
-        ))
-    if problems:
-        raise ScenarioError(f"{path}: {len(problems)} problem(s):\n  - " + "\n  - ".join(problems))
-    return scenarios
-
-
-def managed_policy(name: str) -> tuple[str, dict]:
-    """(version, document) of an AWS managed policy kept in policy/aws-managed/<name>.<version>.json."""
-    found = sorted(MANAGED_POLICIES_DIR.glob(f"{name}.v*.json"))
-    if len(found) != 1:
-        raise ScenarioError(f"expected one copy of AWS managed policy {name} in {MANAGED_POLICIES_DIR}, found {found}")
-    return found[0].name.split(".")[1], json.loads(found[0].read_text())
-
-
-# --------------------------------------------------------------------------- the world
-
-
-@dataclass(frozen=True)
-class World:
-    """Concrete values for the Terraform expressions of a synthesis, and for the scenarios."""
-
-    account: str = "111122223333"
-    region: str = "us-west-2"
-    partition: str = "aws"
-    domain_id: str = "d-abcdefghij12"
-    user_profile: str = "data-scientist"
-    key_id: str = "1234abcd-12ab-34cd-56ef-1234567890ab"
-    subnets: tuple[str, ...] = ("subnet-0aaa1111bbbb2222c", "subnet-0ddd3333eeee4444f")
-    security_groups: tuple[str, ...] = ("sg-0123456789abcdef0",)
-    names: Mapping[str, str] = field(default_factory=dict)  # from the synthesis: buckets, roles, server...
-
-    @property
-    def key_arn(self) -> str:
-        return f"arn:{self.partition}:kms:{self.region}:{self.account}:key/{self.key_id}"
-
-    @staticmethod
-    def endpoint_id(key: str) -> str:
-        """The VPC endpoint ID of the endpoint ``key`` (``s3-gateway`` or an interface endpoint's
-        short name): vpce- and 17 hex digits, as AWS writes them."""
-        return "vpce-" + hashlib.sha256(key.encode()).hexdigest()[:17]
-
-    @property
-    def vpc_id(self) -> str:
-        return "vpc-0a1b2c3d4e5f60718"
-
-    def values(self) -> dict[str, Any]:
-        endpoints = {f"vpce_{k.replace('.', '_').replace('-', '_')}": self.endpoint_id(k)
-                     for k in (*ENDPOINT_SERVICES, "s3-gateway")}
-        return {
-            "account": self.account, "region": self.region, "partition": self.partition,
-            "domain_id": self.domain_id, "user_profile": self.user_profile, "key_id": self.key_id,
-            "key_arn": self.key_arn, "subnets": list(self.subnets), "security_groups": list(self.security_groups),
-            "vpc_id": self.vpc_id, **endpoints, **self.names,
-        }
-
-    def fill(self, value: Any) -> Any:
-        """``{name}`` placeholders replaced; a string that is one list placeholder becomes the list."""
-        values = self.values()
-        if isinstance(value, list):
-            return [self.fill(v) for v in value]
-        if not isinstance(value, str):
-            return value
-        whole = PLACEHOLDER.fullmatch(value)
-        if whole and isinstance(values.get(whole.group(1)), list):
-            return list(values[whole.group(1)])
-
-        def one(match: re.Match) -> str:
-            name = match.group(1)
-            if name not in values or isinstance(values[name], list):
-                raise ScenarioError(f"unknown placeholder {{{name}}} in {value!r} (known: {sorted(values)})")
-            return str(values[name])
-
-        return PLACEHOLDER.sub(one, value)
-
-
-# --------------------------------------------------------------------------- synthesized policies
-
-
-@dataclass
-class Role:
-    name: str
-    arn: str
-    trust: dict
-    policies: list[tuple[str, dict]]  # (name, document); an AWS managed one named by managed_name()
-    boundary: dict | None = None  # the permissions boundary's document
-
-    def own_policies(self) -> list[tuple[str, dict]]:
-        """Our inline policies, without the AWS managed policies attached to the role."""
-        return [(name, document) for name, document in self.policies if not MANAGED_NAME.fullmatch(name)]
-
-
-MANAGED_NAME = re.compile(r"(?P<policy>[A-Za-z0-9+=,.@_-]+) \((?P<version>v\d+)\)")
-
-
-def managed_name(policy: str, version: str) -> str:
-    """How an attached AWS managed policy is listed among a role's policies: "Name (v29)"."""
-    return f"{policy} ({version})"
-
-
-@dataclass
-class Synthesis:
-    """The workload's roles and resource policies, with every expression resolved."""
-
-    mode: str
-    world: World
-    roles: dict[str, Role]  # "execution" / "mlflow" -> role
-    bucket_policies: dict[str, dict]  # bucket name -> policy
-    key_policy: dict
-    managed_version: str | None
-
 
 def _resolver(stacks: Mapping[str, Mapping], world: World):
     workload = stacks["workload"]
@@ -574,19 +475,6 @@ def resource_arn(action: str, values: Mapping[str, str], world: World) -> str:
 
 
 # --------------------------------------------------------------------------- evaluation
-
-
-@dataclass(frozen=True)
-class Decision:
-    scenario: Scenario
-    mode: str
-    allowed: bool
-    resource: str
-    context: Mapping[str, Any]
-
-    @property
-    def as_expected(self) -> bool:
-        return self.allowed == self.scenario.allowed
 
 
 AWS_DEFAULT_KEY_POLICY = {"Version": "2012-10-17", "Statement": [{
