@@ -42,13 +42,8 @@ synthesized mode.
 
 from __future__ import annotations
 
-import argparse
-import json
-from collections.abc import Sequence
-from pathlib import Path
-
-from isolated_studio.base.paths import stack_dirs
 from isolated_studio.checks.access.arns import resource_arn
+from isolated_studio.checks.access.cli import main
 from isolated_studio.checks.access.engine import CaseInsensitiveDict, pm_sim
 from isolated_studio.checks.access.evaluate import (
     ABSENT_KEY_OPERATORS,
@@ -90,6 +85,15 @@ from isolated_studio.checks.access.model import (
     Unevaluable,
     World,
     managed_name,
+)
+from isolated_studio.checks.access.render import (
+    DOCS,
+    DOCS_BEGIN,
+    DOCS_END,
+    ROLE_TITLES,
+    docs_with_table,
+    role_table,
+    write_docs,
 )
 from isolated_studio.checks.access.scenarios import (
     MANAGED_POLICIES_DIR,
@@ -158,6 +162,7 @@ __all__ = [
     "synthesis_for_config",
     "world_for",
     "world_for_config",
+    "write_docs",
     # Shared with checks.perimeter, which decides its endpoint-policy scenarios with the same parts.
     "_inferred",
     "_node",
@@ -166,66 +171,3 @@ __all__ = [
     "_resource_policy",
     "_statements",
 ]
-# --------------------------------------------------------------------------- docs/security.md's table
-
-
-ROLE_TITLES = {"execution": "Studio execution role", "mlflow": "MLflow server role"}
-DOCS = ROOT / "docs" / "security.md"
-DOCS_BEGIN = "<!-- access table: written by `python -m isolated_studio.checks.access --docs` from policy/access-scenarios.toml -->"
-DOCS_END = "<!-- end of access table -->"
-
-
-def role_table(scenarios: Sequence[Scenario]) -> str:
-    """docs/security.md's "What each role may do" table: one row per scenario, by role, allowed first."""
-    def modes(s: Scenario) -> str:
-        return "both" if set(s.modes) == set(MODES) else " ".join(s.modes)
-
-    def role(s: Scenario) -> str:
-        return ROLE_TITLES.get(s.principal, f"`{s.principal.removeprefix(SERVICE_PREFIX)}` (assuming a role)")
-
-    order = {p: i for i, p in enumerate(PRINCIPALS)}
-    rows = sorted(scenarios, key=lambda s: (order.get(s.principal, len(order)), not s.allowed))
-    def by(s: Scenario) -> str:
-        if s.by:
-            return ", ".join(f"`{sid}`" for sid in s.by)
-        if s.principal.startswith(SERVICE_PREFIX):
-            return "the role's trust policy"
-        return "AWS's managed policy" if s.allowed else "no statement grants it"
-
-    lines = ["| role | what | request | AWS decides | by statement | IAM modes |", "|---|---|---|---|---|---|"]
-    lines += [f"| {role(s)} | {s.story} | `{s.action}` | {'allowed' if s.allowed else '**denied**'} | {by(s)} | {modes(s)} |"
-              for s in rows]
-    return "\n".join(lines)
-
-
-def docs_with_table(text: str, scenarios: Sequence[Scenario]) -> str:
-    """``text`` with the text between the access-table markers replaced by :func:`role_table`."""
-    start, end = text.index(DOCS_BEGIN) + len(DOCS_BEGIN), text.index(DOCS_END)
-    return text[:start] + "\n" + role_table(scenarios) + "\n" + text[end:]
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("outdir", nargs="?", default="cdktf.out")
-    # --readme: the name from when the table was in README.
-    parser.add_argument("--docs", "--readme", dest="docs", action="store_true",
-                        help="rewrite docs/security.md's access table and exit")
-    args = parser.parse_args(argv)
-    if args.docs:
-        DOCS.write_text(docs_with_table(DOCS.read_text(), load_scenarios()))
-        return 0
-    stacks = {name: json.loads((path / "cdk.tf.json").read_text()) for name, path in stack_dirs(Path(args.outdir)).items()}
-    attached = stacks["workload"].get("resource", {}).get("aws_iam_role_policy_attachment")
-    mode = "managed" if attached else "least-privilege"
-    synthesis = load_synthesis(stacks, mode, world_for(stacks))
-    failed = 0
-    for decision in evaluate_all(load_scenarios(), synthesis):
-        mark = "ok  " if decision.as_expected else "FAIL"
-        failed += not decision.as_expected
-        print(f"{mark} {decision.scenario.expect:5} {'allowed' if decision.allowed else 'denied ':7} "
-              f"{decision.scenario.action} {decision.resource}  -- {decision.scenario.story}")
-    return 1 if failed else 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
