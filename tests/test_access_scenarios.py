@@ -23,6 +23,7 @@ from pathlib import Path
 import pytest
 
 from isolated_studio.checks import access
+from isolated_studio.checks.access import render as access_render
 
 SCENARIOS = access.load_scenarios()
 RESOURCE_POLICIES = Path(__file__).parent / "golden" / "resource-policies.json"
@@ -307,7 +308,7 @@ def test_the_docs_command_rewrites_the_access_table(tmp_path, monkeypatch):
     for flag in ("--docs", "--readme"):
         copy_ = tmp_path / "security.md"
         copy_.write_text(access.DOCS.read_text().replace("| Studio execution role |", "| someone else |", 1))
-        monkeypatch.setattr(access, "DOCS", copy_)
+        monkeypatch.setattr(access_render, "DOCS", copy_)
         assert access.main([flag]) == 0
         assert copy_.read_text() == access.docs_with_table(copy_.read_text(), SCENARIOS)
         assert "| someone else |" not in copy_.read_text()
