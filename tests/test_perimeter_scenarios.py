@@ -174,7 +174,7 @@ def test_the_endpoint_principal_is_matched_as_iam_matches_it():
 
 def test_for_any_value_is_decided_value_by_value():
     """principalmapper 1.1.5 compares ForAnyValue with the whole request set at once; the fix in
-    access.py decides it as IAM does: one of our subnets and a foreign one is a foreign one."""
+    checks/access/engine.py decides it as IAM does: one of our subnets and a foreign one is a foreign one."""
     condition = {"ForAnyValue:StringNotEquals": {"sagemaker:VpcSubnets": ["subnet-a", "subnet-b"]}}
     ctx = access.CaseInsensitiveDict
     assert access.pm_sim._get_condition_match(condition, ctx({"sagemaker:VpcSubnets": ["subnet-a", "subnet-x"]}))

@@ -22,7 +22,7 @@ and AWS service principals. Each is decided on every layer it crosses:
 
 An explicit deny anywhere wins; every layer must allow. The endpoint policy is evaluated here,
 as a policy layer of its own, with principalmapper's own action, resource and condition matching
-(ForAnyValue corrected as in access.py) and the principal matched as IAM matches it in a
+(ForAnyValue corrected as in checks/access/engine.py) and the principal matched as IAM matches it in a
 resource-based policy: ``*`` and ``{"AWS": "*"}`` name everyone, anonymous callers included; an
 account ID or ``:root`` names its principals. Request context keys are those AWS sets:
 ``aws:PrincipalAccount`` and ``aws:PrincipalArn`` of an authenticated caller,
