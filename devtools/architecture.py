@@ -94,7 +94,11 @@ def _parent(stack: Mapping[str, Any], body: Mapping[str, Any], attribute: str, r
 
 def _endpoint_service(body: Mapping[str, Any]) -> str:
     service = str(body.get("service_name", ""))
-    return re.sub(r"^(com\.amazonaws|aws\.sagemaker)\.[a-z0-9-]+\.", lambda m: "sagemaker." if m.group(1) == "aws.sagemaker" else "", service)
+    return re.sub(
+        r"^(com\.amazonaws|aws\.sagemaker)\.[a-z0-9-]+\.",
+        lambda m: "sagemaker." if m.group(1) == "aws.sagemaker" else "",
+        service,
+    )
 
 
 # --------------------------------------------------------------------------- placing resources
@@ -103,15 +107,20 @@ def _endpoint_service(body: Mapping[str, Any]) -> str:
 Placer = Callable[[Diagram, str, Mapping[str, Any], str, Mapping[str, Any]], str | None]
 
 
-def _place(d: Diagram, stack_name: str, stack: Mapping[str, Any], rtype: str, name: str,
-           body: Mapping[str, Any]) -> str | None:
+def _place(
+    d: Diagram, stack_name: str, stack: Mapping[str, Any], rtype: str, name: str, body: Mapping[str, Any]
+) -> str | None:
     """The component key of one resource (created on first use), or None to leave it out."""
     s = stack_name
     if rtype in ("aws_s3_bucket",):
         bucket = str(body.get("bucket", name))
         kind = next((k for k in ("tfstate", "logs", "notebooks", "mlflow") if k in bucket), name)
-        titles = {"tfstate": "State bucket", "logs": "Access-log bucket", "notebooks": "Notebooks bucket",
-                  "mlflow": "MLflow artifact bucket"}
+        titles = {
+            "tfstate": "State bucket",
+            "logs": "Access-log bucket",
+            "notebooks": "Notebooks bucket",
+            "mlflow": "MLflow artifact bucket",
+        }
         c = d.component(f"{s}_bucket_{name}", s, titles.get(kind, "Bucket"), "db")
         c.add(_bucket_name(bucket))
         return c.key
@@ -170,8 +179,9 @@ def _place(d: Diagram, stack_name: str, stack: Mapping[str, Any], rtype: str, na
         _place(d, s, stack, "aws_security_group", group, _body(stack, "aws_security_group", group))
         c = d.components[f"{s}_sg_{group}"]
         direction = "in" if "ingress" in rtype else "out"
-        what = body.get("cidr_ipv4") or ("itself" if _parent(stack, body, "referenced_security_group_id",
-                                                               "aws_security_group") == group else None)
+        what = body.get("cidr_ipv4") or (
+            "itself" if _parent(stack, body, "referenced_security_group_id", "aws_security_group") == group else None
+        )
         what = what or ("the S3 prefix list" if body.get("prefix_list_id") else "a security group")
         ports = body.get("from_port")
         port = f"{ports}" if ports == body.get("to_port") else f"{ports}-{body.get('to_port')}"
@@ -191,7 +201,8 @@ def _place(d: Diagram, stack_name: str, stack: Mapping[str, Any], rtype: str, na
             return None
         key = _place(d, s, stack, "aws_vpc_endpoint", endpoint, _body(stack, "aws_vpc_endpoint", endpoint))
         d.components[key].details.insert(0, "endpoint policy: our account's principals and resources") if (
-            "endpoint policy: our account's principals and resources" not in d.components[key].details) else None
+            "endpoint policy: our account's principals and resources" not in d.components[key].details
+        ) else None
         return key
     if rtype.startswith("aws_route53_resolver_firewall"):
         return _dns(d, s)
@@ -315,8 +326,14 @@ def _network_outputs(network: Mapping[str, Any]) -> dict[str, tuple[str, str]]:
     return found
 
 
-def _targets(stack_name: str, stack: Mapping[str, Any], body: Mapping[str, Any], documents: Mapping[str, Any],
-             placed: Mapping[tuple[str, str, str], str], outputs: Mapping[str, tuple[str, str]]) -> Iterator[str]:
+def _targets(
+    stack_name: str,
+    stack: Mapping[str, Any],
+    body: Mapping[str, Any],
+    documents: Mapping[str, Any],
+    placed: Mapping[tuple[str, str, str], str],
+    outputs: Mapping[str, tuple[str, str]],
+) -> Iterator[str]:
     for is_data, rtype, name, attribute in _refs(body):
         if not is_data:
             target = placed.get((stack_name, rtype, name))

@@ -88,8 +88,12 @@ def run(rounds: int) -> int:
     bare = statistics.median(s.seconds for s in imports)
     synth = statistics.median(s.seconds for s in synths)
     ratio = synth / bare
-    print(f"full bare import of cdktf + provider bindings: {bare:6.2f} s  peak {max(s.peak_rss_mb for s in imports):6.0f} MB")
-    print(f"synthesis of every stack (main.py, fast path): {synth:6.2f} s  peak {max(s.peak_rss_mb for s in synths):6.0f} MB")
+    print(
+        f"full bare import of cdktf + provider bindings: {bare:6.2f} s  peak {max(s.peak_rss_mb for s in imports):6.0f} MB"
+    )
+    print(
+        f"synthesis of every stack (main.py, fast path): {synth:6.2f} s  peak {max(s.peak_rss_mb for s in synths):6.0f} MB"
+    )
     print(f"ratio {ratio:.2f} (target <= {MAX_RATIO})")
     if ratio > MAX_RATIO:
         print(f"FAIL: synthesis costs {ratio:.2f}x the bare import", file=sys.stderr)

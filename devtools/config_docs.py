@@ -69,7 +69,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.parse_args(argv)
     SCHEMA_PATH.write_text(schema_text(), encoding="utf-8")
     DOC_PATH.write_text(with_table(DOC_PATH.read_text(encoding="utf-8")), encoding="utf-8")
-    print(f"wrote {SCHEMA_PATH.relative_to(PROJECT_ROOT)} and the configuration table in {DOC_PATH.relative_to(PROJECT_ROOT)}")
+    print(
+        f"wrote {SCHEMA_PATH.relative_to(PROJECT_ROOT)} and the configuration table in {DOC_PATH.relative_to(PROJECT_ROOT)}"
+    )
     return 0
 
 

@@ -31,8 +31,21 @@ TARGETS_FILE = PROJECT_ROOT / "tests" / "mutation.toml"
 WORK_DIR = PROJECT_ROOT / "build" / "mutation"
 THRESHOLD = 0.90
 # What a mutant workspace needs besides the mutated module (mutmut copies tests/ itself).
-PROJECT_ENTRIES = ("isolated_studio", "devtools", "modules", "stacks", "main.py", "config", "policy", "notebooks",
-                   "pytest.ini", "cdktf.json", "docs", "README.md", "Makefile")
+PROJECT_ENTRIES = (
+    "isolated_studio",
+    "devtools",
+    "modules",
+    "stacks",
+    "main.py",
+    "config",
+    "policy",
+    "notebooks",
+    "pytest.ini",
+    "cdktf.json",
+    "docs",
+    "README.md",
+    "Makefile",
+)
 # Modules imported from notebooks/ (pytest.ini pythonpath) are mutated as top-level packages.
 NOTEBOOK_PACKAGES = ("pm_lab",)
 KILLED = {"killed", "timeout", "segfault", "caught by type check"}
@@ -62,7 +75,7 @@ class Target:
         return self.workspace_source.removesuffix(".py").replace("/", ".").removesuffix(".__init__")
 
     def selects(self, mutant: str) -> bool:
-        function = mutant[len(self.module) + 1:].partition("__mutmut_")[0]
+        function = mutant[len(self.module) + 1 :].partition("__mutmut_")[0]
         return not self.functions or any(fnmatch.fnmatch(function, f"x*{p}") for p in self.functions)
 
     def mutant_globs(self) -> list[str]:
@@ -111,29 +124,40 @@ def load_targets(path: Path = TARGETS_FILE) -> tuple[dict[str, Target], list[Sur
         for file in [body.get("source", ""), *body.get("tests", [])]:
             if not (PROJECT_ROOT / file).is_file():
                 problems.append(f"target {name}: {file!r} is not a file")
-        targets[name] = Target(name, body.get("source", ""), tuple(body.get("tests", ())),
-                               tuple(body.get("functions", ())))
+        targets[name] = Target(
+            name, body.get("source", ""), tuple(body.get("tests", ())), tuple(body.get("functions", ()))
+        )
     survivors = []
     for index, entry in enumerate(data.get("survivor", [])):
         if entry.get("target") not in targets:
             problems.append(f"survivor {index + 1}: unknown target {entry.get('target')!r}")
         if not str(entry.get("reason", "")).strip():
             problems.append(f"survivor {index + 1} ({entry.get('mutant')}): a reviewed survivor needs a reason")
-        survivors.append(Survivor(entry.get("target", ""), entry.get("mutant", ""), entry.get("reason", ""),
-                                  entry.get("change", "")))
+        survivors.append(
+            Survivor(entry.get("target", ""), entry.get("mutant", ""), entry.get("reason", ""), entry.get("change", ""))
+        )
     if problems:
         raise MutationConfigError(f"{path}:\n  " + "\n  ".join(problems))
     return targets, survivors
 
 
 def setup_cfg(target: Target, pytest_args: list[str]) -> str:
-    lines = ["[mutmut]", f"source_paths = {target.workspace_source}",
-             "also_copy =", *[f"    {e}" for e in PROJECT_ENTRIES if e != "notebooks"],
-             "    notebooks", *[f"    {p}" for p in NOTEBOOK_PACKAGES],
-             "pytest_add_cli_args_test_selection =", *[f"    {t}" for t in target.tests],
-             "pytest_add_cli_args =", *[f"    {a}" for a in pytest_args],
-             # Runs of one target are fresh; nothing is carried over from an older tree.
-             "use_git_change_detection = false", "track_dependencies = false", ""]
+    lines = [
+        "[mutmut]",
+        f"source_paths = {target.workspace_source}",
+        "also_copy =",
+        *[f"    {e}" for e in PROJECT_ENTRIES if e != "notebooks"],
+        "    notebooks",
+        *[f"    {p}" for p in NOTEBOOK_PACKAGES],
+        "pytest_add_cli_args_test_selection =",
+        *[f"    {t}" for t in target.tests],
+        "pytest_add_cli_args =",
+        *[f"    {a}" for a in pytest_args],
+        # Runs of one target are fresh; nothing is carried over from an older tree.
+        "use_git_change_detection = false",
+        "track_dependencies = false",
+        "",
+    ]
     return "\n".join(lines)
 
 
@@ -181,8 +205,9 @@ print(json.dumps({"status": status, "diffs": diffs}))
 """
 
 
-def run_target(target: Target, *, max_children: int, root: Path = WORK_DIR,
-               previous: dict[str, Any] | None = None) -> Result:
+def run_target(
+    target: Target, *, max_children: int, root: Path = WORK_DIR, previous: dict[str, Any] | None = None
+) -> Result:
     """Run mutmut on ``target``; with ``previous`` (its entry in an earlier report.json), only
     that run's survivors are tried again: tests were added, the module is unchanged, so what
     was killed then is still killed (the module's commit is checked by the caller)."""
@@ -194,14 +219,25 @@ def run_target(target: Target, *, max_children: int, root: Path = WORK_DIR,
     env.pop("CI", None)  # the no-skip-in-CI rule is for `make test`; --fast deselects on purpose
     log = root / f"{target.name}.log"
     with log.open("w") as out:
-        proc = subprocess.run([mutmut, "run", "--max-children", str(max_children), *names],
-                              cwd=workspace, env=env, stdout=out, stderr=subprocess.STDOUT,
-                              stdin=subprocess.DEVNULL)
+        proc = subprocess.run(
+            [mutmut, "run", "--max-children", str(max_children), *names],
+            cwd=workspace,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+        )
     _stop_leftovers(workspace)
     if proc.returncode != 0:
         raise RuntimeError(f"mutmut failed on {target.name} (exit {proc.returncode}); see {log}")
-    collected = subprocess.run([sys.executable, "-c", _COLLECT, target.workspace_source], cwd=workspace,
-                               env=env, capture_output=True, text=True, check=True)
+    collected = subprocess.run(
+        [sys.executable, "-c", _COLLECT, target.workspace_source],
+        cwd=workspace,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     data = json.loads(collected.stdout)
     result = Result(target, commit=commit)
     result.status = {m: s for m, s in data["status"].items() if target.selects(m)}
@@ -230,8 +266,12 @@ def _stop_leftovers(workspace: Path) -> None:
 def _commit(source: str) -> str:
     """HEAD, and whether the module or the tests differ from it (measured on uncommitted code)."""
     proc = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=PROJECT_ROOT, capture_output=True, text=True)
-    dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", source, "tests"],
-                           cwd=PROJECT_ROOT, capture_output=True, text=True).stdout.strip()
+    dirty = subprocess.run(
+        ["git", "status", "--porcelain", "--untracked-files=no", "--", source, "tests"],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
     return proc.stdout.strip() + ("+changes" if dirty else "")
 
 
@@ -252,8 +292,12 @@ def review(results: list[Result], survivors: list[Survivor]) -> tuple[list[str],
 
 def render(results: list[Result], survivors: list[Survivor]) -> str:
     reasons = {(s.target, s.mutant): s.reason for s in survivors}
-    lines = ["# Mutation testing (mutmut)", "",
-             "| target | module | commit | mutants | killed | score |", "|---|---|---|---|---|---|"]
+    lines = [
+        "# Mutation testing (mutmut)",
+        "",
+        "| target | module | commit | mutants | killed | score |",
+        "|---|---|---|---|---|---|",
+    ]
     for r in results:
         lines.append(f"| {r.target.name} | {r.target.source} | {r.commit} | {r.total} | {r.killed} | {r.score:.1%} |")
     total = sum(r.total for r in results)
@@ -265,18 +309,32 @@ def render(results: list[Result], survivors: list[Survivor]) -> str:
         lines += [f"## Survivors of {r.target.name}", ""]
         for m in r.survivors:
             reason = reasons.get((r.target.name, m), "NOT REVIEWED")
-            lines += [f"### {m} ({r.status[m]})", "", f"Reviewed: {reason}", "", "```diff", r.diffs.get(m, ""), "```", ""]
+            lines += [
+                f"### {m} ({r.status[m]})",
+                "",
+                f"Reviewed: {reason}",
+                "",
+                "```diff",
+                r.diffs.get(m, ""),
+                "```",
+                "",
+            ]
     return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m devtools.mutation", description=__doc__.split("\n")[0])
     parser.add_argument("targets", nargs="*", help="targets of tests/mutation.toml (default: all)")
-    parser.add_argument("--max-children", type=int, default=1,
-                        help="mutants tested side by side (default 1: the machine is shared)")
+    parser.add_argument(
+        "--max-children", type=int, default=1, help="mutants tested side by side (default 1: the machine is shared)"
+    )
     parser.add_argument("--out", type=Path, default=WORK_DIR, help="where workspaces and the report go")
-    parser.add_argument("--survivors-of", type=Path, metavar="REPORT_JSON",
-                        help="rerun only the survivors of an earlier run's report.json (after adding tests)")
+    parser.add_argument(
+        "--survivors-of",
+        type=Path,
+        metavar="REPORT_JSON",
+        help="rerun only the survivors of an earlier run's report.json (after adding tests)",
+    )
     args = parser.parse_args(argv)
     try:
         targets, survivors = load_targets()
@@ -293,8 +351,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"mutation: {name} ...", flush=True)
         previous = json.loads(args.survivors_of.read_text()).get(name) if args.survivors_of else None
         if previous and not _unchanged_since(previous["commit"], targets[name].source):
-            print(f"mutation: {name}: {targets[name].source} changed since {previous['commit']}; run it in full",
-                  file=sys.stderr)
+            print(
+                f"mutation: {name}: {targets[name].source} changed since {previous['commit']}; run it in full",
+                file=sys.stderr,
+            )
             failed.append(name)
             continue
         try:
@@ -303,14 +363,29 @@ def main(argv: list[str] | None = None) -> int:
             print(f"mutation: {name}: {error}", file=sys.stderr)
             failed.append(name)
             continue
-        print(f"mutation: {name}: {result.killed}/{result.total} killed ({result.score:.1%}) at {result.commit}",
-              flush=True)
+        print(
+            f"mutation: {name}: {result.killed}/{result.total} killed ({result.score:.1%}) at {result.commit}",
+            flush=True,
+        )
         results.append(result)
         # Written after every target, so a long run that is stopped keeps what it measured.
         (args.out / "report.md").write_text(render(results, survivors))
-        (args.out / "report.json").write_text(json.dumps(
-            {r.target.name: {"source": r.target.source, "commit": r.commit, "total": r.total, "killed": r.killed,
-                             "score": round(r.score, 4), "survivors": r.survivors} for r in results}, indent=2))
+        (args.out / "report.json").write_text(
+            json.dumps(
+                {
+                    r.target.name: {
+                        "source": r.target.source,
+                        "commit": r.commit,
+                        "total": r.total,
+                        "killed": r.killed,
+                        "score": round(r.score, 4),
+                        "survivors": r.survivors,
+                    }
+                    for r in results
+                },
+                indent=2,
+            )
+        )
     unreviewed, stale = review(results, survivors)
     low = [r for r in results if r.score < THRESHOLD]
     for r in low:

@@ -97,10 +97,7 @@ def _lazy_init(package: str) -> tuple[importlib.machinery.ModuleSpec, ast.Module
     if not (root / "_jsii" / "__init__.py").is_file():
         raise LayoutChanged("no _jsii assembly module")
     tree = ast.parse(Path(spec.origin).read_bytes(), filename=spec.origin)
-    eager = [
-        node for node in tree.body
-        if isinstance(node, ast.ImportFrom) and node.level == 1 and node.module is None
-    ]
+    eager = [node for node in tree.body if isinstance(node, ast.ImportFrom) and node.level == 1 and node.module is None]
     loads_assembly = any(
         isinstance(node, ast.ImportFrom) and node.level == 1 and node.module == "_jsii" for node in tree.body
     )

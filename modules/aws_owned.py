@@ -81,11 +81,18 @@ def parse(data: Mapping, source: str = str(TABLE)) -> tuple[AwsOwned, ...]:
         if label in seen:
             problems.append(f"{label}: duplicate id")
         seen.add(label)
-        entries.append(AwsOwned(
-            id=label, kind=row.get("kind", ""), actions=tuple(row.get("actions", ())),
-            needed_by=row.get("needed_by", ""), source=row.get("source", ""), name=row.get("name", ""),
-            regions=dict(row["regions"]) if row.get("regions") else None, optional=bool(row.get("optional", False)),
-        ))
+        entries.append(
+            AwsOwned(
+                id=label,
+                kind=row.get("kind", ""),
+                actions=tuple(row.get("actions", ())),
+                needed_by=row.get("needed_by", ""),
+                source=row.get("source", ""),
+                name=row.get("name", ""),
+                regions=dict(row["regions"]) if row.get("regions") else None,
+                optional=bool(row.get("optional", False)),
+            )
+        )
     if problems:
         raise ValueError(f"{source}: " + "; ".join(problems))
     return tuple(entries)
@@ -98,8 +105,11 @@ def table(path: Path = TABLE) -> tuple[AwsOwned, ...]:
 
 def region_problems(region: str, entries: tuple[AwsOwned, ...] | None = None) -> list[str]:
     """Why the endpoint policies cannot be written for ``region`` (empty when they can)."""
-    return [f"AWS documents no {e.id} for {region} ({e.source}); add it to {TABLE.name} with its source"
-            for e in entries or table() if not e.optional and e.value(region) is None]
+    return [
+        f"AWS documents no {e.id} for {region} ({e.source}); add it to {TABLE.name} with its source"
+        for e in entries or table()
+        if not e.optional and e.value(region) is None
+    ]
 
 
 def for_region(region: str, entries: tuple[AwsOwned, ...] | None = None) -> RegionalAwsOwned:

@@ -109,30 +109,53 @@ class DnsFirewall(Construct):
         super().__init__(scope, id)
         p, tags = props, dict(props.tags)
         self.allowed = Route53ResolverFirewallDomainList(
-            self, "allowed-domains", name=f"{p.name}-allowed", domains=sorted(set(p.allowed_domains)),
+            self,
+            "allowed-domains",
+            name=f"{p.name}-allowed",
+            domains=sorted(set(p.allowed_domains)),
             tags=name_tags(f"{p.name}-allowed", tags),
         )
         self.everything = Route53ResolverFirewallDomainList(
-            self, "all-domains", name=f"{p.name}-everything-else", domains=[BLOCK_EVERYTHING],
+            self,
+            "all-domains",
+            name=f"{p.name}-everything-else",
+            domains=[BLOCK_EVERYTHING],
             tags=name_tags(f"{p.name}-everything-else", tags),
         )
         self.rule_group = Route53ResolverFirewallRuleGroup(
-            self, "rule-group", name=f"{p.name}-dns", tags=name_tags(f"{p.name}-dns", tags),
+            self,
+            "rule-group",
+            name=f"{p.name}-dns",
+            tags=name_tags(f"{p.name}-dns", tags),
         )
         self.rules = {
             "allow-aws": Route53ResolverFirewallRule(
-                self, "allow-aws", name="allow-aws-and-configured", action="ALLOW", priority=ALLOW_PRIORITY,
-                firewall_rule_group_id=self.rule_group.id, firewall_domain_list_id=self.allowed.id,
+                self,
+                "allow-aws",
+                name="allow-aws-and-configured",
+                action="ALLOW",
+                priority=ALLOW_PRIORITY,
+                firewall_rule_group_id=self.rule_group.id,
+                firewall_domain_list_id=self.allowed.id,
                 firewall_domain_redirection_action="TRUST_REDIRECTION_DOMAIN",
             ),
             "block-everything-else": Route53ResolverFirewallRule(
-                self, "block-everything-else", name="block-everything-else", action="BLOCK",
-                block_response="NXDOMAIN", priority=BLOCK_PRIORITY, firewall_rule_group_id=self.rule_group.id,
+                self,
+                "block-everything-else",
+                name="block-everything-else",
+                action="BLOCK",
+                block_response="NXDOMAIN",
+                priority=BLOCK_PRIORITY,
+                firewall_rule_group_id=self.rule_group.id,
                 firewall_domain_list_id=self.everything.id,
             ),
         }
         self.association = Route53ResolverFirewallRuleGroupAssociation(
-            self, "association", name=f"{p.name}-dns", vpc_id=p.vpc_id, priority=ASSOCIATION_PRIORITY,
+            self,
+            "association",
+            name=f"{p.name}-dns",
+            vpc_id=p.vpc_id,
+            priority=ASSOCIATION_PRIORITY,
             firewall_rule_group_id=self.rule_group.id,
             # Not mutation-protected: Terraform could then neither change nor destroy it. Only the
             # platform team may change it: the execution role's guardrails deny route53resolver writes.
@@ -141,25 +164,43 @@ class DnsFirewall(Construct):
             tags=name_tags(f"{p.name}-dns", tags),
         )
         self.config = Route53ResolverFirewallConfig(
-            self, "fail-closed", resource_id=p.vpc_id, firewall_fail_open="DISABLED",
+            self,
+            "fail-closed",
+            resource_id=p.vpc_id,
+            firewall_fail_open="DISABLED",
         )
         log_group_name = f"/vpc/{p.name}/dns-queries"
         key = EncryptionKey(
-            self, "kms",
+            self,
+            "kms",
             props=EncryptionKeyProps(
-                name=f"{p.name}-dns-queries", description=f"{p.name} Route 53 Resolver query logs",
-                account_id=p.account_id, partition=p.partition, region=p.region,
-                log_group_pattern=log_group_name, tags=tags,
+                name=f"{p.name}-dns-queries",
+                description=f"{p.name} Route 53 Resolver query logs",
+                account_id=p.account_id,
+                partition=p.partition,
+                region=p.region,
+                log_group_pattern=log_group_name,
+                tags=tags,
             ),
         )
         self.log_group = CloudwatchLogGroup(
-            self, "log-group", name=log_group_name, retention_in_days=p.log_retention_days,
-            kms_key_id=key.key.arn, tags=name_tags(log_group_name, tags),
+            self,
+            "log-group",
+            name=log_group_name,
+            retention_in_days=p.log_retention_days,
+            kms_key_id=key.key.arn,
+            tags=name_tags(log_group_name, tags),
         )
         self.query_log = Route53ResolverQueryLogConfig(
-            self, "query-log", name=f"{p.name}-dns-queries", destination_arn=self.log_group.arn,
+            self,
+            "query-log",
+            name=f"{p.name}-dns-queries",
+            destination_arn=self.log_group.arn,
             tags=name_tags(f"{p.name}-dns-queries", tags),
         )
         Route53ResolverQueryLogConfigAssociation(
-            self, "query-log-association", resolver_query_log_config_id=self.query_log.id, resource_id=p.vpc_id,
+            self,
+            "query-log-association",
+            resolver_query_log_config_id=self.query_log.id,
+            resource_id=p.vpc_id,
         )

@@ -41,9 +41,11 @@ class EmulatorGuardProps:
     @property
     def message(self) -> str:
         # Terraform requires an error_message to be a sentence ending in a period.
-        return (f"The emulator (moto) cannot create {self.cannot_create}: a deploy of the whole {self.stack} "
-                "stack there waits minutes on CodeArtifact and then fails. Deploy the part the emulator holds "
-                f"instead: {self.instead}.")
+        return (
+            f"The emulator (moto) cannot create {self.cannot_create}: a deploy of the whole {self.stack} "
+            "stack there waits minutes on CodeArtifact and then fails. Deploy the part the emulator holds "
+            f"instead: {self.instead}."
+        )
 
 
 class EmulatorGuard(Construct):
@@ -53,13 +55,20 @@ class EmulatorGuard(Construct):
         raise_for("EmulatorGuard", props.problems())
         super().__init__(scope, id)
         self.variable = TerraformVariable(
-            self, PLAN_ONLY_VARIABLE, type="bool", default=False, nullable=False,
+            self,
+            PLAN_ONLY_VARIABLE,
+            type="bool",
+            default=False,
+            nullable=False,
             description="Emulator only: true when the plan is never applied in full (the workflow's review plans).",
         )
         self.variable.override_logical_id(PLAN_ONLY_VARIABLE)
         self.guard = DataResource(
-            self, "refuse-whole-stack",
-            lifecycle=TerraformResourceLifecycle(precondition=[
-                Precondition(condition=self.variable.boolean_value, error_message=props.message),
-            ]),
+            self,
+            "refuse-whole-stack",
+            lifecycle=TerraformResourceLifecycle(
+                precondition=[
+                    Precondition(condition=self.variable.boolean_value, error_message=props.message),
+                ]
+            ),
         )

@@ -74,43 +74,48 @@ class EncryptionKey(Construct):
                 "kms:CallerAccount": p.account_id,
                 "kms:ViaService": [f"{s}.{p.region}.amazonaws.com" for s in p.via_services],
             }
-            statements.append({
-                # Documents (and bounds, for reviewers) the services expected to use the key.
-                "Sid": "ServicesUseKeyForThisAccount",
-                "Effect": "Allow",
-                "Principal": {"AWS": root},
-                "Action": DATA_ACTIONS,
-                "Resource": "*",
-                "Condition": {"StringEquals": via},
-            })
-            statements.append({
-                # Services that encrypt a resource with the key (EFS, EBS volumes of Studio apps and
-                # jobs) create a grant for it with the caller's permissions. The key policy
-                # delegates to IAM (above), so the caller's own policy must allow kms:CreateGrant;
-                # kms:GrantIsForAWSResource keeps grants to those an AWS service asks for (AWS KMS
-                # Developer Guide, "Controlling access to grants").
-                "Sid": "ServicesCreateGrantsForThisAccount",
-                "Effect": "Allow",
-                "Principal": {"AWS": root},
-                "Action": "kms:CreateGrant",
-                "Resource": "*",
-                "Condition": {"StringEquals": via, "Bool": {"kms:GrantIsForAWSResource": "true"}},
-            })
+            statements.append(
+                {
+                    # Documents (and bounds, for reviewers) the services expected to use the key.
+                    "Sid": "ServicesUseKeyForThisAccount",
+                    "Effect": "Allow",
+                    "Principal": {"AWS": root},
+                    "Action": DATA_ACTIONS,
+                    "Resource": "*",
+                    "Condition": {"StringEquals": via},
+                }
+            )
+            statements.append(
+                {
+                    # Services that encrypt a resource with the key (EFS, EBS volumes of Studio apps and
+                    # jobs) create a grant for it with the caller's permissions. The key policy
+                    # delegates to IAM (above), so the caller's own policy must allow kms:CreateGrant;
+                    # kms:GrantIsForAWSResource keeps grants to those an AWS service asks for (AWS KMS
+                    # Developer Guide, "Controlling access to grants").
+                    "Sid": "ServicesCreateGrantsForThisAccount",
+                    "Effect": "Allow",
+                    "Principal": {"AWS": root},
+                    "Action": "kms:CreateGrant",
+                    "Resource": "*",
+                    "Condition": {"StringEquals": via, "Bool": {"kms:GrantIsForAWSResource": "true"}},
+                }
+            )
         if p.log_group_pattern is not None:
-            statements.append({
-                # Scoped by encryption context: only the named log groups may use the key.
-                "Sid": "LogGroupsEncrypt",
-                "Effect": "Allow",
-                "Principal": {"Service": f"logs.{p.region}.amazonaws.com"},
-                "Action": DATA_ACTIONS,
-                "Resource": "*",
-                "Condition": {
-                    "ArnLike": {
-                        "kms:EncryptionContext:aws:logs:arn":
-                            f"arn:{p.partition}:logs:{p.region}:{p.account_id}:log-group:{p.log_group_pattern}"
-                    }
-                },
-            })
+            statements.append(
+                {
+                    # Scoped by encryption context: only the named log groups may use the key.
+                    "Sid": "LogGroupsEncrypt",
+                    "Effect": "Allow",
+                    "Principal": {"Service": f"logs.{p.region}.amazonaws.com"},
+                    "Action": DATA_ACTIONS,
+                    "Resource": "*",
+                    "Condition": {
+                        "ArnLike": {
+                            "kms:EncryptionContext:aws:logs:arn": f"arn:{p.partition}:logs:{p.region}:{p.account_id}:log-group:{p.log_group_pattern}"
+                        }
+                    },
+                }
+            )
         self.key = KmsKey(
             self,
             "key",

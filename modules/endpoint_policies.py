@@ -55,8 +55,9 @@ def ours_statement(account: str) -> dict:
     }
 
 
-def _registries(sid: str, account: str, registries: Sequence[str], actions: Sequence[str], partition: str,
-                region: str) -> dict | None:
+def _registries(
+    sid: str, account: str, registries: Sequence[str], actions: Sequence[str], partition: str, region: str
+) -> dict | None:
     if not registries:
         return None
     return {
@@ -69,30 +70,55 @@ def _registries(sid: str, account: str, registries: Sequence[str], actions: Sequ
     }
 
 
-def endpoint_policy(key: str, *, account: str, partition: str, region: str, aws_owned: RegionalAwsOwned,
-                    trusted_image_accounts: Sequence[str] = ()) -> dict:
+def endpoint_policy(
+    key: str,
+    *,
+    account: str,
+    partition: str,
+    region: str,
+    aws_owned: RegionalAwsOwned,
+    trusted_image_accounts: Sequence[str] = (),
+) -> dict:
     """The policy of the endpoint ``key`` (an interface endpoint's short name, or ``s3-gateway``)."""
     statements = [ours_statement(account)]
     if key == S3_GATEWAY and aws_owned.buckets:
-        statements.append({
-            "Sid": "AwsOwnedBuckets",
-            "Effect": "Allow",
-            "Principal": ANY_PRINCIPAL,
-            "Action": aws_owned.actions("s3-bucket"),
-            "Resource": aws_owned.bucket_object_arns(partition),
-        })
+        statements.append(
+            {
+                "Sid": "AwsOwnedBuckets",
+                "Effect": "Allow",
+                "Principal": ANY_PRINCIPAL,
+                "Action": aws_owned.actions("s3-bucket"),
+                "Resource": aws_owned.bucket_object_arns(partition),
+            }
+        )
     if key in ECR_KEYS:
         read = aws_owned.actions("ecr-registry")
-        statements.append(_registries("AwsImageRegistries", account, aws_owned.registry_accounts, read, partition,
-                                      region))
+        statements.append(
+            _registries("AwsImageRegistries", account, aws_owned.registry_accounts, read, partition, region)
+        )
         trusted = [a for a in trusted_image_accounts if a != account]
         statements.append(_registries("TrustedImageRegistries", account, trusted, read, partition, region))
     return _doc(*statements)
 
 
-def endpoint_policies(keys: Sequence[str], *, account: str, partition: str, region: str,
-                      aws_owned: RegionalAwsOwned, trusted_image_accounts: Sequence[str] = ()) -> dict[str, dict]:
+def endpoint_policies(
+    keys: Sequence[str],
+    *,
+    account: str,
+    partition: str,
+    region: str,
+    aws_owned: RegionalAwsOwned,
+    trusted_image_accounts: Sequence[str] = (),
+) -> dict[str, dict]:
     """Every endpoint's policy: the S3 gateway's and one per interface endpoint key."""
-    return {key: endpoint_policy(key, account=account, partition=partition, region=region, aws_owned=aws_owned,
-                                 trusted_image_accounts=trusted_image_accounts)
-            for key in (S3_GATEWAY, *keys)}
+    return {
+        key: endpoint_policy(
+            key,
+            account=account,
+            partition=partition,
+            region=region,
+            aws_owned=aws_owned,
+            trusted_image_accounts=trusted_image_accounts,
+        )
+        for key in (S3_GATEWAY, *keys)
+    }

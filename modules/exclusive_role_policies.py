@@ -61,8 +61,9 @@ class ExclusiveRolePolicies(Construct):
         super().__init__(scope, id)
         self._names = list(props.policy_names)
         self.inline = IamRolePoliciesExclusive(self, "inline", role_name=props.role_name, policy_names=self._names)
-        self.attachments = IamRolePolicyAttachmentsExclusive(self, "attachments", role_name=props.role_name,
-                                                             policy_arns=list(props.policy_arns))
+        self.attachments = IamRolePolicyAttachmentsExclusive(
+            self, "attachments", role_name=props.role_name, policy_arns=list(props.policy_arns)
+        )
 
     def add_policy_name(self, name: str) -> None:
         """One more inline policy the role may have (one added after the construct, e.g. once a domain exists)."""

@@ -93,7 +93,10 @@ class FlowLog(Construct):
             ],
         }
         self.role = IamRole(
-            self, "role", name=f"{props.name}-flow-logs", assume_role_policy=policy_document(self, "role-trust", assume),
+            self,
+            "role",
+            name=f"{props.name}-flow-logs",
+            assume_role_policy=policy_document(self, "role-trust", assume),
             tags=name_tags(f"{props.name}-flow-logs", tags),
         )
         policy = IamRolePolicy(
@@ -113,12 +116,15 @@ class FlowLog(Construct):
                             "Resource": [self.log_group.arn, f"{self.log_group.arn}:*"],
                         }
                     ],
-                }
+                },
             ),
         )
         # Nothing but this policy: `make deploy` removes one put on the role, or attached to it, by hand.
-        self.exclusive = ExclusiveRolePolicies(self, "role-exclusive", props=ExclusiveRolePoliciesProps(
-            role_name=self.role.name, policy_names=[policy.name]))
+        self.exclusive = ExclusiveRolePolicies(
+            self,
+            "role-exclusive",
+            props=ExclusiveRolePoliciesProps(role_name=self.role.name, policy_names=[policy.name]),
+        )
         self.flow_log = AwsFlowLog(
             self,
             "flow-log",

@@ -65,7 +65,7 @@ class IsolatedVpcProps:
                 if not sub.subnet_of(vpc):
                     found.append(f"subnet_cidrs: {sub} is outside {vpc}")
                 found.extend(
-                    f"subnet_cidrs: {sub} overlaps {other}" for other in subnets[i + 1:] if sub.overlaps(other)
+                    f"subnet_cidrs: {sub} overlaps {other}" for other in subnets[i + 1 :] if sub.overlaps(other)
                 )
         return found
 
@@ -92,7 +92,11 @@ class IsolatedVpc(Construct):
         )
         # Taking over the default SG with no rules means nothing can fall back to its allow-all.
         self.default_security_group = DefaultSecurityGroup(
-            self, "default-security-group", vpc_id=self.vpc.id, ingress=[], egress=[],
+            self,
+            "default-security-group",
+            vpc_id=self.vpc.id,
+            ingress=[],
+            egress=[],
             tags=name_tags(f"{props.name}-default-deny", tags),
         )
         self.subnets: list[Subnet] = []
@@ -100,7 +104,9 @@ class IsolatedVpc(Construct):
         self.zones = None
         if not props.availability_zone_ids:
             self.zones = DataAwsAvailabilityZones(
-                self, "zones", state="available",
+                self,
+                "zones",
+                state="available",
                 filter=[DataAwsAvailabilityZonesFilter(name="zone-type", values=["availability-zone"])],
             )
         # Index-based ids: adding an AZ appends resources instead of renaming existing ones.
@@ -109,8 +115,10 @@ class IsolatedVpc(Construct):
                 # The provider sorts the names. Once created, a subnet stays in its zone: a zone that
                 # later turns impaired, or a new zone, changes the list, and must not replace subnets
                 # (and with them the Studio domain and its home EFS).
-                zone = {"availability_zone": Fn.element(self.zones.names, index),
-                        "lifecycle": TerraformResourceLifecycle(ignore_changes=["availability_zone"])}
+                zone = {
+                    "availability_zone": Fn.element(self.zones.names, index),
+                    "lifecycle": TerraformResourceLifecycle(ignore_changes=["availability_zone"]),
+                }
                 label = str(index + 1)  # not the zone's name: that may differ from the list's later
             else:
                 zone = {"availability_zone_id": props.availability_zone_ids[index]}
@@ -127,7 +135,9 @@ class IsolatedVpc(Construct):
             az = label
             # Only the implicit local route: an own table per subnet, never a 0.0.0.0/0 route.
             table = RouteTable(
-                self, f"private-route-table-{index}", vpc_id=self.vpc.id,
+                self,
+                f"private-route-table-{index}",
+                vpc_id=self.vpc.id,
                 tags=name_tags(f"{props.name}-private-{az}", tags),
             )
             RouteTableAssociation(

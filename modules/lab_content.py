@@ -74,9 +74,13 @@ class LabContentProps:
             value = getattr(self, key)
             if not value or value.startswith("/") or value.endswith("/"):
                 found.append(f"{key}: {value!r} must be a key prefix without leading or trailing '/'")
-        found += [f"generated: {key!r} is also a lab file's key" for key in self.generated
-                  if self.directory.is_dir() and key.startswith(self.prefix + "/")
-                  and Path(key[len(self.prefix) + 1:]) in lab_files(self.directory)]
+        found += [
+            f"generated: {key!r} is also a lab file's key"
+            for key in self.generated
+            if self.directory.is_dir()
+            and key.startswith(self.prefix + "/")
+            and Path(key[len(self.prefix) + 1 :]) in lab_files(self.directory)
+        ]
         return found
 
 
@@ -96,9 +100,15 @@ class LabContent(Construct):
             key = f"{props.prefix}/{rel.as_posix()}"
             self.objects[key] = self._upload(props, props.directory / rel, key, _construct_id("file-", rel))
         self.generated: dict[str, S3Object] = {
-            key: S3Object(self, _construct_id("generated-", Path(key)), bucket=props.bucket, key=key, content=text,
-                          content_type="text/x-shellscript" if key.endswith(".sh") else "text/plain",
-                          depends_on=list(props.bucket_settings) or None)
+            key: S3Object(
+                self,
+                _construct_id("generated-", Path(key)),
+                bucket=props.bucket,
+                key=key,
+                content=text,
+                content_type="text/x-shellscript" if key.endswith(".sh") else "text/plain",
+                depends_on=list(props.bucket_settings) or None,
+            )
             for key, text in props.generated.items()
         }
         self.data_object = None

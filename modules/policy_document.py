@@ -36,7 +36,11 @@ def document_blocks(document: Mapping[str, Any]) -> dict[str, Any]:
     (a misspelt ``Efect`` would otherwise be dropped and default to Allow) or an effect other
     than Allow/Deny (which the provider refuses only at plan time).
     """
-    problems = [f"unsupported document keys {sorted(set(document) - _DOCUMENT_KEYS)}"] if set(document) - _DOCUMENT_KEYS else []
+    problems = (
+        [f"unsupported document keys {sorted(set(document) - _DOCUMENT_KEYS)}"]
+        if set(document) - _DOCUMENT_KEYS
+        else []
+    )
     statements = []
     for index, statement in enumerate(document["Statement"]):
         unknown = set(statement) - _KNOWN_KEYS
@@ -44,18 +48,26 @@ def document_blocks(document: Mapping[str, Any]) -> dict[str, Any]:
             problems.append(f"statement {index}: unsupported keys {sorted(unknown)}")
         if statement.get("Effect", "Allow") not in _EFFECTS:
             problems.append(f"statement {index}: Effect {statement['Effect']!r} must be one of {list(_EFFECTS)}")
-        statements.append({
-            "sid": statement.get("Sid"),
-            "effect": statement.get("Effect", "Allow"),
-            "actions": _as_list(statement["Action"]),
-            "resources": _as_list(statement["Resource"]) if "Resource" in statement else None,
-            "not_resources": _as_list(statement["NotResource"]) if "NotResource" in statement else None,
-            "principals": [{"type": kind, "identifiers": _as_list(ids)}
-                           for kind, ids in (statement.get("Principal") or {}).items()] or None,
-            "condition": [{"test": test, "variable": variable, "values": _as_list(values)}
-                          for test, block in (statement.get("Condition") or {}).items()
-                          for variable, values in block.items()] or None,
-        })
+        statements.append(
+            {
+                "sid": statement.get("Sid"),
+                "effect": statement.get("Effect", "Allow"),
+                "actions": _as_list(statement["Action"]),
+                "resources": _as_list(statement["Resource"]) if "Resource" in statement else None,
+                "not_resources": _as_list(statement["NotResource"]) if "NotResource" in statement else None,
+                "principals": [
+                    {"type": kind, "identifiers": _as_list(ids)}
+                    for kind, ids in (statement.get("Principal") or {}).items()
+                ]
+                or None,
+                "condition": [
+                    {"test": test, "variable": variable, "values": _as_list(values)}
+                    for test, block in (statement.get("Condition") or {}).items()
+                    for variable, values in block.items()
+                ]
+                or None,
+            }
+        )
     if problems:
         raise ValueError("policy document: " + "; ".join(problems))
     return {"version": document.get("Version", "2012-10-17"), "statement": statements}
@@ -76,5 +88,6 @@ def _statement(block: Mapping[str, Any]) -> DataAwsIamPolicyDocumentStatement:
 def policy_document(scope: Construct, id: str, document: Mapping[str, Any]) -> str:
     """Create ``data.aws_iam_policy_document.<id>`` from an IAM policy dict; return its JSON."""
     blocks = document_blocks(document)
-    return DataAwsIamPolicyDocument(scope, id, version=blocks["version"],
-                                    statement=[_statement(b) for b in blocks["statement"]]).json
+    return DataAwsIamPolicyDocument(
+        scope, id, version=blocks["version"], statement=[_statement(b) for b in blocks["statement"]]
+    ).json

@@ -63,8 +63,16 @@ LIST_ACTIONS = ["s3:ListBucket", "s3:GetBucketLocation", "s3:ListBucketMultipart
 # What reads, writes or lists data: refused outside our endpoint. Bucket-level reads such as
 # GetBucketLocation stay open, since a service checking a bucket on the caller's behalf (from its
 # own network) must not fail, and they reveal no object.
-DATA_ACTIONS = ["s3:GetObject*", "s3:PutObject*", "s3:DeleteObject*", "s3:ListBucket*", "s3:ListMultipartUploadParts",
-                "s3:AbortMultipartUpload", "s3:RestoreObject", "s3:ReplicateObject"]
+DATA_ACTIONS = [
+    "s3:GetObject*",
+    "s3:PutObject*",
+    "s3:DeleteObject*",
+    "s3:ListBucket*",
+    "s3:ListMultipartUploadParts",
+    "s3:AbortMultipartUpload",
+    "s3:RestoreObject",
+    "s3:ReplicateObject",
+]
 
 
 def endpoint_only_statement(bucket_arn: str, principal_arns: Sequence[str], endpoint_ids: Sequence[str]) -> dict:
@@ -81,8 +89,10 @@ def endpoint_only_statement(bucket_arn: str, principal_arns: Sequence[str], endp
         "Principal": {"AWS": "*"},
         "Action": DATA_ACTIONS,
         "Resource": [bucket_arn, f"{bucket_arn}/*"],
-        "Condition": {"ArnEquals": {"aws:PrincipalArn": list(principal_arns)},
-                      "StringNotEquals": {"aws:SourceVpce": list(endpoint_ids)}},
+        "Condition": {
+            "ArnEquals": {"aws:PrincipalArn": list(principal_arns)},
+            "StringNotEquals": {"aws:SourceVpce": list(endpoint_ids)},
+        },
     }
 
 
@@ -141,7 +151,9 @@ class SecureBucketProps:
         if self.access_log_bucket is None and self.access_log_prefix:
             found.append("access_log_prefix: given without access_log_bucket")
         if bool(self.endpoint_only_principals) != bool(self.endpoint_ids):
-            found.append("endpoint_only_principals/endpoint_ids: give both (principals refused outside these endpoints)")
+            found.append(
+                "endpoint_only_principals/endpoint_ids: give both (principals refused outside these endpoints)"
+            )
         return found
 
 
@@ -154,7 +166,10 @@ class SecureBucket(Construct):
         super().__init__(scope, id)
         p = props
         self.bucket = S3Bucket(
-            self, "bucket", bucket=p.bucket_name, force_destroy=p.force_destroy,
+            self,
+            "bucket",
+            bucket=p.bucket_name,
+            force_destroy=p.force_destroy,
             lifecycle=TerraformResourceLifecycle(prevent_destroy=True) if p.protect else None,
             tags=name_tags(p.bucket_name, dict(p.tags)),
         )
@@ -162,15 +177,24 @@ class SecureBucket(Construct):
         self.name = self.bucket.bucket
         bucket_id = self.bucket.id
         public_access_block = S3BucketPublicAccessBlock(
-            self, "public-access-block", bucket=bucket_id,
-            block_public_acls=True, block_public_policy=True, ignore_public_acls=True, restrict_public_buckets=True,
+            self,
+            "public-access-block",
+            bucket=bucket_id,
+            block_public_acls=True,
+            block_public_policy=True,
+            ignore_public_acls=True,
+            restrict_public_buckets=True,
         )
         ownership = S3BucketOwnershipControls(
-            self, "ownership", bucket=bucket_id,
+            self,
+            "ownership",
+            bucket=bucket_id,
             rule=S3BucketOwnershipControlsRule(object_ownership="BucketOwnerEnforced"),
         )
         S3BucketVersioningA(
-            self, "versioning", bucket=bucket_id,
+            self,
+            "versioning",
+            bucket=bucket_id,
             versioning_configuration=S3BucketVersioningVersioningConfiguration(status="Enabled"),
         )
         by_default = (
@@ -178,13 +202,20 @@ class SecureBucket(Construct):
                 sse_algorithm="aws:kms", kms_master_key_id=p.kms_key_arn
             )
             if p.kms_key_arn
-            else S3BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultA(sse_algorithm="AES256")
+            else S3BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultA(
+                sse_algorithm="AES256"
+            )
         )
         encryption = S3BucketServerSideEncryptionConfigurationA(
-            self, "encryption", bucket=bucket_id,
-            rule=[S3BucketServerSideEncryptionConfigurationRuleA(
-                apply_server_side_encryption_by_default=by_default, bucket_key_enabled=bool(p.kms_key_arn),
-            )],
+            self,
+            "encryption",
+            bucket=bucket_id,
+            rule=[
+                S3BucketServerSideEncryptionConfigurationRuleA(
+                    apply_server_side_encryption_by_default=by_default,
+                    bucket_key_enabled=bool(p.kms_key_arn),
+                )
+            ],
         )
         # The default encryption applies only to objects written after it is set (S3 User Guide,
         # "Setting default server-side encryption behavior for Amazon S3 buckets"; existing
@@ -193,8 +224,11 @@ class SecureBucket(Construct):
         self.object_settings = (encryption, public_access_block, ownership)
         if p.access_log_bucket is not None:
             S3BucketLoggingA(
-                self, "access-logging", bucket=bucket_id,
-                target_bucket=p.access_log_bucket, target_prefix=p.access_log_prefix or f"{p.bucket_name}/",
+                self,
+                "access-logging",
+                bucket=bucket_id,
+                target_bucket=p.access_log_bucket,
+                target_prefix=p.access_log_prefix or f"{p.bucket_name}/",
                 depends_on=list(p.access_log_ready) or None,
             )
         S3BucketLifecycleConfiguration(
@@ -221,19 +255,35 @@ class SecureBucket(Construct):
         if p.read_write_principals:
             principals = {"AWS": list(p.read_write_principals)}
             statements += [
-                {"Sid": "LabRolesList", "Effect": "Allow", "Principal": principals,
-                 "Action": LIST_ACTIONS, "Resource": self.bucket.arn},
-                {"Sid": "LabRolesReadWrite", "Effect": "Allow", "Principal": principals,
-                 "Action": READ_WRITE_ACTIONS, "Resource": f"{self.bucket.arn}/*"},
+                {
+                    "Sid": "LabRolesList",
+                    "Effect": "Allow",
+                    "Principal": principals,
+                    "Action": LIST_ACTIONS,
+                    "Resource": self.bucket.arn,
+                },
+                {
+                    "Sid": "LabRolesReadWrite",
+                    "Effect": "Allow",
+                    "Principal": principals,
+                    "Action": READ_WRITE_ACTIONS,
+                    "Resource": f"{self.bucket.arn}/*",
+                },
             ]
         if p.endpoint_only_principals:
             statements.append(endpoint_only_statement(self.bucket.arn, p.endpoint_only_principals, p.endpoint_ids))
         statements += list(p.extra_statements)
         # A policy needs at least one statement: without the TLS rule a plain bucket has none.
-        self.policy = S3BucketPolicy(
-            self, "policy", bucket=bucket_id,
-            policy=policy_document(self, "policy-document", {"Version": "2012-10-17", "Statement": statements}),
-        ) if statements else None
+        self.policy = (
+            S3BucketPolicy(
+                self,
+                "policy",
+                bucket=bucket_id,
+                policy=policy_document(self, "policy-document", {"Version": "2012-10-17", "Statement": statements}),
+            )
+            if statements
+            else None
+        )
         if p.cors_origins:
             S3BucketCorsConfiguration(
                 self,

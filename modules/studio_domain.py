@@ -52,13 +52,20 @@ REMOTE_FUNCTION_PREFIX = "remote-functions"
 
 def codeartifact_login(*, region: str, domain: str, owner: str, repository: str) -> str:
     """The pip login against our CodeArtifact repository, as one shell command."""
-    return (f"aws codeartifact login --tool pip --region {region} --domain {domain} "
-            f"--domain-owner {owner} --repository {repository}")
+    return (
+        f"aws codeartifact login --tool pip --region {region} --domain {domain} "
+        f"--domain-owner {owner} --repository {repository}"
+    )
 
 
 def sagemaker_sdk_config(
-    *, bucket: str, kms_key_arn: str, subnet_ids: Sequence[str], security_group_ids: Sequence[str],
-    execution_role_arn: str, pre_execution_commands: Sequence[str],
+    *,
+    bucket: str,
+    kms_key_arn: str,
+    subnet_ids: Sequence[str],
+    security_group_ids: Sequence[str],
+    execution_role_arn: str,
+    pre_execution_commands: Sequence[str],
 ) -> dict:
     """The SageMaker Python SDK user configuration (schema of sagemaker.config, SDK 2.232).
 
@@ -124,7 +131,9 @@ def to_yaml(value: object, indent: int = 0) -> str:
         return "\n".join(lines)
     if isinstance(value, list):
         return "\n".join(
-            f"{pad}-\n{to_yaml(item, indent + 1)}" if isinstance(item, (dict, list)) and item else f"{pad}- {_scalar(item)}"
+            f"{pad}-\n{to_yaml(item, indent + 1)}"
+            if isinstance(item, (dict, list)) and item
+            else f"{pad}- {_scalar(item)}"
             for item in value
         )
     return f"{pad}{_scalar(value)}"
@@ -161,8 +170,9 @@ KERNEL_BUILD_LOG = ".isolated-studio/kernel-build.log"
 START_SCRIPT_KEY = f"{RESERVED_PREFIX}/jupyterlab-start.sh"
 
 
-def jupyterlab_bootstrap_script(*, region: str, bucket: str, key: str = START_SCRIPT_KEY,
-                                default_home: str = STUDIO_HOME) -> str:
+def jupyterlab_bootstrap_script(
+    *, region: str, bucket: str, key: str = START_SCRIPT_KEY, default_home: str = STUDIO_HOME
+) -> str:
     """The lifecycle configuration's text: fetch the start script from S3 and run it.
 
     Its text depends only on the region and the notebooks bucket's name (account and region),
@@ -192,9 +202,18 @@ exit 0
 
 
 def jupyterlab_startup_script(
-    *, region: str, codeartifact_domain: str, codeartifact_owner: str, codeartifact_repository: str,
-    lab_bucket: str, lab_prefix: str, settings_base64: str, sdk_config: Mapping | None = None,
-    image_version: str | None = None, image_python: str = IMAGE_PYTHON, default_home: str = STUDIO_HOME,
+    *,
+    region: str,
+    codeartifact_domain: str,
+    codeartifact_owner: str,
+    codeartifact_repository: str,
+    lab_bucket: str,
+    lab_prefix: str,
+    settings_base64: str,
+    sdk_config: Mapping | None = None,
+    image_version: str | None = None,
+    image_python: str = IMAGE_PYTHON,
+    default_home: str = STUDIO_HOME,
 ) -> str:
     """The JupyterLab start script: the lab settings, the SDK defaults, pip through CodeArtifact, the
     lab, and the lab's own kernel.
@@ -218,8 +237,9 @@ def jupyterlab_startup_script(
     runs another one (it keeps the image it was created with) is named in the log.
     """
     aws = AWS_CLI_BOUNDS
-    login = codeartifact_login(region=region, domain=codeartifact_domain, owner=codeartifact_owner,
-                               repository=codeartifact_repository).replace("aws ", aws + " ", 1)
+    login = codeartifact_login(
+        region=region, domain=codeartifact_domain, owner=codeartifact_owner, repository=codeartifact_repository
+    ).replace("aws ", aws + " ", 1)
     sdk = ""
     if sdk_config is not None:
         sdk = f"""log sdk: $home/{SDK_CONFIG_PATH}
@@ -326,8 +346,11 @@ class StudioDomainProps:
             found.append("security_group_ids: at most 5")
         if not self.subnet_ids:
             found.append("subnet_ids: at least one private subnet is needed")
-        found += [f"docker_trusted_accounts: {a!r} is not a 12-digit account id"
-                  for a in self.docker_trusted_accounts if not ACCOUNT_ID_RE.match(a)]
+        found += [
+            f"docker_trusted_accounts: {a!r} is not a 12-digit account id"
+            for a in self.docker_trusted_accounts
+            if not ACCOUNT_ID_RE.match(a)
+        ]
         if not self.lifecycle_script.startswith("#!"):
             found.append("lifecycle_script: must start with a shebang line")
         return found
@@ -385,8 +408,10 @@ class StudioDomain(Construct):
             # their defaults; dropping them would be an UpdateDomain, which fails for VpcOnly on the
             # pinned provider (#45528). Left as they are: the profiles' settings win for the users'
             # apps, and nothing here sets them any more.
-            lifecycle=TerraformResourceLifecycle(ignore_changes=[
-                "default_user_settings[0].jupyter_lab_app_settings",
-                "default_space_settings[0].jupyter_lab_app_settings",
-            ]),
+            lifecycle=TerraformResourceLifecycle(
+                ignore_changes=[
+                    "default_user_settings[0].jupyter_lab_app_settings",
+                    "default_space_settings[0].jupyter_lab_app_settings",
+                ]
+            ),
         )

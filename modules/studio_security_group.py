@@ -61,12 +61,30 @@ class StudioSecurityGroup(Construct):
             "nfs-from-vpc": ("in", "NFS to the domain home EFS", NFS_PORT, NFS_PORT, {"cidr_ipv4": props.vpc_cidr}),
             "apps-to-self": ("out", "Studio apps talk to each other", low, high, {"referenced_security_group_id": sg}),
             "nfs-to-vpc": ("out", "NFS to the domain home EFS", NFS_PORT, NFS_PORT, {"cidr_ipv4": props.vpc_cidr}),
-            "https-to-endpoints": ("out", "HTTPS to the VPC interface endpoints", 443, 443, {"cidr_ipv4": props.vpc_cidr}),
-            "https-to-s3": ("out", "HTTPS to S3 through the gateway endpoint", 443, 443, {"prefix_list_id": props.s3_prefix_list_id}),
+            "https-to-endpoints": (
+                "out",
+                "HTTPS to the VPC interface endpoints",
+                443,
+                443,
+                {"cidr_ipv4": props.vpc_cidr},
+            ),
+            "https-to-s3": (
+                "out",
+                "HTTPS to S3 through the gateway endpoint",
+                443,
+                443,
+                {"prefix_list_id": props.s3_prefix_list_id},
+            ),
         }
         for rule_id, (direction, description, from_port, to_port, target) in rules.items():
             rule_class = VpcSecurityGroupIngressRule if direction == "in" else VpcSecurityGroupEgressRule
             rule_class(
-                self, rule_id, security_group_id=sg, description=description,
-                ip_protocol="tcp", from_port=from_port, to_port=to_port, **target,
+                self,
+                rule_id,
+                security_group_id=sg,
+                description=description,
+                ip_protocol="tcp",
+                from_port=from_port,
+                to_port=to_port,
+                **target,
             )

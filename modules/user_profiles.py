@@ -89,7 +89,8 @@ class UserProfiles(Construct):
                     jupyter_lab_app_settings=SagemakerUserProfileUserSettingsJupyterLabAppSettings(
                         lifecycle_config_arns=[lcc] if lcc else None,
                         default_resource_spec=SagemakerUserProfileUserSettingsJupyterLabAppSettingsDefaultResourceSpec(
-                            instance_type=props.jupyterlab_instance_type, lifecycle_config_arn=lcc,
+                            instance_type=props.jupyterlab_instance_type,
+                            lifecycle_config_arn=lcc,
                             # UpdateUserProfile sends the whole user_settings (the provider's
                             # resourceUserProfileUpdate, expandResourceSpec): a new release is an
                             # in-place update of the profile, never of the domain.

@@ -119,6 +119,8 @@ class VpcEndpoints(Construct):
         for key, endpoint in endpoints.items():
             construct_id = f"policy-{key.replace('.', '-')}"
             self.policies[key] = VpcEndpointPolicy(
-                self, construct_id, vpc_endpoint_id=endpoint.id,
+                self,
+                construct_id,
+                vpc_endpoint_id=endpoint.id,
                 policy=policy_document(self, f"{construct_id}-document", props.policies[key]),
             )

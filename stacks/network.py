@@ -57,7 +57,10 @@ class NetworkStack(StudioStack):
                 interface_services={key: config.endpoint_service_name(key) for key in net.interface_endpoints},
                 s3_gateway_service=f"com.amazonaws.{config.region}.s3",
                 policies=endpoint_policies(
-                    net.interface_endpoints, account=account, partition=partition, region=config.region,
+                    net.interface_endpoints,
+                    account=account,
+                    partition=partition,
+                    region=config.region,
                     aws_owned=aws_owned.for_region(config.region),
                     trusted_image_accounts=config.workload.docker_trusted_accounts,
                 ),
@@ -85,41 +88,56 @@ class NetworkStack(StudioStack):
             ),
         )
 
-        self.dns_firewall = DnsFirewall(
-            self,
-            "dns-firewall",
-            props=DnsFirewallProps(
-                name=name,
-                vpc_id=self.vpc.vpc.id,
-                region=config.region,
-                account_id=account,
-                partition=partition,
-                allowed_domains=[*aws_service_domains(config.region),
-                                 *(d.rstrip(".") for d in net.dns_firewall_allowed_domains)],
-                log_retention_days=net.dns_query_log_retention_days,
-            ),
-        ) if net.dns_firewall else None
+        self.dns_firewall = (
+            DnsFirewall(
+                self,
+                "dns-firewall",
+                props=DnsFirewallProps(
+                    name=name,
+                    vpc_id=self.vpc.vpc.id,
+                    region=config.region,
+                    account_id=account,
+                    partition=partition,
+                    allowed_domains=[
+                        *aws_service_domains(config.region),
+                        *(d.rstrip(".") for d in net.dns_firewall_allowed_domains),
+                    ],
+                    log_retention_days=net.dns_query_log_retention_days,
+                ),
+            )
+            if net.dns_firewall
+            else None
+        )
 
-        endpoint_ids = {"s3-gateway": self.endpoints.s3_gateway.id,
-                        **{key: e.id for key, e in self.endpoints.interface_endpoints.items()}}
+        endpoint_ids = {
+            "s3-gateway": self.endpoints.s3_gateway.id,
+            **{key: e.id for key, e in self.endpoints.interface_endpoints.items()},
+        }
         outputs = {
             "vpc_id": (self.vpc.vpc.id, "ID of the isolated VPC"),
             "vpc_cidr": (self.vpc.vpc.cidr_block, "IPv4 CIDR of the VPC"),
             "private_subnet_ids": (subnet_ids, "Private subnet IDs, one per availability zone"),
             "private_route_table_ids": (route_table_ids, "Route tables of the private subnets (local route only)"),
-            "studio_security_group_id": (self.studio_security_group.security_group.id,
-                                         "Security group for Studio apps, spaces and @remote jobs"),
-            "endpoint_security_group_id": (self.endpoints.security_group.id,
-                                           "Security group of the interface endpoints (HTTPS from the VPC)"),
-            "s3_prefix_list_id": (self.endpoints.s3_gateway.prefix_list_id,
-                                  "Prefix list of the S3 gateway endpoint"),
-            "availability_zones": ([s.availability_zone for s in self.vpc.subnets],
-                                   "Availability zones of the private subnets"),
+            "studio_security_group_id": (
+                self.studio_security_group.security_group.id,
+                "Security group for Studio apps, spaces and @remote jobs",
+            ),
+            "endpoint_security_group_id": (
+                self.endpoints.security_group.id,
+                "Security group of the interface endpoints (HTTPS from the VPC)",
+            ),
+            "s3_prefix_list_id": (self.endpoints.s3_gateway.prefix_list_id, "Prefix list of the S3 gateway endpoint"),
+            "availability_zones": (
+                [s.availability_zone for s in self.vpc.subnets],
+                "Availability zones of the private subnets",
+            ),
             "flow_log_group_name": (self.flow_log.log_group.name, "CloudWatch log group receiving VPC flow logs"),
             "vpc_endpoint_ids": (endpoint_ids, "VPC endpoint IDs by endpoint (s3-gateway and the interface endpoints)"),
         }
         if self.dns_firewall is not None:
-            outputs["dns_query_log_group_name"] = (self.dns_firewall.log_group.name,
-                                                  "CloudWatch log group receiving the VPC's DNS queries")
+            outputs["dns_query_log_group_name"] = (
+                self.dns_firewall.log_group.name,
+                "CloudWatch log group receiving the VPC's DNS queries",
+            )
         for output_id, (value, description) in outputs.items():
             TerraformOutput(self, output_id, value=value, description=description)

@@ -27,9 +27,21 @@ class StateStack(StudioStack):
                 deny_insecure_transport=not config.emulator.enabled,
             ),
         )
-        TerraformOutput(self, "state_bucket", value=self.backend.bucket.bucket,
-                        description="S3 bucket holding the network and workload Terraform state")
-        TerraformOutput(self, "lock_table", value=self.backend.lock_table.name,
-                        description="DynamoDB table that locks the network and workload state")
-        TerraformOutput(self, "state_kms_key_arn", value=self.backend.kms_key.arn,
-                        description="KMS key encrypting the state bucket and lock table")
+        TerraformOutput(
+            self,
+            "state_bucket",
+            value=self.backend.bucket.bucket,
+            description="S3 bucket holding the network and workload Terraform state",
+        )
+        TerraformOutput(
+            self,
+            "lock_table",
+            value=self.backend.lock_table.name,
+            description="DynamoDB table that locks the network and workload state",
+        )
+        TerraformOutput(
+            self,
+            "state_kms_key_arn",
+            value=self.backend.kms_key.arn,
+            description="KMS key encrypting the state bucket and lock table",
+        )

@@ -34,12 +34,16 @@ class WorkloadStack(StudioStack):
         self.use_s3_backend("workload")
         c, w, name = config, config.workload, config.name_prefix
         if c.emulator.enabled:
-            EmulatorGuard(self, "emulator-guard", props=EmulatorGuardProps(
-                stack="workload",
-                cannot_create="SageMaker domains, user profiles, lifecycle configurations, MLflow tracking servers "
-                              "or CodeArtifact",
-                instead='STUDIO_ENV=emulator make deploy ARGS="--yes --emulator-scope"',
-            ))
+            EmulatorGuard(
+                self,
+                "emulator-guard",
+                props=EmulatorGuardProps(
+                    stack="workload",
+                    cannot_create="SageMaker domains, user profiles, lifecycle configurations, MLflow tracking servers "
+                    "or CodeArtifact",
+                    instead='STUDIO_ENV=emulator make deploy ARGS="--yes --emulator-scope"',
+                ),
+            )
         account = DataAwsCallerIdentity(self, "account").account_id
         partition = DataAwsPartition(self, "partition").partition
 
@@ -54,23 +58,46 @@ class WorkloadStack(StudioStack):
         self.roles = StudioRoles(
             self,
             "iam",
-            props=studio_roles_props(config, account=account, partition=partition, key_arn=key_arn,
-                                     subnet_ids=subnet_ids, security_group_ids=[studio_sg],
-                                     experiments_endpoint_id=experiments.id if experiments else None),
+            props=studio_roles_props(
+                config,
+                account=account,
+                partition=partition,
+                key_arn=key_arn,
+                subnet_ids=subnet_ids,
+                security_group_ids=[studio_sg],
+                experiments_endpoint_id=experiments.id if experiments else None,
+            ),
         )
         execution_role = self.roles.execution_role.arn
-        buckets = LabBuckets(self, config=c, account=account, partition=partition, key_arn=key_arn,
-                             lab_roles=[execution_role, self.roles.mlflow_role.arn],
-                             execution_role_arn=execution_role, s3_endpoint=network.endpoints.s3_gateway.id)
+        buckets = LabBuckets(
+            self,
+            config=c,
+            account=account,
+            partition=partition,
+            key_arn=key_arn,
+            lab_roles=[execution_role, self.roles.mlflow_role.arn],
+            execution_role_arn=execution_role,
+            s3_endpoint=network.endpoints.s3_gateway.id,
+        )
         self.log_bucket, self.notebooks_bucket = buckets.logs, buckets.notebooks
         notebooks = buckets.names["notebooks"]
         self.data_file = lab_data_file(w.data_file)
 
         # Studio: packages, the start script and its settings, the domain and its users.
-        network_values = {"key_arn": key_arn, "subnet_ids": subnet_ids, "security_group_id": studio_sg,
-                          "execution_role_arn": execution_role}
-        self.lab_settings = lab_settings(c, account=account, partition=partition, notebooks_bucket=notebooks,
-                                         data_file=self.data_file, **network_values)
+        network_values = {
+            "key_arn": key_arn,
+            "subnet_ids": subnet_ids,
+            "security_group_id": studio_sg,
+            "execution_role_arn": execution_role,
+        }
+        self.lab_settings = lab_settings(
+            c,
+            account=account,
+            partition=partition,
+            notebooks_bucket=notebooks,
+            data_file=self.data_file,
+            **network_values,
+        )
         self.pypi = PypiMirror(
             self,
             "codeartifact",
@@ -81,8 +108,9 @@ class WorkloadStack(StudioStack):
                 kms_key_arn=key_arn,
             ),
         )
-        self.start_script = start_script(self, c, settings=self.lab_settings, account=account,
-                                         notebooks_bucket=notebooks, **network_values)
+        self.start_script = start_script(
+            self, c, settings=self.lab_settings, account=account, notebooks_bucket=notebooks, **network_values
+        )
         self.studio = StudioDomain(
             self,
             "studio",
@@ -150,9 +178,14 @@ class WorkloadStack(StudioStack):
             "execution_role_arn": (self.roles.execution_role.arn, "Studio execution role"),
             "kms_key_arn": (self.key.key.arn, "KMS key of the buckets, home EFS, CodeArtifact and logs"),
             "notebooks_bucket_uri": (f"s3://{notebooks}/{w.notebooks_prefix}/", "Where the lab files are uploaded"),
-            "data_uri": (f"s3://{notebooks}/{w.data_prefix}/{self.data_file.name}",
-                         "The AI4I 2020 data set (the notebook's data_path in Studio)"),
-            "mlflow_tracking_server_arn": (self.mlflow.server.arn, "MLflow tracking server ARN (the notebook's tracking URI)"),
+            "data_uri": (
+                f"s3://{notebooks}/{w.data_prefix}/{self.data_file.name}",
+                "The AI4I 2020 data set (the notebook's data_path in Studio)",
+            ),
+            "mlflow_tracking_server_arn": (
+                self.mlflow.server.arn,
+                "MLflow tracking server ARN (the notebook's tracking URI)",
+            ),
             "mlflow_tracking_server_url": (self.mlflow.server.tracking_server_url, "MLflow tracking server URL"),
             "mlflow_artifact_store_uri": (self.mlflow.artifact_store_uri, "MLflow artifact store"),
             "codeartifact_repository_endpoint": (self.pypi.endpoint, "pip index URL of the CodeArtifact repository"),

@@ -40,7 +40,9 @@ def lab_data_file(configured: str) -> Path:
         partial = GENERATED_DATA_FILE.with_suffix(f".{os.getpid()}.partial")
         subprocess.run(
             [sys.executable, "-m", "pm_lab.synthetic", "--rows", "10000", "--seed", "42", "--out", str(partial)],
-            cwd=NOTEBOOKS_DIR, check=True, stdout=subprocess.DEVNULL,
+            cwd=NOTEBOOKS_DIR,
+            check=True,
+            stdout=subprocess.DEVNULL,
         )
         partial.replace(GENERATED_DATA_FILE)
     return GENERATED_DATA_FILE
@@ -81,8 +83,18 @@ class LabBuckets:
     Attributes: ``names`` (by kind), ``logs``, ``notebooks``.
     """
 
-    def __init__(self, scope: Construct, *, config: StudioConfig, account: str, partition: str, key_arn: str,
-                 lab_roles: Sequence[str], execution_role_arn: str, s3_endpoint: str) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        *,
+        config: StudioConfig,
+        account: str,
+        partition: str,
+        key_arn: str,
+        lab_roles: Sequence[str],
+        execution_role_arn: str,
+        s3_endpoint: str,
+    ) -> None:
         self._scope, self._config, self._key_arn, self._lab_roles = scope, config, key_arn, list(lab_roles)
         w, emulator = config.workload, config.emulator.enabled
         self.names = names = lab_bucket_names(config, account)
@@ -101,27 +113,37 @@ class LabBuckets:
                 # moto enforces the TLS-only Deny without its condition (as for the state bucket).
                 deny_insecure_transport=not emulator,
                 noncurrent_version_days=w.noncurrent_version_expiration_days,
-                extra_statements=[{
-                    "Sid": "S3ServerAccessLogDelivery",
-                    "Effect": "Allow",
-                    "Principal": {"Service": "logging.s3.amazonaws.com"},
-                    "Action": "s3:PutObject",
-                    "Resource": f"arn:{partition}:s3:::{names['logs']}/*",
-                    "Condition": {"StringEquals": {"aws:SourceAccount": account}},
-                }],
+                extra_statements=[
+                    {
+                        "Sid": "S3ServerAccessLogDelivery",
+                        "Effect": "Allow",
+                        "Principal": {"Service": "logging.s3.amazonaws.com"},
+                        "Action": "s3:PutObject",
+                        "Resource": f"arn:{partition}:s3:::{names['logs']}/*",
+                        "Condition": {"StringEquals": {"aws:SourceAccount": account}},
+                    }
+                ],
             ),
         )
         # The start script every JupyterLab app runs (modules/studio_domain.py) is written by
         # deploys only: no lab role may change what the other users' apps run. moto applies a Deny
         # without its condition (it would refuse the deploy's own upload): not in the emulator.
-        self.notebooks = self._bucket("notebooks", "notebooks", extra_statements=[] if emulator else [{
-            "Sid": "OnlyDeploysWriteTheStartScript",
-            "Effect": "Deny",
-            "Principal": {"AWS": "*"},
-            "Action": ["s3:PutObject", "s3:DeleteObject", "s3:DeleteObjectVersion", "s3:PutObjectAcl"],
-            "Resource": f"arn:{partition}:s3:::{names['notebooks']}/{START_SCRIPT_KEY}",
-            "Condition": {"ArnEquals": {"aws:PrincipalArn": self._lab_roles}},
-        }])
+        self.notebooks = self._bucket(
+            "notebooks",
+            "notebooks",
+            extra_statements=[]
+            if emulator
+            else [
+                {
+                    "Sid": "OnlyDeploysWriteTheStartScript",
+                    "Effect": "Deny",
+                    "Principal": {"AWS": "*"},
+                    "Action": ["s3:PutObject", "s3:DeleteObject", "s3:DeleteObjectVersion", "s3:PutObjectAcl"],
+                    "Resource": f"arn:{partition}:s3:::{names['notebooks']}/{START_SCRIPT_KEY}",
+                    "Condition": {"ArnEquals": {"aws:PrincipalArn": self._lab_roles}},
+                }
+            ],
+        )
 
     def mlflow(self, *, cors_origins: Sequence[str]) -> SecureBucket:
         """The MLflow artifacts bucket: the MLflow UI in Studio uploads and downloads from the browser."""

@@ -22,9 +22,17 @@ from modules.studio_roles import StudioRolesProps
 from stacks.workload_data import lab_bucket_names
 
 
-def studio_roles_props(config: StudioConfig, *, account: str, partition: str, key_arn: str,
-                       subnet_ids: Sequence[str], security_group_ids: Sequence[str],
-                       experiments_endpoint_id: str | None, domain_id: str = "") -> StudioRolesProps:
+def studio_roles_props(
+    config: StudioConfig,
+    *,
+    account: str,
+    partition: str,
+    key_arn: str,
+    subnet_ids: Sequence[str],
+    security_group_ids: Sequence[str],
+    experiments_endpoint_id: str | None,
+    domain_id: str = "",
+) -> StudioRolesProps:
     """The roles' inputs from the configuration and the values only AWS knows (tokens in a
     synthesis, concrete values in the policy tests that evaluate the roles without one)."""
     w, buckets = config.workload, lab_bucket_names(config, account)
@@ -48,9 +56,18 @@ def studio_roles_props(config: StudioConfig, *, account: str, partition: str, ke
     )
 
 
-def lab_settings(config: StudioConfig, *, account: str, partition: str, notebooks_bucket: str, data_file: Path,
-                 key_arn: str, subnet_ids: Sequence[str], security_group_id: str,
-                 execution_role_arn: str) -> dict[str, Any]:
+def lab_settings(
+    config: StudioConfig,
+    *,
+    account: str,
+    partition: str,
+    notebooks_bucket: str,
+    data_file: Path,
+    key_arn: str,
+    subnet_ids: Sequence[str],
+    security_group_id: str,
+    execution_role_arn: str,
+) -> dict[str, Any]:
     """What the notebook needs in Studio, written by the start script to
     ~/.isolated-studio/settings.json (pm_lab.settings reads it). Only deterministic names and
     network/key values: the tracking server ARN is built from its name, since the server (tagged
@@ -77,9 +94,18 @@ def lab_settings(config: StudioConfig, *, account: str, partition: str, notebook
     }
 
 
-def start_script(scope: Construct, config: StudioConfig, *, settings: dict[str, Any], account: str,
-                 notebooks_bucket: str, key_arn: str, subnet_ids: Sequence[str], security_group_id: str,
-                 execution_role_arn: str) -> str:
+def start_script(
+    scope: Construct,
+    config: StudioConfig,
+    *,
+    settings: dict[str, Any],
+    account: str,
+    notebooks_bucket: str,
+    key_arn: str,
+    subnet_ids: Sequence[str],
+    security_group_id: str,
+    execution_role_arn: str,
+) -> str:
     """The JupyterLab start script's text (modules/studio_domain.py), with the settings as two
     locals of ``scope`` ("lab_settings_values" and its base64 "lab_settings")."""
     w = config.workload
@@ -95,9 +121,9 @@ def start_script(scope: Construct, config: StudioConfig, *, settings: dict[str, 
         # built-in function's arguments make cdktf warn that such escape sequences are
         # unsupported; as a local, jsonencode() gets one plain reference.
         settings_base64=TerraformLocal(
-            scope, "lab_settings", Fn.base64encode(Fn.jsonencode(
-                TerraformLocal(scope, "lab_settings_values", settings).expression
-            ))
+            scope,
+            "lab_settings",
+            Fn.base64encode(Fn.jsonencode(TerraformLocal(scope, "lab_settings_values", settings).expression)),
         ).as_string,
         sdk_config=sagemaker_sdk_config(
             bucket=notebooks_bucket,
@@ -105,10 +131,14 @@ def start_script(scope: Construct, config: StudioConfig, *, settings: dict[str, 
             subnet_ids=subnet_ids,
             security_group_ids=[security_group_id],
             execution_role_arn=execution_role_arn,
-            pre_execution_commands=[codeartifact_login(
-                region=config.region, domain=config.codeartifact_domain, owner=account,
-                repository=w.codeartifact_repository,
-            )],
+            pre_execution_commands=[
+                codeartifact_login(
+                    region=config.region,
+                    domain=config.codeartifact_domain,
+                    owner=account,
+                    repository=w.codeartifact_repository,
+                )
+            ],
         ),
         image_version=w.studio_image_version,
     )

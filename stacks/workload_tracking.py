@@ -10,8 +10,9 @@ from modules.secure_bucket import SecureBucket
 from modules.studio_roles import StudioRoles
 
 
-def tracking_server(scope: Construct, config: StudioConfig, *, artifacts: SecureBucket,
-                    roles: StudioRoles) -> MlflowServer:
+def tracking_server(
+    scope: Construct, config: StudioConfig, *, artifacts: SecureBucket, roles: StudioRoles
+) -> MlflowServer:
     """The tracking server (construct id "mlflow"). It needs only its bucket, its role and the
     role's grants: never the domain, users, lab uploads or CodeArtifact, so its 25-45 minute
     creation starts at once (modules/mlflow_server.py)."""

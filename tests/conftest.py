@@ -64,18 +64,30 @@ def pytest_collection_finish(session: pytest.Session) -> None:
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    parser.addoption("--fast", action="store_true",
-                     help="only tests that need no synthesis, Terraform or server (what `make mutation` runs)")
+    parser.addoption(
+        "--fast",
+        action="store_true",
+        help="only tests that need no synthesis, Terraform or server (what `make mutation` runs)",
+    )
 
 
 # What makes a test slow: the session synthesis (jsii, ~10 s), Terraform, moto or MLflow.
-SLOW_FIXTURES = {"synth", "synth_variant", "synth_other_release", "bad_stack", "mlflow_server", "run_notebook", "emulator"}
+SLOW_FIXTURES = {
+    "synth",
+    "synth_variant",
+    "synth_other_release",
+    "bad_stack",
+    "mlflow_server",
+    "run_notebook",
+    "emulator",
+}
 SLOW_MARKERS = ("terraform", "emulator")
 
 
 def is_fast(item: pytest.Item) -> bool:
-    return not (SLOW_FIXTURES & set(getattr(item, "fixturenames", ())) or
-                any(item.get_closest_marker(m) for m in SLOW_MARKERS))
+    return not (
+        SLOW_FIXTURES & set(getattr(item, "fixturenames", ())) or any(item.get_closest_marker(m) for m in SLOW_MARKERS)
+    )
 
 
 @pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
@@ -193,8 +205,9 @@ def read_synthesis(config: StudioConfig, outdir: Path) -> Synth:
     return Synth(config, outdir, {n: json.loads(t) for n, t in texts.items()}, texts, dirs)
 
 
-def shared_synthesis(name: str, config: StudioConfig, pytestconfig: pytest.Config,
-                     tmp_path_factory: pytest.TempPathFactory) -> Synth:
+def shared_synthesis(
+    name: str, config: StudioConfig, pytestconfig: pytest.Config, tmp_path_factory: pytest.TempPathFactory
+) -> Synth:
     """One synthesis of ``config`` for every worker of the run, by whichever asks first.
 
     pytest-xdist gives each worker a basetemp in one directory per run: the first worker to
@@ -231,19 +244,23 @@ VARIANT_ACCOUNT = "123456789012"
 def make_variant_config() -> StudioConfig:
     """The options a default synth does not exercise: S3 native locking, least privilege..."""
     base = default_config()
-    return base.model_copy(update={
-        # the providers then refuse any other account
-        "project": base.project.model_copy(update={"account_id": VARIANT_ACCOUNT}),
-        "state": base.state.model_copy(update={"locking": "both"}),
-        "workload": base.workload.model_copy(update={
-            "iam_mode": "least-privilege",
-            "force_destroy_buckets": False,
-            "retain_home_efs": True,
-            "user_profiles": ("alice", "bob"),
-            "docker_trusted_accounts": ("123456789012",),
-            "attach_lifecycle_config": False,
-        }),
-    })
+    return base.model_copy(
+        update={
+            # the providers then refuse any other account
+            "project": base.project.model_copy(update={"account_id": VARIANT_ACCOUNT}),
+            "state": base.state.model_copy(update={"locking": "both"}),
+            "workload": base.workload.model_copy(
+                update={
+                    "iam_mode": "least-privilege",
+                    "force_destroy_buckets": False,
+                    "retain_home_efs": True,
+                    "user_profiles": ("alice", "bob"),
+                    "docker_trusted_accounts": ("123456789012",),
+                    "attach_lifecycle_config": False,
+                }
+            ),
+        }
+    )
 
 
 @pytest.fixture(scope="session")
@@ -270,8 +287,9 @@ OTHER_STUDIO_RELEASE = "4.5.0"
 def synth_other_release(pytestconfig, tmp_path_factory) -> Synth:
     """The default synthesis with only workload.studio_image_version changed: a team's upgrade."""
     base = default_config()
-    config = base.model_copy(update={"workload": base.workload.model_copy(
-        update={"studio_image_version": OTHER_STUDIO_RELEASE})})
+    config = base.model_copy(
+        update={"workload": base.workload.model_copy(update={"studio_image_version": OTHER_STUDIO_RELEASE})}
+    )
     return shared_synthesis("other-release", config, pytestconfig, tmp_path_factory)
 
 

@@ -36,13 +36,19 @@ def synthesize(workdir: Path) -> dict[str, dict]:
     archive = subprocess.run(["git", "archive", RELEASE], cwd=ROOT, capture_output=True, check=True, timeout=120)
     subprocess.run(["tar", "-x", "-C", str(source)], input=archive.stdout, check=True, timeout=120)
     (source / ".venv").symlink_to((ROOT / ".venv").resolve())
-    env = {**os.environ, "AWS_REGION": REGION, "STUDIO_ENV": "dev", "CDKTF_OUTDIR": str(workdir / "out"),
-           "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20"}
+    env = {
+        **os.environ,
+        "AWS_REGION": REGION,
+        "STUDIO_ENV": "dev",
+        "CDKTF_OUTDIR": str(workdir / "out"),
+        "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
+    }
     for key in ("STUDIO_CONFIG", "AWS_DEFAULT_REGION", "STUDIO_EMULATOR_ENDPOINT"):
         env.pop(key, None)
-    subprocess.run([sys.executable, "main.py"], cwd=source, env=env, check=True, timeout=600,
-                   stdout=subprocess.DEVNULL)
-    return {s: json.loads((workdir / "out" / "stacks" / s / "cdk.tf.json").read_text()) for s in ("network", "workload")}
+    subprocess.run([sys.executable, "main.py"], cwd=source, env=env, check=True, timeout=600, stdout=subprocess.DEVNULL)
+    return {
+        s: json.loads((workdir / "out" / "stacks" / s / "cdk.tf.json").read_text()) for s in ("network", "workload")
+    }
 
 
 def main() -> int:
@@ -53,13 +59,36 @@ def main() -> int:
         workdir = Path(tmp)
         docs = synthesize(workdir)
         tf = op.Terraform(workdir / "tf", op.env_for(mirror), docs["network"]["terraform"]["required_providers"])
-        network = op.build_state(tf, workdir / "network", op.offline_stack(docs["network"], region=REGION), REGION,
-                                 label="previous release: network")
-        workload = op.build_state(tf, workdir / "workload", op.offline_stack(docs["workload"], region=REGION), REGION,
-                                  label="previous release: workload", network=op.outputs_state(None, network.state))
+        network = op.build_state(
+            tf,
+            workdir / "network",
+            op.offline_stack(docs["network"], region=REGION),
+            REGION,
+            label="previous release: network",
+        )
+        workload = op.build_state(
+            tf,
+            workdir / "workload",
+            op.offline_stack(docs["workload"], region=REGION),
+            REGION,
+            label="previous release: workload",
+            network=op.outputs_state(None, network.state),
+        )
     OUT.parent.mkdir(parents=True, exist_ok=True)
-    OUT.write_text(json.dumps({"release": RELEASE, "configuration": "config/dev.toml", "region": REGION,
-                               "network": network.state, "workload": workload.state}, indent=1, sort_keys=True) + "\n")
+    OUT.write_text(
+        json.dumps(
+            {
+                "release": RELEASE,
+                "configuration": "config/dev.toml",
+                "region": REGION,
+                "network": network.state,
+                "workload": workload.state,
+            },
+            indent=1,
+            sort_keys=True,
+        )
+        + "\n"
+    )
     print(f"wrote {OUT}")
     return 0
 

@@ -76,8 +76,7 @@ def start_moto(log: Path, timeout_s: float = 30) -> MotoServer:
     # MOTO_SERVER: another environment's moto (the Studio-pinned one has none; test_lab_in_studio_env.py).
     binary = Path(os.environ.get("MOTO_SERVER") or Path(sys.executable).with_name("moto_server"))
     with log.open("wb") as out:
-        process = subprocess.Popen([str(binary), "-H", "127.0.0.1", "-p", "0"],
-                                   stdout=out, stderr=subprocess.STDOUT)
+        process = subprocess.Popen([str(binary), "-H", "127.0.0.1", "-p", "0"], stdout=out, stderr=subprocess.STDOUT)
     try:
         port = port_from_log(log, r"Running on http://127\.0\.0\.1:(\d+)", process, timeout_s)
     except RuntimeError:
@@ -140,22 +139,53 @@ class Emulator:
     def plan_dir(self, name: str) -> Path:
         return self.root / "plans" / name
 
-    def workflow(self, *args: str, plans: str | None = None, env: Mapping[str, str] | None = None,
-                 outdir: Path | None = None, timeout_s: float = WORKFLOW_TIMEOUT_S) -> subprocess.CompletedProcess[str]:
+    def workflow(
+        self,
+        *args: str,
+        plans: str | None = None,
+        env: Mapping[str, str] | None = None,
+        outdir: Path | None = None,
+        timeout_s: float = WORKFLOW_TIMEOUT_S,
+    ) -> subprocess.CompletedProcess[str]:
         """`python -m isolated_studio.ops.workflow ARGS --no-synth --outdir <ours>` as a user runs it."""
-        command = [sys.executable, "-m", "isolated_studio.ops.workflow", *args, "--no-synth",
-                   "--outdir", str(outdir or self.outdir), "--timeout", str(TERRAFORM_TIMEOUT_S)]
+        command = [
+            sys.executable,
+            "-m",
+            "isolated_studio.ops.workflow",
+            *args,
+            "--no-synth",
+            "--outdir",
+            str(outdir or self.outdir),
+            "--timeout",
+            str(TERRAFORM_TIMEOUT_S),
+        ]
         if plans:
             command += ["--plan-dir", str(self.plan_dir(plans))]
-        return subprocess.run(command, cwd=PROJECT_ROOT, env=dict(env or self.env), stdin=subprocess.DEVNULL,
-                              capture_output=True, text=True, timeout=timeout_s)
+        return subprocess.run(
+            command,
+            cwd=PROJECT_ROOT,
+            env=dict(env or self.env),
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=timeout_s,
+        )
 
     def terraform_env(self) -> dict[str, str]:
         return terraform_env(self.config.provider_mirror, base=self.env)
 
-    def terraform(self, stack: str, *args: str, timeout_s: float = TERRAFORM_TIMEOUT_S) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(["terraform", *args], cwd=self.stack_dir(stack), env=self.terraform_env(),
-                              stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=timeout_s)
+    def terraform(
+        self, stack: str, *args: str, timeout_s: float = TERRAFORM_TIMEOUT_S
+    ) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            ["terraform", *args],
+            cwd=self.stack_dir(stack),
+            env=self.terraform_env(),
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=timeout_s,
+        )
 
     def outputs(self, stack: str) -> dict[str, Any]:
         proc = self.terraform(stack, "output", "-json", "-no-color")
@@ -185,8 +215,7 @@ def describe(proc: subprocess.CompletedProcess[str]) -> str:
 
 def changes(plan: Mapping[str, Any]) -> list[dict[str, Any]]:
     """The resource changes of a plan JSON that do something (no no-op, no read)."""
-    return [rc for rc in plan.get("resource_changes", [])
-            if rc["change"]["actions"] not in (["no-op"], ["read"])]
+    return [rc for rc in plan.get("resource_changes", []) if rc["change"]["actions"] not in (["no-op"], ["read"])]
 
 
 def changed_attributes(change: Mapping[str, Any]) -> set[str]:

@@ -53,7 +53,7 @@ from isolated_studio.ops.app import synthesize
 GOLDEN_PLANS = Path(__file__).parent / "golden" / "plans"
 TEAM_CHANGE = {  # the emulator configuration's lines -> the team's change
     'user_profiles = ["data-scientist"]': 'user_profiles = ["data-scientist", "analyst"]',
-    'retain_home_efs = false': 'retain_home_efs = true',
+    "retain_home_efs = false": "retain_home_efs = true",
     'mlflow_size = "Small"': 'mlflow_size = "Medium"\njupyterlab_instance_type = "ml.m5.large"',
     'ManagedBy = "cdktf"': 'ManagedBy = "cdktf"\nCostCenter = "ml-42"',
 }
@@ -70,8 +70,15 @@ def changed_config(changes: dict[str, str], path: Path) -> Path:
 
 
 def run(emu: Any, directory: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    proc = subprocess.run(["terraform", *args], cwd=directory, env=emu.terraform_env(), capture_output=True, text=True,
-                          timeout=600, stdin=subprocess.DEVNULL)
+    proc = subprocess.run(
+        ["terraform", *args],
+        cwd=directory,
+        env=emu.terraform_env(),
+        capture_output=True,
+        text=True,
+        timeout=600,
+        stdin=subprocess.DEVNULL,
+    )
     if proc.returncode not in (0, 2):
         raise SystemExit(describe(proc))
     return proc
@@ -136,20 +143,25 @@ def _filled(address: str, values: Any, marks: Any, block: dict[str, Any]) -> Any
     return filled
 
 
-def completed_state(state: dict[str, Any], plan: dict[str, Any], schemas: dict[str, Any],
-                    synthesized: dict[str, Any]) -> dict[str, Any]:
+def completed_state(
+    state: dict[str, Any], plan: dict[str, Any], schemas: dict[str, Any], synthesized: dict[str, Any]
+) -> dict[str, Any]:
     """``state`` with every resource ``plan`` creates added, at the values it plans; what only apply
     would know gets a stand-in, and a reference to another created resource that one's stand-in."""
     unknown = {rc["address"]: (rc["change"].get("after_unknown") or {}) for rc in plan["resource_changes"]}
     creates = {rc["address"] for rc in plan["resource_changes"] if rc["change"]["actions"] == ["create"]}
-    references = {r["address"]: {k: e.get("references") or [] for k, e in (r.get("expressions") or {}).items()
-                                 if isinstance(e, dict)}
-                  for r in plan["configuration"]["root_module"]["resources"]}
+    references = {
+        r["address"]: {
+            k: e.get("references") or [] for k, e in (r.get("expressions") or {}).items() if isinstance(e, dict)
+        }
+        for r in plan["configuration"]["root_module"]["resources"]
+    }
     created: dict[str, dict[str, Any]] = {}
     for r in plan["planned_values"]["root_module"]["resources"]:
         if r["mode"] == "managed" and r["address"] in creates:
-            created[r["address"]] = _filled(r["address"], r["values"], unknown[r["address"]],
-                                            schemas[r["type"]]["block"])
+            created[r["address"]] = _filled(
+                r["address"], r["values"], unknown[r["address"]], schemas[r["type"]]["block"]
+            )
     for address, values in created.items():  # a created resource's id in another: the same stand-in
         for key, mark in unknown[address].items():
             refs = [ref for ref in references.get(address, {}).get(key, []) if ref.count(".") == 2]
@@ -167,15 +179,34 @@ def completed_state(state: dict[str, Any], plan: dict[str, Any], schemas: dict[s
     resources = [r for r in state.get("resources", [])]
     for r in plan["planned_values"]["root_module"]["resources"]:
         if r["address"] in created:
-            resources.append({"mode": "managed", "type": r["type"], "name": r["name"],
-                              "provider": 'provider["registry.terraform.io/hashicorp/aws"]',
-                              "instances": [{"schema_version": r.get("schema_version", 0),
-                                             "attributes": created[r["address"]], "sensitive_attributes": []}]})
-    outputs = {name: {"value": o["value"], "type": "string" if isinstance(o.get("value"), str) else ["list", "string"]}
-               for name, o in (plan["planned_values"].get("outputs") or {}).items()
-               if "value" in o and not o.get("sensitive")}
-    return {"version": 4, "terraform_version": plan["terraform_version"], "serial": 1, "lineage": str(uuid.uuid4()),
-            "outputs": outputs, "resources": resources}
+            resources.append(
+                {
+                    "mode": "managed",
+                    "type": r["type"],
+                    "name": r["name"],
+                    "provider": 'provider["registry.terraform.io/hashicorp/aws"]',
+                    "instances": [
+                        {
+                            "schema_version": r.get("schema_version", 0),
+                            "attributes": created[r["address"]],
+                            "sensitive_attributes": [],
+                        }
+                    ],
+                }
+            )
+    outputs = {
+        name: {"value": o["value"], "type": "string" if isinstance(o.get("value"), str) else ["list", "string"]}
+        for name, o in (plan["planned_values"].get("outputs") or {}).items()
+        if "value" in o and not o.get("sensitive")
+    }
+    return {
+        "version": 4,
+        "terraform_version": plan["terraform_version"],
+        "serial": 1,
+        "lineage": str(uuid.uuid4()),
+        "outputs": outputs,
+        "resources": resources,
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -188,25 +219,33 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.endpoint:
             env = emulator_env(args.endpoint)
-            emu = Emulator(args.root, args.root / "cdktf.out", args.endpoint, load_config(EMULATOR_CONFIG, env=env), env)
+            emu = Emulator(
+                args.root, args.root / "cdktf.out", args.endpoint, load_config(EMULATOR_CONFIG, env=env), env
+            )
         else:
             server = start_moto(work / "moto.log")
             emu = synthesized_emulator(server.endpoint, work / "emulator")
             proc = emu.workflow("deploy", "--yes", "--emulator-scope", plans="deploy")
             if proc.returncode != 0:
                 raise SystemExit(describe(proc))
-        deployed = {stack: json.loads(run(emu, emu.stack_dir(stack), "state", "pull").stdout)
-                    for stack in ("network", "workload")}
+        deployed = {
+            stack: json.loads(run(emu, emu.stack_dir(stack), "state", "pull").stdout)
+            for stack in ("network", "workload")
+        }
 
         base_dir = local_copy(emu.stack_dir("workload"), work / "base-workload", deployed["workload"])
         base = plan_json(emu, base_dir)
         schemas = json.loads(run(emu, base_dir, "providers", "schema", "-json").stdout)["provider_schemas"][
-            "registry.terraform.io/hashicorp/aws"]["resource_schemas"]
-        workload_state = completed_state(deployed["workload"], base, schemas,
-                                         json.loads((base_dir / "cdk.tf.json").read_text()))
+            "registry.terraform.io/hashicorp/aws"
+        ]["resource_schemas"]
+        workload_state = completed_state(
+            deployed["workload"], base, schemas, json.loads((base_dir / "cdk.tf.json").read_text())
+        )
         GOLDEN_PLANS.mkdir(parents=True, exist_ok=True)
-        for name, changes, stack, state in (("team-change", TEAM_CHANGE, "workload", workload_state),
-                                            ("cidr-change", CIDR_CHANGE, "network", deployed["network"])):
+        for name, changes, stack, state in (
+            ("team-change", TEAM_CHANGE, "workload", workload_state),
+            ("cidr-change", CIDR_CHANGE, "network", deployed["network"]),
+        ):
             config = changed_config(changes, work / f"{name}.toml")
             outdir = work / f"{name}-out"
             synthesize(outdir, {**emu.env, "STUDIO_CONFIG": str(config)})

@@ -86,8 +86,14 @@ def offline_stack(doc: Mapping[str, Any], *, region: str, network_state: str | P
     doc["terraform"].pop("backend", None)
     for provider in doc["provider"]["aws"]:
         provider.pop("allowed_account_ids", None)
-        provider.update(access_key="offline", secret_key="offline", skip_credentials_validation=True,
-                        skip_requesting_account_id=True, skip_metadata_api_check="true", skip_region_validation=True)
+        provider.update(
+            access_key="offline",
+            secret_key="offline",
+            skip_credentials_validation=True,
+            skip_requesting_account_id=True,
+            skip_metadata_api_check="true",
+            skip_region_validation=True,
+        )
     data = doc.get("data", {})
     literal: dict[str, str] = {}
     for name in data.pop("aws_caller_identity", {}):
@@ -96,7 +102,8 @@ def offline_stack(doc: Mapping[str, Any], *, region: str, network_state: str | P
         literal[f"data.aws_availability_zones.{name}.names"] = f"tolist({json.dumps(zones(region))})"
     for name in data.pop("aws_codeartifact_repository_endpoint", {}):
         literal[f"data.aws_codeartifact_repository_endpoint.{name}.repository_endpoint"] = (
-            f'"https://{name}-{ACCOUNT}.d.codeartifact.{region}.amazonaws.com/pypi/pip/"')
+            f'"https://{name}-{ACCOUNT}.d.codeartifact.{region}.amazonaws.com/pypi/pip/"'
+        )
     for body in data.get("terraform_remote_state", {}).values():
         body.update(backend="local", config={"path": str(network_state)})
         body.pop("workspace", None)
@@ -151,17 +158,30 @@ class Terraform:
     def run(self, cwd: Path, *args: str, ok: tuple[int, ...] = (0,)) -> subprocess.CompletedProcess:
         timeout = TIMEOUTS.get(args[0], 300)
         try:
-            proc = subprocess.run(["terraform", *args, "-no-color"], cwd=cwd, env=self.env, capture_output=True,
-                                  text=True, timeout=timeout, check=False)
+            proc = subprocess.run(
+                ["terraform", *args, "-no-color"],
+                cwd=cwd,
+                env=self.env,
+                capture_output=True,
+                text=True,
+                timeout=timeout,
+                check=False,
+            )
         except subprocess.TimeoutExpired:
             raise AssertionError(f"terraform {args[0]} in {cwd} did not finish within {timeout} s") from None
         if proc.returncode not in ok:
-            raise AssertionError(f"terraform {args[0]} in {cwd} failed ({proc.returncode}):\n"
-                                 f"{proc.stdout[-2000:]}\n{proc.stderr[:3000]}")
+            raise AssertionError(
+                f"terraform {args[0]} in {cwd} failed ({proc.returncode}):\n{proc.stdout[-2000:]}\n{proc.stderr[:3000]}"
+            )
         return proc
 
-    def plan(self, cwd: Path, doc: Mapping[str, Any], state: Mapping[str, Any] | None,
-             network: Mapping[str, Any] | None = None) -> dict | None:
+    def plan(
+        self,
+        cwd: Path,
+        doc: Mapping[str, Any],
+        state: Mapping[str, Any] | None,
+        network: Mapping[str, Any] | None = None,
+    ) -> dict | None:
         """The plan's JSON (``terraform show -json``), or None when it changes nothing.
         ``network``: the state file of the network's outputs (for the workload)."""
         cwd.mkdir(parents=True, exist_ok=True)
@@ -176,8 +196,16 @@ class Terraform:
             state_file.write_text(json.dumps(state))
         with self._count:
             self.plans += 1
-        proc = self.run(cwd, "plan", "-refresh=false", "-input=false", "-lock=false", "-detailed-exitcode",
-                        "-out=plan.tfplan", ok=(0, 2))
+        proc = self.run(
+            cwd,
+            "plan",
+            "-refresh=false",
+            "-input=false",
+            "-lock=false",
+            "-detailed-exitcode",
+            "-out=plan.tfplan",
+            ok=(0, 2),
+        )
         if proc.returncode == 0:
             return None
         return json.loads(self.run(cwd, "show", "-json", "plan.tfplan").stdout)
@@ -190,16 +218,24 @@ def _hex(seed: str, n: int) -> str:
     return hashlib.sha256(seed.encode()).hexdigest()[:n]
 
 
-_ID_PREFIX = {"aws_vpc": "vpc-", "aws_subnet": "subnet-", "aws_route_table": "rtb-", "aws_security_group": "sg-",
-              "aws_default_security_group": "sg-", "aws_vpc_endpoint": "vpce-", "aws_flow_log": "fl-",
-              "aws_route_table_association": "rtbassoc-", "aws_vpc_security_group_ingress_rule": "sgr-",
-              "aws_vpc_security_group_egress_rule": "sgr-",
-              "aws_route53_resolver_firewall_domain_list": "rslvr-fdl-",
-              "aws_route53_resolver_firewall_rule_group": "rslvr-frg-",
-              "aws_route53_resolver_firewall_rule_group_association": "rslvr-frgassoc-",
-              "aws_route53_resolver_firewall_config": "rslvr-fc-",
-              "aws_route53_resolver_query_log_config": "rslvr-rqlc-",
-              "aws_route53_resolver_query_log_config_association": "rslvr-qlcassoc-"}
+_ID_PREFIX = {
+    "aws_vpc": "vpc-",
+    "aws_subnet": "subnet-",
+    "aws_route_table": "rtb-",
+    "aws_security_group": "sg-",
+    "aws_default_security_group": "sg-",
+    "aws_vpc_endpoint": "vpce-",
+    "aws_flow_log": "fl-",
+    "aws_route_table_association": "rtbassoc-",
+    "aws_vpc_security_group_ingress_rule": "sgr-",
+    "aws_vpc_security_group_egress_rule": "sgr-",
+    "aws_route53_resolver_firewall_domain_list": "rslvr-fdl-",
+    "aws_route53_resolver_firewall_rule_group": "rslvr-frg-",
+    "aws_route53_resolver_firewall_rule_group_association": "rslvr-frgassoc-",
+    "aws_route53_resolver_firewall_config": "rslvr-fc-",
+    "aws_route53_resolver_query_log_config": "rslvr-rqlc-",
+    "aws_route53_resolver_query_log_config_association": "rslvr-qlcassoc-",
+}
 
 
 def computed(rtype: str, address: str, attr: str, values: Mapping[str, Any], region: str) -> Any:
@@ -242,16 +278,30 @@ def computed(rtype: str, address: str, attr: str, values: Mapping[str, Any], reg
 def arn(rtype: str, address: str, values: Mapping[str, Any], region: str) -> str:
     name = values.get("name") or address.split(".")[-1]
     service, resource = {
-        "aws_iam_role": ("iam", f"role/{name}"), "aws_iam_policy": ("iam", f"policy/{name}"),
-        "aws_kms_key": ("kms", f"key/{values.get('id', '')}"), "aws_kms_alias": ("kms", name),
+        "aws_iam_role": ("iam", f"role/{name}"),
+        "aws_iam_policy": ("iam", f"policy/{name}"),
+        "aws_kms_key": ("kms", f"key/{values.get('id', '')}"),
+        "aws_kms_alias": ("kms", name),
         "aws_s3_bucket": ("s3", values.get("bucket", name)),
         "aws_cloudwatch_log_group": ("logs", f"log-group:{name}"),
         "aws_sagemaker_domain": ("sagemaker", f"domain/{values.get('id', '')}"),
-        "aws_sagemaker_user_profile": ("sagemaker", f"user-profile/{values.get('domain_id')}/{values.get('user_profile_name')}"),
-        "aws_sagemaker_studio_lifecycle_config": ("sagemaker", f"studio-lifecycle-config/{values.get('studio_lifecycle_config_name')}"),
-        "aws_sagemaker_mlflow_tracking_server": ("sagemaker", f"mlflow-tracking-server/{values.get('tracking_server_name')}"),
+        "aws_sagemaker_user_profile": (
+            "sagemaker",
+            f"user-profile/{values.get('domain_id')}/{values.get('user_profile_name')}",
+        ),
+        "aws_sagemaker_studio_lifecycle_config": (
+            "sagemaker",
+            f"studio-lifecycle-config/{values.get('studio_lifecycle_config_name')}",
+        ),
+        "aws_sagemaker_mlflow_tracking_server": (
+            "sagemaker",
+            f"mlflow-tracking-server/{values.get('tracking_server_name')}",
+        ),
         "aws_codeartifact_domain": ("codeartifact", f"domain/{values.get('domain')}"),
-        "aws_codeartifact_repository": ("codeartifact", f"repository/{values.get('domain')}/{values.get('repository')}"),
+        "aws_codeartifact_repository": (
+            "codeartifact",
+            f"repository/{values.get('domain')}/{values.get('repository')}",
+        ),
         "aws_dynamodb_table": ("dynamodb", f"table/{name}"),
     }.get(rtype, (rtype.split("_")[1], f"{rtype}/{_hex(address, 12)}"))
     if service in ("iam", "s3"):
@@ -270,8 +320,10 @@ def _fill(value: Any, unknown: Any, make: Callable[..., Any], path: tuple = ()) 
                 out[key] = _fill(out.get(key), sub, make, (*path, key))
         return out
     if isinstance(unknown, list) and isinstance(value, list):
-        return [_fill(v, u, make, (*path, i)) for i, (v, u) in
-                enumerate(zip(value, unknown + [False] * (len(value) - len(unknown))))]
+        return [
+            _fill(v, u, make, (*path, i))
+            for i, (v, u) in enumerate(zip(value, unknown + [False] * (len(value) - len(unknown))))
+        ]
     return value
 
 
@@ -285,8 +337,9 @@ def _instances(plan: Mapping[str, Any] | None) -> dict[str, dict]:
 _REF = re.compile(r"\$\{([a-z0-9_]+)\.([A-Za-z0-9_-]+)\.([a-z0-9_]+)\}")
 
 
-def outputs_of(doc: Mapping[str, Any], values: Mapping[str, tuple],
-               planned: Mapping[str, Any] | None = None) -> dict[str, dict] | None:
+def outputs_of(
+    doc: Mapping[str, Any], values: Mapping[str, tuple], planned: Mapping[str, Any] | None = None
+) -> dict[str, dict] | None:
     """The stack's outputs as a state holds them, evaluated from the resources' values (cdktf's
     outputs are references, or lists and maps of them), else as ``planned`` (a plan's known
     output values); None when one is neither."""
@@ -318,24 +371,46 @@ def outputs_of(doc: Mapping[str, Any], values: Mapping[str, tuple],
 
 def known_outputs(plan: Mapping[str, Any] | None) -> dict[str, Any]:
     """The plan's output values that are known before the apply."""
-    return {name: change["after"] for name, change in ((plan or {}).get("output_changes") or {}).items()
-            if not change.get("after_unknown") and change.get("actions") != ["delete"]}
+    return {
+        name: change["after"]
+        for name, change in ((plan or {}).get("output_changes") or {}).items()
+        if not change.get("after_unknown") and change.get("actions") != ["delete"]
+    }
 
 
 def state_of(values: Mapping[str, tuple], lineage: str, outputs: Mapping[str, Any] | None = None) -> dict:
     resources = []
     for address, (rtype, name, attrs, schema_version) in sorted(values.items()):
-        resources.append({"mode": "managed", "type": rtype, "name": name, "provider": PROVIDER,
-                          "instances": [{"schema_version": schema_version, "attributes": attrs,
-                                         "sensitive_attributes": []}]})
-    return {"version": 4, "terraform_version": "1.11.4", "serial": 1, "lineage": lineage,
-            "outputs": dict(outputs or {}), "resources": resources}
+        resources.append(
+            {
+                "mode": "managed",
+                "type": rtype,
+                "name": name,
+                "provider": PROVIDER,
+                "instances": [{"schema_version": schema_version, "attributes": attrs, "sensitive_attributes": []}],
+            }
+        )
+    return {
+        "version": 4,
+        "terraform_version": "1.11.4",
+        "serial": 1,
+        "lineage": lineage,
+        "outputs": dict(outputs or {}),
+        "resources": resources,
+    }
 
 
 def values_of(state: Mapping[str, Any]) -> dict[str, tuple]:
     """The inverse of :func:`state_of` (address -> (type, name, attributes, schema version))."""
-    return {f"{r['type']}.{r['name']}": (r["type"], r["name"], r["instances"][0]["attributes"],
-                                         r["instances"][0]["schema_version"]) for r in state["resources"]}
+    return {
+        f"{r['type']}.{r['name']}": (
+            r["type"],
+            r["name"],
+            r["instances"][0]["attributes"],
+            r["instances"][0]["schema_version"],
+        )
+        for r in state["resources"]
+    }
 
 
 @dataclass
@@ -383,9 +458,18 @@ def _filled(tf: Terraform, plan: Mapping[str, Any], values: dict[str, tuple], re
     return changed
 
 
-def build_state(tf: Terraform, workdir: Path, doc: Mapping[str, Any], region: str, *, label: str,
-                network: Mapping[str, Any] | None = None, seed: Mapping[str, Any] | None = None,
-                first_fill: Callable[[dict], None] | None = None, rounds: int = 5) -> Built:
+def build_state(
+    tf: Terraform,
+    workdir: Path,
+    doc: Mapping[str, Any],
+    region: str,
+    *,
+    label: str,
+    network: Mapping[str, Any] | None = None,
+    seed: Mapping[str, Any] | None = None,
+    first_fill: Callable[[dict], None] | None = None,
+    rounds: int = 5,
+) -> Built:
     """The state of ``doc`` applied: every resource with realistic computed values, its outputs.
 
     ``seed``: a state to start from (an earlier build: only what changed since is filled again).
@@ -408,8 +492,11 @@ def build_state(tf: Terraform, workdir: Path, doc: Mapping[str, Any], region: st
     for number in range(1, rounds + 1):
         planned.update(known_outputs(plan))
         if plan is None or not _filled(tf, plan, values, region):
-            moved = {name: (o.get("before"), o.get("after")) for name, o in ((plan or {}).get("output_changes") or {}).items()
-                     if o.get("actions") != ["no-op"]}
+            moved = {
+                name: (o.get("before"), o.get("after"))
+                for name, o in ((plan or {}).get("output_changes") or {}).items()
+                if o.get("actions") != ["no-op"]
+            }
             if moved:
                 raise AssertionError(f"{label}: the outputs of the before state do not converge: {moved}")
             log(f"{label}: before state built: {len(values)} resources, {plans} plans")
@@ -436,11 +523,20 @@ def outputs_state(plan: Mapping[str, Any] | None, before: Mapping[str, Any], lin
             # Terraform's plan JSON leaves "after" out of some unchanged outputs: the value stays.
             outputs[name] = before["outputs"][name]
             continue
-        value = _fill(change.get("after"), change.get("after_unknown") or False,
-                      lambda *path, name=name: f"{'subnet' if 'subnet' in name else 'new'}-{_hex(f'{name}{path}', 17)}")
+        value = _fill(
+            change.get("after"),
+            change.get("after_unknown") or False,
+            lambda *path, name=name: f"{'subnet' if 'subnet' in name else 'new'}-{_hex(f'{name}{path}', 17)}",
+        )
         outputs[name] = {"value": value, "type": _type(value)}
-    return {"version": 4, "terraform_version": "1.11.4", "serial": 1, "lineage": lineage, "outputs": outputs,
-            "resources": []}
+    return {
+        "version": 4,
+        "terraform_version": "1.11.4",
+        "serial": 1,
+        "lineage": lineage,
+        "outputs": outputs,
+        "resources": [],
+    }
 
 
 def _type(value: Any) -> Any:

@@ -61,34 +61,63 @@ def _server_arn() -> str:
 def _sagemaker(operation: str, params: dict) -> dict:
     now = time.time()
     if operation == "DescribeMlflowTrackingServer":
-        return {"TrackingServerArn": _server_arn(), "TrackingServerName": params["TrackingServerName"],
-                "TrackingServerStatus": "Created", "IsActive": "Active",
-                "TrackingServerUrl": f"https://t-1.{WORLD['region']}.experiments.sagemaker.aws"}
+        return {
+            "TrackingServerArn": _server_arn(),
+            "TrackingServerName": params["TrackingServerName"],
+            "TrackingServerStatus": "Created",
+            "IsActive": "Active",
+            "TrackingServerUrl": f"https://t-1.{WORLD['region']}.experiments.sagemaker.aws",
+        }
     if operation == "CreatePresignedMlflowTrackingServerUrl":
         return {"AuthorizedUrl": f"https://t-1.{WORLD['region']}.experiments.sagemaker.aws/auth?authToken=x"}
     if operation == "DescribeDomain":
-        return {"DomainId": params["DomainId"], "VpcId": "vpc-0123456789abcdef0", "SubnetIds": WORLD["subnets"],
-                "DefaultUserSettings": {"SecurityGroups": WORLD["security_groups"]}, "Status": "InService"}
+        return {
+            "DomainId": params["DomainId"],
+            "VpcId": "vpc-0123456789abcdef0",
+            "SubnetIds": WORLD["subnets"],
+            "DefaultUserSettings": {"SecurityGroups": WORLD["security_groups"]},
+            "Status": "InService",
+        }
     if operation == "CreateTrainingJob":
         STATE["jobs"][params["TrainingJobName"]] = params
         _run_job(params)
-        return {"TrainingJobArn": f"arn:aws:sagemaker:{WORLD['region']}:{_account()}:training-job/"
-                                  f"{params['TrainingJobName']}"}
+        return {
+            "TrainingJobArn": f"arn:aws:sagemaker:{WORLD['region']}:{_account()}:training-job/"
+            f"{params['TrainingJobName']}"
+        }
     if operation == "DescribeTrainingJob":
         request = STATE["jobs"][params["TrainingJobName"]]
-        return {**{k: request[k] for k in ("TrainingJobName", "RoleArn", "OutputDataConfig", "ResourceConfig",
-                                              "StoppingCondition", "AlgorithmSpecification", "Environment")},
-                "TrainingJobArn": f"arn:aws:sagemaker:{WORLD['region']}:{_account()}:training-job/"
-                                  f"{params['TrainingJobName']}",
-                "TrainingJobStatus": "Completed", "SecondaryStatus": "Completed", "CreationTime": now,
-                "TrainingStartTime": now, "TrainingEndTime": now, "ModelArtifacts": {"S3ModelArtifacts": ""}}
+        return {
+            **{
+                k: request[k]
+                for k in (
+                    "TrainingJobName",
+                    "RoleArn",
+                    "OutputDataConfig",
+                    "ResourceConfig",
+                    "StoppingCondition",
+                    "AlgorithmSpecification",
+                    "Environment",
+                )
+            },
+            "TrainingJobArn": f"arn:aws:sagemaker:{WORLD['region']}:{_account()}:training-job/"
+            f"{params['TrainingJobName']}",
+            "TrainingJobStatus": "Completed",
+            "SecondaryStatus": "Completed",
+            "CreationTime": now,
+            "TrainingStartTime": now,
+            "TrainingEndTime": now,
+            "ModelArtifacts": {"S3ModelArtifacts": ""},
+        }
     raise AssertionError(f"the driver has no stubbed answer for sagemaker:{operation}; add one")
 
 
 def _codeartifact(operation: str, params: dict) -> dict:
     if operation == "GetRepositoryEndpoint":
-        return {"repositoryEndpoint": f"https://{params['domain']}-{params['domainOwner']}.d.codeartifact."
-                                      f"{WORLD['region']}.amazonaws.com/pypi/{params['repository']}/"}
+        return {
+            "repositoryEndpoint": f"https://{params['domain']}-{params['domainOwner']}.d.codeartifact."
+            f"{WORLD['region']}.amazonaws.com/pypi/{params['repository']}/"
+        }
     if operation == "GetAuthorizationToken":
         return {"authorizationToken": "token", "expiration": time.time() + 3600}
     raise AssertionError(f"the driver has no stubbed answer for codeartifact:{operation}; add one")
@@ -135,8 +164,11 @@ def _run_job(request: dict) -> None:
 
     STATE["recording"] = False
     try:
-        StoredFunction(sagemaker_session=Session(), s3_base_uri=request["OutputDataConfig"]["S3OutputPath"],
-                       hmac_key=request["Environment"]["REMOTE_FUNCTION_SECRET_KEY"]).load_and_invoke()
+        StoredFunction(
+            sagemaker_session=Session(),
+            s3_base_uri=request["OutputDataConfig"]["S3OutputPath"],
+            hmac_key=request["Environment"]["REMOTE_FUNCTION_SECRET_KEY"],
+        ).load_and_invoke()
     finally:
         STATE["recording"] = True
 
@@ -156,34 +188,62 @@ def notebook(args: argparse.Namespace) -> dict:
     s3.create_bucket(Bucket=args.bucket, CreateBucketConfiguration={"LocationConstraint": WORLD["region"]})
     s3.put_object(Bucket=args.bucket, Key="data/ai4i2020.csv", Body=Path(args.data).read_bytes())
     settings.default_path().parent.mkdir(parents=True, exist_ok=True)
-    settings.default_path().write_text(json.dumps({
-        "schema_version": 1, "region": WORLD["region"], "account_id": _account(),
-        "codeartifact_domain": "studio-dev", "codeartifact_domain_owner": _account(), "codeartifact_repository": "pip",
-        "tracking_server_arn": _server_arn(), "mlflow_version": "2.16", "notebooks_bucket": args.bucket,
-        "data_uri": f"s3://{args.bucket}/data/ai4i2020.csv", "remote_s3_root_uri": f"s3://{args.bucket}/remote-functions",
-        "kms_key_arn": args.kms_key, "subnet_ids": WORLD["subnets"], "security_group_ids": WORLD["security_groups"],
-        "execution_role_arn": args.role,
-    }))
+    settings.default_path().write_text(
+        json.dumps(
+            {
+                "schema_version": 1,
+                "region": WORLD["region"],
+                "account_id": _account(),
+                "codeartifact_domain": "studio-dev",
+                "codeartifact_domain_owner": _account(),
+                "codeartifact_repository": "pip",
+                "tracking_server_arn": _server_arn(),
+                "mlflow_version": "2.16",
+                "notebooks_bucket": args.bucket,
+                "data_uri": f"s3://{args.bucket}/data/ai4i2020.csv",
+                "remote_s3_root_uri": f"s3://{args.bucket}/remote-functions",
+                "kms_key_arn": args.kms_key,
+                "subnet_ids": WORLD["subnets"],
+                "security_group_ids": WORLD["security_groups"],
+                "execution_role_arn": args.role,
+            }
+        )
+    )
     STATE["recording"] = True
 
     # Cell 3: the parameters left empty, filled from the settings file.
     lab_settings = settings.load()
-    p = settings.fill(lab_settings, tracking_uri="", tracking_server_arn="", data_path="", region="",
-                      codeartifact_domain="", codeartifact_repository="", codeartifact_domain_owner="",
-                      remote_s3_root_uri="")
+    p = settings.fill(
+        lab_settings,
+        tracking_uri="",
+        tracking_server_arn="",
+        data_path="",
+        region="",
+        codeartifact_domain="",
+        codeartifact_repository="",
+        codeartifact_domain_owner="",
+        remote_s3_root_uri="",
+    )
     domain_id = WORLD["domain_id"]
     # Cell 5: CodeArtifact and the pip login (its AWS CLI calls: the `cli` mode).
     repository = studio.codeartifact_repository(
-        domain=p["codeartifact_domain"], repository=p["codeartifact_repository"],
-        owner=p["codeartifact_domain_owner"], region=p["region"], sts_client_factory=studio.cli_sts_client)
+        domain=p["codeartifact_domain"],
+        repository=p["codeartifact_repository"],
+        owner=p["codeartifact_domain_owner"],
+        region=p["region"],
+        sts_client_factory=studio.cli_sts_client,
+    )
     login: list[list[str]] = []
     studio.pip_login(repository, run=lambda argv, **_: login.append(list(argv)) or _Done())
     # Cell 7: the tracking server from the settings (without them there is none to look up: the
     # server carries no domain tag).
     session = boto3.session.Session(region_name=p["region"])
     tracking_uri = studio.resolve_tracking_uri(
-        tracking_uri="", tracking_server_arn=p["tracking_server_arn"], on_aws=True,
-        sagemaker_client_factory=lambda: session.client("sagemaker"))
+        tracking_uri="",
+        tracking_server_arn=p["tracking_server_arn"],
+        on_aws=True,
+        sagemaker_client_factory=lambda: session.client("sagemaker"),
+    )
     # Without settings the owner is the caller's account and the pip endpoint is checked first.
     studio.codeartifact_pypi_endpoint(session.client("codeartifact"), repository)
     # Cell 9: the MLflow UI link.
@@ -191,25 +251,41 @@ def notebook(args: argparse.Namespace) -> dict:
     # Cell 11: the data set from S3.
     frame = load_dataset(p["data_path"], s3_client=session.client("s3"))
     # Cell 13: @remote in the VPC of the settings (without them, the domain's).
-    network = studio.job_network(subnet_ids=lab_settings.subnet_ids, security_group_ids=lab_settings.security_group_ids,
-                                 domain_id=domain_id, sagemaker_client_factory=lambda: session.client("sagemaker"))
-    studio.job_network(subnet_ids=(), security_group_ids=(), domain_id=domain_id,
-                       sagemaker_client_factory=lambda: session.client("sagemaker"))
+    network = studio.job_network(
+        subnet_ids=lab_settings.subnet_ids,
+        security_group_ids=lab_settings.security_group_ids,
+        domain_id=domain_id,
+        sagemaker_client_factory=lambda: session.client("sagemaker"),
+    )
+    studio.job_network(
+        subnet_ids=(),
+        security_group_ids=(),
+        domain_id=domain_id,
+        sagemaker_client_factory=lambda: session.client("sagemaker"),
+    )
     requirements = Path(args.workdir) / "requirements.txt"
     requirements.write_text("pandas\n")
     remote_settings = execution.RemoteSettings(
-        subnets=network.subnets, security_group_ids=network.security_groups, dependencies=str(requirements),
+        subnets=network.subnets,
+        security_group_ids=network.security_groups,
+        dependencies=str(requirements),
         pre_execution_commands=(studio.codeartifact_login_shell(repository),),
         s3_root_uri=p["remote_s3_root_uri"] or execution.default_s3_root_uri(p["data_path"]),
-        role=lab_settings.execution_role_arn or None, image_uri=execution.job_image_uri(""),
-        kms_key_arn=lab_settings.kms_key_arn or None, keep_alive_period_in_seconds=0)
+        role=lab_settings.execution_role_arn or None,
+        image_uri=execution.job_image_uri(""),
+        kms_key_arn=lab_settings.kms_key_arn or None,
+        keep_alive_period_in_seconds=0,
+    )
     job = execution.make_runner("remote", remote_settings, session=execution.sagemaker_session(session))
     # Cells 15-16: one job (the preprocessing step's function), through the real SDK.
     result = job(preprocess)(frame, 42)
     assert sum(result.splits.sizes().values()) == len(frame), "the job's result did not come back"
     request = next(iter(STATE["jobs"].values()))
-    return {"login": login[0], "job": {k: request.get(k) for k in ("VpcConfig", "OutputDataConfig", "RoleArn")},
-            "job_volume_kms": request["ResourceConfig"].get("VolumeKmsKeyId")}
+    return {
+        "login": login[0],
+        "job": {k: request.get(k) for k in ("VpcConfig", "OutputDataConfig", "RoleArn")},
+        "job_volume_kms": request["ResourceConfig"].get("VolumeKmsKeyId"),
+    }
 
 
 class _Done:

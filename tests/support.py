@@ -49,8 +49,9 @@ def run_studio_python(code: str, *args: str, env: dict | None = None, timeout: i
     """Run ``code`` with the Studio interpreter (the real SageMaker SDK); return its stdout."""
     import subprocess
 
-    result = subprocess.run([str(require_studio_python()), "-c", code, *args], capture_output=True, text=True,
-                            env=env, timeout=timeout)
+    result = subprocess.run(
+        [str(require_studio_python()), "-c", code, *args], capture_output=True, text=True, env=env, timeout=timeout
+    )
     if result.returncode != 0:
         raise AssertionError(f"studio interpreter failed ({result.returncode}):\n{result.stderr[-4000:]}")
     return result.stdout

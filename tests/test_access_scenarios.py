@@ -63,7 +63,8 @@ def test_the_synthesized_roles_are_the_ones_evaluated(synth, synth_variant, synt
         RESOURCE_POLICIES.write_text(text, encoding="utf-8")
     assert json.loads(text) == json.loads(RESOURCE_POLICIES.read_text()), (
         f"the synthesized bucket or key policies changed: review, then regenerate {RESOURCE_POLICIES.name} "
-        "(STUDIO_REGENERATE_GOLDEN=1 pytest tests/test_access_scenarios.py)")
+        "(STUDIO_REGENERATE_GOLDEN=1 pytest tests/test_access_scenarios.py)"
+    )
 
 
 def _params():
@@ -78,7 +79,8 @@ def test_scenario(scenario: access.Scenario, mode: str, syntheses):
     verdict = "allowed" if decision.allowed else "denied"
     assert decision.as_expected, (
         f"{scenario.story}: {scenario.action} on {decision.resource} is {verdict} in {mode} mode, "
-        f"expected {scenario.expect} (context {decision.context})")
+        f"expected {scenario.expect} (context {decision.context})"
+    )
 
 
 def test_both_modes_have_positive_and_negative_scenarios():
@@ -91,26 +93,53 @@ def test_the_issues_negatives_are_all_there():
     """Other buckets and keys, another tracking server, CodeArtifact domain and repository,
     passing other roles, jobs outside the VPC, domain and server administration, IAM writes."""
     denied = {(s.principal, s.action) for s in SCENARIOS if not s.allowed}
-    for needed in [("execution", "s3:GetObject"), ("execution", "s3:PutObject"), ("execution", "kms:Decrypt"),
-                   ("execution", "sagemaker-mlflow:LogMetric"),
-                   ("execution", "sagemaker:CreatePresignedMlflowTrackingServerUrl"),
-                   ("execution", "codeartifact:GetAuthorizationToken"), ("execution", "codeartifact:ReadFromRepository"),
-                   ("execution", "iam:PassRole"), ("execution", "sagemaker:CreateTrainingJob"),
-                   ("execution", "sagemaker:CreateProcessingJob"), ("execution", "sagemaker:CreateDomain"),
-                   ("execution", "sagemaker:DeleteDomain"), ("execution", "sagemaker:CreateMlflowTrackingServer"),
-                   ("execution", "sagemaker:DeleteMlflowTrackingServer"), ("execution", "iam:PutRolePolicy"),
-                   ("execution", "iam:CreateRole")]:
+    for needed in [
+        ("execution", "s3:GetObject"),
+        ("execution", "s3:PutObject"),
+        ("execution", "kms:Decrypt"),
+        ("execution", "sagemaker-mlflow:LogMetric"),
+        ("execution", "sagemaker:CreatePresignedMlflowTrackingServerUrl"),
+        ("execution", "codeartifact:GetAuthorizationToken"),
+        ("execution", "codeartifact:ReadFromRepository"),
+        ("execution", "iam:PassRole"),
+        ("execution", "sagemaker:CreateTrainingJob"),
+        ("execution", "sagemaker:CreateProcessingJob"),
+        ("execution", "sagemaker:CreateDomain"),
+        ("execution", "sagemaker:DeleteDomain"),
+        ("execution", "sagemaker:CreateMlflowTrackingServer"),
+        ("execution", "sagemaker:DeleteMlflowTrackingServer"),
+        ("execution", "iam:PutRolePolicy"),
+        ("execution", "iam:CreateRole"),
+    ]:
         assert needed in denied, needed
 
 
 def test_the_mlflow_plugin_actions_the_lab_needs_are_covered():
     allowed = {s.action for s in SCENARIOS if s.allowed and s.principal == "execution"}
-    for action in ("CreatePresignedMlflowTrackingServerUrl", "DescribeMlflowTrackingServer",
-                   "ListMlflowTrackingServers", "ListTags"):
+    for action in (
+        "CreatePresignedMlflowTrackingServerUrl",
+        "DescribeMlflowTrackingServer",
+        "ListMlflowTrackingServers",
+        "ListTags",
+    ):
         assert f"sagemaker:{action}" in allowed
-    for action in ("SearchExperiments", "GetExperimentByName", "CreateExperiment", "CreateRun", "UpdateRun",
-                   "LogBatch", "LogInputs", "LogModel", "SetTag", "CreateRegisteredModel", "CreateModelVersion",
-                   "GetModelVersion", "GetDownloadURIForModelVersionArtifacts", "SetModelVersionTag", "AccessUI"):
+    for action in (
+        "SearchExperiments",
+        "GetExperimentByName",
+        "CreateExperiment",
+        "CreateRun",
+        "UpdateRun",
+        "LogBatch",
+        "LogInputs",
+        "LogModel",
+        "SetTag",
+        "CreateRegisteredModel",
+        "CreateModelVersion",
+        "GetModelVersion",
+        "GetDownloadURIForModelVersionArtifacts",
+        "SetModelVersionTag",
+        "AccessUI",
+    ):
         assert f"sagemaker-mlflow:{action}" in allowed
 
 
@@ -134,10 +163,14 @@ def test_every_statement_of_ours_decides_a_scenario(syntheses):
     """Nothing is granted or denied without a scenario that says why: every statement of our
     policies, in both modes, is the `by` of at least one scenario."""
     named = {(s.principal, statement) for s in SCENARIOS for statement in s.by}
-    unexplained = [f"{mode}: {role.name} {name}/{statement.get('Sid')}"
-                   for mode, synthesis in syntheses.items() for kind, role in synthesis.roles.items()
-                   for name, document in role.own_policies()
-                   for statement in document["Statement"] if (kind, f"{name}/{statement.get('Sid')}") not in named]
+    unexplained = [
+        f"{mode}: {role.name} {name}/{statement.get('Sid')}"
+        for mode, synthesis in syntheses.items()
+        for kind, role in synthesis.roles.items()
+        for name, document in role.own_policies()
+        for statement in document["Statement"]
+        if (kind, f"{name}/{statement.get('Sid')}") not in named
+    ]
     assert not unexplained, "statements no scenario is decided by:\n" + "\n".join(unexplained)
 
 
@@ -156,20 +189,26 @@ def _undo(synthesis: access.Synthesis, edit) -> access.Synthesis:
 def _text_edit(old: str, new: str):
     def edit(role: str, name: str, doc: dict) -> dict:
         return json.loads(json.dumps(doc).replace(old, new))
+
     return edit
 
 
 def _drop_statements(*sids: str):
     def edit(role: str, name: str, doc: dict) -> dict:
         return {**doc, "Statement": [s for s in doc["Statement"] if s.get("Sid") not in sids]}
+
     return edit
 
 
 def _mlflow_trust_with_source_account(role: str, name: str, doc: dict) -> dict:
     if name != "trust" or not role.endswith("-mlflow"):
         return doc
-    return {**doc, "Statement": [{**s, "Condition": {"StringEquals": {"aws:SourceAccount": "111122223333"}}}
-                                 for s in doc["Statement"]]}
+    return {
+        **doc,
+        "Statement": [
+            {**s, "Condition": {"StringEquals": {"aws:SourceAccount": "111122223333"}}} for s in doc["Statement"]
+        ],
+    }
 
 
 # (blocker text in the scenario file, modes, the code before the fix)
@@ -195,7 +234,8 @@ def test_each_blocker_has_a_scenario_that_fails_before_the_fix(blocker, synthese
                 continue
             assert access.evaluate(scenario, fixed).as_expected, (scenario.id, mode)
             assert not access.evaluate(scenario, before).as_expected, (
-                f"{scenario.id} passes in {mode} mode on the code before the fix: it proves nothing")
+                f"{scenario.id} passes in {mode} mode on the code before the fix: it proves nothing"
+            )
 
 
 def test_every_blocker_in_the_file_is_checked_before_the_fix():
@@ -220,44 +260,69 @@ def scenario(**fields) -> access.Scenario:
 def test_a_condition_key_nobody_thought_about_fails_the_scenario(managed):
     """AmazonSageMakerFullAccess reads any object tagged SageMaker=true: a negative scenario that
     does not say whether the object carries that tag must not pass by accident."""
-    other = scenario(resource={"BucketName": "other-bucket", "ObjectName": "x.csv"},
-                     context={"aws:ResourceAccount": "{account}"})
+    other = scenario(
+        resource={"BucketName": "other-bucket", "ObjectName": "x.csv"}, context={"aws:ResourceAccount": "{account}"}
+    )
     with pytest.raises(access.Unevaluable, match="s3:ExistingObjectTag/SageMaker"):
         access.evaluate(other, managed)
-    tagged = scenario(resource={"BucketName": "other-bucket", "ObjectName": "x.csv"},
-                      context={"s3:ExistingObjectTag/SageMaker": "true", "aws:ResourceAccount": "{account}"},
-                      absent=["s3:ExistingObjectTag/servicecatalog:provisioning"])
+    tagged = scenario(
+        resource={"BucketName": "other-bucket", "ObjectName": "x.csv"},
+        context={"s3:ExistingObjectTag/SageMaker": "true", "aws:ResourceAccount": "{account}"},
+        absent=["s3:ExistingObjectTag/servicecatalog:provisioning"],
+    )
     assert access.evaluate(tagged, managed).allowed  # AWS's managed policy really allows it
 
 
 def test_an_unknown_policy_variable_fails_the_scenario(managed):
     """The managed policy's space apps are scoped by ${sagemaker:DomainId}: without it in the
     request context principalmapper would compare the literal text."""
-    app = scenario(action="sagemaker:CreateApp", expect="allow",
-                   resource={"DomainId": "d-1", "UserProfileName": "u", "AppType": "JupyterLab", "AppName": "default"},
-                   absent=["sagemaker:OwnerUserProfileArn", "sagemaker:SpaceSharingType"])
+    app = scenario(
+        action="sagemaker:CreateApp",
+        expect="allow",
+        resource={"DomainId": "d-1", "UserProfileName": "u", "AppType": "JupyterLab", "AppName": "default"},
+        absent=["sagemaker:OwnerUserProfileArn", "sagemaker:SpaceSharingType"],
+    )
     with pytest.raises(access.Unevaluable, match=r"\$\{sagemaker:DomainId\}"):
         access.evaluate(app, managed)
 
 
 def test_an_operator_principalmapper_gets_wrong_for_absent_keys_fails(managed):
-    document = {"Version": "2012-10-17", "Statement": [
-        {"Effect": "Deny", "Action": "s3:GetObject", "Resource": "*", "Condition": {"StringNotLike": {"s3:prefix": "a*"}}}]}
+    document = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Deny",
+                "Action": "s3:GetObject",
+                "Resource": "*",
+                "Condition": {"StringNotLike": {"s3:prefix": "a*"}},
+            }
+        ],
+    }
     ctx = access.CaseInsensitiveDict({})
     with pytest.raises(access.Unevaluable, match="StringNotLike"):
         access.prepare_policy(document, "t", "s3:GetObject", "arn:aws:s3:::b/k", ctx, ["s3:prefix"], None)
-    unknown = {"Version": "2012-10-17", "Statement": [
-        {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*", "Condition": {"StringMatches": {"x:y": "z"}}}]}
+    unknown = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*", "Condition": {"StringMatches": {"x:y": "z"}}}
+        ],
+    }
     with pytest.raises(access.Unevaluable, match="not implemented"):
-        access.prepare_policy(unknown, "t", "s3:GetObject", "arn:aws:s3:::b/k", access.CaseInsensitiveDict({"x:y": "z"}),
-                              [], None)
+        access.prepare_policy(
+            unknown, "t", "s3:GetObject", "arn:aws:s3:::b/k", access.CaseInsensitiveDict({"x:y": "z"}), [], None
+        )
 
 
 def test_actions_and_arns_come_from_the_service_authorization_reference(managed):
     world = managed.world
-    assert access.resource_arn("sagemaker:CreateApp", {"DomainId": "d-1", "UserProfileName": "u",
-                                                       "AppType": "JupyterLab", "AppName": "default"}, world) == \
-        f"arn:aws:sagemaker:{world.region}:{world.account}:app/d-1/u/JupyterLab/default"
+    assert (
+        access.resource_arn(
+            "sagemaker:CreateApp",
+            {"DomainId": "d-1", "UserProfileName": "u", "AppType": "JupyterLab", "AppName": "default"},
+            world,
+        )
+        == f"arn:aws:sagemaker:{world.region}:{world.account}:app/d-1/u/JupyterLab/default"
+    )
     with pytest.raises(access.ScenarioError, match="not an action"):
         access.resource_arn("sagemaker:CreateAppp", {"DomainId": "d-1"}, world)
     with pytest.raises(access.ScenarioError, match="no single resource format"):
@@ -273,9 +338,11 @@ def test_every_scenario_action_exists_and_builds_its_arn(managed):
 
 def test_an_explicit_deny_in_a_bucket_policy_wins(managed):
     """The TLS-only Deny of our buckets decides a plain-HTTP request, whatever the roles may do."""
-    read = scenario(resource={"BucketName": managed.world.names["notebooks_bucket"], "ObjectName": "data/x.csv"},
-                    context={"aws:SecureTransport": "false", "aws:SourceVpce": "{vpce_s3_gateway}"},
-                    absent=["s3:ExistingObjectTag/SageMaker", "s3:ExistingObjectTag/servicecatalog:provisioning"])
+    read = scenario(
+        resource={"BucketName": managed.world.names["notebooks_bucket"], "ObjectName": "data/x.csv"},
+        context={"aws:SecureTransport": "false", "aws:SourceVpce": "{vpce_s3_gateway}"},
+        absent=["s3:ExistingObjectTag/SageMaker", "s3:ExistingObjectTag/servicecatalog:provisioning"],
+    )
     assert not access.evaluate(read, managed).allowed
     secure = scenario(resource=read.resource, absent=read.absent, context={"aws:SourceVpce": "{vpce_s3_gateway}"})
     assert access.evaluate(secure, managed).allowed
@@ -283,8 +350,10 @@ def test_an_explicit_deny_in_a_bucket_policy_wins(managed):
 
 def test_scenario_file_problems_are_reported_together(tmp_path):
     path = tmp_path / "s.toml"
-    path.write_text('[[scenario]]\nid = "a"\nstory = "s"\nprincipal = "nobody"\naction = "s3:GetObject"\n'
-                    'expect = "maybe"\nmodes = ["cloud"]\ncolour = 1\n')
+    path.write_text(
+        '[[scenario]]\nid = "a"\nstory = "s"\nprincipal = "nobody"\naction = "s3:GetObject"\n'
+        'expect = "maybe"\nmodes = ["cloud"]\ncolour = 1\n'
+    )
     with pytest.raises(access.ScenarioError) as error:
         access.load_scenarios(path)
     for part in ("expect must be", "principal 'nobody'", "modes ['cloud']", "unknown keys ['colour']"):
@@ -300,7 +369,8 @@ def test_the_docs_table_of_what_each_role_may_do_is_the_scenario_file():
     assert access.DOCS_BEGIN in text and access.DOCS_END in text
     assert access.docs_with_table(text, SCENARIOS) == text, (
         "docs/security.md's 'What each role may do' table differs from policy/access-scenarios.toml: "
-        "run `python -m isolated_studio.checks.access --docs`")
+        "run `python -m isolated_studio.checks.access --docs`"
+    )
 
 
 def test_the_docs_command_rewrites_the_access_table(tmp_path, monkeypatch):
@@ -318,4 +388,3 @@ def test_the_docs_table_has_one_row_per_scenario():
     table = access.role_table(SCENARIOS).splitlines()
     assert len(table) == 2 + len(SCENARIOS)
     assert any("| **denied** |" in row and "`iam:PassRole`" in row for row in table)
-

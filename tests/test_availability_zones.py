@@ -23,8 +23,10 @@ def network(config) -> dict:
 def in_region(dev_config):
     # The network stack alone: ca-central-1 has no CodeArtifact, so the whole configuration is refused
     # there (test_a_region_without_codeartifact_is_refused); the zones are the network's concern.
-    return {region: network(dev_config.model_copy(update={"region": region}))
-            for region in ("ap-northeast-1", "ca-central-1")}
+    return {
+        region: network(dev_config.model_copy(update={"region": region}))
+        for region in ("ap-northeast-1", "ca-central-1")
+    }
 
 
 @pytest.mark.parametrize("region", ["ap-northeast-1", "ca-central-1"])
@@ -35,7 +37,8 @@ def test_subnets_take_the_zones_the_account_has_available(in_region, region):
     assert zones["filter"] == [{"name": "zone-type", "values": ["availability-zone"]}]  # no Local Zones
     subnets = sorted(doc["resource"]["aws_subnet"].values(), key=lambda s: s["cidr_block"])
     assert [s["availability_zone"] for s in subnets] == [
-        f"${{element(data.aws_availability_zones.{name}.names, {i})}}" for i in range(2)]
+        f"${{element(data.aws_availability_zones.{name}.names, {i})}}" for i in range(2)
+    ]
     # Nothing in the stack names a zone by letter.
     assert f"{region}b" not in json.dumps(doc) and f"{region}a" not in json.dumps(doc)
 
@@ -47,13 +50,16 @@ def test_a_subnet_created_in_a_zone_stays_there(in_region):
 
 
 def test_zones_pinned_by_id_are_used_as_given(dev_config):
-    pinned = dev_config.model_copy(update={"network": dev_config.network.model_copy(
-        update={"availability_zone_ids": ("usw2-az4", "usw2-az1")})})
+    pinned = dev_config.model_copy(
+        update={"network": dev_config.network.model_copy(update={"availability_zone_ids": ("usw2-az4", "usw2-az1")})}
+    )
     doc = network(pinned)
     assert "aws_availability_zones" not in doc.get("data", {})
     subnets = sorted(doc["resource"]["aws_subnet"].values(), key=lambda s: s["cidr_block"])
     assert [(s["availability_zone_id"], "availability_zone" in s) for s in subnets] == [
-        ("usw2-az4", False), ("usw2-az1", False)]
+        ("usw2-az4", False),
+        ("usw2-az1", False),
+    ]
     assert [s["tags"]["Name"] for s in subnets] == ["studio-dev-private-usw2-az4", "studio-dev-private-usw2-az1"]
 
 
@@ -70,4 +76,5 @@ def test_a_region_without_codeartifact_is_refused():
         "; way out: deploy to a region of aws that has every service the stacks need (ap-northeast-1, ap-south-1, "
         "ap-southeast-1, ap-southeast-2, eu-central-1, eu-north-1, eu-south-1, eu-west-1, eu-west-2, eu-west-3, us-east-1, "
         "us-east-2, us-west-2); if AWS has launched it in ca-central-1 since, upgrade botocore in Pipfile.lock and run "
-        "`python -m isolated_studio.config.aws_constraints`"]
+        "`python -m isolated_studio.config.aws_constraints`"
+    ]

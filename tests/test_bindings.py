@@ -38,8 +38,11 @@ FULL_IMPORT_SYNTH = textwrap.dedent("""
 def _files(root: Path) -> dict[str, bytes]:
     """What synthesis wrote; not what `terraform init` adds to the shared stack directories
     when a Terraform test runs first (the suite runs in random order)."""
-    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*"))
-            if p.is_file() and not any(part.startswith(".terraform") for part in p.relative_to(root).parts)}
+    return {
+        p.relative_to(root).as_posix(): p.read_bytes()
+        for p in sorted(root.rglob("*"))
+        if p.is_file() and not any(part.startswith(".terraform") for part in p.relative_to(root).parts)
+    }
 
 
 def test_fast_path_loads_only_what_the_stacks_use(synth, tmp_path):
@@ -57,8 +60,14 @@ def test_fast_and_full_import_synthesize_identical_output_for_every_stack(synth,
 
     env = {**os.environ, "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20", "AWS_REGION": "us-west-2"}
     (tmp_path / "full").mkdir()
-    full = subprocess.Popen([sys.executable, "-c", FULL_IMPORT_SYNTH, str(tmp_path / "full")], cwd=ROOT, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    full = subprocess.Popen(
+        [sys.executable, "-c", FULL_IMPORT_SYNTH, str(tmp_path / "full")],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     # Fresh output directories: other tests run terraform in the session's.
     (tmp_path / "fast").mkdir()
     for name, config in (("default", synth.config), ("variant", synth_variant.config)):
@@ -97,7 +106,9 @@ def _fake_package(root: Path, name: str, init: str = FAKE_INIT, jsii: bool = Tru
         (package / sub / "__init__.py").write_text(("from .._jsii import *\n" if jsii else "") + f"NAME = {sub!r}\n")
     if jsii:
         (package / "_jsii").mkdir()
-        (package / "_jsii" / "__init__.py").write_text("__jsii_assembly__ = 'loaded'\n__all__ = ['__jsii_assembly__']\n")
+        (package / "_jsii" / "__init__.py").write_text(
+            "__jsii_assembly__ = 'loaded'\n__all__ = ['__jsii_assembly__']\n"
+        )
     (package / "__init__.py").write_text(init)
 
 
@@ -121,12 +132,16 @@ def test_resource_modules_load_on_demand_with_the_assembly(fake, capsys):
     assert capsys.readouterr().err == ""
 
 
-@pytest.mark.parametrize("layout, reason", [
-    ({"jsii": False, "init": FAKE_INIT.replace("from ._jsii import *", "")}, "no _jsii assembly module"),
-    ({"init": FAKE_INIT.replace("from ._jsii import *", "")}, "does not import its _jsii assembly"),
-    ({"init": FAKE_INIT.replace("from . import alpha\nfrom . import beta", "")}, "no eager submodule imports"),
-    ({"init": FAKE_INIT + "from . import gamma\n"}, "imports 'gamma', which is not a subpackage"),
-], ids=["no-jsii", "no-assembly-import", "no-eager-imports", "unknown-submodule"])
+@pytest.mark.parametrize(
+    "layout, reason",
+    [
+        ({"jsii": False, "init": FAKE_INIT.replace("from ._jsii import *", "")}, "no _jsii assembly module"),
+        ({"init": FAKE_INIT.replace("from ._jsii import *", "")}, "does not import its _jsii assembly"),
+        ({"init": FAKE_INIT.replace("from . import alpha\nfrom . import beta", "")}, "no eager submodule imports"),
+        ({"init": FAKE_INIT + "from . import gamma\n"}, "imports 'gamma', which is not a subpackage"),
+    ],
+    ids=["no-jsii", "no-assembly-import", "no-eager-imports", "unknown-submodule"],
+)
 def test_an_unexpected_layout_falls_back_to_the_full_import_with_a_one_line_warning(fake, capsys, layout, reason):
     name = f"fake_provider_{len(reason)}"
     if "gamma" in layout.get("init", ""):
@@ -162,8 +177,9 @@ def _node_package(root: Path, scope: str, index: str = EAGER_INDEX) -> Path:
     lib = root / "node_modules" / scope / "lib"
     lib.mkdir(parents=True)
     for name in ("alpha", "beta"):
-        (lib / f"{name}.js").write_text(f'globalThis.loaded = (globalThis.loaded || []).concat("{name}");\n'
-                                        f'exports.NAME = "{name}";\n')
+        (lib / f"{name}.js").write_text(
+            f'globalThis.loaded = (globalThis.loaded || []).concat("{name}");\nexports.NAME = "{name}";\n'
+        )
     (lib / "index.js").write_text(index)
     return lib / "index.js"
 
@@ -175,8 +191,9 @@ def _node(index: Path) -> subprocess.CompletedProcess[str]:
         const name = index.beta.NAME;
         console.log(JSON.stringify({{before, name, after: globalThis.loaded || [], keys: Object.keys(index).sort()}}));
     """)
-    return subprocess.run(["node", "--require", str(bindings.LAZY_REQUIRES), "-e", script],
-                          capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        ["node", "--require", str(bindings.LAZY_REQUIRES), "-e", script], capture_output=True, text=True, timeout=60
+    )
 
 
 def test_node_requires_a_provider_module_only_when_its_export_is_first_used(tmp_path):

@@ -29,14 +29,23 @@ def hcl_outdir(tmp_path_factory):
             pytest.fail("node_modules/.bin/cdktf is missing: `make cli` installs the pinned cdktf CLI")
         pytest.skip("the cdktf CLI is not installed (make cli)")
     outdir = tmp_path_factory.mktemp("hcl")
-    env = {**os.environ, "CHECKPOINT_DISABLE": "1", "CI": "true", "AWS_REGION": "us-west-2",
-           "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20"}
+    env = {
+        **os.environ,
+        "CHECKPOINT_DISABLE": "1",
+        "CI": "true",
+        "AWS_REGION": "us-west-2",
+        "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
+    }
     env.pop("STUDIO_CONFIG", None)
     env.pop("STUDIO_ENV", None)
     # The app command of cdktf.json is `pipenv run ...`; the test runs inside that environment.
     proc = subprocess.run(
         [str(CDKTF), "synth", "--hcl", "--app", f"{sys.executable} main.py", "--output", str(outdir)],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     return outdir

@@ -66,10 +66,25 @@ class Cli:
         # that environment, so it names the same interpreter.
         # `npx cdktf`, as docs/operations.md writes it: npm applies the project's .npmrc (the preload that
         # keeps cdktf from calling home).
-        command = ["npx", "--no-install", "cdktf", *args, "--app", f"{sys.executable} main.py",
-                   "--output", str(self.outdir)]
-        return subprocess.run(command, cwd=PROJECT_ROOT, env=self.env, stdin=subprocess.DEVNULL,
-                              capture_output=True, text=True, timeout=timeout_s)
+        command = [
+            "npx",
+            "--no-install",
+            "cdktf",
+            *args,
+            "--app",
+            f"{sys.executable} main.py",
+            "--output",
+            str(self.outdir),
+        ]
+        return subprocess.run(
+            command,
+            cwd=PROJECT_ROOT,
+            env=self.env,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=timeout_s,
+        )
 
     def client(self, service: str) -> Any:
         return aws_client(self.config, service)
@@ -134,7 +149,9 @@ def deployed(cli: Cli, deploy, outputs) -> dict[str, Any]:
     return {
         "vpcs": ec2.describe_vpcs(Filters=[{"Name": "vpc-id", "Values": [net["vpc_id"]]}])["Vpcs"],
         "subnets": ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [net["vpc_id"]]}])["Subnets"],
-        "state_object": cli.client("s3").head_object(Bucket=cli.config.state.bucket, Key=cli.config.state_key("network")),
+        "state_object": cli.client("s3").head_object(
+            Bucket=cli.config.state.bucket, Key=cli.config.state_key("network")
+        ),
     }
 
 
@@ -172,10 +189,16 @@ def whole_workload(cli: Cli, deploy) -> dict[str, Any]:
         if not network_failed_first:
             break
         (cli.root / f"whole-workload-attempt-{len(attempts)}.log").write_text(
-            f"{describe(proc)}\n--- locks\n{json.dumps(locks, indent=2)}\n")
-        unlock = subprocess.run(["terraform", "force-unlock", "-force", locks[network_lock]["ID"]],
-                                cwd=cli.outdir / "stacks" / "network", env=cli.env,
-                                capture_output=True, text=True, timeout=120)
+            f"{describe(proc)}\n--- locks\n{json.dumps(locks, indent=2)}\n"
+        )
+        unlock = subprocess.run(
+            ["terraform", "force-unlock", "-force", locks[network_lock]["ID"]],
+            cwd=cli.outdir / "stacks" / "network",
+            env=cli.env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert unlock.returncode == 0, describe(unlock)
     last = attempts[-1]
     return {"proc": last["proc"], "locks": sorted(last["locks"]), "attempts": attempts}
@@ -253,19 +276,28 @@ def test_a_deploy_of_the_whole_workload_is_refused_at_once_with_the_way_out(cli,
         # fresh clones: the plan, then only "Invoking Terraform CLI failed with exit code 1").
         # Which refusal it was is then asked of Terraform itself, in the directory cdktf ran.
         stack = cli.outdir / "stacks" / "workload"
-        plan = subprocess.run(["terraform", "plan", "-input=false", "-lock=false", "-no-color"], cwd=stack,
-                              env=cli.env, capture_output=True, text=True, timeout=300)
+        plan = subprocess.run(
+            ["terraform", "plan", "-input=false", "-lock=false", "-no-color"],
+            cwd=stack,
+            env=cli.env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         assert plan.returncode != 0, plan.stdout[-2000:]
         out = plan.stdout + plan.stderr
     assert "Resource precondition failed" in out, out[-3000:]
     flat = " ".join(out.replace("│", " ").split())
-    assert ("The emulator (moto) cannot create SageMaker domains, user profiles, lifecycle configurations, "
-            "MLflow tracking servers or CodeArtifact") in flat, out[-3000:]
+    assert (
+        "The emulator (moto) cannot create SageMaker domains, user profiles, lifecycle configurations, "
+        "MLflow tracking servers or CodeArtifact"
+    ) in flat, out[-3000:]
     assert 'STUDIO_ENV=emulator make deploy ARGS="--yes --emulator-scope"' in flat, out[-3000:]
 
 
 def test_no_command_prints_an_error_for_the_telemetry_a_machine_without_internet_cannot_send(
-        bootstrap, deploy, diff, whole_workload):
+    bootstrap, deploy, diff, whole_workload
+):
     """cdktf sends telemetry to checkpoint-api.hashicorp.com unless CHECKPOINT_DISABLE is set; the
     project's .npmrc preloads isolated_studio/node/cdktf-env, which sets it, so nobody has to."""
     for proc in (bootstrap, deploy, diff, whole_workload["proc"]):

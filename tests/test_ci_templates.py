@@ -56,19 +56,38 @@ def test_there_is_a_github_workflow_and_an_atlantis_config():
 @pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
 @pytest.mark.slow
 def test_github_workflow_matches_githubs_schema(path):
-    proc = subprocess.run([str(BIN / "check-jsonschema"), "--builtin-schema", "vendor.github-workflows", str(path)],
-                          capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [str(BIN / "check-jsonschema"), "--builtin-schema", "vendor.github-workflows", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
 @pytest.mark.slow
 def test_zizmor_finds_nothing_high_or_medium_and_nothing_is_suppressed():
-    proc = subprocess.run([str(BIN / "zizmor"), "--offline", "--persona", "pedantic", "--format", "json",
-                           str(ROOT / ".github" / "workflows")], capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [
+            str(BIN / "zizmor"),
+            "--offline",
+            "--persona",
+            "pedantic",
+            "--format",
+            "json",
+            str(ROOT / ".github" / "workflows"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode in (0, 10, 11, 12, 13, 14), proc.stderr  # zizmor exits >= 10 with findings
     findings = json.loads(proc.stdout or "[]")
-    serious = [(f["ident"], f["determinations"]["severity"]) for f in findings
-               if f["determinations"]["severity"] in ("High", "Medium")]
+    serious = [
+        (f["ident"], f["determinations"]["severity"])
+        for f in findings
+        if f["determinations"]["severity"] in ("High", "Medium")
+    ]
     assert serious == []
     # Even the pedantic audits (job names, documented permissions...) pass, with no ignore file.
     assert findings == [], [f["ident"] for f in findings]
@@ -88,8 +107,11 @@ def test_the_workflow_runs_each_event_through_make_with_least_privilege():
     for name, job in jobs.items():
         uses = [s["uses"] for s in job["steps"] if "uses" in s]
         assert all(re.fullmatch(r"[\w.-]+/[\w.-]+@[0-9a-f]{40}", u) for u in uses), (name, uses)
-        assert all(s.get("with", {}).get("persist-credentials") is False
-                   for s in job["steps"] if s.get("uses", "").startswith("actions/checkout@")), name
+        assert all(
+            s.get("with", {}).get("persist-credentials") is False
+            for s in job["steps"]
+            if s.get("uses", "").startswith("actions/checkout@")
+        ), name
         if any("configure-aws-credentials" in u for u in uses):
             assert job["permissions"].get("id-token") == "write", name
         assert "write" not in {v for k, v in job["permissions"].items() if k not in ("id-token", "pull-requests")}

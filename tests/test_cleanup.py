@@ -108,7 +108,9 @@ def expect_domain(stubber: Stubber) -> None:
     )
 
 
-def expect_apps(stubber: Stubber, apps: list[dict[str, Any]], token_in: str | None = None, token_out: str | None = None) -> None:
+def expect_apps(
+    stubber: Stubber, apps: list[dict[str, Any]], token_in: str | None = None, token_out: str | None = None
+) -> None:
     params: dict[str, Any] = {"DomainIdEquals": DOMAIN}
     if token_in:
         params["NextToken"] = token_in
@@ -118,7 +120,9 @@ def expect_apps(stubber: Stubber, apps: list[dict[str, Any]], token_in: str | No
     stubber.add_response("list_apps", response, params)
 
 
-def expect_spaces(stubber: Stubber, spaces: list[dict[str, Any]], token_in: str | None = None, token_out: str | None = None) -> None:
+def expect_spaces(
+    stubber: Stubber, spaces: list[dict[str, Any]], token_in: str | None = None, token_out: str | None = None
+) -> None:
     params: dict[str, Any] = {"DomainIdEquals": DOMAIN}
     if token_in:
         params["NextToken"] = token_in
@@ -128,7 +132,9 @@ def expect_spaces(stubber: Stubber, spaces: list[dict[str, Any]], token_in: str 
     stubber.add_response("list_spaces", response, params)
 
 
-def expect_delete_space_app(stubber: Stubber, space_name: str, app_type: str = "JupyterLab", name: str = "default") -> None:
+def expect_delete_space_app(
+    stubber: Stubber, space_name: str, app_type: str = "JupyterLab", name: str = "default"
+) -> None:
     stubber.add_response(
         "delete_app",
         {},
@@ -196,7 +202,9 @@ def test_deletes_every_app_on_both_pages_then_every_space(client: Any, stubber: 
     assert lines[-1] == f"domain {DOMAIN} is empty: deleted 3 apps and 2 spaces in 1m00s"
 
 
-def test_progress_line_names_each_app_its_status_and_the_elapsed_time(client: Any, stubber: Stubber, fake_time: FakeTime) -> None:
+def test_progress_line_names_each_app_its_status_and_the_elapsed_time(
+    client: Any, stubber: Stubber, fake_time: FakeTime
+) -> None:
     expect_domain(stubber)
     expect_apps(stubber, [space_app("alice-space", "InService"), space_app("bob-space", "InService")])
     expect_delete_space_app(stubber, "alice-space")
@@ -215,7 +223,9 @@ def test_progress_line_names_each_app_its_status_and_the_elapsed_time(client: An
     ) in lines
 
 
-def test_app_already_deleting_is_waited_for_but_not_deleted_again(client: Any, stubber: Stubber, fake_time: FakeTime) -> None:
+def test_app_already_deleting_is_waited_for_but_not_deleted_again(
+    client: Any, stubber: Stubber, fake_time: FakeTime
+) -> None:
     expect_domain(stubber)
     expect_apps(stubber, [space_app("alice-space", "Deleting")])
     expect_apps(stubber, [space_app("alice-space", "Deleting")])
@@ -273,7 +283,9 @@ def test_failed_deletion_stops_with_sagemakers_reason(client: Any, stubber: Stub
     assert fake_time.now - 1000.0 < 1800, "a failed deletion must not wait for the timeout"
 
 
-def test_spaces_are_not_touched_while_an_app_is_still_deleting(client: Any, stubber: Stubber, fake_time: FakeTime) -> None:
+def test_spaces_are_not_touched_while_an_app_is_still_deleting(
+    client: Any, stubber: Stubber, fake_time: FakeTime
+) -> None:
     expect_domain(stubber)
     expect_apps(stubber, [space_app("alice-space", "InService")])
     expect_delete_space_app(stubber, "alice-space")
@@ -389,32 +401,53 @@ def test_other_api_errors_are_not_swallowed(client: Any, stubber: Stubber, fake_
 
 
 def _profile(name: str, status: str) -> dict[str, Any]:
-    return {"DomainId": DOMAIN, "UserProfileName": name, "Status": status, "CreationTime": CREATED,
-            "LastModifiedTime": CREATED}
+    return {
+        "DomainId": DOMAIN,
+        "UserProfileName": name,
+        "Status": status,
+        "CreationTime": CREATED,
+        "LastModifiedTime": CREATED,
+    }
 
 
 def test_inventory_lists_what_is_live_across_pages_and_leaves_out_what_is_already_going(
-        client: Any, stubber: Stubber) -> None:
+    client: Any, stubber: Stubber
+) -> None:
     from isolated_studio.ops.cleanup import DomainInventory, inventory
 
     expect_domain(stubber)
     expect_apps(stubber, [space_app("alice-space", "InService"), space_app("gone-space", "Deleted")], token_out="a2")
-    expect_apps(stubber, [profile_app("bob", "Pending"), profile_app("carol", "Deleting"),
-                          profile_app("dave", "Failed", app_type="KernelGateway", name="datascience-1")], token_in="a2")
+    expect_apps(
+        stubber,
+        [
+            profile_app("bob", "Pending"),
+            profile_app("carol", "Deleting"),
+            profile_app("dave", "Failed", app_type="KernelGateway", name="datascience-1"),
+        ],
+        token_in="a2",
+    )
     shared = {**space("team"), "SpaceSharingSettingsSummary": {"SharingType": "Shared"}}
     del shared["OwnershipSettingsSummary"]
     expect_spaces(stubber, [space("alice-space"), space("old-space", "Deleting")], token_out="s2")
     expect_spaces(stubber, [shared, space("bob-space", "Failed")], token_in="s2")
-    stubber.add_response("list_user_profiles", {"UserProfiles": [_profile("alice", "InService"), _profile("x", "Deleting")],
-                                                "NextToken": "p2"}, {"DomainIdEquals": DOMAIN})
-    stubber.add_response("list_user_profiles", {"UserProfiles": [_profile("bob", "Failed")]},
-                         {"DomainIdEquals": DOMAIN, "NextToken": "p2"})
+    stubber.add_response(
+        "list_user_profiles",
+        {"UserProfiles": [_profile("alice", "InService"), _profile("x", "Deleting")], "NextToken": "p2"},
+        {"DomainIdEquals": DOMAIN},
+    )
+    stubber.add_response(
+        "list_user_profiles",
+        {"UserProfiles": [_profile("bob", "Failed")]},
+        {"DomainIdEquals": DOMAIN, "NextToken": "p2"},
+    )
 
     assert inventory(client, DOMAIN) == DomainInventory(
         domain_id=DOMAIN,
-        apps=(AppRef(DOMAIN, "JupyterLab", "default", space_name="alice-space"),
-              AppRef(DOMAIN, "JupyterServer", "default", user_profile_name="bob"),
-              AppRef(DOMAIN, "KernelGateway", "datascience-1", user_profile_name="dave")),
+        apps=(
+            AppRef(DOMAIN, "JupyterLab", "default", space_name="alice-space"),
+            AppRef(DOMAIN, "JupyterServer", "default", user_profile_name="bob"),
+            AppRef(DOMAIN, "KernelGateway", "datascience-1", user_profile_name="dave"),
+        ),
         spaces=(("alice-space", "alice"), ("team", None), ("bob-space", "bob")),
         user_profiles=("alice", "bob"),
     )
@@ -423,10 +456,18 @@ def test_inventory_lists_what_is_live_across_pages_and_leaves_out_what_is_alread
 def test_inventory_of_a_domain_that_is_gone_is_none_and_other_errors_are_raised(client: Any, stubber: Stubber) -> None:
     from isolated_studio.ops.cleanup import inventory
 
-    stubber.add_client_error("describe_domain", service_error_code="ResourceNotFound", http_status_code=400,
-                             expected_params={"DomainId": DOMAIN})
+    stubber.add_client_error(
+        "describe_domain",
+        service_error_code="ResourceNotFound",
+        http_status_code=400,
+        expected_params={"DomainId": DOMAIN},
+    )
     assert inventory(client, DOMAIN) is None
-    stubber.add_client_error("describe_domain", service_error_code="AccessDeniedException", http_status_code=400,
-                             expected_params={"DomainId": DOMAIN})
+    stubber.add_client_error(
+        "describe_domain",
+        service_error_code="AccessDeniedException",
+        http_status_code=400,
+        expected_params={"DomainId": DOMAIN},
+    )
     with pytest.raises(ClientError, match="AccessDeniedException"):
         inventory(client, DOMAIN)

@@ -28,13 +28,17 @@ from isolated_studio.ops.cleanup import CleanupFailed
 
 
 def test_an_app_that_disappears_between_list_and_delete_is_not_an_error(
-        client: Any, stubber: Stubber, fake_time: FakeTime) -> None:
+    client: Any, stubber: Stubber, fake_time: FakeTime
+) -> None:
     expect_domain(stubber)
     expect_apps(stubber, [space_app("alice-space", "InService")])
-    stubber.add_client_error("delete_app", service_error_code="ResourceNotFound",
-                             service_message="App does not exist", http_status_code=404,
-                             expected_params={"DomainId": DOMAIN, "SpaceName": "alice-space",
-                                              "AppType": "JupyterLab", "AppName": "default"})
+    stubber.add_client_error(
+        "delete_app",
+        service_error_code="ResourceNotFound",
+        service_message="App does not exist",
+        http_status_code=404,
+        expected_params={"DomainId": DOMAIN, "SpaceName": "alice-space", "AppType": "JupyterLab", "AppName": "default"},
+    )
     expect_apps(stubber, [])
     expect_spaces(stubber, [])
     lines: list[str] = []
@@ -46,31 +50,45 @@ def test_an_app_that_disappears_between_list_and_delete_is_not_an_error(
 
 
 def test_a_failed_space_deletion_stops_the_cleanup_with_sagemakers_reason(
-        client: Any, stubber: Stubber, fake_time: FakeTime) -> None:
+    client: Any, stubber: Stubber, fake_time: FakeTime
+) -> None:
     expect_domain(stubber)
     expect_apps(stubber, [])
     expect_spaces(stubber, [space("alice-space")])
     expect_delete_space(stubber, "alice-space")
     expect_spaces(stubber, [space("alice-space", status="Delete_Failed")])
-    stubber.add_response("describe_space", {
-        "DomainId": DOMAIN, "SpaceName": "alice-space", "Status": "Delete_Failed",
-        "FailureReason": "EFS access point fsap-0abc is still in use", "CreationTime": CREATED,
-    }, {"DomainId": DOMAIN, "SpaceName": "alice-space"})
+    stubber.add_response(
+        "describe_space",
+        {
+            "DomainId": DOMAIN,
+            "SpaceName": "alice-space",
+            "Status": "Delete_Failed",
+            "FailureReason": "EFS access point fsap-0abc is still in use",
+            "CreationTime": CREATED,
+        },
+        {"DomainId": DOMAIN, "SpaceName": "alice-space"},
+    )
 
-    with pytest.raises(CleanupFailed, match="deletion of space alice-space failed: EFS access point fsap-0abc is still in use"):
+    with pytest.raises(
+        CleanupFailed, match="deletion of space alice-space failed: EFS access point fsap-0abc is still in use"
+    ):
         run(client, fake_time, [], poll_s=10, timeout_s=1800)
     assert fake_time.sleeps == [10]  # stopped at the failure, not at the timeout
 
 
 def test_a_space_listed_as_failed_that_describe_shows_recovered_is_waited_for(
-        client: Any, stubber: Stubber, fake_time: FakeTime) -> None:
+    client: Any, stubber: Stubber, fake_time: FakeTime
+) -> None:
     expect_domain(stubber)
     expect_apps(stubber, [])
     expect_spaces(stubber, [space("bob-space")])
     expect_delete_space(stubber, "bob-space")
     expect_spaces(stubber, [space("bob-space", status="Delete_Failed")])
-    stubber.add_response("describe_space", {"DomainId": DOMAIN, "SpaceName": "bob-space", "Status": "Deleting"},
-                         {"DomainId": DOMAIN, "SpaceName": "bob-space"})
+    stubber.add_response(
+        "describe_space",
+        {"DomainId": DOMAIN, "SpaceName": "bob-space", "Status": "Deleting"},
+        {"DomainId": DOMAIN, "SpaceName": "bob-space"},
+    )
     expect_spaces(stubber, [])
 
     report = run(client, fake_time, [], poll_s=10)
@@ -83,7 +101,9 @@ def test_a_space_listed_as_failed_that_describe_shows_recovered_is_waited_for(
 from isolated_studio.ops.cleanup import CleanupTimeout, cleanup_domain  # noqa: E402
 
 
-def test_default_timeout_is_30_minutes_polled_every_15_seconds(client: Any, stubber: Stubber, fake_time: FakeTime) -> None:
+def test_default_timeout_is_30_minutes_polled_every_15_seconds(
+    client: Any, stubber: Stubber, fake_time: FakeTime
+) -> None:
     expect_domain(stubber)
     for _ in range(1800 // 15 + 1):
         expect_apps(stubber, [space_app("alice-space", "Deleting"), space_app("bob-space", "Deleting")])
@@ -93,7 +113,10 @@ def test_default_timeout_is_30_minutes_polled_every_15_seconds(client: Any, stub
 
     assert set(fake_time.sleeps) == {15} and sum(fake_time.sleeps) == 1800
     assert (error.value.kind, error.value.waited_s) == ("app", 1800)
-    assert "still there: JupyterLab/default in space alice-space: Deleting; JupyterLab/default in space bob-space" in str(error.value)
+    assert (
+        "still there: JupyterLab/default in space alice-space: Deleting; JupyterLab/default in space bob-space"
+        in str(error.value)
+    )
 
 
 @pytest.mark.parametrize("timeout_s, poll_s", [(0, 15), (60, 0), (-1, 15), (60, -1)])
@@ -105,8 +128,15 @@ def test_a_timeout_or_poll_interval_that_is_not_positive_is_refused(client: Any,
 
 def test_a_sub_second_timeout_and_poll_interval_are_allowed(client: Any, stubber: Stubber, fake_time: FakeTime) -> None:
     stubber.add_client_error("describe_domain", service_error_code="ResourceNotFound", http_status_code=400)
-    report = cleanup_domain(client, DOMAIN, timeout_s=0.5, poll_s=0.5, progress=lambda _l: None,
-                            sleep=fake_time.sleep, clock=fake_time.clock)
+    report = cleanup_domain(
+        client,
+        DOMAIN,
+        timeout_s=0.5,
+        poll_s=0.5,
+        progress=lambda _l: None,
+        sleep=fake_time.sleep,
+        clock=fake_time.clock,
+    )
     assert report.domain_id == DOMAIN and report.domain_found is False
 
 
@@ -123,8 +153,11 @@ def test_a_short_last_poll_is_still_slept(client: Any, stubber: Stubber, fake_ti
 def _failed_app_described(stubber: Stubber, response: dict[str, Any] | None) -> None:
     expect_domain(stubber)
     expect_apps(stubber, [space_app("alice-space", "InService")])
-    stubber.add_response("delete_app", {}, {"DomainId": DOMAIN, "SpaceName": "alice-space", "AppType": "JupyterLab",
-                                            "AppName": "default"})
+    stubber.add_response(
+        "delete_app",
+        {},
+        {"DomainId": DOMAIN, "SpaceName": "alice-space", "AppType": "JupyterLab", "AppName": "default"},
+    )
     expect_apps(stubber, [space_app("alice-space", "Failed")])
     if response is None:
         stubber.add_client_error("describe_app", service_error_code="ResourceNotFound", http_status_code=400)
@@ -132,7 +165,9 @@ def _failed_app_described(stubber: Stubber, response: dict[str, Any] | None) -> 
         stubber.add_response("describe_app", response)
 
 
-def test_an_app_listed_as_failed_but_already_gone_is_not_a_failure(client: Any, stubber: Stubber, fake_time: FakeTime) -> None:
+def test_an_app_listed_as_failed_but_already_gone_is_not_a_failure(
+    client: Any, stubber: Stubber, fake_time: FakeTime
+) -> None:
     _failed_app_described(stubber, None)
     expect_apps(stubber, [])
     expect_spaces(stubber, [])
@@ -141,8 +176,16 @@ def test_an_app_listed_as_failed_but_already_gone_is_not_a_failure(client: Any, 
 
 
 def test_a_failed_app_without_a_reason_says_so(client: Any, stubber: Stubber, fake_time: FakeTime) -> None:
-    _failed_app_described(stubber, {"DomainId": DOMAIN, "SpaceName": "alice-space", "AppType": "JupyterLab",
-                                    "AppName": "default", "Status": "Failed"})
+    _failed_app_described(
+        stubber,
+        {
+            "DomainId": DOMAIN,
+            "SpaceName": "alice-space",
+            "AppType": "JupyterLab",
+            "AppName": "default",
+            "Status": "Failed",
+        },
+    )
     with pytest.raises(CleanupFailed, match="failed: no reason given by SageMaker$"):
         run(client, fake_time, [], poll_s=10)
 
@@ -159,7 +202,9 @@ def _failed_space_described(stubber: Stubber, response: dict[str, Any] | None) -
         stubber.add_response("describe_space", response)
 
 
-def test_a_space_listed_as_failed_but_already_gone_is_not_a_failure(client: Any, stubber: Stubber, fake_time: FakeTime) -> None:
+def test_a_space_listed_as_failed_but_already_gone_is_not_a_failure(
+    client: Any, stubber: Stubber, fake_time: FakeTime
+) -> None:
     _failed_space_described(stubber, None)
     expect_spaces(stubber, [])
     assert run(client, fake_time, [], poll_s=10).deleted_spaces == ("alice-space",)
@@ -171,7 +216,9 @@ def test_a_failed_space_without_a_reason_says_so(client: Any, stubber: Stubber, 
         run(client, fake_time, [], poll_s=10)
 
 
-def test_a_space_someone_else_is_deleting_is_waited_for_not_deleted_again(client: Any, stubber: Stubber, fake_time: FakeTime) -> None:
+def test_a_space_someone_else_is_deleting_is_waited_for_not_deleted_again(
+    client: Any, stubber: Stubber, fake_time: FakeTime
+) -> None:
     expect_domain(stubber)
     expect_apps(stubber, [])
     expect_spaces(stubber, [space("alice-space", status="Deleting")])  # no DeleteSpace expected
@@ -179,13 +226,18 @@ def test_a_space_someone_else_is_deleting_is_waited_for_not_deleted_again(client
     assert run(client, fake_time, [], poll_s=10).deleted_spaces == ()
 
 
-def test_an_app_listed_without_its_domain_is_deleted_in_ours(client: Any, stubber: Stubber, fake_time: FakeTime) -> None:
+def test_an_app_listed_without_its_domain_is_deleted_in_ours(
+    client: Any, stubber: Stubber, fake_time: FakeTime
+) -> None:
     expect_domain(stubber)
     app = space_app("alice-space", "InService")
     del app["DomainId"]
     expect_apps(stubber, [app])
-    stubber.add_response("delete_app", {}, {"DomainId": DOMAIN, "SpaceName": "alice-space", "AppType": "JupyterLab",
-                                            "AppName": "default"})
+    stubber.add_response(
+        "delete_app",
+        {},
+        {"DomainId": DOMAIN, "SpaceName": "alice-space", "AppType": "JupyterLab", "AppName": "default"},
+    )
     expect_apps(stubber, [])
     expect_spaces(stubber, [])
     assert run(client, fake_time, [], poll_s=10).deleted_apps[0].domain_id == DOMAIN

@@ -43,10 +43,12 @@ def test_a_subcommand_usage_error_exits_2_with_the_commands_name(capsys):
     assert capsys.readouterr().err.startswith("usage: isolated-studio deploy ")
 
 
-@pytest.mark.parametrize(("command", "code"), [("plan", 2), ("deploy", 2), ("destroy", 2), ("drift", 1), ("audit", 1),
-                                               ("tf-config", 2)])
+@pytest.mark.parametrize(
+    ("command", "code"), [("plan", 2), ("deploy", 2), ("destroy", 2), ("drift", 1), ("audit", 1), ("tf-config", 2)]
+)
 def test_a_missing_environment_is_refused_before_anything_runs_with_the_workflows_exit_codes(
-        command, code, monkeypatch, capsys):
+    command, code, monkeypatch, capsys
+):
     monkeypatch.delenv("STUDIO_CONFIG", raising=False)
     monkeypatch.setenv("STUDIO_ENV", "no-such-environment")
     argv = [command] + (["--no-synth"] if command != "tf-config" else [])
@@ -57,8 +59,7 @@ def test_a_missing_environment_is_refused_before_anything_runs_with_the_workflow
 
 def test_the_makefile_runs_the_products_commands_through_isolated_studio():
     called = re.findall(r"\$\((?:ISOLATED_STUDIO|WORKFLOW)\) ([a-z-]+)", MAKEFILE)
-    assert {"plan", "deploy", "destroy", "drift", "audit", "validate", "checkov", "lint-iam",
-            "emulator"} <= set(called)
+    assert {"plan", "deploy", "destroy", "drift", "audit", "validate", "checkov", "lint-iam", "emulator"} <= set(called)
     assert set(called) <= set(cli.COMMANDS), sorted(set(called) - set(cli.COMMANDS))
     left = set(re.findall(r"python -m (isolated_studio[\w.]*)", MAKEFILE))
     assert left <= DEV_TOOLS, f"the Makefile still runs {sorted(left - DEV_TOOLS)} by module: use isolated-studio"

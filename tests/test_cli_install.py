@@ -33,13 +33,23 @@ def installed(tmp_path_factory) -> Path:
     venv = tmp_path_factory.mktemp("install") / "venv"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=120)
     python = venv / "bin" / "python"
-    site = subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-                          check=True, capture_output=True, text=True).stdout.strip()
+    site = subprocess.run(
+        [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
     # .venv's packages (pip and setuptools among them) under the fresh environment, as if synced into it.
     Path(site, "_project_venv.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
     words = makefile_install_command()
-    proc = subprocess.run([str(python), *words[1:]], cwd=ROOT, capture_output=True, text=True, timeout=300,
-                          env={**os.environ, "PIP_NO_INDEX": "1", "PIP_CONFIG_FILE": os.devnull})
+    proc = subprocess.run(
+        [str(python), *words[1:]],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "PIP_NO_INDEX": "1", "PIP_CONFIG_FILE": os.devnull},
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     return venv / "bin" / "isolated-studio"
 
@@ -47,8 +57,9 @@ def installed(tmp_path_factory) -> Path:
 def run(script: Path, *args: str, **env: str) -> subprocess.CompletedProcess:
     environ = {k: v for k, v in os.environ.items() if k not in ("STUDIO_CONFIG", "STUDIO_ENV")}
     # Anywhere but the checkout: the installed command finds the project by itself.
-    return subprocess.run([str(script), *args], cwd=script.parent, capture_output=True, text=True, timeout=120,
-                          env={**environ, **env})
+    return subprocess.run(
+        [str(script), *args], cwd=script.parent, capture_output=True, text=True, timeout=120, env={**environ, **env}
+    )
 
 
 def test_the_installed_command_shows_its_commands(installed):
@@ -77,8 +88,12 @@ def test_the_installed_command_runs_the_emulator_on_loopback(installed):
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    server = subprocess.Popen([str(installed), "emulator", "--port", str(port)], cwd=installed.parent,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = subprocess.Popen(
+        [str(installed), "emulator", "--port", str(port)],
+        cwd=installed.parent,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         deadline = time.monotonic() + 60
         while True:

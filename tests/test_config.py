@@ -58,7 +58,9 @@ def test_unknown_environment_names_the_available_ones():
 def test_a_toml_syntax_error_is_reported_with_its_file(tmp_path):
     bad = tmp_path / "broken.toml"
     bad.write_text("[project\nname_prefix = 1")
-    with pytest.raises(ConfigError, match=r"broken.toml(.|\n)*not valid TOML: Expected ']' at the end of a table declaration"):
+    with pytest.raises(
+        ConfigError, match=r"broken.toml(.|\n)*not valid TOML: Expected ']' at the end of a table declaration"
+    ):
         load_config(bad, env=ENV)
 
 
@@ -69,14 +71,24 @@ BAD_INPUTS = [
     ({"network": {"vpc_cidr": "8.8.0.0/16"}}, "must be inside a private range"),
     ({"network": {"vpc_cidr": "10.0.0.0/8"}}, "prefix must be between /16 and /28"),
     ({"network": {"subnet_cidrs": ["10.10.0.0/24", "10.10.0.128/25"]}}, "10.10.0.0/24 and 10.10.0.128/25 overlap"),
-    ({"network": {"subnet_cidrs": ["10.10.0.0/24", "10.20.0.0/24"]}}, "10.20.0.0/24 is not inside the VPC 10.10.0.0/16"),
-    ({"network": {"vpc_cidr": "10.10.0.0/24", "subnet_prefix_length": 25, "az_count": 3}},
-     "3 subnets of /25 do not fit in 10.10.0.0/24"),
+    (
+        {"network": {"subnet_cidrs": ["10.10.0.0/24", "10.20.0.0/24"]}},
+        "10.20.0.0/24 is not inside the VPC 10.10.0.0/16",
+    ),
+    (
+        {"network": {"vpc_cidr": "10.10.0.0/24", "subnet_prefix_length": 25, "az_count": 3}},
+        "3 subnets of /25 do not fit in 10.10.0.0/24",
+    ),
     ({"network": {"az_count": 1}}, "network.az_count: 1 is fewer than 2"),
-    ({"network": {"interface_endpoints": ["sagemaker.api", "sagemaker.runtime", "sts", "sqs"]}},
-     "unknown service(s) ['sqs']"),
+    (
+        {"network": {"interface_endpoints": ["sagemaker.api", "sagemaker.runtime", "sts", "sqs"]}},
+        "unknown service(s) ['sqs']",
+    ),
     ({"network": {"interface_endpoints": ["logs"]}}, "'sagemaker.api' is required for Studio in VpcOnly mode"),
-    ({"network": {"flow_log_retention_days": 10}}, "network.flow_log_retention_days: 10 is not a CloudWatch Logs retention value"),
+    (
+        {"network": {"flow_log_retention_days": 10}},
+        "network.flow_log_retention_days: 10 is not a CloudWatch Logs retention value",
+    ),
     ({"network": {"az_count": "two"}}, "network.az_count: must be an integer, got 'two'"),
     ({"project": {"name_prefix": ""}}, "project.name_prefix: must not be empty"),
     ({"project": {"name_prefix": "Studio_Dev"}}, "project.name_prefix: 'Studio_Dev' must be 3-24 characters"),
@@ -89,21 +101,42 @@ BAD_INPUTS = [
     ({"tags": {"aws:owner": "me"}}, "tags.aws:owner: keys starting with 'aws:' are reserved for AWS"),
     ({"surprise": {}}, "surprise: unknown section"),
     # workload options
-    ({"workload": {"user_profiles": ["alice", "bad_name!"]}}, "workload.user_profiles: 'bad_name!' must be 1-63 letters"),
+    (
+        {"workload": {"user_profiles": ["alice", "bad_name!"]}},
+        "workload.user_profiles: 'bad_name!' must be 1-63 letters",
+    ),
     ({"workload": {"user_profiles": ["alice", "alice"]}}, "workload.user_profiles: duplicate name(s) ['alice']"),
     ({"workload": {"user_profiles": []}}, "workload.user_profiles: at least one user profile is needed"),
     ({"workload": {"mlflow_size": "Huge"}}, "workload.mlflow_size: 'Huge' must be one of ['Small', 'Medium', 'Large']"),
     ({"workload": {"mlflow_version": "latest"}}, "workload.mlflow_version: 'latest' must look like 2.16"),
-    ({"workload": {"mlflow_version": "2.16.2"}}, "workload.mlflow_version: '2.16.2' is a patch version; SageMaker accepts major.minor only (it answers 'The provided MLflow version is not supported'): use '2.16'"),
-    ({"workload": {"mlflow_version": "2.20"}}, "workload.mlflow_version: '2.20' does not match the lab's client mlflow==2.16.2 (notebooks/requirements.txt): use '2.16'"),
-    ({"workload": {"mlflow_maintenance_window": "Sunday 3am"}}, "workload.mlflow_maintenance_window: 'Sunday 3am' must be Ddd:HH:MM"),
+    (
+        {"workload": {"mlflow_version": "2.16.2"}},
+        "workload.mlflow_version: '2.16.2' is a patch version; SageMaker accepts major.minor only (it answers 'The provided MLflow version is not supported'): use '2.16'",
+    ),
+    (
+        {"workload": {"mlflow_version": "2.20"}},
+        "workload.mlflow_version: '2.20' does not match the lab's client mlflow==2.16.2 (notebooks/requirements.txt): use '2.16'",
+    ),
+    (
+        {"workload": {"mlflow_maintenance_window": "Sunday 3am"}},
+        "workload.mlflow_maintenance_window: 'Sunday 3am' must be Ddd:HH:MM",
+    ),
     ({"workload": {"mlflow_maintenance_window": "Sun:25:00"}}, "must be Ddd:HH:MM"),
-    ({"workload": {"codeartifact_domain": "Bad.Domain"}}, "workload.codeartifact_domain: 'Bad.Domain' must be 2-50 lowercase"),
+    (
+        {"workload": {"codeartifact_domain": "Bad.Domain"}},
+        "workload.codeartifact_domain: 'Bad.Domain' must be 2-50 lowercase",
+    ),
     ({"workload": {"codeartifact_repository": "p"}}, "workload.codeartifact_repository: 'p' must be 2-100"),
     ({"workload": {"codeartifact_upstream_repository": "pip"}}, "must differ from codeartifact_repository"),
-    ({"workload": {"data_file": "data/does-not-exist.csv"}}, "workload.data_file: 'data/does-not-exist.csv' does not exist"),
+    (
+        {"workload": {"data_file": "data/does-not-exist.csv"}},
+        "workload.data_file: 'data/does-not-exist.csv' does not exist",
+    ),
     ({"workload": {"iam_mode": "admin"}}, "workload.iam_mode: 'admin' must be one of ['managed', 'least-privilege']"),
-    ({"workload": {"docker_trusted_accounts": ["12345"]}}, "workload.docker_trusted_accounts: '12345' must be a 12-digit"),
+    (
+        {"workload": {"docker_trusted_accounts": ["12345"]}},
+        "workload.docker_trusted_accounts: '12345' must be a 12-digit",
+    ),
     ({"workload": {"jupyterlab_instance_type": "t3.medium"}}, "is not a SageMaker instance type"),
     ({"workload": {"force_destroy_buckets": "yes"}}, "workload.force_destroy_buckets: must be true or false"),
 ]
@@ -118,15 +151,19 @@ def test_bad_configuration_is_rejected_with_a_specific_message(sections, message
 
 def test_bad_region_from_the_environment_is_reported():
     problems, _ = problems_of(raw(), env={"AWS_REGION": "uswest2"})
-    assert problems == ["region: 'uswest2' (from project.region, AWS_REGION or AWS_DEFAULT_REGION) is not an AWS region name like us-west-2"]
+    assert problems == [
+        "region: 'uswest2' (from project.region, AWS_REGION or AWS_DEFAULT_REGION) is not an AWS region name like us-west-2"
+    ]
 
 
 def test_all_problems_are_reported_together():
-    problems, text = problems_of(raw(
-        project={"name_prefix": ""},
-        network={"vpc_cidr": "300.0.0.0/16", "az_count": 1},
-        workload={"mlflow_size": "Huge", "user_profiles": ["a", "a"]},
-    ))
+    problems, text = problems_of(
+        raw(
+            project={"name_prefix": ""},
+            network={"vpc_cidr": "300.0.0.0/16", "az_count": 1},
+            workload={"mlflow_size": "Huge", "user_profiles": ["a", "a"]},
+        )
+    )
     assert len(problems) >= 5
     assert "configuration problems" in text
     for fragment in ("name_prefix", "vpc_cidr", "az_count", "mlflow_size", "duplicate"):
@@ -169,27 +206,41 @@ def test_every_setting_misspelled_is_rejected_with_the_right_suggestion(section,
     assert f"{section}.{typo}: unknown key; did you mean '{section}.{key}'?" in problems
 
 
-@pytest.mark.parametrize("document, message", [
-    ({"network": {"locking": "both"}}, "network.locking: unknown key; 'locking' belongs in [state] (state.locking)"),
-    ({"name_prefix": "studio-x"}, "name_prefix: not a section; did you mean project.name_prefix (under [project])?"),
-    ({"wrkload": {}}, "wrkload: unknown section; did you mean [workload]?"),
-    ({"network": {"zzz": 1}}, "network.zzz: unknown key (known: vpc_cidr, az_count,"),
-])
+@pytest.mark.parametrize(
+    "document, message",
+    [
+        (
+            {"network": {"locking": "both"}},
+            "network.locking: unknown key; 'locking' belongs in [state] (state.locking)",
+        ),
+        (
+            {"name_prefix": "studio-x"},
+            "name_prefix: not a section; did you mean project.name_prefix (under [project])?",
+        ),
+        ({"wrkload": {}}, "wrkload: unknown section; did you mean [workload]?"),
+        ({"network": {"zzz": 1}}, "network.zzz: unknown key (known: vpc_cidr, az_count,"),
+    ],
+)
 def test_keys_in_the_wrong_place_are_rejected_with_where_they_belong(document, message):
     problems, _ = problems_of(raw(**document))
     assert any(p.startswith(message) for p in problems), problems
 
 
-@pytest.mark.parametrize("document, message", [
-    ({"network": 5}, "network: must be a table, got 5"),
-    ({"workload": {"user_profiles": ["alice", 3]}}, "workload.user_profiles[1]: must be a string, got 3"),
-    ({"workload": {"user_profiles": "alice"}}, "workload.user_profiles: must be a list of strings, got 'alice'"),
-    ({"network": {"az_count": 2.0}}, "network.az_count: must be an integer, got 2.0"),
-    ({"network": {"az_count": True}}, "network.az_count: must be an integer, got True"),
-    ({"tags": {"Owner": 1}}, "tags.Owner: must be a string, got 1"),
-    ({"project": {"environment": "test", "name_prefix": "studio-test", "account_id": 123456789012}},
-     "project.account_id: must be a string, got 123456789012"),
-])
+@pytest.mark.parametrize(
+    "document, message",
+    [
+        ({"network": 5}, "network: must be a table, got 5"),
+        ({"workload": {"user_profiles": ["alice", 3]}}, "workload.user_profiles[1]: must be a string, got 3"),
+        ({"workload": {"user_profiles": "alice"}}, "workload.user_profiles: must be a list of strings, got 'alice'"),
+        ({"network": {"az_count": 2.0}}, "network.az_count: must be an integer, got 2.0"),
+        ({"network": {"az_count": True}}, "network.az_count: must be an integer, got True"),
+        ({"tags": {"Owner": 1}}, "tags.Owner: must be a string, got 1"),
+        (
+            {"project": {"environment": "test", "name_prefix": "studio-test", "account_id": 123456789012}},
+            "project.account_id: must be a string, got 123456789012",
+        ),
+    ],
+)
 def test_a_value_of_the_wrong_type_names_its_key_path_and_value(document, message):
     problems, _ = problems_of(raw(**document))
     assert message in problems, problems
@@ -225,7 +276,9 @@ def test_the_region_is_in_every_state_key_and_the_bootstrap_state_path():
         assert west.state_key(stack) != east.state_key(stack)
         assert west.state_key(stack) == f"isolated-studio/test/us-west-2/{stack}.tfstate"
     assert (west.bootstrap_state_file, east.bootstrap_state_file) == (
-        "terraform-state/test/us-west-2/state.tfstate", "terraform-state/test/us-east-1/state.tfstate")
+        "terraform-state/test/us-west-2/state.tfstate",
+        "terraform-state/test/us-east-1/state.tfstate",
+    )
 
 
 def _without_state_names(**sections):
@@ -248,9 +301,15 @@ def test_the_default_state_bucket_carries_account_and_region_like_every_other_bu
     assert given.state.bucket == "studio-test-tfstate" and not given.state_bucket_is_generic
 
 
-@pytest.mark.parametrize("region, partition", [
-    ("us-west-2", "aws"), ("cn-north-1", "aws-cn"), ("us-gov-west-1", "aws-us-gov"), ("us-isob-east-1", "aws-iso-b"),
-])
+@pytest.mark.parametrize(
+    "region, partition",
+    [
+        ("us-west-2", "aws"),
+        ("cn-north-1", "aws-cn"),
+        ("us-gov-west-1", "aws-us-gov"),
+        ("us-isob-east-1", "aws-iso-b"),
+    ],
+)
 def test_the_state_key_is_named_by_its_alias_arn_in_the_regions_partition_once_the_account_is_known(region, partition):
     # Only the aws partition's regions offer CodeArtifact (botocore's endpoint data), so the others are
     # refused as a whole; the key's ARN is still named in the region's partition.
@@ -258,13 +317,16 @@ def test_the_state_key_is_named_by_its_alias_arn_in_the_regions_partition_once_t
     assert known.state_kms_key_id == f"arn:{partition}:kms:{region}:210987654321:alias/studio-test-tfstate"
     # Without the account: the alias name, which S3 resolves in the credentials' account.
     assert parse_config(raw(), env=ENV).model_copy(update={"region": region}).state_kms_key_id == (
-        "alias/studio-test-tfstate")
+        "alias/studio-test-tfstate"
+    )
 
 
 def test_the_emulator_endpoint_variable_is_refused_for_a_configuration_without_an_emulator_section():
     problems, _ = problems_of(raw(), env={**ENV, "STUDIO_EMULATOR_ENDPOINT": "http://127.0.0.1:4566"})
-    assert any("STUDIO_EMULATOR_ENDPOINT is set, but this configuration ('test') has no [emulator] section" in p
-               for p in problems), problems
+    assert any(
+        "STUDIO_EMULATOR_ENDPOINT is set, but this configuration ('test') has no [emulator] section" in p
+        for p in problems
+    ), problems
     # The shipped dev file (the real dev environment) is refused the same way.
     with pytest.raises(ConfigError, match="has no \\[emulator\\] section"):
         load_config(CONFIG_DIR / "dev.toml", env={**ENV, "STUDIO_EMULATOR_ENDPOINT": "http://127.0.0.1:4566"})
@@ -276,8 +338,12 @@ def test_the_emulators_bootstrap_state_lives_apart_from_every_real_environments(
     real = parse_config(raw(), env=ENV)
     assert not real.bootstrap_state_file.startswith("terraform-state/emulator/")
 
-    problems, _ = problems_of(raw(emulator={"endpoint": "http://127.0.0.1:4566"},
-                                  state={"bootstrap_state_path": "terraform-state/dev/state.tfstate"}))
+    problems, _ = problems_of(
+        raw(
+            emulator={"endpoint": "http://127.0.0.1:4566"},
+            state={"bootstrap_state_path": "terraform-state/dev/state.tfstate"},
+        )
+    )
     assert any("must be under terraform-state/emulator/ in emulator mode" in p for p in problems), problems
     problems, _ = problems_of(raw(state={"bootstrap_state_path": "terraform-state/emulator/state.tfstate"}))
     assert any("which is the emulator's" in p for p in problems), problems

@@ -26,8 +26,9 @@ def _fields():
 
 
 def test_every_setting_names_its_api_fields_or_says_why_it_has_none():
-    unmarked = [path for path, field in _fields()
-                if not any(isinstance(meta, (Aws, NoShape)) for meta in field.metadata)]
+    unmarked = [
+        path for path, field in _fields() if not any(isinstance(meta, (Aws, NoShape)) for meta in field.metadata)
+    ]
     assert unmarked == [], "declare Aws(...) or NoShape(why) on these settings in isolated_studio/config/model.py"
 
 
@@ -36,24 +37,30 @@ def test_every_named_api_field_is_in_the_generated_constraints():
     assert refs <= set(aws_constraints.constraints()["shapes"]), refs - set(aws_constraints.constraints()["shapes"])
 
 
-@pytest.mark.parametrize("setting, ref", [
-    ("workload.mlflow_size", "sagemaker.TrackingServerSize"),
-    ("network.flow_log_traffic_type", "ec2.TrafficType"),
-])
+@pytest.mark.parametrize(
+    "setting, ref",
+    [
+        ("workload.mlflow_size", "sagemaker.TrackingServerSize"),
+        ("network.flow_log_traffic_type", "ec2.TrafficType"),
+    ],
+)
 def test_a_setting_with_fixed_choices_offers_only_values_the_api_takes(setting, ref):
     section, key = setting.split(".")
     choices = typing.get_args(SECTIONS[section].model_fields[key].annotation)
     assert set(choices) <= set(aws_constraints.enum(ref))
 
 
-@pytest.mark.parametrize("pattern, value, matches", [
-    ("^([\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*)$", "Équipe ML 2", True),  # letters of any script, spaces, digits
-    ("^([\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*)$", "a,b", False),
-    ("\\P{C}+", "any text ü", True),
-    ("\\P{C}+", "tab\there", False),  # a control character
-    ("^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}", "a-b", True),
-    ("^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}", "a-", False),  # AWS matches the whole value
-])
+@pytest.mark.parametrize(
+    "pattern, value, matches",
+    [
+        ("^([\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*)$", "Équipe ML 2", True),  # letters of any script, spaces, digits
+        ("^([\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*)$", "a,b", False),
+        ("\\P{C}+", "any text ü", True),
+        ("\\P{C}+", "tab\there", False),  # a control character
+        ("^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}", "a-b", True),
+        ("^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}", "a-", False),  # AWS matches the whole value
+    ],
+)
 def test_patterns_are_matched_as_aws_matches_them(pattern, value, matches):
     assert aws_constraints.fullmatch(pattern, value) is matches
 
@@ -65,4 +72,5 @@ def test_every_region_of_the_partition_is_known_with_the_services_it_offers():
     assert aws_constraints.region_problems("us-west-2", list(aws_constraints.ENDPOINT_DATA_SERVICE)) == []
     assert aws_constraints.region_problems("ap-southeast-5", ["sagemaker.runtime", "servicecatalog"])[-1] == (
         "ap-southeast-5 does not offer sagemaker.runtime, servicecatalog (botocore 1.35.99 endpoint data): remove "
-        "them from network.interface_endpoints or choose another region")
+        "them from network.interface_endpoints or choose another region"
+    )

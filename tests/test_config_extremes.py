@@ -57,8 +57,10 @@ def test_every_region_is_refused_with_what_it_lacks_or_accepted_with_every_servi
         except ConfigError as exc:
             # A region with every service, whose Studio image account AWS's table misprints
             # (us-east-2): refused with the setting that fixes it.
-            assert all(p.startswith(f"workload.studio_image_arn: must be set in {region}") and "set it to" in p
-                       for p in exc.problems), exc.problems
+            assert all(
+                p.startswith(f"workload.studio_image_arn: must be set in {region}") and "set it to" in p
+                for p in exc.problems
+            ), exc.problems
             return
         assert config.region == region
         assert aws_constraints.region_problems(region, [*needed, *config.network.interface_endpoints]) == []
@@ -69,8 +71,9 @@ def test_every_region_is_refused_with_what_it_lacks_or_accepted_with_every_servi
     for problem in region_problems:
         # What it lacks, by name, and what to do instead.
         assert re.search(rf"^project\.region: {re.escape(region)} has no \w", problem), problem
-        assert "; the stacks need it" in problem and ("way out: deploy to a region of" in problem
-                                                       or f"no region of {partition} has every service" in problem)
+        assert "; the stacks need it" in problem and (
+            "way out: deploy to a region of" in problem or f"no region of {partition} has every service" in problem
+        )
         assert "upgrade botocore" in problem
 
 
@@ -94,30 +97,43 @@ def test_a_region_of_no_partition_is_refused_with_the_nearest_names():
 def _profile(n: int, length: int) -> str:
     """A user profile name of ``length`` characters with hyphen runs (what UserProfileName allows)."""
     body = f"u{n}" + "--x" * 30
-    return (body[: length - 1] + "z")
+    return body[: length - 1] + "z"
 
 
 REFUSED: dict[str, tuple[dict[str, Any], str]] = {
     "a name prefix one character too long": (
-        {"project": {"name_prefix": "s" * 25}}, "project.name_prefix: 'sssssssssssssssssssssssss' must be 3-24"),
+        {"project": {"name_prefix": "s" * 25}},
+        "project.name_prefix: 'sssssssssssssssssssssssss' must be 3-24",
+    ),
     "a user profile name of 64 characters": (
-        {"workload": {"user_profiles": [_profile(1, 64)]}}, "workload.user_profiles: "),
+        {"workload": {"user_profiles": [_profile(1, 64)]}},
+        "workload.user_profiles: ",
+    ),
     "9 tags of your own (S3 objects take 10 with the provider's 2)": (
-        {"tags": {f"Key{i}": "v" for i in range(9)}}, "S3 takes at most 10 on an object"),
+        {"tags": {f"Key{i}": "v" for i in range(9)}},
+        "S3 takes at most 10 on an object",
+    ),
     "51 tags": ({"tags": {f"Key{i}": "v" for i in range(51)}}, "S3 takes at most 10 on an object"),
     "a tag value with parentheses and a comma": ({"tags": {"Team": "ml (core), eu"}}, "tags.Team: "),
     "a tag key of 129 characters": ({"tags": {"K" * 129: "v"}}, "tags."),
     "a tag value of 257 characters": ({"tags": {"Team": "v" * 257}}, "tags.Team: "),
     "21 trusted Docker accounts": (
         {"workload": {"docker_trusted_accounts": [f"{100000000000 + i}" for i in range(21)]}},
-        "workload.docker_trusted_accounts: "),
+        "workload.docker_trusted_accounts: ",
+    ),
     "an instance type not in SageMaker's enum": (
-        {"workload": {"jupyterlab_instance_type": "ml.t3.huge"}}, "workload.jupyterlab_instance_type: "),
+        {"workload": {"jupyterlab_instance_type": "ml.t3.huge"}},
+        "workload.jupyterlab_instance_type: ",
+    ),
     "7 availability zones": ({"network": {"az_count": 7}}, "network.az_count: "),
     "a CodeArtifact domain of 51 characters": (
-        {"workload": {"codeartifact_domain": "d" * 51}}, "workload.codeartifact_domain: "),
+        {"workload": {"codeartifact_domain": "d" * 51}},
+        "workload.codeartifact_domain: ",
+    ),
     "a CodeArtifact repository of 101 characters": (
-        {"workload": {"codeartifact_repository": "r" * 101}}, "workload.codeartifact_repository: "),
+        {"workload": {"codeartifact_repository": "r" * 101}},
+        "workload.codeartifact_repository: ",
+    ),
 }
 
 
@@ -142,9 +158,12 @@ ACCEPTED: dict[str, dict[str, Any]] = {
     "longest names": {
         "project": {"name_prefix": _longest_accepted_prefix(), "environment": "e" * 16},
         "state": {"bucket": "b" * 63, "lock_table": "t" * 255},
-        "workload": {"user_profiles": [_profile(1, 63), _profile(2, 63)],
-                     "codeartifact_domain": "d" * 50, "codeartifact_repository": "r" * 100,
-                     "codeartifact_upstream_repository": "u" * 100},
+        "workload": {
+            "user_profiles": [_profile(1, 63), _profile(2, 63)],
+            "codeartifact_domain": "d" * 50,
+            "codeartifact_repository": "r" * 100,
+            "codeartifact_upstream_repository": "u" * 100,
+        },
     },
     # As many tags of our own as an S3 object leaves room for, each as long as AWS allows.
     "most tags": {"tags": {f"{i}" + "K" * 127: "v" * 256 for i in range(10 - len(DEFAULT_TAG_KEYS))}},
@@ -195,18 +214,19 @@ NAMES: Mapping[tuple[str, str], str] = {
     ("aws_dynamodb_table", "name"): "dynamodb.TableName",
 }
 #: A stand-in for each reference Terraform resolves at plan time (an account ID is 12 digits).
-RESOLVED = {"data.aws_caller_identity": "123456789012", "data.aws_region": "us-west-2",
-            "data.aws_partition": "aws"}
+RESOLVED = {"data.aws_caller_identity": "123456789012", "data.aws_region": "us-west-2", "data.aws_partition": "aws"}
 
 
 def _resolve(value: str) -> str | None:
     """The value with its references to the account, region and partition filled; None when it
     holds another reference (a resource's computed attribute, checked where it is made)."""
+
     def fill(match: re.Match[str]) -> str:
         for prefix, stand_in in RESOLVED.items():
             if match.group(1).startswith(prefix):
                 return stand_in
         raise LookupError(match.group(1))
+
     try:
         return re.sub(r"\$\{([^}]*)\}", fill, value)
     except LookupError:
@@ -251,10 +271,13 @@ def _aws_problems(stacks: Mapping[str, dict]) -> tuple[list[str], int]:
                 checked += 1
                 found += [f"{where}: {p}" for p in _bucket_problems(value)]
         if rtype == "aws_sagemaker_domain":
-            for ref, values in (("sagemaker.Subnets", body.get("subnet_ids")),
-                                ("sagemaker.VpcOnlyTrustedAccounts",
-                                 (body.get("domain_settings") or {}).get("docker_settings", {}).get(
-                                     "vpc_only_trusted_accounts"))):
+            for ref, values in (
+                ("sagemaker.Subnets", body.get("subnet_ids")),
+                (
+                    "sagemaker.VpcOnlyTrustedAccounts",
+                    (body.get("domain_settings") or {}).get("docker_settings", {}).get("vpc_only_trusted_accounts"),
+                ),
+            ):
                 if isinstance(values, list):
                     # Its length as given; each member once Terraform resolves it (a subnet ID from
                     # the network's outputs is checked by the network's own shape).
@@ -265,8 +288,12 @@ def _aws_problems(stacks: Mapping[str, dict]) -> tuple[list[str], int]:
         tags = {**_default_tags(stacks[stack]), **(body.get("tags") or {})}
         if tags:
             checked += 1
-            found += [f"{where}: tag {k!r}: {p}" for k, v in tags.items()
-                      if "${" not in k + v for p in aws_constraints.tag_problems(k, v)]
+            found += [
+                f"{where}: tag {k!r}: {p}"
+                for k, v in tags.items()
+                if "${" not in k + v
+                for p in aws_constraints.tag_problems(k, v)
+            ]
             limit = aws_constraints.S3_OBJECT_MAX_TAGS if rtype == "aws_s3_object" else 50
             if len(tags) > limit:
                 found.append(f"{where}: {len(tags)} tags, more than the {limit} {rtype} takes")
@@ -285,9 +312,11 @@ def test_an_accepted_extreme_synthesizes_only_values_aws_accepts(synth_extremes,
 def test_the_extremes_reach_the_stacks_as_configured(synth_extremes):
     longest = synth_extremes["longest names"]["workload"]["resource"]
     assert sorted(p["user_profile_name"] for p in longest["aws_sagemaker_user_profile"].values()) == sorted(
-        [_profile(1, 63), _profile(2, 63)])
-    assert [r["repository"] for r in longest["aws_codeartifact_repository"].values()
-            if r["repository"].startswith("r")] == ["r" * 100]
+        [_profile(1, 63), _profile(2, 63)]
+    )
+    assert [
+        r["repository"] for r in longest["aws_codeartifact_repository"].values() if r["repository"].startswith("r")
+    ] == ["r" * 100]
     most = synth_extremes["most zones and accounts"]
     assert len(most["network"]["resource"]["aws_subnet"]) == 6
     tags = _default_tags(synth_extremes["most tags"]["workload"])
@@ -296,10 +325,16 @@ def test_the_extremes_reach_the_stacks_as_configured(synth_extremes):
 
 def test_the_checks_of_synthesized_values_find_what_aws_refuses():
     # The walk itself: a role name past IAM's 64, a tag value with a comma, an 11th tag on an object.
-    bad = {"workload": {"provider": {"aws": [{"default_tags": [{"tags": {f"T{i}": "v" for i in range(11)}}]}]},
-                        "resource": {"aws_iam_role": {"r": {"name": "r" * 65, "tags": {"Team": "a,b"}}},
-                                     "aws_s3_object": {"o": {"key": "k"}},
-                                     "aws_s3_bucket": {"b": {"bucket": "Bad_Bucket"}}}}}
+    bad = {
+        "workload": {
+            "provider": {"aws": [{"default_tags": [{"tags": {f"T{i}": "v" for i in range(11)}}]}]},
+            "resource": {
+                "aws_iam_role": {"r": {"name": "r" * 65, "tags": {"Team": "a,b"}}},
+                "aws_s3_object": {"o": {"key": "k"}},
+                "aws_s3_bucket": {"b": {"bucket": "Bad_Bucket"}},
+            },
+        }
+    }
     found, _ = _aws_problems(bad)
     assert any("aws_iam_role.r.name" in p for p in found), found
     assert any("tag 'Team'" in p for p in found), found
@@ -310,5 +345,3 @@ def test_the_checks_of_synthesized_values_find_what_aws_refuses():
 def test_unresolved_references_are_filled_or_left_unchecked():
     assert _resolve("studio-${data.aws_caller_identity.current.account_id}-lab") == "studio-123456789012-lab"
     assert _resolve("${aws_s3_bucket.lab.bucket}") is None
-
-

@@ -36,8 +36,14 @@ def without_environment(**sections):
 @pytest.fixture
 def shell(monkeypatch):
     """A shell with none of the variables the loader reads, for the calls that read os.environ."""
-    for name in ("STUDIO_CONFIG", "STUDIO_ENV", "AWS_REGION", "AWS_DEFAULT_REGION", "STUDIO_EMULATOR_ENDPOINT",
-                 "STUDIO_PROVIDER_MIRROR"):
+    for name in (
+        "STUDIO_CONFIG",
+        "STUDIO_ENV",
+        "AWS_REGION",
+        "AWS_DEFAULT_REGION",
+        "STUDIO_EMULATOR_ENDPOINT",
+        "STUDIO_PROVIDER_MIRROR",
+    ):
         monkeypatch.delenv(name, raising=False)
     return monkeypatch
 
@@ -45,13 +51,16 @@ def shell(monkeypatch):
 # --------------------------------------------------------------------------- which file
 
 
-@pytest.mark.parametrize("env, path", [
-    ({}, CONFIG_DIR / "dev.toml"),
-    ({"STUDIO_ENV": ""}, CONFIG_DIR / "dev.toml"),
-    ({"STUDIO_ENV": "emulator"}, CONFIG_DIR / "emulator.toml"),
-    ({"STUDIO_ENV": "emulator", "STUDIO_CONFIG": "/elsewhere/qa.toml"}, "/elsewhere/qa.toml"),
-    ({"STUDIO_ENV": "emulator", "STUDIO_CONFIG": ""}, CONFIG_DIR / "emulator.toml"),
-])
+@pytest.mark.parametrize(
+    "env, path",
+    [
+        ({}, CONFIG_DIR / "dev.toml"),
+        ({"STUDIO_ENV": ""}, CONFIG_DIR / "dev.toml"),
+        ({"STUDIO_ENV": "emulator"}, CONFIG_DIR / "emulator.toml"),
+        ({"STUDIO_ENV": "emulator", "STUDIO_CONFIG": "/elsewhere/qa.toml"}, "/elsewhere/qa.toml"),
+        ({"STUDIO_ENV": "emulator", "STUDIO_CONFIG": ""}, CONFIG_DIR / "emulator.toml"),
+    ],
+)
 def test_the_file_is_studio_config_else_the_studio_env_environment_else_dev(env, path):
     assert str(config_path(env)) == str(path)
 
@@ -65,7 +74,11 @@ def test_without_an_explicit_environment_the_shell_is_read(shell, tmp_path):
     shell.setenv("AWS_DEFAULT_REGION", "eu-north-1")
     config = load_config()
     assert (config.environment, config.region, config.region_source, config.source) == (
-        "qa", "eu-north-1", "AWS_DEFAULT_REGION", str(path))
+        "qa",
+        "eu-north-1",
+        "AWS_DEFAULT_REGION",
+        str(path),
+    )
     unnamed = parse_config(raw())
     assert (unnamed.region, unnamed.source) == ("eu-north-1", "<memory>")
 
@@ -80,8 +93,10 @@ def test_a_missing_file_is_named_with_the_environments_there_are(tmp_path):
     with pytest.raises(ConfigError) as info:
         load_config(missing, env=ENV)
     assert info.value.source == str(missing)
-    assert str(info.value) == (f"{missing}: 1 configuration problem; nothing was synthesized:\n"
-                               "  - configuration file not found (environments: dev, emulator)")
+    assert str(info.value) == (
+        f"{missing}: 1 configuration problem; nothing was synthesized:\n"
+        "  - configuration file not found (environments: dev, emulator)"
+    )
 
 
 def test_a_missing_file_in_an_empty_configuration_directory_says_there_is_none(tmp_path, monkeypatch):
@@ -100,7 +115,8 @@ def test_the_problems_of_a_file_are_reported_under_its_name(tmp_path):
     assert str(info.value) == (
         f"{path}: 2 configuration problems; nothing was synthesized:\n"
         "  - network.vpc_cidr: '8.8.0.0/16' must be inside a private range (10/8, 172.16/12, 192.168/16)\n"
-        "  - network.az_count: 1 is fewer than 2; a SageMaker domain needs subnets in at least two AZs")
+        "  - network.az_count: 1 is fewer than 2; a SageMaker domain needs subnets in at least two AZs"
+    )
 
 
 def test_an_environment_named_by_a_bad_file_name_is_reported(tmp_path):
@@ -130,7 +146,9 @@ def test_one_document_parsed_for_two_regions_gets_each_regions_default_bucket():
     west = parse_config(document, env={"AWS_REGION": "us-west-2"})
     east = parse_config(document, env={"AWS_REGION": "eu-west-1"})
     assert (west.state.bucket, east.state.bucket) == (
-        "studio-test-tfstate-210987654321-us-west-2", "studio-test-tfstate-210987654321-eu-west-1")
+        "studio-test-tfstate-210987654321-us-west-2",
+        "studio-test-tfstate-210987654321-eu-west-1",
+    )
     assert document == before
 
 
@@ -143,15 +161,19 @@ def test_region_in_a_bucket_name_becomes_the_region():
 
 
 def test_the_emulator_endpoint_variable_overrides_the_files():
-    config = parse_config(raw(emulator={"endpoint": EMULATOR}), env={**ENV, "STUDIO_EMULATOR_ENDPOINT": "http://127.0.0.1:5000/"})
+    config = parse_config(
+        raw(emulator={"endpoint": EMULATOR}), env={**ENV, "STUDIO_EMULATOR_ENDPOINT": "http://127.0.0.1:5000/"}
+    )
     assert (config.emulator.enabled, config.emulator.url) == (True, "http://127.0.0.1:5000")
 
 
 def test_the_emulator_endpoint_variable_is_refused_for_a_file_without_an_emulator_section_naming_the_environment():
-    assert problems(without_environment(), env={**ENV, "STUDIO_EMULATOR_ENDPOINT": EMULATOR},
-                    default_environment="staging") == [
+    assert problems(
+        without_environment(), env={**ENV, "STUDIO_EMULATOR_ENDPOINT": EMULATOR}, default_environment="staging"
+    ) == [
         "STUDIO_EMULATOR_ENDPOINT is set, but this configuration ('staging') has no [emulator] section: emulator "
-        "mode is only for configurations written for it; unset STUDIO_EMULATOR_ENDPOINT, or use STUDIO_ENV=emulator"]
+        "mode is only for configurations written for it; unset STUDIO_EMULATOR_ENDPOINT, or use STUDIO_ENV=emulator"
+    ]
 
 
 def test_an_emulator_files_bootstrap_state_is_under_the_emulators_directory_by_default():
@@ -160,12 +182,16 @@ def test_an_emulator_files_bootstrap_state_is_under_the_emulators_directory_by_d
 
 
 def test_bootstrap_states_of_the_emulator_and_of_real_environments_never_mix():
-    assert problems(raw(emulator={"endpoint": EMULATOR}, state={"bootstrap_state_path": "terraform-state/test/s.tfstate"})) == [
+    assert problems(
+        raw(emulator={"endpoint": EMULATOR}, state={"bootstrap_state_path": "terraform-state/test/s.tfstate"})
+    ) == [
         "state.bootstrap_state_path: 'terraform-state/test/s.tfstate' must be under terraform-state/emulator/ in "
-        "emulator mode (apart from every real environment's state)"]
+        "emulator mode (apart from every real environment's state)"
+    ]
     assert problems(raw(state={"bootstrap_state_path": "terraform-state/emulator/s.tfstate"})) == [
         "state.bootstrap_state_path: 'terraform-state/emulator/s.tfstate' is under terraform-state/emulator/, which "
-        "is the emulator's; a real environment keeps its bootstrap state elsewhere"]
+        "is the emulator's; a real environment keeps its bootstrap state elsewhere"
+    ]
 
 
 # --------------------------------------------------------------------------- the provider mirror
@@ -187,7 +213,8 @@ def test_the_mirror_variable_overrides_the_files_and_none_means_the_registry(tmp
 def test_a_provider_mirror_that_is_not_a_directory_says_where_it_was_set(tmp_path):
     missing = tmp_path / "missing"
     assert problems(raw(terraform={"provider_mirror": str(missing)})) == [
-        f"terraform.provider_mirror: {str(missing)!r} (terraform.provider_mirror or STUDIO_PROVIDER_MIRROR) is not a directory"]
+        f"terraform.provider_mirror: {str(missing)!r} (terraform.provider_mirror or STUDIO_PROVIDER_MIRROR) is not a directory"
+    ]
 
 
 # --------------------------------------------------------------------------- what is reported
@@ -216,7 +243,8 @@ def test_a_bad_project_setting_and_a_bad_region_from_the_shell_are_both_reported
         "project.name_prefix: 'X' must be 3-24 characters of lowercase letters, digits and single hyphens, starting "
         "with a letter (it becomes part of bucket, role and domain names)",
         "region: 'US-WEST-2' (from project.region, AWS_REGION or AWS_DEFAULT_REGION) is not an AWS region name like "
-        "us-west-2"]
+        "us-west-2",
+    ]
 
 
 def test_a_derived_default_that_s3_refuses_is_reported_with_the_other_problems():
@@ -228,7 +256,8 @@ def test_a_derived_default_that_s3_refuses_is_reported_with_the_other_problems()
     assert problems(document, env={"AWS_REGION": "eu-southwesternmost-1"}) == [
         "network.az_count: 1 is fewer than 2; a SageMaker domain needs subnets in at least two AZs",
         "region: 'eu-southwesternmost-1' is not a region of any AWS partition (botocore 1.35.99); did you mean "
-        "eu-south-1 or eu-isoe-west-1?"]
+        "eu-south-1 or eu-isoe-west-1?",
+    ]
 
 
 def test_an_unknown_section_with_no_near_name_lists_the_sections():
@@ -238,7 +267,8 @@ def test_an_unknown_section_with_no_near_name_lists_the_sections():
 def test_a_missing_name_prefix_says_what_it_is_for_in_its_descriptions_words():
     assert problems({"project": {}}) == [
         "project.name_prefix: must be set (3-24 lowercase letters, digits and single hyphens, starting with a "
-        "letter; names every resource)"]
+        "letter; names every resource)"
+    ]
 
 
 def test_a_key_that_is_not_a_string_is_named_as_a_key():

@@ -23,45 +23,70 @@ def problems(document) -> str:
     return str(info.value)
 
 
-@pytest.mark.parametrize("network, key, words", [
-    ({"availability_zone_ids": ["usw2-az1", "usw2-az1"]}, "network.availability_zone_ids", "duplicates"),
-    ({"az_count": 2, "availability_zone_ids": ["usw2-az1"]}, "network.availability_zone_ids", "az_count"),
-    ({"az_count": 2, "subnet_cidrs": ["10.10.0.0/24"]}, "network.subnet_cidrs", "az_count"),
-    ({"interface_endpoints": DUPLICATED_ENDPOINTS}, "network.interface_endpoints", "duplicates"),
-])
+@pytest.mark.parametrize(
+    "network, key, words",
+    [
+        ({"availability_zone_ids": ["usw2-az1", "usw2-az1"]}, "network.availability_zone_ids", "duplicates"),
+        ({"az_count": 2, "availability_zone_ids": ["usw2-az1"]}, "network.availability_zone_ids", "az_count"),
+        ({"az_count": 2, "subnet_cidrs": ["10.10.0.0/24"]}, "network.subnet_cidrs", "az_count"),
+        ({"interface_endpoints": DUPLICATED_ENDPOINTS}, "network.interface_endpoints", "duplicates"),
+    ],
+)
 def test_a_bad_network_list_is_refused_by_name(network, key, words):
     message = problems(raw(network=network))
     assert key in message and words in message, message
 
 
 def test_a_matching_list_is_accepted():
-    config = parse_config(raw(network={"az_count": 2, "availability_zone_ids": ["usw2-az1", "usw2-az3"],
-                                        "subnet_cidrs": ["10.10.0.0/24", "10.10.1.0/24"]}), env=ENV, source="t.toml")
+    config = parse_config(
+        raw(
+            network={
+                "az_count": 2,
+                "availability_zone_ids": ["usw2-az1", "usw2-az3"],
+                "subnet_cidrs": ["10.10.0.0/24", "10.10.1.0/24"],
+            }
+        ),
+        env=ENV,
+        source="t.toml",
+    )
     assert config.network.availability_zone_ids == ("usw2-az1", "usw2-az3")
 
 
-@pytest.mark.parametrize("section, key, value", [
-    ("network", "az_count", True),  # TOML true is not the integer 1
-    ("network", "flow_log_retention_days", False),
-])
+@pytest.mark.parametrize(
+    "section, key, value",
+    [
+        ("network", "az_count", True),  # TOML true is not the integer 1
+        ("network", "flow_log_retention_days", False),
+    ],
+)
 def test_a_boolean_where_an_integer_belongs_is_refused(section, key, value):
     message = problems(raw(**{section: {key: value}}))
     assert f"{section}.{key}" in message, message
 
 
-@pytest.mark.parametrize("section, key", [
-    ("state", "protect"), ("workload", "force_destroy_buckets"), ("workload", "retain_home_efs"),
-    ("workload", "attach_lifecycle_config"),
-])
+@pytest.mark.parametrize(
+    "section, key",
+    [
+        ("state", "protect"),
+        ("workload", "force_destroy_buckets"),
+        ("workload", "retain_home_efs"),
+        ("workload", "attach_lifecycle_config"),
+    ],
+)
 def test_an_integer_where_a_boolean_belongs_is_refused(section, key):
     message = problems(raw(**{section: {key: 1}}))
     assert f"{section}.{key}" in message and "true or false" in message, message
 
 
-@pytest.mark.parametrize("section, key, value", [
-    ("state", "protect", False), ("workload", "force_destroy_buckets", True), ("workload", "retain_home_efs", True),
-    ("workload", "attach_lifecycle_config", False),
-])
+@pytest.mark.parametrize(
+    "section, key, value",
+    [
+        ("state", "protect", False),
+        ("workload", "force_destroy_buckets", True),
+        ("workload", "retain_home_efs", True),
+        ("workload", "attach_lifecycle_config", False),
+    ],
+)
 def test_a_boolean_setting_is_read_from_its_own_key(section, key, value):
     config = parse_config(raw(**{section: {key: value}}), env=ENV, source="t.toml")
     assert getattr(getattr(config, section), key) is value

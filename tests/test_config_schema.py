@@ -19,8 +19,9 @@ ENVIRONMENTS = sorted(CONFIG_DIR.glob("*.toml"))
 
 
 def test_schema_json_is_current():
-    assert docs.SCHEMA_PATH.read_text(encoding="utf-8") == docs.schema_text(), \
+    assert docs.SCHEMA_PATH.read_text(encoding="utf-8") == docs.schema_text(), (
         "config/schema.json is out of date: run `make schema`"
+    )
 
 
 def test_the_configuration_page_table_is_current():
@@ -42,8 +43,9 @@ def test_every_environment_file_points_editors_at_the_schema(path):
 def _check_jsonschema(*files: Path) -> subprocess.CompletedProcess:
     tool = shutil.which("check-jsonschema", path=str(Path(sys.executable).parent))
     assert tool, "check-jsonschema is a dev package (Pipfile)"
-    return subprocess.run([tool, "--schemafile", str(docs.SCHEMA_PATH), *map(str, files)],
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [tool, "--schemafile", str(docs.SCHEMA_PATH), *map(str, files)], capture_output=True, text=True, timeout=120
+    )
 
 
 @pytest.mark.slow  # check-jsonschema
@@ -56,8 +58,10 @@ def test_every_environment_file_is_valid_against_the_schema():
 def test_the_schema_rejects_what_the_loader_rejects(tmp_path):
     # What an editor flags as you type: a misspelled key, a wrong type, a value outside a choice.
     typo = tmp_path / "typo.toml"
-    typo.write_text('#:schema ./schema.json\n[project]\nname_prefix = "studio-x"\n'
-                    '[workload]\nretain_home_ef = true\niam_mode = "admin"\n[network]\naz_count = "two"\n')
+    typo.write_text(
+        '#:schema ./schema.json\n[project]\nname_prefix = "studio-x"\n'
+        '[workload]\nretain_home_ef = true\niam_mode = "admin"\n[network]\naz_count = "two"\n'
+    )
     proc = _check_jsonschema(typo)
     assert proc.returncode == 1
     for fragment in ("'retain_home_ef' was unexpected", "'admin' is not one of", "'two' is not of type 'integer'"):

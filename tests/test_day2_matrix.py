@@ -112,27 +112,42 @@ def _data_file(run: Path) -> str:
 
 
 def _pin_mlflow(text: str) -> str:
-    return text.replace("mlflow==2.16.2", "mlflow==2.20.3").replace("sagemaker-mlflow==0.1.0", "sagemaker-mlflow==0.1.1")
+    return text.replace("mlflow==2.16.2", "mlflow==2.20.3").replace(
+        "sagemaker-mlflow==0.1.0", "sagemaker-mlflow==0.1.1"
+    )
 
 
 NETWORK_ENDPOINTS = list(rules.DEFAULT_INTERFACE_ENDPOINTS)
 
 ROWS: list[Change] = [
     # The lab's files and the start script: S3 objects, updated in place.
-    Change("start script edited (modules/studio_domain.py's jupyterlab_startup_script)", APPLIES,
-           script=lambda text: text.replace("\nexit 0\n", "\nlog edited by the platform team\nexit 0\n")),
-    Change("notebook edited (notebooks/private-mlflow.ipynb)", APPLIES,
-           lab={"private-mlflow.ipynb": lambda text: text + "\n"}),
-    Change("notebooks/requirements.txt edited (a package added)", APPLIES,
-           lab={"requirements.txt": lambda text: text + "tqdm==4.67.1\n"}),
+    Change(
+        "start script edited (modules/studio_domain.py's jupyterlab_startup_script)",
+        APPLIES,
+        script=lambda text: text.replace("\nexit 0\n", "\nlog edited by the platform team\nexit 0\n"),
+    ),
+    Change(
+        "notebook edited (notebooks/private-mlflow.ipynb)",
+        APPLIES,
+        lab={"private-mlflow.ipynb": lambda text: text + "\n"},
+    ),
+    Change(
+        "notebooks/requirements.txt edited (a package added)",
+        APPLIES,
+        lab={"requirements.txt": lambda text: text + "tqdm==4.67.1\n"},
+    ),
     # Users and tags.
     row("workload.user_profiles", ["data-scientist", "alice", "bob"], APPLIES),
     row("workload.user_profiles", ["data-scientist"], ASKS),
     row("tags.CostCenter", "4711", APPLIES),
     # What a release changes: main deployed over an environment of the previous release.
-    Change("an environment deployed by the previous release (main before issue 24, 4896d3a), deployed again with "
-           "this commit", REFUSED, settings={"workload.user_profiles": ["data-scientist"]},
-           deployed="previous release"),
+    Change(
+        "an environment deployed by the previous release (main before issue 24, 4896d3a), deployed again with "
+        "this commit",
+        REFUSED,
+        settings={"workload.user_profiles": ["data-scientist"]},
+        deployed="previous release",
+    ),
     # [workload]
     row("workload.iam_mode", "least-privilege", ASKS),  # destroys the boundary policy and the managed attachment
     row("workload.force_destroy_buckets", False, APPLIES),
@@ -140,8 +155,12 @@ ROWS: list[Change] = [
     row("workload.docker_trusted_accounts", ["123456789012"], REFUSED),
     row("workload.jupyterlab_instance_type", "ml.m5.large", APPLIES),
     row("workload.studio_image_version", "4.5.0", APPLIES),
-    row("workload.studio_image_arn", "arn:aws:sagemaker:us-west-2:542918446943:image/sagemaker-distribution-cpu",
-        NOTHING, shown="the release's own image ARN pinned"),
+    row(
+        "workload.studio_image_arn",
+        "arn:aws:sagemaker:us-west-2:542918446943:image/sagemaker-distribution-cpu",
+        NOTHING,
+        shown="the release's own image ARN pinned",
+    ),
     row("workload.attach_lifecycle_config", False, APPLIES),
     row("workload.noncurrent_version_expiration_days", 30, APPLIES),
     row("workload.mlflow_server_name", "studio-dev-tracking", ASKS),
@@ -163,8 +182,12 @@ ROWS: list[Change] = [
     row("network.subnet_cidrs", ["10.10.0.0/24", "10.10.1.0/24"], NOTHING),
     row("network.subnet_prefix_length", 25, ASKS),
     row("network.interface_endpoints", [*NETWORK_ENDPOINTS, "kms"], APPLIES, shown="the default ones and kms"),
-    row("network.interface_endpoints", [e for e in NETWORK_ENDPOINTS if e != "monitoring"], ASKS,
-        shown="the default ones but monitoring"),
+    row(
+        "network.interface_endpoints",
+        [e for e in NETWORK_ENDPOINTS if e != "monitoring"],
+        ASKS,
+        shown="the default ones but monitoring",
+    ),
     row("network.flow_log_retention_days", 90, APPLIES),
     row("network.flow_log_traffic_type", "REJECT", HARMLESS),
     row("network.dns_firewall", False, ASKS),
@@ -173,13 +196,15 @@ ROWS: list[Change] = [
 ]
 
 # Settings that change no deployed stack in place, and why (the second table of docs/day-2.md).
-ANOTHER_STATE = ("selects the state the stacks live in: a new value starts another environment beside the "
-                 "deployed one, whose resources keep their names, so AWS refuses their creation part-way")
+ANOTHER_STATE = (
+    "selects the state the stacks live in: a new value starts another environment beside the "
+    "deployed one, whose resources keep their names, so AWS refuses their creation part-way"
+)
 NOT_DAY2: dict[str, str] = {
     "project.name_prefix": "names every resource (and the default state bucket): a new value is a new environment; "
-                           "deploy it beside this one, move the users' work, destroy this one",
+    "deploy it beside this one, move the users' work, destroy this one",
     "project.environment": "names the environment: its tags, the default state keys and the bootstrap state's "
-                           "path; a new value is a new environment",
+    "path; a new value is a new environment",
     "project.account_id": "where the environment is: Terraform and the workflow refuse any other account",
     "project.region": "where the environment is: the region is part of every state key and bucket name",
     "region": "where the environment is (project.region, else AWS_REGION): part of every state key",
@@ -223,8 +248,11 @@ def edited_lab(changes: list[Change], workdir: Path, workload: Any = None, studi
     """The lab files and start script as the changes edit them: for the configuration's checks
     (the lab's mlflow pin) and, given the stacks.workload module (the lab's directory) and
     stacks.workload_studio (the start script), for its synthesis."""
-    saved = (workload.NOTEBOOKS_DIR if workload else PROJECT_ROOT / "notebooks",
-             studio.jupyterlab_startup_script if studio else None, rules.lab_mlflow_pin)
+    saved = (
+        workload.NOTEBOOKS_DIR if workload else PROJECT_ROOT / "notebooks",
+        studio.jupyterlab_startup_script if studio else None,
+        rules.lab_mlflow_pin,
+    )
     edits = [(name, edit) for change in changes for name, edit in change.lab.items()]
     scripts = [change.script for change in changes if change.script]
     try:
@@ -237,11 +265,13 @@ def edited_lab(changes: list[Change], workdir: Path, workload: Any = None, studi
                 workload.NOTEBOOKS_DIR = lab
             rules.lab_mlflow_pin = lambda requirements=lab / "requirements.txt": saved[2](requirements)
         if scripts and studio:
+
             def script(**kwargs: Any) -> str:
                 text = saved[1](**kwargs)
                 for edit in scripts:
                     text = edit(text)
                 return text
+
             studio.jupyterlab_startup_script = script
         yield
     finally:
@@ -287,8 +317,9 @@ def _network_outputs(state: Mapping[str, Any]) -> dict:
     return op.outputs_state(None, state)
 
 
-def before_states(tf: op.Terraform, root: Path, docs: Mapping[str, dict], region: str,
-                  cache: Path | None) -> dict[str, dict]:
+def before_states(
+    tf: op.Terraform, root: Path, docs: Mapping[str, dict], region: str, cache: Path | None
+) -> dict[str, dict]:
     """Both stacks' before states: from the cache, else built (the workload's starts as soon as
     the network's resources have their ids, while the network's build finishes)."""
     offline = {s: op.offline_stack(docs[s], region=region) for s in STACKS}
@@ -302,8 +333,13 @@ def before_states(tf: op.Terraform, root: Path, docs: Mapping[str, dict], region
     def workload(outputs: Mapping[str, Any]) -> None:
         network = _network_outputs(outputs)
         started["outputs"] = network["outputs"]
-        thread = threading.Thread(target=lambda: started.update(built=op.build_state(
-            tf, root / "workload", offline["workload"], region, label="workload", network=network)))
+        thread = threading.Thread(
+            target=lambda: started.update(
+                built=op.build_state(
+                    tf, root / "workload", offline["workload"], region, label="workload", network=network
+                )
+            )
+        )
         started["thread"] = thread
         thread.start()
 
@@ -315,8 +351,15 @@ def before_states(tf: op.Terraform, root: Path, docs: Mapping[str, dict], region
         raise AssertionError("the workload's before state was not built (its error is above)")
     built = started["built"]
     if started["outputs"] != network.state["outputs"]:  # the network's ids moved after the first round
-        built = op.build_state(tf, root / "workload-again", offline["workload"], region, label="workload",
-                               network=_network_outputs(network.state), seed=built.state)
+        built = op.build_state(
+            tf,
+            root / "workload-again",
+            offline["workload"],
+            region,
+            label="workload",
+            network=_network_outputs(network.state),
+            seed=built.state,
+        )
     states = {"network": network.state, "workload": built.state}
     if cached:
         cached.write_text(json.dumps(states))
@@ -342,8 +385,11 @@ class Effect:
         return {node.split(":", 1)[1] for node in self.closure if node.startswith(stack + ":")}
 
     def stacks(self) -> set[str]:
-        return {node.split(":", 1)[0] for node in self.closure
-                if not node.split(":", 1)[1].startswith(("output.", "local.", "data.", "provider."))}
+        return {
+            node.split(":", 1)[0]
+            for node in self.closure
+            if not node.split(":", 1)[1].startswith(("output.", "local.", "data.", "provider."))
+        }
 
 
 def effect_of(change: Change, before: Mapping[str, dict], after: Mapping[str, dict]) -> Effect:
@@ -374,12 +420,19 @@ def pack(effects: list[Effect], exclusive: set[str] = frozenset()) -> list[list[
             for batch in batches:
                 if any(other.change.deployed != "main" for other in batch):
                     continue
-                overlap = {n for o in batch for n in effect.closure & o.closure
-                           if not n.split(":", 1)[1].startswith(("output.", "local.", "data.", "provider."))}
+                overlap = {
+                    n
+                    for o in batch
+                    for n in effect.closure & o.closure
+                    if not n.split(":", 1)[1].startswith(("output.", "local.", "data.", "provider."))
+                }
                 if any(not _shareable(n, exclusive) for n in overlap):
                     continue
-                if overlap and (effect.everything or any(o.everything for o in batch)) and not all(
-                        e.change.expected in (APPLIES, NOTHING) for e in (effect, *batch)):
+                if (
+                    overlap
+                    and (effect.everything or any(o.everything for o in batch))
+                    and not all(e.change.expected in (APPLIES, NOTHING) for e in (effect, *batch))
+                ):
                     continue
                 if {k for o in batch for k in o.change.lab} & set(effect.change.lab):
                     continue
@@ -411,8 +464,9 @@ class Row:
 def _summary(changes) -> str:
     order = {Action.DELETE: 0, Action.REPLACE: 1, Action.FORGET: 2, Action.CREATE: 3, Action.UPDATE: 4}
     counts = Counter((order[c.action], c.action_label, c.type) for c in changes)
-    return ", ".join(f"{label} {rtype}" + (f" ×{n}" if n > 1 else "")
-                     for (_, label, rtype), n in sorted(counts.items()))
+    return ", ".join(
+        f"{label} {rtype}" + (f" ×{n}" if n > 1 else "") for (_, label, rtype), n in sorted(counts.items())
+    )
 
 
 @dataclass
@@ -443,12 +497,17 @@ class Runner:
         plans: dict[str, dict | None] = {}
         started = time.monotonic()
         if "network" in stacks:
-            plans["network"] = self.tf.plan(self.root / label / "network", op.offline_stack(
-                docs["network"], region=self.region), states["network"])
+            plans["network"] = self.tf.plan(
+                self.root / label / "network", op.offline_stack(docs["network"], region=self.region), states["network"]
+            )
             network_outputs = op.outputs_state(plans["network"], states["network"])
         if "workload" in stacks or deployed != "main":
-            plans["workload"] = self.tf.plan(self.root / label / "workload", op.offline_stack(
-                docs["workload"], region=self.region), states["workload"], network_outputs)
+            plans["workload"] = self.tf.plan(
+                self.root / label / "workload",
+                op.offline_stack(docs["workload"], region=self.region),
+                states["workload"],
+                network_outputs,
+            )
         op.log(f"{label}: {len(plans)} plan(s) of {len(batch)} change(s) in {time.monotonic() - started:.1f} s")
         reviews = {s: review_plan(s, p) for s, p in plans.items() if p is not None}
         conflicted: set[int] = set()
@@ -456,14 +515,19 @@ class Runner:
             for change in review.changes:
                 owners = [i for i, e in enumerate(batch) if f"{stack}:{change.address}" in e.closure]
                 if not owners:
-                    self.unexplained.append(f"{label}: {stack}: {change.action_label} {change.address} "
-                                            f"({change.details}): no change of the batch touches it")
-                elif len(owners) > 1 and (change.action is not Action.UPDATE or any(
-                        w.address == change.address for w in review.warnings)):
+                    self.unexplained.append(
+                        f"{label}: {stack}: {change.action_label} {change.address} "
+                        f"({change.details}): no change of the batch touches it"
+                    )
+                elif len(owners) > 1 and (
+                    change.action is not Action.UPDATE or any(w.address == change.address for w in review.warnings)
+                ):
                     conflicted.update(owners)
                     self.exclusive.add(f"{stack}:{change.address}")
-                    self.conflicts.append(f"{label}: {change.address} ({change.action_label}) is shared by "
-                                          + ", ".join(batch[i].change.name for i in owners))
+                    self.conflicts.append(
+                        f"{label}: {change.address} ({change.action_label}) is shared by "
+                        + ", ".join(batch[i].change.name for i in owners)
+                    )
         rows: dict[str, Row] = {}
         for number, effect in enumerate(batch):
             if number in conflicted:
@@ -473,8 +537,11 @@ class Runner:
                 mine = [c for c in review.changes if f"{stack}:{c.address}" in effect.closure]
                 if mine:
                     parts.append(f"{stack}: {_summary(mine)}")
-                found = [w for w in review.warnings if f"{stack}:{w.address}" in effect.closure
-                         or f"{stack}:output.{w.address}" in effect.closure]
+                found = [
+                    w
+                    for w in review.warnings
+                    if f"{stack}:{w.address}" in effect.closure or f"{stack}:output.{w.address}" in effect.closure
+                ]
                 warnings += found
                 messages += [w.message for w in found]
             decision = day2.deploy_decision(warnings)
@@ -502,8 +569,9 @@ def run_matrix(root: Path, provider_mirror: str | None, cache: Path | None, rows
 
     def terraform() -> None:
         try:
-            tf = op.Terraform(root / "tf", op.env_for(provider_mirror),
-                              before["main"]["network"]["terraform"]["required_providers"])
+            tf = op.Terraform(
+                root / "tf", op.env_for(provider_mirror), before["main"]["network"]["terraform"]["required_providers"]
+            )
             tf_ready["tf"] = tf
             tf_ready["states"] = {"main": before_states(tf, root / "before-state", before["main"], region, cache)}
         except BaseException as exc:
@@ -546,16 +614,19 @@ def run_matrix(root: Path, provider_mirror: str | None, cache: Path | None, rows
 
     with ThreadPoolExecutor(max_workers=2) as pool:
         # Synthesis stays in this thread (jsii); each batch is planned as soon as it is synthesized.
-        futures = [pool.submit(planned, (f"batch-{n}", batch, docs_of(batch, f"batch-{n}")))
-                   for n, batch in enumerate(batches)]
+        futures = [
+            pool.submit(planned, (f"batch-{n}", batch, docs_of(batch, f"batch-{n}"))) for n, batch in enumerate(batches)
+        ]
         again = [effect for future in futures for effect in future.result()]
         # Packed again, what the plans did more than update kept apart this time (a batch of one
         # cannot conflict, so this ends).
         for round_ in range(1, len(again) + 1):
             if not again:
                 break
-            futures = [pool.submit(planned, (f"again{round_}-{n}", batch, docs_of(batch, f"again{round_}-{n}")))
-                       for n, batch in enumerate(pack(again, runner.exclusive))]
+            futures = [
+                pool.submit(planned, (f"again{round_}-{n}", batch, docs_of(batch, f"again{round_}-{n}")))
+                for n, batch in enumerate(pack(again, runner.exclusive))
+            ]
             again = [effect for future in futures for effect in future.result()]
     seconds, cpu = time.monotonic() - started, _cpu() - cpu
     op.log(f"matrix done: {len(results)} changes, {tf.plans} plans, {seconds:.0f} s wall, {cpu:.0f} s CPU")
@@ -601,8 +672,10 @@ def test_every_row_is_a_valid_configuration_or_lab_edit(tmp_path):
 def test_a_setting_that_selects_the_state_gives_the_stacks_another_state(setting):
     before = parse(base_document())
     raw = base_document()
-    raw["state"][setting.split(".")[1]] = {"state.bucket": "studio-dev-tfstate-moved",
-                                           "state.key_prefix": "isolated-studio/moved"}[setting]
+    raw["state"][setting.split(".")[1]] = {
+        "state.bucket": "studio-dev-tfstate-moved",
+        "state.key_prefix": "isolated-studio/moved",
+    }[setting]
     after = parse(raw)
     assert (after.state.bucket, after.state_key("workload")) != (before.state.bucket, before.state_key("workload"))
 
@@ -640,19 +713,27 @@ def test_the_previous_release_deployed_again_is_refused_until_its_start_script_i
     result = matrix.rows[ROWS[6].name]
     assert result.outcome == REFUSED, result.messages
     refused = [m for m in result.messages if m.startswith("REFUSED")]
-    assert refused and all("aws_sagemaker_studio_lifecycle_config" in m and "ResourceInUse" in m
-                           and "Way out: detach it first" in m for m in refused), refused
+    assert refused and all(
+        "aws_sagemaker_studio_lifecycle_config" in m and "ResourceInUse" in m and "Way out: detach it first" in m
+        for m in refused
+    ), refused
     # Not an in-place UpdateDomain (hashicorp/terraform-provider-aws#45528).
     assert not any(day2.PROVIDER_ISSUE in m for m in result.messages), result.messages
 
 
 @pytest.mark.terraform
 def test_a_start_script_edit_and_a_settings_change_replace_nothing_the_domain_lists(matrix):
-    for name in (ROWS[0].name, "workload.jupyterlab_instance_type = ml.m5.large", "workload.data_prefix = datasets",
-                 "workload.mlflow_maintenance_window = Sat:22:00"):
+    for name in (
+        ROWS[0].name,
+        "workload.jupyterlab_instance_type = ml.m5.large",
+        "workload.data_prefix = datasets",
+        "workload.mlflow_maintenance_window = Sat:22:00",
+    ):
         terraform = matrix.rows[name].terraform
         assert "aws_sagemaker_studio_lifecycle_config" not in terraform and "aws_sagemaker_domain" not in terraform, (
-            name, terraform)
+            name,
+            terraform,
+        )
 
 
 def _cell(text: str) -> str:

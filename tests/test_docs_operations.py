@@ -21,7 +21,8 @@ def test_the_page_shows_the_commands_it_explains():
     assert all(line.startswith("npx cdktf ") for line in LINES if line not in COMMANDS)
     assert [c.split()[0 if c.startswith("make") else 1] for c in COMMANDS] == ["make"] * len(COMMANDS)
     assert {"plan", "deploy", "destroy", "drift", "audit"} <= {
-        shlex.split(c)[shlex.split(c).index("make") + 1] for c in COMMANDS}
+        shlex.split(c)[shlex.split(c).index("make") + 1] for c in COMMANDS
+    }
 
 
 def test_every_command_runs_the_workflow_with_its_stacks_and_arguments():
@@ -37,8 +38,14 @@ def test_every_command_runs_the_workflow_with_its_stacks_and_arguments():
         if command not in WORKFLOW_TARGETS:  # `make synth cli`: tests/test_readme.py dry-runs it
             continue
         env = {**os.environ, **({"STUDIO_ENV": assignments["STUDIO_ENV"]} if "STUDIO_ENV" in assignments else {})}
-        dry = subprocess.run(["make", "-n", command, *(f"{k}={v}" for k, v in assignments.items() if k != "STUDIO_ENV")],
-                             cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+        dry = subprocess.run(
+            ["make", "-n", command, *(f"{k}={v}" for k, v in assignments.items() if k != "STUDIO_ENV")],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert dry.returncode == 0, dry.stderr
         stacks = f" --stacks {assignments['STACKS']}" if "STACKS" in assignments else ""
         expected = f"isolated-studio {command}{stacks} {assignments.get('ARGS', '')}".rstrip()

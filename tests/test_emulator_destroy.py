@@ -33,17 +33,34 @@ def add_sagemaker_leftovers(emu: Emulator, net: dict[str, Any]) -> Leftovers:
     """What a deleted domain leaves in the VPC: its NFS security groups, home EFS, app interface."""
     ec2, efs = emu.client("ec2"), emu.client("efs")
     domain = "d-emu0leftover1"
-    groups = [ec2.create_security_group(GroupName=f"security-group-for-{way}-nfs-{domain}", VpcId=net["vpc_id"],
-                                        Description=f"[DO NOT DELETE] {way} NFS")["GroupId"]
-              for way in ("inbound", "outbound")]
-    ec2.authorize_security_group_ingress(GroupId=groups[0], IpPermissions=[
-        {"IpProtocol": "tcp", "FromPort": 2049, "ToPort": 2049, "UserIdGroupPairs": [{"GroupId": groups[1]}]}])
-    fs = efs.create_file_system(CreationToken=domain, Tags=[
-        {"Key": "ManagedByAmazonSageMakerResource", "Value": f"arn:aws:sagemaker:{REGION}:{MOTO_ACCOUNT}:domain/{domain}"}])
+    groups = [
+        ec2.create_security_group(
+            GroupName=f"security-group-for-{way}-nfs-{domain}",
+            VpcId=net["vpc_id"],
+            Description=f"[DO NOT DELETE] {way} NFS",
+        )["GroupId"]
+        for way in ("inbound", "outbound")
+    ]
+    ec2.authorize_security_group_ingress(
+        GroupId=groups[0],
+        IpPermissions=[
+            {"IpProtocol": "tcp", "FromPort": 2049, "ToPort": 2049, "UserIdGroupPairs": [{"GroupId": groups[1]}]}
+        ],
+    )
+    fs = efs.create_file_system(
+        CreationToken=domain,
+        Tags=[
+            {
+                "Key": "ManagedByAmazonSageMakerResource",
+                "Value": f"arn:aws:sagemaker:{REGION}:{MOTO_ACCOUNT}:domain/{domain}",
+            }
+        ],
+    )
     for subnet in net["private_subnet_ids"]:
         efs.create_mount_target(FileSystemId=fs["FileSystemId"], SubnetId=subnet, SecurityGroups=[groups[0]])
-    eni = ec2.create_network_interface(SubnetId=net["private_subnet_ids"][0], Groups=[groups[1]],
-                                       Description=f"Studio app of {domain}")["NetworkInterface"]["NetworkInterfaceId"]
+    eni = ec2.create_network_interface(
+        SubnetId=net["private_subnet_ids"][0], Groups=[groups[1]], Description=f"Studio app of {domain}"
+    )["NetworkInterface"]["NetworkInterfaceId"]
     return Leftovers(set(groups), fs["FileSystemId"], {eni})
 
 
@@ -85,14 +102,18 @@ def test_destroy_removes_the_network_then_the_state_backend(destroyed):
     assert out.index("[vpc cleanup]") < out.index("network: destroying")
     assert f"{destroyed.leftovers.file_system}: still there" in out
     assert destroyed.leftovers.file_system not in {
-        f["FileSystemId"] for f in emu.client("efs").describe_file_systems()["FileSystems"]}
+        f["FileSystemId"] for f in emu.client("efs").describe_file_systems()["FileSystems"]
+    }
 
     ec2, net = emu.client("ec2"), destroyed.network
     in_vpc = [{"Name": "vpc-id", "Values": [net["vpc_id"]]}]
     assert ec2.describe_vpcs(Filters=[{"Name": "vpc-id", "Values": [net["vpc_id"]]}])["Vpcs"] == []
     assert ec2.describe_subnets(Filters=in_vpc)["Subnets"] == []
-    assert [e for e in ec2.describe_vpc_endpoints(Filters=in_vpc)["VpcEndpoints"]
-            if e["State"].lower() not in ("deleted", "deleting")] == []
+    assert [
+        e
+        for e in ec2.describe_vpc_endpoints(Filters=in_vpc)["VpcEndpoints"]
+        if e["State"].lower() not in ("deleted", "deleting")
+    ] == []
     assert ec2.describe_security_groups(Filters=in_vpc)["SecurityGroups"] == []
     assert ec2.describe_network_interfaces(Filters=in_vpc)["NetworkInterfaces"] == []
 

@@ -103,8 +103,9 @@ def deployed(emu: Emulator, fresh_plan: subprocess.CompletedProcess[str]) -> Dep
     if proc.returncode != 0:
         pytest.fail(f"deploy failed:\n{describe(proc)}")
     network = emu.outputs("network")
-    endpoints = emu.client("ec2").describe_vpc_endpoints(
-        Filters=[{"Name": "vpc-id", "Values": [network["vpc_id"]]}])["VpcEndpoints"]
+    endpoints = emu.client("ec2").describe_vpc_endpoints(Filters=[{"Name": "vpc-id", "Values": [network["vpc_id"]]}])[
+        "VpcEndpoints"
+    ]
     return Deployment(proc, network, emu.outputs("state"), endpoints)
 
 
@@ -158,17 +159,22 @@ def test_state_bucket_is_versioned_kms_encrypted_and_private(emu, deployed):
 
     rule = s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]["Rules"][0]
     assert rule["ApplyServerSideEncryptionByDefault"] == {
-        "SSEAlgorithm": "aws:kms", "KMSMasterKeyID": deployed.state["state_kms_key_arn"]}
+        "SSEAlgorithm": "aws:kms",
+        "KMSMasterKeyID": deployed.state["state_kms_key_arn"],
+    }
     assert rule["BucketKeyEnabled"] is True
 
     block = s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"]
-    assert block == {"BlockPublicAcls": True, "IgnorePublicAcls": True,
-                     "BlockPublicPolicy": True, "RestrictPublicBuckets": True}
+    assert block == {
+        "BlockPublicAcls": True,
+        "IgnorePublicAcls": True,
+        "BlockPublicPolicy": True,
+        "RestrictPublicBuckets": True,
+    }
     ownership = s3.get_bucket_ownership_controls(Bucket=bucket)["OwnershipControls"]["Rules"]
     assert ownership == [{"ObjectOwnership": "BucketOwnerEnforced"}]
     lifecycle = s3.get_bucket_lifecycle_configuration(Bucket=bucket)["Rules"][0]
     assert lifecycle["NoncurrentVersionExpiration"]["NoncurrentDays"] == 90
-
 
 
 def test_network_state_is_written_with_the_state_key(emu, deployed):
@@ -213,7 +219,8 @@ def test_vpc_has_dns_and_private_subnets_in_two_azs(emu, deployed):
 
     subnets = ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [vpc["VpcId"]]}])["Subnets"]
     assert sorted((s["AvailabilityZone"], s["CidrBlock"]) for s in subnets) == sorted(
-        zip(net["availability_zones"], emu.config.subnet_cidrs))
+        zip(net["availability_zones"], emu.config.subnet_cidrs)
+    )
     assert sorted(s["SubnetId"] for s in subnets) == sorted(net["private_subnet_ids"])
     assert not any(s["MapPublicIpOnLaunch"] for s in subnets)
 
@@ -232,7 +239,10 @@ def test_no_route_leaves_the_vpc_and_no_gateway_exists(emu, deployed):
             assert route.get("DestinationIpv6CidrBlock") != "::/0", (table["RouteTableId"], route)
             assert not route.get("NatGatewayId") and not str(route.get("GatewayId", "")).startswith("igw-"), route
 
-    assert ec2.describe_internet_gateways(Filters=[{"Name": "attachment.vpc-id", "Values": [vpc_id]}])["InternetGateways"] == []
+    assert (
+        ec2.describe_internet_gateways(Filters=[{"Name": "attachment.vpc-id", "Values": [vpc_id]}])["InternetGateways"]
+        == []
+    )
     assert ec2.describe_nat_gateways(Filters=in_vpc)["NatGateways"] == []
     egress_only = ec2.describe_egress_only_internet_gateways()["EgressOnlyInternetGateways"]
     assert not [g for g in egress_only if any(a["VpcId"] == vpc_id for a in g.get("Attachments", []))]
@@ -295,15 +305,25 @@ def firewall_plan(emu: Emulator, deployed: Deployment, tmp_path_factory: pytest.
 def test_the_dns_firewall_moto_cannot_hold_is_planned(firewall_plan):
     created = [rc for rc in changes(firewall_plan) if rc["change"]["actions"] == ["create"]]
     types = sorted(rc["type"] for rc in created)
-    assert types == sorted([
-        "aws_cloudwatch_log_group", "aws_kms_alias", "aws_kms_key",
-        "aws_route53_resolver_firewall_config", "aws_route53_resolver_firewall_domain_list",
-        "aws_route53_resolver_firewall_domain_list", "aws_route53_resolver_firewall_rule",
-        "aws_route53_resolver_firewall_rule", "aws_route53_resolver_firewall_rule_group",
-        "aws_route53_resolver_firewall_rule_group_association", "aws_route53_resolver_query_log_config",
-        "aws_route53_resolver_query_log_config_association"])
-    association = next(rc["change"]["after"] for rc in created
-                       if rc["type"] == "aws_route53_resolver_firewall_rule_group_association")
+    assert types == sorted(
+        [
+            "aws_cloudwatch_log_group",
+            "aws_kms_alias",
+            "aws_kms_key",
+            "aws_route53_resolver_firewall_config",
+            "aws_route53_resolver_firewall_domain_list",
+            "aws_route53_resolver_firewall_domain_list",
+            "aws_route53_resolver_firewall_rule",
+            "aws_route53_resolver_firewall_rule",
+            "aws_route53_resolver_firewall_rule_group",
+            "aws_route53_resolver_firewall_rule_group_association",
+            "aws_route53_resolver_query_log_config",
+            "aws_route53_resolver_query_log_config_association",
+        ]
+    )
+    association = next(
+        rc["change"]["after"] for rc in created if rc["type"] == "aws_route53_resolver_firewall_rule_group_association"
+    )
     vpc = next(r for r in firewall_plan["prior_state"]["values"]["root_module"]["resources"] if r["type"] == "aws_vpc")
     assert association["vpc_id"] == vpc["values"]["id"]
     # Nothing else is created, replaced or destroyed: only the quirk moto always shows is updated.
@@ -313,11 +333,18 @@ def test_the_dns_firewall_moto_cannot_hold_is_planned(firewall_plan):
 
 
 def _rules(ec2: Any, group_id: str, egress: bool) -> set[tuple]:
-    rules = ec2.describe_security_group_rules(Filters=[{"Name": "group-id", "Values": [group_id]}])["SecurityGroupRules"]
+    rules = ec2.describe_security_group_rules(Filters=[{"Name": "group-id", "Values": [group_id]}])[
+        "SecurityGroupRules"
+    ]
     return {
-        (r["IpProtocol"], r["FromPort"], r["ToPort"],
-         r.get("CidrIpv4") or r.get("PrefixListId") or r.get("ReferencedGroupInfo", {}).get("GroupId"))
-        for r in rules if r["IsEgress"] is egress
+        (
+            r["IpProtocol"],
+            r["FromPort"],
+            r["ToPort"],
+            r.get("CidrIpv4") or r.get("PrefixListId") or r.get("ReferencedGroupInfo", {}).get("GroupId"),
+        )
+        for r in rules
+        if r["IsEgress"] is egress
     }
 
 
@@ -328,18 +355,23 @@ def test_security_groups_admit_only_traffic_inside_the_vpc(emu, deployed):
     assert _rules(ec2, endpoints_sg, egress=False) == {("tcp", 443, 443, cidr)}
     assert _rules(ec2, studio_sg, egress=False) == {("tcp", 8192, 65535, studio_sg), ("tcp", 2049, 2049, cidr)}
     assert _rules(ec2, studio_sg, egress=True) == {
-        ("tcp", 8192, 65535, studio_sg), ("tcp", 2049, 2049, cidr), ("tcp", 443, 443, cidr),
-        ("tcp", 443, 443, net["s3_prefix_list_id"])}
+        ("tcp", 8192, 65535, studio_sg),
+        ("tcp", 2049, 2049, cidr),
+        ("tcp", 443, 443, cidr),
+        ("tcp", 443, 443, net["s3_prefix_list_id"]),
+    }
 
-    default = ec2.describe_security_groups(Filters=[{"Name": "vpc-id", "Values": [net["vpc_id"]]},
-                                                    {"Name": "group-name", "Values": ["default"]}])["SecurityGroups"]
+    default = ec2.describe_security_groups(
+        Filters=[{"Name": "vpc-id", "Values": [net["vpc_id"]]}, {"Name": "group-name", "Values": ["default"]}]
+    )["SecurityGroups"]
     assert [(g["IpPermissions"], g["IpPermissionsEgress"]) for g in default] == [([], [])]
 
 
 def test_flow_logs_capture_all_traffic_into_the_log_group(emu, deployed):
     net = deployed.network
-    logs = emu.client("ec2").describe_flow_logs(
-        Filters=[{"Name": "resource-id", "Values": [net["vpc_id"]]}])["FlowLogs"]
+    logs = emu.client("ec2").describe_flow_logs(Filters=[{"Name": "resource-id", "Values": [net["vpc_id"]]}])[
+        "FlowLogs"
+    ]
     assert [(f["TrafficType"], f["LogDestinationType"]) for f in logs] == [("ALL", "cloud-watch-logs")]
     assert f":log-group:{net['flow_log_group_name']}" in logs[0]["LogDestination"]
     group = emu.client("logs").describe_log_groups(logGroupNamePrefix=net["flow_log_group_name"])["logGroups"][0]
@@ -355,18 +387,24 @@ def test_second_plan_changes_nothing_but_what_moto_cannot_round_trip(emu, second
     assert changes(emu.plan_json("second", "state")) == []
     drift = changes(emu.plan_json("second", "network"))
     assert {tuple(rc["change"]["actions"]) for rc in drift} <= {("update",)}, "the network would be re-created"
-    unexplained = {(rc["address"], attribute) for rc in drift for attribute in changed_attributes(rc)
-                   if (rc["type"], attribute) not in MOTO_NETWORK_DRIFT}
+    unexplained = {
+        (rc["address"], attribute)
+        for rc in drift
+        for attribute in changed_attributes(rc)
+        if (rc["type"], attribute) not in MOTO_NETWORK_DRIFT
+    }
     assert unexplained == set()
 
 
 def test_workload_is_planned_from_the_network_state_in_the_emulated_bucket(emu, deployed, second_plan):
     assert second_plan.returncode == 0, describe(second_plan)
     plan = emu.plan_json("second", "workload")
-    remote = [r for r in plan["prior_state"]["values"]["root_module"]["resources"]
-              if r["type"] == "terraform_remote_state"]
+    remote = [
+        r for r in plan["prior_state"]["values"]["root_module"]["resources"] if r["type"] == "terraform_remote_state"
+    ]
     assert [(r["values"]["config"]["bucket"], r["values"]["config"]["key"]) for r in remote] == [
-        (emu.config.state.bucket, emu.config.state_key("network"))]
+        (emu.config.state.bucket, emu.config.state_key("network"))
+    ]
 
     domain = next(rc["change"]["after"] for rc in changes(plan) if rc["type"] == "aws_sagemaker_domain")
     assert domain["vpc_id"] == deployed.network["vpc_id"]
@@ -379,13 +417,21 @@ def test_review_report_of_the_real_plans_names_the_studio_resources(emu, second_
     review = (emu.plan_dir("second") / "review.md").read_text()
     for stack in ("state", "network", "workload"):
         assert f"## Stack `{stack}`" in review
-    for resource_type in ("aws_sagemaker_domain", "aws_sagemaker_user_profile",
-                          "aws_sagemaker_mlflow_tracking_server", "aws_codeartifact_repository", "aws_s3_bucket"):
+    for resource_type in (
+        "aws_sagemaker_domain",
+        "aws_sagemaker_user_profile",
+        "aws_sagemaker_mlflow_tracking_server",
+        "aws_codeartifact_repository",
+        "aws_s3_bucket",
+    ):
         assert f"`{resource_type}." in review, resource_type
     # 11 interface endpoints in 2 AZs at USD 0.01 per endpoint-AZ hour.
     assert "| `network` | 0 |" in review and "160.60" in review
     assert sorted(p.name for p in emu.plan_dir("second").glob("*.tfplan")) == [
-        "network.tfplan", "state.tfplan", "workload.tfplan"]
+        "network.tfplan",
+        "state.tfplan",
+        "workload.tfplan",
+    ]
 
 
 # --------------------------------------------------------------------------- drift and the live audit
@@ -405,9 +451,10 @@ def _plant(ec2: Any, iam: Any, network: dict[str, Any], prefix: str, undo: list[
     each step that undoes one goes into ``undo`` as soon as there is something to undo."""
     vpc, studio = network["vpc_id"], network["studio_security_group_id"]
     planted: dict[str, str] = {}
-    planted["ssh"] = ec2.authorize_security_group_ingress(GroupId=studio, IpPermissions=[
-        {"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}])[
-        "SecurityGroupRules"][0]["SecurityGroupRuleId"]
+    planted["ssh"] = ec2.authorize_security_group_ingress(
+        GroupId=studio,
+        IpPermissions=[{"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}],
+    )["SecurityGroupRules"][0]["SecurityGroupRuleId"]
     undo.append(lambda: ec2.revoke_security_group_ingress(GroupId=studio, SecurityGroupRuleIds=[planted["ssh"]]))
     igw = planted["internet gateway"] = ec2.create_internet_gateway()["InternetGateway"]["InternetGatewayId"]
     undo.append(lambda: ec2.delete_internet_gateway(InternetGatewayId=igw))
@@ -419,28 +466,47 @@ def _plant(ec2: Any, iam: Any, network: dict[str, Any], prefix: str, undo: list[
     other = ec2.create_vpc(CidrBlock="10.99.0.0/16")["Vpc"]["VpcId"]
     undo.append(lambda: ec2.delete_vpc(VpcId=other))
     pcx = planted["peering connection"] = ec2.create_vpc_peering_connection(VpcId=vpc, PeerVpcId=other)[
-        "VpcPeeringConnection"]["VpcPeeringConnectionId"]
+        "VpcPeeringConnection"
+    ]["VpcPeeringConnectionId"]
     undo.append(lambda: ec2.delete_vpc_peering_connection(VpcPeeringConnectionId=pcx))
     tgw = ec2.create_transit_gateway()["TransitGateway"]["TransitGatewayId"]
     undo.append(lambda: ec2.delete_transit_gateway(TransitGatewayId=tgw))
     attachment = planted["transit gateway attachment"] = ec2.create_transit_gateway_vpc_attachment(
-        TransitGatewayId=tgw, VpcId=vpc, SubnetIds=network["private_subnet_ids"][:1])[
-        "TransitGatewayVpcAttachment"]["TransitGatewayAttachmentId"]
+        TransitGatewayId=tgw, VpcId=vpc, SubnetIds=network["private_subnet_ids"][:1]
+    )["TransitGatewayVpcAttachment"]["TransitGatewayAttachmentId"]
     undo.append(lambda: ec2.delete_transit_gateway_vpc_attachment(TransitGatewayAttachmentId=attachment))
     endpoint = planted["new endpoint"] = ec2.create_vpc_endpoint(
-        VpcId=vpc, ServiceName=f"com.amazonaws.{REGION}.kms", VpcEndpointType="Interface", PrivateDnsEnabled=True,
-        SubnetIds=network["private_subnet_ids"][:1])["VpcEndpoint"]["VpcEndpointId"]
+        VpcId=vpc,
+        ServiceName=f"com.amazonaws.{REGION}.kms",
+        VpcEndpointType="Interface",
+        PrivateDnsEnabled=True,
+        SubnetIds=network["private_subnet_ids"][:1],
+    )["VpcEndpoint"]["VpcEndpointId"]
     undo.append(lambda: ec2.delete_vpc_endpoints(VpcEndpointIds=[endpoint]))
-    sts = next(e for e in ec2.describe_vpc_endpoints(Filters=[{"Name": "vpc-id", "Values": [vpc]}])["VpcEndpoints"]
-               if e["ServiceName"] == f"com.amazonaws.{REGION}.sts")
+    sts = next(
+        e
+        for e in ec2.describe_vpc_endpoints(Filters=[{"Name": "vpc-id", "Values": [vpc]}])["VpcEndpoints"]
+        if e["ServiceName"] == f"com.amazonaws.{REGION}.sts"
+    )
     planted["endpoint policy"] = sts["VpcEndpointId"]
-    ec2.modify_vpc_endpoint(VpcEndpointId=sts["VpcEndpointId"], PolicyDocument=json.dumps(
-        {"Statement": [{"Effect": "Allow", "Principal": "*", "Action": "sts:*", "Resource": "*"}]}))
+    ec2.modify_vpc_endpoint(
+        VpcEndpointId=sts["VpcEndpointId"],
+        PolicyDocument=json.dumps(
+            {"Statement": [{"Effect": "Allow", "Principal": "*", "Action": "sts:*", "Resource": "*"}]}
+        ),
+    )
     # moto has no --reset-policy: the original document goes back.
-    undo.append(lambda: ec2.modify_vpc_endpoint(VpcEndpointId=sts["VpcEndpointId"], PolicyDocument=sts["PolicyDocument"]))
+    undo.append(
+        lambda: ec2.modify_vpc_endpoint(VpcEndpointId=sts["VpcEndpointId"], PolicyDocument=sts["PolicyDocument"])
+    )
     role = planted["role inline policy"] = f"{prefix}-flow-logs"
-    iam.put_role_policy(RoleName=role, PolicyName="added-by-hand", PolicyDocument=json.dumps(
-        {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}))
+    iam.put_role_policy(
+        RoleName=role,
+        PolicyName="added-by-hand",
+        PolicyDocument=json.dumps(
+            {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}
+        ),
+    )
     undo.append(lambda: iam.delete_role_policy(RoleName=role, PolicyName="added-by-hand"))
     return planted
 
@@ -481,13 +547,19 @@ def test_the_audit_of_the_untouched_environment_exits_0_and_reads_what_the_stack
     assert proc.returncode == 0, describe(proc)
     report = (emu.plan_dir("audit-clean") / "audit.md").read_text()
     assert "## Live isolation audit: no breach" in report
-    assert f"- VPC {deployed.network['vpc_id']} ({emu.config.network.vpc_cidr}): 3 route tables, 3 security groups" in report
+    assert (
+        f"- VPC {deployed.network['vpc_id']} ({emu.config.network.vpc_cidr}): 3 route tables, 3 security groups"
+        in report
+    )
     assert f"- bucket {emu.config.state.bucket}" in report
     assert "- role studio-emu-flow-logs (1 inline, 0 managed)" in report
     # What the emulator cannot hold is said, never skipped silently.
     assert "- domain studio-emu: not found (the workload is not deployed)" in report
     assert "- role studio-emu-studio-execution: does not exist (not deployed)" in report
-    assert "- DNS firewall (its association, rules and fail-closed setting): the emulator has no Route 53 Resolver" in report
+    assert (
+        "- DNS firewall (its association, rules and fail-closed setting): the emulator has no Route 53 Resolver"
+        in report
+    )
     assert "- the lab buckets' refusal of the execution role outside our S3 endpoint: moto applies a Deny" in report
 
 
@@ -508,23 +580,46 @@ def _row(report: str, *parts: str) -> str:
 
 # breach -> what the drift report's boundary table says of it (a plan sees it), or None (only the audit does)
 DRIFT_SEES = {
-    "ssh": ("`aws_security_group.studio-security-group_", "rule ingress tcp port 22 from 0.0.0.0/0 added outside Terraform",
-            "**leaves it in place**", "revoke-security-group-ingress"),
-    "default route": ("`aws_route_table.vpc_private-route-table-0_", "route to 0.0.0.0/0 through gateway_id=igw-",
-                      "**leaves it in place**", "aws ec2 delete-route"),
+    "ssh": (
+        "`aws_security_group.studio-security-group_",
+        "rule ingress tcp port 22 from 0.0.0.0/0 added outside Terraform",
+        "**leaves it in place**",
+        "revoke-security-group-ingress",
+    ),
+    "default route": (
+        "`aws_route_table.vpc_private-route-table-0_",
+        "route to 0.0.0.0/0 through gateway_id=igw-",
+        "**leaves it in place**",
+        "aws ec2 delete-route",
+    ),
     # The stacks set the policy (aws_vpc_endpoint_policy): the plan puts it back.
-    "endpoint policy": ("`aws_vpc_endpoint_policy.endpoints_policy-sts_", "policy: added Allow sts:* on * for *",
-                        "changes it back", "`make deploy STACKS=network` changes it back"),
+    "endpoint policy": (
+        "`aws_vpc_endpoint_policy.endpoints_policy-sts_",
+        "policy: added Allow sts:* on * for *",
+        "changes it back",
+        "`make deploy STACKS=network` changes it back",
+    ),
     # The role's inline policies are exclusive (modules/exclusive_role_policies.py): moto answers the
     # provider's ListRolePolicies, so the plan changes the exclusive resource and a deploy deletes it.
-    "role inline policy": ("`aws_iam_role.flow-log_role_", "inline policy added-by-hand added outside Terraform",
-                           "changes it back", "`make deploy STACKS=network` deletes it", "aws iam delete-role-policy"),
+    "role inline policy": (
+        "`aws_iam_role.flow-log_role_",
+        "inline policy added-by-hand added outside Terraform",
+        "changes it back",
+        "`make deploy STACKS=network` deletes it",
+        "aws iam delete-role-policy",
+    ),
 }
 # breach -> the audit's rule
-AUDIT_SEES = {"ssh": "rules-stay-inside", "internet gateway": "no-gateways", "default route": "no-route-out",
-              "peering connection": "no-attachments", "transit gateway attachment": "no-attachments",
-              "new endpoint": "no-new-endpoints", "endpoint policy": "endpoint-policies",
-              "role inline policy": "role-policies"}
+AUDIT_SEES = {
+    "ssh": "rules-stay-inside",
+    "internet gateway": "no-gateways",
+    "default route": "no-route-out",
+    "peering connection": "no-attachments",
+    "transit gateway attachment": "no-attachments",
+    "new endpoint": "no-new-endpoints",
+    "endpoint policy": "endpoint-policies",
+    "role inline policy": "role-policies",
+}
 
 
 @pytest.mark.parametrize("breach", sorted(set(DRIFT_SEES) | set(AUDIT_SEES)))
@@ -577,16 +672,23 @@ def test_a_second_run_fails_on_the_lock_while_another_holds_it(emu, deployed):
     env = {**emu.terraform_env(), "TF_INPUT": "1"}
     # `apply -destroy` takes the lock and keeps it while it waits at the approval prompt; the
     # answer it gets below is "no".
-    holder = subprocess.Popen(["terraform", "apply", "-destroy", "-no-color"], cwd=emu.stack_dir("network"),
-                              env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                              stderr=subprocess.STDOUT, text=True)
+    holder = subprocess.Popen(
+        ["terraform", "apply", "-destroy", "-no-color"],
+        cwd=emu.stack_dir("network"),
+        env=env,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     # The competitor is a colleague's run: the same synthesized app in another checkout.
     other_checkout = emu.root / "other-checkout" / "cdktf.out"
     shutil.copytree(emu.outdir, other_checkout, ignore=shutil.ignore_patterns(".terraform", "*.tfplan"))
     try:
         _read_until(holder, "Enter a value:", TERRAFORM_TIMEOUT_S)
-        second = emu.workflow("plan", "--stacks", "network", "--lock-timeout", "1s", plans="locked",
-                              outdir=other_checkout)
+        second = emu.workflow(
+            "plan", "--stacks", "network", "--lock-timeout", "1s", plans="locked", outdir=other_checkout
+        )
         holder_out = holder.communicate(input="no\n", timeout=60)[0]
     finally:
         if holder.poll() is None:
@@ -622,8 +724,10 @@ def test_deploy_refuses_when_the_configured_account_is_not_the_credentials_accou
     proc = emu.workflow("deploy", "--yes", plans="refused", env=env, timeout_s=60)
 
     assert proc.returncode == 2, describe(proc)
-    assert (f"credentials are for account {MOTO_ACCOUNT} but the configuration 'emulator' expects "
-            "111111111111; refusing to deploy") in proc.stderr
+    assert (
+        f"credentials are for account {MOTO_ACCOUNT} but the configuration 'emulator' expects "
+        "111111111111; refusing to deploy"
+    ) in proc.stderr
     assert not emu.plan_dir("refused").exists(), "nothing may be planned for a refused target"
 
 

@@ -60,14 +60,29 @@ def emu(moto: MotoServer, tmp_path_factory: pytest.TempPathFactory) -> Emulator:
 
 
 def _start_workflow(emu: Emulator, *args: str) -> subprocess.Popen[str]:
-    command = [sys.executable, "-m", "isolated_studio.ops.workflow", *args, "--no-synth",
-               "--outdir", str(emu.outdir), "--timeout", str(TERRAFORM_TIMEOUT_S)]
-    return subprocess.Popen(command, cwd=PROJECT_ROOT, env=emu.env, stdin=subprocess.DEVNULL,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    command = [
+        sys.executable,
+        "-m",
+        "isolated_studio.ops.workflow",
+        *args,
+        "--no-synth",
+        "--outdir",
+        str(emu.outdir),
+        "--timeout",
+        str(TERRAFORM_TIMEOUT_S),
+    ]
+    return subprocess.Popen(
+        command,
+        cwd=PROJECT_ROOT,
+        env=emu.env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
 
 
-def _read_until(proc: subprocess.Popen[str], marker: str, timeout_s: float, line_with: str = "",
-                seen: str = "") -> str:
+def _read_until(proc: subprocess.Popen[str], marker: str, timeout_s: float, line_with: str = "", seen: str = "") -> str:
     """Output (after ``seen``) up to a line that has ``marker`` and ``line_with``."""
     assert proc.stdout is not None
     start, deadline = len(seen), time.monotonic() + timeout_s
@@ -82,14 +97,19 @@ def _read_until(proc: subprocess.Popen[str], marker: str, timeout_s: float, line
 
 
 def _managed(state: dict[str, Any], rtype: str) -> set[str]:
-    return {instance["attributes"]["id"] for r in state.get("resources", [])
-            if r["mode"] == "managed" and r["type"] == rtype for instance in r["instances"]}
+    return {
+        instance["attributes"]["id"]
+        for r in state.get("resources", [])
+        if r["mode"] == "managed" and r["type"] == rtype
+        for instance in r["instances"]
+    }
 
 
 def _states(emu: Emulator) -> list[dict[str, Any]]:
     bootstrap = json.loads((emu.root / emu.config.bootstrap_state_file).read_text())
-    body = emu.client("s3").get_object(Bucket=emu.config.state.bucket,
-                                       Key=emu.config.state_key("network"))["Body"].read()
+    body = (
+        emu.client("s3").get_object(Bucket=emu.config.state.bucket, Key=emu.config.state_key("network"))["Body"].read()
+    )
     return [bootstrap, json.loads(body)]
 
 
@@ -100,14 +120,14 @@ def _vpcs_and_keys(emu: Emulator) -> tuple[set[str], set[str]]:
 
 def test_sigterm_mid_apply_leaves_the_lock_free_and_everything_created_in_the_state(emu):
     vpcs_before, keys_before = _vpcs_and_keys(emu)
-    proc = _start_workflow(emu, "deploy", "--yes", "--stacks", "network",
-                           "--plan-dir", str(emu.plan_dir("interrupted")))
+    proc = _start_workflow(
+        emu, "deploy", "--yes", "--stacks", "network", "--plan-dir", str(emu.plan_dir("interrupted"))
+    )
     try:
         # Mid-apply, once the VPC and the flow logs' key exist: subnets, route tables, endpoints
         # and the flow log are being created.
         before = _read_until(proc, "Creation complete", WORKFLOW_TIMEOUT_S, line_with="aws_vpc.")
-        before += _read_until(proc, "Creation complete", WORKFLOW_TIMEOUT_S, line_with="aws_kms_key.",
-                              seen=before)
+        before += _read_until(proc, "Creation complete", WORKFLOW_TIMEOUT_S, line_with="aws_kms_key.", seen=before)
         assert "network: applying" in before
         proc.send_signal(signal.SIGTERM)  # to the workflow only, as `kill` or a CI cancel does
         after, _ = proc.communicate(timeout=WORKFLOW_TIMEOUT_S)
@@ -140,7 +160,9 @@ def test_sigterm_mid_apply_leaves_the_lock_free_and_everything_created_in_the_st
     vpcs, keys = (after - before for after, before in zip(_vpcs_and_keys(emu), (vpcs_before, keys_before)))
     tracked = [sorted({r["type"] for r in state.get("resources", [])}) for state in states]
     assert vpcs <= in_state_vpcs, f"VPCs no state tracks: {vpcs - in_state_vpcs}; states: {tracked}\n{out}"
-    assert keys <= in_state_keys, f"KMS keys no state tracks: {keys - in_state_keys} (moto: {keys}, states: {in_state_keys})\n{out}"
+    assert keys <= in_state_keys, (
+        f"KMS keys no state tracks: {keys - in_state_keys} (moto: {keys}, states: {in_state_keys})\n{out}"
+    )
     assert len(vpcs) == 1 and len(keys) == 1, (vpcs, keys)  # the network's VPC and its flow logs' key
 
 
@@ -155,7 +177,10 @@ def test_bootstrap_state_and_saved_plans_are_owner_only(emu):
     plans = emu.plan_dir("bootstrap")
     assert stat.S_IMODE(plans.stat().st_mode) == 0o700
     assert {p.name: stat.S_IMODE(p.stat().st_mode) for p in plans.iterdir()} == {
-        "state.tfplan": 0o600, "state.plan.json": 0o600, "review.md": 0o600}
+        "state.tfplan": 0o600,
+        "state.plan.json": 0o600,
+        "review.md": 0o600,
+    }
 
 
 # --------------------------------------------------------------------------- regions
@@ -188,8 +213,10 @@ def test_one_file_deploys_to_two_regions_without_sharing_state(emu, tmp_path):
     # Another environment than the fixture's in us-west-2 (table and key alias are regional).
     text = text.replace('name_prefix = "studio-emu"', 'name_prefix = "studio-em2"')
     text = text.replace('lock_table = "studio-emu-tflock"', 'lock_table = "studio-em2-tflock"')
-    text = text.replace('bootstrap_state_path = "terraform-state/emulator/state.tfstate"',
-                        'bootstrap_state_path = "terraform-state/emulator/regions/state.tfstate"')
+    text = text.replace(
+        'bootstrap_state_path = "terraform-state/emulator/state.tfstate"',
+        'bootstrap_state_path = "terraform-state/emulator/regions/state.tfstate"',
+    )
     config_file = tmp_path / "regions.toml"
     config_file.write_text(text)
     outdirs = {}
@@ -207,14 +234,19 @@ def test_one_file_deploys_to_two_regions_without_sharing_state(emu, tmp_path):
     east_out, east_env = outdirs["us-east-1"]
     planned = _run(emu, "plan", "--stacks", "state", env=east_env, outdir=east_out, plans="east")
     assert planned.returncode == 0, describe(planned)
-    actions = {tuple(rc["change"]["actions"]) for rc in emu.plan_json("east", "state")["resource_changes"]
-               if rc["mode"] == "managed"}
+    actions = {
+        tuple(rc["change"]["actions"])
+        for rc in emu.plan_json("east", "state")["resource_changes"]
+        if rc["mode"] == "managed"
+    }
     assert actions == {("create",)}, "the second region planned against the first region's state"
     assert west_state.read_bytes() == before
     assert not (emu.root / "terraform-state/emulator/regions/us-east-1/state.tfstate").exists()
     network = json.loads((east_out / "stacks/network/cdk.tf.json").read_text())["terraform"]["backend"]["s3"]
     assert (network["bucket"], network["key"]) == (
-        "studio-em2-tfstate-us-east-1", "isolated-studio/emulator/us-east-1/network.tfstate")
+        "studio-em2-tfstate-us-east-1",
+        "isolated-studio/emulator/us-east-1/network.tfstate",
+    )
 
 
 # --------------------------------------------------------------------------- the emulator switch

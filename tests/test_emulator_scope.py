@@ -9,8 +9,9 @@ def test_a_resource_that_depends_on_an_unsupported_one_is_left_out_even_through_
     stack = {
         "resource": {
             "aws_s3_bucket": {"b": {"bucket": "x"}},
-            "aws_s3_bucket_policy": {"p": {"bucket": "${aws_s3_bucket.b.id}",
-                                           "policy": "${data.aws_iam_policy_document.d.json}"}},
+            "aws_s3_bucket_policy": {
+                "p": {"bucket": "${aws_s3_bucket.b.id}", "policy": "${data.aws_iam_policy_document.d.json}"}
+            },
             "aws_s3_bucket_versioning": {"v": {"bucket": "${aws_s3_bucket.b.id}"}},
             "aws_sagemaker_domain": {"dom": {"domain_name": "d"}},
             "aws_iam_role": {"r": {"name": "r", "depends_on": ["aws_sagemaker_domain.dom"]}},
@@ -24,8 +25,14 @@ def test_a_resource_that_depends_on_an_unsupported_one_is_left_out_even_through_
 def test_the_workload_targets_its_buckets_objects_key_and_roles_not_studio_or_codeartifact(synth):
     targets = emulator_targets(synth.stacks["workload"])
     types = {t.split(".")[0] for t in targets}
-    assert {"aws_kms_key", "aws_s3_bucket", "aws_s3_bucket_policy", "aws_s3_object", "aws_iam_role",
-            "aws_iam_role_policy"} <= types
+    assert {
+        "aws_kms_key",
+        "aws_s3_bucket",
+        "aws_s3_bucket_policy",
+        "aws_s3_object",
+        "aws_iam_role",
+        "aws_iam_role_policy",
+    } <= types
     # moto has no AmazonSageMakerFullAccess to attach.
     assert "aws_iam_role_policy_attachment" not in types
     # The MLflow role's exclusive policies are applied; the execution role's name that attachment and
@@ -36,7 +43,8 @@ def test_the_workload_targets_its_buckets_objects_key_and_roles_not_studio_or_co
     assert not [t for t in targets if t.startswith(("aws_sagemaker", "aws_codeartifact"))]
     # The MLflow bucket's CORS rule admits the domain's URL: it needs the domain.
     assert [t for t in excluded(synth.stacks["workload"]) if t.startswith("aws_s3_")] == [
-        next(a for a in excluded(synth.stacks["workload"]) if a.startswith("aws_s3_bucket_cors_configuration."))]
+        next(a for a in excluded(synth.stacks["workload"]) if a.startswith("aws_s3_bucket_cors_configuration."))
+    ]
 
 
 def test_the_command_prints_target_arguments(synth, capsys):
@@ -50,7 +58,16 @@ def test_the_emulator_guard_is_never_a_target_and_exists_only_in_the_emulator(sy
     scoped plans leave it out, and a real environment's stack has neither it nor its variable."""
     assert "terraform_data" not in synth.stacks["workload"].get("resource", {})
     assert "variable" not in synth.stacks["workload"]
-    stack = {"resource": {"terraform_data": {"guard": {"lifecycle": {"precondition": [
-        {"condition": "${var.emulator_whole_stack_plan_only}", "error_message": "No."}]}}},
-        "aws_s3_bucket": {"b": {"bucket": "x"}}}}
+    stack = {
+        "resource": {
+            "terraform_data": {
+                "guard": {
+                    "lifecycle": {
+                        "precondition": [{"condition": "${var.emulator_whole_stack_plan_only}", "error_message": "No."}]
+                    }
+                }
+            },
+            "aws_s3_bucket": {"b": {"bucket": "x"}},
+        }
+    }
     assert emulator_targets(stack) == ["aws_s3_bucket.b"]

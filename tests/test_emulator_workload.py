@@ -118,14 +118,22 @@ class Seen:
     key: dict[str, Any]
 
 
-BUCKET_READS = ("get_bucket_encryption", "get_bucket_versioning", "get_bucket_logging", "get_bucket_policy",
-                "get_public_access_block", "get_bucket_ownership_controls", "get_bucket_lifecycle_configuration")
+BUCKET_READS = (
+    "get_bucket_encryption",
+    "get_bucket_versioning",
+    "get_bucket_logging",
+    "get_bucket_policy",
+    "get_public_access_block",
+    "get_bucket_ownership_controls",
+    "get_bucket_lifecycle_configuration",
+)
 
 
 def _see(emu: Emulator, key_arn: str) -> Seen:
     s3, iam, kms = emu.client("s3"), emu.client("iam"), emu.client("kms")
-    buckets = {name: {read: _read(getattr(s3, read), Bucket=name) for read in BUCKET_READS}
-               for name in BUCKETS.values()}
+    buckets = {
+        name: {read: _read(getattr(s3, read), Bucket=name) for read in BUCKET_READS} for name in BUCKETS.values()
+    }
     notebooks = BUCKETS["notebooks"]
     keys = [o["Key"] for o in s3.list_objects_v2(Bucket=notebooks).get("Contents", [])]
     objects = {key: _read(s3.head_object, Bucket=notebooks, Key=key) for key in keys}
@@ -133,16 +141,22 @@ def _see(emu: Emulator, key_arn: str) -> Seen:
     roles = {}
     for name in ROLES.values():
         role = iam.get_role(RoleName=name)["Role"]
-        inline = {policy: iam.get_role_policy(RoleName=name, PolicyName=policy)["PolicyDocument"]
-                  for policy in iam.list_role_policies(RoleName=name)["PolicyNames"]}
+        inline = {
+            policy: iam.get_role_policy(RoleName=name, PolicyName=policy)["PolicyDocument"]
+            for policy in iam.list_role_policies(RoleName=name)["PolicyNames"]
+        }
         attached = iam.list_attached_role_policies(RoleName=name)["AttachedPolicies"]
         boundary = None
         if role.get("PermissionsBoundary"):
             arn = role["PermissionsBoundary"]["PermissionsBoundaryArn"]
             version = iam.get_policy(PolicyArn=arn)["Policy"]["DefaultVersionId"]
             boundary = iam.get_policy_version(PolicyArn=arn, VersionId=version)["PolicyVersion"]["Document"]
-        roles[name] = {"trust": role["AssumeRolePolicyDocument"], "inline": inline, "attached": attached,
-                       "boundary": boundary}
+        roles[name] = {
+            "trust": role["AssumeRolePolicyDocument"],
+            "inline": inline,
+            "attached": attached,
+            "boundary": boundary,
+        }
     key = {
         "metadata": kms.describe_key(KeyId=key_arn)["KeyMetadata"],
         "rotation": kms.get_key_rotation_status(KeyId=key_arn)["KeyRotationEnabled"],
@@ -195,12 +209,27 @@ def audits(emu: Emulator, deployed: Deployment, seen: Seen, targets: list[str]) 
         kept = [st for st in json.loads(policy)["Statement"] if st.get("Sid") != "LabRolesList"]
         s3.put_bucket_policy(Bucket=notebooks, Policy=json.dumps({"Version": "2012-10-17", "Statement": kept}))
         s3.delete_public_access_block(Bucket=mlflow)
-        iam.put_role_policy(RoleName=ROLES["mlflow"], PolicyName="added-by-hand", PolicyDocument=json.dumps(
-            {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}))
-        iam.put_role_policy(RoleName=ROLES["execution"], PolicyName="guardrails", PolicyDocument=json.dumps(
-            {**guardrails, "Statement": [st for st in guardrails["Statement"] if st["Sid"] != "NoOtherAccountsResources"]}))
+        iam.put_role_policy(
+            RoleName=ROLES["mlflow"],
+            PolicyName="added-by-hand",
+            PolicyDocument=json.dumps(
+                {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}
+            ),
+        )
+        iam.put_role_policy(
+            RoleName=ROLES["execution"],
+            PolicyName="guardrails",
+            PolicyDocument=json.dumps(
+                {
+                    **guardrails,
+                    "Statement": [st for st in guardrails["Statement"] if st["Sid"] != "NoOtherAccountsResources"],
+                }
+            ),
+        )
         breached = emu.workflow("audit", plans="audit-breached")
-        applied = emu.terraform("workload", "apply", "-auto-approve", "-input=false", "-no-color", f"-target={exclusive}")
+        applied = emu.terraform(
+            "workload", "apply", "-auto-approve", "-input=false", "-no-color", f"-target={exclusive}"
+        )
         mlflow_policies = iam.list_role_policies(RoleName=ROLES["mlflow"])["PolicyNames"]
     finally:
         s3.put_bucket_policy(Bucket=notebooks, Policy=policy)
@@ -212,8 +241,9 @@ def audits(emu: Emulator, deployed: Deployment, seen: Seen, targets: list[str]) 
 
 
 @pytest.fixture(scope="module")
-def destroyed(emu: Emulator, deployed: Deployment, seen: Seen,
-              replanned: subprocess.CompletedProcess[str], audits: Audits) -> Destroyed:
+def destroyed(
+    emu: Emulator, deployed: Deployment, seen: Seen, replanned: subprocess.CompletedProcess[str], audits: Audits
+) -> Destroyed:
     # After seen, replanned and audits: the other tests read what was there before this destroy.
     proc = emu.workflow("destroy", "--yes", "--include-state", "--emulator-scope", plans="destroy")
     s3, iam, kms = emu.client("s3"), emu.client("iam"), emu.client("kms")
@@ -244,8 +274,13 @@ def test_deploy_applies_state_network_and_exactly_the_workloads_emulated_resourc
 
 
 def test_the_scope_command_prints_the_targets_that_were_applied(emu, deployed):
-    proc = subprocess.run([sys.executable, "-m", "isolated_studio.ops.emulator_scope", str(emu.stack_dir("workload"))],
-                          cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "isolated_studio.ops.emulator_scope", str(emu.stack_dir("workload"))],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 0, describe(proc)
     printed = [line.removeprefix("-target=") for line in proc.stdout.split()]
     assert printed == sorted(a for a in deployed.state if not a.startswith("data."))
@@ -268,8 +303,15 @@ def test_the_workload_outputs_name_what_was_created(deployed):
 @pytest.mark.parametrize("kind", ["notebooks", "mlflow"])
 def test_lab_buckets_are_encrypted_with_the_workload_key_and_bucket_keys(seen, deployed, kind):
     rules = seen.buckets[BUCKETS[kind]]["get_bucket_encryption"]["ServerSideEncryptionConfiguration"]["Rules"]
-    assert rules == [{"ApplyServerSideEncryptionByDefault": {
-        "SSEAlgorithm": "aws:kms", "KMSMasterKeyID": deployed.outputs["kms_key_arn"]}, "BucketKeyEnabled": True}]
+    assert rules == [
+        {
+            "ApplyServerSideEncryptionByDefault": {
+                "SSEAlgorithm": "aws:kms",
+                "KMSMasterKeyID": deployed.outputs["kms_key_arn"],
+            },
+            "BucketKeyEnabled": True,
+        }
+    ]
 
 
 def test_the_log_bucket_uses_sse_s3_because_access_logging_cannot_deliver_to_sse_kms(seen):
@@ -282,9 +324,14 @@ def test_every_bucket_is_versioned_private_owner_enforced_and_expires_old_versio
     bucket = seen.buckets[BUCKETS[kind]]
     assert bucket["get_bucket_versioning"]["Status"] == "Enabled"
     assert bucket["get_public_access_block"]["PublicAccessBlockConfiguration"] == {
-        "BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": True, "RestrictPublicBuckets": True}
+        "BlockPublicAcls": True,
+        "IgnorePublicAcls": True,
+        "BlockPublicPolicy": True,
+        "RestrictPublicBuckets": True,
+    }
     assert bucket["get_bucket_ownership_controls"]["OwnershipControls"]["Rules"] == [
-        {"ObjectOwnership": "BucketOwnerEnforced"}]
+        {"ObjectOwnership": "BucketOwnerEnforced"}
+    ]
     rules = bucket["get_bucket_lifecycle_configuration"]["Rules"]
     assert [r["NoncurrentVersionExpiration"]["NoncurrentDays"] for r in rules if r["Status"] == "Enabled"] == [90]
 
@@ -292,7 +339,8 @@ def test_every_bucket_is_versioned_private_owner_enforced_and_expires_old_versio
 @pytest.mark.parametrize("kind, prefix", [("notebooks", "notebooks/"), ("mlflow", "mlflow/")])
 def test_lab_buckets_log_access_to_the_log_bucket(seen, kind, prefix):
     assert seen.buckets[BUCKETS[kind]]["get_bucket_logging"] == {
-        "LoggingEnabled": {"TargetBucket": BUCKETS["logs"], "TargetPrefix": prefix}}
+        "LoggingEnabled": {"TargetBucket": BUCKETS["logs"], "TargetPrefix": prefix}
+    }
     assert seen.buckets[BUCKETS["logs"]]["get_bucket_logging"] == {}  # the log bucket does not log into itself
 
 
@@ -307,7 +355,10 @@ def test_lab_buckets_grant_only_the_execution_and_mlflow_roles(seen, kind):
     statements = _statements(seen.buckets[bucket]["get_bucket_policy"])
     roles = sorted(f"arn:aws:iam::{MOTO_ACCOUNT}:role/{name}" for name in ROLES.values())
     assert set(statements) == {"LabRolesList", "LabRolesReadWrite"}  # no TLS-only Deny: see the next test
-    for sid, resource in (("LabRolesList", f"arn:aws:s3:::{bucket}"), ("LabRolesReadWrite", f"arn:aws:s3:::{bucket}/*")):
+    for sid, resource in (
+        ("LabRolesList", f"arn:aws:s3:::{bucket}"),
+        ("LabRolesReadWrite", f"arn:aws:s3:::{bucket}/*"),
+    ):
         statement = statements[sid]
         assert statement["Effect"] == "Allow" and statement["Resource"] == resource
         assert sorted(statement["Principal"]["AWS"]) == roles
@@ -344,23 +395,34 @@ def test_the_audit_of_the_deployed_buckets_roles_and_network_finds_no_breach(emu
     # The roles as deployed are the synthesized ones, but for what the emulator does not create: said so.
     assert f"- role {ROLES['mlflow']} (2 inline, 0 managed)" in report
     assert f"- role {ROLES['execution']} (4 inline, 0 managed, a permissions boundary)" in report
-    assert (f"- role {ROLES['execution']}: exclusive attachments, exclusive inline policies, inline policy "
-            "studio-domain, managed policy arn:aws:iam::aws:policy/AmazonSageMakerFullAccess: not created in the "
-            "emulator (--emulator-scope)") in report
+    assert (
+        f"- role {ROLES['execution']}: exclusive attachments, exclusive inline policies, inline policy "
+        "studio-domain, managed policy arn:aws:iam::aws:policy/AmazonSageMakerFullAccess: not created in the "
+        "emulator (--emulator-scope)"
+    ) in report
 
 
 def test_a_bucket_statement_removed_and_a_public_access_block_deleted_by_hand_are_breaches(emu, audits):
     assert audits.breached.returncode == 2, describe(audits.breached)
     report = (emu.plan_dir("audit-breached") / "audit.md").read_text()
-    assert (f"| bucket-policies | `{BUCKETS['notebooks']}` | statement LabRolesList of the bucket policy is missing "
-            "or changed | `make deploy STACKS=workload` puts it back |") in report
-    assert (f"| public-access-block | `{BUCKETS['mlflow']}` | public access block off: BlockPublicAcls, "
-            "IgnorePublicAcls, BlockPublicPolicy, RestrictPublicBuckets |") in report
-    assert (f"| role-policies | `{ROLES['mlflow']}` | inline policy added-by-hand added outside Terraform "
-            "(Allow s3:* on *) | aws iam delete-role-policy --role-name studio-emu-mlflow --policy-name added-by-hand "
-            "(or `make deploy STACKS=workload`: the role's inline policies are exclusive) |") in report
-    guardrail = next(line for line in report.splitlines() if line.startswith(
-        f"| role-policies | `{ROLES['execution']}` | inline policy guardrails differs"))
+    assert (
+        f"| bucket-policies | `{BUCKETS['notebooks']}` | statement LabRolesList of the bucket policy is missing "
+        "or changed | `make deploy STACKS=workload` puts it back |"
+    ) in report
+    assert (
+        f"| public-access-block | `{BUCKETS['mlflow']}` | public access block off: BlockPublicAcls, "
+        "IgnorePublicAcls, BlockPublicPolicy, RestrictPublicBuckets |"
+    ) in report
+    assert (
+        f"| role-policies | `{ROLES['mlflow']}` | inline policy added-by-hand added outside Terraform "
+        "(Allow s3:* on *) | aws iam delete-role-policy --role-name studio-emu-mlflow --policy-name added-by-hand "
+        "(or `make deploy STACKS=workload`: the role's inline policies are exclusive) |"
+    ) in report
+    guardrail = next(
+        line
+        for line in report.splitlines()
+        if line.startswith(f"| role-policies | `{ROLES['execution']}` | inline policy guardrails differs")
+    )
     assert "widens access: missing Deny * on * when " in guardrail and "`make deploy STACKS=workload`" in guardrail
     assert "## ISOLATION BREACHES (4)" in report
 
@@ -392,7 +454,10 @@ def test_every_lab_file_and_the_data_set_are_in_the_bucket_as_synthesized(seen, 
 def test_every_object_is_encrypted_with_the_workload_key(seen, deployed):
     for key, head in seen.objects.items():
         assert (head.get("ServerSideEncryption"), head.get("SSEKMSKeyId"), head.get("BucketKeyEnabled")) == (
-            "aws:kms", deployed.outputs["kms_key_arn"], True), key
+            "aws:kms",
+            deployed.outputs["kms_key_arn"],
+            True,
+        ), key
 
 
 # --------------------------------------------------------------------------- key and roles
@@ -407,13 +472,16 @@ def test_the_workload_key_is_enabled_rotated_and_aliased(seen):
 def test_both_roles_trust_only_sagemaker_the_execution_role_for_this_account_only(seen):
     assume = {"Action": "sts:AssumeRole", "Effect": "Allow", "Principal": {"Service": "sagemaker.amazonaws.com"}}
     assert seen.roles[ROLES["execution"]]["trust"]["Statement"] == [
-        {**assume, "Condition": {"StringEquals": {"aws:SourceAccount": MOTO_ACCOUNT}}}]
+        {**assume, "Condition": {"StringEquals": {"aws:SourceAccount": MOTO_ACCOUNT}}}
+    ]
     # No condition on the MLflow role: the service is not documented to send aws:SourceAccount (docs/security.md).
     assert seen.roles[ROLES["mlflow"]]["trust"]["Statement"] == [assume]
 
 
 def test_the_roles_carry_the_inline_policies_the_stack_declares(seen, stack, targets):
-    role_names = {f"${{aws_iam_role.{rid}.id}}": body["name"] for rid, body in stack["resource"]["aws_iam_role"].items()}
+    role_names = {
+        f"${{aws_iam_role.{rid}.id}}": body["name"] for rid, body in stack["resource"]["aws_iam_role"].items()
+    }
     declared: dict[str, set[str]] = {}
     for rid, body in stack["resource"]["aws_iam_role_policy"].items():
         # studio-domain names the domain's ID: with the domain, it is out of the emulator's scope.
@@ -430,11 +498,20 @@ def test_the_guardrails_and_the_boundary_apply_in_the_emulator(seen):
     boundary: what the perimeter scenarios decide is what the emulator holds."""
     execution = seen.roles[ROLES["execution"]]
     guardrails = {s["Sid"]: s for s in execution["inline"]["guardrails"]["Statement"]}
-    assert {"NoOtherAccountsResources", "SageMakerOnlyInOurSubnets", "NoSageMakerWithoutOurSubnets",
-            "NoNewNetworkPaths", "NoResourcePoliciesOrSharing", "NoDataExports", "MlflowOnlyThroughOurEndpoint",
-            "NoComputeOutsideOurVpc"} <= set(guardrails)
+    assert {
+        "NoOtherAccountsResources",
+        "SageMakerOnlyInOurSubnets",
+        "NoSageMakerWithoutOurSubnets",
+        "NoNewNetworkPaths",
+        "NoResourcePoliciesOrSharing",
+        "NoDataExports",
+        "MlflowOnlyThroughOurEndpoint",
+        "NoComputeOutsideOurVpc",
+    } <= set(guardrails)
     assert all(s["Effect"] == "Deny" for s in guardrails.values())
-    assert guardrails["NoOtherAccountsResources"]["Condition"]["StringNotEquals"]["aws:ResourceAccount"][0] == MOTO_ACCOUNT
+    assert (
+        guardrails["NoOtherAccountsResources"]["Condition"]["StringNotEquals"]["aws:ResourceAccount"][0] == MOTO_ACCOUNT
+    )
     vpce = guardrails["MlflowOnlyThroughOurEndpoint"]["Condition"]["StringNotEquals"]["aws:SourceVpce"]
     assert vpce.startswith("vpce-")  # the network's experiments endpoint, through remote state
     boundary = {s["Sid"]: s for s in execution["boundary"]["Statement"]}
@@ -454,16 +531,21 @@ def test_the_execution_role_reaches_both_lab_buckets_and_the_key(seen, deployed)
     lab_data = _grants(seen.roles[ROLES["execution"]]["inline"]["lab-data"])
     objects = {f"arn:aws:s3:::{BUCKETS[k]}/*" for k in ("notebooks", "mlflow")}
     assert any({"s3:GetObject", "s3:PutObject"} <= actions and resources == objects for actions, resources in lab_data)
-    assert any({"kms:Decrypt", "kms:GenerateDataKey*"} <= actions and resources == {deployed.outputs["kms_key_arn"]}
-               for actions, resources in lab_data)
+    assert any(
+        {"kms:Decrypt", "kms:GenerateDataKey*"} <= actions and resources == {deployed.outputs["kms_key_arn"]}
+        for actions, resources in lab_data
+    )
     assert BUCKETS["logs"] not in json.dumps(seen.roles[ROLES["execution"]]["inline"])
 
 
 def test_the_mlflow_role_reaches_only_its_artifact_bucket_and_the_key(seen, deployed):
     artifacts = _grants(seen.roles[ROLES["mlflow"]]["inline"]["artifacts"])
     resources = set().union(*(r for _, r in artifacts))
-    assert resources == {f"arn:aws:s3:::{BUCKETS['mlflow']}", f"arn:aws:s3:::{BUCKETS['mlflow']}/*",
-                         deployed.outputs["kms_key_arn"]}
+    assert resources == {
+        f"arn:aws:s3:::{BUCKETS['mlflow']}",
+        f"arn:aws:s3:::{BUCKETS['mlflow']}/*",
+        deployed.outputs["kms_key_arn"],
+    }
 
 
 # --------------------------------------------------------------------------- plan again
@@ -475,8 +557,11 @@ def test_a_second_plan_of_the_targets_changes_nothing(emu, replanned):
     # No emulator quirk in the workload's resources: its plan is empty, as on AWS.
     assert changes(emu.plan_json("replan", "workload")) == []
     assert changes(emu.plan_json("replan", "state")) == []
-    network = {(rc["type"], attribute) for rc in changes(emu.plan_json("replan", "network"))
-               for attribute in changed_attributes(rc)}
+    network = {
+        (rc["type"], attribute)
+        for rc in changes(emu.plan_json("replan", "network"))
+        for attribute in changed_attributes(rc)
+    }
     assert network <= MOTO_NETWORK_DRIFT  # the one documented quirk (docs/emulator.md)
 
 

@@ -68,8 +68,7 @@ def test_other_account_is_refused_with_both_account_ids(sts: Any, stubber: Stubb
         )
 
     assert str(excinfo.value) == (
-        "credentials are for account 111111111111 but the configuration dev "
-        "expects 222222222222; refusing to deploy"
+        "credentials are for account 111111111111 but the configuration dev expects 222222222222; refusing to deploy"
     )
 
 
@@ -149,7 +148,14 @@ def test_confirm_accepts_the_exact_word() -> None:
 @pytest.mark.parametrize("answer", ["y", "yes", "DEV", "prod", ""])
 def test_confirm_rejects_anything_else(answer: str) -> None:
     with pytest.raises(Aborted, match="nothing was changed"):
-        confirm("Destroy dev?", expected="dev", assume_yes=False, input_fn=lambda _p: answer, stream=io.StringIO(), interactive=True)
+        confirm(
+            "Destroy dev?",
+            expected="dev",
+            assume_yes=False,
+            input_fn=lambda _p: answer,
+            stream=io.StringIO(),
+            interactive=True,
+        )
 
 
 def test_confirm_treats_end_of_input_as_no() -> None:
@@ -157,7 +163,9 @@ def test_confirm_treats_end_of_input_as_no() -> None:
         raise EOFError
 
     with pytest.raises(Aborted):
-        confirm("Destroy dev?", expected="dev", assume_yes=False, input_fn=closed, stream=io.StringIO(), interactive=True)
+        confirm(
+            "Destroy dev?", expected="dev", assume_yes=False, input_fn=closed, stream=io.StringIO(), interactive=True
+        )
 
 
 def test_confirm_without_a_terminal_asks_for_yes_and_reads_nothing() -> None:
@@ -165,7 +173,14 @@ def test_confirm_without_a_terminal_asks_for_yes_and_reads_nothing() -> None:
         raise AssertionError("must not read from a non-interactive stdin")
 
     with pytest.raises(Aborted, match="pass --yes"):
-        confirm("Destroy dev?", expected="dev", assume_yes=False, input_fn=must_not_read, stream=io.StringIO(), interactive=False)
+        confirm(
+            "Destroy dev?",
+            expected="dev",
+            assume_yes=False,
+            input_fn=must_not_read,
+            stream=io.StringIO(),
+            interactive=False,
+        )
 
 
 def test_confirm_detects_a_non_tty_stdin_by_itself(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -194,26 +209,32 @@ def test_assume_yes_skips_the_question_but_still_shows_what_happens() -> None:
 # --------------------------------------------------------------------------- regions of the shell
 
 
-@pytest.mark.parametrize("env, profile_region, conflicts", [
-    ({"AWS_REGION": "us-east-1"}, None, ["AWS_REGION=us-east-1"]),
-    ({"AWS_DEFAULT_REGION": "us-east-1"}, None, ["AWS_DEFAULT_REGION=us-east-1"]),
-    ({}, "us-east-1", ["the region of AWS profile 'default' (us-east-1)"]),
-    ({"AWS_PROFILE": "ops"}, "us-east-1", ["the region of AWS profile 'ops' (us-east-1)"]),
-    ({"AWS_REGION": "eu-west-1", "AWS_DEFAULT_REGION": "us-east-1"}, "us-east-1", ["AWS_DEFAULT_REGION=us-east-1"]),
-    ({"AWS_REGION": "eu-west-1", "AWS_DEFAULT_REGION": "eu-west-1"}, "us-east-1", []),
-    ({}, None, []),
-])
+@pytest.mark.parametrize(
+    "env, profile_region, conflicts",
+    [
+        ({"AWS_REGION": "us-east-1"}, None, ["AWS_REGION=us-east-1"]),
+        ({"AWS_DEFAULT_REGION": "us-east-1"}, None, ["AWS_DEFAULT_REGION=us-east-1"]),
+        ({}, "us-east-1", ["the region of AWS profile 'default' (us-east-1)"]),
+        ({"AWS_PROFILE": "ops"}, "us-east-1", ["the region of AWS profile 'ops' (us-east-1)"]),
+        ({"AWS_REGION": "eu-west-1", "AWS_DEFAULT_REGION": "us-east-1"}, "us-east-1", ["AWS_DEFAULT_REGION=us-east-1"]),
+        ({"AWS_REGION": "eu-west-1", "AWS_DEFAULT_REGION": "eu-west-1"}, "us-east-1", []),
+        ({}, None, []),
+    ],
+)
 def test_every_region_setting_that_points_elsewhere_is_a_conflict(env, profile_region, conflicts):
     from isolated_studio.ops.guard import region_conflicts
 
     assert region_conflicts("eu-west-1", env, profile_region) == conflicts
 
 
-@pytest.mark.parametrize("env, profile_region", [
-    ({"AWS_REGION": "us-east-1"}, None),
-    ({"AWS_DEFAULT_REGION": "us-east-1"}, None),
-    ({}, "us-east-1"),
-])
+@pytest.mark.parametrize(
+    "env, profile_region",
+    [
+        ({"AWS_REGION": "us-east-1"}, None),
+        ({"AWS_DEFAULT_REGION": "us-east-1"}, None),
+        ({}, "us-east-1"),
+    ],
+)
 def test_the_advice_for_a_region_conflict_works_when_followed(env, profile_region):
     import re
     import shlex

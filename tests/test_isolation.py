@@ -59,23 +59,47 @@ def test_isolation_gate_reports_nothing_but_the_expected_lines():
 def test_every_forbidden_type_is_proven_by_a_bad_resource():
     proven = {address.split(".")[0] for _, address, _ in ISOLATION_FAILURES}
     assert set(FORBIDDEN_TYPES) <= proven, sorted(set(FORBIDDEN_TYPES) - proven)
-    assert {"aws_route_table", "aws_default_route_table", "aws_security_group", "aws_default_security_group",
-            *SG_RULE_TYPES} <= proven
+    assert {
+        "aws_route_table",
+        "aws_default_route_table",
+        "aws_security_group",
+        "aws_default_security_group",
+        *SG_RULE_TYPES,
+    } <= proven
 
 
 @pytest.mark.parametrize("stack, address, message", ISOLATION_FAILURES, ids=[a for _, a, _ in ISOLATION_FAILURES])
 def test_every_isolation_failure_is_refused_by_the_policy_gate_too(stack, address, message):
-    assert any((s, a) == (stack, address) for s, a, _ in EXPECTED_FAILURES), \
+    assert any((s, a) == (stack, address) for s, a, _ in EXPECTED_FAILURES), (
         f"{address} breaks isolation but no checkov check is expected to fail on it"
+    )
 
 
 def test_a_missing_attribute_is_no_violation():
-    doc = stack_document({"aws_route_table": {"r": {"vpc_id": "v", "route": None}},
-                          "aws_security_group": {"s": {"vpc_id": "v"}},
-                          "aws_route": {"peer": {"route_table_id": "r", "destination_cidr_block": "10.0.0.0/8"}},
-                          "aws_vpc_endpoint": {"gw": {"vpc_endpoint_type": "Gateway", "policy": json.dumps(
-                              {"Statement": [{"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject",
-                                              "Resource": "arn:aws:s3:::prod-us-west-2-starport-layer-bucket/*"}]})}}})
+    doc = stack_document(
+        {
+            "aws_route_table": {"r": {"vpc_id": "v", "route": None}},
+            "aws_security_group": {"s": {"vpc_id": "v"}},
+            "aws_route": {"peer": {"route_table_id": "r", "destination_cidr_block": "10.0.0.0/8"}},
+            "aws_vpc_endpoint": {
+                "gw": {
+                    "vpc_endpoint_type": "Gateway",
+                    "policy": json.dumps(
+                        {
+                            "Statement": [
+                                {
+                                    "Effect": "Allow",
+                                    "Principal": "*",
+                                    "Action": "s3:GetObject",
+                                    "Resource": "arn:aws:s3:::prod-us-west-2-starport-layer-bucket/*",
+                                }
+                            ]
+                        }
+                    ),
+                }
+            },
+        }
+    )
     assert violations(doc) == []
     assert violations({}) == []
 
@@ -85,9 +109,19 @@ def test_every_perimeter_resource_is_a_security_change_in_the_plan_review(synth,
     firewall is called out at the top of review.md, among the security changes."""
     from isolated_studio.ops.plan_review import category_of
 
-    perimeter = {rtype for s in (synth, synth_variant) for doc in s.stacks.values() for rtype in doc.get("resource", {})
-                 if rtype.startswith(("aws_route53_resolver_", "aws_iam_")) or rtype in (
-                     "aws_vpc_endpoint_policy", "aws_s3_bucket_policy")}
-    assert {"aws_vpc_endpoint_policy", "aws_iam_role_policy", "aws_iam_policy", "aws_s3_bucket_policy",
-            "aws_route53_resolver_firewall_rule_group_association"} <= perimeter
+    perimeter = {
+        rtype
+        for s in (synth, synth_variant)
+        for doc in s.stacks.values()
+        for rtype in doc.get("resource", {})
+        if rtype.startswith(("aws_route53_resolver_", "aws_iam_"))
+        or rtype in ("aws_vpc_endpoint_policy", "aws_s3_bucket_policy")
+    }
+    assert {
+        "aws_vpc_endpoint_policy",
+        "aws_iam_role_policy",
+        "aws_iam_policy",
+        "aws_s3_bucket_policy",
+        "aws_route53_resolver_firewall_rule_group_association",
+    } <= perimeter
     assert not [rtype for rtype in sorted(perimeter) if category_of(rtype) is None]

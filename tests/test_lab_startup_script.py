@@ -29,11 +29,15 @@ AWSCLI_VENV = PROJECT_ROOT / ".venv-awscli"
 AWSCLI_REQUIREMENTS = PROJECT_ROOT / "tests" / "requirements-awscli.txt"
 BUCKET = "studio-dev-notebooks-123456789012-us-west-2"
 SETTINGS = {
-    "schema_version": 1, "region": "us-west-2", "account_id": "123456789012",
-    "codeartifact_domain": "studio-dev", "codeartifact_domain_owner": "123456789012",
+    "schema_version": 1,
+    "region": "us-west-2",
+    "account_id": "123456789012",
+    "codeartifact_domain": "studio-dev",
+    "codeartifact_domain_owner": "123456789012",
     "codeartifact_repository": "pip",
     "tracking_server_arn": "arn:aws:sagemaker:us-west-2:123456789012:mlflow-tracking-server/studio-dev-mlflow",
-    "data_uri": f"s3://{BUCKET}/data/ai4i2020.csv", "subnet_ids": ["subnet-0a", "subnet-0b"],
+    "data_uri": f"s3://{BUCKET}/data/ai4i2020.csv",
+    "subnet_ids": ["subnet-0a", "subnet-0b"],
 }
 pytestmark = pytest.mark.emulator  # a moto server and the real AWS CLI, seconds per call
 
@@ -56,8 +60,18 @@ def aws_cli_bin() -> Path:
             return aws.parent
     shutil.rmtree(AWSCLI_VENV, ignore_errors=True)
     subprocess.run([sys.executable, "-m", "venv", str(AWSCLI_VENV)], check=True, timeout=120)
-    subprocess.run([str(AWSCLI_VENV / "bin" / "pip"), "install", "--quiet", "--disable-pip-version-check",
-                    "-r", str(AWSCLI_REQUIREMENTS)], check=True, timeout=600)
+    subprocess.run(
+        [
+            str(AWSCLI_VENV / "bin" / "pip"),
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            "-r",
+            str(AWSCLI_REQUIREMENTS),
+        ],
+        check=True,
+        timeout=600,
+    )
     return aws.parent
 
 
@@ -65,8 +79,13 @@ def aws_cli_bin() -> Path:
 def moto_s3(tmp_path: Path):
     server = start_moto(tmp_path / "moto.log")
     try:
-        s3 = boto3.client("s3", region_name="us-west-2", endpoint_url=server.endpoint,
-                          aws_access_key_id="test", aws_secret_access_key="test")
+        s3 = boto3.client(
+            "s3",
+            region_name="us-west-2",
+            endpoint_url=server.endpoint,
+            aws_access_key_id="test",
+            aws_secret_access_key="test",
+        )
         s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": "us-west-2"})
         yield server.endpoint, s3
     finally:
@@ -76,9 +95,15 @@ def moto_s3(tmp_path: Path):
 def _script(default_home: Path, **extra) -> str:
     encoded = base64.b64encode(json.dumps(SETTINGS).encode()).decode()
     return jupyterlab_startup_script(
-        region="us-west-2", codeartifact_domain="studio-dev", codeartifact_owner="123456789012",
-        codeartifact_repository="pip", lab_bucket=BUCKET, lab_prefix="lab",
-        settings_base64=encoded, default_home=str(default_home), **extra,
+        region="us-west-2",
+        codeartifact_domain="studio-dev",
+        codeartifact_owner="123456789012",
+        codeartifact_repository="pip",
+        lab_bucket=BUCKET,
+        lab_prefix="lab",
+        settings_base64=encoded,
+        default_home=str(default_home),
+        **extra,
     )
 
 
@@ -86,14 +111,14 @@ def _run(script: Path, aws_bin: Path, endpoint: str, home: Path | None) -> subpr
     env = {
         "PATH": f"{aws_bin}:/usr/bin:/bin",
         "AWS_ENDPOINT_URL": endpoint,
-        "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
+        "AWS_ACCESS_KEY_ID": "test",
+        "AWS_SECRET_ACCESS_KEY": "test",
         # What `codeartifact login --tool pip` would change: keep it out of the real user's files.
         "PIP_CONFIG_FILE": str(script.parent / "pip.conf"),
     }
     if home is not None:
         env["HOME"] = str(home)
-    return subprocess.run(["bash", str(script)], env=env, capture_output=True, text=True,
-                          timeout=STUDIO_START_LIMIT_S)
+    return subprocess.run(["bash", str(script)], env=env, capture_output=True, text=True, timeout=STUDIO_START_LIMIT_S)
 
 
 def _upload(s3, files: dict[str, str]) -> None:
@@ -109,8 +134,7 @@ LAB_V1 = {
 }
 
 
-def test_start_script_without_home_writes_settings_copies_the_lab_and_builds_its_kernel(tmp_path, moto_s3,
-                                                                                       aws_cli_bin):
+def test_start_script_without_home_writes_settings_copies_the_lab_and_builds_its_kernel(tmp_path, moto_s3, aws_cli_bin):
     endpoint, s3 = moto_s3
     _upload(s3, {**LAB_V1, "pm_lab/kernel.py": "# the lab's kernel module\n"})
     home = tmp_path / "sagemaker-user"
@@ -148,8 +172,14 @@ def test_redeploy_refreshes_pm_lab_and_keeps_what_the_user_edited(tmp_path, moto
 
     edited_notebook = '{"cells": ["my work"]}\n'
     (home / "lab" / "private-mlflow.ipynb").write_text(edited_notebook)
-    _upload(s3, {"private-mlflow.ipynb": '{"cells": [], "v": 2}\n', "pm_lab/steps.py": "STEPS = 2\n",
-                 "pm_lab/settings.py": "NEW = True\n"})
+    _upload(
+        s3,
+        {
+            "private-mlflow.ipynb": '{"cells": [], "v": 2}\n',
+            "pm_lab/steps.py": "STEPS = 2\n",
+            "pm_lab/settings.py": "NEW = True\n",
+        },
+    )
 
     result = _run(script, aws_cli_bin, endpoint, home=home)
 
@@ -199,8 +229,11 @@ def test_every_aws_cli_call_is_bounded_within_the_studio_start_limit(tmp_path):
     # The lab's kernel (pip from CodeArtifact: minutes the first time) is built outside that
     # limit, in a background job of its own, bounded too.
     (build,) = [line for line in lines if "pm_lab.kernel install" in line]
-    assert re.fullmatch(r"\(cd \$home/lab && exec nohup timeout \d+ /opt/conda/bin/python -m pm_lab.kernel install\) "
-                        r"> \$home/\.isolated-studio/kernel-build\.log 2>&1 < /dev/null &", build), build
+    assert re.fullmatch(
+        r"\(cd \$home/lab && exec nohup timeout \d+ /opt/conda/bin/python -m pm_lab.kernel install\) "
+        r"> \$home/\.isolated-studio/kernel-build\.log 2>&1 < /dev/null &",
+        build,
+    ), build
 
 
 def test_the_bootstrap_fetches_the_start_script_with_the_real_cli_and_runs_it(tmp_path, moto_s3, aws_cli_bin):

@@ -66,7 +66,12 @@ def test_the_variant_file_is_the_variant_the_suite_synthesizes(tmp_path, variant
     variant = variant_config
     # (model_copy does not derive the state bucket's name from the account, as loading a file does)
     assert (loaded.project.account_id, loaded.state.locking, loaded.workload, loaded.network, loaded.tags) == (
-        variant.project.account_id, variant.state.locking, variant.workload, variant.network, variant.tags)
+        variant.project.account_id,
+        variant.state.locking,
+        variant.workload,
+        variant.network,
+        variant.tags,
+    )
 
 
 @pytest.mark.parametrize("which", ["default", "variant"])
@@ -76,8 +81,7 @@ def test_synthesis_writes_nothing_to_stderr(which, tmp_path):
         env.pop(name, None)  # main.py must silence jsii's Node banner itself, as make does not have to
     if which == "variant":
         env["STUDIO_CONFIG"] = str(_variant_file(tmp_path))
-    proc = subprocess.run([sys.executable, "main.py"], cwd=ROOT, env=env, capture_output=True, text=True,
-                          timeout=300)
+    proc = subprocess.run([sys.executable, "main.py"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert proc.stderr == "", f"python main.py ({which}) wrote to stderr:\n{proc.stderr[-3000:]}"
     assert proc.stdout.startswith("Synthesized environment 'dev'"), proc.stdout[:500]

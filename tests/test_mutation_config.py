@@ -9,8 +9,17 @@ from devtools import mutation as m
 
 def test_every_target_names_a_module_and_fast_tests_that_exist():
     targets, survivors = m.load_targets()
-    assert {"isolation", "config", "plan_review", "cleanup", "guard", "workflow_destroy", "destroy_aws", "iam_policies",
-            "data_validation"} <= set(targets)
+    assert {
+        "isolation",
+        "config",
+        "plan_review",
+        "cleanup",
+        "guard",
+        "workflow_destroy",
+        "destroy_aws",
+        "iam_policies",
+        "data_validation",
+    } <= set(targets)
     for survivor in survivors:
         assert survivor.mutant.startswith(targets[survivor.target].module + "."), survivor
 
@@ -51,7 +60,9 @@ def test_report_lists_scores_with_their_commit_and_every_survivor_with_its_revie
 
 def test_a_survivor_without_a_reason_is_a_configuration_error(tmp_path):
     path = tmp_path / "mutation.toml"
-    path.write_text('[target.guard]\nsource = "isolated_studio/ops/guard.py"\ntests = ["tests/test_guard.py"]\n'
-                    '[[survivor]]\ntarget = "guard"\nmutant = "isolated_studio.ops.guard.x_confirm__mutmut_1"\nreason = ""\n')
+    path.write_text(
+        '[target.guard]\nsource = "isolated_studio/ops/guard.py"\ntests = ["tests/test_guard.py"]\n'
+        '[[survivor]]\ntarget = "guard"\nmutant = "isolated_studio.ops.guard.x_confirm__mutmut_1"\nreason = ""\n'
+    )
     with pytest.raises(m.MutationConfigError, match="needs a reason"):
         m.load_targets(path)

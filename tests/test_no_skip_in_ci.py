@@ -43,7 +43,9 @@ def test_without_skips_the_run_passes(pytester: pytest.Pytester) -> None:
 
 
 def test_real_failures_keep_their_exit_code(pytester: pytest.Pytester) -> None:
-    pytester.makepyfile(test_suite="import pytest\ndef test_bad():\n    assert False\ndef test_skip():\n    pytest.skip('x')\n")
+    pytester.makepyfile(
+        test_suite="import pytest\ndef test_bad():\n    assert False\ndef test_skip():\n    pytest.skip('x')\n"
+    )
     result = pytester.runpytest_inprocess("-p", "no:cacheprovider", plugins=[NoSkipInCI()])
     assert result.ret == pytest.ExitCode.TESTS_FAILED
     result.assert_outcomes(failed=1, skipped=1)

@@ -21,18 +21,36 @@ EXPECTED: dict[tuple[str, str], object] = {
     ("network", "vpc_cidr"): ("aws_vpc", "network/vpc/vpc", "cidr_block"),
     ("network", "private_subnet_ids"): [("aws_subnet", f"network/vpc/private-subnet-{i}", "id") for i in (0, 1)],
     ("network", "private_route_table_ids"): [
-        ("aws_route_table", f"network/vpc/private-route-table-{i}", "id") for i in (0, 1)],
+        ("aws_route_table", f"network/vpc/private-route-table-{i}", "id") for i in (0, 1)
+    ],
     ("network", "studio_security_group_id"): (
-        "aws_security_group", "network/studio-security-group/security-group", "id"),
+        "aws_security_group",
+        "network/studio-security-group/security-group",
+        "id",
+    ),
     ("network", "endpoint_security_group_id"): ("aws_security_group", "network/endpoints/security-group", "id"),
     ("network", "s3_prefix_list_id"): ("aws_vpc_endpoint", "network/endpoints/s3-gateway", "prefix_list_id"),
     ("network", "flow_log_group_name"): ("aws_cloudwatch_log_group", "network/flow-log/log-group", "name"),
     ("network", "dns_query_log_group_name"): ("aws_cloudwatch_log_group", "network/dns-firewall/log-group", "name"),
     ("network", "vpc_endpoint_ids"): {
         "s3-gateway": ("aws_vpc_endpoint", "network/endpoints/s3-gateway", "id"),
-        **{key: ("aws_vpc_endpoint", f"network/endpoints/endpoint-{key.replace('.', '-')}", "id")
-           for key in ("sagemaker.api", "sagemaker.runtime", "experiments", "codeartifact.api",
-                       "codeartifact.repositories", "sts", "ecr.api", "ecr.dkr", "logs", "monitoring", "ec2")}},
+        **{
+            key: ("aws_vpc_endpoint", f"network/endpoints/endpoint-{key.replace('.', '-')}", "id")
+            for key in (
+                "sagemaker.api",
+                "sagemaker.runtime",
+                "experiments",
+                "codeartifact.api",
+                "codeartifact.repositories",
+                "sts",
+                "ecr.api",
+                "ecr.dkr",
+                "logs",
+                "monitoring",
+                "ec2",
+            )
+        },
+    },
     ("workload", "vpc_id"): ("aws_vpc", "network/vpc/vpc", "id"),
     ("workload", "subnet_ids"): [("aws_subnet", f"network/vpc/private-subnet-{i}", "id") for i in (0, 1)],
     ("workload", "security_group_id"): ("aws_security_group", "network/studio-security-group/security-group", "id"),
@@ -40,23 +58,40 @@ EXPECTED: dict[tuple[str, str], object] = {
     ("workload", "domain_url"): ("aws_sagemaker_domain", "workload/studio/domain", "url"),
     ("workload", "execution_role_arn"): ("aws_iam_role", "workload/iam/execution-role", "arn"),
     ("workload", "kms_key_arn"): ("aws_kms_key", "workload/kms/key", "arn"),
-    ("workload", "mlflow_tracking_server_arn"): ("aws_sagemaker_mlflow_tracking_server", "workload/mlflow/server", "arn"),
+    ("workload", "mlflow_tracking_server_arn"): (
+        "aws_sagemaker_mlflow_tracking_server",
+        "workload/mlflow/server",
+        "arn",
+    ),
     ("workload", "mlflow_tracking_server_url"): (
-        "aws_sagemaker_mlflow_tracking_server", "workload/mlflow/server", "tracking_server_url"),
+        "aws_sagemaker_mlflow_tracking_server",
+        "workload/mlflow/server",
+        "tracking_server_url",
+    ),
     ("workload", "codeartifact_repository_endpoint"): (
-        "data.aws_codeartifact_repository_endpoint", "workload/codeartifact/endpoint", "repository_endpoint"),
+        "data.aws_codeartifact_repository_endpoint",
+        "workload/codeartifact/endpoint",
+        "repository_endpoint",
+    ),
     ("workload", "notebooks_bucket_uri"): "s3://{aws_s3_bucket workload/notebooks/bucket bucket}/lab/",
     ("workload", "data_uri"): "s3://{aws_s3_bucket workload/notebooks/bucket bucket}/data/ai4i2020.csv",
     ("workload", "mlflow_artifact_store_uri"): "s3://{aws_s3_bucket workload/mlflow-artifacts/bucket bucket}/mlflow",
 }
 # Outputs checked by the tests of what they carry (data, or the subnets' zones).
-LITERAL_OUTPUTS = {("network", "availability_zones"), ("workload", "user_profile_names"),
-                   ("workload", "codeartifact_login_command")}
+LITERAL_OUTPUTS = {
+    ("network", "availability_zones"),
+    ("workload", "user_profile_names"),
+    ("workload", "codeartifact_login_command"),
+}
 
 
 def test_every_output_of_every_stack_is_checked(synth):
-    outputs = {(stack, name) for stack, doc in synth.stacks.items() for name in doc.get("output", {})
-               if not name.startswith("cross-stack-output-")}
+    outputs = {
+        (stack, name)
+        for stack, doc in synth.stacks.items()
+        for name in doc.get("output", {})
+        if not name.startswith("cross-stack-output-")
+    }
     assert outputs == set(EXPECTED) | LITERAL_OUTPUTS
 
 
@@ -83,5 +118,6 @@ def test_literal_outputs_carry_the_configuration(synth):
     # The zones are the subnets' own: the account's available zones, known once the subnets exist.
     assert outputs["network"]["availability_zones"]["value"] == [
         "${aws_subnet.vpc_private-subnet-0_72D2B47A.availability_zone}",
-        "${aws_subnet.vpc_private-subnet-1_FA2DCB12.availability_zone}"]
+        "${aws_subnet.vpc_private-subnet-1_FA2DCB12.availability_zone}",
+    ]
     assert outputs["workload"]["user_profile_names"]["value"] == list(synth.config.workload.user_profiles)

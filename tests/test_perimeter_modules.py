@@ -30,8 +30,10 @@ def test_every_entry_says_what_needs_it_and_where_aws_documents_it():
 
 def test_the_region_values_are_aws_s():
     west = aws_owned.for_region("us-west-2")
-    assert west.buckets == {"ecr-image-layers": "prod-us-west-2-starport-layer-bucket",
-                            "codeartifact-assets": "assets-787052242323-us-west-2"}
+    assert west.buckets == {
+        "ecr-image-layers": "prod-us-west-2-starport-layer-bucket",
+        "codeartifact-assets": "assets-787052242323-us-west-2",
+    }
     assert west.registry_accounts == ["236514542706", "542918446943"]
     assert west.actions("s3-bucket") == ["s3:GetObject"]
 
@@ -46,9 +48,16 @@ def test_a_region_a_required_entry_lacks_is_refused_with_the_source():
 
 def test_table_problems_are_reported_together():
     with pytest.raises(ValueError) as error:
-        aws_owned.parse({"resource": [{"id": "a", "kind": "disk", "name": "x", "regions": {"r": "y"}},
-                                      {"id": "a", "colour": 1}]})
-    for part in ("kind must be", "exactly one of 'name'", "unknown keys ['colour']", "duplicate id", "'source' is required"):
+        aws_owned.parse(
+            {"resource": [{"id": "a", "kind": "disk", "name": "x", "regions": {"r": "y"}}, {"id": "a", "colour": 1}]}
+        )
+    for part in (
+        "kind must be",
+        "exactly one of 'name'",
+        "unknown keys ['colour']",
+        "duplicate id",
+        "'source' is required",
+    ):
         assert part in str(error.value)
 
 
@@ -56,8 +65,14 @@ def test_table_problems_are_reported_together():
 
 
 def _policies(**extra) -> dict[str, dict]:
-    return endpoint_policies(["sts", "ecr.api", "ecr.dkr"], account=ACCOUNT, partition="aws", region="us-west-2",
-                             aws_owned=aws_owned.for_region("us-west-2"), **extra)
+    return endpoint_policies(
+        ["sts", "ecr.api", "ecr.dkr"],
+        account=ACCOUNT,
+        partition="aws",
+        region="us-west-2",
+        aws_owned=aws_owned.for_region("us-west-2"),
+        **extra,
+    )
 
 
 def test_every_endpoint_keeps_other_accounts_out_by_the_isolation_gates_rule():
@@ -70,10 +85,12 @@ def test_every_endpoint_keeps_other_accounts_out_by_the_isolation_gates_rule():
 def test_only_the_s3_gateway_opens_aws_buckets_and_only_ecr_aws_registries():
     policies = _policies()
     sids = {key: [s["Sid"] for s in doc["Statement"]] for key, doc in policies.items()}
-    assert sids == {S3_GATEWAY: ["OurPrincipalsToOurResources", "AwsOwnedBuckets"],
-                    "sts": ["OurPrincipalsToOurResources"],
-                    "ecr.api": ["OurPrincipalsToOurResources", "AwsImageRegistries"],
-                    "ecr.dkr": ["OurPrincipalsToOurResources", "AwsImageRegistries"]}
+    assert sids == {
+        S3_GATEWAY: ["OurPrincipalsToOurResources", "AwsOwnedBuckets"],
+        "sts": ["OurPrincipalsToOurResources"],
+        "ecr.api": ["OurPrincipalsToOurResources", "AwsImageRegistries"],
+        "ecr.dkr": ["OurPrincipalsToOurResources", "AwsImageRegistries"],
+    }
     assert policies[S3_GATEWAY]["Statement"][1]["Action"] == ["s3:GetObject"]
 
 
@@ -81,17 +98,20 @@ def test_trusted_image_accounts_get_their_own_statement_but_not_ours():
     trusted = _policies(trusted_image_accounts=[ACCOUNT, "444455556666"])["ecr.dkr"]["Statement"][-1]
     assert trusted["Sid"] == "TrustedImageRegistries"
     assert trusted["Resource"] == ["arn:aws:ecr:us-west-2:444455556666:repository/*"]
-    assert [s["Sid"] for s in _policies(trusted_image_accounts=[ACCOUNT])["ecr.dkr"]["Statement"]][-1] == \
-        "AwsImageRegistries"
+    assert [s["Sid"] for s in _policies(trusted_image_accounts=[ACCOUNT])["ecr.dkr"]["Statement"]][
+        -1
+    ] == "AwsImageRegistries"
 
 
 def test_the_gate_refuses_what_aws_default_would_allow():
     default = {"Statement": [{"Effect": "Allow", "Principal": "*", "Action": "*", "Resource": "*"}]}
     assert isolation.endpoint_policy_problems(default, {ACCOUNT})
     assert isolation.endpoint_policy_problems(None, {ACCOUNT}) == [
-        "no endpoint policy: AWS's default policy gives every principal full access through it"]
-    theirs = endpoint_policy("sts", account="999988887777", partition="aws", region="us-west-2",
-                             aws_owned=aws_owned.for_region("us-west-2"))
+        "no endpoint policy: AWS's default policy gives every principal full access through it"
+    ]
+    theirs = endpoint_policy(
+        "sts", account="999988887777", partition="aws", region="us-west-2", aws_owned=aws_owned.for_region("us-west-2")
+    )
     assert any("999988887777" in p for p in isolation.endpoint_policy_problems(theirs, {ACCOUNT}))
 
 
@@ -108,8 +128,12 @@ def test_the_endpoint_only_rule_is_what_the_gate_asks_for():
 
 
 def test_the_rule_needs_both_principals_and_endpoints():
-    problems = SecureBucketProps(bucket_name="lab-bucket", kms_key_arn=None, access_log_bucket=None,
-                                 endpoint_only_principals=["arn:aws:iam::1:role/x"]).problems()
+    problems = SecureBucketProps(
+        bucket_name="lab-bucket",
+        kms_key_arn=None,
+        access_log_bucket=None,
+        endpoint_only_principals=["arn:aws:iam::1:role/x"],
+    ).problems()
     assert any("give both" in p for p in problems)
 
 
@@ -118,27 +142,41 @@ def test_the_rule_needs_both_principals_and_endpoints():
 
 def test_the_allowed_names_are_the_regions_aws_names():
     assert aws_service_domains("us-west-2") == [
-        "*.us-west-2.amazonaws.com", "*.us-west-2.experiments.sagemaker.aws", "*.studio.us-west-2.sagemaker.aws",
-        "*.compute.internal", "*.ec2.internal"]
+        "*.us-west-2.amazonaws.com",
+        "*.us-west-2.experiments.sagemaker.aws",
+        "*.studio.us-west-2.sagemaker.aws",
+        "*.compute.internal",
+        "*.ec2.internal",
+    ]
     assert aws_service_domains("cn-north-1")[0] == "*.cn-north-1.amazonaws.com.cn"
 
 
 def test_the_firewall_props_name_each_problem():
-    props = DnsFirewallProps(name="", vpc_id="v", region="us-west-2", account_id="1", partition="aws",
-                             allowed_domains=["*", "Pypi.example.com"], log_retention_days=2)
+    props = DnsFirewallProps(
+        name="",
+        vpc_id="v",
+        region="us-west-2",
+        account_id="1",
+        partition="aws",
+        allowed_domains=["*", "Pypi.example.com"],
+        log_retention_days=2,
+    )
     problems = props.problems()
     assert any("top-level" in p for p in problems) and any("lower case" in p for p in problems)
     assert any("retention" in p for p in problems) and any("name:" in p for p in problems)
 
 
-@pytest.mark.parametrize("domains, words", [
-    (["*"], "top-level or public domain"),
-    (["*.com"], "top-level or public domain"),
-    (["*.co.uk"], "top-level or public domain"),
-    (["pypi..example.com"], "is not a domain name"),
-    (["PyPI.example.com"], "lower case"),
-    (["a.example.com", "a.example.com"], "duplicate"),
-])
+@pytest.mark.parametrize(
+    "domains, words",
+    [
+        (["*"], "top-level or public domain"),
+        (["*.com"], "top-level or public domain"),
+        (["*.co.uk"], "top-level or public domain"),
+        (["pypi..example.com"], "is not a domain name"),
+        (["PyPI.example.com"], "lower case"),
+        (["a.example.com", "a.example.com"], "duplicate"),
+    ],
+)
 def test_a_bad_allowed_domain_is_refused_by_name(domains, words):
     with pytest.raises(ConfigError) as info:
         parse_config(config_document(network={"dns_firewall_allowed_domains": domains}), env=ENV, source="t.toml")
@@ -149,9 +187,17 @@ def test_the_firewall_is_on_by_default_and_configurable():
     default = parse_config(config_document(), env=ENV, source="t.toml").network
     assert default.dns_firewall is True and default.dns_firewall_allowed_domains == ()
     assert default.dns_query_log_retention_days == 365
-    custom = parse_config(config_document(network={"dns_firewall": False, "dns_query_log_retention_days": 30,
-                                                   "dns_firewall_allowed_domains": ["*.corp.example.com"]}),
-                          env=ENV, source="t.toml").network
+    custom = parse_config(
+        config_document(
+            network={
+                "dns_firewall": False,
+                "dns_query_log_retention_days": 30,
+                "dns_firewall_allowed_domains": ["*.corp.example.com"],
+            }
+        ),
+        env=ENV,
+        source="t.toml",
+    ).network
     assert (custom.dns_firewall, custom.dns_query_log_retention_days) == (False, 30)
     with pytest.raises(ConfigError, match="dns_query_log_retention_days"):
         parse_config(config_document(network={"dns_query_log_retention_days": 2}), env=ENV, source="t.toml")

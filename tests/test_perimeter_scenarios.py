@@ -26,8 +26,10 @@ RESOURCES = json.loads((Path(__file__).parent / "golden" / "resource-policies.js
 
 @pytest.fixture
 def perimeters(dev_config, variant_config) -> dict[str, pm.Perimeter]:
-    return {mode: pm.perimeter_for_config(config, RESOURCES[mode])
-            for mode, config in (("managed", dev_config), ("least-privilege", variant_config))}
+    return {
+        mode: pm.perimeter_for_config(config, RESOURCES[mode])
+        for mode, config in (("managed", dev_config), ("least-privilege", variant_config))
+    }
 
 
 def _params():
@@ -39,11 +41,14 @@ def _params():
 @pytest.mark.parametrize(("scenario", "mode"), list(_params()))
 def test_scenario(scenario: pm.PerimeterScenario, mode: str, perimeters):
     decision = pm.decide(scenario, perimeters[mode])
-    layers = "; ".join(f"{layer.name}: {'allows' if layer.allowed else 'refuses'} {list(layer.labels)}"
-                       for layer in decision.layers)
-    assert decision.as_expected, (f"{scenario.story}: {scenario.action} on {decision.resource} from {scenario.origin} "
-                                  f"is {'allowed' if decision.allowed else 'denied'} in {mode} mode, expected "
-                                  f"{scenario.expect} ({layers})")
+    layers = "; ".join(
+        f"{layer.name}: {'allows' if layer.allowed else 'refuses'} {list(layer.labels)}" for layer in decision.layers
+    )
+    assert decision.as_expected, (
+        f"{scenario.story}: {scenario.action} on {decision.resource} from {scenario.origin} "
+        f"is {'allowed' if decision.allowed else 'denied'} in {mode} mode, expected "
+        f"{scenario.expect} ({layers})"
+    )
 
 
 def test_each_scenario_names_what_decides_it(perimeters):
@@ -61,16 +66,22 @@ def test_every_endpoint_and_bucket_statement_of_ours_decides_a_scenario(perimete
     """Nothing passes an endpoint or a bucket without a scenario saying why: every statement of
     every endpoint policy and of our bucket policies, in both modes, is in some scenario's `by`."""
     named = {label for s in SCENARIOS for label in s.by}
-    unexplained = sorted(label for perimeter in perimeters.values() for label in pm.our_statements(perimeter)
-                         if label not in named)
+    unexplained = sorted(
+        label for perimeter in perimeters.values() for label in pm.our_statements(perimeter) if label not in named
+    )
     assert not unexplained, "statements no perimeter scenario is decided by:\n" + "\n".join(unexplained)
 
 
 def test_every_endpoint_is_the_path_of_an_allowed_request(perimeters):
     """Each endpoint carries a request the lab or Studio makes, in one mode at least (least privilege
     grants no model endpoint: sagemaker.runtime is then Studio's own, for nothing of the lab)."""
-    used = {label.split("/", 1)[0].removeprefix("endpoint:") for s in SCENARIOS if s.allowed
-            for label in s.by if label.startswith("endpoint:")}
+    used = {
+        label.split("/", 1)[0].removeprefix("endpoint:")
+        for s in SCENARIOS
+        if s.allowed
+        for label in s.by
+        if label.startswith("endpoint:")
+    }
     for mode, perimeter in perimeters.items():
         assert set(perimeter.endpoints) <= used, (mode, sorted(set(perimeter.endpoints) - used))
 
@@ -111,9 +122,17 @@ def _without_endpoint_policies(perimeter: pm.Perimeter) -> pm.Perimeter:
     return dataclasses.replace(perimeter, endpoints={key: None for key in perimeter.endpoints})
 
 
-@pytest.mark.parametrize("scenario_id", ["foreign-keys-upload-to-their-bucket", "foreign-keys-publish-a-package",
-                                         "foreign-keys-write-logs", "foreign-keys-push-an-image",
-                                         "foreign-keys-assume-their-role", "anonymous-put-to-a-public-bucket"])
+@pytest.mark.parametrize(
+    "scenario_id",
+    [
+        "foreign-keys-upload-to-their-bucket",
+        "foreign-keys-publish-a-package",
+        "foreign-keys-write-logs",
+        "foreign-keys-push-an-image",
+        "foreign-keys-assume-their-role",
+        "anonymous-put-to-a-public-bucket",
+    ],
+)
 def test_without_endpoint_policies_other_accounts_get_through(scenario_id, perimeters):
     """AWS's default endpoint policy (no policy) lets another account's keys through: the endpoint
     policy is what closes each of these paths."""
@@ -141,16 +160,35 @@ def test_a_new_managed_policy_version_cannot_widen_the_role(perimeters):
     widened = [(name, copy.deepcopy(doc)) for name, doc in role.policies]
     for name, doc in widened:
         if access.MANAGED_NAME.fullmatch(name):
-            doc["Statement"].append({"Sid": "Version30", "Effect": "Allow", "Resource": "*",
-                                     "Action": ["ssm:StartSession", "dynamodb:Scan", "iam:CreateRole"]})
-    future = dataclasses.replace(managed, roles={**managed.roles, "execution": dataclasses.replace(role, policies=widened)})
-    unbounded = dataclasses.replace(future, roles={**future.roles, "execution": dataclasses.replace(
-        future.roles["execution"], boundary=None)})
-    for action, resource in [("ssm:StartSession", {"DocumentName": "AWS-StartPortForwardingSession"}), ("iam:CreateRole", {"RoleNameWithPath": "x"}),
-                             ("dynamodb:Scan", {"TableName": "customers"})]:
-        request = access.Scenario(id="v30", story="v30", principal="execution", action=action, expect="deny",
-                                  modes=("managed",), resource=resource,
-                                  absent=["aws:TagKeys", "aws:RequestTag/Name", "ssm:SessionDocumentAccessCheck"])
+            doc["Statement"].append(
+                {
+                    "Sid": "Version30",
+                    "Effect": "Allow",
+                    "Resource": "*",
+                    "Action": ["ssm:StartSession", "dynamodb:Scan", "iam:CreateRole"],
+                }
+            )
+    future = dataclasses.replace(
+        managed, roles={**managed.roles, "execution": dataclasses.replace(role, policies=widened)}
+    )
+    unbounded = dataclasses.replace(
+        future, roles={**future.roles, "execution": dataclasses.replace(future.roles["execution"], boundary=None)}
+    )
+    for action, resource in [
+        ("ssm:StartSession", {"DocumentName": "AWS-StartPortForwardingSession"}),
+        ("iam:CreateRole", {"RoleNameWithPath": "x"}),
+        ("dynamodb:Scan", {"TableName": "customers"}),
+    ]:
+        request = access.Scenario(
+            id="v30",
+            story="v30",
+            principal="execution",
+            action=action,
+            expect="deny",
+            modes=("managed",),
+            resource=resource,
+            absent=["aws:TagKeys", "aws:RequestTag/Name", "ssm:SessionDocumentAccessCheck"],
+        )
         assert not access.evaluate(request, future).allowed, action
         assert access.evaluate(request, unbounded).allowed, action
 
@@ -199,8 +237,10 @@ def test_a_request_without_a_route_never_reaches_a_policy(perimeters):
 
 def test_scenario_file_problems_are_reported_together(tmp_path):
     path = tmp_path / "s.toml"
-    path.write_text('[[scenario]]\nid = "a"\nstory = "s"\nprincipal = "nobody"\norigin = "moon"\n'
-                    'action = "s3:GetObject"\nexpect = "maybe"\ncolour = 1\n')
+    path.write_text(
+        '[[scenario]]\nid = "a"\nstory = "s"\nprincipal = "nobody"\norigin = "moon"\n'
+        'action = "s3:GetObject"\nexpect = "maybe"\ncolour = 1\n'
+    )
     with pytest.raises(access.ScenarioError) as error:
         pm.load_scenarios(path)
     for part in ("expect must be", "principal 'nobody'", "origin must be", "unknown keys ['colour']"):
@@ -225,7 +265,8 @@ def test_the_docs_table_is_the_scenario_file():
     text = pm.DOCS.read_text()
     assert pm.docs_with_table(text, SCENARIOS) == text, (
         "docs/perimeter.md's scenario table differs from policy/perimeter-scenarios.toml: "
-        "run `python -m isolated_studio.checks.perimeter --docs`")
+        "run `python -m isolated_studio.checks.perimeter --docs`"
+    )
 
 
 def test_the_docs_command_rewrites_the_table(tmp_path, monkeypatch):

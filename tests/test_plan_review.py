@@ -113,10 +113,25 @@ def test_counts_per_action_with_replacements_counted_once() -> None:
         plan(
             change("aws_s3_bucket.artifacts", ["create"], after=BUCKET),
             change("aws_sagemaker_user_profile.alice", ["create"], after={"user_profile_name": "alice"}),
-            change("aws_cloudwatch_log_group.studio", ["update"], before={"retention_in_days": 7}, after={"retention_in_days": 30}),
-            change("aws_security_group_rule.https", ["delete", "create"], before={"from_port": 443}, after={"from_port": 443}),
+            change(
+                "aws_cloudwatch_log_group.studio",
+                ["update"],
+                before={"retention_in_days": 7},
+                after={"retention_in_days": 30},
+            ),
+            change(
+                "aws_security_group_rule.https",
+                ["delete", "create"],
+                before={"from_port": 443},
+                after={"from_port": 443},
+            ),
             change("aws_ssm_parameter.mlflow_uri", ["create", "delete"], before={"value": "a"}, after={"value": "b"}),
-            change("aws_cloudwatch_log_group.old", ["delete"], before={"name": "/old"}, action_reason="delete_because_no_resource_config"),
+            change(
+                "aws_cloudwatch_log_group.old",
+                ["delete"],
+                before={"name": "/old"},
+                action_reason="delete_because_no_resource_config",
+            ),
         ),
     )
 
@@ -172,7 +187,12 @@ def test_no_op_and_read_are_ignored_and_an_unchanged_stack_says_no_changes() -> 
 
 
 def test_empty_plan_without_resource_changes_says_no_changes() -> None:
-    document = {"format_version": "1.2", "terraform_version": "1.11.4", "planned_values": {"root_module": {}}, "errored": False}
+    document = {
+        "format_version": "1.2",
+        "terraform_version": "1.11.4",
+        "planned_values": {"root_module": {}},
+        "errored": False,
+    }
 
     review = review_plan("state", document)
 
@@ -189,7 +209,12 @@ def test_any_destroy_is_a_warning_at_the_top_of_the_report() -> None:
     review = review_plan(
         "network",
         plan(
-            change("aws_cloudwatch_log_group.flow_logs", ["delete"], before={"name": "/vpc/flow"}, action_reason="delete_because_no_resource_config"),
+            change(
+                "aws_cloudwatch_log_group.flow_logs",
+                ["delete"],
+                before={"name": "/vpc/flow"},
+                action_reason="delete_because_no_resource_config",
+            ),
             change("aws_sagemaker_user_profile.bob", ["create"], after={"user_profile_name": "bob"}),
         ),
     )
@@ -253,7 +278,12 @@ def test_replacing_or_updating_a_disposable_resource_is_not_a_warning() -> None:
     review = review_plan(
         "workload",
         plan(
-            change("aws_security_group_rule.https", ["create", "delete"], before={"from_port": 443}, after={"from_port": 443}),
+            change(
+                "aws_security_group_rule.https",
+                ["create", "delete"],
+                before={"from_port": 443},
+                after={"from_port": 443},
+            ),
             change("aws_s3_bucket.artifacts", ["update"], before={"tags": {}}, after={"tags": {"team": "ml"}}),
         ),
     )
@@ -320,7 +350,12 @@ def test_every_security_relevant_change_is_called_out_with_address_and_action() 
             ),
             change("aws_vpc_security_group_egress_rule.https_to_endpoints", ["create"], after={"from_port": 443}),
             change("aws_s3_bucket_policy.artifacts", ["update"], before={"policy": "a"}, after={"policy": "b"}),
-            change("aws_kms_key.studio", ["update"], before={"enable_key_rotation": False}, after={"enable_key_rotation": True}),
+            change(
+                "aws_kms_key.studio",
+                ["update"],
+                before={"enable_key_rotation": False},
+                after={"enable_key_rotation": True},
+            ),
             change("aws_nat_gateway.egress", ["create"], after={"connectivity_type": "public"}),
             change("aws_vpc_endpoint_route_table_association.s3", ["delete"], before={"route_table_id": "rtb-1"}),
             change("aws_sagemaker_user_profile.alice", ["create"], after={"user_profile_name": "alice"}),
@@ -336,7 +371,10 @@ def test_every_security_relevant_change_is_called_out_with_address_and_action() 
     expected_rows = [
         ("### IAM (1)", "| update in place | `aws_iam_role_policy.execution` | changes: policy |"),
         ("### Security groups (1)", "| create | `aws_vpc_security_group_egress_rule.https_to_endpoints` |  |"),
-        ("### Bucket and endpoint policies (1)", "| update in place | `aws_s3_bucket_policy.artifacts` | changes: policy |"),
+        (
+            "### Bucket and endpoint policies (1)",
+            "| update in place | `aws_s3_bucket_policy.artifacts` | changes: policy |",
+        ),
         ("### KMS (1)", "| update in place | `aws_kms_key.studio` | changes: enable_key_rotation |"),
         ("### Network routes and gateways (2)", "| DESTROY | `aws_vpc_endpoint_route_table_association.s3` |  |"),
     ]
@@ -422,8 +460,18 @@ def test_endpoints_whose_subnets_are_unknown_until_apply_are_listed_not_guessed(
     partially_known = endpoint("logs")
     partially_known["values"]["subnet_ids"] = [None, None]
     document = plan(
-        change("aws_vpc_endpoint.sts", ["create"], after={"vpc_endpoint_type": "Interface"}, after_unknown={"subnet_ids": True}),
-        change("aws_vpc_endpoint.logs", ["create"], after={"subnet_ids": [None, None]}, after_unknown={"subnet_ids": [True, True]}),
+        change(
+            "aws_vpc_endpoint.sts",
+            ["create"],
+            after={"vpc_endpoint_type": "Interface"},
+            after_unknown={"subnet_ids": True},
+        ),
+        change(
+            "aws_vpc_endpoint.logs",
+            ["create"],
+            after={"subnet_ids": [None, None]},
+            after_unknown={"subnet_ids": [True, True]},
+        ),
         planned=[unknown, partially_known],
     )
 
@@ -439,8 +487,15 @@ def _first_deploy(subnet_ids_expression: dict[str, Any], *, module: str | None =
     """A plan in which the endpoint's subnets are created by the same apply (set unknown)."""
     planned = endpoint("sts", subnets=None)
     address = planned["address"]
-    config_resources = [{"address": address, "mode": "managed", "type": "aws_vpc_endpoint", "name": "sts",
-                         "expressions": {"subnet_ids": subnet_ids_expression}}]
+    config_resources = [
+        {
+            "address": address,
+            "mode": "managed",
+            "type": "aws_vpc_endpoint",
+            "name": "sts",
+            "expressions": {"subnet_ids": subnet_ids_expression},
+        }
+    ]
     configuration: dict[str, Any] = {"root_module": {"resources": config_resources}}
     values: dict[str, Any] = {"root_module": {"resources": [planned]}}
     if module:
@@ -448,21 +503,62 @@ def _first_deploy(subnet_ids_expression: dict[str, Any], *, module: str | None =
         configuration = {"root_module": {"module_calls": {module: {"module": {"resources": config_resources}}}}}
         values = {"root_module": {"child_modules": [{"address": f"module.{module}", "resources": [planned]}]}}
     return plan(
-        change(planned["address"], ["create"], after={"vpc_endpoint_type": "Interface"},
-               after_unknown={"subnet_ids": True}),
-        planned_values=values, configuration=configuration,
+        change(
+            planned["address"], ["create"], after={"vpc_endpoint_type": "Interface"}, after_unknown={"subnet_ids": True}
+        ),
+        planned_values=values,
+        configuration=configuration,
     )
 
 
-@pytest.mark.parametrize("expression, module", [
-    pytest.param({"constant_value": ["${aws_subnet.a.id}", "${aws_subnet.b.id}", "${aws_subnet.c.id}"],
-                  "references": ["aws_subnet.a.id", "aws_subnet.a", "aws_subnet.b.id", "aws_subnet.b",
-                                 "aws_subnet.c.id", "aws_subnet.c"]}, None, id="cdktf-json"),
-    pytest.param({"references": ["aws_subnet.a.id", "aws_subnet.a", "aws_subnet.b.id", "aws_subnet.b",
-                                 "aws_subnet.c.id", "aws_subnet.c"]}, None, id="hcl-list"),
-    pytest.param({"references": ["aws_subnet.a.id", "aws_subnet.a", "aws_subnet.b.id", "aws_subnet.b",
-                                 "aws_subnet.c.id", "aws_subnet.c"]}, "endpoints", id="child-module"),
-])
+@pytest.mark.parametrize(
+    "expression, module",
+    [
+        pytest.param(
+            {
+                "constant_value": ["${aws_subnet.a.id}", "${aws_subnet.b.id}", "${aws_subnet.c.id}"],
+                "references": [
+                    "aws_subnet.a.id",
+                    "aws_subnet.a",
+                    "aws_subnet.b.id",
+                    "aws_subnet.b",
+                    "aws_subnet.c.id",
+                    "aws_subnet.c",
+                ],
+            },
+            None,
+            id="cdktf-json",
+        ),
+        pytest.param(
+            {
+                "references": [
+                    "aws_subnet.a.id",
+                    "aws_subnet.a",
+                    "aws_subnet.b.id",
+                    "aws_subnet.b",
+                    "aws_subnet.c.id",
+                    "aws_subnet.c",
+                ]
+            },
+            None,
+            id="hcl-list",
+        ),
+        pytest.param(
+            {
+                "references": [
+                    "aws_subnet.a.id",
+                    "aws_subnet.a",
+                    "aws_subnet.b.id",
+                    "aws_subnet.b",
+                    "aws_subnet.c.id",
+                    "aws_subnet.c",
+                ]
+            },
+            "endpoints",
+            id="child-module",
+        ),
+    ],
+)
 def test_a_first_deploy_prices_endpoints_by_the_subnets_their_configuration_lists(expression, module) -> None:
     review = review_plan("network", _first_deploy(expression, module=module))
 
@@ -472,13 +568,16 @@ def test_a_first_deploy_prices_endpoints_by_the_subnets_their_configuration_list
     assert "1 of them get subnets created in this apply" in render_stack_report(review)
 
 
-@pytest.mark.parametrize("expression", [
-    pytest.param({"references": ["aws_subnet.private"]}, id="splat-over-counted-subnets"),
-    pytest.param({"references": ["var.subnet_ids"]}, id="variable"),
-    pytest.param({"references": ["aws_subnet.a.id", "aws_subnet.a", "local.more"]}, id="list-plus-local"),
-    pytest.param({"references": ["aws_subnet.a[0].id", "aws_subnet.a[0]"]}, id="indexed"),
-    pytest.param({}, id="no-expression"),
-])
+@pytest.mark.parametrize(
+    "expression",
+    [
+        pytest.param({"references": ["aws_subnet.private"]}, id="splat-over-counted-subnets"),
+        pytest.param({"references": ["var.subnet_ids"]}, id="variable"),
+        pytest.param({"references": ["aws_subnet.a.id", "aws_subnet.a", "local.more"]}, id="list-plus-local"),
+        pytest.param({"references": ["aws_subnet.a[0].id", "aws_subnet.a[0]"]}, id="indexed"),
+        pytest.param({}, id="no-expression"),
+    ],
+)
 def test_a_subnet_count_the_configuration_does_not_fix_is_not_guessed(expression) -> None:
     review = review_plan("network", _first_deploy(expression))
 
@@ -514,7 +613,15 @@ def test_run_report_has_one_row_per_stack_totals_and_stack_named_warnings() -> N
     )
     workload = review_plan(
         "workload",
-        plan(change("aws_sagemaker_domain.studio", ["delete", "create"], before={}, after={}, action_reason="replace_by_request")),
+        plan(
+            change(
+                "aws_sagemaker_domain.studio",
+                ["delete", "create"],
+                before={},
+                after={},
+                action_reason="replace_by_request",
+            )
+        ),
     )
 
     report = render_run_report(RunReview((state, network, workload)))
@@ -524,7 +631,10 @@ def test_run_report_has_one_row_per_stack_totals_and_stack_named_warnings() -> N
     assert "| `workload` | 0 | 0 | 1 | 0 | 0.00 |" in report
     assert "| **Total** | 1 | 0 | 1 | 1 | 29.20 |" in report
     assert "- `network`: DESTROY `aws_route.nat`" in report
-    assert "- `workload`: REPLACE long-lived `aws_sagemaker_domain.studio` (destroy then create; requested with -replace)" in report
+    assert (
+        "- `workload`: REPLACE long-lived `aws_sagemaker_domain.studio` (destroy then create; requested with -replace)"
+        in report
+    )
     assert report.index("## Stack `state`") < report.index("## Stack `network`") < report.index("## Stack `workload`")
 
 
@@ -658,21 +768,32 @@ def test_a_warning_on_several_lines_stays_one_item_of_the_warning_list() -> None
 
     from isolated_studio.ops.plan_review import ReviewWarning, StackReview
 
-    warnings = (ReviewWarning("network", "aws_vpc.main", "destroy", "DESTROY `aws_vpc.main`\n\n# not a heading\n| not | a table |"),
-                ReviewWarning("network", "aws_subnet.a", "destroy", "DESTROY `aws_subnet.a`"))
+    warnings = (
+        ReviewWarning(
+            "network", "aws_vpc.main", "destroy", "DESTROY `aws_vpc.main`\n\n# not a heading\n| not | a table |"
+        ),
+        ReviewWarning("network", "aws_subnet.a", "destroy", "DESTROY `aws_subnet.a`"),
+    )
     report = render_run_report(RunReview((StackReview("network", warnings=warnings),)))
 
     block = report.split("## WARNINGS (2): read before applying", 1)[1].split("\n## ", 1)[0]
     tokens = MarkdownIt("commonmark").enable("table").parse(block)
     # One group heading, then one list: the lines of each warning stay in its item.
     assert [t.type for t in tokens if t.level == 0] == [
-        "heading_open", "heading_close", "bullet_list_open", "bullet_list_close"]
+        "heading_open",
+        "heading_close",
+        "bullet_list_open",
+        "bullet_list_close",
+    ]
     assert sum(t.type == "list_item_open" for t in tokens) == 2
     assert [t.type for t in tokens if t.type in ("heading_open", "table_open")] == ["heading_open"]
     html = MarkdownIt("commonmark").enable("table").render(block)
     first_item = html.split("<li>")[1]
-    assert first_item.splitlines() == ["<code>network</code>: DESTROY <code>aws_vpc.main</code>", "# not a heading",
-                                       "| not | a table |</li>"]
+    assert first_item.splitlines() == [
+        "<code>network</code>: DESTROY <code>aws_vpc.main</code>",
+        "# not a heading",
+        "| not | a table |</li>",
+    ]
 
 
 # --------------------------------------------------------------------------
@@ -680,24 +801,31 @@ def test_a_warning_on_several_lines_stays_one_item_of_the_warning_list() -> None
 # a substring let a stray "()" or a dropped sentence through).
 
 
-@pytest.mark.parametrize(("resource_type", "lost"), [
-    ("aws_sagemaker_domain", "Studio domain: a new domain gets a new home EFS; users lose their files and spaces"),
-    ("aws_sagemaker_user_profile", "user profile: the home directory on EFS is tied to the profile"),
-    ("aws_sagemaker_mlflow_tracking_server", "MLflow tracking server: tracking URIs change for every notebook and pipeline"),
-    ("aws_efs_file_system", "EFS file system: the users' home directories"),
-    ("aws_s3_bucket", "S3 bucket: its objects"),
-    ("aws_dynamodb_table", "DynamoDB table: its items"),
-    ("aws_kms_key", "KMS key: data encrypted with it is unreadable once the old key is deleted"),
-    ("aws_codeartifact_domain", "CodeArtifact domain: cached and published packages"),
-    ("aws_codeartifact_repository", "CodeArtifact repository: cached and published packages"),
-    ("aws_vpc", "VPC: every subnet, endpoint and ENI in it is recreated"),
-])
+@pytest.mark.parametrize(
+    ("resource_type", "lost"),
+    [
+        ("aws_sagemaker_domain", "Studio domain: a new domain gets a new home EFS; users lose their files and spaces"),
+        ("aws_sagemaker_user_profile", "user profile: the home directory on EFS is tied to the profile"),
+        (
+            "aws_sagemaker_mlflow_tracking_server",
+            "MLflow tracking server: tracking URIs change for every notebook and pipeline",
+        ),
+        ("aws_efs_file_system", "EFS file system: the users' home directories"),
+        ("aws_s3_bucket", "S3 bucket: its objects"),
+        ("aws_dynamodb_table", "DynamoDB table: its items"),
+        ("aws_kms_key", "KMS key: data encrypted with it is unreadable once the old key is deleted"),
+        ("aws_codeartifact_domain", "CodeArtifact domain: cached and published packages"),
+        ("aws_codeartifact_repository", "CodeArtifact repository: cached and published packages"),
+        ("aws_vpc", "VPC: every subnet, endpoint and ENI in it is recreated"),
+    ],
+)
 def test_a_destroy_without_a_reason_names_the_resource_and_what_is_lost(resource_type: str, lost: str) -> None:
     # `terraform plan -destroy` gives no action_reason: the warning has no empty "()".
     review = review_plan("workload", plan(change(f"{resource_type}.main", ["delete"], before={"name": "x"})))
 
     assert [(w.kind, w.message.split(". ")[0]) for w in review.warnings] == [
-        ("destroy", f"DESTROY `{resource_type}.main`; loses the {lost}")]
+        ("destroy", f"DESTROY `{resource_type}.main`; loses the {lost}")
+    ]
 
 
 def test_a_destroy_of_a_disposable_resource_without_a_reason_is_the_bare_address() -> None:
@@ -709,10 +837,15 @@ def test_a_destroy_of_a_disposable_resource_without_a_reason_is_the_bare_address
 
 def test_a_long_lived_replacement_without_details_still_says_its_order_and_loss() -> None:
     # Replaced by a provider's CustomizeDiff, Terraform may give neither reason nor paths.
-    review = review_plan("workload", plan(
-        change("aws_kms_key.studio", ["create", "delete"], before={"description": "a"}, after={"description": "a"}),
-        change("aws_efs_file_system.home", ["delete", "create"], before={"encrypted": True}, after={"encrypted": True}),
-    ))
+    review = review_plan(
+        "workload",
+        plan(
+            change("aws_kms_key.studio", ["create", "delete"], before={"description": "a"}, after={"description": "a"}),
+            change(
+                "aws_efs_file_system.home", ["delete", "create"], before={"encrypted": True}, after={"encrypted": True}
+            ),
+        ),
+    )
 
     assert [w.message for w in review.warnings] == [
         "REPLACE long-lived `aws_kms_key.studio` (create before destroy); loses the KMS key: data encrypted with it "
@@ -722,22 +855,34 @@ def test_a_long_lived_replacement_without_details_still_says_its_order_and_loss(
     ]
 
 
-@pytest.mark.parametrize(("actions", "reason", "text"), [
-    (["delete", "create"], "replace_because_tainted", "the object is tainted"),
-    (["delete", "create"], "replace_because_cannot_update", "a changed attribute forces replacement"),
-    (["delete", "create"], "replace_by_request", "requested with -replace"),
-    (["delete", "create"], "replace_by_triggers", "replace_triggered_by"),
-    (["delete"], "delete_because_no_resource_config", "removed from the configuration"),
-    (["delete"], "delete_because_no_module", "its module was removed"),
-    (["delete"], "delete_because_wrong_repetition", "count/for_each was added or removed"),
-    (["delete"], "delete_because_count_index", "its count index no longer exists"),
-    (["delete"], "delete_because_each_key", "its for_each key no longer exists"),
-    (["delete"], "delete_because_no_move_target", "its moved target does not exist"),
-])
+@pytest.mark.parametrize(
+    ("actions", "reason", "text"),
+    [
+        (["delete", "create"], "replace_because_tainted", "the object is tainted"),
+        (["delete", "create"], "replace_because_cannot_update", "a changed attribute forces replacement"),
+        (["delete", "create"], "replace_by_request", "requested with -replace"),
+        (["delete", "create"], "replace_by_triggers", "replace_triggered_by"),
+        (["delete"], "delete_because_no_resource_config", "removed from the configuration"),
+        (["delete"], "delete_because_no_module", "its module was removed"),
+        (["delete"], "delete_because_wrong_repetition", "count/for_each was added or removed"),
+        (["delete"], "delete_because_count_index", "its count index no longer exists"),
+        (["delete"], "delete_because_each_key", "its for_each key no longer exists"),
+        (["delete"], "delete_because_no_move_target", "its moved target does not exist"),
+    ],
+)
 def test_every_action_reason_terraform_gives_is_said_in_words(actions: list[str], reason: str, text: str) -> None:
-    review = review_plan("network", plan(change("aws_subnet.private[1]", actions, before={"cidr_block": "10.0.1.0/24"},
-                                                after=None if actions == ["delete"] else {"cidr_block": "10.0.1.0/24"},
-                                                action_reason=reason)))
+    review = review_plan(
+        "network",
+        plan(
+            change(
+                "aws_subnet.private[1]",
+                actions,
+                before={"cidr_block": "10.0.1.0/24"},
+                after=None if actions == ["delete"] else {"cidr_block": "10.0.1.0/24"},
+                action_reason=reason,
+            )
+        ),
+    )
 
     label = "DESTROY" if actions == ["delete"] else "replace (destroy then create)"
     assert f"| {label} | `aws_subnet.private[1]` | {text} |" in render_stack_report(review)
@@ -747,20 +892,45 @@ def test_an_attribute_known_only_after_apply_is_named_among_the_changes() -> Non
     """Terraform leaves unknown values out of `after` and marks them in after_unknown: a log
     group getting a KMS key created in the same apply, and a tag whose value is another new
     resource's id, look unchanged in before/after alone."""
-    before = {"name": "/aws/sagemaker/studio", "kms_key_id": None, "retention_in_days": 30,
-              "tags": {"env": "dev"}, "tags_all": {"env": "dev"}}
-    after = {"name": "/aws/sagemaker/studio", "retention_in_days": 30, "tags": {"env": "dev"}, "tags_all": {"env": "dev"}}
-    review = review_plan("workload", plan(change(
-        "aws_cloudwatch_log_group.studio", ["update"], before=before, after=after,
-        after_unknown={"kms_key_id": True, "tags": {"domain": True}, "tags_all": {"domain": True}, "arn": False},
-    )))
+    before = {
+        "name": "/aws/sagemaker/studio",
+        "kms_key_id": None,
+        "retention_in_days": 30,
+        "tags": {"env": "dev"},
+        "tags_all": {"env": "dev"},
+    }
+    after = {
+        "name": "/aws/sagemaker/studio",
+        "retention_in_days": 30,
+        "tags": {"env": "dev"},
+        "tags_all": {"env": "dev"},
+    }
+    review = review_plan(
+        "workload",
+        plan(
+            change(
+                "aws_cloudwatch_log_group.studio",
+                ["update"],
+                before=before,
+                after=after,
+                after_unknown={
+                    "kms_key_id": True,
+                    "tags": {"domain": True},
+                    "tags_all": {"domain": True},
+                    "arn": False,
+                },
+            )
+        ),
+    )
 
     assert "| update in place | `aws_cloudwatch_log_group.studio` | changes: kms_key_id, tags, tags_all |" in (
-        render_stack_report(review))
+        render_stack_report(review)
+    )
 
 
 def test_a_resource_change_without_actions_is_refused_not_taken_for_no_change(
-        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     broken = plan(change("aws_vpc.main", ["delete"], before={}))
     del broken["resource_changes"][0]["change"]  # a truncated or hand-edited document
     (tmp_path / "network.json").write_text(json.dumps(broken))
@@ -772,18 +942,33 @@ def test_a_resource_change_without_actions_is_refused_not_taken_for_no_change(
     assert "error: unknown Terraform plan actions []" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize(("document", "message"), [
-    pytest.param({"format_version": "1.0", "terraform_version": "1.11.4", "values": {"root_module": {}}},
-                 "this is `terraform show -json` of a state, not of a plan", id="state"),
-    pytest.param({"format_version": "1.0"},
-                 "this is not `terraform show -json` of a plan: it has no planned_values (an empty state shows as "
-                 "only a format_version)", id="empty-state"),
-    pytest.param({"format_version": "1.0", "provider_schemas": {}},
-                 "this is not `terraform show -json` of a plan: it has no planned_values (an empty state shows as "
-                 "only a format_version)", id="providers-schema"),
-    pytest.param({"terraform_version": "1.11.4", "planned_values": {"root_module": {}}},
-                 "unsupported plan JSON format_version ''; expected 1.x", id="no-format-version"),
-])
+@pytest.mark.parametrize(
+    ("document", "message"),
+    [
+        pytest.param(
+            {"format_version": "1.0", "terraform_version": "1.11.4", "values": {"root_module": {}}},
+            "this is `terraform show -json` of a state, not of a plan",
+            id="state",
+        ),
+        pytest.param(
+            {"format_version": "1.0"},
+            "this is not `terraform show -json` of a plan: it has no planned_values (an empty state shows as "
+            "only a format_version)",
+            id="empty-state",
+        ),
+        pytest.param(
+            {"format_version": "1.0", "provider_schemas": {}},
+            "this is not `terraform show -json` of a plan: it has no planned_values (an empty state shows as "
+            "only a format_version)",
+            id="providers-schema",
+        ),
+        pytest.param(
+            {"terraform_version": "1.11.4", "planned_values": {"root_module": {}}},
+            "unsupported plan JSON format_version ''; expected 1.x",
+            id="no-format-version",
+        ),
+    ],
+)
 def test_a_document_that_is_not_a_plan_is_refused_with_what_it_is(document: dict[str, Any], message: str) -> None:
     # An empty state or a provider schema reviewed as a plan would read "No changes".
     with pytest.raises(ValueError) as excinfo:
@@ -796,32 +981,64 @@ def test_a_document_that_is_not_a_plan_is_refused_with_what_it_is(document: dict
 # Endpoint pricing on a first deploy, whatever the endpoint's address looks like
 
 
-def _first_deploy_at(address: str, module_path: tuple[str, ...], expression: dict[str, Any],
-                     config_address: str = "aws_vpc_endpoint.sts") -> dict[str, Any]:
+def _first_deploy_at(
+    address: str, module_path: tuple[str, ...], expression: dict[str, Any], config_address: str = "aws_vpc_endpoint.sts"
+) -> dict[str, Any]:
     """An endpoint instance at ``address`` (in the modules of ``module_path``) whose subnets are
     created by the same apply; its configuration is at ``config_address`` (no index)."""
     planned = {**endpoint("sts", subnets=None), "address": address}
     name = config_address.split(".")[1]
-    module: dict[str, Any] = {"resources": [{"address": config_address, "mode": "managed", "type": "aws_vpc_endpoint",
-                                             "name": name, "expressions": {"subnet_ids": expression}}]}
+    module: dict[str, Any] = {
+        "resources": [
+            {
+                "address": config_address,
+                "mode": "managed",
+                "type": "aws_vpc_endpoint",
+                "name": name,
+                "expressions": {"subnet_ids": expression},
+            }
+        ]
+    }
     for call in reversed(module_path):
         module = {"module_calls": {call: {"source": f"./{call}", "module": module}}}
-    return plan(change(address, ["create"], after={"vpc_endpoint_type": "Interface"}, after_unknown={"subnet_ids": True},
-                       type="aws_vpc_endpoint", name=name),
-                planned=[planned], configuration={"root_module": module})
+    return plan(
+        change(
+            address,
+            ["create"],
+            after={"vpc_endpoint_type": "Interface"},
+            after_unknown={"subnet_ids": True},
+            type="aws_vpc_endpoint",
+            name=name,
+        ),
+        planned=[planned],
+        configuration={"root_module": module},
+    )
 
 
-THREE_SUBNETS = {"references": ["aws_subnet.a.id", "aws_subnet.a", "aws_subnet.b.id", "aws_subnet.b",
-                                "aws_subnet.c.id", "aws_subnet.c"]}
+THREE_SUBNETS = {
+    "references": [
+        "aws_subnet.a.id",
+        "aws_subnet.a",
+        "aws_subnet.b.id",
+        "aws_subnet.b",
+        "aws_subnet.c.id",
+        "aws_subnet.c",
+    ]
+}
 
 
-@pytest.mark.parametrize(("address", "module_path"), [
-    pytest.param('aws_vpc_endpoint.sts["com.amazonaws.us-east-1.sts"]', (), id="for_each-over-service-names"),
-    pytest.param("aws_vpc_endpoint.sts[0]", (), id="count"),
-    pytest.param("module.endpoints[0].aws_vpc_endpoint.sts", ("endpoints",), id="counted-module"),
-    pytest.param('module.az["us-east-1.a"].aws_vpc_endpoint.sts', ("az",), id="module-key-with-dots"),
-    pytest.param("module.network.module.endpoints.aws_vpc_endpoint.sts", ("network", "endpoints"), id="nested-modules"),
-])
+@pytest.mark.parametrize(
+    ("address", "module_path"),
+    [
+        pytest.param('aws_vpc_endpoint.sts["com.amazonaws.us-east-1.sts"]', (), id="for_each-over-service-names"),
+        pytest.param("aws_vpc_endpoint.sts[0]", (), id="count"),
+        pytest.param("module.endpoints[0].aws_vpc_endpoint.sts", ("endpoints",), id="counted-module"),
+        pytest.param('module.az["us-east-1.a"].aws_vpc_endpoint.sts', ("az",), id="module-key-with-dots"),
+        pytest.param(
+            "module.network.module.endpoints.aws_vpc_endpoint.sts", ("network", "endpoints"), id="nested-modules"
+        ),
+    ],
+)
 def test_a_first_deploy_finds_the_endpoint_configuration_behind_any_instance_address(address, module_path) -> None:
     review = review_plan("network", _first_deploy_at(address, module_path, THREE_SUBNETS))
 
@@ -833,9 +1050,16 @@ def test_a_first_deploy_finds_the_endpoint_configuration_behind_any_instance_add
 def test_cdktf_subnets_of_a_counted_resource_are_counted_from_the_listed_constant() -> None:
     """cdktf writes the list as JSON: its constant_value has one interpolation per subnet even
     when the references (indexed) could not say how many there are."""
-    expression = {"constant_value": ["${aws_subnet.private[0].id}", "${aws_subnet.private[1].id}"],
-                  "references": ["aws_subnet.private[0].id", "aws_subnet.private[0]", "aws_subnet.private[1].id",
-                                 "aws_subnet.private[1]", "aws_subnet.private"]}
+    expression = {
+        "constant_value": ["${aws_subnet.private[0].id}", "${aws_subnet.private[1].id}"],
+        "references": [
+            "aws_subnet.private[0].id",
+            "aws_subnet.private[0]",
+            "aws_subnet.private[1].id",
+            "aws_subnet.private[1]",
+            "aws_subnet.private",
+        ],
+    }
 
     review = review_plan("network", _first_deploy_at("aws_vpc_endpoint.sts", (), expression))
 
@@ -846,27 +1070,65 @@ def test_cdktf_subnets_of_a_counted_resource_are_counted_from_the_listed_constan
 def test_the_cost_section_says_how_each_endpoint_was_priced_and_the_change_in_cost() -> None:
     # planned_values lists resources by address, as Terraform does: the gateway endpoint first.
     kms, sagemaker_api, sts = endpoint("kms"), endpoint("sagemaker_api", subnets=None), endpoint("sts", subnets=None)
-    planned = [endpoint("dynamodb", kind="Gateway"), kms, endpoint("logs", subnets=None), sagemaker_api,
-               endpoint("ssm", subnets=None), sts]
-    listed = {"sagemaker_api": ["${aws_subnet.a.id}", "${aws_subnet.b.id}", "${aws_subnet.c.id}"],
-              "sts": ["${aws_subnet.a.id}", "${aws_subnet.b.id}"]}
-    configuration = {"root_module": {"resources": [
-        {"address": f"aws_vpc_endpoint.{name}", "mode": "managed", "type": "aws_vpc_endpoint", "name": name,
-         "expressions": {"subnet_ids": {"constant_value": subnets}}} for name, subnets in listed.items()
-    ] + [{"address": "aws_vpc_endpoint.logs", "mode": "managed", "type": "aws_vpc_endpoint", "name": "logs",
-          "expressions": {"subnet_ids": {"references": ["var.subnet_ids"]}}}]}}
+    planned = [
+        endpoint("dynamodb", kind="Gateway"),
+        kms,
+        endpoint("logs", subnets=None),
+        sagemaker_api,
+        endpoint("ssm", subnets=None),
+        sts,
+    ]
+    listed = {
+        "sagemaker_api": ["${aws_subnet.a.id}", "${aws_subnet.b.id}", "${aws_subnet.c.id}"],
+        "sts": ["${aws_subnet.a.id}", "${aws_subnet.b.id}"],
+    }
+    configuration = {
+        "root_module": {
+            "resources": [
+                {
+                    "address": f"aws_vpc_endpoint.{name}",
+                    "mode": "managed",
+                    "type": "aws_vpc_endpoint",
+                    "name": name,
+                    "expressions": {"subnet_ids": {"constant_value": subnets}},
+                }
+                for name, subnets in listed.items()
+            ]
+            + [
+                {
+                    "address": "aws_vpc_endpoint.logs",
+                    "mode": "managed",
+                    "type": "aws_vpc_endpoint",
+                    "name": "logs",
+                    "expressions": {"subnet_ids": {"references": ["var.subnet_ids"]}},
+                }
+            ]
+        }
+    }
     document = plan(
-        *[change(f"aws_vpc_endpoint.{name}", ["create"], after={"vpc_endpoint_type": "Interface"},
-                 after_unknown={"subnet_ids": True}) for name in ("logs", "sagemaker_api", "ssm", "sts")],
-        planned=planned, configuration=configuration,
-        prior_state={"format_version": "1.0", "terraform_version": "1.11.4", "values": {"root_module": {"resources": [kms]}}},
+        *[
+            change(
+                f"aws_vpc_endpoint.{name}",
+                ["create"],
+                after={"vpc_endpoint_type": "Interface"},
+                after_unknown={"subnet_ids": True},
+            )
+            for name in ("logs", "sagemaker_api", "ssm", "sts")
+        ],
+        planned=planned,
+        configuration=configuration,
+        prior_state={
+            "format_version": "1.0",
+            "terraform_version": "1.11.4",
+            "values": {"root_module": {"resources": [kms]}},
+        },
     )
 
     review = review_plan("network", document)
 
     assert review.endpoint_cost.configured_az_endpoints == ("aws_vpc_endpoint.sagemaker_api", "aws_vpc_endpoint.sts")
     report = render_stack_report(review)
-    section = report[report.index("## Interface endpoint cost\n"):report.index("## All changes")]
+    section = report[report.index("## Interface endpoint cost\n") : report.index("## All changes")]
     assert section == (
         "## Interface endpoint cost\n\n"
         "5 interface endpoints, 7 endpoint-AZs in total (one per subnet): 7 x USD 0.01 per hour x 730 h = "
@@ -887,13 +1149,18 @@ def test_the_run_total_adds_every_stack_and_says_when_endpoints_are_left_out() -
     lab = review_plan("lab", first)
     run = RunReview((network, lab))
 
-    assert run.endpoint_cost == EndpointCost(interface_endpoints=4, endpoint_azs=5,
-                                             unknown_az_endpoints=("aws_vpc_endpoint.logs", "aws_vpc_endpoint.ssm"),
-                                             configured_az_endpoints=("aws_vpc_endpoint.sts",))
+    assert run.endpoint_cost == EndpointCost(
+        interface_endpoints=4,
+        endpoint_azs=5,
+        unknown_az_endpoints=("aws_vpc_endpoint.logs", "aws_vpc_endpoint.ssm"),
+        configured_az_endpoints=("aws_vpc_endpoint.sts",),
+    )
     report = render_run_report(run)
     assert "| **Total** | 1 | 0 | 0 | 0 | 36.50 |" in report
-    assert ("The endpoint total leaves out 2 interface endpoints whose subnets are unknown until apply "
-            "(listed under their stack).") in report
+    assert (
+        "The endpoint total leaves out 2 interface endpoints whose subnets are unknown until apply "
+        "(listed under their stack)."
+    ) in report
     priced = render_run_report(RunReview((review_plan("network", plan(planned=[endpoint("sts")])),)))
     assert "The endpoint total leaves out" not in priced
 
@@ -903,15 +1170,27 @@ def test_the_run_total_adds_every_stack_and_says_when_endpoints_are_left_out() -
 
 
 def _passrole(stack: str) -> Any:
-    policy = json.dumps({"Version": "2012-10-17", "Statement": [
-        {"Effect": "Allow", "Action": "iam:PassRole", "Resource": f"arn:aws:iam::111111111111:role/{stack}-exec"}]})
-    return review_plan(stack, plan(change("aws_iam_role_policy.exec", ["create"], after={"role": f"{stack}-exec", "policy": policy})))
+    policy = json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Action": "iam:PassRole",
+                    "Resource": f"arn:aws:iam::111111111111:role/{stack}-exec",
+                }
+            ],
+        }
+    )
+    return review_plan(
+        stack, plan(change("aws_iam_role_policy.exec", ["create"], after={"role": f"{stack}-exec", "policy": policy}))
+    )
 
 
 def test_the_run_report_lists_every_stacks_permission_callouts_by_stack() -> None:
     report = render_run_report(RunReview((_passrole("network"), review_plan("state", plan()), _passrole("workload"))))
 
-    block = report[report.index("## Permission call-outs"):report.index("## Summary")]
+    block = report[report.index("## Permission call-outs") : report.index("## Summary")]
     assert block == (
         "## Permission call-outs (4): wildcards, new services, iam:PassRole, Principal *\n\n"
         "- `network`: `aws_iam_role_policy.exec` (inline policy) grants iam:PassRole on "
@@ -949,9 +1228,11 @@ def test_cli_help_says_how_to_name_plans_and_where_reports_go(capsys: pytest.Cap
 
     assert excinfo.value.code == 0
     text = " ".join(capsys.readouterr().out.split())  # argparse wraps to the terminal's width
-    assert text.startswith("usage: python -m isolated_studio.ops.plan_review [-h] [--out OUT] [--stack-dir STACK_DIR] "
-                           "[--synthesized OUTDIR] STACK=plan.json [STACK=plan.json ...] "
-                           "Write a Markdown review of Terraform plans (terraform show -json output).")
+    assert text.startswith(
+        "usage: python -m isolated_studio.ops.plan_review [-h] [--out OUT] [--stack-dir STACK_DIR] "
+        "[--synthesized OUTDIR] STACK=plan.json [STACK=plan.json ...] "
+        "Write a Markdown review of Terraform plans (terraform show -json output)."
+    )
     assert "--out OUT write the run report here (default: stdout)" in text
     assert "--stack-dir STACK_DIR also write one report per stack as DIR/STACK.md" in text
 
@@ -965,7 +1246,9 @@ def test_cli_names_the_argument_without_stack_or_path(argument: str, capsys: pyt
     assert f"expected STACK=plan.json, got {argument!r}" in capsys.readouterr().err
 
 
-def test_cli_splits_stack_from_path_at_the_first_equals_sign(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_splits_stack_from_path_at_the_first_equals_sign(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     path = tmp_path / "run=2025-01-15" / "network.json"  # a directory named key=value, as CI artifacts often are
     path.parent.mkdir()
     path.write_text(json.dumps(plan(change("aws_route.nat", ["delete"], before={}))))
@@ -978,7 +1261,13 @@ def test_cli_splits_stack_from_path_at_the_first_equals_sign(tmp_path: Path, cap
 def test_cli_rewrites_the_stack_reports_of_an_earlier_run(tmp_path: Path) -> None:
     (tmp_path / "network.json").write_text(json.dumps(plan(change("aws_route.nat", ["delete"], before={}))))
     stack_dir = tmp_path / "reviews"
-    arguments = [f"network={tmp_path / 'network.json'}", "--out", str(tmp_path / "review.md"), "--stack-dir", str(stack_dir)]
+    arguments = [
+        f"network={tmp_path / 'network.json'}",
+        "--out",
+        str(tmp_path / "review.md"),
+        "--stack-dir",
+        str(stack_dir),
+    ]
     assert main(arguments) == 0
     (tmp_path / "network.json").write_text(json.dumps(plan()))
 

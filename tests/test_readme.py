@@ -18,8 +18,10 @@ from isolated_studio.ops.workflow import _parser
 
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text(encoding="utf-8")
-PAGES = {path.relative_to(ROOT).as_posix(): path.read_text(encoding="utf-8")
-         for path in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]}
+PAGES = {
+    path.relative_to(ROOT).as_posix(): path.read_text(encoding="utf-8")
+    for path in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+}
 MAKEFILE = (ROOT / "Makefile").read_text(encoding="utf-8")
 TARGETS = set(re.findall(r"^([a-z][a-z-]*):", MAKEFILE, flags=re.M))
 WORKFLOW_TARGETS = {"plan", "deploy", "destroy", "drift", "audit"}
@@ -71,8 +73,13 @@ def _split(command: str) -> tuple[dict[str, str], list[str]]:
 
 
 def test_every_page_has_its_shell_commands_found():
-    assert {page for page, _ in COMMANDS} >= {"README.md", "docs/operations.md", "docs/emulator.md",
-                                              "docs/testing.md", "docs/lab.md"}
+    assert {page for page, _ in COMMANDS} >= {
+        "README.md",
+        "docs/operations.md",
+        "docs/emulator.md",
+        "docs/testing.md",
+        "docs/lab.md",
+    }
     assert any(c.startswith("npx cdktf deploy state") for _, c in COMMANDS)
 
 
@@ -95,7 +102,7 @@ def test_every_shell_command_runs_as_written_or_is_classified(page, command):
         try:
             assert importlib.util.find_spec(module) is not None, f"{page}: no module {module}: {command}"
         finally:
-            del sys.path[:len(paths)]
+            del sys.path[: len(paths)]
         if module == "pytest":
             for arg in (w for w in words[3:] if not w.startswith("-")):
                 assert (ROOT / arg).exists(), (command, arg)
@@ -112,8 +119,14 @@ def _check_make(env: dict[str, str], words: list[str], command: str) -> None:
     assert target in TARGETS, f"`{command}`: the Makefile has no target {target!r}"
     assignments = dict(w.split("=", 1) for w in words[2:] if "=" in w and not w.startswith("-"))
     goals = [w for w in words[1:] if "=" not in w]
-    dry = subprocess.run(["make", "-n", *goals, *(f"{k}={v}" for k, v in assignments.items())],
-                         cwd=ROOT, env={**os.environ, **env}, capture_output=True, text=True, timeout=60)
+    dry = subprocess.run(
+        ["make", "-n", *goals, *(f"{k}={v}" for k, v in assignments.items())],
+        cwd=ROOT,
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert dry.returncode == 0, (command, dry.stderr)
     if target in WORKFLOW_TARGETS:
         stacks = f" --stacks {assignments['STACKS']}" if "STACKS" in assignments else ""
@@ -131,8 +144,13 @@ def test_the_synthesis_summary_shown_in_the_readme_is_what_make_synth_prints(syn
 def test_every_workflow_option_is_documented_in_the_runbook():
     parser = _parser()
     subparsers = next(a for a in parser._actions if a.dest == "command").choices
-    options = {opt for sub in subparsers.values() for action in sub._actions
-               for opt in action.option_strings if opt.startswith("--") and opt != "--help"}
+    options = {
+        opt
+        for sub in subparsers.values()
+        for action in sub._actions
+        for opt in action.option_strings
+        if opt.startswith("--") and opt != "--help"
+    }
     assert {"--yes", "--include-state", "--no-synth", "--lock-timeout"} <= options
     runbook = PAGES["docs/operations.md"]
     undocumented = sorted(opt for opt in options if f"`{opt}" not in runbook)

@@ -55,8 +55,11 @@ def test_against_moto_the_workload_is_plan_only_unless_scoped_and_nothing_waits_
 
 def test_boto3_clients_go_to_moto_with_its_credentials_and_path_style_s3():
     kwargs, options = MOTO.client_settings()
-    assert kwargs == {"endpoint_url": "http://127.0.0.1:4566", "aws_access_key_id": EMULATOR_CREDENTIAL,
-                      "aws_secret_access_key": EMULATOR_CREDENTIAL}
+    assert kwargs == {
+        "endpoint_url": "http://127.0.0.1:4566",
+        "aws_access_key_id": EMULATOR_CREDENTIAL,
+        "aws_secret_access_key": EMULATOR_CREDENTIAL,
+    }
     assert options == {"s3": {"addressing_style": "path"}}
 
 

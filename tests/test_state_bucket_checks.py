@@ -64,7 +64,8 @@ def test_a_bucket_in_another_region_is_refused_with_the_fix(s3) -> None:
     assert str(refused.value) == (
         f"the state bucket {name} is in eu-west-1, but this run works in us-west-2: S3 bucket names are "
         "global, so each region needs its own state bucket; put {region} in state.bucket "
-        '(e.g. bucket = "<name>-tfstate-{region}") to deploy this file to several regions')
+        '(e.g. bucket = "<name>-tfstate-{region}") to deploy this file to several regions'
+    )
 
 
 # --------------------------------------------------------------------------- credentials that may not use it
@@ -72,8 +73,12 @@ def test_a_bucket_in_another_region_is_refused_with_the_fix(s3) -> None:
 
 def _enforce_iam(endpoint: str, *, after: float) -> None:
     """From ``after`` more requests on, moto checks every request against IAM, as AWS does."""
-    request = urllib.request.Request(f"{endpoint}/moto-api/reset-auth", data=str(after).encode(), method="POST",
-                                     headers={"Content-Type": "text/plain"})
+    request = urllib.request.Request(
+        f"{endpoint}/moto-api/reset-auth",
+        data=str(after).encode(),
+        method="POST",
+        headers={"Content-Type": "text/plain"},
+    )
     with urllib.request.urlopen(request, timeout=10):
         pass
 
@@ -89,8 +94,16 @@ def foreign(endpoint: str, s3) -> Iterator[tuple[Any, str]]:
     iam.create_user(UserName=user)
     key = iam.create_access_key(UserName=user)["AccessKey"]
     try:
-        yield boto3.client("s3", region_name="us-west-2", endpoint_url=endpoint, aws_access_key_id=key["AccessKeyId"],
-                           aws_secret_access_key=key["SecretAccessKey"]), name
+        yield (
+            boto3.client(
+                "s3",
+                region_name="us-west-2",
+                endpoint_url=endpoint,
+                aws_access_key_id=key["AccessKeyId"],
+                aws_secret_access_key=key["SecretAccessKey"],
+            ),
+            name,
+        )
     finally:
         _enforce_iam(endpoint, after=float("inf"))
 
@@ -101,7 +114,8 @@ def test_a_bucket_these_credentials_may_not_use_is_refused_not_taken_for_missing
         bucket_exists(theirs, name, "us-west-2")
     assert str(refused.value) == (
         f"the state bucket {name} exists but these credentials cannot use it (403): S3 bucket names are global, "
-        "so state.bucket may belong to another account")
+        "so state.bucket may belong to another account"
+    )
 
 
 def test_a_plan_with_a_state_bucket_these_credentials_may_not_use_bootstraps_nothing(tmp_path, monkeypatch, foreign):
@@ -140,7 +154,8 @@ def test_destroy_without_the_state_bucket_has_nothing_to_destroy(tmp_path, endpo
     result = flow.destroy(["network"], assume_yes=True, include_state=False)
 
     assert [(s.stack, s.reason) for s in result.skipped] == [
-        ("network", f"nothing to destroy: the state bucket {missing} does not exist")]
+        ("network", f"nothing to destroy: the state bucket {missing} does not exist")
+    ]
     assert tf.calls == [] and lines[-1] == "Nothing to destroy."
 
 
@@ -192,8 +207,9 @@ def versioned(s3) -> str:
     return name
 
 
-def _emptying_flow(tmp_path, endpoint: str, bucket: str, monkeypatch, *, page: int = 2,
-                   state: dict[str, list[str]] | None = None) -> tuple[wf.Workflow, FakeTerraform, list[str]]:
+def _emptying_flow(
+    tmp_path, endpoint: str, bucket: str, monkeypatch, *, page: int = 2, state: dict[str, list[str]] | None = None
+) -> tuple[wf.Workflow, FakeTerraform, list[str]]:
     tf = FakeTerraform({}, state=state or {})
     flow, lines = make_workflow(tmp_path, _emulated(endpoint, bucket), tf, World(bucket_exists=True), local_state=True)
     del flow.state_bucket_exists
@@ -204,8 +220,10 @@ def _emptying_flow(tmp_path, endpoint: str, bucket: str, monkeypatch, *, page: i
 
 def _left(s3, bucket: str) -> list[tuple[str, str]]:
     listing = s3.list_object_versions(Bucket=bucket)
-    return sorted([("version", v["Key"]) for v in listing.get("Versions", [])]
-                  + [("delete marker", m["Key"]) for m in listing.get("DeleteMarkers", [])])
+    return sorted(
+        [("version", v["Key"]) for v in listing.get("Versions", [])]
+        + [("delete marker", m["Key"]) for m in listing.get("DeleteMarkers", [])]
+    )
 
 
 def test_emptying_deletes_every_version_and_delete_marker_across_pages(tmp_path, monkeypatch, s3, endpoint, versioned):
@@ -225,8 +243,9 @@ def test_emptying_deletes_every_version_and_delete_marker_across_pages(tmp_path,
     s3.delete_bucket(Bucket=versioned)  # what the state stack's destroy then does: S3 deletes only an empty bucket
 
 
-def test_a_state_that_still_tracks_resources_on_any_page_stops_the_emptying(tmp_path, monkeypatch, s3, endpoint,
-                                                                             versioned):
+def test_a_state_that_still_tracks_resources_on_any_page_stops_the_emptying(
+    tmp_path, monkeypatch, s3, endpoint, versioned
+):
     prefix = "isolated-studio/emulator/us-west-2"
     s3.put_object(Bucket=versioned, Key=f"{prefix}/network.tfstate", Body=_state("aws_vpc"))
     s3.put_object(Bucket=versioned, Key=f"{prefix}/other.tfstate", Body=_state("aws_s3_bucket", "aws_iam_role"))
@@ -238,7 +257,8 @@ def test_a_state_that_still_tracks_resources_on_any_page_stops_the_emptying(tmp_
 
     assert str(error.value) == (
         f"refusing to empty the state bucket {versioned}: {prefix}/network.tfstate (1 resources), "
-        f"{prefix}/other.tfstate (2 resources) still tracked; destroy those stacks first")
+        f"{prefix}/other.tfstate (2 resources) still tracked; destroy those stacks first"
+    )
     assert len(_left(s3, versioned)) == 3  # nothing deleted
 
 
@@ -263,7 +283,9 @@ def test_an_empty_bucket_is_emptied_without_a_call_that_fails(tmp_path, monkeypa
 
 def test_a_bucket_already_gone_is_not_emptied_and_the_state_stack_still_destroyed(tmp_path, monkeypatch, endpoint):
     gone = f"studio-emu-tfstate-{uuid.uuid4().hex[:8]}"  # deleted by a destroy that failed on the lock table
-    flow, tf, lines = _emptying_flow(tmp_path, endpoint, gone, monkeypatch, state={"state": ["aws_dynamodb_table.lock"]})
+    flow, tf, lines = _emptying_flow(
+        tmp_path, endpoint, gone, monkeypatch, state={"state": ["aws_dynamodb_table.lock"]}
+    )
 
     result = flow.destroy([], assume_yes=True, include_state=True)
 
@@ -274,30 +296,43 @@ def test_a_bucket_already_gone_is_not_emptied_and_the_state_stack_still_destroye
 def _locked(s3, count: int) -> str:
     """A bucket with object lock whose ``count`` state versions are under compliance retention."""
     name = f"studio-emu-tfstate-{uuid.uuid4().hex[:8]}"
-    s3.create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": "us-west-2"},
-                     ObjectLockEnabledForBucket=True)
+    s3.create_bucket(
+        Bucket=name, CreateBucketConfiguration={"LocationConstraint": "us-west-2"}, ObjectLockEnabledForBucket=True
+    )
     until = datetime.now(UTC) + timedelta(days=1)
     for i in range(count):
-        s3.put_object(Bucket=name, Key=f"s/{i}.tfstate", Body=_state(), ObjectLockMode="COMPLIANCE",
-                      ObjectLockRetainUntilDate=until)
+        s3.put_object(
+            Bucket=name,
+            Key=f"s/{i}.tfstate",
+            Body=_state(),
+            ObjectLockMode="COMPLIANCE",
+            ObjectLockRetainUntilDate=until,
+        )
     return name
 
 
-def test_versions_s3_did_not_delete_stop_the_destroy_before_the_state_stack(tmp_path, monkeypatch, capsys, s3,
-                                                                           endpoint):
+def test_versions_s3_did_not_delete_stop_the_destroy_before_the_state_stack(
+    tmp_path, monkeypatch, capsys, s3, endpoint
+):
     """DeleteObjects answers 200 with per-key Errors: they were once counted as deleted."""
     bucket = _locked(s3, 1)
     s3.put_object(Bucket=bucket, Key="s/unlocked.tfstate", Body=_state())
-    flow, tf, lines = _emptying_flow(tmp_path, endpoint, bucket, monkeypatch, page=10,
-                                     state={"state": ["aws_s3_bucket.state"], "network": ["aws_vpc.vpc"]})
+    flow, tf, lines = _emptying_flow(
+        tmp_path,
+        endpoint,
+        bucket,
+        monkeypatch,
+        page=10,
+        state={"state": ["aws_s3_bucket.state"], "network": ["aws_vpc.vpc"]},
+    )
 
-    assert _run_cli(monkeypatch, flow, ["destroy", "--yes", "--include-state", "--stacks", "network"]) \
-        == wf.EXIT_FAILED
+    assert _run_cli(monkeypatch, flow, ["destroy", "--yes", "--include-state", "--stacks", "network"]) == wf.EXIT_FAILED
     assert tf.applied() == ["network"]  # not the state stack
     assert "Destroyed: network" in lines
     assert capsys.readouterr().err.splitlines()[-1] == (
         f"error: the state bucket {bucket} was not emptied: S3 did not delete 1 object versions: s/0.tfstate "
-        "(AccessDenied: Access Denied because object protected by object lock.); 1 were deleted")
+        "(AccessDenied: Access Denied because object protected by object lock.); 1 were deleted"
+    )
     assert _left(s3, bucket) == [("version", "s/0.tfstate")]
 
 
@@ -310,7 +345,10 @@ def test_what_s3_did_not_delete_is_named_five_at_most(tmp_path, monkeypatch, s3,
     with pytest.raises(WorkflowError) as error:
         flow.empty_state_bucket()
 
-    locked = ", ".join(f"s/{i}.tfstate (AccessDenied: Access Denied because object protected by object lock.)"
-                       for i in range(5))
-    assert str(error.value) == (f"the state bucket {bucket} was not emptied: S3 did not delete {count} object "
-                                f"versions: {locked}{more}; 1 were deleted")
+    locked = ", ".join(
+        f"s/{i}.tfstate (AccessDenied: Access Denied because object protected by object lock.)" for i in range(5)
+    )
+    assert str(error.value) == (
+        f"the state bucket {bucket} was not emptied: S3 did not delete {count} object "
+        f"versions: {locked}{more}; 1 were deleted"
+    )

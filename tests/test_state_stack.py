@@ -21,10 +21,20 @@ def test_state_uses_a_local_backend_outside_cdktf_out(synth):
 
 
 def test_bucket_is_versioned_private_and_protected(state):
-    assert has(state, S3Bucket.TF_RESOURCE_TYPE, {"bucket": "studio-dev-tfstate", "lifecycle": {"prevent_destroy": True}})
+    assert has(
+        state, S3Bucket.TF_RESOURCE_TYPE, {"bucket": "studio-dev-tfstate", "lifecycle": {"prevent_destroy": True}}
+    )
     assert has(state, S3BucketVersioningA.TF_RESOURCE_TYPE, {"versioning_configuration": {"status": "Enabled"}})
-    assert has(state, S3BucketPublicAccessBlock.TF_RESOURCE_TYPE, {
-        "block_public_acls": True, "block_public_policy": True, "ignore_public_acls": True, "restrict_public_buckets": True})
+    assert has(
+        state,
+        S3BucketPublicAccessBlock.TF_RESOURCE_TYPE,
+        {
+            "block_public_acls": True,
+            "block_public_policy": True,
+            "ignore_public_acls": True,
+            "restrict_public_buckets": True,
+        },
+    )
 
 
 def test_bucket_is_kms_encrypted_and_tls_only(synth):
@@ -37,13 +47,19 @@ def test_bucket_is_kms_encrypted_and_tls_only(synth):
 
 
 def test_lock_table_is_on_demand_recoverable_encrypted_and_protected(state):
-    assert has(state, DynamodbTable.TF_RESOURCE_TYPE, {
-        "name": "studio-dev-tflock", "billing_mode": "PAY_PER_REQUEST", "hash_key": "LockID",
-        "attribute": [{"name": "LockID", "type": "S"}],
-        "point_in_time_recovery": {"enabled": True},
-        "deletion_protection_enabled": True,
-        "lifecycle": {"prevent_destroy": True},
-    })
+    assert has(
+        state,
+        DynamodbTable.TF_RESOURCE_TYPE,
+        {
+            "name": "studio-dev-tflock",
+            "billing_mode": "PAY_PER_REQUEST",
+            "hash_key": "LockID",
+            "attribute": [{"name": "LockID", "type": "S"}],
+            "point_in_time_recovery": {"enabled": True},
+            "deletion_protection_enabled": True,
+            "lifecycle": {"prevent_destroy": True},
+        },
+    )
     table = next(iter(json.loads(state)["resource"]["aws_dynamodb_table"].values()))
     assert table["server_side_encryption"]["enabled"] is True
 

@@ -43,24 +43,45 @@ def recorded(tmp_path_factory) -> dict:
     tmp = tmp_path_factory.mktemp("studio-calls")
     # The SDK configuration the JupyterLab start script writes (modules/studio_domain.py).
     config = tmp / "config.yaml"
-    config.write_text(to_yaml(sagemaker_sdk_config(
-        bucket=BUCKET, kms_key_arn=KEY, subnet_ids=list(WORLD.subnets), security_group_ids=list(WORLD.security_groups),
-        execution_role_arn=ROLE,
-        pre_execution_commands=[codeartifact_login(region="us-west-2", domain="studio-dev", owner=ACCOUNT,
-                                                   repository="pip")],
-    )) + "\n")
+    config.write_text(
+        to_yaml(
+            sagemaker_sdk_config(
+                bucket=BUCKET,
+                kms_key_arn=KEY,
+                subnet_ids=list(WORLD.subnets),
+                security_group_ids=list(WORLD.security_groups),
+                execution_role_arn=ROLE,
+                pre_execution_commands=[
+                    codeartifact_login(region="us-west-2", domain="studio-dev", owner=ACCOUNT, repository="pip")
+                ],
+            )
+        )
+        + "\n"
+    )
     data = tmp / "ai4i2020.csv"
-    subprocess.run([str(studio_python), "-m", "pm_lab.synthetic", "--rows", "400", "--seed", "7", "--out", str(data)],
-                   cwd=ROOT / "notebooks", check=True, timeout=120, capture_output=True)
+    subprocess.run(
+        [str(studio_python), "-m", "pm_lab.synthetic", "--rows", "400", "--seed", "7", "--out", str(data)],
+        cwd=ROOT / "notebooks",
+        check=True,
+        timeout=120,
+        capture_output=True,
+    )
     with start_moto(tmp / "moto.log") as server:
         env = {
-            "PATH": os.environ.get("PATH", ""), "HOME": str(tmp), "AWS_CONFIG_FILE": str(tmp / "aws-config"),
+            "PATH": os.environ.get("PATH", ""),
+            "HOME": str(tmp),
+            "AWS_CONFIG_FILE": str(tmp / "aws-config"),
             "AWS_SHARED_CREDENTIALS_FILE": str(tmp / "aws-credentials"),
-            "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
-            "AWS_REGION": "us-west-2", "AWS_DEFAULT_REGION": "us-west-2", "AWS_STS_REGIONAL_ENDPOINTS": "regional",
-            "AWS_ENDPOINT_URL_S3": server.endpoint, "AWS_ENDPOINT_URL_STS": server.endpoint,
+            "AWS_ACCESS_KEY_ID": "test",
+            "AWS_SECRET_ACCESS_KEY": "test",
+            "AWS_REGION": "us-west-2",
+            "AWS_DEFAULT_REGION": "us-west-2",
+            "AWS_STS_REGIONAL_ENDPOINTS": "regional",
+            "AWS_ENDPOINT_URL_S3": server.endpoint,
+            "AWS_ENDPOINT_URL_STS": server.endpoint,
             "AWS_ENDPOINT_URL_CLOUDWATCH_LOGS": server.endpoint,
-            "SAGEMAKER_USER_CONFIG_OVERRIDE": str(config), "SAGEMAKER_ADMIN_CONFIG_OVERRIDE": str(config),
+            "SAGEMAKER_USER_CONFIG_OVERRIDE": str(config),
+            "SAGEMAKER_ADMIN_CONFIG_OVERRIDE": str(config),
             # Set in every Studio app: @remote jobs run the app's image.
             "SAGEMAKER_INTERNAL_IMAGE_URI": "542918446943.dkr.ecr.us-west-2.amazonaws.com/sagemaker-distribution-prod:2-cpu",
             "DRIVER_ACCOUNT": ACCOUNT,
@@ -68,13 +89,31 @@ def recorded(tmp_path_factory) -> dict:
 
         def drive(python: Path, *args: str) -> dict:
             out = tmp / f"{args[0]}.json"
-            result = subprocess.run([str(python), str(DRIVER), *args, "--out", str(out)], env=env, cwd=tmp,
-                                    capture_output=True, text=True, timeout=600)
+            result = subprocess.run(
+                [str(python), str(DRIVER), *args, "--out", str(out)],
+                env=env,
+                cwd=tmp,
+                capture_output=True,
+                text=True,
+                timeout=600,
+            )
             assert result.returncode == 0, f"driver {args[0]} failed:\n{result.stderr[-6000:]}"
             return json.loads(out.read_text())
 
-        notebook = drive(studio_python, "notebook", "--bucket", BUCKET, "--data", str(data), "--workdir", str(tmp),
-                         "--kms-key", KEY, "--role", ROLE)
+        notebook = drive(
+            studio_python,
+            "notebook",
+            "--bucket",
+            BUCKET,
+            "--data",
+            str(data),
+            "--workdir",
+            str(tmp),
+            "--kms-key",
+            KEY,
+            "--role",
+            ROLE,
+        )
         cli = drive(awscli_python, "cli", "--argv-json", json.dumps(notebook["login"][1:]))
     calls = {tuple(c) for c in notebook["calls"]} | {tuple(c) for c in cli["calls"]}
     return {"calls": calls, "notebook": notebook, "cli": cli}
@@ -94,8 +133,10 @@ def _covered(mode: str) -> dict[tuple[str, str], list[str]]:
 def test_every_call_of_the_studio_path_is_covered_by_a_scenario(recorded, mode):
     covered = _covered(mode)
     missing = sorted(c for c in recorded["calls"] - NO_PERMISSION_NEEDED if c not in covered)
-    assert not missing, (f"the notebook's Studio path calls {missing}, which no {mode} scenario of "
-                         "policy/access-scenarios.toml covers: add the scenario (and the grant)")
+    assert not missing, (
+        f"the notebook's Studio path calls {missing}, which no {mode} scenario of "
+        "policy/access-scenarios.toml covers: add the scenario (and the grant)"
+    )
 
 
 # Recorded calls the perimeter refuses, as the lab expects: (call, mode) -> why.
@@ -124,10 +165,17 @@ def test_every_call_of_the_studio_path_passes_every_layer_of_the_perimeter(recor
 
 def test_the_path_really_ran(recorded):
     """The recording is the whole path: lookup, CodeArtifact, the data, and one @remote job."""
-    for call in [("sagemaker", "DescribeMlflowTrackingServer"), ("codeartifact", "GetRepositoryEndpoint"),
-                 ("sagemaker", "CreatePresignedMlflowTrackingServerUrl"),
-                 ("codeartifact", "GetAuthorizationToken"), ("s3", "GetObject"), ("sagemaker", "DescribeDomain"),
-                 ("sagemaker", "CreateTrainingJob"), ("sagemaker", "DescribeTrainingJob"), ("s3", "PutObject")]:
+    for call in [
+        ("sagemaker", "DescribeMlflowTrackingServer"),
+        ("codeartifact", "GetRepositoryEndpoint"),
+        ("sagemaker", "CreatePresignedMlflowTrackingServerUrl"),
+        ("codeartifact", "GetAuthorizationToken"),
+        ("s3", "GetObject"),
+        ("sagemaker", "DescribeDomain"),
+        ("sagemaker", "CreateTrainingJob"),
+        ("sagemaker", "DescribeTrainingJob"),
+        ("s3", "PutObject"),
+    ]:
         assert call in recorded["calls"], call
     assert "pip config set global.index-url https://aws:" in recorded["cli"]["printed"]
     # No look-up of the tracking server by tag any more (the server has no domain-id tag).
@@ -137,7 +185,9 @@ def test_the_path_really_ran(recorded):
 def test_the_sdk_never_touches_its_own_default_bucket(recorded):
     """The job stages everything in our bucket, and no CreateBucket is ever sent."""
     assert ("s3", "CreateBucket") not in recorded["calls"]
-    assert recorded["notebook"]["job"]["OutputDataConfig"]["S3OutputPath"].startswith(f"s3://{BUCKET}/remote-functions/")
+    assert recorded["notebook"]["job"]["OutputDataConfig"]["S3OutputPath"].startswith(
+        f"s3://{BUCKET}/remote-functions/"
+    )
 
 
 def test_the_job_request_matches_the_scenarios_request_context(recorded):
@@ -146,8 +196,10 @@ def test_the_job_request_matches_the_scenarios_request_context(recorded):
     job = recorded["notebook"]["job"]
     scenario = next(s for s in access.load_scenarios() if s.id == "remote-create-training-job")
     context = {k: WORLD.fill(v) for k, v in scenario.context.items()}
-    assert job["VpcConfig"] == {"Subnets": context["sagemaker:VpcSubnets"],
-                                "SecurityGroupIds": context["sagemaker:VpcSecurityGroupIds"]}
+    assert job["VpcConfig"] == {
+        "Subnets": context["sagemaker:VpcSubnets"],
+        "SecurityGroupIds": context["sagemaker:VpcSecurityGroupIds"],
+    }
     assert job["OutputDataConfig"]["KmsKeyId"] == context["sagemaker:OutputKmsKey"] == KEY
     assert recorded["notebook"]["job_volume_kms"] == context["sagemaker:VolumeKmsKey"] == KEY
     assert job["RoleArn"] == ROLE
@@ -157,4 +209,5 @@ def test_a_call_no_scenario_covers_fails_the_check(recorded):
     covered = _covered("least-privilege")
     invented = recorded["calls"] | {("sagemaker", "CreateHyperParameterTuningJob")}
     assert sorted(c for c in invented - NO_PERMISSION_NEEDED if c not in covered) == [
-        ("sagemaker", "CreateHyperParameterTuningJob")]
+        ("sagemaker", "CreateHyperParameterTuningJob")
+    ]

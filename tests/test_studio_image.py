@@ -41,8 +41,10 @@ def test_every_region_the_stacks_support_has_a_row_and_sagemaker_accepts_its_arn
     assert len(supported) == 13 and "us-west-2" in supported  # SageMaker and CodeArtifact (botocore's data)
     accounts = rules.studio_images()["accounts"]
     assert [region for region in supported if region not in accounts] == []
-    refused = {region: aws_constraints.value_problems(rules.documented_studio_image_arn(region), "sagemaker.ImageArn")
-               for region in supported}
+    refused = {
+        region: aws_constraints.value_problems(rules.documented_studio_image_arn(region), "sagemaker.ImageArn")
+        for region in supported
+    }
     assert {region for region, problems in refused.items() if problems} == {"us-east-2"}
     assert accounts["us-east-2"] == "37914896644"  # as AWS prints it: 11 digits
 
@@ -63,7 +65,8 @@ def test_the_configuration_refuses_exactly_the_regions_without_a_usable_arn():
 
 def test_the_arn_is_built_in_the_regions_partition():
     assert rules.documented_studio_image_arn("cn-north-1") == (
-        "arn:aws-cn:sagemaker:cn-north-1:674439102856:image/sagemaker-distribution-cpu")
+        "arn:aws-cn:sagemaker:cn-north-1:674439102856:image/sagemaker-distribution-cpu"
+    )
     assert rules.documented_studio_image_arn("us-gov-west-1").startswith("arn:aws-us-gov:sagemaker:us-gov-west-1:")
     assert rules.documented_studio_image_arn("xx-nowhere-1") is None
 
@@ -85,13 +88,17 @@ def test_the_start_script_and_the_kernel_name_the_same_build_log():
 
 
 def _profiles(s) -> dict[str, dict]:
-    return {p["user_profile_name"]: p["user_settings"]["jupyter_lab_app_settings"]["default_resource_spec"]
-            for p in s.resources("workload", "aws_sagemaker_user_profile").values()}
+    return {
+        p["user_profile_name"]: p["user_settings"]["jupyter_lab_app_settings"]["default_resource_spec"]
+        for p in s.resources("workload", "aws_sagemaker_user_profile").values()
+    }
 
 
 def test_every_profile_pins_the_release_of_the_image_in_its_region(synth, synth_variant):
-    assert {name: (spec["sagemaker_image_arn"], spec["sagemaker_image_version_alias"])
-            for name, spec in _profiles(synth).items()} == {"data-scientist": (DEV_IMAGE, "4.4.1")}
+    assert {
+        name: (spec["sagemaker_image_arn"], spec["sagemaker_image_version_alias"])
+        for name, spec in _profiles(synth).items()
+    } == {"data-scientist": (DEV_IMAGE, "4.4.1")}
     assert {spec["sagemaker_image_version_alias"] for spec in _profiles(synth_variant).values()} == {"4.4.1"}
     # Never a version ARN: SageMaker would use it and ignore the alias of a later release.
     assert not any("sagemaker_image_version_arn" in spec for spec in _profiles(synth).values())
@@ -104,8 +111,9 @@ def test_neither_the_domain_nor_its_shared_spaces_carry_an_image(synth):
 
 
 def test_remote_jobs_take_the_apps_image_not_one_written_into_the_sdk_configuration(synth):
-    (script,) = [o["content"] for o in synth.resources("workload", "aws_s3_object").values()
-                 if o["key"] == START_SCRIPT_KEY]
+    (script,) = [
+        o["content"] for o in synth.resources("workload", "aws_s3_object").values() if o["key"] == START_SCRIPT_KEY
+    ]
     assert "ImageUri" not in script  # no ECR URI of the release is known at synthesis
     assert "RemoteFunction:" in script
     assert "x$running != x4.4.1 ]" in script  # a space on another release is named in the app's log
@@ -127,7 +135,9 @@ def test_a_new_release_changes_only_the_profiles_pin_and_the_start_scripts_check
         assert synth.stacks[stack] == synth_other_release.stacks[stack], stack
     changed = list(_differences(synth.stacks["workload"], synth_other_release.stacks["workload"]))
     (profile,) = synth.resources("workload", "aws_sagemaker_user_profile")
-    (script,) = [name for name, o in synth.resources("workload", "aws_s3_object").items() if o["key"] == START_SCRIPT_KEY]
+    (script,) = [
+        name for name, o in synth.resources("workload", "aws_s3_object").items() if o["key"] == START_SCRIPT_KEY
+    ]
     assert changed == [
         f"resource.aws_s3_object.{script}.content",
         f"resource.aws_sagemaker_user_profile.{profile}.user_settings.jupyter_lab_app_settings.default_resource_spec"

@@ -42,14 +42,27 @@ print(json.dumps(load_sagemaker_config(additional_config_paths=[sys.argv[1]])))
 
 
 def sdk_config() -> dict:
-    return sagemaker_sdk_config(bucket=BUCKET, kms_key_arn=KEY, subnet_ids=SUBNETS, security_group_ids=SGS,
-                                execution_role_arn=ROLE, pre_execution_commands=[LOGIN])
+    return sagemaker_sdk_config(
+        bucket=BUCKET,
+        kms_key_arn=KEY,
+        subnet_ids=SUBNETS,
+        security_group_ids=SGS,
+        execution_role_arn=ROLE,
+        pre_execution_commands=[LOGIN],
+    )
 
 
 def script() -> str:
-    return jupyterlab_startup_script(region="us-west-2", codeartifact_domain="studio-dev", codeartifact_owner=ACCOUNT,
-                                     codeartifact_repository="pip", lab_bucket=BUCKET, lab_prefix="lab",
-                                     settings_base64="e30=", sdk_config=sdk_config())
+    return jupyterlab_startup_script(
+        region="us-west-2",
+        codeartifact_domain="studio-dev",
+        codeartifact_owner=ACCOUNT,
+        codeartifact_repository="pip",
+        lab_bucket=BUCKET,
+        lab_prefix="lab",
+        settings_base64="e30=",
+        sdk_config=sdk_config(),
+    )
 
 
 def sdk_reads(path: Path) -> dict:
@@ -93,7 +106,8 @@ def fake_aws(tmp_path) -> Path:
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     aws = bin_dir / "aws"
-    aws.write_text(textwrap.dedent(f"""\
+    aws.write_text(
+        textwrap.dedent(f"""\
         #!{sys.executable}
         import configparser, json, os, sys
         from pathlib import Path
@@ -114,7 +128,8 @@ def fake_aws(tmp_path) -> Path:
             config[section][key] = args[3]
             with path.open("w") as out:
                 config.write(out)
-        """))
+        """)
+    )
     aws.chmod(0o755)
     return bin_dir
 
@@ -131,8 +146,8 @@ def run_script(tmp_path: Path, fake_aws: Path) -> tuple[Path, list[list[str]]]:
     # Every call carries the same bounds (tests/test_lab_startup_script.py); compare without them.
     bounds = AWS_CLI_BOUNDS.split()[3:]
     calls = [json.loads(line) for line in log.read_text().splitlines()]
-    assert all(call[:len(bounds)] == bounds for call in calls)
-    return home, [call[len(bounds):] for call in calls]
+    assert all(call[: len(bounds)] == bounds for call in calls)
+    return home, [call[len(bounds) :] for call in calls]
 
 
 @pytest.mark.slow  # the SDK and botocore of .venv-studio

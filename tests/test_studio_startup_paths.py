@@ -65,8 +65,13 @@ def studio(tmp_path):
 
     def run(text: str | None = None, **extra: str) -> subprocess.CompletedProcess[str]:
         path.write_text(script() if text is None else text)
-        env = {"HOME": str(home), "PATH": f"{bin_dir}:/usr/bin:/bin", "FAKE_AWS_LOG": str(tmp_path / "aws.log"),
-               "FAKE_S3": str(tmp_path / "s3"), **extra}
+        env = {
+            "HOME": str(home),
+            "PATH": f"{bin_dir}:/usr/bin:/bin",
+            "FAKE_AWS_LOG": str(tmp_path / "aws.log"),
+            "FAKE_S3": str(tmp_path / "s3"),
+            **extra,
+        }
         return subprocess.run([BASH, str(path)], env=env, capture_output=True, text=True, timeout=60)
 
     run.home = home  # type: ignore[attr-defined]
@@ -95,8 +100,10 @@ def test_first_start_copies_the_lab_from_s3(studio):
     assert (lab / "private-mlflow.ipynb").read_text() == '{"cells": ["from S3"]}'
     assert (lab / "pm_lab" / "data.py").read_text() == "# from S3\n"
     bounds = AWS_CLI_BOUNDS.split(" ", 3)[3]
-    assert (f"{bounds} s3 cp --recursive --only-show-errors --region us-west-2 s3://{BUCKET}/lab/ "
-            f"{studio.home}/.isolated-studio/lab.new/") in studio.calls()
+    assert (
+        f"{bounds} s3 cp --recursive --only-show-errors --region us-west-2 s3://{BUCKET}/lab/ "
+        f"{studio.home}/.isolated-studio/lab.new/"
+    ) in studio.calls()
 
 
 def test_a_file_the_user_edited_survives_the_next_start(studio):
@@ -148,7 +155,7 @@ def test_the_synthesized_bootstrap_runs_the_synthesized_start_script(synth, stud
     """The lifecycle configuration as Terraform uploads it (base64encode of the bootstrap), fetching
     the start script as the deploy uploads it (an S3 object in the notebooks bucket)."""
     (config,) = synth.resources("workload", "aws_sagemaker_studio_lifecycle_config").values()
-    match = re.fullmatch(r'\$\{base64encode\((.*)\)\}', config["studio_lifecycle_config_content"], re.S)
+    match = re.fullmatch(r"\$\{base64encode\((.*)\)\}", config["studio_lifecycle_config_content"], re.S)
     assert match, config["studio_lifecycle_config_content"][:200]
     bootstrap = _terraform_resolves(json.loads(match.group(1)), {})  # the HCL string literal is JSON here
     (obj,) = [o for o in synth.resources("workload", "aws_s3_object").values() if o["key"] == START_SCRIPT_KEY]
@@ -216,9 +223,17 @@ def _with_kernel(studio, image_python: Path, **changes: str) -> str:
     (lab / "pm_lab" / "kernel.py").write_text("# from S3\n")
     (lab / "requirements.txt").write_text("mlflow==2.16.2\n")
     return jupyterlab_startup_script(
-        region="us-west-2", codeartifact_domain="studio-dev", codeartifact_owner=ACCOUNT, codeartifact_repository="pip",
-        lab_bucket=BUCKET, lab_prefix="lab", settings_base64="e30=", sdk_config=sdk_config(),
-        image_python=str(image_python), **changes)
+        region="us-west-2",
+        codeartifact_domain="studio-dev",
+        codeartifact_owner=ACCOUNT,
+        codeartifact_repository="pip",
+        lab_bucket=BUCKET,
+        lab_prefix="lab",
+        settings_base64="e30=",
+        sdk_config=sdk_config(),
+        image_python=str(image_python),
+        **changes,
+    )
 
 
 def test_the_lab_kernel_is_built_in_the_background_from_the_copied_lab_after_the_login(studio, image_python):
@@ -254,16 +269,24 @@ def test_without_the_images_python_or_the_lab_the_kernel_is_left_to_the_notebook
     missing = Path(studio.home).parent / "no-such" / "python"  # not the SageMaker Distribution image
     proc = studio(_with_kernel(studio, missing))
     assert proc.returncode == 0, proc.stderr
-    assert f"WARNING: no {missing} or no lab in {studio.home}/lab: the lab kernel is not built, the notebook builds it" in proc.stdout
+    assert (
+        f"WARNING: no {missing} or no lab in {studio.home}/lab: the lab kernel is not built, the notebook builds it"
+        in proc.stdout
+    )
 
 
 @pytest.mark.parametrize("running, warned", [("4.4.1-cpu", False), ("4.3.2-cpu", True), (None, False)])
 def test_a_space_on_another_release_than_the_pin_is_named_in_the_log(studio, image_python, running, warned):
     extra = {"IMAGE_VERSION": running} if running else {}
-    proc = studio(_with_kernel(studio, image_python, image_version="4.4.1"),
-                  FAKE_PYTHON_RECORD=str(Path(studio.home).parent / "python.record"), **extra)
+    proc = studio(
+        _with_kernel(studio, image_python, image_version="4.4.1"),
+        FAKE_PYTHON_RECORD=str(Path(studio.home).parent / "python.record"),
+        **extra,
+    )
     assert proc.returncode == 0, proc.stderr
-    warning = ("WARNING: this space runs SageMaker Distribution 4.3.2, the deploy pins 4.4.1: the lab is checked "
-               "against 4.4.1, so stop the space, choose 4.4.1 as its image and start it again")
+    warning = (
+        "WARNING: this space runs SageMaker Distribution 4.3.2, the deploy pins 4.4.1: the lab is checked "
+        "against 4.4.1, so stop the space, choose 4.4.1 as its image and start it again"
+    )
     assert (warning in proc.stdout) is warned
     assert "unbound variable" not in proc.stderr and "too many arguments" not in proc.stderr

@@ -92,14 +92,20 @@ def test_inits_started_at_once_on_a_fresh_machine_all_link_the_mirror(tmp_path, 
             stack_dir = root / f"stack-{index}"
             stack_dir.mkdir(parents=True)
             (stack_dir / "main.tf.json").write_text(
-                '{"terraform": {"required_providers": {"aws": {"source": "hashicorp/aws", "version": "5.100.0"}}}}')
+                '{"terraform": {"required_providers": {"aws": {"source": "hashicorp/aws", "version": "5.100.0"}}}}'
+            )
             dirs.append(stack_dir)
         start, results = threading.Barrier(INITS_AT_ONCE), {}
 
         def init(stack_dir: Path) -> None:
             start.wait()
-            results[stack_dir] = terraform.run(["init", "-backend=false", "-input=false", "-no-color"],
-                                               cwd=stack_dir, env=env, timeout=300, check=False)
+            results[stack_dir] = terraform.run(
+                ["init", "-backend=false", "-input=false", "-no-color"],
+                cwd=stack_dir,
+                env=env,
+                timeout=300,
+                check=False,
+            )
 
         threads = [threading.Thread(target=init, args=(d,)) for d in dirs]
         for thread in threads:
@@ -109,7 +115,9 @@ def test_inits_started_at_once_on_a_fresh_machine_all_link_the_mirror(tmp_path, 
         failed = {d.name: p.stdout + p.stderr for d, p in results.items() if p.returncode != 0}
         assert failed == {}, f"round {round_}: inits failed side by side: {failed}"
         for stack_dir in dirs:
-            (platform,) = (stack_dir / ".terraform" / "providers" / "registry.terraform.io" / "hashicorp" / "aws").glob("*/*")
+            (platform,) = (stack_dir / ".terraform" / "providers" / "registry.terraform.io" / "hashicorp" / "aws").glob(
+                "*/*"
+            )
             assert platform.is_symlink(), f"{platform} is a copy of the provider, not a link"
             assert Path(os.readlink(platform)).resolve().parent == package
         assert sorted(p.name for p in (root / "cli").iterdir()) == [Path(env["TF_CLI_CONFIG_FILE"]).name]
@@ -165,8 +173,12 @@ def test_h1_hash_is_terraforms_dirhash(tmp_path):
     import hashlib
 
     package = fake_mirror(tmp_path / "m") / PROVIDER_SOURCE / PROVIDER_VERSION / "linux_amd64"
-    lines = "".join(f"{hashlib.sha256(data).hexdigest()}  {name}\n" for name, data in sorted(
-        [("LICENSE.txt", b"license"), (f"terraform-provider-aws_v{PROVIDER_VERSION}_x5", b"binary")]))
+    lines = "".join(
+        f"{hashlib.sha256(data).hexdigest()}  {name}\n"
+        for name, data in sorted(
+            [("LICENSE.txt", b"license"), (f"terraform-provider-aws_v{PROVIDER_VERSION}_x5", b"binary")]
+        )
+    )
     expected = "h1:" + base64.b64encode(hashlib.sha256(lines.encode()).digest()).decode()
     assert package_hash_v1(package) == expected
 
@@ -180,9 +192,17 @@ def test_h1_hash_is_what_terraform_records_for_a_mirror(tmp_path):
     work = tmp_path / "work"
     work.mkdir()
     (work / "main.tf.json").write_text(
-        '{"terraform": {"required_providers": {"aws": {"source": "hashicorp/aws", "version": "%s"}}}}' % PROVIDER_VERSION)
-    proc = subprocess.run(["terraform", "providers", "lock", f"-fs-mirror={mirror}", "-platform=linux_amd64", "-no-color"],
-                          cwd=work, env=terraform_env(None), capture_output=True, text=True, timeout=120)
+        '{"terraform": {"required_providers": {"aws": {"source": "hashicorp/aws", "version": "%s"}}}}'
+        % PROVIDER_VERSION
+    )
+    proc = subprocess.run(
+        ["terraform", "providers", "lock", f"-fs-mirror={mirror}", "-platform=linux_amd64", "-no-color"],
+        cwd=work,
+        env=terraform_env(None),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     recorded = (work / LOCK_FILE).read_text()
     assert mirror_hashes(mirror, tmp_path / "cache")["linux_amd64"] in recorded
@@ -192,7 +212,8 @@ def test_stack_dirs_get_the_implied_mirror_and_a_lock_file(tmp_path):
     mirror = fake_mirror(tmp_path / "mirror", "linux_amd64")
     fake_mirror(tmp_path / "mirror2", "darwin_arm64")
     (mirror / PROVIDER_SOURCE / PROVIDER_VERSION / "darwin_arm64").symlink_to(
-        tmp_path / "mirror2" / PROVIDER_SOURCE / PROVIDER_VERSION / "darwin_arm64")
+        tmp_path / "mirror2" / PROVIDER_SOURCE / PROVIDER_VERSION / "darwin_arm64"
+    )
     stacks = [tmp_path / "out" / name for name in ("state", "network")]
     for stack in stacks:
         stack.mkdir(parents=True)

@@ -30,11 +30,15 @@ def test_validate_catches_an_invalid_stack(tmp_path, provider_mirror):
 
     stack = tmp_path / "broken"
     stack.mkdir()
-    (stack / "cdk.tf.json").write_text(json.dumps({
-        "terraform": {"required_providers": {"aws": {"source": "aws", "version": "5.100.0"}}},
-        "provider": {"aws": [{"region": "us-west-2"}]},
-        "resource": {"aws_vpc": {"v": {"cidr_block": "10.0.0.0/16", "enable_dns_supportt": True}}},
-    }))
+    (stack / "cdk.tf.json").write_text(
+        json.dumps(
+            {
+                "terraform": {"required_providers": {"aws": {"source": "aws", "version": "5.100.0"}}},
+                "provider": {"aws": [{"region": "us-west-2"}]},
+                "resource": {"aws_vpc": {"v": {"cidr_block": "10.0.0.0/16", "enable_dns_supportt": True}}},
+            }
+        )
+    )
     result = validate_stack("broken", stack, terraform_env(provider_mirror))
     assert not result.valid
     assert "enable_dns_supportt" in result.describe()

@@ -31,8 +31,9 @@ def moto(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MotoServer]:
 
 
 def _client(moto: MotoServer, service: str) -> Any:
-    return boto3.client(service, region_name=REGION, endpoint_url=moto.endpoint,
-                        aws_access_key_id="test", aws_secret_access_key="test")
+    return boto3.client(
+        service, region_name=REGION, endpoint_url=moto.endpoint, aws_access_key_id="test", aws_secret_access_key="test"
+    )
 
 
 class FakeTime:
@@ -55,37 +56,62 @@ class Vpc:
         self.ec2, self.efs = ec2, efs
         self.vpc_id = ec2.create_vpc(CidrBlock=cidr)["Vpc"]["VpcId"]
         base = cidr.rsplit(".", 2)[0]
-        self.subnets = [ec2.create_subnet(VpcId=self.vpc_id, CidrBlock=f"{base}.{i}.0/24",
-                                          AvailabilityZone=f"{REGION}{az}")["Subnet"]["SubnetId"]
-                        for i, az in ((0, "a"), (1, "b"))]
+        self.subnets = [
+            ec2.create_subnet(VpcId=self.vpc_id, CidrBlock=f"{base}.{i}.0/24", AvailabilityZone=f"{REGION}{az}")[
+                "Subnet"
+            ]["SubnetId"]
+            for i, az in ((0, "a"), (1, "b"))
+        ]
         self.ours = ec2.create_security_group(GroupName="studio", Description="ours", VpcId=self.vpc_id)["GroupId"]
-        self.our_eni = ec2.create_network_interface(SubnetId=self.subnets[0], Groups=[self.ours])[
-            "NetworkInterface"]["NetworkInterfaceId"]
+        self.our_eni = ec2.create_network_interface(SubnetId=self.subnets[0], Groups=[self.ours])["NetworkInterface"][
+            "NetworkInterfaceId"
+        ]
 
     def add_sagemaker_leftovers(self, *, attached_app: bool = False) -> dict[str, Any]:
         ec2, efs = self.ec2, self.efs
-        inbound = ec2.create_security_group(GroupName=f"security-group-for-inbound-nfs-{DOMAIN}",
-                                            Description="[DO NOT DELETE] inbound NFS", VpcId=self.vpc_id)["GroupId"]
-        outbound = ec2.create_security_group(GroupName=f"security-group-for-outbound-nfs-{DOMAIN}",
-                                             Description="[DO NOT DELETE] outbound NFS", VpcId=self.vpc_id)["GroupId"]
+        inbound = ec2.create_security_group(
+            GroupName=f"security-group-for-inbound-nfs-{DOMAIN}",
+            Description="[DO NOT DELETE] inbound NFS",
+            VpcId=self.vpc_id,
+        )["GroupId"]
+        outbound = ec2.create_security_group(
+            GroupName=f"security-group-for-outbound-nfs-{DOMAIN}",
+            Description="[DO NOT DELETE] outbound NFS",
+            VpcId=self.vpc_id,
+        )["GroupId"]
         nfs = [{"IpProtocol": "tcp", "FromPort": 2049, "ToPort": 2049}]
-        ec2.authorize_security_group_ingress(GroupId=inbound, IpPermissions=[
-            {**nfs[0], "UserIdGroupPairs": [{"GroupId": outbound}]}])
-        ec2.authorize_security_group_egress(GroupId=outbound, IpPermissions=[
-            {**nfs[0], "UserIdGroupPairs": [{"GroupId": inbound}]}])
-        fs_id = efs.create_file_system(CreationToken=f"home-{self.vpc_id}", Encrypted=True, Tags=[
-            {"Key": SAGEMAKER_TAG, "Value": f"arn:aws:sagemaker:{REGION}:123456789012:domain/{DOMAIN}"}])["FileSystemId"]
-        targets = [efs.create_mount_target(FileSystemId=fs_id, SubnetId=subnet, SecurityGroups=[inbound])["MountTargetId"]
-                   for subnet in self.subnets]
-        app_eni = ec2.create_network_interface(SubnetId=self.subnets[1], Groups=[outbound],
-                                               Description=f"SageMaker Studio app of {DOMAIN}")["NetworkInterface"]
+        ec2.authorize_security_group_ingress(
+            GroupId=inbound, IpPermissions=[{**nfs[0], "UserIdGroupPairs": [{"GroupId": outbound}]}]
+        )
+        ec2.authorize_security_group_egress(
+            GroupId=outbound, IpPermissions=[{**nfs[0], "UserIdGroupPairs": [{"GroupId": inbound}]}]
+        )
+        fs_id = efs.create_file_system(
+            CreationToken=f"home-{self.vpc_id}",
+            Encrypted=True,
+            Tags=[{"Key": SAGEMAKER_TAG, "Value": f"arn:aws:sagemaker:{REGION}:123456789012:domain/{DOMAIN}"}],
+        )["FileSystemId"]
+        targets = [
+            efs.create_mount_target(FileSystemId=fs_id, SubnetId=subnet, SecurityGroups=[inbound])["MountTargetId"]
+            for subnet in self.subnets
+        ]
+        app_eni = ec2.create_network_interface(
+            SubnetId=self.subnets[1], Groups=[outbound], Description=f"SageMaker Studio app of {DOMAIN}"
+        )["NetworkInterface"]
         if attached_app:
             image = ec2.describe_images()["Images"][0]["ImageId"]
-            instance = ec2.run_instances(ImageId=image, MinCount=1, MaxCount=1, SubnetId=self.subnets[0])[
-                "Instances"][0]["InstanceId"]
-            ec2.attach_network_interface(NetworkInterfaceId=app_eni["NetworkInterfaceId"], InstanceId=instance,
-                                         DeviceIndex=1)
-        return {"groups": {inbound, outbound}, "fs": fs_id, "targets": targets, "app_eni": app_eni["NetworkInterfaceId"]}
+            instance = ec2.run_instances(ImageId=image, MinCount=1, MaxCount=1, SubnetId=self.subnets[0])["Instances"][
+                0
+            ]["InstanceId"]
+            ec2.attach_network_interface(
+                NetworkInterfaceId=app_eni["NetworkInterfaceId"], InstanceId=instance, DeviceIndex=1
+            )
+        return {
+            "groups": {inbound, outbound},
+            "fs": fs_id,
+            "targets": targets,
+            "app_eni": app_eni["NetworkInterfaceId"],
+        }
 
     def groups(self) -> set[str]:
         found = self.ec2.describe_security_groups(Filters=[{"Name": "vpc-id", "Values": [self.vpc_id]}])
@@ -113,8 +139,17 @@ def vpc(moto: MotoServer, request: pytest.FixtureRequest) -> Vpc:
 def _run(vpc: Vpc, *, retain: bool, timeout_s: float = 1800, grace_s: float = 0) -> tuple[Any, list[str], FakeTime]:
     lines: list[str] = []
     fake = FakeTime()
-    result = cleanup_vpc(vpc.ec2, vpc.efs, vpc.vpc_id, retain_home_efs=retain, timeout_s=timeout_s, grace_s=grace_s,
-                         progress=lines.append, sleep=fake.sleep, clock=fake.clock)
+    result = cleanup_vpc(
+        vpc.ec2,
+        vpc.efs,
+        vpc.vpc_id,
+        retain_home_efs=retain,
+        timeout_s=timeout_s,
+        grace_s=grace_s,
+        progress=lines.append,
+        sleep=fake.sleep,
+        clock=fake.clock,
+    )
     return result, lines, fake
 
 
@@ -126,13 +161,16 @@ def test_the_leftovers_block_the_network_destroy_until_they_are_removed(vpc):
     result, lines, fake = _run(vpc, retain=False, grace_s=60)
 
     assert set(result.security_groups) == left["groups"]
-    assert result.deleted_file_systems == [left["fs"]] and sorted(result.deleted_mount_targets) == sorted(left["targets"])
+    assert result.deleted_file_systems == [left["fs"]] and sorted(result.deleted_mount_targets) == sorted(
+        left["targets"]
+    )
     assert left["app_eni"] in result.network_interfaces
     # Retention Delete: SageMaker was given its grace period first.
     assert any("waiting for SageMaker to delete the home EFS" in line for line in lines)
     assert sum(fake.sleeps) >= 60
     assert vpc.efs.describe_file_systems()["FileSystems"] == [] or left["fs"] not in {
-        f["FileSystemId"] for f in vpc.efs.describe_file_systems()["FileSystems"]}
+        f["FileSystemId"] for f in vpc.efs.describe_file_systems()["FileSystems"]
+    }
     # Our own security group and interface are untouched; then the network can go.
     assert vpc.groups() == {vpc.ours} and vpc.interfaces() == {vpc.our_eni}
     vpc.delete_network()

@@ -41,8 +41,13 @@ def plan_document(changes: list[tuple[str, list[str]]]) -> dict[str, Any]:
         "terraform_version": "1.11.4",
         "planned_values": {"root_module": {}},
         "resource_changes": [
-            {"address": f"{rtype}.r{i}", "type": rtype, "name": f"r{i}", "mode": "managed",
-             "change": {"actions": actions, "before": None, "after": {}}}
+            {
+                "address": f"{rtype}.r{i}",
+                "type": rtype,
+                "name": f"r{i}",
+                "mode": "managed",
+                "change": {"actions": actions, "before": None, "after": {}},
+            }
             for i, (rtype, actions) in enumerate(changes)
         ],
     }
@@ -74,17 +79,25 @@ class FakeTerraform:
         self.calls.append(("plan-destroy" if destroy else "plan", stack))
         if targets:
             self.calls.append(("targets", ",".join(targets)))
-        planned = [c for c in self._changes(stack, destroy)
-                   if not targets or any(t.startswith(c[0] + ".") for t in targets)]
+        planned = [
+            c for c in self._changes(stack, destroy) if not targets or any(t.startswith(c[0] + ".") for t in targets)
+        ]
         if stack in self.fail_plan:
             raise wf.WorkflowError(f"terraform plan in stack {stack} failed (exit 1)")
         document = plan_document(planned)
         if stack in self.drift:
             document["resource_drift"] = self.drift[stack]
         if destroy:
-            document["prior_state"] = {"values": {"root_module": {"resources": [
-                {"address": a, "type": a.split(".")[0], "mode": "managed", "values": self.values.get(a, {})}
-                for a in self.state.get(stack, [])]}}}
+            document["prior_state"] = {
+                "values": {
+                    "root_module": {
+                        "resources": [
+                            {"address": a, "type": a.split(".")[0], "mode": "managed", "values": self.values.get(a, {})}
+                            for a in self.state.get(stack, [])
+                        ]
+                    }
+                }
+            }
         plan_file.write_text(json.dumps(document))
         return bool(planned)
 
@@ -117,8 +130,15 @@ class World:
         self.bucket_exists = bucket_exists
 
 
-def make_workflow(tmp_path: Path, config: StudioConfig, tf: FakeTerraform, world: World, *,
-                  answers: list[str] | None = None, local_state: bool = False) -> tuple[wf.Workflow, list[str]]:
+def make_workflow(
+    tmp_path: Path,
+    config: StudioConfig,
+    tf: FakeTerraform,
+    world: World,
+    *,
+    answers: list[str] | None = None,
+    local_state: bool = False,
+) -> tuple[wf.Workflow, list[str]]:
     state_dir = tmp_path / "cdktf.out" / "stacks" / "state"
     state_dir.mkdir(parents=True, exist_ok=True)
     backend = {"local": {"path": f"../../../{config.bootstrap_state_file}"}}
@@ -132,8 +152,15 @@ def make_workflow(tmp_path: Path, config: StudioConfig, tf: FakeTerraform, world
     plan_dir.mkdir(exist_ok=True)
     lines: list[str] = []
     replies = iter(answers or [])
-    flow = wf.Workflow(config, tmp_path / "cdktf.out", plan_dir, tf, say=lines.append,  # type: ignore[arg-type]
-                       ask=lambda _prompt: next(replies), interactive=answers is not None)
+    flow = wf.Workflow(
+        config,
+        tmp_path / "cdktf.out",
+        plan_dir,
+        tf,
+        say=lines.append,  # type: ignore[arg-type]
+        ask=lambda _prompt: next(replies),
+        interactive=answers is not None,
+    )
 
     def bucket_exists() -> bool:
         return world.bucket_exists or ("apply", "state") in tf.calls
@@ -193,14 +220,22 @@ def test_state_stack_owned_by_another_checkout_is_not_planned_as_new(tmp_path):
 
 
 def test_deploy_bootstraps_state_applies_network_and_only_plans_workload_in_the_emulator(tmp_path):
-    tf = FakeTerraform({}, changes={"state": STATE_CHANGES, "network": NETWORK_CHANGES, "workload": WORKLOAD_CHANGES},
-                       outputs_by_stack={"network": {"vpc_id": "vpc-1"}})
+    tf = FakeTerraform(
+        {},
+        changes={"state": STATE_CHANGES, "network": NETWORK_CHANGES, "workload": WORKLOAD_CHANGES},
+        outputs_by_stack={"network": {"vpc_id": "vpc-1"}},
+    )
     flow, lines = make_workflow(tmp_path, emulator_config(), tf, World(bucket_exists=False))
 
     result = flow.deploy(["state", "network", "workload"], assume_yes=True)
 
     assert [c for c in tf.calls if c[0] in ("plan", "apply")] == [
-        ("plan", "state"), ("apply", "state"), ("plan", "network"), ("apply", "network"), ("plan", "workload")]
+        ("plan", "state"),
+        ("apply", "state"),
+        ("plan", "network"),
+        ("apply", "network"),
+        ("plan", "workload"),
+    ]
     assert result.applied == ["state", "network"]
     assert [p.stack for p in result.planned] == ["state", "network", "workload"]
     assert "SageMaker domains" in result.skipped[0].reason and result.skipped[0].stack == "workload"
@@ -243,9 +278,15 @@ def test_deploy_of_workload_without_a_deployed_network_fails_with_the_reason(tmp
 
 
 def test_destroy_cleans_up_studio_then_destroys_workload_then_network(tmp_path, monkeypatch):
-    tf = FakeTerraform({}, outputs_by_stack={"workload": {"domain_id": "d-abc123"}},
-                       state={"workload": ["aws_sagemaker_domain.studio"], "network": ["aws_vpc.vpc"],
-                              "state": ["aws_s3_bucket.bucket"]})
+    tf = FakeTerraform(
+        {},
+        outputs_by_stack={"workload": {"domain_id": "d-abc123"}},
+        state={
+            "workload": ["aws_sagemaker_domain.studio"],
+            "network": ["aws_vpc.vpc"],
+            "state": ["aws_s3_bucket.bucket"],
+        },
+    )
     flow, _ = make_workflow(tmp_path, dev_config(), tf, World(bucket_exists=True), local_state=True)
     events: list[str] = []
 
@@ -256,7 +297,9 @@ def test_destroy_cleans_up_studio_then_destroys_workload_then_network(tmp_path, 
     monkeypatch.setattr("isolated_studio.ops.cleanup.inventory", lambda client, domain_id: None)
     monkeypatch.setattr(wf, "aws_client", lambda config, service: service)
     original_apply = tf.apply
-    monkeypatch.setattr(tf, "apply", lambda stack, plan: (events.append(f"destroy {stack}"), original_apply(stack, plan)))
+    monkeypatch.setattr(
+        tf, "apply", lambda stack, plan: (events.append(f"destroy {stack}"), original_apply(stack, plan))
+    )
 
     result = flow.destroy(["workload", "network"], assume_yes=True, include_state=False)
 
@@ -266,16 +309,23 @@ def test_destroy_cleans_up_studio_then_destroys_workload_then_network(tmp_path, 
 
 
 def test_destroy_removes_sagemakers_vpc_leftovers_after_the_workload_before_the_network(tmp_path, monkeypatch):
-    tf = FakeTerraform({}, outputs_by_stack={"network": {"vpc_id": "vpc-123"}},
-                       state={"workload": ["aws_s3_bucket.b"], "network": ["aws_vpc.vpc"]})
+    tf = FakeTerraform(
+        {},
+        outputs_by_stack={"network": {"vpc_id": "vpc-123"}},
+        state={"workload": ["aws_s3_bucket.b"], "network": ["aws_vpc.vpc"]},
+    )
     flow, _ = make_workflow(tmp_path, dev_config(), tf, World(bucket_exists=True), local_state=True)
     events: list[str] = []
     monkeypatch.setattr(wf.Workflow, "cleanup_studio", lambda self: events.append("studio"))
     monkeypatch.setattr(wf, "aws_client", lambda config, service: service)
-    monkeypatch.setattr("isolated_studio.ops.vpc_cleanup.cleanup_vpc", lambda ec2, efs, vpc_id, **kw: events.append(
-        f"vpc {vpc_id} {ec2} {efs} retain={kw['retain_home_efs']}"))
+    monkeypatch.setattr(
+        "isolated_studio.ops.vpc_cleanup.cleanup_vpc",
+        lambda ec2, efs, vpc_id, **kw: events.append(f"vpc {vpc_id} {ec2} {efs} retain={kw['retain_home_efs']}"),
+    )
     original_apply = tf.apply
-    monkeypatch.setattr(tf, "apply", lambda stack, plan: (events.append(f"destroy {stack}"), original_apply(stack, plan)))
+    monkeypatch.setattr(
+        tf, "apply", lambda stack, plan: (events.append(f"destroy {stack}"), original_apply(stack, plan))
+    )
 
     flow.destroy(["workload", "network"], assume_yes=True, include_state=False)
 
@@ -293,7 +343,9 @@ def test_a_vpc_still_blocked_stops_before_the_network_destroy(tmp_path, monkeypa
         raise VpcCleanupError("still waiting for network interfaces: eni-1 (in-use)")
 
     monkeypatch.setattr("isolated_studio.ops.vpc_cleanup.cleanup_vpc", blocked)
-    with pytest.raises(wf.WorkflowError, match="the network was not destroyed: still waiting for network interfaces: eni-1"):
+    with pytest.raises(
+        wf.WorkflowError, match="the network was not destroyed: still waiting for network interfaces: eni-1"
+    ):
         flow.destroy(["network"], assume_yes=True, include_state=False)
     assert tf.applied() == []
 
@@ -302,10 +354,21 @@ def test_with_a_retained_home_efs_the_workload_destroy_keeps_the_key(tmp_path, m
     config = dev_config()
     config = config.model_copy(update={"workload": config.workload.model_copy(update={"retain_home_efs": True})})
     key = "aws_kms_key.kms_key_28C05A0F"
-    tf = FakeTerraform({}, state={"workload": ["aws_sagemaker_domain.studio", key, "aws_kms_alias.kms_alias",
-                                               "data.aws_caller_identity.account"]},
-                       values={key: {"arn": "arn:aws:kms:us-west-2:111111111111:key/k-1"},
-                               "aws_sagemaker_domain.studio": {"id": "d-abc123", "home_efs_file_system_id": "fs-0a1b"}})
+    tf = FakeTerraform(
+        {},
+        state={
+            "workload": [
+                "aws_sagemaker_domain.studio",
+                key,
+                "aws_kms_alias.kms_alias",
+                "data.aws_caller_identity.account",
+            ]
+        },
+        values={
+            key: {"arn": "arn:aws:kms:us-west-2:111111111111:key/k-1"},
+            "aws_sagemaker_domain.studio": {"id": "d-abc123", "home_efs_file_system_id": "fs-0a1b"},
+        },
+    )
     flow, lines = make_workflow(tmp_path, config, tf, World(bucket_exists=True), local_state=True)
     monkeypatch.setattr(wf.Workflow, "cleanup_studio", lambda self: None)
 
@@ -418,13 +481,16 @@ def test_deploy_refuses_to_create_the_state_bucket_under_the_bare_default_name(m
     err = capsys.readouterr().err
     assert code == wf.EXIT_REFUSED
     assert "the state bucket studio-dev-tfstate does not exist yet, and deploy does not create it" in err
-    assert "Set `project.account_id` (the bucket is then studio-dev-tfstate-<account_id>-us-west-2) or " \
-           "`state.bucket`" in err
+    assert (
+        "Set `project.account_id` (the bucket is then studio-dev-tfstate-<account_id>-us-west-2) or "
+        "`state.bucket`" in err
+    )
 
 
 @mock_aws
 def test_a_state_bucket_named_with_the_account_or_in_the_file_is_created_and_an_existing_bare_one_used(
-        monkeypatch, tmp_path):
+    monkeypatch, tmp_path
+):
     text = (CONFIG_DIR / "dev.toml").read_text()
     with_account = tmp_path / "dev.toml"
     with_account.write_text(text.replace('# account_id = "123456789012"', 'account_id = "123456789012"'))
@@ -437,7 +503,8 @@ def test_a_state_bucket_named_with_the_account_or_in_the_file_is_created_and_an_
     assert _deploy_cli(monkeypatch, tmp_path, CONFIG_DIR / "dev.toml", "--stacks", "network") == ["network"]
     # A bare-named bucket that exists (made before the default carried the account) is used.
     boto3.client("s3", region_name="us-west-2").create_bucket(
-        Bucket="studio-dev-tfstate", CreateBucketConfiguration={"LocationConstraint": "us-west-2"})
+        Bucket="studio-dev-tfstate", CreateBucketConfiguration={"LocationConstraint": "us-west-2"}
+    )
     assert _deploy_cli(monkeypatch, tmp_path, CONFIG_DIR / "dev.toml") == ["all"]
 
 
@@ -445,8 +512,10 @@ def test_a_state_bucket_named_with_the_account_or_in_the_file_is_created_and_an_
 
 
 def write_synthesized(outdir: Path, bucket: str, key: str, endpoint: str | None) -> None:
-    stacks = {"state": {"local": {"path": "../../../terraform-state/emulator/us-west-2/state.tfstate"}},
-              "network": {"s3": {"bucket": bucket, "key": key, **({"endpoints": {"s3": endpoint}} if endpoint else {})}}}
+    stacks = {
+        "state": {"local": {"path": "../../../terraform-state/emulator/us-west-2/state.tfstate"}},
+        "network": {"s3": {"bucket": bucket, "key": key, **({"endpoints": {"s3": endpoint}} if endpoint else {})}},
+    }
     manifest = {"stacks": {name: {"workingDirectory": f"stacks/{name}"} for name in stacks}}
     outdir.mkdir(parents=True)
     (outdir / "manifest.json").write_text(json.dumps(manifest))
@@ -458,7 +527,9 @@ def write_synthesized(outdir: Path, bucket: str, key: str, endpoint: str | None)
 def test_reused_outdir_of_another_environment_or_endpoint_is_detected(tmp_path):
     config = emulator_config()
     outdir = tmp_path / "cdktf.out"
-    write_synthesized(outdir, "studio-dev-tfstate", "isolated-studio/dev/us-west-2/network.tfstate", "http://127.0.0.1:5000")
+    write_synthesized(
+        outdir, "studio-dev-tfstate", "isolated-studio/dev/us-west-2/network.tfstate", "http://127.0.0.1:5000"
+    )
 
     problems = wf.outdir_mismatches(config, {"state": outdir / "stacks/state", "network": outdir / "stacks/network"})
 
@@ -554,26 +625,32 @@ def test_a_deploy_that_applied_state_and_then_heard_no_does_not_claim_nothing_ch
     applied = (flow.plan_dir / "review.md").read_text().split("### Applied", 1)[1]
     assert "- Applied: state" in applied
     # docs/operations.md's promise: every exit after a partial change says what to run next.
-    assert lines[lines.index("Next:"):] == [
+    assert lines[lines.index("Next:") :] == [
         "Next:",
         '  1. `make plan STACKS="network"`: see what is deployed now and what is left to change',
-        '  2. review that plan\'s review.md, then `make deploy STACKS="network"`']
+        '  2. review that plan\'s review.md, then `make deploy STACKS="network"`',
+    ]
     assert '1. `make plan STACKS="network"`' in applied.split("### Next", 1)[1]
 
 
 def test_next_steps_name_the_environment_scope_and_used_up_saved_plans(tmp_path):
-    result = wf.RunResult("deploy", tmp_path, requested=["state", "network", "workload"],
-                          applied=["state"], started=["state", "network"])
+    result = wf.RunResult(
+        "deploy", tmp_path, requested=["state", "network", "workload"], applied=["state"], started=["state", "network"]
+    )
     args = wf._parser().parse_args(["deploy", "--emulator-scope", "--from-plan-dir", str(tmp_path)])
 
     steps = wf.next_steps(result, args, held=["network"], env={"STUDIO_ENV": "emulator"})
 
     assert steps[0].startswith("release the state lock of network with the `terraform force-unlock` command above")
-    assert steps[1] == ('`STUDIO_ENV=emulator make plan STACKS="network workload" ARGS=--emulator-scope`: see what '
-                        "is deployed now and what is left to change (the unfinished apply of network may have "
-                        "created resources its state does not track yet)")
-    assert steps[2].startswith('review that plan\'s review.md, then `STUDIO_ENV=emulator make deploy '
-                               'STACKS="network workload" ARGS=--emulator-scope` (the saved plans of this run are used up')
+    assert steps[1] == (
+        '`STUDIO_ENV=emulator make plan STACKS="network workload" ARGS=--emulator-scope`: see what '
+        "is deployed now and what is left to change (the unfinished apply of network may have "
+        "created resources its state does not track yet)"
+    )
+    assert steps[2].startswith(
+        "review that plan's review.md, then `STUDIO_ENV=emulator make deploy "
+        'STACKS="network workload" ARGS=--emulator-scope` (the saved plans of this run are used up'
+    )
 
 
 def test_a_finished_run_and_one_that_changed_nothing_print_no_next_steps(tmp_path, monkeypatch):
@@ -611,8 +688,10 @@ def test_a_failed_apply_is_reported_as_failed_and_changed_in_part(tmp_path, monk
     assert "network: state lock released" in lines
     review = (flow.plan_dir / "review.md").read_text()
     assert "Failed: network" in review.split("### Applied", 1)[1]
-    assert ('  1. `make plan STACKS="network"`: see what is deployed now and what is left to change (the '
-            "unfinished apply of network may have created resources its state does not track yet)") in lines
+    assert (
+        '  1. `make plan STACKS="network"`: see what is deployed now and what is left to change (the '
+        "unfinished apply of network may have created resources its state does not track yet)"
+    ) in lines
 
 
 def test_destroy_reports_what_it_destroyed(tmp_path, monkeypatch):
@@ -631,9 +710,16 @@ def test_destroy_including_state_trusts_the_deployed_protection_not_the_configur
     config = emulator_config()  # protect = false in the file...
     assert config.state.protect is False
     flow, _ = make_workflow(tmp_path, config, tf, World(bucket_exists=True), local_state=True)
-    deployed = {"resources": [{"mode": "managed", "type": "aws_dynamodb_table", "name": "lock_table",
-                               "instances": [{"attributes": {"name": "studio-emu-tflock",
-                                                             "deletion_protection_enabled": True}}]}]}
+    deployed = {
+        "resources": [
+            {
+                "mode": "managed",
+                "type": "aws_dynamodb_table",
+                "name": "lock_table",
+                "instances": [{"attributes": {"name": "studio-emu-tflock", "deletion_protection_enabled": True}}],
+            }
+        ]
+    }
     flow.bootstrap_state_file().write_text(json.dumps(deployed))  # ...but not applied yet
     flow.empty_state_bucket = lambda: pytest.fail("emptied the state bucket")  # type: ignore[method-assign]
 
@@ -724,11 +810,19 @@ def test_a_second_run_in_the_same_checkout_is_refused_naming_the_holder(tmp_path
 
     outdir = tmp_path / "cdktf.out"
     holder = subprocess.Popen(
-        [sys.executable, "-c", "import sys, time; from pathlib import Path\n"
-         "from isolated_studio.ops import runlock\n"
-         "with runlock.hold(Path(sys.argv[1]), 'deploy --yes'):\n"
-         "    print('held', flush=True); time.sleep(60)\n", str(outdir)],
-        cwd=wf.PROJECT_ROOT, stdout=subprocess.PIPE, text=True)
+        [
+            sys.executable,
+            "-c",
+            "import sys, time; from pathlib import Path\n"
+            "from isolated_studio.ops import runlock\n"
+            "with runlock.hold(Path(sys.argv[1]), 'deploy --yes'):\n"
+            "    print('held', flush=True); time.sleep(60)\n",
+            str(outdir),
+        ],
+        cwd=wf.PROJECT_ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert holder.stdout.readline().strip() == "held"
         monkeypatch.setenv("STUDIO_CONFIG", str(CONFIG_DIR / "emulator.toml"))
@@ -780,10 +874,14 @@ def test_a_stale_plan_and_a_held_lock_say_what_to_do_next(tmp_path):
 
     stale = "Error: Saved plan is stale\n\nThe given plan file can no longer be applied because the state was changed"
     assert "Plan again (`make plan`)" in next_step(stale, tmp_path)
-    locked = ("Error: Error acquiring the state lock\n\nLock Info:\n  ID:        3f1c9a2e-7d61-4b5e-9c3a-1e2f3a4b5c6d\n"
-              "  Path:      b/k\n  Operation: OperationTypeApply\n")
+    locked = (
+        "Error: Error acquiring the state lock\n\nLock Info:\n  ID:        3f1c9a2e-7d61-4b5e-9c3a-1e2f3a4b5c6d\n"
+        "  Path:      b/k\n  Operation: OperationTypeApply\n"
+    )
     advice = next_step(locked, tmp_path / "network")
-    assert f"`terraform -chdir={tmp_path / 'network'} force-unlock -force 3f1c9a2e-7d61-4b5e-9c3a-1e2f3a4b5c6d`" in advice
+    assert (
+        f"`terraform -chdir={tmp_path / 'network'} force-unlock -force 3f1c9a2e-7d61-4b5e-9c3a-1e2f3a4b5c6d`" in advice
+    )
     assert "--lock-timeout" in advice
 
 
@@ -818,11 +916,14 @@ def test_the_workflows_aws_calls_retry_as_the_operators_aws_settings_say(monkeyp
 
 
 def test_destroying_the_network_is_refused_while_the_workload_state_tracks_resources(tmp_path):
-    tf = FakeTerraform({}, state={"workload": ["data.aws_partition.p", "aws_sagemaker_domain.studio"],
-                                  "network": ["aws_vpc.vpc"]})
+    tf = FakeTerraform(
+        {}, state={"workload": ["data.aws_partition.p", "aws_sagemaker_domain.studio"], "network": ["aws_vpc.vpc"]}
+    )
     flow, _ = make_workflow(tmp_path, dev_config(), tf, World(bucket_exists=True), local_state=True)
 
-    with pytest.raises(wf.Refused, match="workload's state still tracks 1 resources.*destroy --stacks workload network"):
+    with pytest.raises(
+        wf.Refused, match="workload's state still tracks 1 resources.*destroy --stacks workload network"
+    ):
         flow.destroy(["network"], assume_yes=True, include_state=False)
     assert tf.applied() == [] and not [c for c in tf.calls if c[0] == "plan-destroy"]
 
@@ -834,37 +935,79 @@ def _sagemaker_with(profiles: list[str]) -> Any:
     client = boto3.client("sagemaker", region_name="us-west-2", aws_access_key_id="x", aws_secret_access_key="x")
     stubber = Stubber(client)
     stubber.add_response("describe_domain", {"DomainId": "d-abc123", "Status": "InService"}, {"DomainId": "d-abc123"})
-    stubber.add_response("list_apps", {"Apps": [
-        {"DomainId": "d-abc123", "SpaceName": "alice-lab", "AppType": "JupyterLab", "AppName": "default", "Status": "InService"},
-        {"DomainId": "d-abc123", "UserProfileName": "alice", "AppType": "JupyterServer", "AppName": "default", "Status": "Deleted"},
-    ]}, {"DomainIdEquals": "d-abc123"})
-    stubber.add_response("list_spaces", {"Spaces": [
-        {"DomainId": "d-abc123", "SpaceName": "alice-lab", "Status": "InService",
-         "OwnershipSettingsSummary": {"OwnerUserProfileName": "alice"}},
-        {"DomainId": "d-abc123", "SpaceName": "team", "Status": "InService"},
-    ]}, {"DomainIdEquals": "d-abc123"})
-    stubber.add_response("list_user_profiles", {"UserProfiles": [
-        {"DomainId": "d-abc123", "UserProfileName": name, "Status": "InService"} for name in profiles
-    ]}, {"DomainIdEquals": "d-abc123"})
+    stubber.add_response(
+        "list_apps",
+        {
+            "Apps": [
+                {
+                    "DomainId": "d-abc123",
+                    "SpaceName": "alice-lab",
+                    "AppType": "JupyterLab",
+                    "AppName": "default",
+                    "Status": "InService",
+                },
+                {
+                    "DomainId": "d-abc123",
+                    "UserProfileName": "alice",
+                    "AppType": "JupyterServer",
+                    "AppName": "default",
+                    "Status": "Deleted",
+                },
+            ]
+        },
+        {"DomainIdEquals": "d-abc123"},
+    )
+    stubber.add_response(
+        "list_spaces",
+        {
+            "Spaces": [
+                {
+                    "DomainId": "d-abc123",
+                    "SpaceName": "alice-lab",
+                    "Status": "InService",
+                    "OwnershipSettingsSummary": {"OwnerUserProfileName": "alice"},
+                },
+                {"DomainId": "d-abc123", "SpaceName": "team", "Status": "InService"},
+            ]
+        },
+        {"DomainIdEquals": "d-abc123"},
+    )
+    stubber.add_response(
+        "list_user_profiles",
+        {
+            "UserProfiles": [
+                {"DomainId": "d-abc123", "UserProfileName": name, "Status": "InService"} for name in profiles
+            ]
+        },
+        {"DomainIdEquals": "d-abc123"},
+    )
     stubber.activate()
     return client
 
 
 def test_the_destroy_prompt_lists_what_the_studio_cleanup_deletes_with_owners_and_data(tmp_path, monkeypatch):
-    tf = FakeTerraform({}, outputs_by_stack={"workload": {"domain_id": "d-abc123"}},
-                       state={"workload": ["aws_sagemaker_domain.studio"]})
+    tf = FakeTerraform(
+        {},
+        outputs_by_stack={"workload": {"domain_id": "d-abc123"}},
+        state={"workload": ["aws_sagemaker_domain.studio"]},
+    )
     flow, _ = make_workflow(tmp_path, dev_config(), tf, World(bucket_exists=True), local_state=True, answers=["no"])
     client = _sagemaker_with(["data-scientist"])
     monkeypatch.setattr(wf, "aws_client", lambda config, service: client)
     prompts: list[str] = []
-    monkeypatch.setattr(guard, "confirm", lambda text, **kw: (prompts.append(text), (_ for _ in ()).throw(guard.Aborted("no")))[1])
+    monkeypatch.setattr(
+        guard, "confirm", lambda text, **kw: (prompts.append(text), (_ for _ in ()).throw(guard.Aborted("no")))[1]
+    )
 
     with pytest.raises(guard.Aborted):
         flow.destroy(["workload"], assume_yes=False, include_state=False)
 
     prompt = prompts[0]
-    assert prompt.splitlines()[:3] == ["DESTROY in environment 'dev' (us-west-2):", "  workload: 1 resources",
-                                       "  Studio cleanup first deletes from domain d-abc123 what users made there:"]
+    assert prompt.splitlines()[:3] == [
+        "DESTROY in environment 'dev' (us-west-2):",
+        "  workload: 1 resources",
+        "  Studio cleanup first deletes from domain d-abc123 what users made there:",
+    ]
     assert "app JupyterLab/default in space alice-lab" in prompt
     assert "JupyterServer" not in prompt  # already deleted
     assert "space alice-lab (owner alice; with its storage volume and every file on it)" in prompt
@@ -874,8 +1017,11 @@ def test_the_destroy_prompt_lists_what_the_studio_cleanup_deletes_with_owners_an
 
 
 def test_user_profiles_terraform_did_not_create_are_named_and_the_destroy_refused(tmp_path, monkeypatch):
-    tf = FakeTerraform({}, outputs_by_stack={"workload": {"domain_id": "d-abc123"}},
-                       state={"workload": ["aws_sagemaker_domain.studio"]})
+    tf = FakeTerraform(
+        {},
+        outputs_by_stack={"workload": {"domain_id": "d-abc123"}},
+        state={"workload": ["aws_sagemaker_domain.studio"]},
+    )
     flow, _ = make_workflow(tmp_path, dev_config(), tf, World(bucket_exists=True), local_state=True)
     client = _sagemaker_with(["data-scientist", "bob-console"])
     monkeypatch.setattr(wf, "aws_client", lambda config, service: client)
@@ -905,14 +1051,24 @@ def _workload_stack(tmp_path: Path) -> None:
     """A workload with a bucket moto can create and a domain it cannot, as cdk.tf.json."""
     workload = tmp_path / "cdktf.out" / "stacks" / "workload"
     workload.mkdir(parents=True, exist_ok=True)
-    (workload / "cdk.tf.json").write_text(json.dumps({"resource": {
-        "aws_s3_bucket": {"lab": {"bucket": "b"}},
-        "aws_sagemaker_domain": {"studio": {"domain_name": "d"}}}}))
+    (workload / "cdk.tf.json").write_text(
+        json.dumps(
+            {
+                "resource": {
+                    "aws_s3_bucket": {"lab": {"bucket": "b"}},
+                    "aws_sagemaker_domain": {"studio": {"domain_name": "d"}},
+                }
+            }
+        )
+    )
 
 
 def test_emulator_scope_applies_the_workloads_emulated_resources_as_targets(tmp_path):
-    tf = FakeTerraform({}, changes={"workload": [("aws_s3_bucket", ["create"]), ("aws_sagemaker_domain", ["create"])]},
-                       outputs_by_stack={"network": {"vpc_id": "vpc-1"}})
+    tf = FakeTerraform(
+        {},
+        changes={"workload": [("aws_s3_bucket", ["create"]), ("aws_sagemaker_domain", ["create"])]},
+        outputs_by_stack={"network": {"vpc_id": "vpc-1"}},
+    )
     flow, lines = make_workflow(tmp_path, emulator_config(), tf, World(bucket_exists=True), local_state=True)
     _workload_stack(tmp_path)
     flow.emulator_scope = True
@@ -970,19 +1126,29 @@ def test_emulator_scope_is_refused_outside_the_emulator(monkeypatch, capsys):
 def test_destroy_refusals_say_exactly_what_to_do():
     config = dev_config()  # state.protect = true
     assert wf.destroy_refusal(config, ["state"], include_state=False) == (
-        "the state stack holds every other stack's state: destroy it only with --include-state")
+        "the state stack holds every other stack's state: destroy it only with --include-state"
+    )
     assert wf.destroy_refusal(config, ["workload", "network"], include_state=True) == (
         f"{config.source}: state.protect is true, so the state bucket, lock table and KMS key have prevent_destroy "
         "and Terraform refuses to destroy them; set `protect = false` under [state], apply that with "
-        "`deploy --stacks state`, then destroy with --include-state")
+        "`deploy --stacks state`, then destroy with --include-state"
+    )
     assert wf.destroy_refusal(config, ["workload", "network"], include_state=False) is None
 
 
 def test_the_deployed_state_protection_does_not_block_destroying_the_other_stacks(tmp_path):
     tf = FakeTerraform({}, state={"network": ["aws_vpc.vpc"]})
     flow, _ = make_workflow(tmp_path, emulator_config(), tf, World(bucket_exists=True), local_state=True)
-    protected = {"resources": [{"mode": "managed", "type": "aws_dynamodb_table", "name": "lock_table",
-                                "instances": [{"attributes": {"name": "t", "deletion_protection_enabled": True}}]}]}
+    protected = {
+        "resources": [
+            {
+                "mode": "managed",
+                "type": "aws_dynamodb_table",
+                "name": "lock_table",
+                "instances": [{"attributes": {"name": "t", "deletion_protection_enabled": True}}],
+            }
+        ]
+    }
     flow.bootstrap_state_file().write_text(json.dumps(protected))
 
     assert flow.destroy(["network"], assume_yes=True, include_state=False).applied == ["network"]
@@ -994,7 +1160,9 @@ def test_the_state_stack_is_destroyed_last_right_after_its_bucket_is_emptied(tmp
     events: list[str] = []
     flow.empty_state_bucket = lambda: events.append("empty the state bucket")  # type: ignore[method-assign]
     original_apply = tf.apply
-    monkeypatch.setattr(tf, "apply", lambda stack, plan: (events.append(f"destroy {stack}"), original_apply(stack, plan)))
+    monkeypatch.setattr(
+        tf, "apply", lambda stack, plan: (events.append(f"destroy {stack}"), original_apply(stack, plan))
+    )
 
     flow.destroy(["network"], assume_yes=True, include_state=True)
 
@@ -1009,17 +1177,23 @@ def test_a_missing_state_bucket_leaves_nothing_to_destroy_but_the_state_stack_ne
 
     assert [(s.stack, s.reason) for s in result.skipped] == [
         ("network", "nothing to destroy: the state bucket studio-emu-tfstate does not exist"),
-        ("state", f"nothing to destroy: no bootstrap state at {flow.bootstrap_state_file()}")]
+        ("state", f"nothing to destroy: no bootstrap state at {flow.bootstrap_state_file()}"),
+    ]
     assert tf.calls == [] and result.planned == []
     assert lines[-1] == "Nothing to destroy."
 
 
 def test_an_interrupt_during_a_destroy_stops_before_the_next_stacks_cleanup(tmp_path, monkeypatch, capsys):
-    tf = FakeTerraform({}, outputs_by_stack={"network": {"vpc_id": "vpc-123"}},
-                       state={"workload": ["aws_s3_bucket.b"], "network": ["aws_vpc.vpc"]})
+    tf = FakeTerraform(
+        {},
+        outputs_by_stack={"network": {"vpc_id": "vpc-123"}},
+        state={"workload": ["aws_s3_bucket.b"], "network": ["aws_vpc.vpc"]},
+    )
     flow, lines = make_workflow(tmp_path, dev_config(), tf, World(bucket_exists=True), local_state=True)
     monkeypatch.setattr(wf.Workflow, "cleanup_studio", lambda self: None)
-    monkeypatch.setattr("isolated_studio.ops.vpc_cleanup.cleanup_vpc", lambda *a, **k: pytest.fail("cleaned up the VPC"))
+    monkeypatch.setattr(
+        "isolated_studio.ops.vpc_cleanup.cleanup_vpc", lambda *a, **k: pytest.fail("cleaned up the VPC")
+    )
     original_apply = tf.apply
 
     def apply(stack: str, plan_file: Path) -> None:
@@ -1030,10 +1204,13 @@ def test_an_interrupt_during_a_destroy_stops_before_the_next_stacks_cleanup(tmp_
 
     assert _run_cli(monkeypatch, flow, ["destroy", "--yes", "--stacks", "workload", "network"]) == wf.EXIT_STOPPED
     assert capsys.readouterr().err.splitlines()[-1] == (
-        "interrupted: SIGINT received: network: the cleanup before its destroy not started")
+        "interrupted: SIGINT received: network: the cleanup before its destroy not started"
+    )
     assert tf.applied() == ["workload"] and "Destroyed: workload" in lines
-    assert lines[lines.index("Next:") + 1] == ('  1. `make destroy STACKS="network"`: it plans again what is left '
-                                               "and destroys it, after the Studio and VPC cleanups")
+    assert lines[lines.index("Next:") + 1] == (
+        '  1. `make destroy STACKS="network"`: it plans again what is left '
+        "and destroys it, after the Studio and VPC cleanups"
+    )
 
 
 def test_the_destroy_prompt_names_the_environment_and_each_stacks_count(tmp_path, monkeypatch):
@@ -1069,8 +1246,11 @@ def test_a_workload_without_a_domain_needs_no_studio_cleanup(tmp_path, monkeypat
 
 
 def test_the_studio_cleanup_shows_its_progress_and_stops_at_an_interrupt(tmp_path, monkeypatch):
-    tf = FakeTerraform({}, outputs_by_stack={"workload": {"domain_id": "d-abc123"}},
-                       state={"workload": ["aws_sagemaker_domain.studio"]})
+    tf = FakeTerraform(
+        {},
+        outputs_by_stack={"workload": {"domain_id": "d-abc123"}},
+        state={"workload": ["aws_sagemaker_domain.studio"]},
+    )
     flow, lines = make_workflow(tmp_path, dev_config(), tf, World(bucket_exists=True), local_state=True)
     clients: list[tuple[Any, str]] = []
     monkeypatch.setattr(wf, "aws_client", lambda config, service: (clients.append((config, service)), service)[1])
@@ -1094,8 +1274,9 @@ def test_the_studio_cleanup_shows_its_progress_and_stops_at_an_interrupt(tmp_pat
 def test_with_a_retained_home_efs_only_the_workload_destroy_is_targeted(tmp_path, monkeypatch):
     config = dev_config()
     config = config.model_copy(update={"workload": config.workload.model_copy(update={"retain_home_efs": True})})
-    tf = FakeTerraform({}, state={"workload": ["aws_sagemaker_domain.studio", "aws_kms_key.k"],
-                                  "network": ["aws_vpc.vpc"]})
+    tf = FakeTerraform(
+        {}, state={"workload": ["aws_sagemaker_domain.studio", "aws_kms_key.k"], "network": ["aws_vpc.vpc"]}
+    )
     flow, _ = make_workflow(tmp_path, config, tf, World(bucket_exists=True), local_state=True)
     monkeypatch.setattr(wf.Workflow, "cleanup_studio", lambda self: None)
     monkeypatch.setattr(wf.Workflow, "cleanup_vpc_leftovers", lambda self: None)

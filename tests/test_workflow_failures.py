@@ -23,13 +23,17 @@ DOMAIN = "d-abc123"
 
 
 def sagemaker() -> Any:
-    return boto3.client("sagemaker", region_name="us-west-2", aws_access_key_id="testing",
-                        aws_secret_access_key="testing")
+    return boto3.client(
+        "sagemaker", region_name="us-west-2", aws_access_key_id="testing", aws_secret_access_key="testing"
+    )
 
 
 def destroying_flow(tmp_path, client: Any, monkeypatch) -> tuple[wf.Workflow, FakeTerraform]:
-    tf = FakeTerraform({}, outputs_by_stack={"workload": {"domain_id": DOMAIN}},
-                       state={"workload": ["aws_sagemaker_domain.studio"], "network": ["aws_vpc.vpc"]})
+    tf = FakeTerraform(
+        {},
+        outputs_by_stack={"workload": {"domain_id": DOMAIN}},
+        state={"workload": ["aws_sagemaker_domain.studio"], "network": ["aws_vpc.vpc"]},
+    )
     flow, _ = make_workflow(tmp_path, dev_config(), tf, World(bucket_exists=True))
     monkeypatch.setattr(wf, "aws_client", lambda config, service: client)
     # The destroy prompt's inventory of the domain is tested in test_workflow.py; here the
@@ -43,11 +47,27 @@ def test_a_failed_studio_cleanup_stops_the_destroy_before_anything_is_destroyed(
     flow, tf = destroying_flow(tmp_path, client, monkeypatch)
     with Stubber(client) as stub:
         stub.add_response("describe_domain", {"DomainId": DOMAIN, "Status": "InService"}, {"DomainId": DOMAIN})
-        stub.add_response("list_apps", {"Apps": [{"DomainId": DOMAIN, "SpaceName": "s", "AppType": "JupyterLab",
-                                                  "AppName": "default", "Status": "Failed"}]},
-                          {"DomainIdEquals": DOMAIN})
-        stub.add_client_error("delete_app", service_error_code="ValidationException",
-                              service_message="App is in a state that cannot be deleted", http_status_code=400)
+        stub.add_response(
+            "list_apps",
+            {
+                "Apps": [
+                    {
+                        "DomainId": DOMAIN,
+                        "SpaceName": "s",
+                        "AppType": "JupyterLab",
+                        "AppName": "default",
+                        "Status": "Failed",
+                    }
+                ]
+            },
+            {"DomainIdEquals": DOMAIN},
+        )
+        stub.add_client_error(
+            "delete_app",
+            service_error_code="ValidationException",
+            service_message="App is in a state that cannot be deleted",
+            http_status_code=400,
+        )
 
         with pytest.raises(ClientError, match="cannot be deleted"):
             flow.destroy(["workload", "network"], assume_yes=True, include_state=False)
@@ -68,8 +88,11 @@ def test_a_cleanup_that_reports_a_failed_deletion_is_a_workflow_error_naming_the
         sleeps: list[float] = []
         monkeypatch.setattr("isolated_studio.ops.cleanup.time.sleep", sleeps.append)
 
-        with pytest.raises(WorkflowError, match=f"Studio cleanup of domain {DOMAIN} failed, nothing was destroyed: "
-                                                "deletion of app .* failed: ENI still attached"):
+        with pytest.raises(
+            WorkflowError,
+            match=f"Studio cleanup of domain {DOMAIN} failed, nothing was destroyed: "
+            "deletion of app .* failed: ENI still attached",
+        ):
             flow.destroy(["workload", "network"], assume_yes=True, include_state=False)
 
     assert tf.applied() == []
@@ -89,7 +112,9 @@ def test_a_failed_plan_still_writes_the_review_of_the_others_and_names_the_failu
 
     tf.plan = plan  # type: ignore[method-assign]
 
-    with pytest.raises(PlanFailed, match="workload: terraform plan failed in workload: Error: Invalid reference") as failed:
+    with pytest.raises(
+        PlanFailed, match="workload: terraform plan failed in workload: Error: Invalid reference"
+    ) as failed:
         flow.plan(["network", "workload"])
 
     assert [p.stack for p in failed.value.planned] == ["network"]

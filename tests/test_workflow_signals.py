@@ -81,8 +81,14 @@ def fake_terraform(tmp_path: Path) -> dict[str, str]:
 def _drive(tmp_path: Path, env: dict[str, str]) -> subprocess.Popen[str]:
     driver = tmp_path / "driver.py"
     driver.write_text(DRIVER)
-    return subprocess.Popen([sys.executable, str(driver), str(tmp_path / "network")], env=env, cwd=PROJECT_ROOT,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    return subprocess.Popen(
+        [sys.executable, str(driver), str(tmp_path / "network")],
+        env=env,
+        cwd=PROJECT_ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
 
 
 def _wait_for(proc: subprocess.Popen[str], marker: str, timeout_s: float = 30) -> str:
@@ -159,6 +165,7 @@ def test_a_signal_at_a_confirmation_prompt_ends_it_as_a_no(monkeypatch):
 
     interrupts = Interrupts().install()
     try:
+
         def ask(_prompt: str) -> str:
             os.kill(os.getpid(), signal.SIGTERM)
             time.sleep(5)

@@ -93,8 +93,9 @@ def decide_provider_mirror(
         return explicit
     if configured:
         return configured
-    return next((c for c in (MIRROR_CANDIDATES if candidates is None else candidates)
-                 if holds_pinned_provider(c)), None)
+    return next(
+        (c for c in (MIRROR_CANDIDATES if candidates is None else candidates) if holds_pinned_provider(c)), None
+    )
 
 
 def package_hash_v1(package_dir: Path) -> str:
@@ -123,13 +124,17 @@ def mirror_hashes(mirror: str | Path, cache_dir: Path = CLI_CONFIG_DIR) -> dict[
     package = provider_package_dir(mirror)
     platforms = sorted(p for p in package.iterdir() if p.is_dir()) if package.is_dir() else []
     if not platforms:
-        raise TerraformError(f"provider mirror {str(mirror)!r} has no unpacked {PROVIDER_SOURCE} "
-                             f"{PROVIDER_VERSION} (expected {package}/<os>_<arch>/)")
+        raise TerraformError(
+            f"provider mirror {str(mirror)!r} has no unpacked {PROVIDER_SOURCE} "
+            f"{PROVIDER_VERSION} (expected {package}/<os>_<arch>/)"
+        )
     hashes = {}
     for platform in platforms:
-        stamp = hashlib.sha256(json.dumps(sorted(
-            (str(p), p.stat().st_size, p.stat().st_mtime_ns) for p in platform.rglob("*") if p.is_file()
-        )).encode()).hexdigest()[:16]
+        stamp = hashlib.sha256(
+            json.dumps(
+                sorted((str(p), p.stat().st_size, p.stat().st_mtime_ns) for p in platform.rglob("*") if p.is_file())
+            ).encode()
+        ).hexdigest()[:16]
         cached = cache_dir / f"h1-{platform.name}-{stamp}"
         if cached.is_file():
             hashes[platform.name] = cached.read_text().strip()
@@ -194,8 +199,7 @@ def _plugin_cache_text(cache_dir: Path) -> str:
     # Terraform >= 1.4 reuses a cached provider only when a lock file already holds its
     # checksum; we commit no lock files (each init computes one from the provider it
     # installs), so without the second setting every init would download again.
-    return (f"plugin_cache_dir = {json.dumps(str(cache_dir))}\n"
-            "plugin_cache_may_break_dependency_lock_file = true\n")
+    return f"plugin_cache_dir = {json.dumps(str(cache_dir))}\nplugin_cache_may_break_dependency_lock_file = true\n"
 
 
 def cli_config_text(mirror: str | None, cache_dir: Path | None = None) -> str:

@@ -90,8 +90,13 @@ class SgRule:
         return self.cidr or self.prefix_list or self.referenced_group or "?"
 
     def describe(self) -> str:
-        ports = "all ports" if self.from_port is None else (
-            f"port {self.from_port}" if self.from_port == self.to_port else f"ports {self.from_port}-{self.to_port}")
+        ports = (
+            "all ports"
+            if self.from_port is None
+            else (
+                f"port {self.from_port}" if self.from_port == self.to_port else f"ports {self.from_port}-{self.to_port}"
+            )
+        )
         protocol = "all traffic" if self.protocol == "-1" else f"{self.protocol} {ports}"
         way = "from" if self.direction == "ingress" else "to"
         return f"{self.direction} {protocol} {way} {self.peer}"
@@ -123,8 +128,11 @@ class DnsFirewallRule:
 
     def describe(self) -> str:
         shown = ", ".join(self.domains[:3]) + (f" and {len(self.domains) - 3} more" if len(self.domains) > 3 else "")
-        return f"{self.action} {shown or '(no domains)'}" + (f" ({self.qtype} queries)" if self.qtype else "") + \
-            f" at priority {self.priority}"
+        return (
+            f"{self.action} {shown or '(no domains)'}"
+            + (f" ({self.qtype} queries)" if self.qtype else "")
+            + f" at priority {self.priority}"
+        )
 
 
 @dataclass(frozen=True)
@@ -260,12 +268,12 @@ def no_gateways(env: Environment, expected: Environment, bindings: Bindings) -> 
 
 _GATEWAY_FIXES = {
     "internet gateway": "aws ec2 detach-internet-gateway --internet-gateway-id {id} --vpc-id {vpc} && "
-                        "aws ec2 delete-internet-gateway --internet-gateway-id {id}",
+    "aws ec2 delete-internet-gateway --internet-gateway-id {id}",
     "egress-only internet gateway": "aws ec2 delete-egress-only-internet-gateway --egress-only-internet-gateway-id {id}",
     "NAT gateway": "aws ec2 delete-nat-gateway --nat-gateway-id {id} (then release its elastic IP)",
     "VPN gateway": "aws ec2 detach-vpn-gateway --vpn-gateway-id {id} --vpc-id {vpc}",
     "public IP": "disassociate it: aws ec2 disassociate-address --association-id <its association id> "
-                 "(for network interface {id})",
+    "(for network interface {id})",
 }
 
 
@@ -278,18 +286,31 @@ def no_route_out(env: Environment, expected: Environment, bindings: Bindings) ->
         if route.target_kind not in ("local", "endpoint"):
             problems.append(f"route to {route.destination} through {route.target_kind} {route.target}")
         if problems:
-            option = "--destination-ipv6-cidr-block" if ":" in route.destination else (
-                "--destination-prefix-list-id" if route.destination.startswith("pl-") else "--destination-cidr-block")
-            yield Finding("no-route-out", route.source or route.table, "; ".join(problems),
-                          f"aws ec2 delete-route --route-table-id {route.table} {option} {route.destination}")
+            option = (
+                "--destination-ipv6-cidr-block"
+                if ":" in route.destination
+                else (
+                    "--destination-prefix-list-id"
+                    if route.destination.startswith("pl-")
+                    else "--destination-cidr-block"
+                )
+            )
+            yield Finding(
+                "no-route-out",
+                route.source or route.table,
+                "; ".join(problems),
+                f"aws ec2 delete-route --route-table-id {route.table} {option} {route.destination}",
+            )
 
 
 def no_attachments(env: Environment, expected: Environment, bindings: Bindings) -> Iterator[Finding]:
     """No peering connection and no transit gateway attachment: no other network reaches in or out."""
     for attachment in env.attachments:
-        fix = (f"aws ec2 delete-vpc-peering-connection --vpc-peering-connection-id {attachment.id}"
-               if attachment.kind == "peering connection" else
-               f"aws ec2 delete-transit-gateway-vpc-attachment --transit-gateway-attachment-id {attachment.id}")
+        fix = (
+            f"aws ec2 delete-vpc-peering-connection --vpc-peering-connection-id {attachment.id}"
+            if attachment.kind == "peering connection"
+            else f"aws ec2 delete-transit-gateway-vpc-attachment --transit-gateway-attachment-id {attachment.id}"
+        )
         yield Finding("no-attachments", attachment.id, f"{attachment.kind} to {attachment.peer}", fix)
 
 
@@ -312,24 +333,38 @@ def rules_stay_inside(env: Environment, expected: Environment, bindings: Binding
             problem = "a security group outside the VPC"
         if problem and (rule.cidr is None or networks or rule.cidr in OPEN_CIDRS):
             subject = f"{rule.group} {rule.id}".strip() if env.deployed else rule.id or rule.group
-            yield Finding("rules-stay-inside", subject, f"{rule.describe()}: {problem}",
-                          f"aws ec2 revoke-security-group-{rule.direction} --group-id {rule.group} "
-                          f"--security-group-rule-ids {rule.id}" if rule.id else "")
+            yield Finding(
+                "rules-stay-inside",
+                subject,
+                f"{rule.describe()}: {problem}",
+                f"aws ec2 revoke-security-group-{rule.direction} --group-id {rule.group} "
+                f"--security-group-rule-ids {rule.id}"
+                if rule.id
+                else "",
+            )
 
 
 def no_public_subnets(env: Environment, expected: Environment, bindings: Bindings) -> Iterator[Finding]:
     for subnet in env.subnets:
         if subnet.public_ips:
-            yield Finding("no-public-subnets", subnet.id, "subnet assigns public IPs",
-                          f"aws ec2 modify-subnet-attribute --subnet-id {subnet.id} --no-map-public-ip-on-launch")
+            yield Finding(
+                "no-public-subnets",
+                subnet.id,
+                "subnet assigns public IPs",
+                f"aws ec2 modify-subnet-attribute --subnet-id {subnet.id} --no-map-public-ip-on-launch",
+            )
 
 
 def private_dns(env: Environment, expected: Environment, bindings: Bindings) -> Iterator[Finding]:
     """Interface endpoints answer for the service's own name, or clients go to the public endpoint."""
     for endpoint in env.endpoints:
         if endpoint.type == "Interface" and endpoint.private_dns is not True:
-            yield Finding("private-dns", endpoint.id, f"interface endpoint of {endpoint.service} without private DNS",
-                          f"aws ec2 modify-vpc-endpoint --vpc-endpoint-id {endpoint.id} --private-dns-enabled")
+            yield Finding(
+                "private-dns",
+                endpoint.id,
+                f"interface endpoint of {endpoint.service} without private DNS",
+                f"aws ec2 modify-vpc-endpoint --vpc-endpoint-id {endpoint.id} --private-dns-enabled",
+            )
 
 
 def domain_inside(env: Environment, expected: Environment, bindings: Bindings) -> Iterator[Finding]:
@@ -338,10 +373,14 @@ def domain_inside(env: Environment, expected: Environment, bindings: Bindings) -
     for domain in env.domains:
         where = f"domain {domain.name}"
         if domain.network_access_type != "VpcOnly":
-            yield Finding("domain-inside", domain.id, f"{where} is {domain.network_access_type}, not VpcOnly: "
-                          "its apps reach the internet through SageMaker's network",
-                          "SageMaker cannot switch it back in place while apps run: `make deploy STACKS=workload` "
-                          "applies VpcOnly once every app of the domain is deleted")
+            yield Finding(
+                "domain-inside",
+                domain.id,
+                f"{where} is {domain.network_access_type}, not VpcOnly: "
+                "its apps reach the internet through SageMaker's network",
+                "SageMaker cannot switch it back in place while apps run: `make deploy STACKS=workload` "
+                "applies VpcOnly once every app of the domain is deleted",
+            )
         if env.vpc is not None and domain.vpc is not None and domain.vpc != env.vpc:
             yield Finding("domain-inside", domain.id, f"{where} is in VPC {domain.vpc}, not {env.vpc}")
         outside = [s for s in domain.subnets if subnets and s not in subnets]
@@ -349,11 +388,20 @@ def domain_inside(env: Environment, expected: Environment, bindings: Bindings) -
             yield Finding("domain-inside", domain.id, f"{where} uses subnets outside the VPC: {', '.join(outside)}")
         foreign = [g for g in domain.security_groups if env.security_groups and g not in env.security_groups]
         if foreign:
-            yield Finding("domain-inside", domain.id, f"{where} uses security groups outside the VPC: {', '.join(foreign)}")
+            yield Finding(
+                "domain-inside", domain.id, f"{where} uses security groups outside the VPC: {', '.join(foreign)}"
+            )
 
 
-ISOLATION_RULES: tuple[Rule, ...] = (no_gateways, no_route_out, no_attachments, rules_stay_inside,
-                                     no_public_subnets, private_dns, domain_inside)
+ISOLATION_RULES: tuple[Rule, ...] = (
+    no_gateways,
+    no_route_out,
+    no_attachments,
+    rules_stay_inside,
+    no_public_subnets,
+    private_dns,
+    domain_inside,
+)
 
 
 # --------------------------------------------------------------------------- the rules: as synthesized
@@ -368,9 +416,12 @@ def no_new_endpoints(env: Environment, expected: Environment, bindings: Bindings
     wanted = {e.key for e in expected.endpoints}
     for endpoint in env.endpoints:
         if endpoint.key not in wanted:
-            yield Finding("no-new-endpoints", endpoint.id,
-                          f"{endpoint.type.lower()} endpoint of {endpoint.service} that the stacks do not create",
-                          f"aws ec2 delete-vpc-endpoints --vpc-endpoint-ids {endpoint.id}")
+            yield Finding(
+                "no-new-endpoints",
+                endpoint.id,
+                f"{endpoint.type.lower()} endpoint of {endpoint.service} that the stacks do not create",
+                f"aws ec2 delete-vpc-endpoints --vpc-endpoint-ids {endpoint.id}",
+            )
 
 
 def endpoint_policies_as_synthesized(env: Environment, expected: Environment, bindings: Bindings) -> Iterator[Finding]:
@@ -382,19 +433,28 @@ def endpoint_policies_as_synthesized(env: Environment, expected: Environment, bi
             continue
         if synthesized.policy is None:
             if endpoint.policy is not None and not same_document(endpoint.policy, DEFAULT_ENDPOINT_POLICY, bindings):
-                yield Finding("endpoint-policies", endpoint.id,
-                              f"policy of the {endpoint.service} endpoint was changed outside Terraform "
-                              f"({summarize(endpoint.policy)})",
-                              f"aws ec2 modify-vpc-endpoint --vpc-endpoint-id {endpoint.id} --reset-policy")
+                yield Finding(
+                    "endpoint-policies",
+                    endpoint.id,
+                    f"policy of the {endpoint.service} endpoint was changed outside Terraform "
+                    f"({summarize(endpoint.policy)})",
+                    f"aws ec2 modify-vpc-endpoint --vpc-endpoint-id {endpoint.id} --reset-policy",
+                )
         elif endpoint.policy is None or same_document(endpoint.policy, DEFAULT_ENDPOINT_POLICY, {}):
-            yield Finding("endpoint-policies", endpoint.id,
-                          f"the {endpoint.service} endpoint has no policy (full access for anybody); the stacks give it one",
-                          "`make deploy STACKS=network` puts the synthesized policy back")
+            yield Finding(
+                "endpoint-policies",
+                endpoint.id,
+                f"the {endpoint.service} endpoint has no policy (full access for anybody); the stacks give it one",
+                "`make deploy STACKS=network` puts the synthesized policy back",
+            )
         elif not same_document(endpoint.policy, synthesized.policy, bindings):
-            yield Finding("endpoint-policies", endpoint.id,
-                          f"policy of the {endpoint.service} endpoint differs from the synthesized one: "
-                          + statement_difference(endpoint.policy, synthesized.policy, bindings),
-                          "`make deploy STACKS=network` puts the synthesized policy back")
+            yield Finding(
+                "endpoint-policies",
+                endpoint.id,
+                f"policy of the {endpoint.service} endpoint differs from the synthesized one: "
+                + statement_difference(endpoint.policy, synthesized.policy, bindings),
+                "`make deploy STACKS=network` puts the synthesized policy back",
+            )
 
 
 _GONE_ASSOCIATIONS = ("DELETING", "FAILED")
@@ -416,16 +476,23 @@ def dns_firewall_associated(env: Environment, expected: Environment, bindings: B
         name = association.rule_group_name or association.rule_group
         wanted |= {name, association.rule_group, bindings.get(association.rule_group)}
         if name not in names and bindings.get(association.rule_group) not in names:
-            yield Finding("dns-firewall", env.vpc or "?", f"DNS firewall rule group {name} is not associated with the VPC",
-                          "`make deploy STACKS=network` associates it again")
+            yield Finding(
+                "dns-firewall",
+                env.vpc or "?",
+                f"DNS firewall rule group {name} is not associated with the VPC",
+                "`make deploy STACKS=network` associates it again",
+            )
     wanted.discard(None)
     for association in live:
         if association.rule_group_name not in wanted and association.rule_group not in wanted:
-            yield Finding("dns-firewall", association.id,
-                          f"DNS firewall rule group {association.rule_group_name or association.rule_group} is associated "
-                          f"with the VPC outside Terraform (priority {association.priority})",
-                          "aws route53resolver disassociate-firewall-rule-group "
-                          f"--firewall-rule-group-association-id {association.id}")
+            yield Finding(
+                "dns-firewall",
+                association.id,
+                f"DNS firewall rule group {association.rule_group_name or association.rule_group} is associated "
+                f"with the VPC outside Terraform (priority {association.priority})",
+                "aws route53resolver disassociate-firewall-rule-group "
+                f"--firewall-rule-group-association-id {association.id}",
+            )
 
 
 def _domain(name: str) -> str:
@@ -455,20 +522,36 @@ def dns_firewall_rules_as_synthesized(env: Environment, expected: Environment, b
         for rule in association.rules:
             found = have.pop(key(rule), None)
             if found is None:
-                yield Finding("dns-firewall", group, f"rule {rule.describe()} of the stacks is missing or changed", deploy)
+                yield Finding(
+                    "dns-firewall", group, f"rule {rule.describe()} of the stacks is missing or changed", deploy
+                )
                 continue
             extra = sorted({_domain(d) for d in found.domains} - {_domain(d) for d in rule.domains})
             missing = sorted({_domain(d) for d in rule.domains} - {_domain(d) for d in found.domains})
             if extra or missing:
-                what = "; ".join(part for part in (
-                    f"names added: {', '.join(extra)}" if extra else "", f"names removed: {', '.join(missing)}"
-                    if missing else "") if part)
-                yield Finding("dns-firewall", group, f"rule {rule.action} at priority {rule.priority}: the domain "
-                              f"list was changed outside Terraform ({what})", deploy)
+                what = "; ".join(
+                    part
+                    for part in (
+                        f"names added: {', '.join(extra)}" if extra else "",
+                        f"names removed: {', '.join(missing)}" if missing else "",
+                    )
+                    if part
+                )
+                yield Finding(
+                    "dns-firewall",
+                    group,
+                    f"rule {rule.action} at priority {rule.priority}: the domain "
+                    f"list was changed outside Terraform ({what})",
+                    deploy,
+                )
         for rule in have.values():
-            yield Finding("dns-firewall", group, f"rule {rule.describe()} added outside Terraform",
-                          f"aws route53resolver delete-firewall-rule --firewall-rule-group-id {deployed.rule_group} "
-                          f"--firewall-domain-list-id {rule.domain_list}" + (f" --qtype {rule.qtype}" if rule.qtype else ""))
+            yield Finding(
+                "dns-firewall",
+                group,
+                f"rule {rule.describe()} added outside Terraform",
+                f"aws route53resolver delete-firewall-rule --firewall-rule-group-id {deployed.rule_group} "
+                f"--firewall-domain-list-id {rule.domain_list}" + (f" --qtype {rule.qtype}" if rule.qtype else ""),
+            )
 
 
 def _widens(deployed: Mapping[str, Any], synthesized: Mapping[str, Any], bindings: Bindings) -> bool:
@@ -494,48 +577,90 @@ def role_policies_as_synthesized(env: Environment, expected: Environment, bindin
         for name, document in deployed.inline.items():
             if name not in role.inline:
                 fix = f"aws iam delete-role-policy --role-name {role.name} --policy-name {name}"
-                yield Finding("role-policies", role.name, f"inline policy {name} added outside Terraform "
-                              f"({summarize(document or {})})",
-                              fix + (f" (or {deploy}: the role's inline policies are exclusive)" if role.exclusive_inline else ""))
+                yield Finding(
+                    "role-policies",
+                    role.name,
+                    f"inline policy {name} added outside Terraform ({summarize(document or {})})",
+                    fix
+                    + (f" (or {deploy}: the role's inline policies are exclusive)" if role.exclusive_inline else ""),
+                )
         for name, document in role.inline.items():
             if name not in deployed.inline:
-                yield Finding("role-policies", role.name, f"inline policy {name} of the stacks is missing",
-                              f"{deploy} puts it back")
+                yield Finding(
+                    "role-policies",
+                    role.name,
+                    f"inline policy {name} of the stacks is missing",
+                    f"{deploy} puts it back",
+                )
             elif not same_document(deployed.inline[name] or {}, document or {}, bindings):
                 widens = "widens access: " if _widens(deployed.inline[name] or {}, document or {}, bindings) else ""
-                yield Finding("role-policies", role.name, f"inline policy {name} differs from the synthesized one: {widens}"
-                              + statement_difference(deployed.inline[name] or {}, document or {}, bindings),
-                              f"{deploy} puts the synthesized policy back")
+                yield Finding(
+                    "role-policies",
+                    role.name,
+                    f"inline policy {name} differs from the synthesized one: {widens}"
+                    + statement_difference(deployed.inline[name] or {}, document or {}, bindings),
+                    f"{deploy} puts the synthesized policy back",
+                )
         for arn in deployed.attached:
             if not any(_values_match(arn, want, bindings) for want in role.attached):
                 fix = f"aws iam detach-role-policy --role-name {role.name} --policy-arn {arn}"
-                yield Finding("role-policies", role.name, f"managed policy {arn} attached outside Terraform",
-                              fix + (f" (or {deploy}: the role's attachments are exclusive)"
-                                     if role.exclusive_attachments else ""))
+                yield Finding(
+                    "role-policies",
+                    role.name,
+                    f"managed policy {arn} attached outside Terraform",
+                    fix
+                    + (f" (or {deploy}: the role's attachments are exclusive)" if role.exclusive_attachments else ""),
+                )
         for arn in role.attached:
             if not any(_values_match(have, arn, bindings) for have in deployed.attached):
-                yield Finding("role-policies", role.name, f"managed policy {arn} of the stacks is not attached",
-                              f"{deploy} attaches it again")
+                yield Finding(
+                    "role-policies",
+                    role.name,
+                    f"managed policy {arn} of the stacks is not attached",
+                    f"{deploy} attaches it again",
+                )
         if role.boundary and not deployed.boundary:
-            yield Finding("role-policies", role.name, f"permissions boundary {role.boundary} removed: nothing caps "
-                          "what a new version of its managed policies may grant", f"{deploy} sets it again")
+            yield Finding(
+                "role-policies",
+                role.name,
+                f"permissions boundary {role.boundary} removed: nothing caps "
+                "what a new version of its managed policies may grant",
+                f"{deploy} sets it again",
+            )
         elif role.boundary and not _values_match(deployed.boundary, role.boundary, bindings):
-            yield Finding("role-policies", role.name, f"permissions boundary is {deployed.boundary}, not {role.boundary}",
-                          f"{deploy} sets the synthesized one again")
-        elif role.boundary and role.boundary_policy is not None and deployed.boundary_policy is not None and \
-                not same_document(deployed.boundary_policy, role.boundary_policy, bindings):
+            yield Finding(
+                "role-policies",
+                role.name,
+                f"permissions boundary is {deployed.boundary}, not {role.boundary}",
+                f"{deploy} sets the synthesized one again",
+            )
+        elif (
+            role.boundary
+            and role.boundary_policy is not None
+            and deployed.boundary_policy is not None
+            and not same_document(deployed.boundary_policy, role.boundary_policy, bindings)
+        ):
             widens = "widens access: " if _widens(deployed.boundary_policy, role.boundary_policy, bindings) else ""
-            yield Finding("role-policies", role.name, f"permissions boundary {deployed.boundary} differs from the "
-                          f"synthesized one: {widens}"
-                          + statement_difference(deployed.boundary_policy, role.boundary_policy, bindings),
-                          f"{deploy} puts the synthesized document back")
+            yield Finding(
+                "role-policies",
+                role.name,
+                f"permissions boundary {deployed.boundary} differs from the "
+                f"synthesized one: {widens}"
+                + statement_difference(deployed.boundary_policy, role.boundary_policy, bindings),
+                f"{deploy} puts the synthesized document back",
+            )
         elif not role.boundary and deployed.boundary:
-            yield Finding("role-policies", role.name, f"permissions boundary {deployed.boundary} set outside Terraform",
-                          f"aws iam delete-role-permissions-boundary --role-name {role.name}")
+            yield Finding(
+                "role-policies",
+                role.name,
+                f"permissions boundary {deployed.boundary} set outside Terraform",
+                f"aws iam delete-role-permissions-boundary --role-name {role.name}",
+            )
 
 
-def bucket_policies_keep_their_statements(env: Environment, expected: Environment,
-                                          bindings: Bindings) -> Iterator[Finding]:
+def bucket_policies_keep_their_statements(
+    env: Environment, expected: Environment, bindings: Bindings
+) -> Iterator[Finding]:
     """Every synthesized statement of a bucket policy is still in the deployed policy, as synthesized."""
     live = {b.name: b for b in env.buckets}
     for bucket in expected.buckets:
@@ -543,15 +668,26 @@ def bucket_policies_keep_their_statements(env: Environment, expected: Environmen
         if deployed is None or bucket.policy is None:
             continue
         if deployed.policy is None:
-            yield Finding("bucket-policies", bucket.name, "the bucket has no policy; the stacks give it one",
-                          "`make deploy STACKS=workload` puts it back")
+            yield Finding(
+                "bucket-policies",
+                bucket.name,
+                "the bucket has no policy; the stacks give it one",
+                "`make deploy STACKS=workload` puts it back",
+            )
             continue
-        missing = [s for s in _statements(bucket.policy)
-                   if not any(_same_statement(d, s, bindings) for d in _statements(deployed.policy))]
+        missing = [
+            s
+            for s in _statements(bucket.policy)
+            if not any(_same_statement(d, s, bindings) for d in _statements(deployed.policy))
+        ]
         for statement in missing:
-            yield Finding("bucket-policies", bucket.name,
-                          f"statement {statement.get('Sid') or summarize({'Statement': [statement]})} of the bucket "
-                          "policy is missing or changed", "`make deploy STACKS=workload` puts it back")
+            yield Finding(
+                "bucket-policies",
+                bucket.name,
+                f"statement {statement.get('Sid') or summarize({'Statement': [statement]})} of the bucket "
+                "policy is missing or changed",
+                "`make deploy STACKS=workload` puts it back",
+            )
 
 
 def buckets_block_public_access(env: Environment, expected: Environment, bindings: Bindings) -> Iterator[Finding]:
@@ -564,14 +700,24 @@ def buckets_block_public_access(env: Environment, expected: Environment, binding
         have = deployed.public_access_block or {}
         off = [key for key, value in wanted.items() if value and not have.get(key)]
         if off:
-            yield Finding("public-access-block", bucket.name, f"public access block off: {', '.join(off)}",
-                          f"aws s3api put-public-access-block --bucket {bucket.name} --public-access-block-configuration "
-                          "BlockPublicAcls=true,IgnorePublicAcls=true,BlockPublicPolicy=true,RestrictPublicBuckets=true")
+            yield Finding(
+                "public-access-block",
+                bucket.name,
+                f"public access block off: {', '.join(off)}",
+                f"aws s3api put-public-access-block --bucket {bucket.name} --public-access-block-configuration "
+                "BlockPublicAcls=true,IgnorePublicAcls=true,BlockPublicPolicy=true,RestrictPublicBuckets=true",
+            )
 
 
-EXPECTATION_RULES: tuple[Rule, ...] = (no_new_endpoints, endpoint_policies_as_synthesized, dns_firewall_associated,
-                                       dns_firewall_rules_as_synthesized, role_policies_as_synthesized,
-                                       bucket_policies_keep_their_statements, buckets_block_public_access)
+EXPECTATION_RULES: tuple[Rule, ...] = (
+    no_new_endpoints,
+    endpoint_policies_as_synthesized,
+    dns_firewall_associated,
+    dns_firewall_rules_as_synthesized,
+    role_policies_as_synthesized,
+    bucket_policies_keep_their_statements,
+    buckets_block_public_access,
+)
 
 
 # --------------------------------------------------------------------------- the rules: the data perimeter
@@ -603,9 +749,12 @@ def bucket_policies_name_our_network(env: Environment, expected: Environment, bi
                     # endpoint named is one that the bucket's data can be reached through.
                     foreign = [v for v in _as_list(values) if v not in ours and not _unresolved(v)]
                     if foreign:
-                        yield Finding("perimeter-source", bucket.name,
-                                      f"statement {statement.get('Sid', '?')} names {key} {', '.join(foreign)}, "
-                                      "not this VPC's", "`make deploy STACKS=workload` puts the synthesized policy back")
+                        yield Finding(
+                            "perimeter-source",
+                            bucket.name,
+                            f"statement {statement.get('Sid', '?')} names {key} {', '.join(foreign)}, not this VPC's",
+                            "`make deploy STACKS=workload` puts the synthesized policy back",
+                        )
 
 
 def endpoints_keep_the_perimeter(env: Environment, expected: Environment, bindings: Bindings) -> Iterator[Finding]:
@@ -615,20 +764,32 @@ def endpoints_keep_the_perimeter(env: Environment, expected: Environment, bindin
     accounts = expected.accounts or env.accounts
     synthesized = {e.key for e in expected.endpoints}
     for endpoint in env.endpoints:
-        fix = ("`make deploy STACKS=network` puts the synthesized policy back" if endpoint.key in synthesized
-               else f"aws ec2 delete-vpc-endpoints --vpc-endpoint-ids {endpoint.id}")
+        fix = (
+            "`make deploy STACKS=network` puts the synthesized policy back"
+            if endpoint.key in synthesized
+            else f"aws ec2 delete-vpc-endpoints --vpc-endpoint-ids {endpoint.id}"
+        )
         for problem in endpoint_policy_problems(endpoint.policy, accounts):
-            yield Finding("endpoint-perimeter", endpoint.policy_source or endpoint.id,
-                          f"{endpoint.type.lower()} endpoint of {endpoint.service}: {problem}", fix)
+            yield Finding(
+                "endpoint-perimeter",
+                endpoint.policy_source or endpoint.id,
+                f"{endpoint.type.lower()} endpoint of {endpoint.service}: {problem}",
+                fix,
+            )
 
 
 def _granted(document: Mapping[str, Any] | None) -> set[str]:
-    return {str(p) for s in _statements(document) if s.get("Effect") == "Allow" and isinstance(s.get("Principal"), Mapping)
-            for p in _as_list(s["Principal"].get("AWS"))}
+    return {
+        str(p)
+        for s in _statements(document)
+        if s.get("Effect") == "Allow" and isinstance(s.get("Principal"), Mapping)
+        for p in _as_list(s["Principal"].get("AWS"))
+    }
 
 
-def lab_buckets_only_through_our_endpoint(env: Environment, expected: Environment,
-                                          bindings: Bindings) -> Iterator[Finding]:
+def lab_buckets_only_through_our_endpoint(
+    env: Environment, expected: Environment, bindings: Bindings
+) -> Iterator[Finding]:
     """The lab buckets, those whose policy grants the Studio execution role, refuse that role
     outside a VPC endpoint: its credentials, copied out of a notebook, read nothing from the
     internet (which endpoint the deny names is bucket_policies_name_our_network's to judge)."""
@@ -638,8 +799,12 @@ def lab_buckets_only_through_our_endpoint(env: Environment, expected: Environmen
         arn = f"${{{bucket.id}.arn}}" if _unresolved(bucket.name) else f"arn:{env.partition}:s3:::{bucket.name}"
         for role in (r for r in roles if r in granted):
             for problem in bucket_endpoint_problems(bucket.policy, arn, [role]):
-                yield Finding("lab-buckets-endpoint", bucket.policy_source or bucket.name, problem,
-                              "`make deploy STACKS=workload` puts the synthesized policy back")
+                yield Finding(
+                    "lab-buckets-endpoint",
+                    bucket.policy_source or bucket.name,
+                    problem,
+                    "`make deploy STACKS=workload` puts the synthesized policy back",
+                )
 
 
 def dns_firewall_closes_every_vpc(env: Environment, expected: Environment, bindings: Bindings) -> Iterator[Finding]:
@@ -651,18 +816,34 @@ def dns_firewall_closes_every_vpc(env: Environment, expected: Environment, bindi
     vpcs = env.vpc_ids or ((env.vpc,) if env.vpc else ())
     live = _live_associations(env)
     associations = [{"vpc_id": a.vpc or env.vpc, "rule_group": a.rule_group, "priority": a.priority} for a in live]
-    rules = {a.rule_group: [{"priority": r.priority, "action": r.action, "domains": list(r.domains), "qtype": r.qtype}
-                            for r in a.rules or ()] for a in live}
-    again = ("`make deploy STACKS=network` associates the stacks' rule group again" if expected.dns_firewall else
-             "the configuration turns it off (network.dns_firewall = false): turn it on and `make deploy STACKS=network`")
+    rules = {
+        a.rule_group: [
+            {"priority": r.priority, "action": r.action, "domains": list(r.domains), "qtype": r.qtype}
+            for r in a.rules or ()
+        ]
+        for a in live
+    }
+    again = (
+        "`make deploy STACKS=network` associates the stacks' rule group again"
+        if expected.dns_firewall
+        else "the configuration turns it off (network.dns_firewall = false): turn it on and `make deploy STACKS=network`"
+    )
     for problem in dns_firewall_problems(vpcs, associations, rules):
         vpc, _, message = problem.partition(": ")
-        yield Finding("dns-perimeter", vpc, message, again if "associated" in message else
-                      "`make deploy STACKS=network` puts the synthesized rules back")
+        yield Finding(
+            "dns-perimeter",
+            vpc,
+            message,
+            again if "associated" in message else "`make deploy STACKS=network` puts the synthesized rules back",
+        )
     for config in env.dns_configs or ():
         for problem in fail_open_problems(config.fail_open):
-            yield Finding("dns-perimeter", config.id, problem, "aws route53resolver update-firewall-config "
-                          f"--resource-id {config.vpc} --firewall-fail-open DISABLED")
+            yield Finding(
+                "dns-perimeter",
+                config.id,
+                problem,
+                f"aws route53resolver update-firewall-config --resource-id {config.vpc} --firewall-fail-open DISABLED",
+            )
 
 
 # The data perimeter's rules over the same description (issue 22): endpoint policies on every
@@ -671,14 +852,22 @@ def dns_firewall_closes_every_vpc(env: Environment, expected: Environment, bindi
 # bucket_endpoint_problems, dns_firewall_problems, fail_open_problems), which the
 # synthesized-JSON gate runs too: here it is fed this description, so the synthesized stacks
 # and the deployed environment are judged by the same code.
-PERIMETER_RULES: tuple[Rule, ...] = (bucket_policies_name_our_network, endpoints_keep_the_perimeter,
-                                     lab_buckets_only_through_our_endpoint, dns_firewall_closes_every_vpc)
+PERIMETER_RULES: tuple[Rule, ...] = (
+    bucket_policies_name_our_network,
+    endpoints_keep_the_perimeter,
+    lab_buckets_only_through_our_endpoint,
+    dns_firewall_closes_every_vpc,
+)
 
 RULES: tuple[Rule, ...] = ISOLATION_RULES + EXPECTATION_RULES + PERIMETER_RULES
 
 
-def check(env: Environment, expected: Environment | None = None, bindings: Bindings | None = None,
-          rules: Sequence[Rule] = RULES) -> list[Finding]:
+def check(
+    env: Environment,
+    expected: Environment | None = None,
+    bindings: Bindings | None = None,
+    rules: Sequence[Rule] = RULES,
+) -> list[Finding]:
     """Every finding of every rule; ``expected`` defaults to the environment itself (the static gate)."""
     expected = env if expected is None else expected
     bindings = {} if bindings is None else bindings
@@ -714,7 +903,7 @@ def _pattern(value: str, bindings: Bindings) -> re.Pattern[str]:
     """A synthesized value as a pattern: a bound reference is its deployed value, any other matches anything."""
     parts, last = [], 0
     for match in _REFERENCE.finditer(value):
-        parts.append(re.escape(value[last:match.start()]))
+        parts.append(re.escape(value[last : match.start()]))
         bound = bindings.get(match.group(0)[2:-1])
         parts.append(re.escape(bound) if bound else ".+")
         last = match.end()
@@ -735,8 +924,11 @@ def _canonical(value: Any) -> Any:
 def _values_match(deployed: Any, synthesized: Any, bindings: Bindings) -> bool:
     deployed, synthesized = _canonical(deployed), _canonical(synthesized)
     if isinstance(synthesized, Mapping):
-        return (isinstance(deployed, Mapping) and deployed.keys() == synthesized.keys()
-                and all(_values_match(deployed[k], synthesized[k], bindings) for k in synthesized))
+        return (
+            isinstance(deployed, Mapping)
+            and deployed.keys() == synthesized.keys()
+            and all(_values_match(deployed[k], synthesized[k], bindings) for k in synthesized)
+        )
     if isinstance(synthesized, list) or isinstance(deployed, list):
         deployed_list, synthesized_list = _as_list(deployed), _as_list(synthesized)
         if len(deployed_list) != len(synthesized_list):
@@ -758,8 +950,17 @@ def _values_match(deployed: Any, synthesized: Any, bindings: Bindings) -> bool:
     return str(deployed) == str(synthesized) if isinstance(synthesized, (str, bool)) else deployed == synthesized
 
 
-_STATEMENT_KEYS = ("Sid", "Effect", "Principal", "NotPrincipal", "Action", "NotAction", "Resource", "NotResource",
-                   "Condition")
+_STATEMENT_KEYS = (
+    "Sid",
+    "Effect",
+    "Principal",
+    "NotPrincipal",
+    "Action",
+    "NotAction",
+    "Resource",
+    "NotResource",
+    "Condition",
+)
 
 
 def _same_statement(deployed: Mapping[str, Any], synthesized: Mapping[str, Any], bindings: Bindings) -> bool:
@@ -830,8 +1031,9 @@ def _within(cidr: str, network: ipaddress.IPv4Network | ipaddress.IPv6Network) -
 class _Stacks:
     """Resolves references in the synthesized stacks to values or to the resources they name."""
 
-    def __init__(self, stacks: Mapping[str, Mapping[str, Any]], *, account: str | None, partition: str,
-                 region: str | None) -> None:
+    def __init__(
+        self, stacks: Mapping[str, Mapping[str, Any]], *, account: str | None, partition: str, region: str | None
+    ) -> None:
         self.stacks = stacks
         self.account, self.partition, self.region = account, partition, region
 
@@ -938,14 +1140,25 @@ def _strings(value: Any) -> tuple[str, ...]:
 
 
 _ROUTE_TARGETS = (
-    ("gateway_id", "gateway"), ("nat_gateway_id", "NAT gateway"), ("egress_only_gateway_id", "egress-only gateway"),
-    ("transit_gateway_id", "transit gateway"), ("vpc_peering_connection_id", "peering connection"),
-    ("network_interface_id", "network interface"), ("instance_id", "instance"), ("local_gateway_id", "local gateway"),
-    ("carrier_gateway_id", "carrier gateway"), ("core_network_arn", "core network"),
+    ("gateway_id", "gateway"),
+    ("nat_gateway_id", "NAT gateway"),
+    ("egress_only_gateway_id", "egress-only gateway"),
+    ("transit_gateway_id", "transit gateway"),
+    ("vpc_peering_connection_id", "peering connection"),
+    ("network_interface_id", "network interface"),
+    ("instance_id", "instance"),
+    ("local_gateway_id", "local gateway"),
+    ("carrier_gateway_id", "carrier gateway"),
+    ("core_network_arn", "core network"),
     ("vpc_endpoint_id", "endpoint"),
 )
-_ROUTE_DESTINATIONS = ("destination_cidr_block", "destination_ipv6_cidr_block", "destination_prefix_list_id",
-                       "cidr_block", "ipv6_cidr_block")
+_ROUTE_DESTINATIONS = (
+    "destination_cidr_block",
+    "destination_ipv6_cidr_block",
+    "destination_prefix_list_id",
+    "cidr_block",
+    "ipv6_cidr_block",
+)
 
 _FORBIDDEN = {
     "aws_internet_gateway": "internet gateway",
@@ -976,13 +1189,15 @@ def _route(table: str, body: Mapping[str, Any], stacks: _Stacks, stack: str, sou
     return Route(table, destination, "unknown target", "?", source)
 
 
-def _inline_rules(group: str, direction: str, blocks: Any, stacks: _Stacks, stack: str,
-                  source: str = "") -> Iterator[SgRule]:
+def _inline_rules(
+    group: str, direction: str, blocks: Any, stacks: _Stacks, stack: str, source: str = ""
+) -> Iterator[SgRule]:
     for block in _as_list(blocks):
         protocol = str(block.get("protocol", "-1"))
         ports = _ports(protocol, block.get("from_port"), block.get("to_port"))
         for cidr in _strings(stacks.value(stack, block.get("cidr_blocks"))) + _strings(
-                stacks.value(stack, block.get("ipv6_cidr_blocks"))):
+            stacks.value(stack, block.get("ipv6_cidr_blocks"))
+        ):
             yield SgRule(group, direction, protocol, *ports, cidr=cidr, id=source)
         for prefix in _strings(stacks.value(stack, block.get("prefix_list_ids"))):
             yield SgRule(group, direction, protocol, *ports, prefix_list=prefix, id=source)
@@ -998,8 +1213,13 @@ def _ports(protocol: str, low: Any, high: Any) -> tuple[int | None, int | None]:
     return int(low), int(high if high is not None else low)
 
 
-def from_stacks(stacks: Mapping[str, Mapping[str, Any]], *, account: str | None = None, partition: str = "aws",
-                region: str | None = None) -> Environment:
+def from_stacks(
+    stacks: Mapping[str, Mapping[str, Any]],
+    *,
+    account: str | None = None,
+    partition: str = "aws",
+    region: str | None = None,
+) -> Environment:
     """The boundary the synthesized stacks (``{stack: cdk.tf.json}``) describe.
 
     ``account`` resolves ``data.aws_caller_identity`` (bucket names, role ARNs); without it
@@ -1009,10 +1229,13 @@ def from_stacks(stacks: Mapping[str, Mapping[str, Any]], *, account: str | None 
     vpcs = [(address, body) for _, address, body in s.resources("aws_vpc")]
     vpc = vpcs[0][0] if len(vpcs) == 1 else None
     cidrs = tuple(str(body.get("cidr_block")) for _, body in vpcs if body.get("cidr_block"))
-    subnets = tuple(Subnet(address, body.get("cidr_block"), body.get("map_public_ip_on_launch") is True)
-                    for _, address, body in s.resources("aws_subnet"))
-    gateways = tuple(Gateway(kind, address) for rtype, kind in _FORBIDDEN.items()
-                     for _, address, _ in s.resources(rtype))
+    subnets = tuple(
+        Subnet(address, body.get("cidr_block"), body.get("map_public_ip_on_launch") is True)
+        for _, address, body in s.resources("aws_subnet")
+    )
+    gateways = tuple(
+        Gateway(kind, address) for rtype, kind in _FORBIDDEN.items() for _, address, _ in s.resources(rtype)
+    )
     tables, routes = [], []
     for rtype in ("aws_route_table", "aws_default_route_table"):
         for stack, address, body in s.resources(rtype):
@@ -1021,12 +1244,19 @@ def from_stacks(stacks: Mapping[str, Mapping[str, Any]], *, account: str | None 
     for stack, address, body in s.resources("aws_route"):
         routes.append(_route(str(s.value(stack, body.get("route_table_id"))), body, s, stack, address))
     attachments = tuple(
-        [Attachment("peering connection", address, str(s.value(stack, body.get("peer_vpc_id"))))
-         for stack, address, body in s.resources("aws_vpc_peering_connection")]
-        + [Attachment("peering connection", address, str(s.value(stack, body.get("vpc_peering_connection_id"))))
-           for stack, address, body in s.resources("aws_vpc_peering_connection_accepter")]
-        + [Attachment("transit gateway attachment", address, str(s.value(stack, body.get("transit_gateway_id"))))
-           for stack, address, body in s.resources("aws_ec2_transit_gateway_vpc_attachment")])
+        [
+            Attachment("peering connection", address, str(s.value(stack, body.get("peer_vpc_id"))))
+            for stack, address, body in s.resources("aws_vpc_peering_connection")
+        ]
+        + [
+            Attachment("peering connection", address, str(s.value(stack, body.get("vpc_peering_connection_id"))))
+            for stack, address, body in s.resources("aws_vpc_peering_connection_accepter")
+        ]
+        + [
+            Attachment("transit gateway attachment", address, str(s.value(stack, body.get("transit_gateway_id"))))
+            for stack, address, body in s.resources("aws_ec2_transit_gateway_vpc_attachment")
+        ]
+    )
     groups: dict[str, str] = {}
     rules: list[SgRule] = []
     for rtype in ("aws_security_group", "aws_default_security_group"):
@@ -1034,61 +1264,139 @@ def from_stacks(stacks: Mapping[str, Mapping[str, Any]], *, account: str | None 
             groups[address] = str(s.value(stack, body.get("name") or "default"))
             for direction in ("ingress", "egress"):
                 rules += _inline_rules(address, direction, body.get(direction), s, stack)
-    for rtype, direction in (("aws_vpc_security_group_ingress_rule", "ingress"),
-                             ("aws_vpc_security_group_egress_rule", "egress"), ("aws_security_group_rule", None)):
+    for rtype, direction in (
+        ("aws_vpc_security_group_ingress_rule", "ingress"),
+        ("aws_vpc_security_group_egress_rule", "egress"),
+        ("aws_security_group_rule", None),
+    ):
         for stack, address, body in s.resources(rtype):
             group = str(s.value(stack, body.get("security_group_id")))
             if direction is None:  # aws_security_group_rule: the inline block's shape plus a type
-                rules += _inline_rules(group, str(body.get("type")), [
-                    {**body, "security_groups": [body["source_security_group_id"]]
-                     if body.get("source_security_group_id") else []}], s, stack, address)
+                rules += _inline_rules(
+                    group,
+                    str(body.get("type")),
+                    [
+                        {
+                            **body,
+                            "security_groups": [body["source_security_group_id"]]
+                            if body.get("source_security_group_id")
+                            else [],
+                        }
+                    ],
+                    s,
+                    stack,
+                    address,
+                )
                 continue
             protocol = str(body.get("ip_protocol", "-1"))
             ports = _ports(protocol, body.get("from_port"), body.get("to_port"))
-            rules.append(SgRule(group, direction, protocol, *ports,
-                                cidr=s.value(stack, body.get("cidr_ipv4") or body.get("cidr_ipv6")) or None,
-                                prefix_list=s.value(stack, body.get("prefix_list_id")) or None,
-                                referenced_group=s.value(stack, body.get("referenced_security_group_id")) or None,
-                                id=address))
-    policies = {str(s.value(stack, body.get("vpc_endpoint_id"))): (address, s.policy_of(stack, body.get("policy")))
-                for stack, address, body in s.resources("aws_vpc_endpoint_policy")}
+            rules.append(
+                SgRule(
+                    group,
+                    direction,
+                    protocol,
+                    *ports,
+                    cidr=s.value(stack, body.get("cidr_ipv4") or body.get("cidr_ipv6")) or None,
+                    prefix_list=s.value(stack, body.get("prefix_list_id")) or None,
+                    referenced_group=s.value(stack, body.get("referenced_security_group_id")) or None,
+                    id=address,
+                )
+            )
+    policies = {
+        str(s.value(stack, body.get("vpc_endpoint_id"))): (address, s.policy_of(stack, body.get("policy")))
+        for stack, address, body in s.resources("aws_vpc_endpoint_policy")
+    }
     endpoints = tuple(
-        Endpoint(address, str(s.value(stack, body.get("service_name"))), str(body.get("vpc_endpoint_type") or "Gateway"),
-                 body.get("private_dns_enabled"), policy,
-                 f"{address}.prefix_list_id" if (body.get("vpc_endpoint_type") or "Gateway") == "Gateway" else None,
-                 source if policy is not None else "")
+        Endpoint(
+            address,
+            str(s.value(stack, body.get("service_name"))),
+            str(body.get("vpc_endpoint_type") or "Gateway"),
+            body.get("private_dns_enabled"),
+            policy,
+            f"{address}.prefix_list_id" if (body.get("vpc_endpoint_type") or "Gateway") == "Gateway" else None,
+            source if policy is not None else "",
+        )
         for stack, address, body in s.resources("aws_vpc_endpoint")
-        for source, policy in [policies.get(address) or (address, s.policy_of(stack, body.get("policy")))])
+        for source, policy in [policies.get(address) or (address, s.policy_of(stack, body.get("policy")))]
+    )
     domains = tuple(
-        Domain(address, str(s.value(stack, body.get("domain_name"))), body.get("app_network_access_type"),
-               s.value(stack, body.get("vpc_id")), _strings(s.value(stack, body.get("subnet_ids"))),
-               _domain_groups(s.value(stack, body)), _execution_role(s.value(stack, body.get("default_user_settings"))))
-        for stack, address, body in s.resources("aws_sagemaker_domain"))
-    blocks = {str(s.value(stack, body.get("bucket"))): {
-        key: body.get(snake) is True for key, snake in _PUBLIC_ACCESS_KEYS.items()}
-        for stack, _, body in s.resources("aws_s3_bucket_public_access_block")}
-    bucket_policies = {str(s.value(stack, body.get("bucket"))): (address, s.policy_of(stack, body.get("policy")),
-                                                                 _ref_address(body.get("bucket"), "aws_s3_bucket"))
-                       for stack, address, body in s.resources("aws_s3_bucket_policy")}
+        Domain(
+            address,
+            str(s.value(stack, body.get("domain_name"))),
+            body.get("app_network_access_type"),
+            s.value(stack, body.get("vpc_id")),
+            _strings(s.value(stack, body.get("subnet_ids"))),
+            _domain_groups(s.value(stack, body)),
+            _execution_role(s.value(stack, body.get("default_user_settings"))),
+        )
+        for stack, address, body in s.resources("aws_sagemaker_domain")
+    )
+    blocks = {
+        str(s.value(stack, body.get("bucket"))): {
+            key: body.get(snake) is True for key, snake in _PUBLIC_ACCESS_KEYS.items()
+        }
+        for stack, _, body in s.resources("aws_s3_bucket_public_access_block")
+    }
+    bucket_policies = {
+        str(s.value(stack, body.get("bucket"))): (
+            address,
+            s.policy_of(stack, body.get("policy")),
+            _ref_address(body.get("bucket"), "aws_s3_bucket"),
+        )
+        for stack, address, body in s.resources("aws_s3_bucket_policy")
+    }
     buckets = [
-        Bucket(address, name, bucket_policies.get(name, ("", None, ""))[1], blocks.get(name),
-               bucket_policies.get(name, ("", None, ""))[0])
+        Bucket(
+            address,
+            name,
+            bucket_policies.get(name, ("", None, ""))[1],
+            blocks.get(name),
+            bucket_policies.get(name, ("", None, ""))[0],
+        )
         for stack, address, body in s.resources("aws_s3_bucket")
-        for name in [str(s.value(stack, body.get("bucket")))]]
+        for name in [str(s.value(stack, body.get("bucket")))]
+    ]
     # A policy on a bucket the stacks do not create (or name only by reference) is judged too.
     known = {b.name for b in buckets}
-    buckets += [Bucket(bucket or source, name, policy, blocks.get(name), source)
-                for name, (source, policy, bucket) in bucket_policies.items() if name not in known]
-    return Environment("synthesized", vpc, cidrs, subnets, gateways, tuple(tables), tuple(routes), attachments,
-                       groups, tuple(rules), endpoints, _dns_associations(s), domains, tuple(buckets),
-                       vpc_ids=tuple(address for address, _ in vpcs), dns_configs=tuple(
-                           DnsFirewallConfig(address, str(s.value(stack, body.get("resource_id"))),
-                                             str(body.get("firewall_fail_open") or "DISABLED"))
-                           for stack, address, body in s.resources("aws_route53_resolver_firewall_config")),
-                       roles=_roles(s), partition=partition,
-                       accounts=(account,) if account else tuple(sorted(
-                           f"${{data.aws_caller_identity.{name}.account_id}}" for doc in stacks.values()
-                           for name in (doc.get("data") or {}).get("aws_caller_identity") or {})))
+    buckets += [
+        Bucket(bucket or source, name, policy, blocks.get(name), source)
+        for name, (source, policy, bucket) in bucket_policies.items()
+        if name not in known
+    ]
+    return Environment(
+        "synthesized",
+        vpc,
+        cidrs,
+        subnets,
+        gateways,
+        tuple(tables),
+        tuple(routes),
+        attachments,
+        groups,
+        tuple(rules),
+        endpoints,
+        _dns_associations(s),
+        domains,
+        tuple(buckets),
+        vpc_ids=tuple(address for address, _ in vpcs),
+        dns_configs=tuple(
+            DnsFirewallConfig(
+                address, str(s.value(stack, body.get("resource_id"))), str(body.get("firewall_fail_open") or "DISABLED")
+            )
+            for stack, address, body in s.resources("aws_route53_resolver_firewall_config")
+        ),
+        roles=_roles(s),
+        partition=partition,
+        accounts=(account,)
+        if account
+        else tuple(
+            sorted(
+                f"${{data.aws_caller_identity.{name}.account_id}}"
+                for doc in stacks.values()
+                for name in (doc.get("data") or {}).get("aws_caller_identity") or {}
+            )
+        ),
+    )
 
 
 def _ref_address(value: Any, rtype: str) -> str:
@@ -1104,22 +1412,40 @@ def _execution_role(settings: Any) -> str | None:
 
 
 def _dns_associations(s: _Stacks) -> tuple[DnsFirewallAssociation, ...]:
-    lists = {address: tuple(_strings(s.value(stack, body.get("domains"))))
-             for stack, address, body in s.resources("aws_route53_resolver_firewall_domain_list")}
+    lists = {
+        address: tuple(_strings(s.value(stack, body.get("domains"))))
+        for stack, address, body in s.resources("aws_route53_resolver_firewall_domain_list")
+    }
     rules: dict[str, list[DnsFirewallRule]] = {}
     for _stack, address, body in s.resources("aws_route53_resolver_firewall_rule"):
         domain_list = _ref_address(body.get("firewall_domain_list_id"), "aws_route53_resolver_firewall_domain_list")
-        rules.setdefault(_ref_address(body.get("firewall_rule_group_id"), "aws_route53_resolver_firewall_rule_group"),
-                         []).append(DnsFirewallRule(int(body.get("priority") or 0), str(body.get("action")),
-                                                    lists.get(domain_list, ()), domain_list, body.get("q_type") or None,
-                                                    address))
+        rules.setdefault(
+            _ref_address(body.get("firewall_rule_group_id"), "aws_route53_resolver_firewall_rule_group"), []
+        ).append(
+            DnsFirewallRule(
+                int(body.get("priority") or 0),
+                str(body.get("action")),
+                lists.get(domain_list, ()),
+                domain_list,
+                body.get("q_type") or None,
+                address,
+            )
+        )
     return tuple(
-        DnsFirewallAssociation(address, str(s.value(stack, body.get("firewall_rule_group_id"))),
-                               _rule_group_name(s, stack, body.get("firewall_rule_group_id")),
-                               vpc=s.value(stack, body.get("vpc_id")), priority=body.get("priority"),
-                               rules=tuple(rules.get(_ref_address(body.get("firewall_rule_group_id"),
-                                                                  "aws_route53_resolver_firewall_rule_group"), ())))
-        for stack, address, body in s.resources("aws_route53_resolver_firewall_rule_group_association"))
+        DnsFirewallAssociation(
+            address,
+            str(s.value(stack, body.get("firewall_rule_group_id"))),
+            _rule_group_name(s, stack, body.get("firewall_rule_group_id")),
+            vpc=s.value(stack, body.get("vpc_id")),
+            priority=body.get("priority"),
+            rules=tuple(
+                rules.get(
+                    _ref_address(body.get("firewall_rule_group_id"), "aws_route53_resolver_firewall_rule_group"), ()
+                )
+            ),
+        )
+        for stack, address, body in s.resources("aws_route53_resolver_firewall_rule_group_association")
+    )
 
 
 def _roles(s: _Stacks) -> tuple[Role, ...]:
@@ -1138,8 +1464,10 @@ def _roles(s: _Stacks) -> tuple[Role, ...]:
         found, arn = of(stack, body.get("role")), str(s.value(stack, body.get("policy_arn")))
         found["attached"].append(arn)
         found["sources"][f"attached:{arn}"] = address
-    for rtype, key in (("aws_iam_role_policies_exclusive", "exclusive-inline"),
-                       ("aws_iam_role_policy_attachments_exclusive", "exclusive-attachments")):
+    for rtype, key in (
+        ("aws_iam_role_policies_exclusive", "exclusive-inline"),
+        ("aws_iam_role_policy_attachments_exclusive", "exclusive-attachments"),
+    ):
         for stack, address, body in s.resources(rtype):
             of(stack, body.get("role_name"))["sources"][key] = address
     roles = []
@@ -1155,21 +1483,38 @@ def _roles(s: _Stacks) -> tuple[Role, ...]:
         if policy:
             given["sources"]["boundary"] = policy
             boundary_policy = s.policy_of(stack, (s.resource(stack, policy) or {}).get("policy"))
-        roles.append(Role(address, name, str(s.value(stack, f"${{{address}.arn}}")), given["inline"],
-                          tuple(given["attached"]), str(s.value(stack, boundary)) if boundary else None,
-                          boundary_policy, given["sources"], stack))
+        roles.append(
+            Role(
+                address,
+                name,
+                str(s.value(stack, f"${{{address}.arn}}")),
+                given["inline"],
+                tuple(given["attached"]),
+                str(s.value(stack, boundary)) if boundary else None,
+                boundary_policy,
+                given["sources"],
+                stack,
+            )
+        )
     return tuple(roles)
 
 
-_PUBLIC_ACCESS_KEYS = {"BlockPublicAcls": "block_public_acls", "IgnorePublicAcls": "ignore_public_acls",
-                       "BlockPublicPolicy": "block_public_policy", "RestrictPublicBuckets": "restrict_public_buckets"}
+_PUBLIC_ACCESS_KEYS = {
+    "BlockPublicAcls": "block_public_acls",
+    "IgnorePublicAcls": "ignore_public_acls",
+    "BlockPublicPolicy": "block_public_policy",
+    "RestrictPublicBuckets": "restrict_public_buckets",
+}
 
 
 def _domain_groups(body: Mapping[str, Any]) -> tuple[str, ...]:
     """The security groups of the domain's apps, spaces and its own (the domain settings')."""
     found: list[str] = []
-    for settings, key in (("default_user_settings", "security_groups"), ("default_space_settings", "security_groups"),
-                          ("domain_settings", "security_group_ids")):
+    for settings, key in (
+        ("default_user_settings", "security_groups"),
+        ("default_space_settings", "security_groups"),
+        ("domain_settings", "security_group_ids"),
+    ):
         block = body.get(settings) or {}
         block = block[0] if isinstance(block, list) and block else block
         found += [g for g in _strings(block.get(key) if isinstance(block, Mapping) else None) if g not in found]
@@ -1209,8 +1554,13 @@ def bind(expected: Environment, deployed: Environment) -> dict[str, str]:
     by_domain = {d.name: d.id for d in deployed.domains}
     bindings.update({d.id: by_domain[d.name] for d in expected.domains if d.name in by_domain})
     by_group = {a.rule_group_name: a.rule_group for a in deployed.dns_firewall or () if a.rule_group_name}
-    bindings.update({a.rule_group: by_group[a.rule_group_name] for a in expected.dns_firewall or ()
-                     if a.rule_group_name in by_group})
+    bindings.update(
+        {
+            a.rule_group: by_group[a.rule_group_name]
+            for a in expected.dns_firewall or ()
+            if a.rule_group_name in by_group
+        }
+    )
     return bindings
 
 
@@ -1225,13 +1575,22 @@ def without(env: Environment, addresses: Iterable[str]) -> tuple[Environment, li
             roles.append(role)
             continue
         kept = {key: address for key, address in role.sources.items() if key not in dropped}
-        roles.append(replace(
-            role, inline={n: d for n, d in role.inline.items() if f"inline:{n}" not in dropped},
-            attached=tuple(a for a in role.attached if f"attached:{a}" not in dropped),
-            boundary=None if "boundary" in dropped else role.boundary,
-            boundary_policy=None if "boundary" in dropped else role.boundary_policy, sources=kept))
-        what = sorted(key.replace("inline:", "inline policy ").replace("attached:", "managed policy ")
-                      .replace("exclusive-inline", "exclusive inline policies")
-                      .replace("exclusive-attachments", "exclusive attachments") for key in dropped)
+        roles.append(
+            replace(
+                role,
+                inline={n: d for n, d in role.inline.items() if f"inline:{n}" not in dropped},
+                attached=tuple(a for a in role.attached if f"attached:{a}" not in dropped),
+                boundary=None if "boundary" in dropped else role.boundary,
+                boundary_policy=None if "boundary" in dropped else role.boundary_policy,
+                sources=kept,
+            )
+        )
+        what = sorted(
+            key.replace("inline:", "inline policy ")
+            .replace("attached:", "managed policy ")
+            .replace("exclusive-inline", "exclusive inline policies")
+            .replace("exclusive-attachments", "exclusive attachments")
+            for key in dropped
+        )
         left_out.append(f"role {role.name}: {', '.join(what)}")
     return replace(env, roles=tuple(roles) if env.roles is not None else None), left_out

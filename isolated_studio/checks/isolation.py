@@ -98,8 +98,9 @@ def violations(doc: dict) -> list[str]:
 
 # What an endpoint may let anyone do to named AWS-owned resources (presigned downloads of ECR's
 # layer bucket and CodeArtifact's assets, pulls of AWS images): reads, nothing that writes.
-AWS_OWNED_READS = frozenset({"s3:GetObject", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer",
-                             "ecr:BatchCheckLayerAvailability"})
+AWS_OWNED_READS = frozenset(
+    {"s3:GetObject", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"}
+)
 ACCOUNT_KEYS = ("aws:PrincipalAccount", "aws:ResourceAccount")
 # What the lab buckets must refuse outside our endpoint: reading, writing and listing data.
 BUCKET_DATA_ACTIONS = ("s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:ListBucket")
@@ -149,11 +150,17 @@ def endpoint_policy_problems(document: Mapping[str, Any] | None, accounts: Colle
         principals = _condition_values(statement, ("StringEquals",), "aws:PrincipalAccount")
         if principals is None:
             reads_only = all(a in AWS_OWNED_READS for a in actions)
-            named = all(r not in ("*", "(NotResource)") and not r.endswith((":::*", ":::*/*", ":*:repository/*"))
-                        and "*:" not in r.split(":::", 1)[-1].split("/", 1)[0] for r in resources)
+            named = all(
+                r not in ("*", "(NotResource)")
+                and not r.endswith((":::*", ":::*/*", ":*:repository/*"))
+                and "*:" not in r.split(":::", 1)[-1].split("/", 1)[0]
+                for r in resources
+            )
             if not (reads_only and named):
-                problems.append(f"{label}: allows principals of any account {actions} on {resources}; only reads of "
-                                "named AWS-owned resources may be open to them")
+                problems.append(
+                    f"{label}: allows principals of any account {actions} on {resources}; only reads of "
+                    "named AWS-owned resources may be open to them"
+                )
             continue
         if set(principals) - set(accounts):
             problems.append(f"{label}: aws:PrincipalAccount {sorted(set(principals) - set(accounts))} is not ours")
@@ -170,9 +177,12 @@ def _covers(patterns: Sequence[str], value: str) -> bool:
     return any(fnmatch.fnmatchcase(value, p) for p in patterns)
 
 
-def bucket_endpoint_problems(document: Mapping[str, Any] | None, bucket_arn: str,
-                             principal_arns: Collection[str] | None = None,
-                             endpoint_ids: Collection[str] | None = None) -> list[str]:
+def bucket_endpoint_problems(
+    document: Mapping[str, Any] | None,
+    bucket_arn: str,
+    principal_arns: Collection[str] | None = None,
+    endpoint_ids: Collection[str] | None = None,
+) -> list[str]:
     """Why a bucket policy lets the principals read, write or list the bucket outside our endpoints.
 
     It must hold a Deny for each principal (``Principal`` naming it, or ``*`` with ``ArnEquals`` /
@@ -183,9 +193,15 @@ def bucket_endpoint_problems(document: Mapping[str, Any] | None, bucket_arn: str
     """
     statements = _statements(document or {})
     if principal_arns is None:
-        principal_arns = sorted({p for s in statements if s.get("Effect") == "Allow"
-                                 and isinstance(s.get("Principal"), Mapping)
-                                 for p in _listify(s["Principal"].get("AWS")) if p != "*"})
+        principal_arns = sorted(
+            {
+                p
+                for s in statements
+                if s.get("Effect") == "Allow" and isinstance(s.get("Principal"), Mapping)
+                for p in _listify(s["Principal"].get("AWS"))
+                if p != "*"
+            }
+        )
         if not principal_arns:
             return []
         need_all = False
@@ -216,14 +232,19 @@ def bucket_endpoint_problems(document: Mapping[str, Any] | None, bucket_arn: str
     missing = [p for p in principal_arns if p not in covered]
     if need_all and missing or not need_all and not covered:
         who = missing if need_all else principal_arns
-        return [f"does not refuse {who} outside {'our VPC endpoint(s) ' + str(sorted(endpoint_ids)) if endpoint_ids else 'a VPC endpoint'} "
-                "(a Deny of the data actions under StringNotEquals aws:SourceVpce): copied credentials read it from anywhere"]
+        return [
+            f"does not refuse {who} outside {'our VPC endpoint(s) ' + str(sorted(endpoint_ids)) if endpoint_ids else 'a VPC endpoint'} "
+            "(a Deny of the data actions under StringNotEquals aws:SourceVpce): copied credentials read it from anywhere"
+        ]
     return []
 
 
-def dns_firewall_problems(vpc_ids: Collection[str], associations: Sequence[Mapping[str, Any]],
-                          rules: Mapping[str, Sequence[Mapping[str, Any]]],
-                          fail_open: Mapping[str, str] | None = None) -> list[str]:
+def dns_firewall_problems(
+    vpc_ids: Collection[str],
+    associations: Sequence[Mapping[str, Any]],
+    rules: Mapping[str, Sequence[Mapping[str, Any]]],
+    fail_open: Mapping[str, str] | None = None,
+) -> list[str]:
     """Why a VPC's DNS queries can reach any name server (empty when none can).
 
     ``associations``: ``{"vpc_id", "rule_group"}`` (and ``"priority"`` where known) per
@@ -236,8 +257,10 @@ def dns_firewall_problems(vpc_ids: Collection[str], associations: Sequence[Mappi
     """
     problems = []
     for vpc in vpc_ids:
-        groups = [a["rule_group"] for a in sorted((a for a in associations if a.get("vpc_id") == vpc),
-                                                  key=lambda a: a.get("priority") or 0)]
+        groups = [
+            a["rule_group"]
+            for a in sorted((a for a in associations if a.get("vpc_id") == vpc), key=lambda a: a.get("priority") or 0)
+        ]
         if not groups:
             problems.append(f"{vpc}: no DNS firewall rule group is associated (queries reach any name server)")
             continue
@@ -289,36 +312,59 @@ def perimeter_violations(doc: Mapping[str, Any]) -> list[str]:
     """The perimeter rules over one synthesized stack."""
     found: list[str] = []
     res = doc.get("resource", {})
-    accounts = {f"${{data.aws_caller_identity.{name}.account_id}}" for name in doc.get("data", {}).get("aws_caller_identity", {})}
-    policies = {_ref_name(body.get("vpc_endpoint_id"), "aws_vpc_endpoint"): (f"aws_vpc_endpoint_policy.{name}", body)
-                for name, body in res.get("aws_vpc_endpoint_policy", {}).items()}
+    accounts = {
+        f"${{data.aws_caller_identity.{name}.account_id}}"
+        for name in doc.get("data", {}).get("aws_caller_identity", {})
+    }
+    policies = {
+        _ref_name(body.get("vpc_endpoint_id"), "aws_vpc_endpoint"): (f"aws_vpc_endpoint_policy.{name}", body)
+        for name, body in res.get("aws_vpc_endpoint_policy", {}).items()
+    }
     for name, body in res.get("aws_vpc_endpoint", {}).items():
         address, holder = policies.get(name, (f"aws_vpc_endpoint.{name}", body))
         problems = endpoint_policy_problems(_document(doc, holder.get("policy")), accounts)
         found += [f"{address}: {p}" for p in problems]
     # The lab buckets: those granting the Studio domain's execution role.
-    roles = {body.get("default_user_settings", {}).get("execution_role")
-             for body in res.get("aws_sagemaker_domain", {}).values()} - {None}
+    roles = {
+        body.get("default_user_settings", {}).get("execution_role")
+        for body in res.get("aws_sagemaker_domain", {}).values()
+    } - {None}
     for name, body in res.get("aws_s3_bucket_policy", {}).items():
         document = _document(doc, body.get("policy")) or {}
-        granted = {p for s in _statements(document) if s.get("Effect") == "Allow" and isinstance(s.get("Principal"), Mapping)
-                   for p in _listify(s["Principal"].get("AWS"))}
+        granted = {
+            p
+            for s in _statements(document)
+            if s.get("Effect") == "Allow" and isinstance(s.get("Principal"), Mapping)
+            for p in _listify(s["Principal"].get("AWS"))
+        }
         for role in sorted(roles & granted):
             bucket = _ref_name(body.get("bucket"), "aws_s3_bucket")
             arn = f"${{aws_s3_bucket.{bucket}.arn}}"
             found += [f"aws_s3_bucket_policy.{name}: {p}" for p in bucket_endpoint_problems(document, arn, [role])]
     if "aws_vpc" in res:
-        lists = {n: _listify(b.get("domains")) for n, b in res.get("aws_route53_resolver_firewall_domain_list", {}).items()}
+        lists = {
+            n: _listify(b.get("domains")) for n, b in res.get("aws_route53_resolver_firewall_domain_list", {}).items()
+        }
         rules: dict[str, list[dict]] = {}
         for body in res.get("aws_route53_resolver_firewall_rule", {}).values():
             group = _ref_name(body.get("firewall_rule_group_id"), "aws_route53_resolver_firewall_rule_group")
-            domains = lists.get(_ref_name(body.get("firewall_domain_list_id"), "aws_route53_resolver_firewall_domain_list"), [])
-            rules.setdefault(group, []).append({"priority": body.get("priority", 0), "action": body.get("action"),
-                                                "domains": domains})
-        associations = [{"vpc_id": _ref_name(b.get("vpc_id"), "aws_vpc"),
-                         "rule_group": _ref_name(b.get("firewall_rule_group_id"), "aws_route53_resolver_firewall_rule_group")}
-                        for b in res.get("aws_route53_resolver_firewall_rule_group_association", {}).values()]
+            domains = lists.get(
+                _ref_name(body.get("firewall_domain_list_id"), "aws_route53_resolver_firewall_domain_list"), []
+            )
+            rules.setdefault(group, []).append(
+                {"priority": body.get("priority", 0), "action": body.get("action"), "domains": domains}
+            )
+        associations = [
+            {
+                "vpc_id": _ref_name(b.get("vpc_id"), "aws_vpc"),
+                "rule_group": _ref_name(b.get("firewall_rule_group_id"), "aws_route53_resolver_firewall_rule_group"),
+            }
+            for b in res.get("aws_route53_resolver_firewall_rule_group_association", {}).values()
+        ]
         found += [f"aws_vpc.{p}" for p in dns_firewall_problems(sorted(res["aws_vpc"]), associations, rules)]
     for name, body in res.get("aws_route53_resolver_firewall_config", {}).items():
-        found += [f"aws_route53_resolver_firewall_config.{name}: {p}" for p in fail_open_problems(body.get("firewall_fail_open"))]
+        found += [
+            f"aws_route53_resolver_firewall_config.{name}: {p}"
+            for p in fail_open_problems(body.get("firewall_fail_open"))
+        ]
     return found

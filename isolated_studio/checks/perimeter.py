@@ -71,18 +71,44 @@ ADMINISTRATOR = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Act
 # Calls IAM never authorizes: "No permissions are required to perform this operation" (AWS STS
 # API Reference, GetCallerIdentity; an explicit deny cannot refuse it either).
 NO_PERMISSION_NEEDED = frozenset({"sts:GetCallerIdentity"})
-DEFAULT_ENDPOINT_POLICY = {"Version": "2012-10-17", "Statement": [
-    {"Effect": "Allow", "Principal": "*", "Action": "*", "Resource": "*"}]}
-SCENARIO_KEYS = {"id", "story", "principal", "origin", "action", "expect", "modes", "resource", "context", "absent",
-                 "covers", "endpoint", "by"}
+DEFAULT_ENDPOINT_POLICY = {
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Principal": "*", "Action": "*", "Resource": "*"}],
+}
+SCENARIO_KEYS = {
+    "id",
+    "story",
+    "principal",
+    "origin",
+    "action",
+    "expect",
+    "modes",
+    "resource",
+    "context",
+    "absent",
+    "covers",
+    "endpoint",
+    "by",
+}
 # Actions served by an endpoint other than their service's main one.
 ROUTES = {
-    "s3": S3_GATEWAY, "sts": "sts", "sagemaker-mlflow": "experiments", "logs": "logs", "cloudwatch": "monitoring",
-    "ec2": "ec2", "kms": "kms", "ecr": "ecr.api", "codeartifact": "codeartifact.api", "sagemaker": "sagemaker.api",
-    "ssm": "ssm", "elasticfilesystem": "elasticfilesystem", "servicecatalog": "servicecatalog",
+    "s3": S3_GATEWAY,
+    "sts": "sts",
+    "sagemaker-mlflow": "experiments",
+    "logs": "logs",
+    "cloudwatch": "monitoring",
+    "ec2": "ec2",
+    "kms": "kms",
+    "ecr": "ecr.api",
+    "codeartifact": "codeartifact.api",
+    "sagemaker": "sagemaker.api",
+    "ssm": "ssm",
+    "elasticfilesystem": "elasticfilesystem",
+    "servicecatalog": "servicecatalog",
 }
 ACTION_ROUTES = {
-    "sagemaker:InvokeEndpoint": "sagemaker.runtime", "sagemaker:InvokeEndpointAsync": "sagemaker.runtime",
+    "sagemaker:InvokeEndpoint": "sagemaker.runtime",
+    "sagemaker:InvokeEndpointAsync": "sagemaker.runtime",
     "sagemaker:InvokeEndpointWithResponseStream": "sagemaker.runtime",
     "codeartifact:ReadFromRepository": "codeartifact.repositories",
     "codeartifact:PublishPackageVersion": "codeartifact.repositories",
@@ -131,19 +157,31 @@ def load_scenarios(path: Path = SCENARIO_FILE) -> list[PerimeterScenario]:
             problems.append(f"{label}: expect must be 'allow' or 'deny'")
         principal = row.get("principal", "")
         if principal not in PRINCIPAL_KINDS and not principal.startswith(SERVICE_PREFIX):
-            problems.append(f"{label}: principal {principal!r} must be one of {list(PRINCIPAL_KINDS)} or service:<name>")
+            problems.append(
+                f"{label}: principal {principal!r} must be one of {list(PRINCIPAL_KINDS)} or service:<name>"
+            )
         if row.get("origin") not in ORIGINS:
             problems.append(f"{label}: origin must be one of {list(ORIGINS)}")
         modes = tuple(row.get("modes", access.MODES))
         if not modes or set(modes) - set(access.MODES):
             problems.append(f"{label}: modes {list(modes)} must be a non-empty subset of {list(access.MODES)}")
-        scenarios.append(PerimeterScenario(
-            id=label, story=row.get("story", ""), principal=principal, origin=row.get("origin", ""),
-            action=row.get("action", ""), expect=row.get("expect", ""), modes=modes,
-            resource=dict(row.get("resource", {})), context=dict(row.get("context", {})),
-            absent=tuple(row.get("absent", ())), covers=tuple(row.get("covers", ())),
-            endpoint=row.get("endpoint", ""), by=tuple(row.get("by", ())),
-        ))
+        scenarios.append(
+            PerimeterScenario(
+                id=label,
+                story=row.get("story", ""),
+                principal=principal,
+                origin=row.get("origin", ""),
+                action=row.get("action", ""),
+                expect=row.get("expect", ""),
+                modes=modes,
+                resource=dict(row.get("resource", {})),
+                context=dict(row.get("context", {})),
+                absent=tuple(row.get("absent", ())),
+                covers=tuple(row.get("covers", ())),
+                endpoint=row.get("endpoint", ""),
+                by=tuple(row.get("by", ())),
+            )
+        )
     if problems:
         raise ScenarioError(f"{path}: {len(problems)} problem(s):\n  - " + "\n  - ".join(problems))
     return scenarios
@@ -172,8 +210,13 @@ class Perimeter:
 def built_endpoint_policies(config: Any, world: access.World) -> dict[str, dict]:
     """The endpoint policies modules/endpoint_policies.py writes for ``config``, with the world's account."""
     policies = endpoint_policies(
-        config.network.interface_endpoints, account=world.account, partition=world.partition, region=world.region,
-        aws_owned=aws_owned.for_region(world.region), trusted_image_accounts=config.workload.docker_trusted_accounts)
+        config.network.interface_endpoints,
+        account=world.account,
+        partition=world.partition,
+        region=world.region,
+        aws_owned=aws_owned.for_region(world.region),
+        trusted_image_accounts=config.workload.docker_trusted_accounts,
+    )
     return {key: access.rendered(document) for key, document in policies.items()}
 
 
@@ -189,7 +232,9 @@ def synthesized_endpoint_policies(stacks: Mapping[str, Mapping], world: access.W
     network = stacks["network"]
     resolve = access._resolver({"workload": network, "network": network}, world)
     resources = network.get("resource", {})
-    by_name = {name: access.endpoint_key(body, world.region) for name, body in resources.get("aws_vpc_endpoint", {}).items()}
+    by_name = {
+        name: access.endpoint_key(body, world.region) for name, body in resources.get("aws_vpc_endpoint", {}).items()
+    }
     found: dict[str, dict | None] = {key: None for key in by_name.values()}
     for body in resources.get("aws_vpc_endpoint", {}).values():
         if body.get("policy"):
@@ -234,6 +279,7 @@ def route(action: str) -> str | None:
 
 def _principal_matches(statement: Mapping[str, Any], caller: Caller) -> bool:
     """Does a resource-based statement's Principal (or NotPrincipal) name the caller, as IAM reads it?"""
+
     def names(field_: Any) -> bool:
         if field_ == "*":
             return True
@@ -253,8 +299,9 @@ def _principal_matches(statement: Mapping[str, Any], caller: Caller) -> bool:
     return names(statement.get("Principal"))
 
 
-def _matching(document: Mapping[str, Any], caller: Caller, action: str, resource: str,
-              ctx: CaseInsensitiveDict) -> list[dict]:
+def _matching(
+    document: Mapping[str, Any], caller: Caller, action: str, resource: str, ctx: CaseInsensitiveDict
+) -> list[dict]:
     """The statements of a resource-style policy that apply to the request."""
     found = []
     for statement in access._statements(document):
@@ -315,13 +362,22 @@ def _resource_name(perimeter: Perimeter, arn: str, action: str) -> str:
     return arn
 
 
-def _context(scenario: PerimeterScenario, perimeter: Perimeter, caller: Caller, arn: str,
-             endpoint: str | None) -> tuple[dict[str, Any], tuple[str, ...]]:
+def _context(
+    scenario: PerimeterScenario, perimeter: Perimeter, caller: Caller, arn: str, endpoint: str | None
+) -> tuple[dict[str, Any], tuple[str, ...]]:
     """The request context AWS builds for the scenario (see the module docstring)."""
     world = perimeter.world
-    base = access.Scenario(id=scenario.id, story=scenario.story, principal="execution", action=scenario.action,
-                           expect=scenario.expect, modes=scenario.modes, resource=scenario.resource,
-                           context=scenario.context, absent=scenario.absent)
+    base = access.Scenario(
+        id=scenario.id,
+        story=scenario.story,
+        principal="execution",
+        action=scenario.action,
+        expect=scenario.expect,
+        modes=scenario.modes,
+        resource=scenario.resource,
+        context=scenario.context,
+        absent=scenario.absent,
+    )
     context, absent = access.request_context(base, arn, world)
     added: dict[str, Any] = {}
     if caller.arn:
@@ -340,8 +396,15 @@ def _context(scenario: PerimeterScenario, perimeter: Perimeter, caller: Caller, 
     return context, absent
 
 
-def _endpoint_layer(scenario: PerimeterScenario, perimeter: Perimeter, key: str, caller: Caller, arn: str,
-                    context: Mapping[str, Any], absent: Sequence[str]) -> Layer:
+def _endpoint_layer(
+    scenario: PerimeterScenario,
+    perimeter: Perimeter,
+    key: str,
+    caller: Caller,
+    arn: str,
+    context: Mapping[str, Any],
+    absent: Sequence[str],
+) -> Layer:
     where = f"{scenario.id} [{perimeter.mode}] endpoint policy of {key}"
     document = perimeter.endpoints.get(key) or DEFAULT_ENDPOINT_POLICY
     ctx = CaseInsensitiveDict({"aws:SecureTransport": "true", **context})
@@ -349,7 +412,11 @@ def _endpoint_layer(scenario: PerimeterScenario, perimeter: Perimeter, key: str,
     matched = _matching(prepared, caller, scenario.action, arn, ctx)
     denies = [s for s in matched if s["Effect"] == "Deny"]
     allows = [s for s in matched if s["Effect"] == "Allow"]
-    sid = lambda s: f"endpoint:{key}/{s.get('Sid', '')}" if perimeter.endpoints.get(key) else f"endpoint:{key} (AWS's default policy)"
+    sid = lambda s: (
+        f"endpoint:{key}/{s.get('Sid', '')}"
+        if perimeter.endpoints.get(key)
+        else f"endpoint:{key} (AWS's default policy)"
+    )
     if denies:
         return Layer("endpoint", False, tuple(sorted({sid(s) for s in denies})))
     if allows:
@@ -357,14 +424,23 @@ def _endpoint_layer(scenario: PerimeterScenario, perimeter: Perimeter, key: str,
     return Layer("endpoint", False, (f"endpoint:{key}",))
 
 
-def _role_layer(scenario: PerimeterScenario, perimeter: Perimeter, arn: str, context: Mapping[str, Any],
-                absent: Sequence[str]) -> Layer:
+def _role_layer(
+    scenario: PerimeterScenario, perimeter: Perimeter, arn: str, context: Mapping[str, Any], absent: Sequence[str]
+) -> Layer:
     """Our roles: identity and resource policies, principalmapper's decision (access.evaluate)."""
     synthesis, world = perimeter.synthesis, perimeter.world
     role = synthesis.roles[scenario.principal]
-    request = access.Scenario(id=scenario.id, story=scenario.story, principal=scenario.principal,
-                              action=scenario.action, expect=scenario.expect, modes=scenario.modes,
-                              resource=scenario.resource, context=context, absent=tuple(absent))
+    request = access.Scenario(
+        id=scenario.id,
+        story=scenario.story,
+        principal=scenario.principal,
+        action=scenario.action,
+        expect=scenario.expect,
+        modes=scenario.modes,
+        resource=scenario.resource,
+        context=context,
+        absent=tuple(absent),
+    )
     allowed = access.evaluate(request, synthesis).allowed
     labels = {f"identity:{s}" for s in access.deciding_statements(request, synthesis)}
     resource_policy, owner = access._resource_policy(synthesis, scenario.action, arn, context)
@@ -376,17 +452,28 @@ def _role_layer(scenario: PerimeterScenario, perimeter: Perimeter, arn: str, con
         effect = "Allow" if allowed else "Deny"
         labels |= {f"resource:{name}/{s.get('Sid', '')}" for s in matched if s["Effect"] == effect}
     if not allowed and not labels:
-        alone = access.evaluate(request, dataclasses.replace(synthesis, bucket_policies={},
-                                key_policy=json.loads(json.dumps(access.AWS_DEFAULT_KEY_POLICY).replace(
-                                    "{account}", world.account))))
+        alone = access.evaluate(
+            request,
+            dataclasses.replace(
+                synthesis,
+                bucket_policies={},
+                key_policy=json.loads(json.dumps(access.AWS_DEFAULT_KEY_POLICY).replace("{account}", world.account)),
+            ),
+        )
         labels.add("identity" if not alone.allowed else f"resource:{name}")
     if allowed and not any(label.startswith("identity:") for label in labels):
         labels.add("identity:AWS managed policy" if synthesis.managed_version else "identity")
     return Layer("identity+resource", allowed, tuple(sorted(labels)))
 
 
-def _other_layer(scenario: PerimeterScenario, perimeter: Perimeter, caller: Caller, arn: str,
-                 context: Mapping[str, Any], absent: Sequence[str]) -> Layer:
+def _other_layer(
+    scenario: PerimeterScenario,
+    perimeter: Perimeter,
+    caller: Caller,
+    arn: str,
+    context: Mapping[str, Any],
+    absent: Sequence[str],
+) -> Layer:
     """Principals that are not our roles: their own identity (an administrator's for a foreign user,
     AWS's for an AWS-owned identity, none for anonymous callers and services), and the resource's policy."""
     synthesis, world = perimeter.synthesis, perimeter.world
@@ -398,14 +485,27 @@ def _other_layer(scenario: PerimeterScenario, perimeter: Perimeter, caller: Call
         resource_policy, _ = access._resource_policy(synthesis, scenario.action, arn, context)
     elif owner == AWS_OWNED_ACCOUNT:
         # AWS's buckets and registries: open to AWS's own presigning identities, not to anyone.
-        resource_policy = {"Version": "2012-10-17", "Statement": [{
-            "Sid": "AwsOwnsIt", "Effect": "Allow", "Principal": {"AWS": AWS_OWNED_ACCOUNT}, "Action": "*", "Resource": "*"}]}
+        resource_policy = {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Sid": "AwsOwnsIt",
+                    "Effect": "Allow",
+                    "Principal": {"AWS": AWS_OWNED_ACCOUNT},
+                    "Action": "*",
+                    "Resource": "*",
+                }
+            ],
+        }
     else:
         resource_policy = copy.deepcopy(access.OPEN_RESOURCE_POLICY)
     ctx = CaseInsensitiveDict({"aws:SecureTransport": "true", **context})
     where = f"{scenario.id} [{perimeter.mode}] resource policy of {arn}"
-    prepared = (access.prepare_policy(resource_policy, where, scenario.action, arn, ctx, absent, None)
-                if resource_policy else None)
+    prepared = (
+        access.prepare_policy(resource_policy, where, scenario.action, arn, ctx, absent, None)
+        if resource_policy
+        else None
+    )
     matched = _matching(prepared, caller, scenario.action, arn, ctx) if prepared else []
     label = lambda s: f"resource:{name}/{s.get('Sid', '')}" if owner == world.account else f"resource:{name}"
     denies = {label(s) for s in matched if s["Effect"] == "Deny"}
@@ -440,11 +540,21 @@ def decide(scenario: PerimeterScenario, perimeter: Perimeter) -> PerimeterDecisi
     elif caller.kind in access.PRINCIPALS:
         layers.append(_role_layer(scenario, perimeter, arn, context, absent))
     elif caller.kind == "service" and scenario.action == "sts:AssumeRole":
-        request = access.Scenario(id=scenario.id, story=scenario.story, principal=scenario.principal,
-                                  action=scenario.action, expect=scenario.expect, modes=scenario.modes,
-                                  resource=scenario.resource, context=context, absent=tuple(absent))
+        request = access.Scenario(
+            id=scenario.id,
+            story=scenario.story,
+            principal=scenario.principal,
+            action=scenario.action,
+            expect=scenario.expect,
+            modes=scenario.modes,
+            resource=scenario.resource,
+            context=context,
+            absent=tuple(absent),
+        )
         allowed = access.evaluate(request, perimeter.synthesis).allowed
-        layers.append(Layer("identity+resource", allowed, (f"resource:{_resource_name(perimeter, arn, scenario.action)}",)))
+        layers.append(
+            Layer("identity+resource", allowed, (f"resource:{_resource_name(perimeter, arn, scenario.action)}",))
+        )
     else:
         layers.append(_other_layer(scenario, perimeter, caller, arn, context, absent))
     return PerimeterDecision(scenario, perimeter.mode, arn, context, tuple(layers))
@@ -457,8 +567,12 @@ def decide_all(scenarios: Sequence[PerimeterScenario], perimeter: Perimeter) -> 
 def our_statements(perimeter: Perimeter) -> set[str]:
     """Every statement of ours outside the roles, as the labels name them: the endpoint policies'
     and our bucket policies' (the roles' own are the access scenarios')."""
-    found = {f"endpoint:{key}/{s.get('Sid', '')}" for key, doc in perimeter.endpoints.items() if doc
-             for s in access._statements(doc)}
+    found = {
+        f"endpoint:{key}/{s.get('Sid', '')}"
+        for key, doc in perimeter.endpoints.items()
+        if doc
+        for s in access._statements(doc)
+    }
     world = perimeter.world
     for bucket, doc in perimeter.synthesis.bucket_policies.items():
         name = _resource_name(perimeter, f"arn:{world.partition}:s3:::{bucket}", "s3:GetObject")
@@ -471,8 +585,13 @@ def our_statements(perimeter: Perimeter) -> set[str]:
 
 DOCS_BEGIN = "<!-- perimeter table: written by `python -m isolated_studio.checks.perimeter --docs` from policy/perimeter-scenarios.toml -->"
 DOCS_END = "<!-- end of perimeter table -->"
-WHO = {"execution": "execution role", "mlflow": "MLflow server role", "foreign": "another account's credentials",
-       "anonymous": "anonymous", "aws-owned": "an AWS-owned identity"}
+WHO = {
+    "execution": "execution role",
+    "mlflow": "MLflow server role",
+    "foreign": "another account's credentials",
+    "anonymous": "anonymous",
+    "aws-owned": "an AWS-owned identity",
+}
 FROM = {"vpc": "the VPC", "internet": "outside", "aws": "AWS's network"}
 
 
@@ -481,12 +600,19 @@ def scenario_table(scenarios: Sequence[PerimeterScenario]) -> str:
         return "both" if set(s.modes) == set(access.MODES) else " ".join(s.modes)
 
     lines = ["| who | from | what | request | AWS decides | decided by | IAM modes |", "|---|---|---|---|---|---|---|"]
-    for s in sorted(scenarios, key=lambda s: (not s.allowed, PRINCIPAL_KINDS.index(s.principal)
-                                                if s.principal in PRINCIPAL_KINDS else len(PRINCIPAL_KINDS))):
+    for s in sorted(
+        scenarios,
+        key=lambda s: (
+            not s.allowed,
+            PRINCIPAL_KINDS.index(s.principal) if s.principal in PRINCIPAL_KINDS else len(PRINCIPAL_KINDS),
+        ),
+    ):
         who = WHO.get(s.principal, f"`{s.principal.removeprefix(SERVICE_PREFIX)}`")
         decided = ", ".join(f"`{b}`" for b in s.by)
-        lines.append(f"| {who} | {FROM[s.origin]} | {s.story} | `{s.action}` | "
-                     f"{'allowed' if s.allowed else '**denied**'} | {decided} | {modes(s)} |")
+        lines.append(
+            f"| {who} | {FROM[s.origin]} | {s.story} | `{s.action}` | "
+            f"{'allowed' if s.allowed else '**denied**'} | {decided} | {modes(s)} |"
+        )
     return "\n".join(lines)
 
 

@@ -34,8 +34,12 @@ def render_policy_document(data_source: Mapping[str, Any]) -> dict:
             # The provider writes a lone {"*": "*"} as "*" (internal/service/iam/iam_policy_model.go,
             # IAMPolicyStatementPrincipalSet.MarshalJSON); {"AWS": "*"} stays as it is.
             out["Principal"] = "*" if principals == {"*": "*"} else principals
-        for key, name in (("actions", "Action"), ("not_actions", "NotAction"),
-                          ("resources", "Resource"), ("not_resources", "NotResource")):
+        for key, name in (
+            ("actions", "Action"),
+            ("not_actions", "NotAction"),
+            ("resources", "Resource"),
+            ("not_resources", "NotResource"),
+        ):
             if st.get(key):
                 out[name] = _single(st[key])
         conditions: dict[str, dict[str, Any]] = {}

@@ -203,8 +203,14 @@ def lint_policy(policy: Any) -> tuple[str | None, list[LintFinding]]:
     """Lint one identity policy (JSON text or parsed); returns the linted text and the findings."""
     if isinstance(policy, str):
         if policy.strip().startswith("${"):
-            return None, [LintFinding("UNLINTABLE", "HIGH", "Policy is a Terraform expression",
-                                      f"{policy} cannot be linted: synthesize the policy as JSON")]
+            return None, [
+                LintFinding(
+                    "UNLINTABLE",
+                    "HIGH",
+                    "Policy is a Terraform expression",
+                    f"{policy} cannot be linted: synthesize the policy as JSON",
+                )
+            ]
         try:
             policy = json.loads(policy)
         except ValueError as exc:
@@ -247,9 +253,12 @@ def extract_policies(stack: str, doc: Mapping[str, Any]) -> list[PolicyDocument]
             item.attribute += f" = data.aws_iam_policy_document.{ref.group(1)}"
         found.append(item)
 
-    boundaries = {ref.group(1) for body in resources.get("aws_iam_role", {}).values()
-                  for ref in [re.fullmatch(r"\$\{aws_iam_policy\.([^.]+)\.arn\}", str(body.get("permissions_boundary", "")))]
-                  if ref}
+    boundaries = {
+        ref.group(1)
+        for body in resources.get("aws_iam_role", {}).values()
+        for ref in [re.fullmatch(r"\$\{aws_iam_policy\.([^.]+)\.arn\}", str(body.get("permissions_boundary", "")))]
+        if ref
+    }
     for rtype, attribute in POLICY_ATTRIBUTES.items():
         for name, body in sorted(resources.get(rtype, {}).items()):
             if attribute in body:
@@ -290,7 +299,9 @@ def lint_outdirs(outdirs: Iterable[Path]) -> LintResult:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m isolated_studio.checks.policy_lint", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m isolated_studio.checks.policy_lint", description=__doc__.split("\n")[0]
+    )
     parser.add_argument("outdirs", nargs="*", type=Path, default=[Path("cdktf.out")], help="synthesized output dirs")
     parser.add_argument("--show", action="store_true", help="print every linted policy (placeholders substituted)")
     args = parser.parse_args(argv)

@@ -219,8 +219,10 @@ class ScanResult:
         return not (self.failures or self.stale or self.skipped or self.parsing_errors)
 
     def __repr__(self) -> str:  # short, for assertion messages
-        return (f"<ScanResult {len(self.targets)} files, {len(self.failures)} failures, "
-                f"{len(self.suppressed)} suppressed, {len(self.stale)} stale, ok={self.ok}>")
+        return (
+            f"<ScanResult {len(self.targets)} files, {len(self.failures)} failures, "
+            f"{len(self.suppressed)} suppressed, {len(self.stale)} stale, ok={self.ok}>"
+        )
 
     def failed_ids(self, resource: str | None = None) -> set[str]:
         """Ids of unsuppressed failures (optionally for one resource address)."""
@@ -244,14 +246,18 @@ class ScanResult:
                 "skips belong in the reviewed suppressions file"
             )
         if self.failures:
-            lines.append("FAILED (not suppressed): fix the stack, or suppress with a reason in policy/suppressions.toml")
+            lines.append(
+                "FAILED (not suppressed): fix the stack, or suppress with a reason in policy/suppressions.toml"
+            )
             lines += ["  " + f.describe(show_file) for f in self.failures]
         if self.stale:
             lines.append("STALE suppressions (matched no failure in the scanned stacks): remove or correct them")
             lines += ["  " + s.describe() for s in self.stale]
         if show_suppressed and self.suppressed:
             lines.append("Suppressed:")
-            lines += [f"  {f.check_id:<13} {f.resource}  [{f.stack}]  <- #{s.index}: {s.reason}" for f, s in self.suppressed]
+            lines += [
+                f"  {f.check_id:<13} {f.resource}  [{f.stack}]  <- #{s.index}: {s.reason}" for f, s in self.suppressed
+            ]
         if show_suppressed and self.not_applicable:
             lines.append("Not applicable (their stacks were not scanned):")
             lines += ["  " + s.describe() for s in self.not_applicable]
@@ -290,8 +296,10 @@ def checkov_command(files: Sequence[Path], checks_dir: Path = CHECKS_DIR) -> lis
     for file in files:
         cmd += ["-f", str(file)]
     cmd += [
-        "--external-checks-dir", str(checks_dir),
-        "--output", "json",
+        "--external-checks-dir",
+        str(checks_dir),
+        "--output",
+        "json",
         "--skip-download",
         "--quiet",  # failed checks only: passed ones are only counted
         "--compact",  # no code blocks in the report
@@ -341,7 +349,8 @@ def run_checkov(files: Sequence[Path], checks_dir: Path = CHECKS_DIR, timeout: f
         docs = _json_documents(proc.stdout)
     except ValueError as exc:
         raise PolicyScanError(
-            f"checkov printed no readable JSON ({exc}):\n{proc.stdout[:2000]}{proc.stderr[-2000:]}") from exc
+            f"checkov printed no readable JSON ({exc}):\n{proc.stdout[:2000]}{proc.stderr[-2000:]}"
+        ) from exc
     reports: list[dict] = []
     for doc in docs:
         reports.extend(doc if isinstance(doc, list) else [doc])
@@ -492,7 +501,9 @@ def outdir_targets(outdirs: Iterable[Path]) -> list[tuple[str, Path]]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m isolated_studio.checks.policy_scan", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m isolated_studio.checks.policy_scan", description=__doc__.split("\n")[0]
+    )
     parser.add_argument("outdirs", nargs="*", type=Path, default=[Path("cdktf.out")], help="synthesized output dirs")
     parser.add_argument("--suppressions", type=Path, default=SUPPRESSIONS_PATH)
     parser.add_argument("--show-suppressed", action="store_true", help="also list suppressed findings")

@@ -34,10 +34,13 @@ def validate_stack(name: str, path: Path, env: dict[str, str]) -> ValidateResult
     if init.returncode != 0:
         detail = init.stdout + init.stderr
         if "could not connect to registry.terraform.io" in detail:
-            detail += (f"\nHint: without internet access, set {MIRROR_ENV} to a filesystem mirror of the "
-                       "providers (see docs/air-gapped.md, 'The provider mirror').")
-        return ValidateResult(name, False, [{"severity": "error", "summary": "terraform init failed",
-                                             "detail": detail}])
+            detail += (
+                f"\nHint: without internet access, set {MIRROR_ENV} to a filesystem mirror of the "
+                "providers (see docs/air-gapped.md, 'The provider mirror')."
+            )
+        return ValidateResult(
+            name, False, [{"severity": "error", "summary": "terraform init failed", "detail": detail}]
+        )
     proc = run(["validate", "-json", "-no-color"], cwd=path, env=env, check=False)
     report = json.loads(proc.stdout)
     return ValidateResult(name, bool(report["valid"]), report.get("diagnostics", []))

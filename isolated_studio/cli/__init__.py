@@ -39,12 +39,19 @@ PROG = "isolated-studio"
 
 def usage() -> str:
     width = max(map(len, COMMANDS))
-    lines = [f"usage: {PROG} <command> [options]   ({PROG} <command> --help: its options)", "",
-             "Plan, deploy, check and destroy the isolated SageMaker Studio of STUDIO_ENV / STUDIO_CONFIG.", "",
-             "commands:"]
+    lines = [
+        f"usage: {PROG} <command> [options]   ({PROG} <command> --help: its options)",
+        "",
+        "Plan, deploy, check and destroy the isolated SageMaker Studio of STUDIO_ENV / STUDIO_CONFIG.",
+        "",
+        "commands:",
+    ]
     lines += [f"  {name:<{width}}  {summary}" for name, (_, summary) in COMMANDS.items()]
-    lines += ["", "Exit codes: 0 done, 1 a step failed, 2 refused or bad usage (nothing changed), 3 stopped part-way; "
-              "drift/audit: 0 none found, 2 found, 1 error."]
+    lines += [
+        "",
+        "Exit codes: 0 done, 1 a step failed, 2 refused or bad usage (nothing changed), 3 stopped part-way; "
+        "drift/audit: 0 none found, 2 found, 1 error.",
+    ]
     return "\n".join(lines)
 
 

@@ -67,11 +67,36 @@ from isolated_studio.config.rules import (
 )
 
 __all__ = [
-    "ACCOUNT_ID_RE", "PROFILE_PATTERN", "TRAFFIC_TYPES", "CONFIG_DIR", "DEFAULT_ENV", "DEFAULT_INTERFACE_ENDPOINTS", "DEFAULT_REGION", "EMULATOR_CREDENTIAL", "EMULATOR_PLAN_ONLY_VARIABLE",
-    "ENDPOINT_SERVICES", "IAM_MODES", "INSTANCE_TYPES_DEFAULT", "LOCK_MODES", "LOG_RETENTION_DAYS",
-    "MLFLOW_SIZES", "PROJECT_ROOT", "ConfigError", "ConfigFile", "EmulatorConfig", "NetworkConfig",
-    "ProjectConfig", "StateConfig", "StudioConfig", "TerraformConfig", "WorkloadConfig",
-    "bucket_name_problem", "carve_subnets", "config_path", "load_config", "parse_config",
+    "ACCOUNT_ID_RE",
+    "PROFILE_PATTERN",
+    "TRAFFIC_TYPES",
+    "CONFIG_DIR",
+    "DEFAULT_ENV",
+    "DEFAULT_INTERFACE_ENDPOINTS",
+    "DEFAULT_REGION",
+    "EMULATOR_CREDENTIAL",
+    "EMULATOR_PLAN_ONLY_VARIABLE",
+    "ENDPOINT_SERVICES",
+    "IAM_MODES",
+    "INSTANCE_TYPES_DEFAULT",
+    "LOCK_MODES",
+    "LOG_RETENTION_DAYS",
+    "MLFLOW_SIZES",
+    "PROJECT_ROOT",
+    "ConfigError",
+    "ConfigFile",
+    "EmulatorConfig",
+    "NetworkConfig",
+    "ProjectConfig",
+    "StateConfig",
+    "StudioConfig",
+    "TerraformConfig",
+    "WorkloadConfig",
+    "bucket_name_problem",
+    "carve_subnets",
+    "config_path",
+    "load_config",
+    "parse_config",
 ]
 
 
@@ -83,9 +108,7 @@ class ConfigError(ValueError):
         self.problems = list(problems)
         lines = "\n".join(f"  - {p}" for p in self.problems)
         noun = "problem" if len(self.problems) == 1 else "problems"
-        super().__init__(
-            f"{source}: {len(self.problems)} configuration {noun}; nothing was synthesized:\n{lines}"
-        )
+        super().__init__(f"{source}: {len(self.problems)} configuration {noun}; nothing was synthesized:\n{lines}")
 
 
 # --------------------------------------------------------------------------- loading
@@ -152,20 +175,29 @@ def parse_config(
             document["terraform"]["provider_mirror"] = mirror
         else:
             document["terraform"].pop("provider_mirror", None)
-    derived = _fill_derived(document, {
-        "file_stem": default_environment,
-        "name_prefix": project.get("name_prefix", ""),
-        "environment": project.get("environment", default_environment),
-        "account_id": project.get("account_id") or None,
-        "region": region,
-    })
+    derived = _fill_derived(
+        document,
+        {
+            "file_stem": default_environment,
+            "name_prefix": project.get("name_prefix", ""),
+            "environment": project.get("environment", default_environment),
+            "account_id": project.get("account_id") or None,
+            "region": region,
+        },
+    )
     if isinstance(state.get("bucket"), str):
         # "{region}" in the name: one file can deploy to several regions (S3 names are global).
         state["bucket"] = state["bucket"].replace("{region}", region)
     try:
-        config = StudioConfig.model_validate({**document, "region": region, "region_source": region_source,
-                                              "source": source,
-                                              "defaulted": frozenset(f"{s}.{k}" for s, k in derived)})
+        config = StudioConfig.model_validate(
+            {
+                **document,
+                "region": region,
+                "region_source": region_source,
+                "source": source,
+                "defaulted": frozenset(f"{s}.{k}" for s, k in derived),
+            }
+        )
         problems += _emulator_state_problems(config) + _regional_problems(config)
     except ValidationError as exc:
         errors = exc.errors()
@@ -199,11 +231,15 @@ def _emulator_state_problems(config: StudioConfig) -> list[str]:
     path = config.state.bootstrap_state_path
     emulated = PurePosixPath(path).parts[:2] == EMULATOR_STATE_DIR.parts
     if config.emulator.enabled and not emulated:
-        return [f"state.bootstrap_state_path: {path!r} must be under {EMULATOR_STATE_DIR}/ in emulator mode "
-                "(apart from every real environment's state)"]
+        return [
+            f"state.bootstrap_state_path: {path!r} must be under {EMULATOR_STATE_DIR}/ in emulator mode "
+            "(apart from every real environment's state)"
+        ]
     if not config.emulator.enabled and emulated:
-        return [f"state.bootstrap_state_path: {path!r} is under {EMULATOR_STATE_DIR}/, which is the emulator's; "
-                "a real environment keeps its bootstrap state elsewhere"]
+        return [
+            f"state.bootstrap_state_path: {path!r} is under {EMULATOR_STATE_DIR}/, which is the emulator's; "
+            "a real environment keeps its bootstrap state elsewhere"
+        ]
     return []
 
 
@@ -211,15 +247,21 @@ def _regional_problems(config: StudioConfig) -> list[str]:
     """What the region must offer for these settings: each interface endpoint's service
     (botocore's endpoint data), the zones pinned by ID must be the region's, and the Studio
     image must have an ARN there that SageMaker accepts."""
-    found = [f"network.interface_endpoints: {p}" for p in
-             aws_constraints.region_problems(config.region, config.network.interface_endpoints)
-             if "does not offer" in p]
+    found = [
+        f"network.interface_endpoints: {p}"
+        for p in aws_constraints.region_problems(config.region, config.network.interface_endpoints)
+        if "does not offer" in p
+    ]
     prefix = zone_id_prefix(config.region)
-    found += [f"network.availability_zone_ids: {az!r} is not a zone of {config.region} (its zone IDs start "
-              f"with {prefix}-)" for az in config.network.availability_zone_ids
-              if prefix and not az.startswith(prefix + "-az")]
-    found += [f"workload.studio_image_arn: {p}"
-              for p in studio_image_region_problems(config.region, config.workload.studio_image_arn)]
+    found += [
+        f"network.availability_zone_ids: {az!r} is not a zone of {config.region} (its zone IDs start with {prefix}-)"
+        for az in config.network.availability_zone_ids
+        if prefix and not az.startswith(prefix + "-az")
+    ]
+    found += [
+        f"workload.studio_image_arn: {p}"
+        for p in studio_image_region_problems(config.region, config.workload.studio_image_arn)
+    ]
     return found
 
 
@@ -315,7 +357,8 @@ REMOVED = {
         "AZ letters are gone: the letter b names a different zone in every account, and new accounts in "
         "ap-northeast-1 or ca-central-1 have none; unset, the stacks use the zones the account has available "
         "(read at plan time); to pin zones, give their IDs in network.availability_zone_ids (e.g. "
-        "[\"use1-az4\", \"use1-az6\"]; `aws ec2 describe-availability-zones` lists each zone's ZoneId)"),
+        '["use1-az4", "use1-az6"]; `aws ec2 describe-availability-zones` lists each zone\'s ZoneId)'
+    ),
 }
 
 

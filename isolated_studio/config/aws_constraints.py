@@ -95,8 +95,10 @@ ENDPOINT_DATA_SERVICE: dict[str, str | None] = {
     "s3": "s3",
 }
 # What every deployment needs whatever its endpoints: the domain, MLflow and pip's CodeArtifact.
-REQUIRED_SERVICES: dict[str, str] = {"api.sagemaker": "SageMaker (Studio and MLflow)",
-                                     "codeartifact": "CodeArtifact (pip inside the VPC)"}
+REQUIRED_SERVICES: dict[str, str] = {
+    "api.sagemaker": "SageMaker (Studio and MLflow)",
+    "codeartifact": "CodeArtifact (pip inside the VPC)",
+}
 
 # S3 allows at most 10 tags on an object (PutObject's x-amz-tagging; "Categorizing your storage
 # using tags" in the S3 user guide), and the provider's default_tags reach every aws_s3_object.
@@ -208,8 +210,15 @@ def fullmatch(pattern: str, value: str) -> bool:
 
 def _service_name(ref: str) -> str:
     service = ref.split(".", 1)[0]
-    return {"sagemaker": "SageMaker", "codeartifact": "CodeArtifact", "dynamodb": "DynamoDB", "ec2": "EC2",
-            "iam": "IAM", "kms": "KMS", "logs": "CloudWatch Logs"}.get(service, service)
+    return {
+        "sagemaker": "SageMaker",
+        "codeartifact": "CodeArtifact",
+        "dynamodb": "DynamoDB",
+        "ec2": "EC2",
+        "iam": "IAM",
+        "kms": "KMS",
+        "logs": "CloudWatch Logs",
+    }.get(service, service)
 
 
 def value_problems(value: Any, ref: str) -> list[str]:
@@ -258,10 +267,14 @@ def tag_problems(key: str, value: str) -> list[str]:
             if "pattern" in rule and not fullmatch(rule["pattern"], text):
                 bad = sorted({c for c in text if not fullmatch(rule["pattern"], c)})
                 shown = f" ({' '.join(repr(c) for c in bad)})" if bad else ""
-                found.setdefault(f"{part} {text!r} has characters tags may not hold{shown}: letters, digits, "
-                                 "spaces and _ . : / = + - @ only", []).append(name)
-    return [f"{message} ({', '.join(services)} refuse it)" if services else message
-            for message, services in found.items()]
+                found.setdefault(
+                    f"{part} {text!r} has characters tags may not hold{shown}: letters, digits, "
+                    "spaces and _ . : / = + - @ only",
+                    [],
+                ).append(name)
+    return [
+        f"{message} ({', '.join(services)} refuse it)" if services else message for message, services in found.items()
+    ]
 
 
 # --------------------------------------------------------------------------- regions
@@ -280,8 +293,14 @@ def regions(partition: str = "aws") -> tuple[str, ...]:
 
 def supported_regions() -> tuple[str, ...]:
     """The regions the stacks can be deployed to: those offering every service they need."""
-    return tuple(sorted(region for partition in constraints()["partitions"].values() for region in partition["regions"]
-                        if all(region in partition["services"].get(service, []) for service in REQUIRED_SERVICES)))
+    return tuple(
+        sorted(
+            region
+            for partition in constraints()["partitions"].values()
+            for region in partition["regions"]
+            if all(region in partition["services"].get(service, []) for service in REQUIRED_SERVICES)
+        )
+    )
 
 
 def region_problems(region: str, endpoints: Sequence[str]) -> list[str]:
@@ -298,23 +317,39 @@ def region_problems(region: str, endpoints: Sequence[str]) -> list[str]:
     # The way out: a region of the same partition that has every service the stacks need; the
     # endpoint data is botocore's, so a service AWS launched since needs the newer botocore.
     elsewhere = [r for r in supported_regions() if partition_of(r) == name]
-    way_out = (f"; way out: deploy to a region of {name} that has every service the stacks need ({', '.join(elsewhere)})"
-               if elsewhere else f"; no region of {name} has every service the stacks need")
-    way_out += (f"; if AWS has launched it in {region} since, upgrade botocore in Pipfile.lock and run "
-                "`python -m isolated_studio.config.aws_constraints`")
-    found = [f"{region} has no {what} (botocore {version} endpoint data); the stacks need it{way_out}"
-             for service, what in lacking]
-    missing = [e for e in endpoints if ENDPOINT_DATA_SERVICE.get(e) and region not in offered.get(ENDPOINT_DATA_SERVICE[e], [])
-               and ENDPOINT_DATA_SERVICE[e] not in REQUIRED_SERVICES]
+    way_out = (
+        f"; way out: deploy to a region of {name} that has every service the stacks need ({', '.join(elsewhere)})"
+        if elsewhere
+        else f"; no region of {name} has every service the stacks need"
+    )
+    way_out += (
+        f"; if AWS has launched it in {region} since, upgrade botocore in Pipfile.lock and run "
+        "`python -m isolated_studio.config.aws_constraints`"
+    )
+    found = [
+        f"{region} has no {what} (botocore {version} endpoint data); the stacks need it{way_out}"
+        for service, what in lacking
+    ]
+    missing = [
+        e
+        for e in endpoints
+        if ENDPOINT_DATA_SERVICE.get(e)
+        and region not in offered.get(ENDPOINT_DATA_SERVICE[e], [])
+        and ENDPOINT_DATA_SERVICE[e] not in REQUIRED_SERVICES
+    ]
     if missing:
-        found.append(f"{region} does not offer {', '.join(missing)} (botocore {version} endpoint data): "
-                     "remove them from network.interface_endpoints or choose another region")
+        found.append(
+            f"{region} does not offer {', '.join(missing)} (botocore {version} endpoint data): "
+            "remove them from network.interface_endpoints or choose another region"
+        )
     return found
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m isolated_studio.config.aws_constraints",
-                                     description=f"write {DATA_PATH.name} from the installed botocore")
+    parser = argparse.ArgumentParser(
+        prog="python -m isolated_studio.config.aws_constraints",
+        description=f"write {DATA_PATH.name} from the installed botocore",
+    )
     parser.add_argument("--check", action="store_true", help="exit 1 if the file differs instead of writing it")
     args = parser.parse_args(argv)
     text = render(generate())

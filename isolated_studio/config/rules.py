@@ -69,8 +69,7 @@ REQUIRED_ENDPOINTS = ("sagemaker.api", "sagemaker.runtime", "sts")
 
 # CloudWatch Logs accepts only these retention values.
 LOG_RETENTION_DAYS = frozenset(
-    {1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192,
-     2557, 2922, 3288, 3653}
+    {1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653}
 )
 LockMode = Literal["dynamodb", "lockfile", "both"]
 IamMode = Literal["managed", "least-privilege"]
@@ -133,8 +132,10 @@ def name_prefix_problems(value: str) -> Problems:
     if not value:
         return ["must not be empty (it names every resource)"]
     if not (3 <= len(value) <= 24 and _matches(PREFIX_PATTERN, value)):
-        return [f"{value!r} must be 3-24 characters of lowercase letters, digits and single hyphens, starting "
-                "with a letter (it becomes part of bucket, role and domain names)"]
+        return [
+            f"{value!r} must be 3-24 characters of lowercase letters, digits and single hyphens, starting "
+            "with a letter (it becomes part of bucket, role and domain names)"
+        ]
     return []
 
 
@@ -146,7 +147,9 @@ def account_id_problems(value: str | None) -> Problems:
 
 def region_problems(value: str) -> Problems:
     if not _matches(REGION_PATTERN, value):
-        return [f"{value!r} (from project.region, AWS_REGION or AWS_DEFAULT_REGION) is not an AWS region name like us-west-2"]
+        return [
+            f"{value!r} (from project.region, AWS_REGION or AWS_DEFAULT_REGION) is not an AWS region name like us-west-2"
+        ]
     return aws_constraints.region_problems(value, ())
 
 
@@ -179,15 +182,18 @@ DEFAULT_TAG_KEYS = ("Environment", "StudioPrefix")
 def tags_problems(tags: Mapping[str, str]) -> Problems:
     """Each tag as every service the stacks tag accepts it (botocore's tag shapes), and no more
     than an S3 object takes with the provider's default tags: every lab upload carries them all."""
-    problems: Problems = [(f"tags.{key}", problem) for key, value in tags.items()
-                          for problem in aws_constraints.tag_problems(key, value)]
+    problems: Problems = [
+        (f"tags.{key}", problem) for key, value in tags.items() for problem in aws_constraints.tag_problems(key, value)
+    ]
     total = len(set(tags) | set(DEFAULT_TAG_KEYS))
     limit = aws_constraints.S3_OBJECT_MAX_TAGS
     if total > limit:
         own = limit - len(set(DEFAULT_TAG_KEYS) - set(tags))
-        problems.append(f"{len(tags)} tags and the provider's default tags {' and '.join(DEFAULT_TAG_KEYS)} make "
-                        f"{total} on every resource; S3 takes at most {limit} on an object, so every lab upload "
-                        f"would fail: keep at most {own} of your own")
+        problems.append(
+            f"{len(tags)} tags and the provider's default tags {' and '.join(DEFAULT_TAG_KEYS)} make "
+            f"{total} on every resource; S3 takes at most {limit} on an object, so every lab upload "
+            f"would fail: keep at most {own} of your own"
+        )
     return problems
 
 
@@ -228,8 +234,17 @@ def az_count_problems(value: int) -> Problems:
 #: region's short code, "-az" and a number, e.g. use1-az4, apne1-az1, cac1-az2 (EC2 user guide,
 #: "AZ IDs"). Local and Wavelength Zone IDs (use1-bos1-az1) are not for a domain's subnets.
 AZ_ID_PATTERN = r"^[a-z]{2,}[0-9]-az[0-9]+$"
-_DIRECTIONS = {"northeast": "ne", "northwest": "nw", "southeast": "se", "southwest": "sw", "north": "n",
-               "south": "s", "east": "e", "west": "w", "central": "c"}
+_DIRECTIONS = {
+    "northeast": "ne",
+    "northwest": "nw",
+    "southeast": "se",
+    "southwest": "sw",
+    "north": "n",
+    "south": "s",
+    "east": "e",
+    "west": "w",
+    "central": "c",
+}
 
 
 def zone_id_prefix(region: str) -> str | None:
@@ -247,9 +262,12 @@ def availability_zone_ids_problems(value: Sequence[str], data: Mapping[str, Any]
     problems: Problems = []
     if "az_count" in data and len(value) != data["az_count"]:
         problems.append(f"{len(value)} given but az_count is {data['az_count']}")
-    problems += [f"{az!r} is not an availability zone ID such as 'use1-az4' (AZ names and letters differ "
-                 "between accounts; IDs do not: `aws ec2 describe-availability-zones` lists both)"
-                 for az in value if not _matches(AZ_ID_PATTERN, az)]
+    problems += [
+        f"{az!r} is not an availability zone ID such as 'use1-az4' (AZ names and letters differ "
+        "between accounts; IDs do not: `aws ec2 describe-availability-zones` lists both)"
+        for az in value
+        if not _matches(AZ_ID_PATTERN, az)
+    ]
     if len(set(value)) != len(value):
         problems.append("contains duplicates")
     return problems
@@ -275,7 +293,7 @@ def subnet_cidrs_problems(value: Sequence[str], data: Mapping[str, Any]) -> Prob
             problems.append(f"{cidr} is not inside the VPC {data['vpc_cidr']}")
         parsed.append(sub)
     for i, a in enumerate(parsed):
-        for b in parsed[i + 1:]:
+        for b in parsed[i + 1 :]:
             if a.version == b.version and a.overlaps(b):
                 problems.append(f"{a} and {b} overlap")
     return problems
@@ -301,8 +319,9 @@ def interface_endpoints_problems(value: Sequence[str]) -> Problems:
         problems.append(f"unknown service(s) {unknown}; known: {sorted(ENDPOINT_SERVICES)}")
     if len(set(value)) != len(value):
         problems.append("contains duplicates")
-    problems += [f"{needed!r} is required for Studio in VpcOnly mode" for needed in REQUIRED_ENDPOINTS
-                 if needed not in value]
+    problems += [
+        f"{needed!r} is required for Studio in VpcOnly mode" for needed in REQUIRED_ENDPOINTS if needed not in value
+    ]
     return problems
 
 
@@ -327,11 +346,15 @@ def dns_domain_problems(value: Sequence[str]) -> Problems:
         if domain != domain.lower():
             problems.append(f"{domain!r} must be lower case (DNS Firewall compares names as written)")
         elif name == "*" or re.fullmatch(_DNS_LABEL, bare) or bare in _PUBLIC_SUFFIXES:
-            problems.append(f"{domain!r} is a whole top-level or public domain: it would let DNS queries carry data to "
-                            "any name server under it; name your own domain")
+            problems.append(
+                f"{domain!r} is a whole top-level or public domain: it would let DNS queries carry data to "
+                "any name server under it; name your own domain"
+            )
         elif len(name) > 255 or not re.match(DNS_DOMAIN_PATTERN, name):
-            problems.append(f"{domain!r} is not a domain name like 'pypi.example.com' or '*.corp.example.com' "
-                            "(letters, digits, '-' and '_' in dot-separated labels; '*.' only in front)")
+            problems.append(
+                f"{domain!r} is not a domain name like 'pypi.example.com' or '*.corp.example.com' "
+                "(letters, digits, '-' and '_' in dot-separated labels; '*.' only in front)"
+            )
     dupes = sorted({d for d in value if value.count(d) > 1})
     if dupes:
         problems.append(f"duplicate domain(s) {dupes}")
@@ -353,7 +376,9 @@ def bucket_name_problem(name: str) -> str | None:
         return "must not contain adjacent dots or a dot next to a hyphen"
     if _IPV4_RE.match(name):
         return "must not look like an IP address"
-    if name.startswith(("xn--", "sthree-", "amzn-s3-demo-")) or name.endswith(("-s3alias", "--ol-s3", "--x-s3", ".mrap")):
+    if name.startswith(("xn--", "sthree-", "amzn-s3-demo-")) or name.endswith(
+        ("-s3alias", "--ol-s3", "--x-s3", ".mrap")
+    ):
         return "uses a prefix or suffix that S3 reserves"
     return None
 
@@ -389,7 +414,8 @@ def user_profiles_problems(value: Sequence[str]) -> Problems:
         return ["at least one user profile is needed"]
     problems: Problems = [
         f"{name!r} must be 1-63 letters, digits and hyphens, starting with a letter or digit"
-        for name in value if not _matches(PROFILE_PATTERN, name)
+        for name in value
+        if not _matches(PROFILE_PATTERN, name)
     ]
     dupes = sorted({n for n in value if value.count(n) > 1})
     if dupes:
@@ -434,14 +460,18 @@ def mlflow_version_problems(value: str) -> Problems:
     of the same minor release, or its calls may fail against the server."""
     if re.match(r"^\d+\.\d+\.\d+$", value):
         minor = value.rsplit(".", 1)[0]
-        return [f"{value!r} is a patch version; SageMaker accepts major.minor only "
-                f"(it answers 'The provided MLflow version is not supported'): use {minor!r}"]
+        return [
+            f"{value!r} is a patch version; SageMaker accepts major.minor only "
+            f"(it answers 'The provided MLflow version is not supported'): use {minor!r}"
+        ]
     if not _matches(MLFLOW_VERSION_PATTERN, value):
         return [f"{value!r} must look like 2.16 (major.minor)"]
     pin = lab_mlflow_pin()
     if pin and not pin.startswith(value + "."):
-        return [f"{value!r} does not match the lab's client mlflow=={pin} (notebooks/requirements.txt): "
-                f"use {pin.rsplit('.', 1)[0]!r}, or change the lab's mlflow and sagemaker-mlflow pins with it"]
+        return [
+            f"{value!r} does not match the lab's client mlflow=={pin} (notebooks/requirements.txt): "
+            f"use {pin.rsplit('.', 1)[0]!r}, or change the lab's mlflow and sagemaker-mlflow pins with it"
+        ]
     return []
 
 
@@ -480,17 +510,21 @@ def studio_image_version_problems(value: str) -> Problems:
     package list. SageMaker's ImageVersionAlias also takes a major or major.minor alias ("4",
     "4.4"), which names no single release: the image could change under the lab without a deploy."""
     if not _matches(IMAGE_VERSION_PATTERN, value):
-        return [f"{value!r} is not one SageMaker Distribution release: give major.minor.patch, such as "
-                f"{STUDIO_IMAGE_VERSION_DEFAULT!r} (a major or major.minor alias names no single release, and the "
-                "lab's pins are checked against one release's packages)"]
+        return [
+            f"{value!r} is not one SageMaker Distribution release: give major.minor.patch, such as "
+            f"{STUDIO_IMAGE_VERSION_DEFAULT!r} (a major or major.minor alias names no single release, and the "
+            "lab's pins are checked against one release's packages)"
+        ]
     return []
 
 
 def studio_image_arn_problems(value: str | None) -> Problems:
     image = studio_images()["image"]
     if value is not None and not value.endswith(f":image/{image}"):
-        return [f"{value!r} is not the {image} image's ARN (arn:<partition>:sagemaker:<region>:<account>:image/{image}): "
-                "the lab's kernel and pins are built for the SageMaker Distribution CPU image"]
+        return [
+            f"{value!r} is not the {image} image's ARN (arn:<partition>:sagemaker:<region>:<account>:image/{image}): "
+            "the lab's kernel and pins are built for the SageMaker Distribution CPU image"
+        ]
     return []
 
 
@@ -500,23 +534,31 @@ def studio_image_region_problems(region: str, override: str | None) -> Problems:
     if override is not None:
         named = override.split(":")[3] if override.count(":") >= 5 else ""
         if named != region:
-            return [f"{override!r} is an image in {named or 'no region'}, not in {region}: a JupyterLab app "
-                    "runs an image of its own region"]
+            return [
+                f"{override!r} is an image in {named or 'no region'}, not in {region}: a JupyterLab app "
+                "runs an image of its own region"
+            ]
         return []
     arn = documented_studio_image_arn(region)
-    shows = (f"any JupyterLab app in {region} shows (`aws sagemaker describe-app --domain-id <domain> --space-name "
-             "<space> --app-type JupyterLab --app-name default --query ResourceSpec.SageMakerImageArn`)")
+    shows = (
+        f"any JupyterLab app in {region} shows (`aws sagemaker describe-app --domain-id <domain> --space-name "
+        "<space> --app-type JupyterLab --app-name default --query ResourceSpec.SageMakerImageArn`)"
+    )
     if arn is None:
-        return [f"must be set in {region}: AWS's table of SageMaker Distribution images ({studio_images_source()}) "
-                f"has no row for {region}; set it to the image's ARN there, which {shows}, or deploy to a region "
-                "the table lists"]
+        return [
+            f"must be set in {region}: AWS's table of SageMaker Distribution images ({studio_images_source()}) "
+            f"has no row for {region}; set it to the image's ARN there, which {shows}, or deploy to a region "
+            "the table lists"
+        ]
     refused = aws_constraints.value_problems(arn, "sagemaker.ImageArn")
     if refused:
         account = studio_images()["accounts"][region]
-        return [f"must be set in {region}: AWS's table of SageMaker Distribution images ({studio_images_source()}) "
-                f"prints the account there as {account!r} ({len(account)} digits, an account ID has 12), and SageMaker "
-                f"would refuse the ARN it makes: {'; '.join(refused)}; set it to the image's ARN there, which {shows}, "
-                "as will the page once it prints 12 digits; or deploy to another region"]
+        return [
+            f"must be set in {region}: AWS's table of SageMaker Distribution images ({studio_images_source()}) "
+            f"prints the account there as {account!r} ({len(account)} digits, an account ID has 12), and SageMaker "
+            f"would refuse the ARN it makes: {'; '.join(refused)}; set it to the image's ARN there, which {shows}, "
+            "as will the page once it prints 12 digits; or deploy to another region"
+        ]
     return []
 
 
@@ -540,8 +582,10 @@ def key_prefix_in_bucket_problems(value: str) -> Problems:
     if not _S3_PREFIX_RE.match(value) or value.startswith("/") or value.endswith("/"):
         return [f"{value!r} must be an S3 key prefix without leading or trailing '/'"]
     if value == RESERVED_PREFIX or value.startswith(RESERVED_PREFIX + "/"):
-        return [f"{value!r} is the deploy's own prefix in the notebooks bucket (the JupyterLab start script): "
-                "choose another"]
+        return [
+            f"{value!r} is the deploy's own prefix in the notebooks bucket (the JupyterLab start script): "
+            "choose another"
+        ]
     return []
 
 

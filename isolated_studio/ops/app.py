@@ -20,13 +20,19 @@ def synthesize(outdir: Path, env: Mapping[str, str], timeout_s: float = 900) -> 
     env.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
     try:
         proc = subprocess.run(
-            [sys.executable, str(PROJECT_ROOT / "main.py")], cwd=PROJECT_ROOT, env=env,
-            capture_output=True, text=True, timeout=timeout_s,
+            [sys.executable, str(PROJECT_ROOT / "main.py")],
+            cwd=PROJECT_ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=timeout_s,
         )
     except subprocess.TimeoutExpired:
         raise WorkflowError(f"synthesis did not finish within {timeout_s:.0f} s") from None
     if proc.returncode != 0:
-        raise WorkflowError(f"synthesis failed (python main.py, exit {proc.returncode}):\n{tail(proc.stderr + proc.stdout)}")
+        raise WorkflowError(
+            f"synthesis failed (python main.py, exit {proc.returncode}):\n{tail(proc.stderr + proc.stdout)}"
+        )
     return proc.stdout.strip()
 
 
@@ -41,14 +47,16 @@ def outdir_mismatches(config: StudioConfig, dirs: Mapping[str, Path]) -> list[st
         backend = json.loads((path / "cdk.tf.json").read_text()).get("terraform", {}).get("backend", {})
         if "local" in backend:
             if not Path(backend["local"].get("path", "")).as_posix().endswith(config.bootstrap_state_file):
-                problems.append(f"{stack}: local state {backend['local'].get('path')!r}, "
-                                f"expected {config.bootstrap_state_file!r}")
+                problems.append(
+                    f"{stack}: local state {backend['local'].get('path')!r}, expected {config.bootstrap_state_file!r}"
+                )
             continue
         s3 = backend.get("s3", {})
         expected = (config.state.bucket, config.state_key(stack))
         if (s3.get("bucket"), s3.get("key")) != expected:
-            problems.append(f"{stack}: state in s3://{s3.get('bucket')}/{s3.get('key')}, "
-                            f"expected s3://{expected[0]}/{expected[1]}")
+            problems.append(
+                f"{stack}: state in s3://{s3.get('bucket')}/{s3.get('key')}, expected s3://{expected[0]}/{expected[1]}"
+            )
         endpoint = (s3.get("endpoints") or {}).get("s3", "")
         wanted = config.emulator.endpoint.rstrip("/") if config.emulator.enabled else ""
         if endpoint.rstrip("/") != wanted:

@@ -66,6 +66,7 @@ class AuditedRun(Protocol):
     @property
     def say(self) -> Callable[[str], None]: ...
 
+
 EXIT_CLEAN, EXIT_ERROR, EXIT_BREACH = 0, 1, 2
 
 Client = Callable[[str], Any]  # service name -> boto3 client
@@ -114,18 +115,28 @@ def find_vpcs(ec2: Any, tags: Mapping[str, str]) -> list[str]:
 
 
 def _route(table: str, route: Mapping[str, Any]) -> Route | None:
-    destination = (route.get("DestinationCidrBlock") or route.get("DestinationIpv6CidrBlock")
-                   or route.get("DestinationPrefixListId") or "?")
+    destination = (
+        route.get("DestinationCidrBlock")
+        or route.get("DestinationIpv6CidrBlock")
+        or route.get("DestinationPrefixListId")
+        or "?"
+    )
     gateway = route.get("GatewayId") or ""
     if gateway == "local":
         return None
     if gateway.startswith("vpce-"):
         return Route(table, destination, "endpoint", gateway)
-    for key, kind in (("NatGatewayId", "NAT gateway"), ("EgressOnlyInternetGatewayId", "egress-only gateway"),
-                      ("TransitGatewayId", "transit gateway"), ("VpcPeeringConnectionId", "peering connection"),
-                      ("NetworkInterfaceId", "network interface"), ("InstanceId", "instance"),
-                      ("LocalGatewayId", "local gateway"), ("CarrierGatewayId", "carrier gateway"),
-                      ("CoreNetworkArn", "core network")):
+    for key, kind in (
+        ("NatGatewayId", "NAT gateway"),
+        ("EgressOnlyInternetGatewayId", "egress-only gateway"),
+        ("TransitGatewayId", "transit gateway"),
+        ("VpcPeeringConnectionId", "peering connection"),
+        ("NetworkInterfaceId", "network interface"),
+        ("InstanceId", "instance"),
+        ("LocalGatewayId", "local gateway"),
+        ("CarrierGatewayId", "carrier gateway"),
+        ("CoreNetworkArn", "core network"),
+    ):
         if route.get(key):
             return Route(table, destination, kind, route[key])
     if gateway:
@@ -136,11 +147,17 @@ def _route(table: str, route: Mapping[str, Any]) -> Route | None:
 def _rule(rule: Mapping[str, Any]) -> SgRule:
     protocol = str(rule.get("IpProtocol"))
     all_ports = protocol == "-1"
-    return SgRule(rule["GroupId"], "egress" if rule.get("IsEgress") else "ingress", protocol,
-                  None if all_ports else rule.get("FromPort"), None if all_ports else rule.get("ToPort"),
-                  cidr=rule.get("CidrIpv4") or rule.get("CidrIpv6"), prefix_list=rule.get("PrefixListId"),
-                  referenced_group=(rule.get("ReferencedGroupInfo") or {}).get("GroupId"),
-                  id=rule.get("SecurityGroupRuleId", ""))
+    return SgRule(
+        rule["GroupId"],
+        "egress" if rule.get("IsEgress") else "ingress",
+        protocol,
+        None if all_ports else rule.get("FromPort"),
+        None if all_ports else rule.get("ToPort"),
+        cidr=rule.get("CidrIpv4") or rule.get("CidrIpv6"),
+        prefix_list=rule.get("PrefixListId"),
+        referenced_group=(rule.get("ReferencedGroupInfo") or {}).get("GroupId"),
+        id=rule.get("SecurityGroupRuleId", ""),
+    )
 
 
 def _document(text: Any) -> Mapping[str, Any] | None:
@@ -155,27 +172,54 @@ def _document(text: Any) -> Mapping[str, Any] | None:
 def read_network(ec2: Any, vpc: str) -> Environment:
     """The VPC's gateways, routes, attachments, security groups and endpoints, as AWS answers."""
     described = ec2.describe_vpcs(VpcIds=[vpc])["Vpcs"][0]
-    cidrs = tuple(a["CidrBlock"] for a in described.get("CidrBlockAssociationSet", [])
-                  if a.get("CidrBlockState", {}).get("State") in ("associated", "associating", None)) or (
-                      described["CidrBlock"],)
-    cidrs += tuple(a["Ipv6CidrBlock"] for a in described.get("Ipv6CidrBlockAssociationSet", [])
-                   if a.get("Ipv6CidrBlockState", {}).get("State") in ("associated", "associating", None))
-    subnets = tuple(Subnet(s["SubnetId"], s.get("CidrBlock"), bool(s.get("MapPublicIpOnLaunch")))
-                    for s in _pages(ec2, "describe_subnets", "Subnets", Filters=_in_vpc(vpc)))
+    cidrs = tuple(
+        a["CidrBlock"]
+        for a in described.get("CidrBlockAssociationSet", [])
+        if a.get("CidrBlockState", {}).get("State") in ("associated", "associating", None)
+    ) or (described["CidrBlock"],)
+    cidrs += tuple(
+        a["Ipv6CidrBlock"]
+        for a in described.get("Ipv6CidrBlockAssociationSet", [])
+        if a.get("Ipv6CidrBlockState", {}).get("State") in ("associated", "associating", None)
+    )
+    subnets = tuple(
+        Subnet(s["SubnetId"], s.get("CidrBlock"), bool(s.get("MapPublicIpOnLaunch")))
+        for s in _pages(ec2, "describe_subnets", "Subnets", Filters=_in_vpc(vpc))
+    )
     gateways: list[Gateway] = []
-    gateways += [Gateway("internet gateway", g["InternetGatewayId"]) for g in _pages(
-        ec2, "describe_internet_gateways", "InternetGateways", Filters=[{"Name": "attachment.vpc-id", "Values": [vpc]}])]
-    gateways += [Gateway("egress-only internet gateway", g["EgressOnlyInternetGatewayId"]) for g in _pages(
-        ec2, "describe_egress_only_internet_gateways", "EgressOnlyInternetGateways")
-        if any(a.get("VpcId") == vpc and a.get("State") != "detached" for a in g.get("Attachments", []))]
-    gateways += [Gateway("NAT gateway", g["NatGatewayId"]) for g in _pages(
-        ec2, "describe_nat_gateways", "NatGateways", Filters=_in_vpc(vpc)) if g.get("State") not in _GONE]
-    gateways += [Gateway("VPN gateway", g["VpnGatewayId"]) for g in ec2.describe_vpn_gateways(
-        Filters=[{"Name": "attachment.vpc-id", "Values": [vpc]}]).get("VpnGateways", [])
-        if any(a.get("VpcId") == vpc and a.get("State") in ("attaching", "attached") for a in g.get("VpcAttachments", []))]
-    gateways += [Gateway("public IP", f"{eni['NetworkInterfaceId']} ({eni['Association']['PublicIp']})") for eni in _pages(
-        ec2, "describe_network_interfaces", "NetworkInterfaces", Filters=_in_vpc(vpc))
-        if (eni.get("Association") or {}).get("PublicIp")]
+    gateways += [
+        Gateway("internet gateway", g["InternetGatewayId"])
+        for g in _pages(
+            ec2,
+            "describe_internet_gateways",
+            "InternetGateways",
+            Filters=[{"Name": "attachment.vpc-id", "Values": [vpc]}],
+        )
+    ]
+    gateways += [
+        Gateway("egress-only internet gateway", g["EgressOnlyInternetGatewayId"])
+        for g in _pages(ec2, "describe_egress_only_internet_gateways", "EgressOnlyInternetGateways")
+        if any(a.get("VpcId") == vpc and a.get("State") != "detached" for a in g.get("Attachments", []))
+    ]
+    gateways += [
+        Gateway("NAT gateway", g["NatGatewayId"])
+        for g in _pages(ec2, "describe_nat_gateways", "NatGateways", Filters=_in_vpc(vpc))
+        if g.get("State") not in _GONE
+    ]
+    gateways += [
+        Gateway("VPN gateway", g["VpnGatewayId"])
+        for g in ec2.describe_vpn_gateways(Filters=[{"Name": "attachment.vpc-id", "Values": [vpc]}]).get(
+            "VpnGateways", []
+        )
+        if any(
+            a.get("VpcId") == vpc and a.get("State") in ("attaching", "attached") for a in g.get("VpcAttachments", [])
+        )
+    ]
+    gateways += [
+        Gateway("public IP", f"{eni['NetworkInterfaceId']} ({eni['Association']['PublicIp']})")
+        for eni in _pages(ec2, "describe_network_interfaces", "NetworkInterfaces", Filters=_in_vpc(vpc))
+        if (eni.get("Association") or {}).get("PublicIp")
+    ]
     tables, routes = [], []
     for table in _pages(ec2, "describe_route_tables", "RouteTables", Filters=_in_vpc(vpc)):
         tables.append(table["RouteTableId"])
@@ -183,43 +227,102 @@ def read_network(ec2: Any, vpc: str) -> Environment:
     attachments: list[Attachment] = []
     seen: set[str] = set()
     for side, other in (("requester", "AccepterVpcInfo"), ("accepter", "RequesterVpcInfo")):
-        for pcx in _pages(ec2, "describe_vpc_peering_connections", "VpcPeeringConnections",
-                          Filters=[{"Name": f"{side}-vpc-info.vpc-id", "Values": [vpc]}]):
+        for pcx in _pages(
+            ec2,
+            "describe_vpc_peering_connections",
+            "VpcPeeringConnections",
+            Filters=[{"Name": f"{side}-vpc-info.vpc-id", "Values": [vpc]}],
+        ):
             if pcx["VpcPeeringConnectionId"] in seen or (pcx.get("Status") or {}).get("Code") in _GONE:
                 continue
             seen.add(pcx["VpcPeeringConnectionId"])
             peer = pcx.get(other) or {}
-            attachments.append(Attachment("peering connection", pcx["VpcPeeringConnectionId"],
-                                          f"VPC {peer.get('VpcId')} of account {peer.get('OwnerId')}"))
-    attachments += [Attachment("transit gateway attachment", a["TransitGatewayAttachmentId"], a.get("TransitGatewayId", "?"))
-                    for a in _pages(ec2, "describe_transit_gateway_vpc_attachments", "TransitGatewayVpcAttachments",
-                                    Filters=_in_vpc(vpc)) if a.get("State") not in _GONE]
-    groups = {g["GroupId"]: g["GroupName"]
-              for g in _pages(ec2, "describe_security_groups", "SecurityGroups", Filters=_in_vpc(vpc))}
-    rules = tuple(_rule(r) for r in _pages(ec2, "describe_security_group_rules", "SecurityGroupRules",
-                                           Filters=[{"Name": "group-id", "Values": sorted(groups)}])) if groups else ()
-    described_endpoints = [e for e in _pages(ec2, "describe_vpc_endpoints", "VpcEndpoints", Filters=_in_vpc(vpc))
-                           if str(e.get("State", "")).lower() not in _GONE]
+            attachments.append(
+                Attachment(
+                    "peering connection",
+                    pcx["VpcPeeringConnectionId"],
+                    f"VPC {peer.get('VpcId')} of account {peer.get('OwnerId')}",
+                )
+            )
+    attachments += [
+        Attachment("transit gateway attachment", a["TransitGatewayAttachmentId"], a.get("TransitGatewayId", "?"))
+        for a in _pages(
+            ec2, "describe_transit_gateway_vpc_attachments", "TransitGatewayVpcAttachments", Filters=_in_vpc(vpc)
+        )
+        if a.get("State") not in _GONE
+    ]
+    groups = {
+        g["GroupId"]: g["GroupName"]
+        for g in _pages(ec2, "describe_security_groups", "SecurityGroups", Filters=_in_vpc(vpc))
+    }
+    rules = (
+        tuple(
+            _rule(r)
+            for r in _pages(
+                ec2,
+                "describe_security_group_rules",
+                "SecurityGroupRules",
+                Filters=[{"Name": "group-id", "Values": sorted(groups)}],
+            )
+        )
+        if groups
+        else ()
+    )
+    described_endpoints = [
+        e
+        for e in _pages(ec2, "describe_vpc_endpoints", "VpcEndpoints", Filters=_in_vpc(vpc))
+        if str(e.get("State", "")).lower() not in _GONE
+    ]
     gateway_services = sorted({e["ServiceName"] for e in described_endpoints if e.get("VpcEndpointType") == "Gateway"})
-    prefix_lists = {p["PrefixListName"]: p["PrefixListId"] for p in _pages(
-        ec2, "describe_prefix_lists", "PrefixLists",
-        Filters=[{"Name": "prefix-list-name", "Values": gateway_services}])} if gateway_services else {}
+    prefix_lists = (
+        {
+            p["PrefixListName"]: p["PrefixListId"]
+            for p in _pages(
+                ec2,
+                "describe_prefix_lists",
+                "PrefixLists",
+                Filters=[{"Name": "prefix-list-name", "Values": gateway_services}],
+            )
+        }
+        if gateway_services
+        else {}
+    )
     endpoints = tuple(
-        Endpoint(e["VpcEndpointId"], e["ServiceName"], e.get("VpcEndpointType", "Gateway"), e.get("PrivateDnsEnabled"),
-                 _document(e.get("PolicyDocument")),
-                 prefix_lists.get(e["ServiceName"]) if e.get("VpcEndpointType") == "Gateway" else None)
-        for e in described_endpoints)
-    return Environment("deployed", vpc, cidrs, subnets, tuple(gateways), tuple(tables), tuple(routes),
-                       tuple(attachments), groups, rules, endpoints)
+        Endpoint(
+            e["VpcEndpointId"],
+            e["ServiceName"],
+            e.get("VpcEndpointType", "Gateway"),
+            e.get("PrivateDnsEnabled"),
+            _document(e.get("PolicyDocument")),
+            prefix_lists.get(e["ServiceName"]) if e.get("VpcEndpointType") == "Gateway" else None,
+        )
+        for e in described_endpoints
+    )
+    return Environment(
+        "deployed",
+        vpc,
+        cidrs,
+        subnets,
+        tuple(gateways),
+        tuple(tables),
+        tuple(routes),
+        tuple(attachments),
+        groups,
+        rules,
+        endpoints,
+    )
 
 
-def read_dns_firewall(resolver: Any, vpc: str) -> tuple[tuple[DnsFirewallAssociation, ...], tuple[DnsFirewallConfig, ...]]:
+def read_dns_firewall(
+    resolver: Any, vpc: str
+) -> tuple[tuple[DnsFirewallAssociation, ...], tuple[DnsFirewallConfig, ...]]:
     """The rule groups associated with the VPC, each with its rules and their domain lists' names,
     and the VPC's firewall setting (fail open or closed)."""
     found = []
     domains: dict[str, tuple[str, ...]] = {}
-    for association in _pages(resolver, "list_firewall_rule_group_associations", "FirewallRuleGroupAssociations",
-                              VpcId=vpc):
+    for association in _pages(
+        resolver, "list_firewall_rule_group_associations", "FirewallRuleGroupAssociations", VpcId=vpc
+    ):
         group = association["FirewallRuleGroupId"]
         try:
             name = resolver.get_firewall_rule_group(FirewallRuleGroupId=group)["FirewallRuleGroup"].get("Name")
@@ -229,13 +332,29 @@ def read_dns_firewall(resolver: Any, vpc: str) -> tuple[tuple[DnsFirewallAssocia
         for rule in _pages(resolver, "list_firewall_rules", "FirewallRules", FirewallRuleGroupId=group):
             domain_list = rule.get("FirewallDomainListId") or ""
             if domain_list and domain_list not in domains:
-                domains[domain_list] = tuple(_pages(resolver, "list_firewall_domains", "Domains",
-                                                    FirewallDomainListId=domain_list))
-            rules.append(DnsFirewallRule(int(rule.get("Priority") or 0), str(rule.get("Action")),
-                                         domains.get(domain_list, ()), domain_list, rule.get("Qtype") or None))
-        found.append(DnsFirewallAssociation(association.get("Id", group), group, name,
-                                            association.get("Status", "COMPLETE"), vpc=vpc,
-                                            priority=association.get("Priority"), rules=tuple(rules)))
+                domains[domain_list] = tuple(
+                    _pages(resolver, "list_firewall_domains", "Domains", FirewallDomainListId=domain_list)
+                )
+            rules.append(
+                DnsFirewallRule(
+                    int(rule.get("Priority") or 0),
+                    str(rule.get("Action")),
+                    domains.get(domain_list, ()),
+                    domain_list,
+                    rule.get("Qtype") or None,
+                )
+            )
+        found.append(
+            DnsFirewallAssociation(
+                association.get("Id", group),
+                group,
+                name,
+                association.get("Status", "COMPLETE"),
+                vpc=vpc,
+                priority=association.get("Priority"),
+                rules=tuple(rules),
+            )
+        )
     config = resolver.get_firewall_config(ResourceId=vpc)["FirewallConfig"]
     return tuple(found), (DnsFirewallConfig(vpc, vpc, str(config.get("FirewallFailOpen") or "DISABLED")),)
 
@@ -251,11 +370,20 @@ def read_domains(sagemaker: Any, names: Sequence[str], vpc: str) -> tuple[Domain
             continue
         settings = described.get("DefaultUserSettings") or {}
         groups = list(settings.get("SecurityGroups") or [])
-        groups += [g for g in (described.get("DefaultSpaceSettings") or {}).get("SecurityGroups") or [] if g not in groups]
+        groups += [
+            g for g in (described.get("DefaultSpaceSettings") or {}).get("SecurityGroups") or [] if g not in groups
+        ]
         groups += [g for g in (described.get("DomainSettings") or {}).get("SecurityGroupIds") or [] if g not in groups]
-        found.append(Domain(described["DomainId"], described.get("DomainName", summary.get("DomainName", "?")),
-                            described.get("AppNetworkAccessType"), described.get("VpcId"),
-                            tuple(described.get("SubnetIds") or ()), tuple(groups)))
+        found.append(
+            Domain(
+                described["DomainId"],
+                described.get("DomainName", summary.get("DomainName", "?")),
+                described.get("AppNetworkAccessType"),
+                described.get("VpcId"),
+                tuple(described.get("SubnetIds") or ()),
+                tuple(groups),
+            )
+        )
     return tuple(found)
 
 
@@ -305,13 +433,25 @@ def read_roles(iam: Any, names: Sequence[str]) -> tuple[tuple[Role, ...], list[s
                 raise
             missing.append(name)
             continue
-        inline = {policy: _document(iam.get_role_policy(RoleName=name, PolicyName=policy)["PolicyDocument"])
-                  for policy in _pages(iam, "list_role_policies", "PolicyNames", RoleName=name)}
-        attached = tuple(a["PolicyArn"] for a in _pages(iam, "list_attached_role_policies", "AttachedPolicies",
-                                                          RoleName=name))
+        inline = {
+            policy: _document(iam.get_role_policy(RoleName=name, PolicyName=policy)["PolicyDocument"])
+            for policy in _pages(iam, "list_role_policies", "PolicyNames", RoleName=name)
+        }
+        attached = tuple(
+            a["PolicyArn"] for a in _pages(iam, "list_attached_role_policies", "AttachedPolicies", RoleName=name)
+        )
         boundary = (role.get("PermissionsBoundary") or {}).get("PermissionsBoundaryArn")
-        found.append(Role(name, name, role["Arn"], inline, attached, boundary,
-                          _policy_version(iam, boundary) if boundary else None))
+        found.append(
+            Role(
+                name,
+                name,
+                role["Arn"],
+                inline,
+                attached,
+                boundary,
+                _policy_version(iam, boundary) if boundary else None,
+            )
+        )
     return tuple(found), missing
 
 
@@ -331,9 +471,8 @@ class Target:
 
 # What the emulator's environment cannot show, by rule: not checked there, and said so.
 EMULATOR_UNCHECKED: dict[Any, str] = {
-    boundary.lab_buckets_only_through_our_endpoint:
-        "the lab buckets' refusal of the execution role outside our S3 endpoint: moto applies a Deny without its "
-        "condition, so the emulator's stacks leave that statement out (docs/perimeter.md)",
+    boundary.lab_buckets_only_through_our_endpoint: "the lab buckets' refusal of the execution role outside our S3 endpoint: moto applies a Deny without its "
+    "condition, so the emulator's stacks leave that statement out (docs/perimeter.md)",
 }
 
 
@@ -358,8 +497,9 @@ def audit(client: Client, target: Target) -> AuditResult:
     bucket_names = [b.name for b in expected.buckets if "${" not in b.name]
     buckets, missing = read_buckets(client("s3"), bucket_names) if bucket_names else ((), [])
     result.unchecked += [f"bucket {name}: does not exist (not deployed)" for name in missing]
-    result.unchecked += [f"bucket {b.name}: its name is not known before apply" for b in expected.buckets
-                         if "${" in b.name]
+    result.unchecked += [
+        f"bucket {b.name}: its name is not known before apply" for b in expected.buckets if "${" in b.name
+    ]
     role_names = [r.name for r in expected.roles or () if "${" not in r.name]
     roles, missing_roles = read_roles(client("iam"), role_names) if role_names else ((), [])
     result.unchecked += [f"role {name}: does not exist (not deployed)" for name in missing_roles]
@@ -368,26 +508,44 @@ def audit(client: Client, target: Target) -> AuditResult:
         env = read_network(ec2, vpc) if vpc else Environment("deployed")
         dns, configs = None, None
         if vpc and target.emulator:
-            result.unchecked.append("DNS firewall (its association, rules and fail-closed setting): the emulator has "
-                                    "no Route 53 Resolver DNS Firewall")
+            result.unchecked.append(
+                "DNS firewall (its association, rules and fail-closed setting): the emulator has "
+                "no Route 53 Resolver DNS Firewall"
+            )
         elif vpc:
             dns, configs = read_dns_firewall(client("route53resolver"), vpc)
         domains = read_domains(client("sagemaker"), [d.name for d in expected.domains], vpc) if vpc else ()
         seen_domains |= {d.name for d in domains}
-        env = replace(env, dns_firewall=dns, dns_configs=configs, domains=domains, buckets=buckets, roles=roles,
-                      accounts=expected.accounts, partition=expected.partition)
+        env = replace(
+            env,
+            dns_firewall=dns,
+            dns_configs=configs,
+            domains=domains,
+            buckets=buckets,
+            roles=roles,
+            accounts=expected.accounts,
+            partition=expected.partition,
+        )
         result.findings += boundary.check(env, expected, boundary.bind(expected, env), rules)
         if vpc:
-            result.checked.append(f"VPC {vpc} ({', '.join(env.vpc_cidrs)}): {len(env.route_tables)} route tables, "
-                                  f"{len(env.security_groups)} security groups ({len(env.sg_rules)} rules), "
-                                  f"{len(env.endpoints)} endpoints")
+            result.checked.append(
+                f"VPC {vpc} ({', '.join(env.vpc_cidrs)}): {len(env.route_tables)} route tables, "
+                f"{len(env.security_groups)} security groups ({len(env.sg_rules)} rules), "
+                f"{len(env.endpoints)} endpoints"
+            )
         result.checked += [f"domain {d.name} ({d.id}, {d.network_access_type})" for d in domains]
     if vpcs:
-        result.unchecked += [f"domain {d.name}: not found (the workload is not deployed)"
-                             for d in expected.domains if d.name not in seen_domains]
+        result.unchecked += [
+            f"domain {d.name}: not found (the workload is not deployed)"
+            for d in expected.domains
+            if d.name not in seen_domains
+        ]
     result.checked += [f"bucket {b.name}" for b in buckets]
-    result.checked += [f"role {r.name} ({len(r.inline)} inline, {len(r.attached)} managed"
-                       + (", a permissions boundary)" if r.boundary else ")") for r in roles]
+    result.checked += [
+        f"role {r.name} ({len(r.inline)} inline, {len(r.attached)} managed"
+        + (", a permissions boundary)" if r.boundary else ")")
+        for r in roles
+    ]
     return result
 
 
@@ -402,11 +560,16 @@ def target_of(workflow: AuditedRun) -> Target:
         account = aws.aws_client(config, "sts").get_caller_identity()["Account"]
     tags = {"StudioPrefix": config.name_prefix, "Environment": config.environment}
     stacks = _stacks(workflow)
-    expected = boundary.from_stacks(stacks, account=account, partition=partition_of(config.region), region=config.region)
+    expected = boundary.from_stacks(
+        stacks, account=account, partition=partition_of(config.region), region=config.region
+    )
     # The emulator holds the workload only in part (--emulator-scope; the state and network stacks whole):
     # what it never creates is not expected there.
-    out_of_scope = frozenset(emulator_scope.excluded(stacks["workload"])) \
-        if config.emulator.enabled and "workload" in stacks else frozenset()
+    out_of_scope = (
+        frozenset(emulator_scope.excluded(stacks["workload"]))
+        if config.emulator.enabled and "workload" in stacks
+        else frozenset()
+    )
     return Target(tags, expected, emulator=config.emulator.enabled, out_of_scope=out_of_scope)
 
 
@@ -416,14 +579,19 @@ def run_audit(workflow: AuditedRun, *, write: bool = True) -> AuditResult:
     result = audit(lambda service: aws.aws_client(workflow.config, service), target_of(workflow))
     for finding in result.findings:
         workflow.say(f"  BREACH {finding.line()}")
-    workflow.say(f"Audit: {len(result.findings)} breach(es)" + (f", {len(result.unchecked)} not checked"
-                                                               if result.unchecked else ""))
+    workflow.say(
+        f"Audit: {len(result.findings)} breach(es)"
+        + (f", {len(result.unchecked)} not checked" if result.unchecked else "")
+    )
     if write:
         result.report = workflow.plan_dir / "audit.md"
         where = workflow.emulator.where(workflow.config.region)
-        header = [f"# Live isolation audit: environment `{workflow.config.environment}` ({where})", "",
-                  f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, against the stacks synthesized in "
-                  f"`{workflow.outdir}`.", ""]
+        header = [
+            f"# Live isolation audit: environment `{workflow.config.environment}` ({where})",
+            "",
+            f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, against the stacks synthesized in `{workflow.outdir}`.",
+            "",
+        ]
         write_private(result.report, "\n".join(header + render_audit(result, level=2)).rstrip() + "\n")
         workflow.say(f"Audit report: {result.report}")
     return result
@@ -436,13 +604,21 @@ def _cell(text: str) -> str:
 def render_audit(result: AuditResult, *, level: int) -> list[str]:
     heading = "#" * level
     if result.findings:
-        lines = [f"{heading} ISOLATION BREACHES ({len(result.findings)}): found live, whatever Terraform's state says", "",
-                 "| Rule | Where | What | How to remove it |", "|---|---|---|---|"]
+        lines = [
+            f"{heading} ISOLATION BREACHES ({len(result.findings)}): found live, whatever Terraform's state says",
+            "",
+            "| Rule | Where | What | How to remove it |",
+            "|---|---|---|---|",
+        ]
         lines += [f"| {f.rule} | `{_cell(f.subject)}` | {_cell(f.message)} | {_cell(f.fix)} |" for f in result.findings]
         lines.append("")
     else:
-        lines = [f"{heading} Live isolation audit: no breach", "",
-                 "The deployed boundary keeps every isolation and perimeter rule the synthesized stacks pass.", ""]
+        lines = [
+            f"{heading} Live isolation audit: no breach",
+            "",
+            "The deployed boundary keeps every isolation and perimeter rule the synthesized stacks pass.",
+            "",
+        ]
     if result.checked:
         lines += ["Read from AWS:", ""] + [f"- {item}" for item in result.checked] + [""]
     if result.unchecked:

@@ -43,8 +43,10 @@ def error_code(error: ClientError) -> str:
 def aws_failure(config: StudioConfig, error: Exception) -> str:
     """An AWS call the workflow needed failed: say which endpoint, and what to check."""
     if config.emulator.enabled:
-        return (f"the emulator at {config.emulator.endpoint} did not answer as expected ({error}); "
-                f"is it running? (`make emulator`, or moto_server on that port)")
+        return (
+            f"the emulator at {config.emulator.endpoint} did not answer as expected ({error}); "
+            f"is it running? (`make emulator`, or moto_server on that port)"
+        )
     return f"an AWS request failed ({error}); check your credentials and region {config.region}"
 
 
@@ -67,8 +69,10 @@ def verify_target(config: StudioConfig, action: str, say: Say) -> guard.Target:
         )
     except guard.NoUsableCredentials as error:
         if emulated and isinstance(error.__cause__, EndpointConnectionError):
-            raise Refused(f"the emulator at {config.emulator.endpoint} does not answer: start it (`make emulator` "
-                          "in another terminal), or point STUDIO_EMULATOR_ENDPOINT at the one running") from error
+            raise Refused(
+                f"the emulator at {config.emulator.endpoint} does not answer: start it (`make emulator` "
+                "in another terminal), or point STUDIO_EMULATOR_ENDPOINT at the one running"
+            ) from error
         raise Refused(str(error)) from error
     except guard.GuardError as error:
         raise Refused(str(error)) from error
@@ -82,8 +86,14 @@ def verify_target(config: StudioConfig, action: str, say: Say) -> guard.Target:
 def check_region(config: StudioConfig, action: str, env: Mapping[str, str]) -> None:
     """guard.check_region for this configuration and this shell (variables and profile)."""
     try:
-        guard.check_region(config.region, config.region_source, env, profile_region(env),
-                           environment=repr(config.environment), action=action)
+        guard.check_region(
+            config.region,
+            config.region_source,
+            env,
+            profile_region(env),
+            environment=repr(config.environment),
+            action=action,
+        )
     except guard.GuardError as error:
         raise Refused(str(error)) from error
 
@@ -129,9 +139,11 @@ def bucket_exists(s3: Any, bucket: str, region: str | None = None) -> bool:
         raise
     located = head.get("BucketRegion")  # botocore's name for the x-amz-bucket-region header
     if region and located and located != region:
-        raise Refused(f"the state bucket {bucket} is in {located}, but this run works in {region}: S3 bucket names "
-                      "are global, so each region needs its own state bucket; put {region} in state.bucket "
-                      '(e.g. bucket = "<name>-tfstate-{region}") to deploy this file to several regions')
+        raise Refused(
+            f"the state bucket {bucket} is in {located}, but this run works in {region}: S3 bucket names "
+            "are global, so each region needs its own state bucket; put {region} in state.bucket "
+            '(e.g. bucket = "<name>-tfstate-{region}") to deploy this file to several regions'
+        )
     return True
 
 
@@ -165,8 +177,10 @@ def delete_all_versions(s3: Any, bucket: str) -> int:
     deleted = 0
     while True:
         page = s3.list_object_versions(Bucket=bucket)
-        entries = [{"Key": v["Key"], "VersionId": v["VersionId"]}
-                   for v in page.get("Versions", []) + page.get("DeleteMarkers", [])]
+        entries = [
+            {"Key": v["Key"], "VersionId": v["VersionId"]}
+            for v in page.get("Versions", []) + page.get("DeleteMarkers", [])
+        ]
         if not entries:
             return deleted
         answer = s3.delete_objects(Bucket=bucket, Delete={"Objects": entries, "Quiet": True})
@@ -175,8 +189,10 @@ def delete_all_versions(s3: Any, bucket: str) -> int:
         if failed:
             shown = ", ".join(f"{e.get('Key')} ({e.get('Code')}: {e.get('Message')})" for e in failed[:5])
             more = f" and {len(failed) - 5} more" if len(failed) > 5 else ""
-            raise WorkflowError(f"the state bucket {bucket} was not emptied: S3 did not delete {len(failed)} "
-                                f"object versions: {shown}{more}; {deleted} were deleted")
+            raise WorkflowError(
+                f"the state bucket {bucket} was not emptied: S3 did not delete {len(failed)} "
+                f"object versions: {shown}{more}; {deleted} were deleted"
+            )
 
 
 # --------------------------------------------------------------------------- state locks
@@ -190,9 +206,15 @@ def held_lock(config: StudioConfig, key: str) -> dict[str, Any] | None:
     """
     bucket = config.state.bucket
     if config.state.locking in ("dynamodb", "both"):
-        item = aws_client(config, "dynamodb").get_item(
-            TableName=config.state.lock_table, Key={"LockID": {"S": f"{bucket}/{key}"}}, ConsistentRead=True,
-        ).get("Item")
+        item = (
+            aws_client(config, "dynamodb")
+            .get_item(
+                TableName=config.state.lock_table,
+                Key={"LockID": {"S": f"{bucket}/{key}"}},
+                ConsistentRead=True,
+            )
+            .get("Item")
+        )
         if item:
             return _lock_info(item.get("Info", {}).get("S", ""))
     if config.state.locking in ("lockfile", "both"):

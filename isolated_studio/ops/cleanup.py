@@ -45,8 +45,7 @@ class CleanupTimeout(CleanupError):
         self.waited_s = waited_s
         super().__init__(
             f"timed out after {_format_duration(waited_s)} waiting for "
-            f"{_count(len(remaining), kind)} to delete; still there: "
-            + "; ".join(remaining)
+            f"{_count(len(remaining), kind)} to delete; still there: " + "; ".join(remaining)
         )
 
 
@@ -295,10 +294,7 @@ def _space_kind(client: Any, domain_id: str) -> _Kind:
     """Spaces: DeleteSpace, gone when absent from ListSpaces."""
 
     def list_live() -> list[_Item]:
-        return [
-            _Item(key=name, label=name, status=status)
-            for name, status in _list_spaces(client, domain_id)
-        ]
+        return [_Item(key=name, label=name, status=status) for name, status in _list_spaces(client, domain_id)]
 
     def delete(space_name: str) -> None:
         client.delete_space(DomainId=domain_id, SpaceName=space_name)

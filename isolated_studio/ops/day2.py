@@ -44,30 +44,37 @@ LOSSES: Mapping[str, str] = {
         "for a new mlflow_version, name or role. Way out: keep the deployed value; to move to a new MLflow, create "
         "a second tracking server with the new version beside this one (a new workload.mlflow_server_name), copy "
         "the runs and models across with mlflow-export-import (AWS's MLflow migration guide), then retire the old "
-        "server"),
+        "server"
+    ),
     "aws_codeartifact_repository": (
         "every package version in the repository (cached from PyPI or published) is deleted with it. Way out: "
         "keep the deployed name; or create the new repository first, copy what you need with "
-        "`aws codeartifact copy-package-versions`, then switch"),
+        "`aws codeartifact copy-package-versions`, then switch"
+    ),
     "aws_codeartifact_domain": (
-        "every repository of the domain and its packages are deleted. Way out: keep the deployed domain name"),
+        "every repository of the domain and its packages are deleted. Way out: keep the deployed domain name"
+    ),
     "aws_sagemaker_domain": (
         "the users' home EFS (every file in their home directories), spaces and apps go with the domain, and "
         "SageMaker refuses to delete a domain (and its user profiles) while apps or spaces exist, so the apply "
         "stops part-way. Way out: revert the change; or back up the home directories, delete the users' apps and "
-        "spaces (the cleanup `make destroy` runs), then deploy"),
+        "spaces (the cleanup `make destroy` runs), then deploy"
+    ),
     "aws_sagemaker_user_profile": (
         "SageMaker refuses to delete a user profile while its apps or private spaces exist, and the user's home "
         "directory on the domain's EFS is left behind. Way out: have the user save their work, delete their apps "
-        "and spaces, then deploy"),
+        "and spaces, then deploy"
+    ),
     "aws_vpc": (
         "the workload's next plan replaces the Studio domain that lives in it (vpc_id and subnet_ids force a new "
         "domain), with the users' home EFS. Way out: keep the deployed network.vpc_cidr; to move to another "
         "network, deploy a second environment beside this one (another project.name_prefix), move the users' "
-        "work, then destroy this one"),
+        "work, then destroy this one"
+    ),
     "aws_s3_bucket": (
         "every object and object version in it is deleted (or the destroy fails on a non-empty bucket). Way out: "
-        "keep the deployed name; or copy the objects to the new bucket first (`aws s3 sync`)"),
+        "keep the deployed name; or copy the objects to the new bucket first (`aws s3 sync`)"
+    ),
 }
 
 
@@ -110,19 +117,27 @@ def _domain_update(entry: Mapping[str, Any]) -> str | None:
     changed = [a for a in changed_attributes(entry) if a not in _TAG_ATTRIBUTES]
     if not changed:
         return None
-    settings = sorted({_SETTINGS_OF.get(a, a) for a in changed} | (
-        {"workload.docker_trusted_accounts"} if "domain_settings" in changed else set()))
-    way_out = ("Way out: revert it in the configuration; or make the same change with the AWS CLI, which sends "
-               "only what you give it (`aws sagemaker update-domain --domain-id <domain_id output> ...`), then "
-               "plan again: Terraform reads the domain back and has nothing left to change")
+    settings = sorted(
+        {_SETTINGS_OF.get(a, a) for a in changed}
+        | ({"workload.docker_trusted_accounts"} if "domain_settings" in changed else set())
+    )
+    way_out = (
+        "Way out: revert it in the configuration; or make the same change with the AWS CLI, which sends "
+        "only what you give it (`aws sagemaker update-domain --domain-id <domain_id output> ...`), then "
+        "plan again: Terraform reads the domain back and has nothing left to change"
+    )
     if "retention_policy" in changed:
-        way_out = ("Way out: revert workload.retain_home_efs: the retention policy is Terraform's own (sent only "
-                   "with DeleteDomain), so no CLI call changes it; to keep the users' files through a destroy "
-                   "anyway, back up the home EFS (the domain's home_efs_file_system_id) first")
-    return (f"`{entry['address']}`: this in-place update of a VpcOnly domain ({', '.join(changed)}; from "
-            f"{', '.join(settings)}) fails on AWS with the pinned provider 5.100.0: its UpdateDomain sends "
-            "AppNetworkAccessType without VpcId and SubnetIds, and SageMaker answers ValidationException "
-            f"({PROVIDER_ISSUE}; the fix, #45530, is not in 5.100.0). Nothing is applied. {way_out}")
+        way_out = (
+            "Way out: revert workload.retain_home_efs: the retention policy is Terraform's own (sent only "
+            "with DeleteDomain), so no CLI call changes it; to keep the users' files through a destroy "
+            "anyway, back up the home EFS (the domain's home_efs_file_system_id) first"
+        )
+    return (
+        f"`{entry['address']}`: this in-place update of a VpcOnly domain ({', '.join(changed)}; from "
+        f"{', '.join(settings)}) fails on AWS with the pinned provider 5.100.0: its UpdateDomain sends "
+        "AppNetworkAccessType without VpcId and SubnetIds, and SageMaker answers ValidationException "
+        f"({PROVIDER_ISSUE}; the fix, #45530, is not in 5.100.0). Nothing is applied. {way_out}"
+    )
 
 
 def _lifecycle_config_replacements(plan: Mapping[str, Any]) -> list[str]:
@@ -134,15 +149,21 @@ def _lifecycle_config_replacements(plan: Mapping[str, Any]) -> list[str]:
         if entry.get("type") != "aws_sagemaker_studio_lifecycle_config" or _actions(entry) != ("delete", "create"):
             continue
         arn = (entry["change"].get("before") or {}).get("arn")
-        users = [e["address"] for e in entries if e["address"] not in gone and e.get("type") in (
-            "aws_sagemaker_domain", "aws_sagemaker_user_profile", "aws_sagemaker_space")
-            and arn and arn in str((e.get("change") or {}).get("before"))]
+        users = [
+            e["address"]
+            for e in entries
+            if e["address"] not in gone
+            and e.get("type") in ("aws_sagemaker_domain", "aws_sagemaker_user_profile", "aws_sagemaker_space")
+            and arn
+            and arn in str((e.get("change") or {}).get("before"))
+        ]
         if users:
             found.append(
                 f"`{entry['address']}` would be deleted and created again, but SageMaker refuses to delete a "
                 f"lifecycle configuration that {', '.join(f'`{u}`' for u in users)} still list (ResourceInUse, "
                 "DeleteStudioLifecycleConfig API reference): the apply would fail part-way. Way out: detach it "
-                "first (workload.attach_lifecycle_config = false, deploy), make the change, then attach it again")
+                "first (workload.attach_lifecycle_config = false, deploy), make the change, then attach it again"
+            )
     return found
 
 

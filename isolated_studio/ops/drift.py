@@ -51,6 +51,7 @@ class DriftRun(AuditedRun, Protocol):
     def state_bucket_exists(self) -> bool: ...
     def bootstrap_state_file(self) -> Path: ...
 
+
 EXIT_NO_DRIFT, EXIT_ERROR, EXIT_DRIFT = 0, 1, 2
 
 
@@ -102,31 +103,69 @@ _EXCLUSIVE = {"inline": "aws_iam_role_policies_exclusive", "attachments": "aws_i
 # The boundary's resource types. Their drift is reported whatever the plan does with it.
 _SECURITY_GROUPS = frozenset({"aws_security_group", "aws_default_security_group"})
 _ROUTE_TABLES = frozenset({"aws_route_table", "aws_default_route_table"})
-BOUNDARY_TYPES = frozenset({
-    *_SECURITY_GROUPS, *_ROUTE_TABLES,
-    "aws_security_group_rule", "aws_vpc_security_group_ingress_rule", "aws_vpc_security_group_egress_rule",
-    "aws_route", "aws_route_table_association", "aws_main_route_table_association",
-    "aws_vpc_endpoint", "aws_vpc_endpoint_policy", "aws_vpc_endpoint_route_table_association",
-    "aws_vpc_endpoint_subnet_association", "aws_vpc_endpoint_security_group_association",
-    "aws_route53_resolver_firewall_rule_group_association", "aws_route53_resolver_firewall_rule_group",
-    "aws_route53_resolver_firewall_rule", "aws_route53_resolver_firewall_domain_list",
-    "aws_route53_resolver_firewall_config",
-    "aws_s3_bucket_policy", "aws_s3_bucket_public_access_block", "aws_s3_account_public_access_block",
-    "aws_iam_role", "aws_iam_role_policy", "aws_iam_role_policy_attachment", "aws_iam_policy",
-    *_EXCLUSIVE.values(), "aws_sagemaker_domain", "aws_subnet", "aws_network_acl", "aws_network_acl_rule", "aws_default_network_acl",
-})
+BOUNDARY_TYPES = frozenset(
+    {
+        *_SECURITY_GROUPS,
+        *_ROUTE_TABLES,
+        "aws_security_group_rule",
+        "aws_vpc_security_group_ingress_rule",
+        "aws_vpc_security_group_egress_rule",
+        "aws_route",
+        "aws_route_table_association",
+        "aws_main_route_table_association",
+        "aws_vpc_endpoint",
+        "aws_vpc_endpoint_policy",
+        "aws_vpc_endpoint_route_table_association",
+        "aws_vpc_endpoint_subnet_association",
+        "aws_vpc_endpoint_security_group_association",
+        "aws_route53_resolver_firewall_rule_group_association",
+        "aws_route53_resolver_firewall_rule_group",
+        "aws_route53_resolver_firewall_rule",
+        "aws_route53_resolver_firewall_domain_list",
+        "aws_route53_resolver_firewall_config",
+        "aws_s3_bucket_policy",
+        "aws_s3_bucket_public_access_block",
+        "aws_s3_account_public_access_block",
+        "aws_iam_role",
+        "aws_iam_role_policy",
+        "aws_iam_role_policy_attachment",
+        "aws_iam_policy",
+        *_EXCLUSIVE.values(),
+        "aws_sagemaker_domain",
+        "aws_subnet",
+        "aws_network_acl",
+        "aws_network_acl_rule",
+        "aws_default_network_acl",
+    }
+)
 # Attributes of a boundary resource that hold a policy document: shown statement by statement.
 _POLICY_ATTRIBUTES = frozenset({"policy", "assume_role_policy"})
 # The domain's attributes that decide its network (the rest of a domain's drift is not the boundary's).
-_DOMAIN_NETWORK = ("app_network_access_type", "vpc_id", "subnet_ids", "kms_key_id", "app_security_group_management",
-                   "default_user_settings", "default_space_settings", "domain_settings")
-_SUBNET_NETWORK = ("map_public_ip_on_launch", "cidr_block", "vpc_id", "assign_ipv6_address_on_creation",
-                   "ipv6_cidr_block")
+_DOMAIN_NETWORK = (
+    "app_network_access_type",
+    "vpc_id",
+    "subnet_ids",
+    "kms_key_id",
+    "app_security_group_management",
+    "default_user_settings",
+    "default_space_settings",
+    "domain_settings",
+)
+_SUBNET_NETWORK = (
+    "map_public_ip_on_launch",
+    "cidr_block",
+    "vpc_id",
+    "assign_ipv6_address_on_creation",
+    "ipv6_cidr_block",
+)
 
 
 def _acted_on(plan: Mapping[str, Any]) -> set[str]:
-    return {rc["address"] for rc in plan.get("resource_changes", [])
-            if rc.get("change", {}).get("actions") not in (["no-op"], ["read"])}
+    return {
+        rc["address"]
+        for rc in plan.get("resource_changes", [])
+        if rc.get("change", {}).get("actions") not in (["no-op"], ["read"])
+    }
 
 
 def out_of_band(plan: Mapping[str, Any]) -> list[OutOfBand]:
@@ -175,8 +214,12 @@ def _inline_rules(group: str, direction: str, blocks: Any) -> Iterator[tuple]:
     for block in blocks or []:
         protocol = str(block.get("protocol"))
         low, high = _ports(protocol, block.get("from_port"), block.get("to_port"))
-        for kind, key in (("cidr", "cidr_blocks"), ("cidr", "ipv6_cidr_blocks"), ("prefix", "prefix_list_ids"),
-                          ("group", "security_groups")):
+        for kind, key in (
+            ("cidr", "cidr_blocks"),
+            ("cidr", "ipv6_cidr_blocks"),
+            ("prefix", "prefix_list_ids"),
+            ("group", "security_groups"),
+        ):
             for peer in block.get(key) or []:
                 yield direction, protocol, low, high, kind, str(peer).split("/")[-1] if kind == "group" else peer
         if block.get("self"):
@@ -192,38 +235,61 @@ def _managed_rules(resources: Iterable[Mapping[str, Any]]) -> dict[str, set[tupl
             direction = "ingress" if r["type"].endswith("ingress_rule") else "egress"
             protocol = str(values.get("ip_protocol"))
             low, high = _ports(protocol, values.get("from_port"), values.get("to_port"))
-            for kind, key in (("cidr", "cidr_ipv4"), ("cidr", "cidr_ipv6"), ("prefix", "prefix_list_id"),
-                              ("group", "referenced_security_group_id")):
+            for kind, key in (
+                ("cidr", "cidr_ipv4"),
+                ("cidr", "cidr_ipv6"),
+                ("prefix", "prefix_list_id"),
+                ("group", "referenced_security_group_id"),
+            ):
                 if values.get(key):
                     peer = str(values[key]).split("/")[-1] if kind == "group" else values[key]
                     rules.setdefault(values.get("security_group_id"), set()).add(
-                        (direction, protocol, low, high, kind, peer))
+                        (direction, protocol, low, high, kind, peer)
+                    )
         elif r["type"] == "aws_security_group_rule":
-            block = {**values, "security_groups": [values["source_security_group_id"]]
-                     if values.get("source_security_group_id") else []}
+            block = {
+                **values,
+                "security_groups": [values["source_security_group_id"]]
+                if values.get("source_security_group_id")
+                else [],
+            }
             rules.setdefault(values.get("security_group_id"), set()).update(
-                _inline_rules(values.get("security_group_id"), str(values.get("type")), [block]))
+                _inline_rules(values.get("security_group_id"), str(values.get("type")), [block])
+            )
     return rules
 
 
 def _revoke(group: str, rule: tuple) -> str:
     direction, protocol, low, high, kind, peer = rule
     permission = f"IpProtocol={protocol}" + (f",FromPort={low},ToPort={high}" if low is not None else "")
-    permission += {"cidr": f",Ipv6Ranges=[{{CidrIpv6={peer}}}]" if ":" in str(peer) else f",IpRanges=[{{CidrIp={peer}}}]",
-                   "prefix": f",PrefixListIds=[{{PrefixListId={peer}}}]",
-                   "group": f",UserIdGroupPairs=[{{GroupId={peer}}}]"}[kind]
+    permission += {
+        "cidr": f",Ipv6Ranges=[{{CidrIpv6={peer}}}]" if ":" in str(peer) else f",IpRanges=[{{CidrIp={peer}}}]",
+        "prefix": f",PrefixListIds=[{{PrefixListId={peer}}}]",
+        "group": f",UserIdGroupPairs=[{{GroupId={peer}}}]",
+    }[kind]
     return f"aws ec2 revoke-security-group-{direction} --group-id {group} --ip-permissions '{permission}'"
 
 
 def _describe_rule(rule: tuple) -> str:
     direction, protocol, low, high, _, peer = rule
-    ports = "all traffic" if low is None else f"{protocol} port {low}" if low == high else f"{protocol} ports {low}-{high}"
+    ports = (
+        "all traffic" if low is None else f"{protocol} port {low}" if low == high else f"{protocol} ports {low}-{high}"
+    )
     return f"{direction} {ports} {'from' if direction == 'ingress' else 'to'} {peer}"
 
 
-_ROUTE_TARGETS = ("gateway_id", "nat_gateway_id", "egress_only_gateway_id", "transit_gateway_id",
-                  "vpc_peering_connection_id", "network_interface_id", "local_gateway_id", "carrier_gateway_id",
-                  "core_network_arn", "vpc_endpoint_id")
+_ROUTE_TARGETS = (
+    "gateway_id",
+    "nat_gateway_id",
+    "egress_only_gateway_id",
+    "transit_gateway_id",
+    "vpc_peering_connection_id",
+    "network_interface_id",
+    "local_gateway_id",
+    "carrier_gateway_id",
+    "core_network_arn",
+    "vpc_endpoint_id",
+)
 
 
 def _route_key(route: Mapping[str, Any]) -> tuple:
@@ -233,8 +299,13 @@ def _route_key(route: Mapping[str, Any]) -> tuple:
 
 
 def _delete_route(table: str, destination: str) -> str:
-    option = ("--destination-ipv6-cidr-block" if ":" in destination else "--destination-prefix-list-id"
-              if destination.startswith("pl-") else "--destination-cidr-block")
+    option = (
+        "--destination-ipv6-cidr-block"
+        if ":" in destination
+        else "--destination-prefix-list-id"
+        if destination.startswith("pl-")
+        else "--destination-cidr-block"
+    )
     return f"aws ec2 delete-route --route-table-id {table} {option} {destination}"
 
 
@@ -285,8 +356,11 @@ def boundary_changes(stack: str, plan: Mapping[str, Any]) -> list[BoundaryChange
         before, after = change.get("before") or {}, change.get("after") or {}
         acts = address in acted_on
         if change.get("actions") == ["delete"] or not after:
-            found.append(BoundaryChange(address, "deleted outside Terraform", acts,
-                                        f"`make deploy STACKS={stack}` creates it again"))
+            found.append(
+                BoundaryChange(
+                    address, "deleted outside Terraform", acts, f"`make deploy STACKS={stack}` creates it again"
+                )
+            )
             continue
         handled: set[str] = set()
         if rtype == "aws_vpc_endpoint" and after.get("id") in policed:
@@ -295,59 +369,108 @@ def boundary_changes(stack: str, plan: Mapping[str, Any]) -> list[BoundaryChange
             handled |= {"ingress", "egress"}
             group = after.get("id")
             exclusive = rtype == "aws_default_security_group" or any(
-                configured.get(address, {}).get(d) is not None for d in ("ingress", "egress"))
+                configured.get(address, {}).get(d) is not None for d in ("ingress", "egress")
+            )
             rules = set(_inline_rules(group, "ingress", after.get("ingress"))) | set(
-                _inline_rules(group, "egress", after.get("egress")))
+                _inline_rules(group, "egress", after.get("egress"))
+            )
             ours = managed_rules.get(group, set())
             if exclusive:  # its inline rules are the configuration: Terraform removes the rest
-                ours = ours | set(_inline_rules(group, "ingress", configured.get(address, {}).get("ingress"))) | set(
-                    _inline_rules(group, "egress", configured.get(address, {}).get("egress")))
+                ours = (
+                    ours
+                    | set(_inline_rules(group, "ingress", configured.get(address, {}).get("ingress")))
+                    | set(_inline_rules(group, "egress", configured.get(address, {}).get("egress")))
+                )
             for rule in sorted(rules - ours, key=str):
-                found.append(BoundaryChange(
-                    address, f"rule {_describe_rule(rule)} added outside Terraform", acts and exclusive,
-                    deploy if exclusive else "the group's rules are resources of their own, and no plan touches one it "
-                    f"did not create; remove it: `{_revoke(group, rule)}`"))
+                found.append(
+                    BoundaryChange(
+                        address,
+                        f"rule {_describe_rule(rule)} added outside Terraform",
+                        acts and exclusive,
+                        deploy
+                        if exclusive
+                        else "the group's rules are resources of their own, and no plan touches one it "
+                        f"did not create; remove it: `{_revoke(group, rule)}`",
+                    )
+                )
         elif rtype in _ROUTE_TABLES:
             handled |= {"route"}
             table = after.get("id")
-            managed = {(str(r["values"].get("destination_cidr_block") or r["values"].get("destination_ipv6_cidr_block")
-                            or r["values"].get("destination_prefix_list_id")))
-                       for r in state if r["type"] == "aws_route" and r["values"].get("route_table_id") == table}
+            managed = {
+                (
+                    str(
+                        r["values"].get("destination_cidr_block")
+                        or r["values"].get("destination_ipv6_cidr_block")
+                        or r["values"].get("destination_prefix_list_id")
+                    )
+                )
+                for r in state
+                if r["type"] == "aws_route" and r["values"].get("route_table_id") == table
+            }
             exclusive = configured.get(address, {}).get("route") is not None or rtype == "aws_default_route_table"
             for route in after.get("route") or []:
                 destination, target = _route_key(route)
                 if destination in managed or (exclusive and route in (configured.get(address, {}).get("route") or [])):
                     continue
-                found.append(BoundaryChange(
-                    address, f"route to {destination} through {target} added outside Terraform", acts and exclusive,
-                    deploy if exclusive else "the table's routes are not in the configuration, so no plan removes one; "
-                    f"remove it: `{_delete_route(table, destination)}`"))
+                found.append(
+                    BoundaryChange(
+                        address,
+                        f"route to {destination} through {target} added outside Terraform",
+                        acts and exclusive,
+                        deploy
+                        if exclusive
+                        else "the table's routes are not in the configuration, so no plan removes one; "
+                        f"remove it: `{_delete_route(table, destination)}`",
+                    )
+                )
             if after.get("propagating_vgws") != before.get("propagating_vgws"):
                 handled.add("propagating_vgws")
-                found.append(BoundaryChange(address, f"route propagation from {', '.join(after.get('propagating_vgws') or [])}",
-                                            acts, deploy if acts else f"`aws ec2 disable-vgw-route-propagation "
-                                            f"--route-table-id {table} --gateway-id <vgw-id>`"))
+                found.append(
+                    BoundaryChange(
+                        address,
+                        f"route propagation from {', '.join(after.get('propagating_vgws') or [])}",
+                        acts,
+                        deploy
+                        if acts
+                        else f"`aws ec2 disable-vgw-route-propagation --route-table-id {table} --gateway-id <vgw-id>`",
+                    )
+                )
         elif rtype == "aws_iam_role":
             handled |= {"inline_policy", "managed_policy_arns"}
             role = after.get("name")
-            inline_exclusive, attachments_exclusive = exclusive.get(("inline", role)), exclusive.get(("attachments", role))
+            inline_exclusive, attachments_exclusive = (
+                exclusive.get(("inline", role)),
+                exclusive.get(("attachments", role)),
+            )
             for policy in after.get("inline_policy") or []:
                 if policy.get("name") and policy["name"] not in role_policies.get(role, set()):
                     remove = f"`aws iam delete-role-policy --role-name {role} --policy-name {policy['name']}`"
-                    found.append(BoundaryChange(
-                        address, f"inline policy {policy['name']} added outside Terraform "
-                        f"({summarize(_policy(policy.get('policy')) or {})})", inline_exclusive in acted_on,
-                        f"`make deploy STACKS={stack}` deletes it (the role's inline policies are exclusive: "
-                        f"`{inline_exclusive}`), or now: {remove}" if inline_exclusive in acted_on else
-                        f"the role's inline policies are resources of their own; remove it: {remove}"))
+                    found.append(
+                        BoundaryChange(
+                            address,
+                            f"inline policy {policy['name']} added outside Terraform "
+                            f"({summarize(_policy(policy.get('policy')) or {})})",
+                            inline_exclusive in acted_on,
+                            f"`make deploy STACKS={stack}` deletes it (the role's inline policies are exclusive: "
+                            f"`{inline_exclusive}`), or now: {remove}"
+                            if inline_exclusive in acted_on
+                            else f"the role's inline policies are resources of their own; remove it: {remove}",
+                        )
+                    )
             for arn in after.get("managed_policy_arns") or []:
                 if arn not in role_attachments.get(role, set()):
                     detach = f"`aws iam detach-role-policy --role-name {role} --policy-arn {arn}`"
-                    found.append(BoundaryChange(
-                        address, f"policy {arn} attached outside Terraform", attachments_exclusive in acted_on,
-                        f"`make deploy STACKS={stack}` detaches it (the role's attachments are exclusive: "
-                        f"`{attachments_exclusive}`), or now: {detach}" if attachments_exclusive in acted_on else
-                        f"the role's attachments are resources of their own; detach it: {detach}"))
+                    found.append(
+                        BoundaryChange(
+                            address,
+                            f"policy {arn} attached outside Terraform",
+                            attachments_exclusive in acted_on,
+                            f"`make deploy STACKS={stack}` detaches it (the role's attachments are exclusive: "
+                            f"`{attachments_exclusive}`), or now: {detach}"
+                            if attachments_exclusive in acted_on
+                            else f"the role's attachments are resources of their own; detach it: {detach}",
+                        )
+                    )
         attributes = [a for a in _changed(before, after) if a not in handled and a not in ("tags_all",)]
         if rtype == "aws_sagemaker_domain":
             attributes = [a for a in attributes if a in _DOMAIN_NETWORK]
@@ -362,8 +485,10 @@ def boundary_changes(stack: str, plan: Mapping[str, Any]) -> list[BoundaryChange
             if acts:
                 fix = deploy
             elif rtype == "aws_vpc_endpoint" and attribute == "policy":
-                fix = ("the endpoint has no policy in the configuration; reset it to AWS's default: "
-                       f"`aws ec2 modify-vpc-endpoint --vpc-endpoint-id {after.get('id')} --reset-policy`")
+                fix = (
+                    "the endpoint has no policy in the configuration; reset it to AWS's default: "
+                    f"`aws ec2 modify-vpc-endpoint --vpc-endpoint-id {after.get('id')} --reset-policy`"
+                )
             else:
                 fix = f"not in the configuration; set it back by hand to {_short(old)}"
             found.append(BoundaryChange(address, what, acts, fix))
@@ -427,12 +552,18 @@ def check_drift(workflow: DriftRun, stacks: Sequence[str], *, audit: bool = True
         result.outside[plan.stack] = out_of_band(document)
         result.boundary[plan.stack] = boundary_changes(plan.stack, document)
         drifted = plan.stack in result.drifted
-        counts = [f"{len(result.outside[plan.stack])} resource(s) changed outside Terraform"
-                  if result.outside[plan.stack] else "",
-                  f"{len(result.boundary[plan.stack])} change(s) to the isolation boundary outside Terraform"
-                  if result.boundary[plan.stack] else ""]
-        workflow.say(f"{plan.stack}: {'DRIFT: ' + plan.summary() if drifted else 'no drift'}"
-                     + "".join(f", {c}" for c in counts if c))
+        counts = [
+            f"{len(result.outside[plan.stack])} resource(s) changed outside Terraform"
+            if result.outside[plan.stack]
+            else "",
+            f"{len(result.boundary[plan.stack])} change(s) to the isolation boundary outside Terraform"
+            if result.boundary[plan.stack]
+            else "",
+        ]
+        workflow.say(
+            f"{plan.stack}: {'DRIFT: ' + plan.summary() if drifted else 'no drift'}"
+            + "".join(f", {c}" for c in counts if c)
+        )
     if audit:
         result.audit = live_audit.run_audit(workflow, write=False)
     report = workflow.write_report(result.run)
@@ -451,9 +582,13 @@ def _cell(text: str) -> str:
 def render_drift(result: DriftResult) -> list[str]:
     checked = [p.stack for p in result.run.planned]
     if not result.drifted:
-        return ["## Drift: none", "",
-                f"Checked {', '.join(f'`{s}`' for s in checked) or 'no stack'}: every resource matches "
-                "the configuration and nothing changed outside Terraform.", ""]
+        return [
+            "## Drift: none",
+            "",
+            f"Checked {', '.join(f'`{s}`' for s in checked) or 'no stack'}: every resource matches "
+            "the configuration and nothing changed outside Terraform.",
+            "",
+        ]
     lines = [f"## DRIFT in {', '.join(f'`{s}`' for s in result.drifted)}", ""]
     for plan in result.run.planned:
         if plan.stack not in result.drifted:
@@ -463,20 +598,36 @@ def render_drift(result: DriftResult) -> list[str]:
         lines += [f"### `{plan.stack}`", "", plan.summary() + ".", ""]
         if boundary:
             left = sum(1 for b in boundary if not b.terraform_acts)
-            lines += [f"The isolation boundary was changed outside Terraform ({len(boundary)}"
-                      + (f"; {left} of them a plan leaves in place" if left else "") + "):", "",
-                      "| Resource | What changed | Terraform | How to undo it |", "|---|---|---|---|"]
-            lines += [f"| `{b.address}` | {_cell(b.what)} | "
-                      f"{'changes it back' if b.terraform_acts else '**leaves it in place**'} | {_cell(b.fix)} |"
-                      for b in boundary]
+            lines += [
+                f"The isolation boundary was changed outside Terraform ({len(boundary)}"
+                + (f"; {left} of them a plan leaves in place" if left else "")
+                + "):",
+                "",
+                "| Resource | What changed | Terraform | How to undo it |",
+                "|---|---|---|---|",
+            ]
+            lines += [
+                f"| `{b.address}` | {_cell(b.what)} | "
+                f"{'changes it back' if b.terraform_acts else '**leaves it in place**'} | {_cell(b.fix)} |"
+                for b in boundary
+            ]
             lines.append("")
         if outside:
-            lines += ["Changed outside Terraform (found by the refresh):", "",
-                      "| Resource | What happened | Attributes |", "|---|---|---|"]
-            lines += [f"| `{o.address}` | {'deleted' if o.action == 'delete' else 'changed'} | "
-                      f"{', '.join(o.attributes)} |" for o in outside]
+            lines += [
+                "Changed outside Terraform (found by the refresh):",
+                "",
+                "| Resource | What happened | Attributes |",
+                "|---|---|---|",
+            ]
+            lines += [
+                f"| `{o.address}` | {'deleted' if o.action == 'delete' else 'changed'} | {', '.join(o.attributes)} |"
+                for o in outside
+            ]
             lines.append("")
         if plan.has_changes:
-            lines += ["What Terraform would change to match the configuration is under this stack's "
-                      "\"All changes\" below; `make deploy` applies it.", ""]
+            lines += [
+                "What Terraform would change to match the configuration is under this stack's "
+                '"All changes" below; `make deploy` applies it.',
+                "",
+            ]
     return lines

@@ -41,8 +41,14 @@ class EmulatorProfile:
         serves S3 on one host: path-style addressing."""
         if not self.enabled:
             return {}, {}
-        return ({"endpoint_url": self.endpoint.rstrip("/"), "aws_access_key_id": EMULATOR_CREDENTIAL,
-                 "aws_secret_access_key": EMULATOR_CREDENTIAL}, {"s3": {"addressing_style": "path"}})
+        return (
+            {
+                "endpoint_url": self.endpoint.rstrip("/"),
+                "aws_access_key_id": EMULATOR_CREDENTIAL,
+                "aws_secret_access_key": EMULATOR_CREDENTIAL,
+            },
+            {"s3": {"addressing_style": "path"}},
+        )
 
     def account_to_check(self, configured: str | None) -> str | None:
         """The account the credentials must be in: none against moto (it answers for one fixed account)."""
@@ -62,8 +68,10 @@ class EmulatorProfile:
         """Why ``--emulator-scope`` is refused (against AWS the whole workload is applied)."""
         if self.enabled:
             return None
-        return (f"--emulator-scope is for the emulator only, and {source} has no [emulator] "
-                "section: against AWS the whole workload is planned and applied")
+        return (
+            f"--emulator-scope is for the emulator only, and {source} has no [emulator] "
+            "section: against AWS the whole workload is planned and applied"
+        )
 
     def sagemaker_grace_s(self, default: float) -> float:
         """How long a cleanup waits for SageMaker to let go: moto holds no SageMaker resources."""

@@ -19,22 +19,40 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-EMULATED_RESOURCE_TYPES = frozenset({
-    "aws_kms_key", "aws_kms_alias",
-    "aws_s3_bucket", "aws_s3_bucket_versioning", "aws_s3_bucket_server_side_encryption_configuration",
-    "aws_s3_bucket_public_access_block", "aws_s3_bucket_ownership_controls", "aws_s3_bucket_policy",
-    "aws_s3_bucket_logging", "aws_s3_bucket_lifecycle_configuration", "aws_s3_object",
-    # Not aws_iam_role_policy_attachment: moto 5.2 holds no AmazonSageMakerFullAccess
-    # (AttachRolePolicy answers NoSuchEntity), the only policy the workload attaches; so the
-    # execution role's exclusive attachments (which name it) and exclusive inline policies
-    # (which name the domain-bound studio-domain policy) stay out too. The MLflow role's are in:
-    # moto answers ListRolePolicies / ListAttachedRolePolicies and their Delete / Detach.
-    "aws_iam_role", "aws_iam_role_policy", "aws_iam_policy",
-    "aws_iam_role_policies_exclusive", "aws_iam_role_policy_attachments_exclusive",
-})
-EMULATED_DATA_TYPES = frozenset({
-    "aws_caller_identity", "aws_partition", "aws_region", "aws_iam_policy_document", "terraform_remote_state",
-})
+EMULATED_RESOURCE_TYPES = frozenset(
+    {
+        "aws_kms_key",
+        "aws_kms_alias",
+        "aws_s3_bucket",
+        "aws_s3_bucket_versioning",
+        "aws_s3_bucket_server_side_encryption_configuration",
+        "aws_s3_bucket_public_access_block",
+        "aws_s3_bucket_ownership_controls",
+        "aws_s3_bucket_policy",
+        "aws_s3_bucket_logging",
+        "aws_s3_bucket_lifecycle_configuration",
+        "aws_s3_object",
+        # Not aws_iam_role_policy_attachment: moto 5.2 holds no AmazonSageMakerFullAccess
+        # (AttachRolePolicy answers NoSuchEntity), the only policy the workload attaches; so the
+        # execution role's exclusive attachments (which name it) and exclusive inline policies
+        # (which name the domain-bound studio-domain policy) stay out too. The MLflow role's are in:
+        # moto answers ListRolePolicies / ListAttachedRolePolicies and their Delete / Detach.
+        "aws_iam_role",
+        "aws_iam_role_policy",
+        "aws_iam_policy",
+        "aws_iam_role_policies_exclusive",
+        "aws_iam_role_policy_attachments_exclusive",
+    }
+)
+EMULATED_DATA_TYPES = frozenset(
+    {
+        "aws_caller_identity",
+        "aws_partition",
+        "aws_region",
+        "aws_iam_policy_document",
+        "terraform_remote_state",
+    }
+)
 _REFERENCE = re.compile(r"\b(data\.)?([a-z][a-z0-9_]*)\.([A-Za-z0-9_-]+)")
 
 

@@ -90,8 +90,11 @@ def region_conflicts(expected_region: str, env: Mapping[str, str], profile_regio
     read ``AWS_REGION``, botocore 1.35 (boto3, the SageMaker SDK) only ``AWS_DEFAULT_REGION``.
     The profile's region counts when neither variable is set (either overrides it).
     """
-    conflicts = [f"{name}={env[name]}" for name in ("AWS_REGION", "AWS_DEFAULT_REGION")
-                 if env.get(name) and env[name] != expected_region]
+    conflicts = [
+        f"{name}={env[name]}"
+        for name in ("AWS_REGION", "AWS_DEFAULT_REGION")
+        if env.get(name) and env[name] != expected_region
+    ]
     overridden = env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION")
     if not overridden and profile_region and profile_region != expected_region:
         profile = env.get("AWS_PROFILE") or "default"
@@ -99,8 +102,15 @@ def region_conflicts(expected_region: str, env: Mapping[str, str], profile_regio
     return conflicts
 
 
-def check_region(expected_region: str, source: str, env: Mapping[str, str], profile_region: str | None, *,
-                 environment: str = "this environment", action: str = "deploy") -> None:
+def check_region(
+    expected_region: str,
+    source: str,
+    env: Mapping[str, str],
+    profile_region: str | None,
+    *,
+    environment: str = "this environment",
+    action: str = "deploy",
+) -> None:
     """Refuse when the shell's AWS settings name another region than the configuration."""
     conflicts = region_conflicts(expected_region, env, profile_region)
     if conflicts:
@@ -124,8 +134,7 @@ def _caller_identity(sts_client: Any, action: str) -> dict[str, str]:
         ) from error
     except BotoCoreError as error:
         raise NoUsableCredentials(
-            f"cannot verify the target account: {error}; "
-            f"configure credentials before you {action}"
+            f"cannot verify the target account: {error}; configure credentials before you {action}"
         ) from error
 
 
@@ -155,10 +164,7 @@ def confirm(
     if interactive is None:
         interactive = sys.stdin is not None and sys.stdin.isatty()
     if not interactive:
-        raise Aborted(
-            "stdin is not a terminal, so nobody can confirm; "
-            "pass --yes to proceed without confirmation"
-        )
+        raise Aborted("stdin is not a terminal, so nobody can confirm; pass --yes to proceed without confirmation")
     stream.write(f"{prompt_text}\nType {expected!r} to continue: ")
     stream.flush()
     try:

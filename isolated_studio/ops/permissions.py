@@ -89,8 +89,9 @@ class DocumentChange:
         removed that no granted Deny covers."""
         old_allows = [s for s in self.removed if s.allows]
         new_denies = [s for s in self.granted if not s.allows]
-        return (any(not any(covers(o, s) for o in old_allows) for s in self.granted if s.allows)
-                or any(not any(covers(n, s) for n in new_denies) for s in self.removed if not s.allows))
+        return any(not any(covers(o, s) for o in old_allows) for s in self.granted if s.allows) or any(
+            not any(covers(n, s) for n in new_denies) for s in self.removed if not s.allows
+        )
 
 
 def _matched(items: Sequence[str], patterns: Sequence[str]) -> bool:
@@ -103,9 +104,14 @@ def covers(wider: Statement, narrower: Statement) -> bool:
     matched by ``wider``'s patterns. NotAction / NotResource statements cover only themselves."""
     if wider.effect != narrower.effect or wider.not_actions or wider.not_resources:
         return wider == narrower
-    return (set(narrower.principals) <= set(wider.principals) and set(wider.conditions) <= set(narrower.conditions)
-            and not narrower.not_actions and not narrower.not_resources
-            and _matched(narrower.actions, wider.actions) and _matched(narrower.resources, wider.resources or ("*",)))
+    return (
+        set(narrower.principals) <= set(wider.principals)
+        and set(wider.conditions) <= set(narrower.conditions)
+        and not narrower.not_actions
+        and not narrower.not_resources
+        and _matched(narrower.actions, wider.actions)
+        and _matched(narrower.resources, wider.resources or ("*",))
+    )
 
 
 @dataclass(frozen=True)
@@ -143,7 +149,7 @@ def _principals(value: Any) -> tuple[str, ...]:
     if value == "*":
         return ("*",)
     items = []
-    for kind, ids in (value.items() if isinstance(value, Mapping) else ()):
+    for kind, ids in value.items() if isinstance(value, Mapping) else ():
         items += [f"{kind}: {i}" for i in _as_tuple(ids)]
     return tuple(sorted(items))
 
@@ -159,13 +165,19 @@ def _conditions(value: Any) -> tuple[str, ...]:
 def statements_of_json(document: Mapping[str, Any]) -> tuple[Statement, ...]:
     raw = document.get("Statement", [])
     raw = [raw] if isinstance(raw, Mapping) else raw
-    return tuple(Statement(
-        effect=s.get("Effect", "Allow"),
-        actions=_as_tuple(s.get("Action")), not_actions=_as_tuple(s.get("NotAction")),
-        resources=_as_tuple(s.get("Resource")), not_resources=_as_tuple(s.get("NotResource")),
-        principals=_principals(s.get("Principal")), not_principals=_principals(s.get("NotPrincipal")),
-        conditions=_conditions(s.get("Condition")),
-    ) for s in raw)
+    return tuple(
+        Statement(
+            effect=s.get("Effect", "Allow"),
+            actions=_as_tuple(s.get("Action")),
+            not_actions=_as_tuple(s.get("NotAction")),
+            resources=_as_tuple(s.get("Resource")),
+            not_resources=_as_tuple(s.get("NotResource")),
+            principals=_principals(s.get("Principal")),
+            not_principals=_principals(s.get("NotPrincipal")),
+            conditions=_conditions(s.get("Condition")),
+        )
+        for s in raw
+    )
 
 
 def _known(value: Any, unknown: Any) -> Any:
@@ -175,7 +187,8 @@ def _known(value: Any, unknown: Any) -> Any:
     if isinstance(value, list):
         marks = unknown if isinstance(unknown, list) else []
         return [_known(v, marks[i] if i < len(marks) else None) for i, v in enumerate(value)] or (
-            [UNKNOWN] if unknown else [])
+            [UNKNOWN] if unknown else []
+        )
     if isinstance(value, Mapping):
         marks = unknown if isinstance(unknown, Mapping) else {}
         keys = set(value) | {k for k, v in marks.items() if v is True}
@@ -191,22 +204,37 @@ def statements_of_data_source(values: Mapping[str, Any], unknown: Any = None) ->
     result = []
     statements = values.get("statement") or []
     for s in statements if isinstance(statements, list) else []:
+
         def principals(blocks: Any) -> tuple[str, ...]:
             if blocks == UNKNOWN:
                 return (UNKNOWN,)
-            return tuple(sorted(f"{b.get('type')}: {i}" if b.get("type") != "*" else "*"
-                                for b in blocks or [] for i in _as_tuple(b.get("identifiers"))))
+            return tuple(
+                sorted(
+                    f"{b.get('type')}: {i}" if b.get("type") != "*" else "*"
+                    for b in blocks or []
+                    for i in _as_tuple(b.get("identifiers"))
+                )
+            )
 
         conditions = s.get("condition") or []
-        result.append(Statement(
-            effect=s.get("effect") or "Allow",
-            actions=_as_tuple(s.get("actions")), not_actions=_as_tuple(s.get("not_actions")),
-            resources=_as_tuple(s.get("resources")), not_resources=_as_tuple(s.get("not_resources")),
-            principals=principals(s.get("principals")), not_principals=principals(s.get("not_principals")),
-            conditions=tuple(sorted(f"{c.get('test')} {c.get('variable')} = {', '.join(_as_tuple(c.get('values')))}"
-                                    for c in (conditions if isinstance(conditions, list) else [])
-                                    if isinstance(c, Mapping))),
-        ))
+        result.append(
+            Statement(
+                effect=s.get("effect") or "Allow",
+                actions=_as_tuple(s.get("actions")),
+                not_actions=_as_tuple(s.get("not_actions")),
+                resources=_as_tuple(s.get("resources")),
+                not_resources=_as_tuple(s.get("not_resources")),
+                principals=principals(s.get("principals")),
+                not_principals=principals(s.get("not_principals")),
+                conditions=tuple(
+                    sorted(
+                        f"{c.get('test')} {c.get('variable')} = {', '.join(_as_tuple(c.get('values')))}"
+                        for c in (conditions if isinstance(conditions, list) else [])
+                        if isinstance(c, Mapping)
+                    )
+                ),
+            )
+        )
     return tuple(result)
 
 
@@ -231,8 +259,10 @@ def _modules(module: Mapping[str, Any] | None) -> Iterator[Mapping[str, Any]]:
 def _data_sources(plan: Mapping[str, Any]) -> dict[str, tuple[Mapping[str, Any], Any]]:
     """``{address: (values, unknown marks)}`` of every policy-document data source in the plan."""
     found: dict[str, tuple[Mapping[str, Any], Any]] = {}
-    for source in (plan.get("prior_state", {}).get("values", {}).get("root_module"),
-                   plan.get("planned_values", {}).get("root_module")):
+    for source in (
+        plan.get("prior_state", {}).get("values", {}).get("root_module"),
+        plan.get("planned_values", {}).get("root_module"),
+    ):
         for r in _modules(source):
             if r.get("mode") == "data" and r.get("type") == "aws_iam_policy_document":
                 found.setdefault(r["address"], (r.get("values", {}), None))
@@ -261,10 +291,16 @@ def _references(plan: Mapping[str, Any]) -> dict[tuple[str, str], list[str]]:
     return refs
 
 
-def _document(value: Any, unknown: bool, address: str, attribute: str, plan: Mapping[str, Any],
-              sources: Mapping[str, tuple[Mapping[str, Any], Any]],
-              refs: Mapping[tuple[str, str], list[str]],
-              synthesized: Mapping[str, Any] | None = None) -> tuple[tuple[Statement, ...], str]:
+def _document(
+    value: Any,
+    unknown: bool,
+    address: str,
+    attribute: str,
+    plan: Mapping[str, Any],
+    sources: Mapping[str, tuple[Mapping[str, Any], Any]],
+    refs: Mapping[tuple[str, str], list[str]],
+    synthesized: Mapping[str, Any] | None = None,
+) -> tuple[tuple[Statement, ...], str]:
     if isinstance(value, str) and value and not unknown:
         statements = _parse(value)
         return statements, "" if statements else "the document has no statement Terraform shows"
@@ -278,8 +314,13 @@ def _document(value: Any, unknown: bool, address: str, attribute: str, plan: Map
         rendered = _rendered(ref, plan, synthesized)
         if rendered is not None:
             document, pending = rendered
-            note = "" if not pending else (
-                f"{pending} value(s) created in this apply shown as the references the synthesized document makes")
+            note = (
+                ""
+                if not pending
+                else (
+                    f"{pending} value(s) created in this apply shown as the references the synthesized document makes"
+                )
+            )
             return statements_of_json(document), note
         if ref in sources:
             values, marks = sources[ref]
@@ -290,8 +331,9 @@ def _document(value: Any, unknown: bool, address: str, attribute: str, plan: Map
 _REFERENCE = re.compile(r"\$\{([^}]+)\}")
 
 
-def _rendered(ref: str, plan: Mapping[str, Any],
-              synthesized: Mapping[str, Any] | None) -> tuple[dict[str, Any], int] | None:
+def _rendered(
+    ref: str, plan: Mapping[str, Any], synthesized: Mapping[str, Any] | None
+) -> tuple[dict[str, Any], int] | None:
     """The data source's document as the synthesis wrote it, with what the plan knows filled in,
     and how many references stay (values this apply creates)."""
     name = ref.split(".", 2)[2]
@@ -399,17 +441,22 @@ def review_permissions(plan: Mapping[str, Any], synthesized: Mapping[str, Any] |
             arn = after.get("policy_arn") or before.get("policy_arn") or UNKNOWN
             who = after.get("role") or before.get("role") or UNKNOWN
             verb = "detaches" if action.value == "delete" else "attaches"
-            documents.append(DocumentChange(rc["address"], "policy attachment", action.value, f"role `{who}`",
-                                            note=f"{verb} `{arn}`"))
+            documents.append(
+                DocumentChange(
+                    rc["address"], "policy attachment", action.value, f"role `{who}`", note=f"{verb} `{arn}`"
+                )
+            )
             continue
         attributes = list(POLICY_ATTRIBUTES[rtype])
         if rtype == "aws_iam_role":
-            attributes += [(f"inline_policy[{i}]", f"inline policy `{p.get('name')}`")
-                           for i, p in enumerate(after.get("inline_policy") or before.get("inline_policy") or [])
-                           if p.get("policy")]
+            attributes += [
+                (f"inline_policy[{i}]", f"inline policy `{p.get('name')}`")
+                for i, p in enumerate(after.get("inline_policy") or before.get("inline_policy") or [])
+                if p.get("policy")
+            ]
         for attribute, kind in attributes:
             if attribute.startswith("inline_policy["):
-                index = int(attribute[len("inline_policy["):-1])
+                index = int(attribute[len("inline_policy[") : -1])
                 after_list, before_list = after.get("inline_policy") or [], before.get("inline_policy") or []
                 after_value = after_list[index].get("policy") if index < len(after_list) else None
                 before_value = before_list[index].get("policy") if index < len(before_list) else None
@@ -423,8 +470,9 @@ def review_permissions(plan: Mapping[str, Any], synthesized: Mapping[str, Any] |
                 new: tuple[Statement, ...] = ()
                 note = ""
             else:
-                new, note = _document(after_value, after_unknown, rc["address"], attribute, plan, sources, refs,
-                                      synthesized)
+                new, note = _document(
+                    after_value, after_unknown, rc["address"], attribute, plan, sources, refs, synthesized
+                )
             old = _parse(before_value)
             granted = tuple(s for s in new if s not in old)
             removed = tuple(s for s in old if s not in new)
@@ -432,8 +480,11 @@ def review_permissions(plan: Mapping[str, Any], synthesized: Mapping[str, Any] |
                 if after_unknown and old:
                     unchanged.append(rc["address"])
                 continue  # the same statements: nothing for a reviewer to read
-            documents.append(DocumentChange(rc["address"], kind, action.value, _subject(rtype, after or before),
-                                            granted, removed, note))
+            documents.append(
+                DocumentChange(
+                    rc["address"], kind, action.value, _subject(rtype, after or before), granted, removed, note
+                )
+            )
     # What widens first: that is what a reviewer must judge.
     documents.sort(key=lambda d: not d.widens)
     return PermissionReview(tuple(documents), tuple(_callouts(documents, _prior_services(plan))), tuple(unchanged))
@@ -489,13 +540,22 @@ def _callouts(documents: Sequence[DocumentChange], prior_services: set[str]) -> 
         if doc.widens and doc.action != "create":
             widening = [f"grants {_summary(s)}" for s in doc.granted if s.allows]
             widening += [f"removes {_summary(s)}" for s in doc.removed if not s.allows]
-            callouts.append(Callout(doc.address, f"WIDENS `{doc.address}` ({doc.kind}"
-                                                 + (f" of {doc.subject}" if doc.subject else "") + "): "
-                                                 + "; ".join(widening)))
+            callouts.append(
+                Callout(
+                    doc.address,
+                    f"WIDENS `{doc.address}` ({doc.kind}"
+                    + (f" of {doc.subject}" if doc.subject else "")
+                    + "): "
+                    + "; ".join(widening),
+                )
+            )
     for doc in documents:
         if doc.kind == "policy attachment" and doc.action != "delete" and ":aws:policy/" in doc.note:
-            callouts.append(Callout(doc.address, f"{doc.note.replace('attaches', 'attaches the AWS managed policy')} "
-                                                 f"to {doc.subject}"))
+            callouts.append(
+                Callout(
+                    doc.address, f"{doc.note.replace('attaches', 'attaches the AWS managed policy')} to {doc.subject}"
+                )
+            )
         for st in doc.granted:
             if not st.allows:
                 continue
@@ -503,15 +563,28 @@ def _callouts(documents: Sequence[DocumentChange], prior_services: set[str]) -> 
             if _wild(st.actions):
                 callouts.append(Callout(doc.address, f"{where} grants wildcard actions {', '.join(_wild(st.actions))}"))
             if st.not_actions:
-                callouts.append(Callout(doc.address, f"{where} allows everything except {', '.join(st.not_actions)} (NotAction)"))
+                callouts.append(
+                    Callout(doc.address, f"{where} allows everything except {', '.join(st.not_actions)} (NotAction)")
+                )
             # In a key policy "*" is the key itself; a trust policy has no resources to speak of.
             if _wild(st.resources) and doc.kind not in ("trust policy", "key policy"):
-                callouts.append(Callout(doc.address, f"{where} grants on wildcard resources {', '.join(_wild(st.resources))}"))
+                callouts.append(
+                    Callout(doc.address, f"{where} grants on wildcard resources {', '.join(_wild(st.resources))}")
+                )
             if st.not_resources:
-                callouts.append(Callout(doc.address, f"{where} allows on everything except {', '.join(st.not_resources)} (NotResource)"))
+                callouts.append(
+                    Callout(
+                        doc.address, f"{where} allows on everything except {', '.join(st.not_resources)} (NotResource)"
+                    )
+                )
             if any(fnmatch.fnmatchcase("iam:passrole", a.lower()) for a in st.actions):
-                callouts.append(Callout(doc.address, f"{where} grants iam:PassRole on {', '.join(st.resources) or 'no resource'}"
-                                                     + (f" when {'; '.join(st.conditions)}" if st.conditions else "")))
+                callouts.append(
+                    Callout(
+                        doc.address,
+                        f"{where} grants iam:PassRole on {', '.join(st.resources) or 'no resource'}"
+                        + (f" when {'; '.join(st.conditions)}" if st.conditions else ""),
+                    )
+                )
             if any(p in ("*", "AWS: *") for p in st.principals):
                 condition = f" (conditions: {'; '.join(st.conditions)})" if st.conditions else " with no condition"
                 callouts.append(Callout(doc.address, f"{where} allows Principal * {', '.join(st.actions)}{condition}"))
@@ -521,8 +594,9 @@ def _callouts(documents: Sequence[DocumentChange], prior_services: set[str]) -> 
                     if doc.address not in new_services[service]:
                         new_services[service].append(doc.address)
     for service, addresses in sorted(new_services.items()):
-        callouts.append(Callout(addresses[0], f"new service `{service}` granted by "
-                                              + ", ".join(f"`{a}`" for a in addresses)))
+        callouts.append(
+            Callout(addresses[0], f"new service `{service}` granted by " + ", ".join(f"`{a}`" for a in addresses))
+        )
     unique: dict[str, Callout] = {}
     for callout in callouts:
         unique.setdefault(callout.message, callout)
@@ -552,9 +626,13 @@ def render_permissions(review: PermissionReview, level: int) -> list[str]:
     heading = "#" * level
     lines = [f"{heading} Permissions ({len(review.documents)} policy documents)", ""]
     if review.unchanged:
-        lines += [f"{len(review.unchanged)} polic{'y' if len(review.unchanged) == 1 else 'ies'} the plan rewrites "
-                  "(known only after apply) keep their statements, rendered from the synthesized documents: "
-                  + ", ".join(f"`{a}`" for a in review.unchanged) + ".", ""]
+        lines += [
+            f"{len(review.unchanged)} polic{'y' if len(review.unchanged) == 1 else 'ies'} the plan rewrites "
+            "(known only after apply) keep their statements, rendered from the synthesized documents: "
+            + ", ".join(f"`{a}`" for a in review.unchanged)
+            + ".",
+            "",
+        ]
     if not review.documents:
         return lines + ["No IAM, bucket or key policy statement is granted or removed.", ""]
     for doc in review.documents:
@@ -571,6 +649,8 @@ def render_permissions(review: PermissionReview, level: int) -> list[str]:
                 actions = _cell(s.actions) or _cell(s.not_actions, "NOT ")
                 resources = _cell(s.resources) or _cell(s.not_resources, "NOT ")
                 principals = _cell(s.principals) or _cell(s.not_principals, "NOT ")
-                lines.append(f"| {label} | {s.effect} | {actions} | {resources} | {principals} | {_cell(s.conditions)} |")
+                lines.append(
+                    f"| {label} | {s.effect} | {actions} | {resources} | {principals} | {_cell(s.conditions)} |"
+                )
             lines.append("")
     return lines

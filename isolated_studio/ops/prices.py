@@ -37,12 +37,17 @@ PRICES: dict[tuple[str, str], Price] = {
     ("interface-endpoint-az", "us-west-2"): Price(Decimal("0.01"), _PRIVATELINK, "2026-05"),
     # SageMaker managed MLflow: the tracking server bills by the hour while it exists, by size.
     ("mlflow-tracking-server:Small", "eu-west-2"): Price(
-        Decimal("0.642"), "aws.amazon.com/sagemaker-ai/pricing, as quoted in github.com/londonaicentre/FLIP/issues/745",
-        "2026-07-09"),
+        Decimal("0.642"),
+        "aws.amazon.com/sagemaker-ai/pricing, as quoted in github.com/londonaicentre/FLIP/issues/745",
+        "2026-07-09",
+    ),
     # Studio apps bill per instance-hour while they run: a reference for an instance type change.
     ("sagemaker-instance:ml.g5.4xlarge", "us-east-1"): Price(
-        Decimal("2.03"), "aws.amazon.com/sagemaker-ai/pricing, as quoted in "
-        "github.com/aws-samples/semantic-search-with-amazon-opensearch/issues/37", "2024-09-21"),
+        Decimal("2.03"),
+        "aws.amazon.com/sagemaker-ai/pricing, as quoted in "
+        "github.com/aws-samples/semantic-search-with-amazon-opensearch/issues/37",
+        "2024-09-21",
+    ),
 }
 
 

@@ -37,8 +37,10 @@ class StackPlan:
         r = self.review
         if not self.has_changes:
             return f"{self.stack}: no changes"
-        text = (f"{self.stack}: {r.to_add} to add, {r.to_change} to change, {r.to_replace} to replace, "
-                f"{r.to_destroy} to destroy")
+        text = (
+            f"{self.stack}: {r.to_add} to add, {r.to_change} to change, {r.to_replace} to replace, "
+            f"{r.to_destroy} to destroy"
+        )
         return text + (f" ({len(r.warnings)} warning(s), see the review)" if r.warnings else "")
 
 
@@ -88,19 +90,29 @@ class RunResult:
 def render_report(result: RunResult, config: StudioConfig) -> str:
     """The plan_review run report plus what was not planned and where the plans are."""
     reviews = tuple(p.review for p in result.planned)
-    text = (plan_review.render_run_report(plan_review.RunReview(reviews)) if reviews
-            else "# Plan review\n\nNo stack was planned.\n")
+    text = (
+        plan_review.render_run_report(plan_review.RunReview(reviews))
+        if reviews
+        else "# Plan review\n\nNo stack was planned.\n"
+    )
     where = EmulatorProfile.of(config).where(config.region)
-    lines = [text.rstrip(), "", "## Run", "",
-             f"`{result.command}` of environment `{config.environment}` ({where}), "
-             f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC.", ""]
+    lines = [
+        text.rstrip(),
+        "",
+        "## Run",
+        "",
+        f"`{result.command}` of environment `{config.environment}` ({where}), {datetime.now(UTC):%Y-%m-%d %H:%M} UTC.",
+        "",
+    ]
     if result.skipped:
         lines += ["### Not planned", ""]
         lines += [f"- `{s.stack}`: {plan_review.list_item(s.reason)}" for s in result.skipped] + [""]
     if result.command not in ("plan", "drift"):
         lines += ["### Applied", ""] + [f"- {plan_review.list_item(line)}" for line in result.outcome_lines()] + [""]
     if result.next_steps:
-        lines += ["### Next", ""] + [f"{i}. {plan_review.list_item(step)}" for i, step in enumerate(result.next_steps, 1)]
+        lines += ["### Next", ""] + [
+            f"{i}. {plan_review.list_item(step)}" for i, step in enumerate(result.next_steps, 1)
+        ]
         lines.append("")
     if result.planned:
         lines += ["### Saved plans", "", "| Stack | Plan | JSON |", "|---|---|---|"]

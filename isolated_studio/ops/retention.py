@@ -27,9 +27,11 @@ class KeptKey:
     def message(self) -> str:
         fs = self.file_system_id or "the domain's home EFS"
         domain = f" of domain {self.domain_id}" if self.domain_id else ""
-        return (f"kept KMS key {self.arn or self.address} ({self.address} is no longer in the workload state): it "
-                f"encrypts the retained home EFS {fs}{domain} (workload.retain_home_efs = true). Schedule its "
-                f"deletion (aws kms schedule-key-deletion) only after that file system is deleted.")
+        return (
+            f"kept KMS key {self.arn or self.address} ({self.address} is no longer in the workload state): it "
+            f"encrypts the retained home EFS {fs}{domain} (workload.retain_home_efs = true). Schedule its "
+            f"deletion (aws kms schedule-key-deletion) only after that file system is deleted."
+        )
 
 
 def _managed(addresses: Iterable[str]) -> list[str]:
@@ -51,5 +53,8 @@ def kept_keys(plan: Mapping[str, Any]) -> list[KeptKey]:
     resources = (plan.get("prior_state") or {}).get("values", {}).get("root_module", {}).get("resources", [])
     domains = [r["values"] for r in resources if r.get("type") == "aws_sagemaker_domain" and r.get("mode") == "managed"]
     domain = domains[0] if domains else {}
-    return [KeptKey(r["address"], r["values"].get("arn"), domain.get("home_efs_file_system_id"), domain.get("id"))
-            for r in resources if r.get("type") == KEY_TYPE and r.get("mode") == "managed"]
+    return [
+        KeptKey(r["address"], r["values"].get("arn"), domain.get("home_efs_file_system_id"), domain.get("id"))
+        for r in resources
+        if r.get("type") == KEY_TYPE and r.get("mode") == "managed"
+    ]

@@ -36,13 +36,24 @@ def hold(outdir: Path, command: str) -> Iterator[Path]:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            raise Refused(f"another workflow run is using {outdir}: {_holder(fd)}. One run at a time per "
-                          f"checkout: wait for it to finish ({path} is released when it exits)") from None
+            raise Refused(
+                f"another workflow run is using {outdir}: {_holder(fd)}. One run at a time per "
+                f"checkout: wait for it to finish ({path} is released when it exits)"
+            ) from None
         os.ftruncate(fd, 0)
-        os.pwrite(fd, json.dumps({
-            "pid": os.getpid(), "command": command, "user": getpass.getuser(), "host": socket.gethostname(),
-            "since": datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC"),
-        }).encode(), 0)
+        os.pwrite(
+            fd,
+            json.dumps(
+                {
+                    "pid": os.getpid(),
+                    "command": command,
+                    "user": getpass.getuser(),
+                    "host": socket.gethostname(),
+                    "since": datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC"),
+                }
+            ).encode(),
+            0,
+        )
         yield path
     finally:
         os.close(fd)  # closing the descriptor releases the flock
@@ -55,5 +66,7 @@ def _holder(fd: int) -> str:
         info = {}
     if not info:
         return "a run that has not said who it is yet"
-    return (f"`{info.get('command')}` (pid {info.get('pid')}) by {info.get('user')}@{info.get('host')} "
-            f"since {info.get('since')}")
+    return (
+        f"`{info.get('command')}` (pid {info.get('pid')}) by {info.get('user')}@{info.get('host')} "
+        f"since {info.get('since')}"
+    )

@@ -41,8 +41,9 @@ class Terraform:
     interrupts: Interrupts = field(default_factory=Interrupts)
     _initialized: set[str] = field(default_factory=set)
 
-    def run(self, stack: str, args: Sequence[str], *, echo: bool = False,
-            ok: Iterable[int] = (0,)) -> subprocess.CompletedProcess[str]:
+    def run(
+        self, stack: str, args: Sequence[str], *, echo: bool = False, ok: Iterable[int] = (0,)
+    ) -> subprocess.CompletedProcess[str]:
         binary = find_terraform()
         if binary is None:
             raise WorkflowError("terraform is not on PATH (Terraform >= 1.10 is required)")
@@ -50,8 +51,13 @@ class Terraform:
         what = f"terraform {' '.join(args[:1])} in stack {stack}"
         self.interrupts.check(what)
         proc = subprocess.Popen(
-            command, cwd=self.dirs[stack], env=dict(self.env), stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT if echo else subprocess.PIPE, text=True,
+            command,
+            cwd=self.dirs[stack],
+            env=dict(self.env),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT if echo else subprocess.PIPE,
+            text=True,
             start_new_session=True,
         )
         timed_out = threading.Event()
@@ -75,8 +81,11 @@ class Terraform:
                 timer.cancel()
         result = subprocess.CompletedProcess(command, proc.returncode, stdout, stderr)
         if self.interrupts.interrupted and result.returncode not in tuple(ok):
-            raise Interrupted(f"{what} was interrupted ({self.interrupts.received[0]}); "
-                              f"Terraform exited with {proc.returncode}:\n{tail(stdout + stderr, 12)}", stack=stack)
+            raise Interrupted(
+                f"{what} was interrupted ({self.interrupts.received[0]}); "
+                f"Terraform exited with {proc.returncode}:\n{tail(stdout + stderr, 12)}",
+                stack=stack,
+            )
         if timed_out.is_set():
             raise WorkflowError(
                 f"{what} did not finish within {self.timeout_s:.0f} s and was interrupted; if its "
@@ -84,8 +93,9 @@ class Terraform:
             )
         if result.returncode not in tuple(ok):
             output = stdout + stderr
-            raise WorkflowError(f"{what} failed (exit {result.returncode}):\n{tail(output)}"
-                                + next_step(output, self.dirs[stack]))
+            raise WorkflowError(
+                f"{what} failed (exit {result.returncode}):\n{tail(output)}" + next_step(output, self.dirs[stack])
+            )
         return result
 
     def _collect(self, proc: subprocess.Popen[str], stack: str, echo: bool) -> tuple[str, str]:
@@ -114,8 +124,14 @@ class Terraform:
 
     def plan(self, stack: str, plan_file: Path, *, destroy: bool = False, targets: Sequence[str] = ()) -> bool:
         """Save a plan; True when it changes something (``-detailed-exitcode`` 2)."""
-        args = ["plan", "-input=false", "-no-color", "-detailed-exitcode",
-                f"-lock-timeout={self.lock_timeout}", f"-out={plan_file}"]
+        args = [
+            "plan",
+            "-input=false",
+            "-no-color",
+            "-detailed-exitcode",
+            f"-lock-timeout={self.lock_timeout}",
+            f"-out={plan_file}",
+        ]
         if destroy:
             args.append("-destroy")
         args += [f"-target={target}" for target in targets]
@@ -129,8 +145,11 @@ class Terraform:
 
     def apply(self, stack: str, plan_file: Path) -> None:
         """Apply a saved plan exactly; Terraform refuses it if the state moved on since."""
-        self.run(stack, ["apply", "-input=false", "-no-color", f"-lock-timeout={self.lock_timeout}",
-                         str(plan_file)], echo=True)
+        self.run(
+            stack,
+            ["apply", "-input=false", "-no-color", f"-lock-timeout={self.lock_timeout}", str(plan_file)],
+            echo=True,
+        )
 
     def outputs(self, stack: str) -> dict[str, Any]:
         raw = json.loads(self.run(stack, ["output", "-json", "-no-color"]).stdout or "{}")
@@ -151,16 +170,26 @@ def check_version(env: Mapping[str, str]) -> str:
     binary = find_terraform()
     if binary is None:
         raise TooOld("terraform is not on PATH (Terraform >= 1.10 is required)")
-    proc = subprocess.run([binary, "version", "-json"], env=dict(env), stdin=subprocess.DEVNULL,
-                          capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(
+        [binary, "version", "-json"],
+        env=dict(env),
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     try:
         version = json.loads(proc.stdout)["terraform_version"]
     except (ValueError, KeyError):
-        raise WorkflowError(f"`terraform version -json` printed no version:\n{tail(proc.stdout + proc.stderr)}") from None
+        raise WorkflowError(
+            f"`terraform version -json` printed no version:\n{tail(proc.stdout + proc.stderr)}"
+        ) from None
     if _version_tuple(version) < MINIMUM_VERSION:
-        raise TooOld(f"Terraform {version} is too old: this project needs Terraform >= "
-                     f"{'.'.join(map(str, MINIMUM_VERSION))} (the S3 backend's use_lockfile); install a "
-                     "newer terraform on PATH (https://developer.hashicorp.com/terraform/install)")
+        raise TooOld(
+            f"Terraform {version} is too old: this project needs Terraform >= "
+            f"{'.'.join(map(str, MINIMUM_VERSION))} (the S3 backend's use_lockfile); install a "
+            "newer terraform on PATH (https://developer.hashicorp.com/terraform/install)"
+        )
     return version
 
 
@@ -178,18 +207,21 @@ _LOCK_ID = re.compile(r"Lock Info:\s+ID:\s+(\S+)")
 def next_step(output: str, directory: Path) -> str:
     """What to do about the Terraform failures an operator meets, as a line after its output."""
     if "Saved plan is stale" in output:
-        return ("\nThe saved plan is stale: the state changed after it was planned, so Terraform refuses "
-                "it. Plan again (`make plan`), review, and deploy that plan.")
+        return (
+            "\nThe saved plan is stale: the state changed after it was planned, so Terraform refuses "
+            "it. Plan again (`make plan`), review, and deploy that plan."
+        )
     if "Error acquiring the state lock" in output:
         match = _LOCK_ID.search(output)
         lock_id = match.group(1) if match else "<ID above>"
-        return ("\nAnother run holds the state lock (see Lock Info above). Wait for it to finish, or retry "
-                "with --lock-timeout=10m; if that run died, release the lock with "
-                f"`terraform -chdir={directory} force-unlock -force {lock_id}`.")
+        return (
+            "\nAnother run holds the state lock (see Lock Info above). Wait for it to finish, or retry "
+            "with --lock-timeout=10m; if that run died, release the lock with "
+            f"`terraform -chdir={directory} force-unlock -force {lock_id}`."
+        )
     return ""
 
 
 def tail(text: str, lines: int = 40) -> str:
     kept = text.strip().splitlines()[-lines:]
     return "\n".join(kept)
-

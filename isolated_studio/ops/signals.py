@@ -109,13 +109,17 @@ class Interrupts:
         first = len(self.received) == 1
         running = self.forward(signal.SIGINT)
         if running and first:
-            _warn(f"\n{name} received: Terraform was asked to stop. It finishes what is in flight, "
-                  "writes its state and releases its lock; its output follows. A second signal "
-                  "stops it at once (state may then miss what was in flight).\n")
+            _warn(
+                f"\n{name} received: Terraform was asked to stop. It finishes what is in flight, "
+                "writes its state and releases its lock; its output follows. A second signal "
+                "stops it at once (state may then miss what was in flight).\n"
+            )
         elif running:
-            _warn(f"\nWARNING: {name} again: Terraform stops at once. Resources being created or "
-                  "deleted right now may be missing from its state, and its lock may stay held; "
-                  "the run's summary says which.\n")
+            _warn(
+                f"\nWARNING: {name} again: Terraform stops at once. Resources being created or "
+                "deleted right now may be missing from its state, and its lock may stay held; "
+                "the run's summary says which.\n"
+            )
         elif first:
             _warn(f"\n{name} received: stopping before the next step.\n")
         if self._prompting:

@@ -58,8 +58,13 @@ class VpcCleanup:
 
     @property
     def found_anything(self) -> bool:
-        return bool(self.security_groups or self.network_interfaces or self.deleted_file_systems
-                    or self.retained_file_systems or self.deleted_mount_targets)
+        return bool(
+            self.security_groups
+            or self.network_interfaces
+            or self.deleted_file_systems
+            or self.retained_file_systems
+            or self.deleted_mount_targets
+        )
 
 
 @dataclass
@@ -83,7 +88,8 @@ def sagemaker_security_groups(ec2: Any, vpc_id: str) -> dict[str, str]:
     """``{group id: name}`` of the security groups SageMaker created in the VPC."""
     groups = {}
     for page in ec2.get_paginator("describe_security_groups").paginate(
-            Filters=[{"Name": "vpc-id", "Values": [vpc_id]}]):
+        Filters=[{"Name": "vpc-id", "Values": [vpc_id]}]
+    ):
         for group in page["SecurityGroups"]:
             tagged = any(t["Key"] == SAGEMAKER_TAG for t in group.get("Tags", []))
             if SAGEMAKER_GROUP.match(group["GroupName"]) or tagged:
@@ -119,8 +125,10 @@ def sagemaker_file_systems(efs: Any, subnets: set[str], groups: Iterable[str]) -
                 continue
             tagged = any(t["Key"] == SAGEMAKER_TAG for t in fs.get("Tags", []))
             in_groups = groups and any(
-                set(efs.describe_mount_target_security_groups(MountTargetId=t["MountTargetId"])["SecurityGroups"]) & groups
-                for t in targets)
+                set(efs.describe_mount_target_security_groups(MountTargetId=t["MountTargetId"])["SecurityGroups"])
+                & groups
+                for t in targets
+            )
             if tagged or in_groups:
                 found[fs["FileSystemId"]] = targets
     return found
@@ -148,15 +156,19 @@ def cleanup_vpc(
     if not groups and not file_systems:
         progress(f"{vpc_id}: nothing SageMaker created is left in the VPC")
         return result
-    progress(f"{vpc_id}: SageMaker left {len(groups)} security group(s) "
-             f"({', '.join(f'{name} {gid}' for gid, name in sorted(groups.items())) or 'none'}) and "
-             f"{len(file_systems)} home EFS file system(s) with mount targets here "
-             f"({', '.join(sorted(file_systems)) or 'none'})")
+    progress(
+        f"{vpc_id}: SageMaker left {len(groups)} security group(s) "
+        f"({', '.join(f'{name} {gid}' for gid, name in sorted(groups.items())) or 'none'}) and "
+        f"{len(file_systems)} home EFS file system(s) with mount targets here "
+        f"({', '.join(sorted(file_systems)) or 'none'})"
+    )
 
     for fs_id in sorted(file_systems):
         if retain_home_efs:
-            progress(f"{fs_id}: kept (workload.retain_home_efs = true); deleting its mount targets in "
-                     f"{vpc_id} so the VPC can go (the data stays; mount it again from another VPC)")
+            progress(
+                f"{fs_id}: kept (workload.retain_home_efs = true); deleting its mount targets in "
+                f"{vpc_id} so the VPC can go (the data stays; mount it again from another VPC)"
+            )
             result.retained_file_systems.append(fs_id)
             _delete_mount_targets(efs, fs_id, subnets, timer, progress, result)
         else:
@@ -175,8 +187,10 @@ def _wait(timer: _Clock, what: str, remaining: Callable[[], list[str]], progress
         if not left:
             return
         if timer.expired():
-            raise VpcCleanupError(f"after {timer.elapsed():.0f} s still waiting for {what}: {', '.join(left)}; "
-                                  "they keep the network's subnets and VPC from being deleted")
+            raise VpcCleanupError(
+                f"after {timer.elapsed():.0f} s still waiting for {what}: {', '.join(left)}; "
+                "they keep the network's subnets and VPC from being deleted"
+            )
         progress(f"waiting for {what} ({len(left)} left: {', '.join(left)}; {timer.elapsed():.0f} s)")
         timer.sleep(min(POLL_S, max(timer.timeout_s - timer.elapsed(), 0.1)))
 
@@ -191,20 +205,25 @@ def _file_system_state(efs: Any, fs_id: str) -> str | None:
     return systems[0]["LifeCycleState"] if systems else None
 
 
-def _delete_mount_targets(efs: Any, fs_id: str, subnets: set[str], timer: _Clock, progress: Progress,
-                          result: VpcCleanup) -> None:
+def _delete_mount_targets(
+    efs: Any, fs_id: str, subnets: set[str], timer: _Clock, progress: Progress, result: VpcCleanup
+) -> None:
     for target in _mount_targets(efs, fs_id):
         if target["SubnetId"] in subnets and target.get("LifeCycleState") not in ("deleting", "deleted"):
             progress(f"{fs_id}: deleting mount target {target['MountTargetId']} in {target['SubnetId']}")
             efs.delete_mount_target(MountTargetId=target["MountTargetId"])
             result.deleted_mount_targets.append(target["MountTargetId"])
-    _wait(timer, f"the mount targets of {fs_id}",
-          lambda: [t["MountTargetId"] for t in _mount_targets(efs, fs_id) if t["SubnetId"] in subnets],
-          progress)
+    _wait(
+        timer,
+        f"the mount targets of {fs_id}",
+        lambda: [t["MountTargetId"] for t in _mount_targets(efs, fs_id) if t["SubnetId"] in subnets],
+        progress,
+    )
 
 
-def _delete_file_system(efs: Any, fs_id: str, subnets: set[str], timer: _Clock, grace_s: float,
-                        progress: Progress, result: VpcCleanup) -> None:
+def _delete_file_system(
+    efs: Any, fs_id: str, subnets: set[str], timer: _Clock, grace_s: float, progress: Progress, result: VpcCleanup
+) -> None:
     """Retention Delete: SageMaker deletes the EFS itself; delete what is left after the grace period."""
     deadline = min(grace_s, timer.timeout_s)
     state = _file_system_state(efs, fs_id)
@@ -217,8 +236,10 @@ def _delete_file_system(efs: Any, fs_id: str, subnets: set[str], timer: _Clock, 
         progress(f"{fs_id}: deleted by SageMaker")
         return
     if state == "deleting":
-        raise VpcCleanupError(f"after {timer.elapsed():.0f} s the home EFS {fs_id} is still being deleted; "
-                              f"its mount targets keep the subnets of {result.vpc_id} from being deleted")
+        raise VpcCleanupError(
+            f"after {timer.elapsed():.0f} s the home EFS {fs_id} is still being deleted; "
+            f"its mount targets keep the subnets of {result.vpc_id} from being deleted"
+        )
     progress(f"{fs_id}: still there after {timer.elapsed():.0f} s; deleting it (workload.retain_home_efs = false)")
     _delete_mount_targets(efs, fs_id, subnets, timer, progress, result)
     if any(True for _ in _mount_targets(efs, fs_id)):
@@ -232,7 +253,8 @@ def _interfaces(ec2: Any, vpc_id: str, groups: set[str]) -> list[dict[str, Any]]
     if not groups:
         return []
     pages = ec2.get_paginator("describe_network_interfaces").paginate(
-        Filters=[{"Name": "vpc-id", "Values": [vpc_id]}, {"Name": "group-id", "Values": sorted(groups)}])
+        Filters=[{"Name": "vpc-id", "Values": [vpc_id]}, {"Name": "group-id", "Values": sorted(groups)}]
+    )
     return [eni for page in pages for eni in page["NetworkInterfaces"]]
 
 

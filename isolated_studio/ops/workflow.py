@@ -64,8 +64,21 @@ from isolated_studio.ops.runner import DEFAULT_TIMEOUT_S, Terraform, TooOld, che
 from isolated_studio.ops.signals import Interrupted, Interrupts
 from isolated_studio.ops.stack_specs import SPECS, STACK_ORDER
 
-__all__ = ["Workflow", "WorkflowError", "Refused", "PlanFailed", "RunResult", "StackPlan", "Skipped",
-           "Terraform", "aws_client", "verify_target", "outdir_mismatches", "synthesize", "main"]
+__all__ = [
+    "Workflow",
+    "WorkflowError",
+    "Refused",
+    "PlanFailed",
+    "RunResult",
+    "StackPlan",
+    "Skipped",
+    "Terraform",
+    "aws_client",
+    "verify_target",
+    "outdir_mismatches",
+    "synthesize",
+    "main",
+]
 
 EXIT_OK, EXIT_FAILED, EXIT_REFUSED, EXIT_STOPPED = 0, 1, 2, 3
 # The read-only checks: their 2 means "found something", so they fail with 1.
@@ -148,8 +161,9 @@ class Workflow:
 
     # ------------------------------------------------------------ deploy
 
-    def deploy(self, stacks: Sequence[str], *, assume_yes: bool, allow_replace: bool = False,
-               from_plan_dir: Path | None = None) -> RunResult:
+    def deploy(
+        self, stacks: Sequence[str], *, assume_yes: bool, allow_replace: bool = False, from_plan_dir: Path | None = None
+    ) -> RunResult:
         """Plan and apply stack by stack, in order, each after its own confirmation.
 
         ``from_plan_dir``: apply the saved plans a reviewer approved there instead of planning
@@ -161,8 +175,11 @@ class Workflow:
             self._check_saved_plans(from_plan_dir, stacks)
         try:
             for stack in ordered(stacks):
-                planned = (self._plan_to_deploy(stack, result) if from_plan_dir is None
-                           else self._saved_plan(stack, from_plan_dir, result))
+                planned = (
+                    self._plan_to_deploy(stack, result)
+                    if from_plan_dir is None
+                    else self._saved_plan(stack, from_plan_dir, result)
+                )
                 if planned is not None and self._can_apply(planned, result):
                     self._confirm_apply(planned, assume_yes, allow_replace)
                     self._apply(planned, result)
@@ -181,8 +198,10 @@ class Workflow:
         if reason:
             raise WorkflowError(f"cannot deploy {stack}: {reason}")
         if stack == "state" and not self.state_bucket_exists():
-            self.say(f"state: bucket {self.config.state.bucket} does not exist: bootstrapping the state stack "
-                     f"(local state {self.bootstrap_state_file()})")
+            self.say(
+                f"state: bucket {self.config.state.bucket} does not exist: bootstrapping the state stack "
+                f"(local state {self.bootstrap_state_file()})"
+            )
         planned = self.plan_stack(stack)
         result.planned.append(planned)
         self.say(planned.summary())
@@ -201,14 +220,17 @@ class Workflow:
             return
         found = [stack for stack in wanted if stack not in missing]
         if not found:
-            raise Refused(f"{directory} holds no saved plan of {', '.join(wanted)} (<stack>.tfplan); "
-                          "save and review them with `make plan` (or `workflow plan --plan-dir DIR`) first")
+            raise Refused(
+                f"{directory} holds no saved plan of {', '.join(wanted)} (<stack>.tfplan); "
+                "save and review them with `make plan` (or `workflow plan --plan-dir DIR`) first"
+            )
         raise Refused(
             f"{directory} holds no saved plan of {', '.join(missing)} ({', '.join(f'{s}.tfplan' for s in missing)}), "
             f"only of {', '.join(found)}; nothing was applied. Applying the others alone would leave part of the "
-            f"reviewed change unapplied. Plan and review every stack again (`make plan ARGS=\"--plan-dir DIR\"`), "
+            f'reviewed change unapplied. Plan and review every stack again (`make plan ARGS="--plan-dir DIR"`), '
             f"or apply only the stacks that have a plan by naming them: "
-            f"`make deploy STACKS=\"{' '.join(found)}\" ARGS=\"--from-plan-dir {directory}\"`")
+            f'`make deploy STACKS="{" ".join(found)}" ARGS="--from-plan-dir {directory}"`'
+        )
 
     def _saved_plan(self, stack: str, directory: Path, result: RunResult) -> StackPlan:
         """A plan saved (and reviewed) earlier, reviewed again from its own JSON.
@@ -218,9 +240,12 @@ class Workflow:
         self.tf.init(stack)
         document = json.loads(self.tf.show_json(stack, plan_file))
         review = plan_review.review_plan(stack, document, self.synthesized(stack))
-        outputs_change = any(change.get("actions") != ["no-op"] for change in document.get("output_changes", {}).values())
-        planned = StackPlan(stack, plan_file, directory / f"{stack}.plan.json", review,
-                            review.has_changes or outputs_change)
+        outputs_change = any(
+            change.get("actions") != ["no-op"] for change in document.get("output_changes", {}).values()
+        )
+        planned = StackPlan(
+            stack, plan_file, directory / f"{stack}.plan.json", review, review.has_changes or outputs_change
+        )
         result.planned.append(planned)
         self.say(f"{stack}: saved plan {plan_file}: " + planned.summary().split(": ", 1)[1])
         return planned
@@ -245,8 +270,10 @@ class Workflow:
         """
         refused = day2.refused_warnings(planned.review.warnings)
         if refused:  # AWS would fail these part-way through the apply: nothing is applied (ops/day2.py)
-            raise Refused(f"{planned.stack}: the plan {planned.plan_file} is not applied: "
-                          + "\n  ".join(w.message.removeprefix("REFUSED: ") for w in refused))
+            raise Refused(
+                f"{planned.stack}: the plan {planned.plan_file} is not applied: "
+                + "\n  ".join(w.message.removeprefix("REFUSED: ") for w in refused)
+            )
         if not assume_yes:
             self.say(self.tf.show_text(planned.stack, planned.plan_file))
         for warning in planned.review.warnings:
@@ -262,7 +289,10 @@ class Workflow:
         with self.interrupts.prompting():
             guard.confirm(
                 f"Apply this plan to stack {planned.stack!r} of environment {self.config.environment!r}?",
-                expected="yes", assume_yes=assume_yes, input_fn=self.ask, interactive=self.interactive,
+                expected="yes",
+                assume_yes=assume_yes,
+                input_fn=self.ask,
+                interactive=self.interactive,
             )
 
     def _apply(self, planned: StackPlan, result: RunResult) -> None:
@@ -287,8 +317,11 @@ class Workflow:
 
     def destroy(self, stacks: Sequence[str], *, assume_yes: bool, include_state: bool) -> RunResult:
         """Plan every destroy, confirm once, then clear and destroy stack by stack in reverse order."""
-        refusal = destroy_refusal(self.config, stacks, include_state) or (
-            self._deployed_protection() if include_state else None) or self._workload_still_tracked(stacks)
+        refusal = (
+            destroy_refusal(self.config, stacks, include_state)
+            or (self._deployed_protection() if include_state else None)
+            or self._workload_still_tracked(stacks)
+        )
         if refusal:
             raise Refused(refusal)
         chosen = ordered([*stacks, *(["state"] if include_state else [])], reverse=True)
@@ -321,17 +354,21 @@ class Workflow:
         path = self.bootstrap_state_file()
         if not path.exists():
             return None
-        protected = [instance["attributes"].get("name") or resource["name"]
-                     for resource in json.loads(path.read_text() or "{}").get("resources", [])
-                     if resource.get("mode") == "managed" and resource.get("type") == "aws_dynamodb_table"
-                     for instance in resource.get("instances", [])
-                     if instance.get("attributes", {}).get("deletion_protection_enabled")]
+        protected = [
+            instance["attributes"].get("name") or resource["name"]
+            for resource in json.loads(path.read_text() or "{}").get("resources", [])
+            if resource.get("mode") == "managed" and resource.get("type") == "aws_dynamodb_table"
+            for instance in resource.get("instances", [])
+            if instance.get("attributes", {}).get("deletion_protection_enabled")
+        ]
         if not protected:
             return None
-        return (f"the deployed state stack is still protected (lock table {', '.join(protected)} has deletion "
-                f"protection, per its state in {path}); `protect = false` in {self.config.source} is not applied "
-                "yet. Nothing was emptied or destroyed. Apply it first with `deploy --stacks state`, then "
-                "destroy with --include-state")
+        return (
+            f"the deployed state stack is still protected (lock table {', '.join(protected)} has deletion "
+            f"protection, per its state in {path}); `protect = false` in {self.config.source} is not applied "
+            "yet. Nothing was emptied or destroyed. Apply it first with `deploy --stacks state`, then "
+            "destroy with --include-state"
+        )
 
     def _destroy_blocker(self, stack: str) -> str | None:
         local = SPECS[stack].local_state
@@ -354,9 +391,11 @@ class Workflow:
         managed = [address for address in self.tf.resources("workload") if not address.startswith("data.")]
         if not managed:
             return None
-        return (f"the workload's state still tracks {len(managed)} resources (the Studio domain, its EFS and "
-                "ENIs live in the network's subnets): destroying the network first would strand them; "
-                "destroy both, workload first: `destroy --stacks workload network`")
+        return (
+            f"the workload's state still tracks {len(managed)} resources (the Studio domain, its EFS and "
+            "ENIs live in the network's subnets): destroying the network first would strand them; "
+            "destroy both, workload first: `destroy --stacks workload network`"
+        )
 
     def _studio_inventory(self) -> cleanup.DomainInventory | None:
         """What the Studio cleanup will delete; refused when user profiles Terraform did not create exist."""
@@ -366,31 +405,45 @@ class Workflow:
         studio = cleanup.inventory(aws_client(self.config, "sagemaker"), domain_id)
         foreign = [p for p in (studio.user_profiles if studio else ()) if p not in self.config.workload.user_profiles]
         if foreign:
-            commands = "; ".join(f"aws sagemaker delete-user-profile --domain-id {domain_id} --user-profile-name {p}"
-                                 for p in foreign)
-            raise Refused(f"domain {domain_id} has user profiles Terraform did not create, which block its "
-                          f"deletion: {', '.join(foreign)}. Nothing was destroyed. Keep what their users need, "
-                          f"delete them (after their apps and spaces: {commands}), then destroy again")
+            commands = "; ".join(
+                f"aws sagemaker delete-user-profile --domain-id {domain_id} --user-profile-name {p}" for p in foreign
+            )
+            raise Refused(
+                f"domain {domain_id} has user profiles Terraform did not create, which block its "
+                f"deletion: {', '.join(foreign)}. Nothing was destroyed. Keep what their users need, "
+                f"delete them (after their apps and spaces: {commands}), then destroy again"
+            )
         return studio
 
-    def _confirm_destroy(self, result: RunResult, assume_yes: bool,
-                         studio: cleanup.DomainInventory | None = None) -> None:
+    def _confirm_destroy(
+        self, result: RunResult, assume_yes: bool, studio: cleanup.DomainInventory | None = None
+    ) -> None:
         lines = [f"DESTROY in environment {self.config.environment!r} ({self.config.region}):"]
         lines += [f"  {p.stack}: {p.review.to_destroy} resources" for p in result.planned]
         if studio is not None:
             lines += self._studio_lines(studio)
         with self.interrupts.prompting():
-            guard.confirm("\n".join(lines), expected=self.config.environment,
-                          assume_yes=assume_yes, input_fn=self.ask, interactive=self.interactive)
+            guard.confirm(
+                "\n".join(lines),
+                expected=self.config.environment,
+                assume_yes=assume_yes,
+                input_fn=self.ask,
+                interactive=self.interactive,
+            )
 
     def _studio_lines(self, studio: cleanup.DomainInventory) -> list[str]:
         lines = [f"  Studio cleanup first deletes from domain {studio.domain_id} what users made there:"]
         lines += [f"    app {app.label}" for app in studio.apps] or ["    no apps"]
-        lines += [f"    space {space} (owner {owner or 'shared'}; with its storage volume and every file on it)"
-                  for space, owner in studio.spaces] or ["    no spaces"]
+        lines += [
+            f"    space {space} (owner {owner or 'shared'}; with its storage volume and every file on it)"
+            for space, owner in studio.spaces
+        ] or ["    no spaces"]
         lines.append(f"  and the destroy deletes the user profiles {', '.join(studio.user_profiles) or '(none)'}")
-        home = ("kept (workload.retain_home_efs = true)" if self.config.workload.retain_home_efs
-                else "DELETED with the domain (workload.retain_home_efs = false)")
+        home = (
+            "kept (workload.retain_home_efs = true)"
+            if self.config.workload.retain_home_efs
+            else "DELETED with the domain (workload.retain_home_efs = false)"
+        )
         lines.append(f"  the users' home directories on the domain's EFS: {home}")
         return lines
 
@@ -412,7 +465,9 @@ class Workflow:
         try:
             cleanup.cleanup_domain(aws_client(self.config, "sagemaker"), domain_id, progress=self._cleanup_progress)
         except cleanup.CleanupError as error:
-            raise WorkflowError(f"Studio cleanup of domain {domain_id} failed, nothing was destroyed: {error}") from error
+            raise WorkflowError(
+                f"Studio cleanup of domain {domain_id} failed, nothing was destroyed: {error}"
+            ) from error
 
     def cleanup_vpc_leftovers(self, *, timeout_s: float = 1800) -> None:
         """Remove what SageMaker left in the VPC (NFS security groups, ENIs, home EFS mount targets)."""
@@ -422,9 +477,15 @@ class Workflow:
         # No SageMaker in the emulator deletes a home EFS: do not wait for it there.
         grace_s = self.emulator.sagemaker_grace_s(vpc_cleanup.SAGEMAKER_GRACE_S)
         try:
-            vpc_cleanup.cleanup_vpc(aws_client(self.config, "ec2"), aws_client(self.config, "efs"), vpc_id,
-                        retain_home_efs=self.config.workload.retain_home_efs, timeout_s=timeout_s, grace_s=grace_s,
-                        progress=lambda line: self.say(f"  [vpc cleanup] {line}"))
+            vpc_cleanup.cleanup_vpc(
+                aws_client(self.config, "ec2"),
+                aws_client(self.config, "efs"),
+                vpc_id,
+                retain_home_efs=self.config.workload.retain_home_efs,
+                timeout_s=timeout_s,
+                grace_s=grace_s,
+                progress=lambda line: self.say(f"  [vpc cleanup] {line}"),
+            )
         except vpc_cleanup.VpcCleanupError as error:
             raise WorkflowError(f"the network was not destroyed: {error}") from error
 
@@ -458,15 +519,17 @@ class Workflow:
         still_tracked = aws.tracked_states(s3, bucket)
         if still_tracked:
             listing = ", ".join(f"{key} ({count} resources)" for key, count in still_tracked.items())
-            raise WorkflowError(f"refusing to empty the state bucket {bucket}: {listing} still tracked; "
-                                "destroy those stacks first")
+            raise WorkflowError(
+                f"refusing to empty the state bucket {bucket}: {listing} still tracked; destroy those stacks first"
+            )
         deleted = aws.delete_all_versions(s3, bucket)
         self.say(f"state: emptied bucket {bucket} ({deleted} object versions and delete markers)")
 
     # ------------------------------------------------------------ planning, shared by the commands
 
-    def _unblocked(self, stacks: Sequence[str], result: RunResult,
-                   blocker: Callable[[str], str | None], label: str = "") -> list[str]:
+    def _unblocked(
+        self, stacks: Sequence[str], result: RunResult, blocker: Callable[[str], str | None], label: str = ""
+    ) -> list[str]:
         """The stacks ``blocker`` lets through; the others go into ``result`` with the reason."""
         runnable = []
         for stack in stacks:
@@ -534,9 +597,13 @@ class Workflow:
         targets = scope if within is None else [t for t in within if t in scope]
         if not targets:
             # An empty -target list would plan the whole stack: the part the emulator cannot create too.
-            raise WorkflowError(f"{stack}: nothing in it is in the emulator's scope (isolated_studio.ops.emulator_scope)")
-        self.say(f"{stack}: --emulator-scope: planning {len(targets)} resources the emulator can create "
-                 f"(-target; {', '.join(sorted({t.split('.')[0] for t in targets}))})")
+            raise WorkflowError(
+                f"{stack}: nothing in it is in the emulator's scope (isolated_studio.ops.emulator_scope)"
+            )
+        self.say(
+            f"{stack}: --emulator-scope: planning {len(targets)} resources the emulator can create "
+            f"(-target; {', '.join(sorted({t.split('.')[0] for t in targets}))})"
+        )
         return targets
 
     def write_report(self, result: RunResult) -> Path:
@@ -553,23 +620,31 @@ class Workflow:
         if not self.state_bucket_exists():
             first = f"the state bucket {self.config.state.bucket} does not exist yet"
             if stack == "network":
-                return (f"{first}; network can be planned after the state stack is applied "
-                        "(`make deploy` bootstraps it first)")
-            return (f"{first}, so the network is not applied either; workload can be planned after "
-                    "network is applied (it reads the network's outputs from the network's state): "
-                    "run `make deploy` first")
+                return (
+                    f"{first}; network can be planned after the state stack is applied "
+                    "(`make deploy` bootstraps it first)"
+                )
+            return (
+                f"{first}, so the network is not applied either; workload can be planned after "
+                "network is applied (it reads the network's outputs from the network's state): "
+                "run `make deploy` first"
+            )
         if stack == "workload" and "network" in self.tf.dirs and not self.network_applied():
-            return ("the network is not applied yet (its state has no outputs); workload can be planned "
-                    "after network is applied (it reads the network's outputs through "
-                    "terraform_remote_state): run `make deploy` first")
+            return (
+                "the network is not applied yet (its state has no outputs); workload can be planned "
+                "after network is applied (it reads the network's outputs through "
+                "terraform_remote_state): run `make deploy` first"
+            )
         return None
 
     def _state_stack_blocker(self) -> str | None:
         if self.bootstrap_state_file().exists() or not self.state_bucket_exists():
             return None
-        return (f"the state bucket {self.config.state.bucket} already exists but this checkout has no "
-                f"bootstrap state at {self.bootstrap_state_file()}; the state stack is managed from the "
-                "machine that bootstrapped it (copy its state file here to manage it from this one)")
+        return (
+            f"the state bucket {self.config.state.bucket} already exists but this checkout has no "
+            f"bootstrap state at {self.bootstrap_state_file()}; the state stack is managed from the "
+            "machine that bootstrapped it (copy its state file here to manage it from this one)"
+        )
 
     def state_bucket_exists(self) -> bool:
         return aws.bucket_exists(aws_client(self.config, "s3"), self.config.state.bucket, self.config.region)
@@ -591,9 +666,11 @@ class Workflow:
             return f"{stack}: could not check its state lock ({error})"
         if lock is None:
             return f"{stack}: state lock released"
-        return (f"{stack}: state still LOCKED (lock ID {lock.get('ID')}, {lock.get('Operation', '?')} by "
-                f"{lock.get('Who', '?')}); once no Terraform runs on it, release it with "
-                f"`terraform -chdir={self.tf.dirs[stack]} force-unlock -force {lock.get('ID')}`")
+        return (
+            f"{stack}: state still LOCKED (lock ID {lock.get('ID')}, {lock.get('Operation', '?')} by "
+            f"{lock.get('Who', '?')}); once no Terraform runs on it, release it with "
+            f"`terraform -chdir={self.tf.dirs[stack]} force-unlock -force {lock.get('ID')}`"
+        )
 
     def _protect_bootstrap_state(self) -> None:
         """The bootstrap state (and its backups) owner-only, also one written before umask 077."""
@@ -617,49 +694,80 @@ class Workflow:
 
 def _parser(prog: str = "python -m isolated_studio.ops.workflow") -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--stacks", nargs="+", choices=STACK_ORDER, metavar="STACK",
-                        help=f"stacks to work on, any of {', '.join(STACK_ORDER)} (default: all; "
-                             "destroy: workload and network)")
-    common.add_argument("--outdir", type=Path, default=PROJECT_ROOT / "cdktf.out",
-                        help="synthesized app directory (default: cdktf.out)")
+    common.add_argument(
+        "--stacks",
+        nargs="+",
+        choices=STACK_ORDER,
+        metavar="STACK",
+        help=f"stacks to work on, any of {', '.join(STACK_ORDER)} (default: all; destroy: workload and network)",
+    )
+    common.add_argument(
+        "--outdir", type=Path, default=PROJECT_ROOT / "cdktf.out", help="synthesized app directory (default: cdktf.out)"
+    )
     common.add_argument("--no-synth", action="store_true", help="reuse --outdir instead of synthesizing")
-    common.add_argument("--plan-dir", type=Path,
-                        help="where plans and review.md go (default: plans/<UTC time>-<command>/)")
-    common.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT_S,
-                        help="seconds one Terraform command may take (default: %(default)s)")
-    common.add_argument("--lock-timeout", default="0s",
-                        help="how long to wait for a state lock held by someone else (default: 0s)")
-    common.add_argument("--emulator-scope", action="store_true",
-                        help="emulator only: plan, apply and destroy the workload's resources the emulator can "
-                             "create (buckets, objects, KMS key, IAM roles) as -targets")
+    common.add_argument(
+        "--plan-dir", type=Path, help="where plans and review.md go (default: plans/<UTC time>-<command>/)"
+    )
+    common.add_argument(
+        "--timeout",
+        type=float,
+        default=DEFAULT_TIMEOUT_S,
+        help="seconds one Terraform command may take (default: %(default)s)",
+    )
+    common.add_argument(
+        "--lock-timeout", default="0s", help="how long to wait for a state lock held by someone else (default: 0s)"
+    )
+    common.add_argument(
+        "--emulator-scope",
+        action="store_true",
+        help="emulator only: plan, apply and destroy the workload's resources the emulator can "
+        "create (buckets, objects, KMS key, IAM roles) as -targets",
+    )
     parser = argparse.ArgumentParser(
         prog=prog,
         description="Plan, deploy or destroy the isolated-studio stacks for STUDIO_ENV / STUDIO_CONFIG.",
         epilog="Exit codes: 0 done, 1 a step failed, 2 refused, aborted or interrupted before anything "
-               "changed, 3 stopped part-way (aborted or interrupted after something changed); "
-               "drift: 0 no drift, 2 drift found, 1 error; audit: 0 no breach, 2 breach found, 1 error.",
+        "changed, 3 stopped part-way (aborted or interrupted after something changed); "
+        "drift: 0 no drift, 2 drift found, 1 error; audit: 0 no breach, 2 breach found, 1 error.",
     )
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("plan", parents=[common], help="save and review a plan of every stack")
-    deploy = commands.add_parser("deploy", parents=[common],
-                                 help="check the target, bootstrap state if needed, plan and apply in order")
-    destroy = commands.add_parser("destroy", parents=[common],
-                                  help="clean up Studio, destroy workload then network (state with --include-state)")
-    commands.add_parser("drift", parents=[common],
-                        help="plan every applied stack, audit the live boundary and report drift "
-                             "(exit 0 none, 2 drift, 1 error)")
-    commands.add_parser("audit", parents=[common],
-                        help="read the deployed boundary with boto3 and check it against the synthesized stacks "
-                             "(exit 0 no breach, 2 breach, 1 error)")
+    deploy = commands.add_parser(
+        "deploy", parents=[common], help="check the target, bootstrap state if needed, plan and apply in order"
+    )
+    destroy = commands.add_parser(
+        "destroy", parents=[common], help="clean up Studio, destroy workload then network (state with --include-state)"
+    )
+    commands.add_parser(
+        "drift",
+        parents=[common],
+        help="plan every applied stack, audit the live boundary and report drift (exit 0 none, 2 drift, 1 error)",
+    )
+    commands.add_parser(
+        "audit",
+        parents=[common],
+        help="read the deployed boundary with boto3 and check it against the synthesized stacks "
+        "(exit 0 no breach, 2 breach, 1 error)",
+    )
     for sub in (deploy, destroy):
         sub.add_argument("--yes", action="store_true", help="do not ask for confirmation")
-    deploy.add_argument("--allow-replace", action="store_true",
-                        help="with --yes, also apply plans that destroy or replace long-lived resources")
-    deploy.add_argument("--from-plan-dir", type=Path, metavar="DIR",
-                        help="apply the saved plans in DIR (from `plan --plan-dir DIR`) instead of planning again; "
-                             "refused unless every stack deployed (all, or those --stacks names) has one")
-    destroy.add_argument("--include-state", action="store_true",
-                         help="also destroy the state bucket and lock table (needs state.protect = false)")
+    deploy.add_argument(
+        "--allow-replace",
+        action="store_true",
+        help="with --yes, also apply plans that destroy or replace long-lived resources",
+    )
+    deploy.add_argument(
+        "--from-plan-dir",
+        type=Path,
+        metavar="DIR",
+        help="apply the saved plans in DIR (from `plan --plan-dir DIR`) instead of planning again; "
+        "refused unless every stack deployed (all, or those --stacks names) has one",
+    )
+    destroy.add_argument(
+        "--include-state",
+        action="store_true",
+        help="also destroy the state bucket and lock table (needs state.protect = false)",
+    )
     return parser
 
 
@@ -677,13 +785,13 @@ def preflight(args: argparse.Namespace, config: StudioConfig) -> None:
         if refusal:
             raise Refused(refusal)
     if args.command in ("deploy", "destroy") and not args.yes and not sys.stdin.isatty():
-        raise Refused(f"{args.command} asks for confirmation, but stdin is not a terminal; "
-                      "pass --yes to proceed without asking")
+        raise Refused(
+            f"{args.command} asks for confirmation, but stdin is not a terminal; pass --yes to proceed without asking"
+        )
     aws.check_region(config, args.command, os.environ)
 
 
-def prepare(args: argparse.Namespace, config: StudioConfig, say: Say,
-            interrupts: Interrupts | None = None) -> Workflow:
+def prepare(args: argparse.Namespace, config: StudioConfig, say: Say, interrupts: Interrupts | None = None) -> Workflow:
     """Synthesize (or check the reused output), and set up the plan directory and Terraform."""
     outdir = args.outdir.resolve()
     try:
@@ -705,12 +813,14 @@ def prepare(args: argparse.Namespace, config: StudioConfig, say: Say,
     dirs = synthesized_stack_dirs(outdir)
     problems = outdir_mismatches(config, dirs)
     if problems:
-        raise Refused(f"{outdir} was synthesized for another environment or endpoint; run without "
-                      "--no-synth:\n  - " + "\n  - ".join(problems))
+        raise Refused(
+            f"{outdir} was synthesized for another environment or endpoint; run without "
+            "--no-synth:\n  - " + "\n  - ".join(problems)
+        )
     missing = [s for s in (args.stacks or ()) if s not in dirs]
     if missing:
         raise Refused(f"stack(s) {', '.join(missing)} not in {outdir} (it has: {', '.join(dirs)})")
-    plan_dir = (args.plan_dir.resolve() if args.plan_dir else default_plan_dir(args.command))
+    plan_dir = args.plan_dir.resolve() if args.plan_dir else default_plan_dir(args.command)
     plan_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     plan_dir.chmod(0o700)
     interrupts = interrupts or Interrupts()
@@ -727,8 +837,12 @@ def execute(args: argparse.Namespace, workflow: Workflow) -> Any:
     if args.command == "plan":
         return workflow.plan(args.stacks or available)
     if args.command == "deploy":
-        return workflow.deploy(args.stacks or available, assume_yes=args.yes, allow_replace=args.allow_replace,
-                               from_plan_dir=args.from_plan_dir.resolve() if args.from_plan_dir else None)
+        return workflow.deploy(
+            args.stacks or available,
+            assume_yes=args.yes,
+            allow_replace=args.allow_replace,
+            from_plan_dir=args.from_plan_dir.resolve() if args.from_plan_dir else None,
+        )
     default = [s for s in available if SPECS[s].destroyed_by_default]
     return workflow.destroy(args.stacks or default, assume_yes=args.yes, include_state=args.include_state)
 
@@ -804,8 +918,9 @@ def _changed(workflow: Workflow | None) -> bool:
     return workflow is not None and workflow.result is not None and workflow.result.changed
 
 
-def report(workflow: Workflow, result: RunResult, say: Say, args: argparse.Namespace | None = None, *,
-           finished: bool = True) -> None:
+def report(
+    workflow: Workflow, result: RunResult, say: Say, args: argparse.Namespace | None = None, *, finished: bool = True
+) -> None:
     """What the run did: the stacks applied, skipped and failed, locks left held, and, after a
     run that changed something and stopped part-way, what to run next."""
     if result.command in ("plan", *CHECKS):
@@ -826,8 +941,9 @@ def report(workflow: Workflow, result: RunResult, say: Say, args: argparse.Names
     workflow.write_report(result)
 
 
-def make_command(target: str, stacks: Sequence[str] = (), options: Sequence[str] = (),
-                 env: Mapping[str, str] | None = None) -> str:
+def make_command(
+    target: str, stacks: Sequence[str] = (), options: Sequence[str] = (), env: Mapping[str, str] | None = None
+) -> str:
     """The ``make`` command line that runs ``target`` for the environment this run used."""
     env = os.environ if env is None else env
     parts = [f"{name}={env[name]}" for name in ("STUDIO_CONFIG", "STUDIO_ENV") if env.get(name)][:1]
@@ -839,8 +955,13 @@ def make_command(target: str, stacks: Sequence[str] = (), options: Sequence[str]
     return " ".join(parts)
 
 
-def next_steps(result: RunResult, args: argparse.Namespace | None, *, held: Sequence[str] = (),
-               env: Mapping[str, str] | None = None) -> list[str]:
+def next_steps(
+    result: RunResult,
+    args: argparse.Namespace | None,
+    *,
+    held: Sequence[str] = (),
+    env: Mapping[str, str] | None = None,
+) -> list[str]:
     """What to run after a deploy or destroy that changed something and did not finish.
 
     An apply that was interrupted or failed may have created (or deleted) objects its state
@@ -852,22 +973,35 @@ def next_steps(result: RunResult, args: argparse.Namespace | None, *, held: Sequ
     left = [s for s in result.requested if s not in result.applied and s not in skipped]
     steps = []
     if held:
-        steps.append(f"release the state lock of {', '.join(held)} with the `terraform force-unlock` command above, "
-                     "once no Terraform runs on it")
+        steps.append(
+            f"release the state lock of {', '.join(held)} with the `terraform force-unlock` command above, "
+            "once no Terraform runs on it"
+        )
     if result.command == "destroy":
         stacks = [s for s in ordered(left) if SPECS[s].destroyed_by_default]
         options = [*(["--include-state"] if "state" in left else []), *scope]
-        steps.append(f"`{make_command('destroy', stacks, options, env)}`: it plans again what is left and "
-                     "destroys it, after the Studio and VPC cleanups")
+        steps.append(
+            f"`{make_command('destroy', stacks, options, env)}`: it plans again what is left and "
+            "destroys it, after the Studio and VPC cleanups"
+        )
         return steps
     partial = [s for s in result.started if s not in result.applied]
-    why = (f" (the unfinished apply of {', '.join(partial)} may have created resources its state does not "
-           "track yet)" if partial else "")
-    steps.append(f"`{make_command('plan', left, scope, env)}`: see what is deployed now and what is left to "
-                 f"change{why}")
-    steps.append(f"review that plan's review.md, then `{make_command('deploy', left, scope, env)}`"
-                 + (" (the saved plans of this run are used up: Terraform refuses a saved plan once its "
-                    "stack's state moved on)" if getattr(args, "from_plan_dir", None) else ""))
+    why = (
+        f" (the unfinished apply of {', '.join(partial)} may have created resources its state does not track yet)"
+        if partial
+        else ""
+    )
+    steps.append(
+        f"`{make_command('plan', left, scope, env)}`: see what is deployed now and what is left to change{why}"
+    )
+    steps.append(
+        f"review that plan's review.md, then `{make_command('deploy', left, scope, env)}`"
+        + (
+            " (the saved plans of this run are used up: Terraform refuses a saved plan once its stack's state moved on)"
+            if getattr(args, "from_plan_dir", None)
+            else ""
+        )
+    )
     return steps
 
 

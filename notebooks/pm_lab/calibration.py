@@ -90,9 +90,7 @@ class CalibrationChoice:
         return self.calibrator.method
 
 
-def choose_calibration(
-    oof_scores: Any, y_train: Any, validation_scores: Any, y_validation: Any
-) -> CalibrationChoice:
+def choose_calibration(oof_scores: Any, y_train: Any, validation_scores: Any, y_validation: Any) -> CalibrationChoice:
     """Fit every method on the out-of-fold training scores; keep the best on validation Brier."""
     fitted = {method: fit_calibrator(method, oof_scores, y_train) for method in METHODS}
     brier = {

@@ -76,8 +76,7 @@ def _read_s3_bytes(uri: str, s3_client: Any) -> bytes:
     if key.endswith("/"):
         # The workload's data_uri output is such a prefix: the data set is one object in it.
         raise LabDataError(
-            f"{uri} is an S3 prefix (a folder), not a CSV file: set data_path to the object, "
-            f"e.g. {uri}ai4i2020.csv"
+            f"{uri} is an S3 prefix (a folder), not a CSV file: set data_path to the object, e.g. {uri}ai4i2020.csv"
         )
     if s3_client is None:
         import boto3
@@ -140,8 +139,7 @@ def validate_dataset(frame: pd.DataFrame, *, source: str = "data") -> pd.DataFra
     unknown_types = sorted(set(typed["Type"]) - set(PRODUCT_TYPES))
     if unknown_types:
         raise LabDataError(
-            f"{source}: column 'Type' has unexpected value(s) {unknown_types}; "
-            f"allowed are {list(PRODUCT_TYPES)}."
+            f"{source}: column 'Type' has unexpected value(s) {unknown_types}; allowed are {list(PRODUCT_TYPES)}."
         )
     typed[TARGET] = _as_binary(typed[TARGET], source)
     _check_classes(typed[TARGET], source)
@@ -159,8 +157,7 @@ def _as_numeric(values: pd.Series, column: str, source: str) -> pd.Series:
     if len(bad):
         examples = [str(value) for value in bad.unique()[:3]]
         raise LabDataError(
-            f"{source}: column {column!r} must be numeric; found {len(bad)} "
-            f"non-numeric value(s) such as {examples}."
+            f"{source}: column {column!r} must be numeric; found {len(bad)} non-numeric value(s) such as {examples}."
         )
     return converted
 
@@ -171,9 +168,7 @@ def _as_binary(values: pd.Series, source: str) -> pd.Series:
     allowed = converted.isin([0, 1])
     if not allowed.all():
         examples = [str(value) for value in values[~allowed].unique()[:3]]
-        raise LabDataError(
-            f"{source}: column {TARGET!r} must hold 0 or 1; found {examples}."
-        )
+        raise LabDataError(f"{source}: column {TARGET!r} must hold 0 or 1; found {examples}.")
     return converted.astype("int64")
 
 

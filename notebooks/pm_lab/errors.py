@@ -5,7 +5,6 @@ lets them propagate so that the failing cell shows that message and nothing
 else has been written to MLflow.
 """
 
-
 from typing import Any
 
 

@@ -84,9 +84,7 @@ def choose_threshold(y_true: Any, failure_probability: Any, recall_target: float
     return float(thresholds[best])
 
 
-def threshold_comparison(
-    y_true: Any, failure_probability: Any, threshold: float
-) -> dict[str, float]:
+def threshold_comparison(y_true: Any, failure_probability: Any, threshold: float) -> dict[str, float]:
     """Precision and recall at the chosen threshold next to the 0.5 default, for one split."""
     chosen = classification_metrics(y_true, failure_probability, threshold)
     default = classification_metrics(y_true, failure_probability, DECISION_THRESHOLD)

@@ -66,9 +66,7 @@ class RemoteSettings:
     def remote_kwargs(self) -> dict[str, Any]:
         """Keyword arguments for ``sagemaker.remote_function.remote``."""
         if not self.subnets or not self.security_group_ids:
-            raise RemoteExecutionError(
-                "Remote jobs need the domain's subnets and security groups to run in the VPC."
-            )
+            raise RemoteExecutionError("Remote jobs need the domain's subnets and security groups to run in the VPC.")
         if not 0 <= self.keep_alive_period_in_seconds <= 3600:
             raise RemoteExecutionError(
                 "keep_alive_period_in_seconds must be between 0 (no warm pool) and 3600, "
@@ -137,9 +135,7 @@ def sagemaker_session(boto_session: Any = None, sagemaker_client: Any = None) ->
     modules = config.setdefault("SageMaker", {}).setdefault("PythonSDK", {}).setdefault("Modules", {})
     modules["TelemetryOptOut"] = True
     config.setdefault("SchemaVersion", "1.0")
-    return sagemaker.Session(
-        boto_session=boto_session, sagemaker_client=sagemaker_client, sagemaker_config=config
-    )
+    return sagemaker.Session(boto_session=boto_session, sagemaker_client=sagemaker_client, sagemaker_config=config)
 
 
 def default_s3_root_uri(data_path: str) -> str | None:
@@ -159,9 +155,7 @@ def default_s3_root_uri(data_path: str) -> str | None:
 def check_mode(mode: str) -> str:
     """Return ``mode`` if it is a known execution mode, else raise with the choices."""
     if mode not in EXECUTION_MODES:
-        raise RemoteExecutionError(
-            f"execution_mode must be one of {list(EXECUTION_MODES)}, got {mode!r}."
-        )
+        raise RemoteExecutionError(f"execution_mode must be one of {list(EXECUTION_MODES)}, got {mode!r}.")
     return mode
 
 
@@ -178,9 +172,7 @@ def load_remote_decorator() -> Callable[..., Any]:
     return remote
 
 
-def make_runner(
-    mode: str, settings: RemoteSettings | None = None, session: Any = None
-) -> Runner:
+def make_runner(mode: str, settings: RemoteSettings | None = None, session: Any = None) -> Runner:
     """The decorator the notebook puts on its job functions.
 
     Local mode returns the function unchanged; remote mode returns it

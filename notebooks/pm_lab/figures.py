@@ -45,8 +45,9 @@ def roc_figure(y_true: Any, probability: Any, title: str) -> Figure:
     false_positive_rate, true_positive_rate, _ = roc_curve(y_true, probability)
     figure = Figure(figsize=(5.0, 4.4), dpi=DPI)
     axes = figure.add_subplot()
-    axes.plot(false_positive_rate, true_positive_rate,
-              label=f"ROC AUC {auc(false_positive_rate, true_positive_rate):.3f}")
+    axes.plot(
+        false_positive_rate, true_positive_rate, label=f"ROC AUC {auc(false_positive_rate, true_positive_rate):.3f}"
+    )
     axes.plot([0, 1], [0, 1], linestyle="--", color="grey", label="chance")
     axes.set_xlabel("false positive rate")
     axes.set_ylabel("true positive rate (recall)")
@@ -56,9 +57,7 @@ def roc_figure(y_true: Any, probability: Any, title: str) -> Figure:
     return figure
 
 
-def precision_recall_figure(
-    y_true: Any, probability: Any, threshold: float, pr_auc: float, title: str
-) -> Figure:
+def precision_recall_figure(y_true: Any, probability: Any, threshold: float, pr_auc: float, title: str) -> Figure:
     """Precision-recall curve, the failure rate as chance level, and the chosen operating point."""
     precision, recall, thresholds = precision_recall_curve(y_true, probability)
     truth = np.asarray(y_true).astype(int)
@@ -70,8 +69,7 @@ def precision_recall_figure(
     hit = int((predicted & (truth == 1)).sum())
     point_recall = hit / max(int(truth.sum()), 1)
     point_precision = hit / max(int(predicted.sum()), 1)
-    axes.scatter([point_recall], [point_precision], color="red", zorder=3,
-                 label=f"threshold {threshold:.3f}")
+    axes.scatter([point_recall], [point_precision], color="red", zorder=3, label=f"threshold {threshold:.3f}")
     axes.set_xlabel("recall")
     axes.set_ylabel("precision")
     axes.set_title(title)

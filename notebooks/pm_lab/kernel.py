@@ -90,7 +90,9 @@ def pinned(requirements: Path) -> dict[str, str]:
     return pins
 
 
-def unmet_pins(requirements: Path, version_of: Callable[[str], str | None] | None = None) -> dict[str, tuple[str | None, str]]:
+def unmet_pins(
+    requirements: Path, version_of: Callable[[str], str | None] | None = None
+) -> dict[str, tuple[str | None, str]]:
     """The pins this interpreter does not satisfy: ``{name: (installed or None, pinned)}``."""
     from importlib import metadata
 
@@ -101,8 +103,11 @@ def unmet_pins(requirements: Path, version_of: Callable[[str], str | None] | Non
             return None
 
     version_of = version_of or installed
-    return {name: (version_of(name), version) for name, version in pinned(requirements).items()
-            if version_of(name) != version}
+    return {
+        name: (version_of(name), version)
+        for name, version in pinned(requirements).items()
+        if version_of(name) != version
+    }
 
 
 def kernel_dir(home: Path | None = None) -> Path:
@@ -142,17 +147,37 @@ def install(
         stamp.unlink(missing_ok=True)  # a build cut short leaves no stamp: the next one starts over
         steps = [
             [python, "-m", "venv", "--clear", str(target)],
-            [str(target / "bin" / "python"), "-m", "pip", "install", "--disable-pip-version-check",
-             "--progress-bar", "off", "-r", str(requirements)],
-            [str(target / "bin" / "python"), "-m", "ipykernel", "install", "--user", "--name", KERNEL_NAME,
-             "--display-name", KERNEL_DISPLAY_NAME],
+            [
+                str(target / "bin" / "python"),
+                "-m",
+                "pip",
+                "install",
+                "--disable-pip-version-check",
+                "--progress-bar",
+                "off",
+                "-r",
+                str(requirements),
+            ],
+            [
+                str(target / "bin" / "python"),
+                "-m",
+                "ipykernel",
+                "install",
+                "--user",
+                "--name",
+                KERNEL_NAME,
+                "--display-name",
+                KERNEL_DISPLAY_NAME,
+            ],
         ]
         for command in steps:
             result = run(command, capture_output=True, text=True)
             if result.returncode != 0:
                 output = "\n".join(part.strip() for part in (result.stdout, result.stderr) if part and part.strip())
-                raise StudioError(f"Building the lab's kernel failed at `{' '.join(command[:4])} ...` "
-                                  f"(exit {result.returncode}):\n{output[-4000:]}")
+                raise StudioError(
+                    f"Building the lab's kernel failed at `{' '.join(command[:4])} ...` "
+                    f"(exit {result.returncode}):\n{output[-4000:]}"
+                )
         target.mkdir(parents=True, exist_ok=True)
         stamp.write_text(identity + "\n")
     echo(f"kernel {KERNEL_NAME!r} ready in {target} ({len(pinned(requirements))} pinned packages)")

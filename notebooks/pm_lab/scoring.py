@@ -51,8 +51,7 @@ def write_rows(frame: pd.DataFrame, destination: str | Path, *, s3_client: Any =
             import boto3
 
             s3_client = boto3.client("s3")
-        s3_client.put_object(Bucket=parsed.netloc, Key=parsed.path.lstrip("/"),
-                             Body=frame.to_csv(index=False).encode())
+        s3_client.put_object(Bucket=parsed.netloc, Key=parsed.path.lstrip("/"), Body=frame.to_csv(index=False).encode())
     else:
         Path(destination).parent.mkdir(parents=True, exist_ok=True)
         frame.to_csv(destination, index=False)
@@ -80,8 +79,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("destination", help="CSV file or s3:// object to write")
     args = parser.parse_args(argv)
     scored = score(args.model_uri, args.source, args.destination)
-    print(f"scored {len(scored)} rows: {int(scored['failure_expected'].sum())} failures expected "
-          f"-> {args.destination}")
+    print(f"scored {len(scored)} rows: {int(scored['failure_expected'].sum())} failures expected -> {args.destination}")
     return 0
 
 

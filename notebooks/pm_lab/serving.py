@@ -60,9 +60,14 @@ def log_failure_model(
         input_example=example[list(FEATURES)].head(5),
         registered_model_name=registered_model_name,
         pip_requirements=pip_requirements,
-        metadata={"decision_threshold": float(model.threshold), "calibration": model.calibration,
-                  "output": {PROBABILITY_COLUMN: "calibrated probability of a machine failure",
-                             DECISION_COLUMN: "1 when failure_probability >= decision_threshold"}},
+        metadata={
+            "decision_threshold": float(model.threshold),
+            "calibration": model.calibration,
+            "output": {
+                PROBABILITY_COLUMN: "calibrated probability of a machine failure",
+                DECISION_COLUMN: "1 when failure_probability >= decision_threshold",
+            },
+        },
     )
 
 

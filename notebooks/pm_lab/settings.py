@@ -63,9 +63,19 @@ class LabSettings:
 
 
 _STRING_KEYS = (
-    "region", "account_id", "codeartifact_domain", "codeartifact_domain_owner",
-    "codeartifact_repository", "tracking_server_arn", "tracking_uri", "mlflow_version",
-    "notebooks_bucket", "data_uri", "remote_s3_root_uri", "kms_key_arn", "execution_role_arn",
+    "region",
+    "account_id",
+    "codeartifact_domain",
+    "codeartifact_domain_owner",
+    "codeartifact_repository",
+    "tracking_server_arn",
+    "tracking_uri",
+    "mlflow_version",
+    "notebooks_bucket",
+    "data_uri",
+    "remote_s3_root_uri",
+    "kms_key_arn",
+    "execution_role_arn",
 )
 _LIST_KEYS = ("subnet_ids", "security_group_ids")
 
@@ -161,6 +171,10 @@ def describe(settings: LabSettings | None, filled: dict[str, Any]) -> str:
     lines = [head]
     for name, value in filled.items():
         source = PARAMETER_SOURCES.get(name)
-        origin = f"settings {source}" if settings is not None and source and getattr(settings, source, "") == value else "default"
+        origin = (
+            f"settings {source}"
+            if settings is not None and source and getattr(settings, source, "") == value
+            else "default"
+        )
         lines.append(f"  {name} = {value!r}  ({origin})")
     return "\n".join(lines)

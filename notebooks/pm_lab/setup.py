@@ -36,10 +36,23 @@ if TYPE_CHECKING:  # pandas is one of the pinned requirements: not imported befo
 
 #: The parameters cell's names that setup reads.
 PARAMETERS: tuple[str, ...] = (
-    "execution_mode", "tracking_uri", "experiment_name", "data_path", "seed", "model_name",
-    "codeartifact_domain", "codeartifact_repository", "codeartifact_domain_owner", "tracking_server_arn",
-    "domain_id", "region", "install_requirements", "remote_instance_type", "remote_image_uri",
-    "remote_keep_alive_period_in_seconds", "remote_s3_root_uri",
+    "execution_mode",
+    "tracking_uri",
+    "experiment_name",
+    "data_path",
+    "seed",
+    "model_name",
+    "codeartifact_domain",
+    "codeartifact_repository",
+    "codeartifact_domain_owner",
+    "tracking_server_arn",
+    "domain_id",
+    "region",
+    "install_requirements",
+    "remote_instance_type",
+    "remote_image_uri",
+    "remote_keep_alive_period_in_seconds",
+    "remote_s3_root_uri",
 )
 REQUIREMENTS = Path("requirements.txt")
 
@@ -77,13 +90,15 @@ class Lab:
 
         failures = int(self.frame[TARGET].sum())
         where = "SageMaker jobs in the VPC" if self.parameters["execution_mode"] == "remote" else "this kernel"
-        return "\n".join([
-            f"data:    {self.parameters['data_path']}: {len(self.frame):,} rows, {failures} failures "
-            f"({failures / len(self.frame):.2%})",
-            f"MLflow:  {self.tracking_uri}, experiment {self.parameters['experiment_name']!r}",
-            f"MLflow UI: {self.ui_url}",
-            f"jobs run in {where}",
-        ])
+        return "\n".join(
+            [
+                f"data:    {self.parameters['data_path']}: {len(self.frame):,} rows, {failures} failures "
+                f"({failures / len(self.frame):.2%})",
+                f"MLflow:  {self.tracking_uri}, experiment {self.parameters['experiment_name']!r}",
+                f"MLflow UI: {self.ui_url}",
+                f"jobs run in {where}",
+            ]
+        )
 
 
 def start(namespace: dict[str, Any], *, echo: Any = print) -> Lab:
@@ -102,8 +117,10 @@ def start(namespace: dict[str, Any], *, echo: Any = print) -> Lab:
     repository = None
     if on_aws:
         repository = studio.codeartifact_repository(
-            domain=parameters["codeartifact_domain"], repository=parameters["codeartifact_repository"],
-            owner=parameters["codeartifact_domain_owner"], region=parameters["region"] or None,
+            domain=parameters["codeartifact_domain"],
+            repository=parameters["codeartifact_repository"],
+            owner=parameters["codeartifact_domain_owner"],
+            region=parameters["region"] or None,
             sts_client_factory=studio.cli_sts_client,
         )
         if parameters["install_requirements"]:
@@ -124,8 +141,10 @@ def start(namespace: dict[str, Any], *, echo: Any = print) -> Lab:
 
         session = boto3.session.Session(region_name=parameters["region"] or None)
     tracking_uri = studio.resolve_tracking_uri(
-        tracking_uri=parameters["tracking_uri"], tracking_server_arn=parameters["tracking_server_arn"],
-        on_aws=on_aws, sagemaker_client_factory=lambda: session.client("sagemaker"),
+        tracking_uri=parameters["tracking_uri"],
+        tracking_server_arn=parameters["tracking_server_arn"],
+        on_aws=on_aws,
+        sagemaker_client_factory=lambda: session.client("sagemaker"),
     )
     tracking.connect(tracking_uri)
     tracking.check_client_version(lab_settings.mlflow_version if lab_settings else "", mlflow.__version__)
@@ -143,14 +162,28 @@ def start(namespace: dict[str, Any], *, echo: Any = print) -> Lab:
         job = execution.make_runner("remote", remote, session=execution.sagemaker_session(session))
     else:
         job = execution.make_runner("local")
-    lab = Lab(parameters, lab_settings, in_studio, on_aws, tracking_uri, ui_url, frame,
-              dataset_source(data_path), job, session)
+    lab = Lab(
+        parameters,
+        lab_settings,
+        in_studio,
+        on_aws,
+        tracking_uri,
+        ui_url,
+        frame,
+        dataset_source(data_path),
+        job,
+        session,
+    )
     echo(lab.summary())
     return lab
 
 
-def remote_settings(parameters: dict[str, Any], lab_settings: settings.LabSettings | None,
-                    repository: studio.CodeArtifactRepository | None, session: Any) -> execution.RemoteSettings:
+def remote_settings(
+    parameters: dict[str, Any],
+    lab_settings: settings.LabSettings | None,
+    repository: studio.CodeArtifactRepository | None,
+    session: Any,
+) -> execution.RemoteSettings:
     """``@remote``'s settings: the settings file's network, role and key; the parameters' image and instance."""
     network = studio.job_network(
         subnet_ids=lab_settings.subnet_ids if lab_settings else (),

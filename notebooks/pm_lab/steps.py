@@ -97,8 +97,9 @@ def _without_irrelevant_warnings() -> Iterator[None]:
         yield
 
 
-def start_execution(*, experiment_name: str, model_name: str, seed: int, data_source: str,
-                    execution_mode: str, notebook: str = NOTEBOOK) -> Any:
+def start_execution(
+    *, experiment_name: str, model_name: str, seed: int, data_source: str, execution_mode: str, notebook: str = NOTEBOOK
+) -> Any:
     """Open the execution's parent run (left open: :func:`finish` ends it in the last cell)."""
     mlflow.set_experiment(experiment_name)
     stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S")
@@ -125,8 +126,9 @@ def child(name: str, description: str) -> Iterator[Any]:
     """
     parent = mlflow.active_run()
     experiment_id = parent.info.experiment_id if parent is not None else None
-    with mlflow.start_run(run_name=name, nested=True, tags=run_tags(), description=description,
-                          experiment_id=experiment_id) as run:
+    with mlflow.start_run(
+        run_name=name, nested=True, tags=run_tags(), description=description, experiment_id=experiment_id
+    ) as run:
         yield run
 
 
@@ -179,11 +181,13 @@ def log_splits(splits: Splits, *, data_source: str, contexts: tuple[str, ...]) -
     """The named splits as inputs of the active run (``training``, ``validation``, ``test``)."""
     names = {"training": "train", "validation": "validation", "test": "test"}
     for context in contexts:
-        _log_dataset(splits.frame(names[context]), source=data_source,
-                     name=f"ai4i2020-{names[context]}", context=context)
+        _log_dataset(
+            splits.frame(names[context]), source=data_source, name=f"ai4i2020-{names[context]}", context=context
+        )
 
 
 # --- baselines -----------------------------------------------------------------------------
+
 
 def run_baselines(prepared: PreprocessingResult, *, seed: int, recall_target: float) -> pd.DataFrame:
     """The ``baselines`` run and one nested run per baseline; returns their numbers as a table.
@@ -202,16 +206,23 @@ def run_baselines(prepared: PreprocessingResult, *, seed: int, recall_target: fl
                 validation = classification_metrics(splits.y_validation, validation_probability, threshold)
                 test = classification_metrics(splits.y_test, model.predict_proba(splits.x_test)[:, 1], threshold)
                 test["accuracy_at_0_5"] = classification_metrics(
-                    splits.y_test, model.predict_proba(splits.x_test)[:, 1], DECISION_THRESHOLD)["accuracy"]
+                    splits.y_test, model.predict_proba(splits.x_test)[:, 1], DECISION_THRESHOLD
+                )["accuracy"]
                 mlflow.log_params({"model": name, "decision_threshold": threshold, "recall_target": recall_target})
                 mlflow.log_metrics({**prefixed(validation, "validation"), **prefixed(test, "test")})
-                rows[name] = {"validation PR AUC": validation["pr_auc"], "test PR AUC": test["pr_auc"],
-                              "test recall": test["recall"], "test precision": test["precision"],
-                              "test accuracy at 0.5": test["accuracy_at_0_5"], "test Brier": test["brier"]}
+                rows[name] = {
+                    "validation PR AUC": validation["pr_auc"],
+                    "test PR AUC": test["pr_auc"],
+                    "test recall": test["recall"],
+                    "test precision": test["precision"],
+                    "test accuracy at 0.5": test["accuracy_at_0_5"],
+                    "test Brier": test["brier"],
+                }
     return pd.DataFrame(rows).T
 
 
 # --- tuning --------------------------------------------------------------------------------
+
 
 def validation_scores(model: Any, splits: Splits) -> dict[str, float]:
     """Threshold-free validation metrics of a candidate (PR AUC selects, the rest informs)."""
@@ -245,11 +256,15 @@ def best_trial(trials: list[Trial]) -> Trial:
 
 def tuning_table(trials: list[Trial]) -> pd.DataFrame:
     table = pd.DataFrame(
-        {trial.params.label(): {"validation PR AUC": trial.validation["pr_auc"],
-                                "validation ROC AUC": trial.validation["roc_auc"],
-                                "validation Brier": trial.validation["brier"],
-                                "mean probability": trial.validation["mean_probability"]}
-         for trial in trials}
+        {
+            trial.params.label(): {
+                "validation PR AUC": trial.validation["pr_auc"],
+                "validation ROC AUC": trial.validation["roc_auc"],
+                "validation Brier": trial.validation["brier"],
+                "mean probability": trial.validation["mean_probability"],
+            }
+            for trial in trials
+        }
     ).T
     return table.sort_values("validation PR AUC", ascending=False)
 
@@ -257,17 +272,25 @@ def tuning_table(trials: list[Trial]) -> pd.DataFrame:
 def log_tuning_choice(trials: list[Trial]) -> TrainingParams:
     """On the ``tuning`` run: the chosen configuration and what the comparison found."""
     best = best_trial(trials)
-    mlflow.log_params({f"chosen_{name}": value for name, value in best.params.as_dict().items()
-                       if name in ("features", "class_weight", "max_depth")})
+    mlflow.log_params(
+        {
+            f"chosen_{name}": value
+            for name, value in best.params.as_dict().items()
+            if name in ("features", "class_weight", "max_depth")
+        }
+    )
     mlflow.log_metrics({"candidates": float(len(trials)), **prefixed(best.validation, "best_validation")})
-    by_features = {fs: max(t.validation["pr_auc"] for t in trials if t.params.features == fs)
-                   for fs in {t.params.features for t in trials}}
+    by_features = {
+        fs: max(t.validation["pr_auc"] for t in trials if t.params.features == fs)
+        for fs in {t.params.features for t in trials}
+    }
     mlflow.log_metrics({f"best_validation_pr_auc_{fs}_features": value for fs, value in by_features.items()})
     mlflow.set_tag("pm_lab.chosen_trial_run_id", best.run_id)
     return best.params
 
 
 # --- training ------------------------------------------------------------------------------
+
 
 @dataclass
 class FittedModel:
@@ -282,14 +305,18 @@ class FittedModel:
     figures: dict[str, Figure] = field(default_factory=dict)
 
 
-def calibrate(prepared: PreprocessingResult, params: TrainingParams, seed: int, validation_score: Any) -> CalibrationChoice:
+def calibrate(
+    prepared: PreprocessingResult, params: TrainingParams, seed: int, validation_score: Any
+) -> CalibrationChoice:
     """Out-of-fold training scores (3 folds) -> calibration chosen by validation Brier."""
     splits = prepared.splits
     oof = out_of_fold_scores(lambda x, y: fit_pipeline(x, y, params, seed), splits.x_train, splits.y_train, seed)
     return choose_calibration(oof, splits.y_train, validation_score, splits.y_validation)
 
 
-def fit_final_model(prepared: PreprocessingResult, params: TrainingParams, seed: int, recall_target: float) -> FittedModel:
+def fit_final_model(
+    prepared: PreprocessingResult, params: TrainingParams, seed: int, recall_target: float
+) -> FittedModel:
     """Train the chosen configuration, calibrate it, choose the threshold on validation.
 
     Logs nothing: the training job function logs what this returns.
@@ -312,10 +339,14 @@ def fit_final_model(prepared: PreprocessingResult, params: TrainingParams, seed:
         "training/feature_importance.png": figures.feature_importance_figure(importance),
         "training/reliability.png": figures.reliability_figure(
             splits.y_validation,
-            {f"uncalibrated (Brier {calibration.validation_brier['none']:.4f})": uncalibrated.predict_proba(splits.x_validation)[:, 1],
-             f"{calibration.method} (Brier {calibration.validation_brier[calibration.method]:.4f})": calibrated_validation}
-            if calibration.method != "none" else
-            {f"uncalibrated (Brier {calibration.validation_brier['none']:.4f})": raw_validation},
+            {
+                f"uncalibrated (Brier {calibration.validation_brier['none']:.4f})": uncalibrated.predict_proba(
+                    splits.x_validation
+                )[:, 1],
+                f"{calibration.method} (Brier {calibration.validation_brier[calibration.method]:.4f})": calibrated_validation,
+            }
+            if calibration.method != "none"
+            else {f"uncalibrated (Brier {calibration.validation_brier['none']:.4f})": raw_validation},
             "Validation split: reliability",
         ),
     }
@@ -329,7 +360,9 @@ def training_metrics(fitted: FittedModel) -> dict[str, float]:
     metrics = prefixed(fitted.validation, "validation")
     for name in ("roc_auc", "log_loss"):
         metrics[f"validation_calibrated_{name}"] = metrics.pop(f"validation_{name}")
-    metrics.update({f"validation_brier_{method}": value for method, value in fitted.calibration.validation_brier.items()})
+    metrics.update(
+        {f"validation_brier_{method}": value for method, value in fitted.calibration.validation_brier.items()}
+    )
     return metrics
 
 
@@ -386,21 +419,28 @@ def register(fitted: FittedModel, splits: Splits, *, model_name: str) -> Trained
     # MLflow prints "Successfully registered model ..." and "Created version ..." to stderr:
     # the notebook prints the registered URI itself.
     with _without_irrelevant_warnings(), contextlib.redirect_stderr(io.StringIO()):
-        info = log_failure_model(fitted.model, splits.x_train, registered_model_name=model_name,
-                                 pip_requirements=_model_requirements())
+        info = log_failure_model(
+            fitted.model, splits.x_train, registered_model_name=model_name, pip_requirements=_model_requirements()
+        )
     version = int(info.registered_model_version)
     client = MlflowClient()
     if not (client.get_registered_model(model_name).description or "").strip():
         client.update_registered_model(model_name, description=REGISTERED_MODEL_DESCRIPTION.format(name=model_name))
-    for key, value in {THRESHOLD_TAG: f"{fitted.model.threshold:.6f}", "calibration": fitted.model.calibration,
-                       VERSION_TAG: pm_lab.__version__, NOTEBOOK_TAG: NOTEBOOK,
-                       "configuration": fitted.params.label()}.items():
+    for key, value in {
+        THRESHOLD_TAG: f"{fitted.model.threshold:.6f}",
+        "calibration": fitted.model.calibration,
+        VERSION_TAG: pm_lab.__version__,
+        NOTEBOOK_TAG: NOTEBOOK,
+        "configuration": fitted.params.label(),
+    }.items():
         client.set_model_version_tag(model_name, str(version), key, value)
-    return TrainedModel(run.info.run_id, model_name, version, fitted.model.threshold, fitted.model.calibration,
-                        fitted.params)
+    return TrainedModel(
+        run.info.run_id, model_name, version, fitted.model.threshold, fitted.model.calibration, fitted.params
+    )
 
 
 # --- evaluation ----------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Evaluation:
@@ -415,11 +455,22 @@ class Evaluation:
 
     def summary(self) -> pd.DataFrame:
         """The test metrics with their 95 % intervals, as the notebook shows them."""
-        names = {"recall": "recall", "precision": "precision", "pr_auc": "PR AUC", "roc_auc": "ROC AUC",
-                 "brier": "Brier score"}
+        names = {
+            "recall": "recall",
+            "precision": "precision",
+            "pr_auc": "PR AUC",
+            "roc_auc": "ROC AUC",
+            "brier": "Brier score",
+        }
         return pd.DataFrame(
-            {label: {"test": self.metrics[name], "95% low": self.intervals[name][0],
-                     "95% high": self.intervals[name][1]} for name, label in names.items()}
+            {
+                label: {
+                    "test": self.metrics[name],
+                    "95% low": self.intervals[name][0],
+                    "95% high": self.intervals[name][1],
+                }
+                for name, label in names.items()
+            }
         ).T
 
 
@@ -438,8 +489,13 @@ def run_evaluation(trained: TrainedModel, splits: Splits, *, data_source: str, s
     recall per failure mode, the confusion table, ROC and precision-recall curves.
     """
     with child(EVALUATION_RUN, "The registered version scored on the held-out test split.") as run:
-        mlflow.log_params({"model_uri": trained.registry_uri, "decision_threshold": trained.decision_threshold,
-                           "bootstrap_resamples": 1000})
+        mlflow.log_params(
+            {
+                "model_uri": trained.registry_uri,
+                "decision_threshold": trained.decision_threshold,
+                "bootstrap_resamples": 1000,
+            }
+        )
         log_splits(splits, data_source=data_source, contexts=("test",))
         predicted = predict_registered(trained.registry_uri, splits.x_test)
         probability = predicted[PROBABILITY_COLUMN].to_numpy()
@@ -447,25 +503,38 @@ def run_evaluation(trained: TrainedModel, splits: Splits, *, data_source: str, s
         threshold = trained.decision_threshold
         metrics = classification_metrics(splits.y_test, probability, threshold)
         at_default = classification_metrics(splits.y_test, probability, DECISION_THRESHOLD)
-        metrics.update({"precision_at_0_5": at_default["precision"], "recall_at_0_5": at_default["recall"],
-                        "decision_threshold": threshold,
-                        "failures": float(splits.y_test.sum()), "rows": float(len(splits.y_test))})
+        metrics.update(
+            {
+                "precision_at_0_5": at_default["precision"],
+                "recall_at_0_5": at_default["recall"],
+                "decision_threshold": threshold,
+                "failures": float(splits.y_test.sum()),
+                "rows": float(len(splits.y_test)),
+            }
+        )
         if not np.array_equal(decided, (probability >= threshold).astype(int)):
             raise RuntimeError(f"{trained.registry_uri} does not apply its threshold {threshold}")
         intervals = bootstrap_intervals(splits.y_test, probability, threshold, seed=seed)
         modes = recall_by_failure_mode(splits.modes_test, decided) if splits.modes_test is not None else {}
         mlflow.log_metrics({**prefixed(metrics, "test"), **prefixed(interval_metrics(intervals), "test")})
-        mlflow.log_metrics({f"test_recall_{mode}": numbers["recall"] for mode, numbers in modes.items()
-                            if not np.isnan(numbers["recall"])})
+        mlflow.log_metrics(
+            {
+                f"test_recall_{mode}": numbers["recall"]
+                for mode, numbers in modes.items()
+                if not np.isnan(numbers["recall"])
+            }
+        )
         mlflow.log_dict(modes, "evaluation/recall_by_failure_mode.json")
         confusion = confusion_table(splits.y_test, probability, threshold)
         mlflow.log_dict({"decision_threshold": threshold, **confusion}, "evaluation/confusion_matrix.json")
         shown = {
             "evaluation/confusion_matrix.png": figures.confusion_matrix_figure(
-                confusion, threshold, "Test split: confusion matrix"),
+                confusion, threshold, "Test split: confusion matrix"
+            ),
             "evaluation/roc_curve.png": figures.roc_figure(splits.y_test, probability, "Test split: ROC curve"),
             "evaluation/precision_recall_curve.png": figures.precision_recall_figure(
-                splits.y_test, probability, threshold, metrics["pr_auc"], "Test split: precision-recall curve"),
+                splits.y_test, probability, threshold, metrics["pr_auc"], "Test split: precision-recall curve"
+            ),
         }
         for artifact_file, figure in shown.items():
             mlflow.log_figure(figure, artifact_file)
@@ -477,7 +546,9 @@ def run_evaluation(trained: TrainedModel, splits: Splits, *, data_source: str, s
     return Evaluation(run.info.run_id, metrics, intervals, modes, confusion, shown)
 
 
-def promote(trained: TrainedModel, splits: Splits, evaluation: Evaluation, *, recall_target: float) -> registry.Promotion:
+def promote(
+    trained: TrainedModel, splits: Splits, evaluation: Evaluation, *, recall_target: float
+) -> registry.Promotion:
     """Move ``champion`` to this version only if it beats the champion on this validation split.
 
     Then write the version's description: what it is, its numbers, where it went and why.
@@ -493,7 +564,10 @@ def promote(trained: TrainedModel, splits: Splits, evaluation: Evaluation, *, re
     client = MlflowClient()
     score = validation_pr_auc(trained.registry_uri)
     promotion = registry.promote(
-        client, trained.model_name, trained.version, score,
+        client,
+        trained.model_name,
+        trained.version,
+        score,
         lambda champion: validation_pr_auc(f"models:/{trained.model_name}/{champion.version}"),
     )
     m, ci = evaluation.metrics, evaluation.intervals

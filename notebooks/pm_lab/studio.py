@@ -65,9 +65,7 @@ class CodeArtifactRepository:
     region: str | None = None
 
     def __post_init__(self) -> None:
-        _require_codeartifact_settings(
-            domain=self.domain, repository=self.repository, owner=self.owner
-        )
+        _require_codeartifact_settings(domain=self.domain, repository=self.repository, owner=self.owner)
 
 
 def _require_codeartifact_settings(**settings: str) -> None:
@@ -132,9 +130,7 @@ def describe_tracking_server(sagemaker_client: Any, arn: str) -> TrackingServer:
     try:
         response = sagemaker_client.describe_mlflow_tracking_server(TrackingServerName=name)
     except ClientError as exc:
-        raise TrackingServerError(
-            f"Cannot describe MLflow tracking server {name}: {exc}"
-        ) from exc
+        raise TrackingServerError(f"Cannot describe MLflow tracking server {name}: {exc}") from exc
     return _usable(
         TrackingServer(
             name=response["TrackingServerName"],
@@ -342,8 +338,17 @@ def pip_install_requirements(
     pins = _pinned_requirements(requirements)
     loaded = _imported_before(pins)
     result = run(
-        [sys.executable, "-m", "pip", "install", "--disable-pip-version-check", "--progress-bar", "off",
-         "-r", str(requirements)],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--disable-pip-version-check",
+            "--progress-bar",
+            "off",
+            "-r",
+            str(requirements),
+        ],
         capture_output=True,
         text=True,
     )
@@ -351,9 +356,7 @@ def pip_install_requirements(
     if output:
         echo(output)
     if result.returncode != 0:
-        raise StudioError(
-            f"pip install -r {requirements} failed (exit {result.returncode}); pip's output is above."
-        )
+        raise StudioError(f"pip install -r {requirements} failed (exit {result.returncode}); pip's output is above.")
     changed = {
         name: (before, _installed_version(name))
         for name, before in loaded.items()
@@ -399,7 +402,10 @@ def cli_sts_client() -> Any:
 
 
 def job_network(
-    *, subnet_ids: tuple[str, ...], security_group_ids: tuple[str, ...], domain_id: str,
+    *,
+    subnet_ids: tuple[str, ...],
+    security_group_ids: tuple[str, ...],
+    domain_id: str,
     sagemaker_client_factory: Callable[[], Any],
 ) -> DomainNetwork:
     """Where ``@remote`` jobs run: the settings file's subnets and group, else the domain's.
@@ -408,8 +414,9 @@ def job_network(
     domain is described (``sagemaker:DescribeDomain``).
     """
     if subnet_ids and security_group_ids:
-        return DomainNetwork(domain_id=domain_id, vpc_id="", subnets=tuple(subnet_ids),
-                             security_groups=tuple(security_group_ids))
+        return DomainNetwork(
+            domain_id=domain_id, vpc_id="", subnets=tuple(subnet_ids), security_groups=tuple(security_group_ids)
+        )
     return domain_network(sagemaker_client_factory(), domain_id)
 
 

@@ -78,8 +78,7 @@ def generate(rows: int = 10_000, seed: int = 42) -> pd.DataFrame:
     process = np.round(air + 10.0 + 1.0 * _normalised_walk(rng, rows), 1)
     torque = np.round(np.clip(rng.normal(40.0, 10.0, rows), 0.0, None), 1)
     speed = np.round(
-        SPEED_NUMERATOR_RPM_NM / (torque + SPEED_TORQUE_OFFSET_NM)
-        + rng.normal(0.0, SPEED_NOISE_RPM, rows)
+        SPEED_NUMERATOR_RPM_NM / (torque + SPEED_TORQUE_OFFSET_NM) + rng.normal(0.0, SPEED_NOISE_RPM, rows)
     ).astype("int64")
     wear, twf = _tool_wear(rng, product_type)
 
@@ -164,9 +163,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--rows", type=int, default=10_000, help="number of rows (default 10000)")
     parser.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
-    parser.add_argument(
-        "--out", type=Path, default=Path("data/ai4i2020.csv"), help="output CSV path"
-    )
+    parser.add_argument("--out", type=Path, default=Path("data/ai4i2020.csv"), help="output CSV path")
     args = parser.parse_args(argv)
     if args.rows < 1:
         parser.error("--rows must be at least 1")
@@ -174,10 +171,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     path = write_csv(frame, args.out)
     failures = int(frame["Machine failure"].sum())
     modes = ", ".join(f"{mode} {int(frame[mode].sum())}" for mode in ("TWF", "HDF", "PWF", "OSF", "RNF"))
-    print(
-        f"wrote {len(frame)} rows to {path}: {failures} failures "
-        f"({failures / len(frame):.2%}); {modes}"
-    )
+    print(f"wrote {len(frame)} rows to {path}: {failures} failures ({failures / len(frame):.2%}); {modes}")
     return 0
 
 

@@ -125,8 +125,9 @@ def train(prepared: PreprocessingResult, params: TrainingParams, seed: int) -> P
     columns.
     """
     splits = prepared.splits
-    return fit_pipeline(splits.x_train, splits.y_train, params, seed,
-                        evaluation=(splits.x_validation, splits.y_validation))
+    return fit_pipeline(
+        splits.x_train, splits.y_train, params, seed, evaluation=(splits.x_validation, splits.y_validation)
+    )
 
 
 def class_weight_of(params: TrainingParams, labels: Any) -> float:
@@ -151,11 +152,13 @@ def fit_pipeline(
     labels = np.asarray(y_train).astype(int)
     eval_set = [(train_x, labels)]
     if evaluation is not None:
-        eval_set.append((preprocessor.transform(add_derived(evaluation[0], params.features)),
-                         np.asarray(evaluation[1]).astype(int)))
+        eval_set.append(
+            (preprocessor.transform(add_derived(evaluation[0], params.features)), np.asarray(evaluation[1]).astype(int))
+        )
     classifier.fit(train_x, labels, eval_set=eval_set, verbose=False)
-    return Pipeline(steps=[("features", DerivedFeatures(params.features)), ("preprocess", preprocessor),
-                           ("classifier", classifier)])
+    return Pipeline(
+        steps=[("features", DerivedFeatures(params.features)), ("preprocess", preprocessor), ("classifier", classifier)]
+    )
 
 
 def classifier_of(pipeline: Pipeline) -> XGBClassifier:

@@ -132,9 +132,7 @@ def mlflow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         str(root / "artifacts"),
     ]
     with log.open("wb") as sink:
-        process = subprocess.Popen(
-            command, stdout=sink, stderr=subprocess.STDOUT, cwd=root, start_new_session=True
-        )
+        process = subprocess.Popen(command, stdout=sink, stderr=subprocess.STDOUT, cwd=root, start_new_session=True)
     try:
         port = port_from_log(log, r"Listening at: http://127\.0\.0\.1:(\d+)", process, SERVER_START_TIMEOUT_S)
         url = f"http://127.0.0.1:{port}"
@@ -193,9 +191,7 @@ def run_notebook(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[..
     workdir.mkdir()
     shutil.copy2(NOTEBOOK, workdir / NOTEBOOK.name)
     shutil.copy2(NOTEBOOKS_DIR / "requirements.txt", workdir / "requirements.txt")
-    shutil.copytree(
-        NOTEBOOKS_DIR / "pm_lab", workdir / "pm_lab", ignore=shutil.ignore_patterns("__pycache__")
-    )
+    shutil.copytree(NOTEBOOKS_DIR / "pm_lab", workdir / "pm_lab", ignore=shutil.ignore_patterns("__pycache__"))
     kernels = _kernel_spec_dir(tmp_path)
     home = tmp_path / "home"
     home.mkdir()

@@ -51,7 +51,7 @@ NOW = datetime(2026, 12, 2, 12, 0, tzinfo=UTC)
 
 
 def _s3_bucket_key(uri: str) -> tuple[str, str]:
-    bucket, _, key = uri[len("s3://"):].partition("/")
+    bucket, _, key = uri[len("s3://") :].partition("/")
     return bucket, key
 
 
@@ -73,35 +73,53 @@ def run_job_locally(request: dict) -> None:
         "PYTHONPATH": str(job_workspace),
     }
     result = subprocess.run(
-        [sys.executable, "-m", "sagemaker.remote_function.invoke_function",
-         *request["AlgorithmSpecification"]["ContainerArguments"]],
-        cwd=job_workspace, env=environment, capture_output=True, text=True, timeout=600,
+        [
+            sys.executable,
+            "-m",
+            "sagemaker.remote_function.invoke_function",
+            *request["AlgorithmSpecification"]["ContainerArguments"],
+        ],
+        cwd=job_workspace,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
-    jobs_run.append({
-        "name": request["TrainingJobName"],
-        "returncode": result.returncode,
-        "stderr": result.stderr[-3000:],
-        "workspace": sorted(name.split("/", 1)[1] for name in archive.namelist() if "/" in name),
-        "pre_exec": archive.read("sagemaker_remote_function_workspace/pre_exec.sh").decode(),
-    })
-    stubber.add_response("create_training_job", {"TrainingJobArn": f"arn:aws:sagemaker:{lab.region}:"
-                         f"{lab.account_id}:training-job/{request['TrainingJobName']}"})
+    jobs_run.append(
+        {
+            "name": request["TrainingJobName"],
+            "returncode": result.returncode,
+            "stderr": result.stderr[-3000:],
+            "workspace": sorted(name.split("/", 1)[1] for name in archive.namelist() if "/" in name),
+            "pre_exec": archive.read("sagemaker_remote_function_workspace/pre_exec.sh").decode(),
+        }
+    )
+    stubber.add_response(
+        "create_training_job",
+        {
+            "TrainingJobArn": f"arn:aws:sagemaker:{lab.region}:"
+            f"{lab.account_id}:training-job/{request['TrainingJobName']}"
+        },
+    )
     status = "Completed" if result.returncode == 0 else "Failed"
-    stubber.add_response("describe_training_job", {
-        "TrainingJobName": request["TrainingJobName"],
-        "TrainingJobArn": f"arn:aws:sagemaker:{lab.region}:{lab.account_id}:training-job/{request['TrainingJobName']}",
-        "ModelArtifacts": {"S3ModelArtifacts": request["OutputDataConfig"]["S3OutputPath"]},
-        "TrainingJobStatus": status,
-        "SecondaryStatus": status,
-        "AlgorithmSpecification": request["AlgorithmSpecification"],
-        "ResourceConfig": request["ResourceConfig"],
-        "StoppingCondition": request["StoppingCondition"],
-        "OutputDataConfig": request["OutputDataConfig"],
-        "Environment": request["Environment"],
-        "RoleArn": request["RoleArn"],
-        "CreationTime": NOW,
-        **({"FailureReason": "job failed: " + result.stderr[-500:]} if status == "Failed" else {}),
-    })
+    stubber.add_response(
+        "describe_training_job",
+        {
+            "TrainingJobName": request["TrainingJobName"],
+            "TrainingJobArn": f"arn:aws:sagemaker:{lab.region}:{lab.account_id}:training-job/{request['TrainingJobName']}",
+            "ModelArtifacts": {"S3ModelArtifacts": request["OutputDataConfig"]["S3OutputPath"]},
+            "TrainingJobStatus": status,
+            "SecondaryStatus": status,
+            "AlgorithmSpecification": request["AlgorithmSpecification"],
+            "ResourceConfig": request["ResourceConfig"],
+            "StoppingCondition": request["StoppingCondition"],
+            "OutputDataConfig": request["OutputDataConfig"],
+            "Environment": request["Environment"],
+            "RoleArn": request["RoleArn"],
+            "CreationTime": NOW,
+            **({"FailureReason": "job failed: " + result.stderr[-500:]} if status == "Failed" else {}),
+        },
+    )
 
 
 def record(params: dict, **kwargs) -> None:
@@ -143,16 +161,27 @@ for cell in notebook.cells:
     exec(compile(source, "<notebook cell>", "exec"), namespace)
 stubber.assert_no_pending_responses()
 
-runs = {run.info.run_name: run.info.run_id for run in mlflow.search_runs(
-    experiment_names=[namespace["experiment_name"]], output_format="list")}
-print("PM-LAB-REPORT " + json.dumps({
-    "requests": requests,
-    "jobs": jobs_run,
-    "telemetry": telemetry_sent,
-    "runs": runs,
-    "result": {"sizes": namespace["prepared"].splits.sizes(), "threshold": namespace["trained"].decision_threshold,
-               "steps": [name for name, _ in namespace["fitted"].model.pipeline.steps],
-               "trials": len(namespace["trials"]), "alias": namespace["promotion"].alias,
-               "test_metrics": namespace["evaluation"].metrics,
-               "registered": namespace["trained"].registry_uri},
-}))
+runs = {
+    run.info.run_name: run.info.run_id
+    for run in mlflow.search_runs(experiment_names=[namespace["experiment_name"]], output_format="list")
+}
+print(
+    "PM-LAB-REPORT "
+    + json.dumps(
+        {
+            "requests": requests,
+            "jobs": jobs_run,
+            "telemetry": telemetry_sent,
+            "runs": runs,
+            "result": {
+                "sizes": namespace["prepared"].splits.sizes(),
+                "threshold": namespace["trained"].decision_threshold,
+                "steps": [name for name, _ in namespace["fitted"].model.pipeline.steps],
+                "trials": len(namespace["trials"]),
+                "alias": namespace["promotion"].alias,
+                "test_metrics": namespace["evaluation"].metrics,
+                "registered": namespace["trained"].registry_uri,
+            },
+        }
+    )
+)

@@ -17,10 +17,19 @@ IMAGE_DIR = REPO_ROOT / "tests" / "data" / "sagemaker-distribution" / IMAGE_VERS
 PACKAGE_LIST = IMAGE_DIR / "cpu.env.out"
 #: conda-forge names whose PyPI distribution is named differently (the ones the lab can meet).
 CONDA_TO_PYPI = {
-    "py-xgboost": "xgboost", "matplotlib-base": "matplotlib", "sagemaker-python-sdk": "sagemaker",
-    "docker-py": "docker", "pytorch": "torch", "python-gssapi": "gssapi", "importlib_metadata": "importlib-metadata",
-    "typing_extensions": "typing-extensions", "prompt-toolkit": "prompt-toolkit", "pyyaml": "pyyaml",
-    "ruamel.yaml": "ruamel-yaml", "jupyter_client": "jupyter-client", "jupyter_core": "jupyter-core",
+    "py-xgboost": "xgboost",
+    "matplotlib-base": "matplotlib",
+    "sagemaker-python-sdk": "sagemaker",
+    "docker-py": "docker",
+    "pytorch": "torch",
+    "python-gssapi": "gssapi",
+    "importlib_metadata": "importlib-metadata",
+    "typing_extensions": "typing-extensions",
+    "prompt-toolkit": "prompt-toolkit",
+    "pyyaml": "pyyaml",
+    "ruamel.yaml": "ruamel-yaml",
+    "jupyter_client": "jupyter-client",
+    "jupyter_core": "jupyter-core",
 }
 #: conda packages that are not the PyPI distribution of the same name (or meta packages).
 NOT_ON_PYPI = {"python", "xgboost", "libxgboost", "pip-requirements", "mlflow-ui"}

@@ -92,7 +92,9 @@ def test_renamed_columns_are_rejected(small_frame: pd.DataFrame) -> None:
 def test_text_in_a_sensor_column_is_named(small_frame: pd.DataFrame) -> None:
     small_frame["Torque [Nm]"] = small_frame["Torque [Nm]"].astype(object)
     small_frame.loc[small_frame.index[3], "Torque [Nm]"] = "n/a"
-    with pytest.raises(LabDataError, match=r"'Torque \[Nm\]' must be numeric; found 1 non-numeric value\(s\) such as \['n/a'\]"):
+    with pytest.raises(
+        LabDataError, match=r"'Torque \[Nm\]' must be numeric; found 1 non-numeric value\(s\) such as \['n/a'\]"
+    ):
         validate_dataset(small_frame)
 
 
@@ -163,7 +165,9 @@ def test_the_data_uri_output_is_a_prefix_and_says_which_object_to_name(s3: Any, 
     """The workload's data_uri output is s3://<notebooks bucket>/data/: a folder, not the file."""
     s3.put_object(Bucket=s3.bucket, Key="data/ai4i2020.csv", Body=small_frame.to_csv(index=False).encode())
     prefix = f"s3://{s3.bucket}/data/"
-    with pytest.raises(LabDataError, match=f"{prefix} is an S3 prefix .*set data_path to the object, e.g. {prefix}ai4i2020.csv"):
+    with pytest.raises(
+        LabDataError, match=f"{prefix} is an S3 prefix .*set data_path to the object, e.g. {prefix}ai4i2020.csv"
+    ):
         load_dataset(prefix, s3_client=s3)
 
 
@@ -181,8 +185,12 @@ def test_s3_missing_bucket_is_a_lab_data_error(s3: Any) -> None:
 def test_unreachable_s3_is_a_lab_data_error(aws_credentials: None, unreachable_tracking_uri: str) -> None:
     from botocore.config import Config
 
-    client = boto3.client("s3", region_name="eu-west-1", endpoint_url=unreachable_tracking_uri,
-                          config=Config(retries={"max_attempts": 1}, connect_timeout=2))
+    client = boto3.client(
+        "s3",
+        region_name="eu-west-1",
+        endpoint_url=unreachable_tracking_uri,
+        config=Config(retries={"max_attempts": 1}, connect_timeout=2),
+    )
     with pytest.raises(LabDataError, match=r"Cannot read s3://bucket/data.csv: Could not connect"):
         load_dataset("s3://bucket/data.csv", s3_client=client)
 

@@ -47,7 +47,8 @@ def test_a_missing_local_file_says_how_to_get_one(tmp_path: Path) -> None:
         load_dataset(path)
     assert str(error.value) == (
         f"Data file not found: {path} (resolved to {path.resolve()}). Generate one with `make data`, or set "
-        "data_path to the AI4I 2020 CSV (in Studio: s3://<notebooks bucket>/data/ai4i2020.csv).")
+        "data_path to the AI4I 2020 CSV (in Studio: s3://<notebooks bucket>/data/ai4i2020.csv)."
+    )
 
 
 def test_a_missing_s3_object_names_s3s_answer_and_what_to_check(bucket: tuple[Any, str]) -> None:
@@ -57,11 +58,13 @@ def test_a_missing_s3_object_names_s3s_answer_and_what_to_check(bucket: tuple[An
         load_dataset(uri, s3_client=client)
     assert str(error.value) == (
         f"Cannot read {uri}: NoSuchKey: The specified key does not exist.. Check that the file was uploaded "
-        "to the notebooks bucket and that the execution role may read it.")
+        "to the notebooks bucket and that the execution role may read it."
+    )
 
 
 def test_without_a_client_the_ambient_aws_configuration_reads_the_object(
-        bucket: tuple[Any, str], s3_endpoint: str, small_frame: pd.DataFrame, monkeypatch: pytest.MonkeyPatch) -> None:
+    bucket: tuple[Any, str], s3_endpoint: str, small_frame: pd.DataFrame, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """In Studio nobody passes a client: boto3's default one (here pointed at moto) is used."""
     client, name = bucket
     client.put_object(Bucket=name, Key="data/ai4i2020.csv", Body=small_frame.to_csv(index=False).encode())
@@ -81,7 +84,9 @@ def test_the_object_key_is_read_exactly_as_named(bucket: tuple[Any, str], small_
 def test_problems_in_an_s3_file_name_its_uri(bucket: tuple[Any, str], small_frame: pd.DataFrame) -> None:
     client, name = bucket
     client.put_object(Bucket=name, Key="empty.csv", Body=b"")
-    client.put_object(Bucket=name, Key="short.csv", Body=small_frame.drop(columns=["Torque [Nm]"]).to_csv(index=False).encode())
+    client.put_object(
+        Bucket=name, Key="short.csv", Body=small_frame.drop(columns=["Torque [Nm]"]).to_csv(index=False).encode()
+    )
 
     with pytest.raises(LabDataError) as empty:
         load_dataset(f"s3://{name}/empty.csv", s3_client=client)

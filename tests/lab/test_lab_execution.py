@@ -16,8 +16,7 @@ SETTINGS = RemoteSettings(
     security_group_ids=("sg-0studio000000001",),
     dependencies="/home/sagemaker-user/notebooks/requirements.txt",
     pre_execution_commands=(
-        "aws codeartifact login --tool pip --domain isolated-studio "
-        "--domain-owner 111122223333 --repository pypi-team",
+        "aws codeartifact login --tool pip --domain isolated-studio --domain-owner 111122223333 --repository pypi-team",
     ),
     s3_root_uri="s3://isolated-studio-notebooks-111122223333/remote-functions",
 )
@@ -56,9 +55,13 @@ def test_remote_jobs_must_have_vpc_settings() -> None:
 
 def test_remote_kwargs_pass_every_setting_explicitly() -> None:
     settings = RemoteSettings(
-        **{**SETTINGS.__dict__, "image_uri": "111122223333.dkr.ecr.eu-west-1.amazonaws.com/dist:2",
-           "kms_key_arn": KEY, "keep_alive_period_in_seconds": 600,
-           "role": "arn:aws:iam::111122223333:role/studio-execution"}
+        **{
+            **SETTINGS.__dict__,
+            "image_uri": "111122223333.dkr.ecr.eu-west-1.amazonaws.com/dist:2",
+            "kms_key_arn": KEY,
+            "keep_alive_period_in_seconds": 600,
+            "role": "arn:aws:iam::111122223333:role/studio-execution",
+        }
     )
     assert settings.remote_kwargs() == {
         "instance_type": "ml.m5.large",
@@ -89,7 +92,9 @@ def test_warm_pool_period_outside_what_sagemaker_accepts_is_refused(seconds: int
 
 
 def test_job_image_is_the_parameter_else_the_studio_image() -> None:
-    studio = {"SAGEMAKER_INTERNAL_IMAGE_URI": "542918446943.dkr.ecr.eu-west-1.amazonaws.com/sagemaker-distribution-prod:2"}
+    studio = {
+        "SAGEMAKER_INTERNAL_IMAGE_URI": "542918446943.dkr.ecr.eu-west-1.amazonaws.com/sagemaker-distribution-prod:2"
+    }
     assert job_image_uri("", studio) == studio["SAGEMAKER_INTERNAL_IMAGE_URI"]
     assert job_image_uri("my.ecr/image:1", studio) == "my.ecr/image:1"
 

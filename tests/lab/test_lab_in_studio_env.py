@@ -21,8 +21,14 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 SERVER_PYTHON_ENV = "PM_LAB_MLFLOW_SERVER_PYTHON"  # read by conftest.mlflow_server
 #: Every lab test module but the ones that need the dev environment's stacks (and this one).
 IN_STUDIO_ENV = [
-    "test_lab_data.py", "test_lab_synthetic.py", "test_lab_model.py", "test_lab_tracking.py",
-    "test_lab_studio.py", "test_lab_execution.py", "test_lab_settings.py", "test_lab_notebook_e2e.py",
+    "test_lab_data.py",
+    "test_lab_synthetic.py",
+    "test_lab_model.py",
+    "test_lab_tracking.py",
+    "test_lab_studio.py",
+    "test_lab_execution.py",
+    "test_lab_settings.py",
+    "test_lab_notebook_e2e.py",
 ]
 
 
@@ -37,21 +43,46 @@ def test_lab_tests_pass_with_the_studio_pins(mlflow_server: str) -> None:
         "MOTO_SERVER": str(Path(sys.executable).with_name("moto_server")),  # S3 for the data tests
     }
     result = subprocess.run(
-        [str(python), "-m", "pytest", "-p", "no:cacheprovider", "--confcutdir", str(REPO_ROOT / "tests" / "lab"),
-         "-q", *[str(REPO_ROOT / "tests" / "lab" / name) for name in IN_STUDIO_ENV]],
-        cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=1800,
+        [
+            str(python),
+            "-m",
+            "pytest",
+            "-p",
+            "no:cacheprovider",
+            "--confcutdir",
+            str(REPO_ROOT / "tests" / "lab"),
+            "-q",
+            *[str(REPO_ROOT / "tests" / "lab" / name) for name in IN_STUDIO_ENV],
+        ],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=1800,
     )
     summary = result.stdout.strip().splitlines()[-1] if result.stdout.strip() else ""
     assert result.returncode == 0, f"{summary}\n{result.stdout[-6000:]}\n{result.stderr[-2000:]}"
     # The interpreter really is the pinned one, and nothing was skipped.
     assert " passed" in summary and "skipped" not in summary and "failed" not in summary, summary
-    pins = subprocess.run([str(python), "-c", "import sys, numpy, pandas, sklearn, xgboost, mlflow, sagemaker; "
-                           "print('%d.%d' % sys.version_info[:2], numpy.__version__, pandas.__version__, "
-                           "sklearn.__version__, xgboost.__version__, mlflow.__version__, sagemaker.__version__)"],
-                          capture_output=True, text=True, check=True)
+    pins = subprocess.run(
+        [
+            str(python),
+            "-c",
+            "import sys, numpy, pandas, sklearn, xgboost, mlflow, sagemaker; "
+            "print('%d.%d' % sys.version_info[:2], numpy.__version__, pandas.__version__, "
+            "sklearn.__version__, xgboost.__version__, mlflow.__version__, sagemaker.__version__)",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     from studio_image import python_packages, python_version
 
     image = python_packages()
-    expected = [".".join(python_version().split(".")[:2]), *(image[name] for name in ("numpy", "pandas", "scikit-learn", "xgboost")),
-                "2.16.2", "2.232.2"]
+    expected = [
+        ".".join(python_version().split(".")[:2]),
+        *(image[name] for name in ("numpy", "pandas", "scikit-learn", "xgboost")),
+        "2.16.2",
+        "2.232.2",
+    ]
     assert pins.stdout.strip().splitlines()[-1].split() == expected  # the SDK logs first

@@ -169,10 +169,16 @@ def test_confusion_table_and_threshold_comparison() -> None:
     labels = [0, 0, 0, 1, 1]
     probability = [0.1, 0.6, 0.2, 0.7, 0.4]
     assert confusion_table(labels, probability, 0.3) == {
-        "true_negatives": 2, "false_positives": 1, "false_negatives": 0, "true_positives": 2,
+        "true_negatives": 2,
+        "false_positives": 1,
+        "false_negatives": 0,
+        "true_positives": 2,
     }
     assert threshold_comparison(labels, probability, 0.3) == {
-        "precision": pytest.approx(2 / 3), "recall": 1.0, "precision_at_0_5": 0.5, "recall_at_0_5": 0.5,
+        "precision": pytest.approx(2 / 3),
+        "recall": 1.0,
+        "precision_at_0_5": 0.5,
+        "recall_at_0_5": 0.5,
     }
 
 
@@ -206,8 +212,9 @@ def test_generated_data_acceptance_recall_at_the_chosen_threshold(prepared, lab_
     """Issue 10's acceptance: test recall >= 0.8 at the threshold chosen on validation, ROC AUC > 0.95."""
     model = lab_model
     splits = prepared.splits
-    threshold = choose_threshold(splits.y_validation, failure_probability(model, splits.x_validation),
-                                 DEFAULT_RECALL_TARGET)
+    threshold = choose_threshold(
+        splits.y_validation, failure_probability(model, splits.x_validation), DEFAULT_RECALL_TARGET
+    )
     test = evaluate(model, splits.x_test, splits.y_test, threshold)
     assert test["recall"] >= 0.8
     assert test["roc_auc"] > 0.95
@@ -224,8 +231,18 @@ from pm_lab.training import fit_pipeline, search_space  # noqa: E402
 
 
 def test_physics_features_follow_the_data_sets_failure_rules(validated: pd.DataFrame) -> None:
-    row = pd.DataFrame([{"Type": "L", "Air temperature [K]": 300.0, "Process temperature [K]": 308.5,
-                         "Rotational speed [rpm]": 1500, "Torque [Nm]": 40.0, "Tool wear [min]": 100}])
+    row = pd.DataFrame(
+        [
+            {
+                "Type": "L",
+                "Air temperature [K]": 300.0,
+                "Process temperature [K]": 308.5,
+                "Rotational speed [rpm]": 1500,
+                "Torque [Nm]": 40.0,
+                "Tool wear [min]": 100,
+            }
+        ]
+    )
     derived = add_derived(row, "physics").iloc[0]
     assert derived["Power [W]"] == pytest.approx(40.0 * 1500 * 2 * np.pi / 60)  # PWF: outside 3500-9000 W
     assert derived["Temperature difference [K]"] == pytest.approx(8.5)  # HDF: below 8.6 K ...
@@ -240,7 +257,8 @@ def test_search_space_is_a_handful_of_configurations_around_the_notebooks_depth(
     space = search_space(TrainingParams(n_estimators=50, max_depth=4))
     assert len(space) == 8
     assert {(p.features, p.class_weight, p.max_depth) for p in space} == {
-        (f, w, d) for f in FEATURE_SETS for w in ("balanced", "none") for d in (3, 5)}
+        (f, w, d) for f in FEATURE_SETS for w in ("balanced", "none") for d in (3, 5)
+    }
     assert all(p.n_estimators == 50 for p in space)
     assert space[0].label() == "raw features, class-weighted, depth 3"
 
@@ -248,7 +266,10 @@ def test_search_space_is_a_handful_of_configurations_around_the_notebooks_depth(
 def test_registered_model_input_stays_the_six_raw_columns(prepared) -> None:
     model = train(prepared, TrainingParams(n_estimators=20, features="physics"), seed=42)
     assert model.named_steps["preprocess"].get_feature_names_out()[5:8].tolist() == [
-        "numeric__Power [W]", "numeric__Temperature difference [K]", "numeric__Strain [min Nm]"]
+        "numeric__Power [W]",
+        "numeric__Temperature difference [K]",
+        "numeric__Strain [min Nm]",
+    ]
     assert model.predict_proba(prepared.splits.x_test[list(FEATURES)]).shape == (1000, 2)
 
 
@@ -267,7 +288,10 @@ def test_class_weighting_inflates_probabilities_and_calibration_repairs_them(pre
     assert abs(calibrated.mean() - splits.y_validation.mean()) < abs(raw.mean() - splits.y_validation.mean())
     # Monotone: the ranking (and so ROC AUC) is kept.
     from sklearn.metrics import roc_auc_score
-    assert roc_auc_score(splits.y_validation, calibrated) == pytest.approx(roc_auc_score(splits.y_validation, raw), abs=0.01)
+
+    assert roc_auc_score(splits.y_validation, calibrated) == pytest.approx(
+        roc_auc_score(splits.y_validation, raw), abs=0.01
+    )
 
 
 def test_calibration_none_is_kept_when_it_is_best() -> None:
@@ -289,15 +313,16 @@ def test_the_models_prediction_is_probability_and_decision_at_its_threshold(prep
     assert list(predicted.columns) == ["failure_probability", "failure_expected"]
     assert np.array_equal(predicted["failure_expected"], (predicted["failure_probability"] >= 0.3).astype(int))
     # A different threshold gives different decisions from the same probabilities: the rule is the model's.
-    assert (model.with_threshold(0.9).predict(rows)["failure_expected"].sum()
-            < predicted["failure_expected"].sum())
+    assert model.with_threshold(0.9).predict(rows)["failure_expected"].sum() < predicted["failure_expected"].sum()
 
 
 def test_bootstrap_intervals_bracket_the_metric_and_shrink_with_more_rows() -> None:
     rng = np.random.default_rng(1)
+
     def sample(rows: int) -> tuple[np.ndarray, np.ndarray]:
         labels = (rng.uniform(size=rows) < 0.05).astype(int)
         return labels, np.clip(labels * 0.3 + rng.uniform(0, 0.6, rows), 0, 1)
+
     small_y, small_p = sample(1000)
     large_y, large_p = sample(20000)
     small = bootstrap_intervals(small_y, small_p, 0.5, resamples=300, seed=0)
@@ -308,7 +333,8 @@ def test_bootstrap_intervals_bracket_the_metric_and_shrink_with_more_rows() -> N
     width = lambda interval: interval[1] - interval[0]
     assert width(large["recall"]) < width(small["recall"]) / 2
     assert bootstrap_intervals(small_y, small_p, 0.5, resamples=50, seed=3) == bootstrap_intervals(
-        small_y, small_p, 0.5, resamples=50, seed=3)
+        small_y, small_p, 0.5, resamples=50, seed=3
+    )
 
 
 def test_recall_per_failure_mode_counts_the_flagged_rows_of_each_mode() -> None:
@@ -349,6 +375,7 @@ class _Registry:
         if self.champion is None:
             from mlflow.exceptions import MlflowException
             from mlflow.protos.databricks_pb2 import INVALID_PARAMETER_VALUE
+
             # What an MLflow 2.16 server answers for a missing alias (checked against one).
             raise MlflowException(f"Registered model alias {alias} not found.", error_code=INVALID_PARAMETER_VALUE)
         return type("Version", (), {"version": self.champion})()
@@ -357,9 +384,15 @@ class _Registry:
         self.aliases[alias] = version
 
 
-@pytest.mark.parametrize(("champion", "theirs", "alias"), [
-    (None, None, "champion"), ("1", 0.80, "champion"), ("1", 0.90, "challenger"), ("1", 0.85, "challenger"),
-])
+@pytest.mark.parametrize(
+    ("champion", "theirs", "alias"),
+    [
+        (None, None, "champion"),
+        ("1", 0.80, "champion"),
+        ("1", 0.90, "challenger"),
+        ("1", 0.85, "challenger"),
+    ],
+)
 def test_champion_moves_only_to_a_better_version(champion, theirs, alias) -> None:
     client = _Registry(champion)
     promotion = registry.promote(client, "m", 2, 0.85, lambda version: theirs)

@@ -37,10 +37,21 @@ def test_parameters_cell_is_tagged_and_declares_every_setting() -> None:
     namespace: dict[str, Any] = {}
     exec(tagged[0].source, namespace)  # the cell only assigns literals
     expected = {
-        "tracking_uri", "experiment_name", "data_path", "execution_mode", "seed", "model_name",
-        "codeartifact_domain", "codeartifact_repository", "codeartifact_domain_owner",
-        "tracking_server_arn", "domain_id", "recall_target", "remote_image_uri",
-        "remote_keep_alive_period_in_seconds", "remote_instance_type",
+        "tracking_uri",
+        "experiment_name",
+        "data_path",
+        "execution_mode",
+        "seed",
+        "model_name",
+        "codeartifact_domain",
+        "codeartifact_repository",
+        "codeartifact_domain_owner",
+        "tracking_server_arn",
+        "domain_id",
+        "recall_target",
+        "remote_image_uri",
+        "remote_keep_alive_period_in_seconds",
+        "remote_instance_type",
     }
     assert expected <= set(namespace)
     assert namespace["execution_mode"] == "local"
@@ -99,8 +110,9 @@ def _download(client: MlflowClient, run_id: str, path: str) -> Path:
     return Path(mlflow.artifacts.download_artifacts(run_id=run_id, artifact_path=path))
 
 
-def check_lab_runs(client: MlflowClient, experiment: str, model_name: str, data_file: Path, n_estimators: int,
-                   executions: int = 1) -> dict[str, Any]:
+def check_lab_runs(
+    client: MlflowClient, experiment: str, model_name: str, data_file: Path, n_estimators: int, executions: int = 1
+) -> dict[str, Any]:
     """What a data scientist expects to find in MLflow after one execution of the notebook."""
     # Proxied artifacts (mlflow-artifacts:/) resolve against the global tracking URI.
     previous_uri = mlflow.get_tracking_uri()
@@ -116,11 +128,13 @@ def _check_png(client: MlflowClient, run: Any, path: str) -> None:
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 5000, path
 
 
-def _check_lab_runs(client: MlflowClient, experiment: str, model_name: str, data_file: Path, n_estimators: int,
-                    executions: int) -> dict[str, Any]:
+def _check_lab_runs(
+    client: MlflowClient, experiment: str, model_name: str, data_file: Path, n_estimators: int, executions: int
+) -> dict[str, Any]:
     runs = _runs(client, experiment)
-    parents = sorted((run for run in runs if "mlflow.parentRunId" not in run.data.tags),
-                     key=lambda run: run.info.start_time)
+    parents = sorted(
+        (run for run in runs if "mlflow.parentRunId" not in run.data.tags), key=lambda run: run.info.start_time
+    )
     # One parent run per execution, everything else nested under it: 5 steps, 2 baselines, 8 trials.
     assert len(parents) == executions
     assert len(runs) == executions * (1 + len(CHILD_RUNS) + len(BASELINES) + TUNING_TRIALS)
@@ -163,8 +177,11 @@ def _check_lab_runs(client: MlflowClient, experiment: str, model_name: str, data
     assert brier[training.data.params["calibration"]] == min(brier.values())  # chosen on validation evidence
     assert training.data.metrics["validation_recall"] >= 0.85
     assert _artifacts(client, training, "training") == {
-        "training/feature_importance.json", "training/feature_importance.png",
-        "training/training_curves.png", "training/reliability.png"}
+        "training/feature_importance.json",
+        "training/feature_importance.png",
+        "training/training_curves.png",
+        "training/reliability.png",
+    }
     for figure in ("feature_importance", "training_curves", "reliability"):
         _check_png(client, training, f"training/{figure}.png")
 
@@ -177,8 +194,12 @@ def _check_lab_runs(client: MlflowClient, experiment: str, model_name: str, data
     assert metrics["test_recall_ci_high"] - metrics["test_recall_ci_low"] > 0.05  # ~35 failures: wide
     assert {"test_recall_HDF", "test_recall_PWF", "test_recall_OSF"} <= set(metrics)
     assert _artifacts(client, evaluation, "evaluation") == {
-        "evaluation/confusion_matrix.json", "evaluation/confusion_matrix.png", "evaluation/roc_curve.png",
-        "evaluation/precision_recall_curve.png", "evaluation/recall_by_failure_mode.json"}
+        "evaluation/confusion_matrix.json",
+        "evaluation/confusion_matrix.png",
+        "evaluation/roc_curve.png",
+        "evaluation/precision_recall_curve.png",
+        "evaluation/recall_by_failure_mode.json",
+    }
     for figure in ("confusion_matrix", "roc_curve", "precision_recall_curve"):
         _check_png(client, evaluation, f"evaluation/{figure}.png")
 
@@ -233,7 +254,10 @@ def test_notebook_runs_end_to_end_from_the_settings_file_and_registers_a_model_t
 
         scored = scoring.score(CHAMPION, rows_csv, tmp_path / "out" / "scored.csv")
         assert scored["failure_expected"].tolist() == predictions["failure_expected"].tolist()
-        assert pd.read_csv(tmp_path / "out" / "scored.csv")["failure_expected"].tolist() == scored["failure_expected"].tolist()
+        assert (
+            pd.read_csv(tmp_path / "out" / "scored.csv")["failure_expected"].tolist()
+            == scored["failure_expected"].tolist()
+        )
         import boto3
         from moto import mock_aws
 
@@ -241,8 +265,9 @@ def test_notebook_runs_end_to_end_from_the_settings_file_and_registers_a_model_t
             s3 = boto3.client("s3", region_name="us-east-1")
             s3.create_bucket(Bucket="lab-data")
             s3.upload_file(str(rows_csv), "lab-data", "new/rows.csv")
-            from_s3 = scoring.score(CHAMPION, "s3://lab-data/new/rows.csv",
-                                    "s3://lab-data/scored/rows.csv", s3_client=s3)
+            from_s3 = scoring.score(
+                CHAMPION, "s3://lab-data/new/rows.csv", "s3://lab-data/scored/rows.csv", s3_client=s3
+            )
             written = pd.read_csv(s3.get_object(Bucket="lab-data", Key="scored/rows.csv")["Body"])
         assert from_s3["failure_expected"].tolist() == predictions["failure_expected"].tolist()
         assert written["failure_expected"].tolist() == predictions["failure_expected"].tolist()
@@ -256,9 +281,28 @@ def test_notebook_runs_end_to_end_from_the_settings_file_and_registers_a_model_t
     cli_out = tmp_path / "cli.json"
     new_rows[list(FEATURES)].to_csv(tmp_path / "features.csv", index=False)
     result = subprocess.run(
-        [sys.executable, "-m", "mlflow", "models", "predict", "-m", CHAMPION,
-         "-i", str(tmp_path / "features.csv"), "-t", "csv", "-o", str(cli_out), "--env-manager", "local"],
-        capture_output=True, text=True, timeout=300, env={**os.environ, "MLFLOW_TRACKING_URI": mlflow_server})
+        [
+            sys.executable,
+            "-m",
+            "mlflow",
+            "models",
+            "predict",
+            "-m",
+            CHAMPION,
+            "-i",
+            str(tmp_path / "features.csv"),
+            "-t",
+            "csv",
+            "-o",
+            str(cli_out),
+            "--env-manager",
+            "local",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "MLFLOW_TRACKING_URI": mlflow_server},
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     cli = pd.DataFrame(json.loads(cli_out.read_text())["predictions"])
     assert cli["failure_expected"].tolist() == predictions["failure_expected"].tolist()
@@ -329,9 +373,7 @@ def test_remote_mode_without_studio_settings_stops_before_any_aws_call(
     ai4i_csv: Path, run_notebook: Callable[..., Any]
 ) -> None:
     with pytest.raises(CellExecutionError) as failure:
-        run_notebook(
-            parameters(execution_mode="remote", region="eu-west-1", data_path=str(ai4i_csv))
-        )
+        run_notebook(parameters(execution_mode="remote", region="eu-west-1", data_path=str(ai4i_csv)))
     assert failure.value.ename == "StudioError"
     assert "CodeArtifact domain, repository not set" in failure.value.evalue
 
@@ -341,8 +383,12 @@ def test_an_unknown_server_version_in_the_settings_stops_before_any_run(
 ) -> None:
     from test_lab_settings import TERRAFORM_SETTINGS
 
-    settings = {**TERRAFORM_SETTINGS, "tracking_uri": mlflow_server, "data_uri": str(ai4i_csv),
-                "mlflow_version": "2.13"}
+    settings = {
+        **TERRAFORM_SETTINGS,
+        "tracking_uri": mlflow_server,
+        "data_uri": str(ai4i_csv),
+        "mlflow_version": "2.13",
+    }
     with pytest.raises(CellExecutionError) as failure:
         run_notebook({"experiment_name": "pm-version"}, settings=settings)
     assert failure.value.ename == "TrackingServerError"

@@ -50,40 +50,54 @@ def remote_execution(tmp_path_factory: pytest.TempPathFactory, mlflow_server: st
     (home / ".isolated-studio" / "settings.json").write_text(json.dumps(settings))
     # The SDK configuration the JupyterLab start script writes (modules/studio_domain.py).
     sdk_config = sagemaker_sdk_config(
-        bucket=TERRAFORM_SETTINGS["notebooks_bucket"], kms_key_arn=TERRAFORM_SETTINGS["kms_key_arn"],
-        subnet_ids=TERRAFORM_SETTINGS["subnet_ids"], security_group_ids=TERRAFORM_SETTINGS["security_group_ids"],
+        bucket=TERRAFORM_SETTINGS["notebooks_bucket"],
+        kms_key_arn=TERRAFORM_SETTINGS["kms_key_arn"],
+        subnet_ids=TERRAFORM_SETTINGS["subnet_ids"],
+        security_group_ids=TERRAFORM_SETTINGS["security_group_ids"],
         execution_role_arn=TERRAFORM_SETTINGS["execution_role_arn"],
-        pre_execution_commands=[codeartifact_login(
-            region=REGION, domain=TERRAFORM_SETTINGS["codeartifact_domain"],
-            owner=TERRAFORM_SETTINGS["account_id"], repository=TERRAFORM_SETTINGS["codeartifact_repository"])],
+        pre_execution_commands=[
+            codeartifact_login(
+                region=REGION,
+                domain=TERRAFORM_SETTINGS["codeartifact_domain"],
+                owner=TERRAFORM_SETTINGS["account_id"],
+                repository=TERRAFORM_SETTINGS["codeartifact_repository"],
+            )
+        ],
     )
     (home / ".config" / "sagemaker").mkdir(parents=True)
     (home / ".config" / "sagemaker" / "config.yaml").write_text(to_yaml(sdk_config) + "\n")
     with start_moto(root / "moto.log") as moto:
-        s3 = boto3.client("s3", region_name=REGION, endpoint_url=moto.endpoint,
-                          aws_access_key_id="test", aws_secret_access_key="test")
-        s3.create_bucket(Bucket=TERRAFORM_SETTINGS["notebooks_bucket"],
-                         CreateBucketConfiguration={"LocationConstraint": REGION})
+        s3 = boto3.client(
+            "s3", region_name=REGION, endpoint_url=moto.endpoint, aws_access_key_id="test", aws_secret_access_key="test"
+        )
+        s3.create_bucket(
+            Bucket=TERRAFORM_SETTINGS["notebooks_bucket"], CreateBucketConfiguration={"LocationConstraint": REGION}
+        )
         # What deploy uploads: the notebook reads its data_uri from there.
         s3.upload_file(str(data_csv), TERRAFORM_SETTINGS["notebooks_bucket"], "data/ai4i2020.csv")
-        env = {
-            key: value for key, value in os.environ.items()
-            if not key.startswith(("AWS_", "SAGEMAKER_", "MLFLOW_"))
-        }
-        env.update({
-            "HOME": str(home),
-            "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_DEFAULT_REGION": REGION,
-            "AWS_ENDPOINT_URL": moto.endpoint,  # every service but SageMaker (stubbed) goes to moto
-            "SAGEMAKER_INTERNAL_IMAGE_URI": STUDIO_IMAGE,  # what a Studio JupyterLab app sets
-        })
+        env = {key: value for key, value in os.environ.items() if not key.startswith(("AWS_", "SAGEMAKER_", "MLFLOW_"))}
+        env.update(
+            {
+                "HOME": str(home),
+                "AWS_ACCESS_KEY_ID": "test",
+                "AWS_SECRET_ACCESS_KEY": "test",
+                "AWS_DEFAULT_REGION": REGION,
+                "AWS_ENDPOINT_URL": moto.endpoint,  # every service but SageMaker (stubbed) goes to moto
+                "SAGEMAKER_INTERNAL_IMAGE_URI": STUDIO_IMAGE,  # what a Studio JupyterLab app sets
+            }
+        )
         arguments = json.dumps({"workdir": str(workdir), "keep_alive": KEEP_ALIVE, "n_estimators": ROUNDS})
-        output = run_studio_python((Path(__file__).parent / "remote_sdk_kernel.py").read_text(),
-                                   arguments, env=env, timeout=900)
+        output = run_studio_python(
+            (Path(__file__).parent / "remote_sdk_kernel.py").read_text(), arguments, env=env, timeout=900
+        )
         marker = "PM-LAB-REPORT "
         assert marker in output, output[-3000:]
         report = json.loads(output.rsplit(marker, 1)[1].strip().splitlines()[0])
-        report["s3_keys"] = [item["Key"] for page in s3.get_paginator("list_objects_v2").paginate(
-            Bucket=TERRAFORM_SETTINGS["notebooks_bucket"]) for item in page.get("Contents", [])]
+        report["s3_keys"] = [
+            item["Key"]
+            for page in s3.get_paginator("list_objects_v2").paginate(Bucket=TERRAFORM_SETTINGS["notebooks_bucket"])
+            for item in page.get("Contents", [])
+        ]
     report["mlflow"] = MlflowClient(tracking_uri=mlflow_server)
     previous_uri = mlflow.get_tracking_uri()
     mlflow.set_tracking_uri(mlflow_server)  # proxied artifacts resolve against the global URI
@@ -102,7 +116,8 @@ def test_jobs_run_in_the_vpc_with_our_role_key_image_and_warm_pool(remote_execut
         name = request["TrainingJobName"]
         assert name.startswith("pm-lab-")
         assert request["VpcConfig"] == {
-            "Subnets": TERRAFORM_SETTINGS["subnet_ids"], "SecurityGroupIds": TERRAFORM_SETTINGS["security_group_ids"],
+            "Subnets": TERRAFORM_SETTINGS["subnet_ids"],
+            "SecurityGroupIds": TERRAFORM_SETTINGS["security_group_ids"],
         }
         assert request["RoleArn"] == TERRAFORM_SETTINGS["execution_role_arn"]
         assert request["AlgorithmSpecification"]["TrainingImage"] == STUDIO_IMAGE
@@ -121,9 +136,11 @@ def test_jobs_run_in_the_vpc_with_our_role_key_image_and_warm_pool(remote_execut
 
 
 def test_jobs_log_in_to_codeartifact_first_and_carry_the_lab_package(remote_execution: dict[str, Any]) -> None:
-    login = (f"aws codeartifact login --tool pip --domain {TERRAFORM_SETTINGS['codeartifact_domain']} "
-             f"--domain-owner {TERRAFORM_SETTINGS['codeartifact_domain_owner']} "
-             f"--repository {TERRAFORM_SETTINGS['codeartifact_repository']} --region {REGION}")
+    login = (
+        f"aws codeartifact login --tool pip --domain {TERRAFORM_SETTINGS['codeartifact_domain']} "
+        f"--domain-owner {TERRAFORM_SETTINGS['codeartifact_domain_owner']} "
+        f"--repository {TERRAFORM_SETTINGS['codeartifact_repository']} --region {REGION}"
+    )
     for job in remote_execution["jobs"]:
         assert login in job["pre_exec"]
         assert {"pm_lab/jobs.py", "pm_lab/training.py", "requirements.txt"} <= set(job["workspace"])
@@ -137,7 +154,9 @@ def test_the_job_logs_to_the_kernels_run_and_returns_its_result(remote_execution
     for job in remote_execution["jobs"]:
         assert job["returncode"] == 0, job["stderr"]
     client: MlflowClient = remote_execution["mlflow"]
-    (preprocessing_job, tuning_job, training_job) = [request["TrainingJobName"] for request in remote_execution["requests"]]
+    (preprocessing_job, tuning_job, training_job) = [
+        request["TrainingJobName"] for request in remote_execution["requests"]
+    ]
 
     preprocessing = client.get_run(remote_execution["runs"]["preprocessing"])
     assert preprocessing.data.tags["pm_lab.job_name"] == preprocessing_job
@@ -152,14 +171,17 @@ def test_the_job_logs_to_the_kernels_run_and_returns_its_result(remote_execution
     assert len(client.get_metric_history(training.info.run_id, "validation_roc_auc")) == ROUNDS
     assert len(client.get_metric_history(training.info.run_id, "validation_log_loss")) == ROUNDS
     assert {a.path for a in client.list_artifacts(training.info.run_id, "training")} == {
-        "training/feature_importance.json", "training/feature_importance.png",
-        "training/training_curves.png", "training/reliability.png",
+        "training/feature_importance.json",
+        "training/feature_importance.png",
+        "training/training_curves.png",
+        "training/reliability.png",
     }
     # The tuning job opened one nested run per candidate from inside the job.
     tuning = client.get_run(remote_execution["runs"]["tuning"])
     assert tuning.data.tags["pm_lab.job_name"] == tuning_job
-    trials = client.search_runs([tuning.info.experiment_id],
-                                filter_string=f"tags.mlflow.parentRunId = '{tuning.info.run_id}'")
+    trials = client.search_runs(
+        [tuning.info.experiment_id], filter_string=f"tags.mlflow.parentRunId = '{tuning.info.run_id}'"
+    )
     assert len(trials) == remote_execution["result"]["trials"] == 8
     threshold = remote_execution["result"]["threshold"]
     assert float(training.data.params["decision_threshold"]) == pytest.approx(threshold)

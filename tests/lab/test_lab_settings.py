@@ -101,7 +101,7 @@ def test_lab_settings_match_the_stack(tmp_path: Path) -> None:
 
     source = (Path(__file__).resolve().parents[2] / "stacks" / "workload_studio.py").read_text()
     start = source.index("def lab_settings(")
-    block = source[start: source.index("\ndef ", start + 1)]
+    block = source[start : source.index("\ndef ", start + 1)]
     written = set(re.findall(r'^\s*"([a-z0-9_]+)":', block, flags=re.MULTILINE))
     assert written == set(TERRAFORM_SETTINGS)
     loaded = settings.load(write(tmp_path, TERRAFORM_SETTINGS))
@@ -125,9 +125,16 @@ def test_nothing_pinned_is_imported_before_the_lab_kernel_check(tmp_path: Path) 
     notebook = nbformat.read(Path(__file__).resolve().parents[2] / "notebooks" / "private-mlflow.ipynb", as_version=4)
     code = [cell.source for cell in notebook.cells if cell.cell_type == "code"]
     assert "setup.start(globals())" in code[1]  # the first cell after the parameters
-    before = "\n".join(line for line in code[1].splitlines() if not line.startswith("%") and "setup.start" not in line
-                       and "lab.job" not in line)
-    script = code[0] + "\n" + before + """
+    before = "\n".join(
+        line
+        for line in code[1].splitlines()
+        if not line.startswith("%") and "setup.start" not in line and "lab.job" not in line
+    )
+    script = (
+        code[0]
+        + "\n"
+        + before
+        + """
 import sys
 from pm_lab import kernel, studio
 class Checked(Exception):
@@ -145,8 +152,11 @@ try:
 except Checked:
     pass
 """
+    )
     notebooks = Path(__file__).resolve().parents[2] / "notebooks"
     env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "PYTHONPATH": str(notebooks)}
-    result = subprocess.run([sys.executable, "-c", script], cwd=notebooks, env=env, capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-c", script], cwd=notebooks, env=env, capture_output=True, text=True, timeout=60
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1] == "[]"

@@ -54,17 +54,21 @@ def describe_response(status: str = "Created", active: str = "Active") -> dict:
 
 def test_a_stopped_server_is_reported_with_the_start_command(sagemaker) -> None:
     client, stubber = sagemaker
-    stubber.add_response("describe_mlflow_tracking_server", describe_response(status="Stopped", active="Inactive"),
-                         {"TrackingServerName": OUR_SERVER})
-    with pytest.raises(TrackingServerError, match=f"is Inactive \\(status Stopped\\).*start-mlflow-tracking-server --tracking-server-name {OUR_SERVER}"):
+    stubber.add_response(
+        "describe_mlflow_tracking_server",
+        describe_response(status="Stopped", active="Inactive"),
+        {"TrackingServerName": OUR_SERVER},
+    )
+    with pytest.raises(
+        TrackingServerError,
+        match=f"is Inactive \\(status Stopped\\).*start-mlflow-tracking-server --tracking-server-name {OUR_SERVER}",
+    ):
         studio.describe_tracking_server(client, OUR_ARN)
 
 
 def test_configured_arn_is_described_by_its_name(sagemaker) -> None:
     client, stubber = sagemaker
-    stubber.add_response(
-        "describe_mlflow_tracking_server", describe_response(), {"TrackingServerName": OUR_SERVER}
-    )
+    stubber.add_response("describe_mlflow_tracking_server", describe_response(), {"TrackingServerName": OUR_SERVER})
     assert studio.describe_tracking_server(client, OUR_ARN).arn == OUR_ARN
 
 
@@ -76,7 +80,9 @@ def test_configured_arn_that_does_not_exist(sagemaker) -> None:
         service_message=f"Tracking server {OUR_SERVER} does not exist",
         http_status_code=400,
     )
-    with pytest.raises(TrackingServerError, match=f"Cannot describe MLflow tracking server {OUR_SERVER}.*ResourceNotFound"):
+    with pytest.raises(
+        TrackingServerError, match=f"Cannot describe MLflow tracking server {OUR_SERVER}.*ResourceNotFound"
+    ):
         studio.describe_tracking_server(client, OUR_ARN)
 
 
@@ -100,26 +106,37 @@ def test_tracking_uri_resolution_order(sagemaker) -> None:
         raise AssertionError("AWS must not be called")
 
     explicit = studio.resolve_tracking_uri(
-        tracking_uri=" http://mlflow.internal:5000 ", tracking_server_arn=OUR_ARN, on_aws=True,
+        tracking_uri=" http://mlflow.internal:5000 ",
+        tracking_server_arn=OUR_ARN,
+        on_aws=True,
         sagemaker_client_factory=no_aws,
     )
     assert explicit == "http://mlflow.internal:5000"
     laptop = studio.resolve_tracking_uri(
-        tracking_uri="", tracking_server_arn="", on_aws=False, sagemaker_client_factory=no_aws,
+        tracking_uri="",
+        tracking_server_arn="",
+        on_aws=False,
+        sagemaker_client_factory=no_aws,
     )
     assert laptop == studio.DEFAULT_LOCAL_TRACKING_URI == "http://127.0.0.1:5000"
-    stubber.add_response(
-        "describe_mlflow_tracking_server", describe_response(), {"TrackingServerName": OUR_SERVER}
-    )
+    stubber.add_response("describe_mlflow_tracking_server", describe_response(), {"TrackingServerName": OUR_SERVER})
     by_arn = studio.resolve_tracking_uri(
-        tracking_uri="", tracking_server_arn=OUR_ARN, on_aws=True, sagemaker_client_factory=lambda: client,
+        tracking_uri="",
+        tracking_server_arn=OUR_ARN,
+        on_aws=True,
+        sagemaker_client_factory=lambda: client,
     )
     assert by_arn == OUR_ARN
     # No look-up by tag (the infrastructure tags the server with no domain id): without an ARN
     # on AWS the notebook says where the ARN comes from, and calls nothing.
-    with pytest.raises(TrackingServerError, match=r"no tracking_server_arn.*settings\.json.*mlflow_tracking_server_arn"):
+    with pytest.raises(
+        TrackingServerError, match=r"no tracking_server_arn.*settings\.json.*mlflow_tracking_server_arn"
+    ):
         studio.resolve_tracking_uri(
-            tracking_uri="", tracking_server_arn=" ", on_aws=True, sagemaker_client_factory=no_aws,
+            tracking_uri="",
+            tracking_server_arn=" ",
+            on_aws=True,
+            sagemaker_client_factory=no_aws,
         )
 
 
@@ -146,9 +163,7 @@ def domain_response(user_groups: list[str], domain_groups: list[str]) -> dict:
 
 def test_remote_jobs_get_the_domains_subnets_and_security_group(sagemaker) -> None:
     client, stubber = sagemaker
-    stubber.add_response(
-        "describe_domain", domain_response(["sg-0studio000000001"], []), {"DomainId": DOMAIN_ID}
-    )
+    stubber.add_response("describe_domain", domain_response(["sg-0studio000000001"], []), {"DomainId": DOMAIN_ID})
     network = studio.domain_network(client, DOMAIN_ID)
     assert network.subnets == ("subnet-0aaa1111bbbb2222c", "subnet-0ddd3333eeee4444f")
     assert network.security_groups == ("sg-0studio000000001",)
@@ -157,9 +172,7 @@ def test_remote_jobs_get_the_domains_subnets_and_security_group(sagemaker) -> No
 
 def test_domain_level_security_group_is_the_fallback(sagemaker) -> None:
     client, stubber = sagemaker
-    stubber.add_response(
-        "describe_domain", domain_response([], ["sg-0domain000000002"]), {"DomainId": DOMAIN_ID}
-    )
+    stubber.add_response("describe_domain", domain_response([], ["sg-0domain000000002"]), {"DomainId": DOMAIN_ID})
     assert studio.domain_network(client, DOMAIN_ID).security_groups == ("sg-0domain000000002",)
 
 
@@ -176,16 +189,24 @@ def test_domain_id_is_required_for_remote_jobs(sagemaker) -> None:
         studio.domain_network(client, "")
 
 
-REPO = studio.CodeArtifactRepository(
-    domain="isolated-studio", repository="pypi-team", owner=ACCOUNT, region=REGION
-)
+REPO = studio.CodeArtifactRepository(domain="isolated-studio", repository="pypi-team", owner=ACCOUNT, region=REGION)
 
 
 def test_codeartifact_login_command_matches_the_aws_cli() -> None:
     assert studio.codeartifact_login_command(REPO) == [
-        "aws", "codeartifact", "login", "--tool", "pip",
-        "--domain", "isolated-studio", "--domain-owner", ACCOUNT,
-        "--repository", "pypi-team", "--region", REGION,
+        "aws",
+        "codeartifact",
+        "login",
+        "--tool",
+        "pip",
+        "--domain",
+        "isolated-studio",
+        "--domain-owner",
+        ACCOUNT,
+        "--repository",
+        "pypi-team",
+        "--region",
+        REGION,
     ]
     shell = studio.codeartifact_login_shell(REPO)
     assert shlex.split(shell) == studio.codeartifact_login_command(REPO)
@@ -231,9 +252,7 @@ def test_codeartifact_settings_must_be_filled_in_before_any_aws_call() -> None:
         raise AssertionError("AWS must not be called")
 
     with pytest.raises(StudioError, match="CodeArtifact domain, repository not set"):
-        studio.codeartifact_repository(
-            domain="", repository="", owner="", region=REGION, sts_client_factory=no_aws
-        )
+        studio.codeartifact_repository(domain="", repository="", owner="", region=REGION, sts_client_factory=no_aws)
     with pytest.raises(StudioError, match="CodeArtifact owner not set"):
         studio.CodeArtifactRepository(domain="isolated-studio", repository="pypi-team", owner="")
 
@@ -243,7 +262,10 @@ def test_empty_owner_means_the_current_account(aws_credentials: None) -> None:
     with Stubber(client) as stubber:
         stubber.add_response("get_caller_identity", {"Account": ACCOUNT}, {})
         repository = studio.codeartifact_repository(
-            domain="isolated-studio", repository="pypi-team", owner="", region=REGION,
+            domain="isolated-studio",
+            repository="pypi-team",
+            owner="",
+            region=REGION,
             sts_client_factory=lambda: client,
         )
     assert repository == REPO
@@ -326,9 +348,11 @@ def _wheel(folder: Path, name: str, version: str) -> Path:
 def test_pip_output_is_shown_and_a_failed_install_stops(tmp_path: Path) -> None:
     requirements = tmp_path / "requirements.txt"
     requirements.write_text("boto3==1.35.49\n")
-    conflict = ("ERROR: pip's dependency resolver does not currently take into account all the packages "
-                "that are installed. This behaviour is the source of the following dependency conflicts.\n"
-                "sagemaker 2.232.2 requires boto3<2.0,>=1.35.36, but you have boto3 1.34.0 which is incompatible.")
+    conflict = (
+        "ERROR: pip's dependency resolver does not currently take into account all the packages "
+        "that are installed. This behaviour is the source of the following dependency conflicts.\n"
+        "sagemaker 2.232.2 requires boto3<2.0,>=1.35.36, but you have boto3 1.34.0 which is incompatible."
+    )
     shown: list[str] = []
     commands: list[list[str]] = []
 
@@ -340,7 +364,9 @@ def test_pip_output_is_shown_and_a_failed_install_stops(tmp_path: Path) -> None:
     assert "--quiet" not in commands[0] and commands[0][-2:] == ["-r", str(requirements)]
     assert "dependency conflicts" in shown[0] and "Successfully installed" in shown[0]
 
-    failing = lambda command, **kwargs: subprocess.CompletedProcess(command, 1, stdout="", stderr="ERROR: No matching distribution found for boto3==1.35.49")
+    failing = lambda command, **kwargs: subprocess.CompletedProcess(
+        command, 1, stdout="", stderr="ERROR: No matching distribution found for boto3==1.35.49"
+    )
     with pytest.raises(StudioError, match="failed .exit 1.; pip's output is above"):
         studio.pip_install_requirements(requirements, run=failing, echo=shown.append)
     assert "No matching distribution" in shown[-1]
@@ -377,7 +403,9 @@ def test_replacing_an_imported_package_asks_for_a_kernel_restart(
     assert any("Successfully installed pmlabprobe-2.0" in text for text in shown)
 
 
-def test_domain_owner_from_the_cli_when_boto3_is_not_installed_yet(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_domain_owner_from_the_cli_when_boto3_is_not_installed_yet(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     folder = tmp_path / "bin"
     folder.mkdir()
     script = folder / "aws"
@@ -385,7 +413,14 @@ def test_domain_owner_from_the_cli_when_boto3_is_not_installed_yet(tmp_path: Pat
     script.chmod(script.stat().st_mode | stat.S_IXUSR)
     monkeypatch.setenv("PATH", f"{folder}{os.pathsep}{os.environ['PATH']}")
     assert studio.caller_account_id() == ACCOUNT
-    assert (folder / "args").read_text().split() == ["sts", "get-caller-identity", "--query", "Account", "--output", "text"]
+    assert (folder / "args").read_text().split() == [
+        "sts",
+        "get-caller-identity",
+        "--query",
+        "Account",
+        "--output",
+        "text",
+    ]
 
 
 def test_presigned_mlflow_ui_url_for_the_tracking_server(sagemaker) -> None:
@@ -402,7 +437,9 @@ def test_presigned_mlflow_ui_url_for_the_tracking_server(sagemaker) -> None:
 
 def test_jobs_use_the_settings_network_without_describing_the_domain() -> None:
     network = studio.job_network(
-        subnet_ids=("subnet-0aaa1111bbbb2222c",), security_group_ids=("sg-0studio000000001",),
-        domain_id=DOMAIN_ID, sagemaker_client_factory=lambda: pytest.fail("no AWS call"),
+        subnet_ids=("subnet-0aaa1111bbbb2222c",),
+        security_group_ids=("sg-0studio000000001",),
+        domain_id=DOMAIN_ID,
+        sagemaker_client_factory=lambda: pytest.fail("no AWS call"),
     )
     assert network.subnets == ("subnet-0aaa1111bbbb2222c",) and network.security_groups == ("sg-0studio000000001",)

@@ -86,21 +86,43 @@ def test_requirements_over_the_image_downgrade_only_what_is_held_back(tmp_path: 
     """
     studio_python = require_studio_python()
     stand_in = _stand_in_for_the_image(tmp_path / "image", studio_python)
-    version = subprocess.run([str(stand_in), "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
-                             capture_output=True, text=True, check=True).stdout.strip()
+    version = subprocess.run(
+        [str(stand_in), "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
     assert version == ".".join(python_version().split(".")[:2])  # the image's Python
     report = tmp_path / "report.json"
     result = subprocess.run(
-        [str(studio_python), "-m", "pip", "--python", str(stand_in), "install", "--dry-run", "--quiet",
-         "--disable-pip-version-check", "--report", str(report), "-r", str(REQUIREMENTS)],
-        capture_output=True, text=True, timeout=600,
+        [
+            str(studio_python),
+            "-m",
+            "pip",
+            "--python",
+            str(stand_in),
+            "install",
+            "--dry-run",
+            "--quiet",
+            "--disable-pip-version-check",
+            "--report",
+            str(report),
+            "-r",
+            str(REQUIREMENTS),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     assert result.returncode == 0, result.stderr[-3000:]
     image = python_packages()
-    changes = {normalise(item["metadata"]["name"]): item["metadata"]["version"]
-               for item in json.loads(report.read_text())["install"]}
-    downgrades = {name: (image[name], new) for name, new in changes.items()
-                  if name in image and _lower(new, image[name])}
+    changes = {
+        normalise(item["metadata"]["name"]): item["metadata"]["version"]
+        for item in json.loads(report.read_text())["install"]
+    }
+    downgrades = {
+        name: (image[name], new) for name, new in changes.items() if name in image and _lower(new, image[name])
+    }
     unexpected = {name: f"{old} -> {new}" for name, (old, new) in downgrades.items() if name not in kernel.HELD_BACK}
     assert unexpected == {}, f"requirements.txt would downgrade packages the image ships: {unexpected}"
     assert {"mlflow", "sagemaker"} <= set(downgrades)  # why the lab has a kernel of its own
@@ -117,8 +139,9 @@ def test_the_lab_kernel_never_installs_into_the_images_environment(tmp_path: Pat
     home.mkdir()
     run = _fake_build(calls)
     image = {"IMAGE_VERSION": "4.4.1-cpu"}
-    target = kernel.install(REQUIREMENTS, python="/opt/conda/bin/python", home=home, run=run, echo=lambda _: None,
-                            environ=image)
+    target = kernel.install(
+        REQUIREMENTS, python="/opt/conda/bin/python", home=home, run=run, echo=lambda _: None, environ=image
+    )
     assert target == home / ".isolated-studio" / "kernels" / "pm-lab"
     assert calls[0][:3] == ["/opt/conda/bin/python", "-m", "venv"]
     assert all(call[0] == str(target / "bin" / "python") for call in calls[1:])
@@ -126,13 +149,13 @@ def test_the_lab_kernel_never_installs_into_the_images_environment(tmp_path: Pat
     assert calls[2][-4:] == ["--name", "pm-lab", "--display-name", kernel.KERNEL_DISPLAY_NAME]
     # Reused as long as requirements.txt and the image are unchanged.
     calls.clear()
-    kernel.install(REQUIREMENTS, python="/opt/conda/bin/python", home=home, run=run, echo=lambda _: None,
-                   environ=image)
+    kernel.install(REQUIREMENTS, python="/opt/conda/bin/python", home=home, run=run, echo=lambda _: None, environ=image)
     assert calls == []
 
 
 def _fake_build(calls: list[list[str]]):
     """A stand-in for subprocess.run: records each step; the venv step leaves an interpreter."""
+
     def run(command, **kwargs):
         calls.append(command)
         if command[1:3] == ["-m", "venv"]:
@@ -140,6 +163,7 @@ def _fake_build(calls: list[list[str]]):
             python.parent.mkdir(parents=True, exist_ok=True)
             python.write_text("")
         return subprocess.CompletedProcess(command, 0, "", "")
+
     return run
 
 
@@ -150,8 +174,14 @@ def test_a_new_image_release_or_a_lost_interpreter_rebuilds_the_lab_kernel(tmp_p
 
     def build(release: str) -> list[str]:
         calls.clear()
-        kernel.install(REQUIREMENTS, python="/opt/conda/bin/python", home=tmp_path, run=run, echo=lambda _: None,
-                       environ={"IMAGE_VERSION": release})
+        kernel.install(
+            REQUIREMENTS,
+            python="/opt/conda/bin/python",
+            home=tmp_path,
+            run=run,
+            echo=lambda _: None,
+            environ={"IMAGE_VERSION": release},
+        )
         return [" ".join(call[1:3]) for call in calls]
 
     assert build("4.4.1-cpu") == ["-m venv", "-m pip", "-m ipykernel"]
@@ -168,15 +198,19 @@ def test_a_second_build_waits_for_the_one_under_way_and_then_reuses_it(tmp_path:
 
     calls: list[list[str]] = []
     run = _fake_build(calls)
-    kernel.install(REQUIREMENTS, python="/opt/conda/bin/python", home=tmp_path, run=run, echo=lambda _: None,
-                   environ={})
+    kernel.install(
+        REQUIREMENTS, python="/opt/conda/bin/python", home=tmp_path, run=run, echo=lambda _: None, environ={}
+    )
     calls.clear()
     said: list[str] = []
     lock_path = kernel.kernel_dir(tmp_path).parent / "pm-lab.lock"
     with lock_path.open("w") as held:
         fcntl.flock(held, fcntl.LOCK_EX)  # the start script's build, under way
-        waiting = threading.Thread(target=kernel.install, args=(REQUIREMENTS,), kwargs=dict(
-            python="/opt/conda/bin/python", home=tmp_path, run=run, echo=said.append, environ={}))
+        waiting = threading.Thread(
+            target=kernel.install,
+            args=(REQUIREMENTS,),
+            kwargs=dict(python="/opt/conda/bin/python", home=tmp_path, run=run, echo=said.append, environ={}),
+        )
         waiting.start()
         waiting.join(timeout=1)
         assert waiting.is_alive() and said and "waiting for the build" in said[0] and "kernel-build.log" in said[0]
@@ -189,7 +223,9 @@ def test_a_failed_build_says_pips_error_leaves_no_stamp_and_exits_1(tmp_path: Pa
 
     def run(command, **kwargs):
         if command[1:3] == ["-m", "pip"]:
-            return subprocess.CompletedProcess(command, 1, "", "ERROR: No matching distribution found for mlflow==2.16.2")
+            return subprocess.CompletedProcess(
+                command, 1, "", "ERROR: No matching distribution found for mlflow==2.16.2"
+            )
         return _fake_build([])(command)
 
     with pytest.raises(StudioError, match=r"failed at `.*pip install .*` \(exit 1\):\nERROR: No matching distribution"):

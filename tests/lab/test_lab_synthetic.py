@@ -118,13 +118,10 @@ def test_rejects_a_non_positive_row_count() -> None:
         synthetic.generate(rows=0)
 
 
-def test_make_data_command_writes_the_default_data_file(
-    tmp_path: Path, generated_frame: pd.DataFrame
-) -> None:
+def test_make_data_command_writes_the_default_data_file(tmp_path: Path, generated_frame: pd.DataFrame) -> None:
     """The exact command `make data` runs from the repository root."""
     result = subprocess.run(
-        [sys.executable, "-m", "pm_lab.synthetic", "--rows", "10000", "--seed", "42",
-         "--out", "data/ai4i2020.csv"],
+        [sys.executable, "-m", "pm_lab.synthetic", "--rows", "10000", "--seed", "42", "--out", "data/ai4i2020.csv"],
         cwd=tmp_path,
         env={**os.environ, "PYTHONPATH": str(NOTEBOOKS_DIR)},
         capture_output=True,

@@ -34,7 +34,9 @@ def test_unreachable_server_fails_within_seconds_and_restores_http_settings(
 
     monkeypatch.setattr(rest_utils, "_get_http_response_with_retries", recording)
     uri = unreachable_tracking_uri
-    with pytest.raises(TrackingServerError, match=f"Cannot reach the MLflow tracking server at {uri}.*nothing has been logged"):
+    with pytest.raises(
+        TrackingServerError, match=f"Cannot reach the MLflow tracking server at {uri}.*nothing has been logged"
+    ):
         tracking.connect(uri)
     assert sent == [(0, 5)]
     # The cause, whole and short, instead of urllib3's several hundred characters cut mid-word.
@@ -51,7 +53,10 @@ def test_unreachable_server_fails_within_seconds_and_restores_http_settings(
 
 @pytest.mark.parametrize("uri", ["file:///tmp/mlruns", "sqlite:///mlflow.db", "127.0.0.1:5000", ""])
 def test_only_http_urls_and_sagemaker_arns_are_accepted(uri: str) -> None:
-    with pytest.raises(TrackingServerError, match="must be an http\\(s\\):// MLflow server URL or a SageMaker MLflow tracking server ARN"):
+    with pytest.raises(
+        TrackingServerError,
+        match="must be an http\\(s\\):// MLflow server URL or a SageMaker MLflow tracking server ARN",
+    ):
         tracking.connect(uri)
 
 
@@ -67,7 +72,9 @@ def test_arn_without_the_sagemaker_plugin_says_what_to_install(monkeypatch: pyte
         return None if name == "sagemaker_mlflow" else real_find_spec(name, *args)
 
     monkeypatch.setattr(importlib.util, "find_spec", without_plugin)
-    with pytest.raises(TrackingServerError, match="sagemaker-mlflow plugin is not installed: `pip install sagemaker-mlflow==0.1.0`"):
+    with pytest.raises(
+        TrackingServerError, match="sagemaker-mlflow plugin is not installed: `pip install sagemaker-mlflow==0.1.0`"
+    ):
         tracking.connect(ARN)
 
 

@@ -32,7 +32,9 @@ def resource_arn(action: str, values: Mapping[str, str], world: World) -> str:
             raise ScenarioError(f"{action} has resource types {[f for f in formats if f != '*']}: name the resource")
         return "*"
     given = {k for k in values if k not in ("Partition", "Region", "Account")}
-    candidates = [f for f in formats if f != "*" and set(VARIABLE.findall(f)) - {"Partition", "Region", "Account"} == given]
+    candidates = [
+        f for f in formats if f != "*" and set(VARIABLE.findall(f)) - {"Partition", "Region", "Account"} == given
+    ]
     if len(set(candidates)) != 1:
         raise ScenarioError(f"{action}: no single resource format takes {sorted(given)}; formats: {formats}")
     filled = {"Partition": world.partition, "Region": world.region, "Account": world.account, **values}

@@ -24,13 +24,16 @@ def main(argv: Sequence[str] | None = None, *, prog: str | None = None) -> int:
     parser = argparse.ArgumentParser(prog=prog, description=DESCRIPTION)
     parser.add_argument("outdir", nargs="?", default="cdktf.out")
     # --readme: the name from when the table was in README.
-    parser.add_argument("--docs", "--readme", dest="docs", action="store_true",
-                        help="rewrite docs/security.md's access table and exit")
+    parser.add_argument(
+        "--docs", "--readme", dest="docs", action="store_true", help="rewrite docs/security.md's access table and exit"
+    )
     args = parser.parse_args(argv)
     if args.docs:
         write_docs()
         return 0
-    stacks = {name: json.loads((path / "cdk.tf.json").read_text()) for name, path in stack_dirs(Path(args.outdir)).items()}
+    stacks = {
+        name: json.loads((path / "cdk.tf.json").read_text()) for name, path in stack_dirs(Path(args.outdir)).items()
+    }
     attached = stacks["workload"].get("resource", {}).get("aws_iam_role_policy_attachment")
     mode = "managed" if attached else "least-privilege"
     synthesis = load_synthesis(stacks, mode, world_for(stacks))
@@ -38,6 +41,8 @@ def main(argv: Sequence[str] | None = None, *, prog: str | None = None) -> int:
     for decision in evaluate_all(load_scenarios(), synthesis):
         mark = "ok  " if decision.as_expected else "FAIL"
         failed += not decision.as_expected
-        print(f"{mark} {decision.scenario.expect:5} {'allowed' if decision.allowed else 'denied ':7} "
-              f"{decision.scenario.action} {decision.resource}  -- {decision.scenario.story}")
+        print(
+            f"{mark} {decision.scenario.expect:5} {'allowed' if decision.allowed else 'denied ':7} "
+            f"{decision.scenario.action} {decision.resource}  -- {decision.scenario.story}"
+        )
     return 1 if failed else 0

@@ -37,33 +37,78 @@ from isolated_studio.checks.access.model import (
 
 # Operators principalmapper implements (after ForAllValues:/ForAnyValue: and IfExists).
 SUPPORTED_OPERATORS = {
-    "StringEquals", "StringNotEquals", "StringEqualsIgnoreCase", "StringNotEqualsIgnoreCase", "StringLike",
-    "StringNotLike", "NumericEquals", "NumericNotEquals", "NumericLessThan", "NumericLessThanEquals",
-    "NumericGreaterThan", "NumericGreaterThanEquals", "DateEquals", "DateNotEquals", "DateLessThan",
-    "DateLessThanEquals", "DateGreaterThan", "DateGreaterThanEquals", "Bool", "BinaryEquals", "IpAddress",
-    "NotIpAddress", "ArnEquals", "ArnLike", "ArnNotEquals", "ArnNotLike", "Null",
+    "StringEquals",
+    "StringNotEquals",
+    "StringEqualsIgnoreCase",
+    "StringNotEqualsIgnoreCase",
+    "StringLike",
+    "StringNotLike",
+    "NumericEquals",
+    "NumericNotEquals",
+    "NumericLessThan",
+    "NumericLessThanEquals",
+    "NumericGreaterThan",
+    "NumericGreaterThanEquals",
+    "DateEquals",
+    "DateNotEquals",
+    "DateLessThan",
+    "DateLessThanEquals",
+    "DateGreaterThan",
+    "DateGreaterThanEquals",
+    "Bool",
+    "BinaryEquals",
+    "IpAddress",
+    "NotIpAddress",
+    "ArnEquals",
+    "ArnLike",
+    "ArnNotEquals",
+    "ArnNotLike",
+    "Null",
 }
 # Operators whose result for a key missing from the request principalmapper computes as AWS does
 # (checked in its source: StringNotLike without IfExists, for one, returns false where AWS says true).
 ABSENT_KEY_OPERATORS = {
-    "StringEquals", "StringEqualsIgnoreCase", "StringLike", "StringNotEquals", "StringNotEqualsIgnoreCase",
-    "Bool", "ArnEquals", "ArnLike", "ArnNotEquals", "ArnNotLike", "Null",
+    "StringEquals",
+    "StringEqualsIgnoreCase",
+    "StringLike",
+    "StringNotEquals",
+    "StringNotEqualsIgnoreCase",
+    "Bool",
+    "ArnEquals",
+    "ArnLike",
+    "ArnNotEquals",
+    "ArnNotLike",
+    "Null",
 }
 
 
-AWS_DEFAULT_KEY_POLICY = {"Version": "2012-10-17", "Statement": [{
-    "Sid": "Enable IAM User Permissions", "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::{account}:root"},
-    "Action": "kms:*", "Resource": "*"}]}
+AWS_DEFAULT_KEY_POLICY = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {
+            "Sid": "Enable IAM User Permissions",
+            "Effect": "Allow",
+            "Principal": {"AWS": "arn:aws:iam::{account}:root"},
+            "Action": "kms:*",
+            "Resource": "*",
+        }
+    ],
+}
 
 
 # Another account's resource, as its owner may write it: open to everyone (the worst case, an
 # attacker's own bucket or role). Only our policies then stand between our principals and it.
-OPEN_RESOURCE_POLICY = {"Version": "2012-10-17", "Statement": [
-    {"Sid": "OwnerOpensItToEveryone", "Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "*", "Resource": "*"}]}
+OPEN_RESOURCE_POLICY = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {"Sid": "OwnerOpensItToEveryone", "Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "*", "Resource": "*"}
+    ],
+}
 
 
-def _resource_policy(synthesis: Synthesis, action: str, arn: str,
-                     context: Mapping[str, Any] | None = None) -> tuple[dict | None, str]:
+def _resource_policy(
+    synthesis: Synthesis, action: str, arn: str, context: Mapping[str, Any] | None = None
+) -> tuple[dict | None, str]:
     """(policy, owner account) of the resource policy that also decides, if the resource has one."""
     world = synthesis.world
     owner = (context or {}).get("aws:ResourceAccount", world.account)
@@ -98,7 +143,9 @@ def _principal_applies(statement: Mapping, principal: Node | str) -> bool:
     if field_ == "*":
         return True
     if isinstance(principal, Node):
-        return "AWS" in field_ and pm_sim._principal_matches_in_statement(principal, pm_sim._listify_string(field_["AWS"]))
+        return "AWS" in field_ and pm_sim._principal_matches_in_statement(
+            principal, pm_sim._listify_string(field_["AWS"])
+        )
     return principal in pm_sim._listify_string(field_.get("Service", []))
 
 
@@ -106,15 +153,24 @@ def _expand(text: str, context: CaseInsensitiveDict, label: str, key: str) -> st
     def one(match: re.Match) -> str:
         name = match.group(1)
         if name not in context or isinstance(context[name], list):
-            raise Unevaluable(f"{label}: policy variable ${{{name}}} in the condition on {key} is not a "
-                              "single-valued key of the request context")
+            raise Unevaluable(
+                f"{label}: policy variable ${{{name}}} in the condition on {key} is not a "
+                "single-valued key of the request context"
+            )
         return str(context[name])
 
     return VARIABLE.sub(one, text)
 
 
-def prepare_policy(document: Mapping, where: str, action: str, resource: str, context: CaseInsensitiveDict,
-                   absent: Iterable[str], principal: Node | str | None) -> dict:
+def prepare_policy(
+    document: Mapping,
+    where: str,
+    action: str,
+    resource: str,
+    context: CaseInsensitiveDict,
+    absent: Iterable[str],
+    principal: Node | str | None,
+) -> dict:
     """The policy as principalmapper should see it, or :class:`Unevaluable` if it cannot decide it.
 
     Only statements that apply to the request matter (principal, action and resource match):
@@ -137,8 +193,9 @@ def prepare_policy(document: Mapping, where: str, action: str, resource: str, co
             for pattern in pm_sim._listify_string(statement.get(name, [])):
                 for variable in VARIABLE.findall(pattern):
                     if variable not in context:
-                        raise Unevaluable(f"{label}: policy variable ${{{variable}}} in {name} is not in the "
-                                          "request context")
+                        raise Unevaluable(
+                            f"{label}: policy variable ${{{variable}}} in {name} is not in the request context"
+                        )
         if not pm_sim._statement_matches_resource(statement, resource, context):
             continue
         for operator, block in (statement.get("Condition") or {}).items():
@@ -147,25 +204,38 @@ def prepare_policy(document: Mapping, where: str, action: str, resource: str, co
             if base not in SUPPORTED_OPERATORS:
                 raise Unevaluable(f"{label}: condition operator {operator} is not implemented by principalmapper")
             for key, value in block.items():
-                block[key] = ([_expand(v, context, label, key) for v in value] if isinstance(value, list)
-                              else _expand(value, context, label, key))
+                block[key] = (
+                    [_expand(v, context, label, key) for v in value]
+                    if isinstance(value, list)
+                    else _expand(value, context, label, key)
+                )
                 if key in context:
                     continue
                 if key.lower() in absent_keys:
                     if operator.startswith(("ForAllValues:", "ForAnyValue:")) or base in ABSENT_KEY_OPERATORS:
                         continue
                     raise Unevaluable(f"{label}: principalmapper gets {operator} wrong for the absent key {key}")
-                raise Unevaluable(f"{label}: condition key {key} ({operator}) is neither in the request context "
-                                  "nor listed as absent")
+                raise Unevaluable(
+                    f"{label}: condition key {key} ({operator}) is neither in the request context nor listed as absent"
+                )
     return document
 
 
 def _node(role: Role) -> Node:
-    return Node(arn=role.arn, id_value=f"AROA{abs(hash(role.arn)) % 10**16:016d}",
-                attached_policies=[Policy(role.arn, name, doc) for name, doc in role.policies],
-                group_memberships=[], trust_policy=role.trust, instance_profile=None, num_access_keys=0,
-                active_password=False, is_admin=False, has_mfa=False, tags={},
-                permissions_boundary=Policy(role.arn, "boundary", role.boundary) if role.boundary else None)
+    return Node(
+        arn=role.arn,
+        id_value=f"AROA{abs(hash(role.arn)) % 10**16:016d}",
+        attached_policies=[Policy(role.arn, name, doc) for name, doc in role.policies],
+        group_memberships=[],
+        trust_policy=role.trust,
+        instance_profile=None,
+        num_access_keys=0,
+        active_password=False,
+        is_admin=False,
+        has_mfa=False,
+        tags={},
+        permissions_boundary=Policy(role.arn, "boundary", role.boundary) if role.boundary else None,
+    )
 
 
 def evaluate(scenario: Scenario, synthesis: Synthesis) -> Decision:
@@ -187,21 +257,38 @@ def evaluate(scenario: Scenario, synthesis: Synthesis) -> Decision:
     node = _node(role)
     # What principalmapper adds to the request itself (its values decide nothing here but
     # policy variables such as ${aws:PrincipalAccount}).
-    ctx = CaseInsensitiveDict({"aws:CurrentTime": "2026-12-02T14:00:00Z", "aws:EpochTime": "1764684000",
-                               "aws:SecureTransport": "true", **_inferred(node), **context})
+    ctx = CaseInsensitiveDict(
+        {
+            "aws:CurrentTime": "2026-12-02T14:00:00Z",
+            "aws:EpochTime": "1764684000",
+            "aws:SecureTransport": "true",
+            **_inferred(node),
+            **context,
+        }
+    )
     node.attached_policies = [
-        Policy(role.arn, name, prepare_policy(document, f"{where} {role.name}/{name}", scenario.action, arn, ctx,
-                                              absent, None))
+        Policy(
+            role.arn,
+            name,
+            prepare_policy(document, f"{where} {role.name}/{name}", scenario.action, arn, ctx, absent, None),
+        )
         for name, document in role.policies
     ]
     if node.permissions_boundary is not None:
-        node.permissions_boundary = Policy(role.arn, "boundary", prepare_policy(
-            role.boundary, f"{where} {role.name} permissions boundary", scenario.action, arn, ctx, absent, None))
+        node.permissions_boundary = Policy(
+            role.arn,
+            "boundary",
+            prepare_policy(
+                role.boundary, f"{where} {role.name} permissions boundary", scenario.action, arn, ctx, absent, None
+            ),
+        )
     if resource_policy is not None:
-        resource_policy = prepare_policy(resource_policy, f"{where} resource policy of {arn}", scenario.action, arn,
-                                         ctx, absent, node)
-    allowed = local_check_authorization_full(node, scenario.action, arn, context, resource_policy,
-                                             owner if resource_policy is not None else None)
+        resource_policy = prepare_policy(
+            resource_policy, f"{where} resource policy of {arn}", scenario.action, arn, ctx, absent, node
+        )
+    allowed = local_check_authorization_full(
+        node, scenario.action, arn, context, resource_policy, owner if resource_policy is not None else None
+    )
     return Decision(scenario, synthesis.mode, bool(allowed), arn, context)
 
 
@@ -233,7 +320,9 @@ def request_context(scenario: Scenario, arn: str, world: World) -> tuple[dict[st
 
 
 def _acts_on(statement: Mapping, action: str) -> bool:
-    return any(fnmatch.fnmatch(action.lower(), pattern.lower()) for pattern in pm_sim._listify_string(statement["Action"]))
+    return any(
+        fnmatch.fnmatch(action.lower(), pattern.lower()) for pattern in pm_sim._listify_string(statement["Action"])
+    )
 
 
 ALLOW_ALL = {"Effect": "Allow", "Action": "*", "Resource": "*"}
@@ -256,15 +345,22 @@ def deciding_statements(scenario: Scenario, synthesis: Synthesis) -> set[str]:
     found = set()
     for name, document in role.own_policies():
         for statement in _statements(document):
-            if statement["Effect"] != ("Allow" if scenario.allowed else "Deny") or not _acts_on(statement, scenario.action):
+            if statement["Effect"] != ("Allow" if scenario.allowed else "Deny") or not _acts_on(
+                statement, scenario.action
+            ):
                 continue
             statements = [statement] if scenario.allowed else [statement, ALLOW_ALL]
             # Without the permissions boundary: it caps every request, so beside it any deny would
             # seem to decide what the boundary already refuses.
-            only = dataclasses.replace(role, policies=[(name, {"Version": "2012-10-17", "Statement": statements})],
-                                       boundary=None)
-            alone = dataclasses.replace(synthesis, roles={**synthesis.roles, scenario.principal: only},
-                                        bucket_policies={}, key_policy=neutral_key)
+            only = dataclasses.replace(
+                role, policies=[(name, {"Version": "2012-10-17", "Statement": statements})], boundary=None
+            )
+            alone = dataclasses.replace(
+                synthesis,
+                roles={**synthesis.roles, scenario.principal: only},
+                bucket_policies={},
+                key_policy=neutral_key,
+            )
             if evaluate(scenario, alone).allowed == scenario.allowed:
                 found.add(f"{name}/{statement.get('Sid', '')}")
     return found

@@ -16,11 +16,18 @@ def _roles_props(config: Any, world: World) -> Any:
     # Lazy for speed, not for a cycle: the constructs import the cdktf provider bindings (seconds).
     from stacks.workload_studio import studio_roles_props
 
-    return studio_roles_props(config, account=world.account, partition=world.partition, key_arn=world.key_arn,
-                              subnet_ids=list(world.subnets), security_group_ids=[world.security_groups[0]],
-                              experiments_endpoint_id=(world.endpoint_id("experiments")
-                                                       if "experiments" in config.network.interface_endpoints else None),
-                              domain_id=world.domain_id)
+    return studio_roles_props(
+        config,
+        account=world.account,
+        partition=world.partition,
+        key_arn=world.key_arn,
+        subnet_ids=list(world.subnets),
+        security_group_ids=[world.security_groups[0]],
+        experiments_endpoint_id=(
+            world.endpoint_id("experiments") if "experiments" in config.network.interface_endpoints else None
+        ),
+        domain_id=world.domain_id,
+    )
 
 
 def rendered(document: Mapping[str, Any]) -> dict:
@@ -41,12 +48,25 @@ def world_for_config(config: Any, base: World | None = None) -> World:
     base = base or World()
     w, props = config.workload, _roles_props(config, base)
     names = {f"{kind}_bucket": bucket for kind, bucket in lab_bucket_names(config, base.account).items()}
-    names |= {"execution_role": props.execution_role_name, "mlflow_role": props.mlflow_role_name,
-              "mlflow_server": config.mlflow_server_name, "mlflow_prefix": w.mlflow_artifact_prefix.strip("/"),
-              "codeartifact_domain": config.codeartifact_domain, "codeartifact_repository": w.codeartifact_repository}
-    return World(account=base.account, region=base.region, partition=base.partition, domain_id=base.domain_id,
-                 user_profile=base.user_profile, key_id=base.key_id, subnets=base.subnets,
-                 security_groups=base.security_groups, names=names)
+    names |= {
+        "execution_role": props.execution_role_name,
+        "mlflow_role": props.mlflow_role_name,
+        "mlflow_server": config.mlflow_server_name,
+        "mlflow_prefix": w.mlflow_artifact_prefix.strip("/"),
+        "codeartifact_domain": config.codeartifact_domain,
+        "codeartifact_repository": w.codeartifact_repository,
+    }
+    return World(
+        account=base.account,
+        region=base.region,
+        partition=base.partition,
+        domain_id=base.domain_id,
+        user_profile=base.user_profile,
+        key_id=base.key_id,
+        subnets=base.subnets,
+        security_groups=base.security_groups,
+        names=names,
+    )
 
 
 def roles_for_config(config: Any, world: World) -> dict[str, Role]:
@@ -58,15 +78,25 @@ def roles_for_config(config: Any, world: World) -> dict[str, Role]:
     props = _roles_props(config, world)
     trust = {kind: rendered(doc) for kind, doc in StudioRoles.trust_policies(props).items()}
     names = {"execution": props.execution_role_name, "mlflow": props.mlflow_role_name}
-    policies = {"execution": [(name, rendered(doc)) for name, doc in StudioRoles.execution_policies(props).items()],
-                "mlflow": [(name, rendered(doc)) for name, doc in StudioRoles.mlflow_policies(props).items()]}
+    policies = {
+        "execution": [(name, rendered(doc)) for name, doc in StudioRoles.execution_policies(props).items()],
+        "mlflow": [(name, rendered(doc)) for name, doc in StudioRoles.mlflow_policies(props).items()],
+    }
     if props.mode == "managed":
         version, document = managed_policy("AmazonSageMakerFullAccess")
         policies["execution"].append((managed_name("AmazonSageMakerFullAccess", version), document))
     boundary = StudioRoles.boundary_policy(props)
     boundaries = {"execution": rendered(boundary) if boundary else None, "mlflow": None}
-    return {kind: Role(name=names[kind], arn=f"arn:{world.partition}:iam::{world.account}:role/{names[kind]}",
-                       trust=trust[kind], policies=policies[kind], boundary=boundaries[kind]) for kind in PRINCIPALS}
+    return {
+        kind: Role(
+            name=names[kind],
+            arn=f"arn:{world.partition}:iam::{world.account}:role/{names[kind]}",
+            trust=trust[kind],
+            policies=policies[kind],
+            boundary=boundaries[kind],
+        )
+        for kind in PRINCIPALS
+    }
 
 
 def resource_policies(synthesis: Synthesis) -> dict[str, Any]:
@@ -80,8 +110,14 @@ def synthesis_for_config(config: Any, resources: Mapping[str, Any], world: World
     from an earlier synthesis of the same configuration."""
     world = world_for_config(config, world)
     roles = roles_for_config(config, world)
-    managed = next((m["version"] for m in (MANAGED_NAME.fullmatch(name) for name, _ in roles["execution"].policies)
-                    if m), None)
-    return Synthesis(mode=config.workload.iam_mode, world=world, roles=roles,
-                     bucket_policies=copy.deepcopy(dict(resources["bucket_policies"])),
-                     key_policy=copy.deepcopy(resources["key_policy"]), managed_version=managed)
+    managed = next(
+        (m["version"] for m in (MANAGED_NAME.fullmatch(name) for name, _ in roles["execution"].policies) if m), None
+    )
+    return Synthesis(
+        mode=config.workload.iam_mode,
+        world=world,
+        roles=roles,
+        bucket_policies=copy.deepcopy(dict(resources["bucket_policies"])),
+        key_policy=copy.deepcopy(resources["key_policy"]),
+        managed_version=managed,
+    )

@@ -57,7 +57,6 @@ class Scenario:
         return self.expect == "allow"
 
 
-
 # --------------------------------------------------------------------------- the world
 
 
@@ -90,13 +89,23 @@ class World:
         return "vpc-0a1b2c3d4e5f60718"
 
     def values(self) -> dict[str, Any]:
-        endpoints = {f"vpce_{k.replace('.', '_').replace('-', '_')}": self.endpoint_id(k)
-                     for k in (*ENDPOINT_SERVICES, "s3-gateway")}
+        endpoints = {
+            f"vpce_{k.replace('.', '_').replace('-', '_')}": self.endpoint_id(k)
+            for k in (*ENDPOINT_SERVICES, "s3-gateway")
+        }
         return {
-            "account": self.account, "region": self.region, "partition": self.partition,
-            "domain_id": self.domain_id, "user_profile": self.user_profile, "key_id": self.key_id,
-            "key_arn": self.key_arn, "subnets": list(self.subnets), "security_groups": list(self.security_groups),
-            "vpc_id": self.vpc_id, **endpoints, **self.names,
+            "account": self.account,
+            "region": self.region,
+            "partition": self.partition,
+            "domain_id": self.domain_id,
+            "user_profile": self.user_profile,
+            "key_id": self.key_id,
+            "key_arn": self.key_arn,
+            "subnets": list(self.subnets),
+            "security_groups": list(self.security_groups),
+            "vpc_id": self.vpc_id,
+            **endpoints,
+            **self.names,
         }
 
     def fill(self, value: Any) -> Any:
@@ -117,7 +126,6 @@ class World:
             return str(values[name])
 
         return PLACEHOLDER.sub(one, value)
-
 
 
 # --------------------------------------------------------------------------- synthesized policies
@@ -156,7 +164,6 @@ class Synthesis:
     managed_version: str | None
 
 
-
 @dataclass(frozen=True)
 class Decision:
     scenario: Scenario
@@ -168,4 +175,3 @@ class Decision:
     @property
     def as_expected(self) -> bool:
         return self.allowed == self.scenario.allowed
-

@@ -15,6 +15,7 @@ DOCS_END = "<!-- end of access table -->"
 
 def role_table(scenarios: Sequence[Scenario]) -> str:
     """docs/security.md's "What each role may do" table: one row per scenario, by role, allowed first."""
+
     def modes(s: Scenario) -> str:
         return "both" if set(s.modes) == set(MODES) else " ".join(s.modes)
 
@@ -23,6 +24,7 @@ def role_table(scenarios: Sequence[Scenario]) -> str:
 
     order = {p: i for i, p in enumerate(PRINCIPALS)}
     rows = sorted(scenarios, key=lambda s: (order.get(s.principal, len(order)), not s.allowed))
+
     def by(s: Scenario) -> str:
         if s.by:
             return ", ".join(f"`{sid}`" for sid in s.by)
@@ -31,8 +33,10 @@ def role_table(scenarios: Sequence[Scenario]) -> str:
         return "AWS's managed policy" if s.allowed else "no statement grants it"
 
     lines = ["| role | what | request | AWS decides | by statement | IAM modes |", "|---|---|---|---|---|---|"]
-    lines += [f"| {role(s)} | {s.story} | `{s.action}` | {'allowed' if s.allowed else '**denied**'} | {by(s)} | {modes(s)} |"
-              for s in rows]
+    lines += [
+        f"| {role(s)} | {s.story} | `{s.action}` | {'allowed' if s.allowed else '**denied**'} | {by(s)} | {modes(s)} |"
+        for s in rows
+    ]
     return "\n".join(lines)
 
 

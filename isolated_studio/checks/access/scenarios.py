@@ -12,8 +12,20 @@ from isolated_studio.checks.access.model import MODES, PRINCIPALS, ROOT, SERVICE
 SCENARIO_FILE = ROOT / "policy" / "access-scenarios.toml"
 MANAGED_POLICIES_DIR = ROOT / "policy" / "aws-managed"
 
-SCENARIO_KEYS = {"id", "story", "principal", "action", "expect", "modes", "resource", "context", "absent",
-                 "covers", "blocker", "by"}
+SCENARIO_KEYS = {
+    "id",
+    "story",
+    "principal",
+    "action",
+    "expect",
+    "modes",
+    "resource",
+    "context",
+    "absent",
+    "covers",
+    "blocker",
+    "by",
+}
 
 
 def load_scenarios(path: Path = SCENARIO_FILE) -> list[Scenario]:
@@ -44,12 +56,22 @@ def load_scenarios(path: Path = SCENARIO_FILE) -> list[Scenario]:
         modes = tuple(row.get("modes", MODES))
         if not modes or set(modes) - set(MODES):
             problems.append(f"{label}: modes {list(modes)} must be a non-empty subset of {list(MODES)}")
-        scenarios.append(Scenario(
-            id=label, story=row.get("story", ""), principal=principal, action=row.get("action", ""),
-            expect=row.get("expect", ""), modes=modes, resource=dict(row.get("resource", {})),
-            context=dict(row.get("context", {})), absent=tuple(row.get("absent", ())),
-            covers=tuple(row.get("covers", ())), blocker=row.get("blocker", ""), by=tuple(row.get("by", ())),
-        ))
+        scenarios.append(
+            Scenario(
+                id=label,
+                story=row.get("story", ""),
+                principal=principal,
+                action=row.get("action", ""),
+                expect=row.get("expect", ""),
+                modes=modes,
+                resource=dict(row.get("resource", {})),
+                context=dict(row.get("context", {})),
+                absent=tuple(row.get("absent", ())),
+                covers=tuple(row.get("covers", ())),
+                blocker=row.get("blocker", ""),
+                by=tuple(row.get("by", ())),
+            )
+        )
     if problems:
         raise ScenarioError(f"{path}: {len(problems)} problem(s):\n  - " + "\n  - ".join(problems))
     return scenarios

@@ -69,8 +69,9 @@ def _resolver(stacks: Mapping[str, Mapping], world: World):
             role = resolve(body["name"], workload)
             return {"arn": f"arn:{world.partition}:iam::{world.account}:role/{role}", "id": role, "name": role}[attr]
         if rtype == "aws_sagemaker_domain":
-            return {"id": world.domain_id,
-                    "url": f"https://{world.domain_id}.studio.{world.region}.sagemaker.aws"}[attr]
+            return {"id": world.domain_id, "url": f"https://{world.domain_id}.studio.{world.region}.sagemaker.aws"}[
+                attr
+            ]
         if rtype == "aws_codeartifact_domain" and attr == "domain":
             return resolve(body["domain"], workload)
         raise ScenarioError(f"no concrete value for ${{{expr}}}")
@@ -123,8 +124,13 @@ def load_synthesis(stacks: Mapping[str, Mapping], mode: str, world: World) -> Sy
         if body.get("permissions_boundary"):
             policy = re.fullmatch(r"\$\{aws_iam_policy\.([^.]+)\.arn\}", body["permissions_boundary"]).group(1)
             boundary = _policy(workload, res["aws_iam_policy"][policy]["policy"], resolve)
-        roles[kind] = Role(name=name, arn=f"arn:{world.partition}:iam::{world.account}:role/{name}",
-                           trust=_policy(workload, body["assume_role_policy"], resolve), policies=[], boundary=boundary)
+        roles[kind] = Role(
+            name=name,
+            arn=f"arn:{world.partition}:iam::{world.account}:role/{name}",
+            trust=_policy(workload, body["assume_role_policy"], resolve),
+            policies=[],
+            boundary=boundary,
+        )
     if set(roles) != set(PRINCIPALS):
         raise ScenarioError(f"expected the execution and MLflow roles, found {sorted(roles)}")
     for body in res.get("aws_iam_role_policy", {}).values():
@@ -145,16 +151,29 @@ def load_synthesis(stacks: Mapping[str, Mapping], mode: str, world: World) -> Sy
     keys = list(res.get("aws_kms_key", {}).values())
     if len(keys) != 1:
         raise ScenarioError(f"expected one KMS key in the workload, found {len(keys)}")
-    return Synthesis(mode=mode, world=world, roles=roles, bucket_policies=buckets,
-                     key_policy=_policy(workload, keys[0]["policy"], resolve), managed_version=managed_version)
+    return Synthesis(
+        mode=mode,
+        world=world,
+        roles=roles,
+        bucket_policies=buckets,
+        key_policy=_policy(workload, keys[0]["policy"], resolve),
+        managed_version=managed_version,
+    )
 
 
 def world_for(stacks: Mapping[str, Mapping], base: World | None = None) -> World:
     """The world with the names the synthesis chose (buckets, roles, server, CodeArtifact)."""
     base = base or World()
-    empty = World(account=base.account, region=base.region, partition=base.partition, domain_id=base.domain_id,
-                  user_profile=base.user_profile, key_id=base.key_id, subnets=base.subnets,
-                  security_groups=base.security_groups)
+    empty = World(
+        account=base.account,
+        region=base.region,
+        partition=base.partition,
+        domain_id=base.domain_id,
+        user_profile=base.user_profile,
+        key_id=base.key_id,
+        subnets=base.subnets,
+        security_groups=base.security_groups,
+    )
     resolve = _resolver(stacks, empty)
     res = stacks["workload"]["resource"]
     names: dict[str, str] = {}
@@ -171,8 +190,17 @@ def world_for(stacks: Mapping[str, Mapping], base: World | None = None) -> World
     names["mlflow_prefix"] = resolve(server["artifact_store_uri"]).split("/", 3)[3]
     names["codeartifact_domain"] = resolve(next(iter(res["aws_codeartifact_domain"].values()))["domain"])
     # The repository users log in to is the one with an upstream (the other holds the PyPI connection).
-    names["codeartifact_repository"] = next(resolve(r["repository"]) for r in res["aws_codeartifact_repository"].values()
-                                            if r.get("upstream"))
-    return World(account=base.account, region=base.region, partition=base.partition, domain_id=base.domain_id,
-                 user_profile=base.user_profile, key_id=base.key_id, subnets=base.subnets,
-                 security_groups=base.security_groups, names=names)
+    names["codeartifact_repository"] = next(
+        resolve(r["repository"]) for r in res["aws_codeartifact_repository"].values() if r.get("upstream")
+    )
+    return World(
+        account=base.account,
+        region=base.region,
+        partition=base.partition,
+        domain_id=base.domain_id,
+        user_profile=base.user_profile,
+        key_id=base.key_id,
+        subnets=base.subnets,
+        security_groups=base.security_groups,
+        names=names,
+    )

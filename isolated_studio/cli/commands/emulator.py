@@ -17,8 +17,12 @@ from isolated_studio.ops.context import RunContext
 
 def run(context: RunContext, argv: Sequence[str]) -> int:
     parser = argparse.ArgumentParser(prog=context.usage_name, description=__doc__.splitlines()[0])
-    parser.add_argument("--port", type=int, default=int(context.environ.get("EMULATOR_PORT", 4566)),
-                        help="port to listen on (default: EMULATOR_PORT or 4566, config/emulator.toml's)")
+    parser.add_argument(
+        "--port",
+        type=int,
+        default=int(context.environ.get("EMULATOR_PORT", 4566)),
+        help="port to listen on (default: EMULATOR_PORT or 4566, config/emulator.toml's)",
+    )
     args = parser.parse_args(argv)
     if importlib.util.find_spec("moto") is None:
         print(f"error: moto[server] is not installed for {sys.executable} (make setup)", file=sys.stderr)

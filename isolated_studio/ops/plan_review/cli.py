@@ -33,9 +33,13 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("plans", nargs="+", type=_parse_stack_argument, metavar="STACK=plan.json")
     parser.add_argument("--out", type=Path, help="write the run report here (default: stdout)")
     parser.add_argument("--stack-dir", type=Path, help="also write one report per stack as DIR/STACK.md")
-    parser.add_argument("--synthesized", type=Path, metavar="OUTDIR",
-                        help="the synthesized app (cdktf.out): policies known only after apply are rendered from "
-                             "OUTDIR/stacks/STACK/cdk.tf.json (default: from the plan's configuration)")
+    parser.add_argument(
+        "--synthesized",
+        type=Path,
+        metavar="OUTDIR",
+        help="the synthesized app (cdktf.out): policies known only after apply are rendered from "
+        "OUTDIR/stacks/STACK/cdk.tf.json (default: from the plan's configuration)",
+    )
     return parser
 
 
@@ -47,8 +51,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     if len(set(stacks)) != len(stacks):
         parser.error(f"each stack may be given once, got {stacks}")
     try:
-        run = RunReview(tuple(review_plan(stack, load_plan(path), synthesized_stack(args.synthesized, stack))
-                              for stack, path in args.plans))
+        run = RunReview(
+            tuple(
+                review_plan(stack, load_plan(path), synthesized_stack(args.synthesized, stack))
+                for stack, path in args.plans
+            )
+        )
     except (OSError, ValueError) as error:
         parser.error(str(error))
     _write(render_run_report(run), args.out)
@@ -76,9 +84,7 @@ def _write(text: str, path: Path | None) -> None:
 
 
 def _one_line_summary(run: RunReview, out: Path | None) -> str:
-    counts = "; ".join(
-        f"{r.stack}: +{r.to_add} ~{r.to_change} -/+{r.to_replace} -{r.to_destroy}" for r in run.stacks
-    )
+    counts = "; ".join(f"{r.stack}: +{r.to_add} ~{r.to_change} -/+{r.to_replace} -{r.to_destroy}" for r in run.stacks)
     where = f"review written to {out}" if out else "review written to stdout"
     warnings = len(run.warnings)
     return f"{where} ({counts}; {warnings} warning{'' if warnings == 1 else 's'})"

@@ -22,19 +22,26 @@ from isolated_studio.ops.plan_review.rules import setting_changes
 
 
 def _values_by_type(values: Mapping[str, Any] | None, rtype: str) -> dict[str, Mapping[str, Any]]:
-    return {r["address"]: r.get("values") or {} for r in _module_resources((values or {}).get("root_module", {}))
-            if r.get("type") == rtype and r.get("mode", "managed") == "managed"}
+    return {
+        r["address"]: r.get("values") or {}
+        for r in _module_resources((values or {}).get("root_module", {}))
+        if r.get("type") == rtype and r.get("mode", "managed") == "managed"
+    }
 
 
-def cost_lines(plan: Mapping[str, Any], region: str | None, endpoints: EndpointCost,
-               current: EndpointCost | None) -> Iterator[CostLine]:
+def cost_lines(
+    plan: Mapping[str, Any], region: str | None, endpoints: EndpointCost, current: EndpointCost | None
+) -> Iterator[CostLine]:
     """The monthly cost of what changes: interface endpoints, MLflow tracking servers by size, and
     the Studio instance types (a reference price per running hour)."""
     was = current.monthly_usd if current is not None else Decimal(0)
     if endpoints.monthly_usd != was or (current is None and endpoints.interface_endpoints):
-        yield CostLine(f"interface endpoints ({current.endpoint_azs if current else 0} -> {endpoints.endpoint_azs} "
-                       "endpoint-AZs)", was, endpoints.monthly_usd,
-                       f"USD {INTERFACE_ENDPOINT_AZ_HOURLY_USD} per endpoint-AZ-hour ({INTERFACE_ENDPOINT_PRICE.cite()})")
+        yield CostLine(
+            f"interface endpoints ({current.endpoint_azs if current else 0} -> {endpoints.endpoint_azs} endpoint-AZs)",
+            was,
+            endpoints.monthly_usd,
+            f"USD {INTERFACE_ENDPOINT_AZ_HOURLY_USD} per endpoint-AZ-hour ({INTERFACE_ENDPOINT_PRICE.cite()})",
+        )
     prior = (plan.get("prior_state") or {}).get("values")
     old_servers = _values_by_type(prior, "aws_sagemaker_mlflow_tracking_server")
     new_servers = _values_by_type(plan.get("planned_values"), "aws_sagemaker_mlflow_tracking_server")
@@ -48,12 +55,20 @@ def cost_lines(plan: Mapping[str, Any], region: str | None, endpoints: EndpointC
         missing = [s for s, p in found.items() if p is None]
         label = f"MLflow tracking server `{address}` ({old or 'none'} -> {new or 'none'})"
         if missing:
-            yield CostLine(label, None, None, f"not in the price table: {', '.join(missing)} in {region or 'this region'}",
-                           unpriced=True)
+            yield CostLine(
+                label,
+                None,
+                None,
+                f"not in the price table: {', '.join(missing)} in {region or 'this region'}",
+                unpriced=True,
+            )
             continue
-        yield CostLine(label, prices.monthly(found[old].usd_per_hour) if old else None,
-                       prices.monthly(found[new].usd_per_hour) if new else None,
-                       "; ".join(f"{s}: USD {p.usd_per_hour} per hour ({p.cite()})" for s, p in found.items()))
+        yield CostLine(
+            label,
+            prices.monthly(found[old].usd_per_hour) if old else None,
+            prices.monthly(found[new].usd_per_hour) if new else None,
+            "; ".join(f"{s}: USD {p.usd_per_hour} per hour ({p.cite()})" for s, p in found.items()),
+        )
     for change in setting_changes(plan):
         if "instance type" not in change.setting or change.old == change.new:
             continue
@@ -62,13 +77,22 @@ def cost_lines(plan: Mapping[str, Any], region: str | None, endpoints: EndpointC
         label = f"{change.setting} of `{change.address}` ({change.old} -> {change.new}), per running app"
         missing = [t for t, p in found.items() if p is None]
         if missing:
-            yield CostLine(label, None, None, f"not in the price table: {', '.join(missing)} in {region or 'this region'}",
-                           unpriced=True, per_hour=True)
+            yield CostLine(
+                label,
+                None,
+                None,
+                f"not in the price table: {', '.join(missing)} in {region or 'this region'}",
+                unpriced=True,
+                per_hour=True,
+            )
             continue
-        yield CostLine(label, found[change.old].usd_per_hour if change.old in found else None,
-                       found[change.new].usd_per_hour if change.new in found else None,
-                       "; ".join(f"{t}: USD {p.usd_per_hour} per hour ({p.cite()})" for t, p in found.items()),
-                       per_hour=True)
+        yield CostLine(
+            label,
+            found[change.old].usd_per_hour if change.old in found else None,
+            found[change.new].usd_per_hour if change.new in found else None,
+            "; ".join(f"{t}: USD {p.usd_per_hour} per hour ({p.cite()})" for t, p in found.items()),
+            per_hour=True,
+        )
 
 
 def endpoint_cost(values: Mapping[str, Any], configuration: Mapping[str, Any] | None = None) -> EndpointCost:
@@ -105,8 +129,12 @@ def endpoint_cost(values: Mapping[str, Any], configuration: Mapping[str, Any] | 
         else:
             azs += listed
             configured.append(resource["address"])
-    return EndpointCost(interface_endpoints=count, endpoint_azs=azs, unknown_az_endpoints=tuple(unknown),
-                        configured_az_endpoints=tuple(configured))
+    return EndpointCost(
+        interface_endpoints=count,
+        endpoint_azs=azs,
+        unknown_az_endpoints=tuple(unknown),
+        configured_az_endpoints=tuple(configured),
+    )
 
 
 def _configured_subnet_count(configuration: Mapping[str, Any] | None, resource: Mapping[str, Any]) -> int | None:

@@ -144,8 +144,11 @@ class ResourceChange:
     @property
     def tags_only(self) -> bool:
         """An in-place update that changes nothing but tags."""
-        return (self.action is Action.UPDATE and bool(self.changed_attributes)
-                and set(self.changed_attributes) <= _TAG_ATTRIBUTES)
+        return (
+            self.action is Action.UPDATE
+            and bool(self.changed_attributes)
+            and set(self.changed_attributes) <= _TAG_ATTRIBUTES
+        )
 
     @property
     def action_label(self) -> str:

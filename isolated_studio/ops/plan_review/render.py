@@ -41,10 +41,16 @@ def render_run_report(run: RunReview) -> str:
     lines += _permission_callouts(run.stacks, show_stack=True)
     settings = [(r.stack, c) for r in run.stacks for c in r.settings]
     if settings:
-        lines += [f"## Settings that change ({len(settings)})", "",
-                  "| Stack | Resource | Setting | Old | New |", "|---|---|---|---|---|"]
-        lines += [f"| `{stack}` | `{_cell(c.address)}` | {c.setting} | {_cell(c.old)} | {_cell(c.new)} |"
-                  for stack, c in settings]
+        lines += [
+            f"## Settings that change ({len(settings)})",
+            "",
+            "| Stack | Resource | Setting | Old | New |",
+            "|---|---|---|---|---|",
+        ]
+        lines += [
+            f"| `{stack}` | `{_cell(c.address)}` | {c.setting} | {_cell(c.old)} | {_cell(c.new)} |"
+            for stack, c in settings
+        ]
         lines.append("")
     lines += _summary_table(run)
     for review in run.stacks:
@@ -55,8 +61,11 @@ def render_run_report(run: RunReview) -> str:
 
 def _warnings_block(warnings: Sequence[ReviewWarning], *, show_stack: bool) -> list[str]:
     if not warnings:
-        return ["**No warnings:** nothing is destroyed, no long-lived resource is replaced and no other "
-                "stack's next plan is affected.", ""]
+        return [
+            "**No warnings:** nothing is destroyed, no long-lived resource is replaced and no other "
+            "stack's next plan is affected.",
+            "",
+        ]
     lines = [f"## WARNINGS ({len(warnings)}): read before applying", ""]
     groups = [g for g in WARNING_GROUPS if any(w.group == g for w in warnings)]
     groups += sorted({w.group for w in warnings} - set(WARNING_GROUPS))  # a rule's own group, after ours
@@ -85,9 +94,13 @@ def _collapsed(warnings: Sequence[ReviewWarning], show_stack: bool) -> list[str]
         if len(members) == 1:
             lines.append(f"- {prefix}{list_item(members[0].message)}")
         else:
-            lines.append(f"- {prefix}DESTROY {len(members)} `{rtype}`: "
-                         + ", ".join(f"`{w.address.split('.', 1)[1] if w.address.startswith(rtype + '.') else w.address}`"
-                                     for w in members))
+            lines.append(
+                f"- {prefix}DESTROY {len(members)} `{rtype}`: "
+                + ", ".join(
+                    f"`{w.address.split('.', 1)[1] if w.address.startswith(rtype + '.') else w.address}`"
+                    for w in members
+                )
+            )
     return lines
 
 
@@ -111,8 +124,14 @@ def _permission_callouts(reviews: Sequence[StackReview], *, show_stack: bool) ->
             lines += render_callouts(review.permissions, stack=review.stack if show_stack else None)
     if not lines:
         return []
-    return [f"## Permission call-outs ({len(lines)}): wildcards, new services, iam:PassRole, Principal *", "",
-            *lines, "", "Every statement granted or removed is listed per stack under Permissions.", ""]
+    return [
+        f"## Permission call-outs ({len(lines)}): wildcards, new services, iam:PassRole, Principal *",
+        "",
+        *lines,
+        "",
+        "Every statement granted or removed is listed per stack under Permissions.",
+        "",
+    ]
 
 
 def _summary_table(run: RunReview) -> list[str]:
@@ -137,8 +156,11 @@ def _summary_table(run: RunReview) -> list[str]:
     # The total is a floor when an endpoint is unpriced: say so where the total is read.
     unpriced = len(total.unknown_az_endpoints)
     if unpriced:
-        lines += [f"The endpoint total leaves out {unpriced} interface endpoint{'' if unpriced == 1 else 's'} "
-                  "whose subnets are unknown until apply (listed under their stack).", ""]
+        lines += [
+            f"The endpoint total leaves out {unpriced} interface endpoint{'' if unpriced == 1 else 's'} "
+            "whose subnets are unknown until apply (listed under their stack).",
+            "",
+        ]
     return lines
 
 
@@ -148,8 +170,12 @@ def _stack_body(review: StackReview, *, level: int, settings: bool = True) -> li
     if review.terraform_version:
         lines += [f"Terraform {review.terraform_version}.", ""]
     if review.settings and settings:
-        lines += [f"{heading} Settings that change ({len(review.settings)})", "",
-                  "| Resource | Setting | Old | New |", "|---|---|---|---|"]
+        lines += [
+            f"{heading} Settings that change ({len(review.settings)})",
+            "",
+            "| Resource | Setting | Old | New |",
+            "|---|---|---|---|",
+        ]
         lines += [f"| `{_cell(c.address)}` | {c.setting} | {_cell(c.old)} | {_cell(c.new)} |" for c in review.settings]
         lines.append("")
     lines += [f"{heading} Security-relevant changes", ""]
@@ -178,8 +204,9 @@ def _tags_line(changes: Sequence[ResourceChange]) -> str:
         for diff in change.tag_changes:
             diffs[diff] = diffs.get(diff, 0) + 1
     what = "; ".join(f"{diff}" + (f" ({n} of them)" if n != len(changes) else "") for diff, n in sorted(diffs.items()))
-    return (f"**{len(changes)} resource{'s' if len(changes) != 1 else ''} change only their tags** (in place)"
-            + (f": {_cell(what)}." if what else "."))
+    return f"**{len(changes)} resource{'s' if len(changes) != 1 else ''} change only their tags** (in place)" + (
+        f": {_cell(what)}." if what else "."
+    )
 
 
 def _changed_cost_lines(review: StackReview) -> list[str]:
@@ -188,16 +215,22 @@ def _changed_cost_lines(review: StackReview) -> list[str]:
     lines = ["| What | Now | After | Change | Price |", "|---|---:|---:|---:|---|"]
     for line in review.costs:
         unit = " per hour" if line.per_hour else ""
+
         def money(value: Decimal | None, line: CostLine = line, unit: str = unit) -> str:
             if line.unpriced:
                 return "?"
             return "-" if value is None else f"{_usd(value)}{unit}"
+
         change = "?" if line.unpriced else f"{line.change_usd:+,.2f}{unit}"
-        lines.append(f"| {_cell(line.item)} | {money(line.now_usd)} | {money(line.after_usd)} | {change} | "
-                     f"{_cell(line.price)} |")
+        lines.append(
+            f"| {_cell(line.item)} | {money(line.now_usd)} | {money(line.after_usd)} | {change} | {_cell(line.price)} |"
+        )
     fixed = [c for c in review.costs if not c.per_hour and not c.unpriced]
-    lines += ["", f"Fixed monthly cost changes by USD {sum((c.change_usd for c in fixed), Decimal(0)):+,.2f} "
-                  "(USD per month, 730 h; priced lines only)."]
+    lines += [
+        "",
+        f"Fixed monthly cost changes by USD {sum((c.change_usd for c in fixed), Decimal(0)):+,.2f} "
+        "(USD per month, 730 h; priced lines only).",
+    ]
     unpriced = [c.item for c in review.costs if c.unpriced]
     if unpriced:
         lines.append(f"Not priced, not in the price table (isolated_studio/ops/prices.py): {len(unpriced)}.")
@@ -269,7 +302,10 @@ def _cost_lines(review: StackReview) -> list[str]:
     current = review.current_endpoint_cost
     if current is not None and current.monthly_usd != cost.monthly_usd:
         delta = cost.monthly_usd - current.monthly_usd
-        lines += ["", f"Currently USD {_usd(current.monthly_usd)} per month; this plan changes it by USD {delta:+,.2f}."]
+        lines += [
+            "",
+            f"Currently USD {_usd(current.monthly_usd)} per month; this plan changes it by USD {delta:+,.2f}.",
+        ]
     return lines + [""]
 
 

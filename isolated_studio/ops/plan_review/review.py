@@ -29,8 +29,7 @@ def load_plan(path: str | Path) -> dict[str, Any]:
         plan = json.loads(text)
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise ValueError(
-            f"{path} is not JSON; convert the plan with "
-            f"`terraform show -json plan.tfplan > {Path(path).name}`"
+            f"{path} is not JSON; convert the plan with `terraform show -json plan.tfplan > {Path(path).name}`"
         ) from error
     if not isinstance(plan, dict):
         raise ValueError(f"{path} is not a Terraform plan JSON object")
@@ -47,7 +46,9 @@ def review_plan(stack: str, plan: Mapping[str, Any], synthesized: Mapping[str, A
     changes = tuple(_changes(plan))
     prior = plan.get("prior_state", {}).get("values")
     region = plan_region(plan)
-    endpoints = endpoint_cost(plan["planned_values"], plan.get("configuration"))  # _check_format refused a plan without it
+    endpoints = endpoint_cost(
+        plan["planned_values"], plan.get("configuration")
+    )  # _check_format refused a plan without it
     current = endpoint_cost(prior) if prior else None
     return StackReview(
         stack=stack,
@@ -82,8 +83,10 @@ def _check_format(plan: Mapping[str, Any]) -> None:
     if "planned_values" not in plan:
         if "values" in plan:
             raise ValueError("this is `terraform show -json` of a state, not of a plan")
-        raise ValueError("this is not `terraform show -json` of a plan: it has no planned_values "
-                         "(an empty state shows as only a format_version)")
+        raise ValueError(
+            "this is not `terraform show -json` of a plan: it has no planned_values "
+            "(an empty state shows as only a format_version)"
+        )
 
 
 def _changes(plan: Mapping[str, Any]) -> Iterator[ResourceChange]:

@@ -43,12 +43,14 @@ WarningRule = Callable[[str, Mapping[str, Any], Sequence["ResourceChange"]], Ite
 
 def errored_plan(stack: str, plan: Mapping[str, Any], changes: Sequence[ResourceChange]) -> Iterator[ReviewWarning]:
     if plan.get("errored"):
-        yield ReviewWarning(stack, "", "plan", "Terraform reported errors: the plan is incomplete, do not apply it",
-                            GROUP_PLAN)
+        yield ReviewWarning(
+            stack, "", "plan", "Terraform reported errors: the plan is incomplete, do not apply it", GROUP_PLAN
+        )
 
 
-def destroys_and_replacements(stack: str, plan: Mapping[str, Any],
-                              changes: Sequence[ResourceChange]) -> Iterator[ReviewWarning]:
+def destroys_and_replacements(
+    stack: str, plan: Mapping[str, Any], changes: Sequence[ResourceChange]
+) -> Iterator[ReviewWarning]:
     """Every destroy, and every replacement of a long-lived resource: what it loses."""
     for change in changes:
         lost = LONG_LIVED_TYPES.get(change.type)
@@ -56,8 +58,7 @@ def destroys_and_replacements(stack: str, plan: Mapping[str, Any],
             message = f"DESTROY `{change.address}`"
             message += f" ({change.details})" if change.details else ""
             message += f"; loses the {lost}" if lost else ""
-            yield ReviewWarning(stack, change.address, "destroy", message,
-                                GROUP_DATA_LOSS if lost else GROUP_DESTROYED)
+            yield ReviewWarning(stack, change.address, "destroy", message, GROUP_DATA_LOSS if lost else GROUP_DESTROYED)
         elif change.action is Action.REPLACE and lost:
             order = "create before destroy" if change.create_before_destroy else "destroy then create"
             message = f"REPLACE long-lived `{change.address}` ({order}"
@@ -73,8 +74,9 @@ _DOMAIN_PLACEMENT = ("vpc_id", "private_subnet_ids", "cross-stack-output-aws_vpc
 _DOMAIN_GROUPS = ("studio_security_group_id", "cross-stack-output-aws_security_group")
 
 
-def next_plan_of_the_workload(stack: str, plan: Mapping[str, Any],
-                              changes: Sequence[ResourceChange]) -> Iterator[ReviewWarning]:
+def next_plan_of_the_workload(
+    stack: str, plan: Mapping[str, Any], changes: Sequence[ResourceChange]
+) -> Iterator[ReviewWarning]:
     """A network change whose outputs the workload reads: what the workload's next plan will do.
 
     The workload is planned against the network's current state, so its own plan in the
@@ -82,36 +84,52 @@ def next_plan_of_the_workload(stack: str, plan: Mapping[str, Any],
     """
     if stack != "network":
         return
-    changed = sorted(name for name, output in (plan.get("output_changes") or {}).items()
-                     if (output.get("actions") or ["no-op"]) != ["no-op"]
-                     and (output.get("before") != output.get("after") or output.get("after_unknown")))
+    changed = sorted(
+        name
+        for name, output in (plan.get("output_changes") or {}).items()
+        if (output.get("actions") or ["no-op"]) != ["no-op"]
+        and (output.get("before") != output.get("after") or output.get("after_unknown"))
+    )
     placement = [n for n in changed if n.startswith(_DOMAIN_PLACEMENT)]
     groups = [n for n in changed if n.startswith(_DOMAIN_GROUPS)]
     if placement:
         yield ReviewWarning(
-            stack, placement[0], "cross-stack",
+            stack,
+            placement[0],
+            "cross-stack",
             "the workload's next plan REPLACES the Studio domain and its user profiles: the domain's vpc_id and "
             f"subnet_ids (which force a new domain) come from the network's {', '.join(f'`{n}`' for n in placement)}, "
             "which this plan changes. A new domain gets a new home EFS: users lose their files and spaces unless "
             "workload.retain_home_efs keeps the old one (unattached). Apply this, then plan the workload and review "
-            "that plan before applying it", GROUP_ACROSS_STACKS)
+            "that plan before applying it",
+            GROUP_ACROSS_STACKS,
+        )
     if groups:
         yield ReviewWarning(
-            stack, groups[0], "cross-stack",
+            stack,
+            groups[0],
+            "cross-stack",
             "the workload's next plan changes the security groups of the domain, its users and spaces (in place): "
             f"they come from the network's {', '.join(f'`{n}`' for n in groups)}, which this plan changes",
-            GROUP_ACROSS_STACKS)
+            GROUP_ACROSS_STACKS,
+        )
 
 
-def refused_mid_apply(stack: str, plan: Mapping[str, Any], changes: Sequence[ResourceChange]) -> Iterator[ReviewWarning]:
+def refused_mid_apply(
+    stack: str, plan: Mapping[str, Any], changes: Sequence[ResourceChange]
+) -> Iterator[ReviewWarning]:
     """What AWS would fail part-way through the apply (isolated_studio.ops.day2): deploy refuses it."""
     for address, message in day2.refusals(plan):
         yield ReviewWarning(stack, address, day2.REFUSE, f"REFUSED: {message}", GROUP_REFUSED)
 
 
 # Every rule that adds warnings, in order. Another command's refusal rule is one more here.
-WARNING_RULES: list[WarningRule] = [errored_plan, refused_mid_apply, destroys_and_replacements,
-                                    next_plan_of_the_workload]
+WARNING_RULES: list[WarningRule] = [
+    errored_plan,
+    refused_mid_apply,
+    destroys_and_replacements,
+    next_plan_of_the_workload,
+]
 
 
 def _warnings(stack: str, plan: Mapping[str, Any], changes: Sequence[ResourceChange]) -> tuple[ReviewWarning, ...]:
@@ -125,27 +143,39 @@ def _warnings(stack: str, plan: Mapping[str, Any], changes: Sequence[ResourceCha
 # resource type -> (attribute path, what it is); nested blocks are one-element lists in the plan.
 SETTINGS: Mapping[str, tuple[tuple[str, str], ...]] = {
     "aws_sagemaker_mlflow_tracking_server": (
-        ("tracking_server_size", "MLflow tracking server size"), ("mlflow_version", "MLflow version"),
+        ("tracking_server_size", "MLflow tracking server size"),
+        ("mlflow_version", "MLflow version"),
         ("automatic_model_registration", "automatic model registration"),
-        ("weekly_maintenance_window_start", "maintenance window"), ("artifact_store_uri", "artifact store")),
+        ("weekly_maintenance_window_start", "maintenance window"),
+        ("artifact_store_uri", "artifact store"),
+    ),
     "aws_sagemaker_domain": (
         ("app_network_access_type", "network access type"),
-        ("default_user_settings.jupyter_lab_app_settings.default_resource_spec.instance_type",
-         "JupyterLab instance type (users)"),
-        ("default_space_settings.jupyter_lab_app_settings.default_resource_spec.instance_type",
-         "JupyterLab instance type (spaces)"),
+        (
+            "default_user_settings.jupyter_lab_app_settings.default_resource_spec.instance_type",
+            "JupyterLab instance type (users)",
+        ),
+        (
+            "default_space_settings.jupyter_lab_app_settings.default_resource_spec.instance_type",
+            "JupyterLab instance type (spaces)",
+        ),
         ("retention_policy.home_efs_file_system", "home EFS when the domain is deleted"),
-        ("kms_key_id", "KMS key"), ("vpc_id", "VPC"), ("subnet_ids", "subnets"),
-        ("default_user_settings.security_groups", "security groups")),
+        ("kms_key_id", "KMS key"),
+        ("vpc_id", "VPC"),
+        ("subnet_ids", "subnets"),
+        ("default_user_settings.security_groups", "security groups"),
+    ),
     "aws_sagemaker_user_profile": (
         ("user_profile_name", "user profile"),
-        ("user_settings.jupyter_lab_app_settings.default_resource_spec.instance_type", "JupyterLab instance type")),
+        ("user_settings.jupyter_lab_app_settings.default_resource_spec.instance_type", "JupyterLab instance type"),
+    ),
     "aws_vpc": (("cidr_block", "CIDR"),),
     "aws_subnet": (("cidr_block", "CIDR"), ("availability_zone", "availability zone")),
     "aws_kms_key": (("enable_key_rotation", "key rotation"), ("deletion_window_in_days", "deletion window (days)")),
     "aws_s3_bucket_server_side_encryption_configuration": (
         ("rule.apply_server_side_encryption_by_default.sse_algorithm", "encryption"),
-        ("rule.apply_server_side_encryption_by_default.kms_master_key_id", "KMS key")),
+        ("rule.apply_server_side_encryption_by_default.kms_master_key_id", "KMS key"),
+    ),
     "aws_s3_bucket_versioning": (("versioning_configuration.status", "versioning"),),
     "aws_s3_bucket": (("force_destroy", "destroy when not empty"),),
     "aws_cloudwatch_log_group": (("retention_in_days", "retention (days)"), ("kms_key_id", "KMS key")),
@@ -197,6 +227,10 @@ def setting_changes(plan: Mapping[str, Any]) -> Iterator[SettingChange]:
                     new = LATER
                 else:
                     new = _shown(_at(after, path))
-            if old == new or (action is Action.CREATE and new == "(unset)") or (action is Action.DELETE and old == "(unset)"):
+            if (
+                old == new
+                or (action is Action.CREATE and new == "(unset)")
+                or (action is Action.DELETE and old == "(unset)")
+            ):
                 continue
             yield SettingChange(entry["address"], label, old, new)
