@@ -144,8 +144,9 @@ test-fast: $(STAMP) lint ## the edit-test loop: the house's checks, then the in-
 # code. mypy keeps its cache in .mypy_cache/: about a second warm, a minute on a fresh clone
 # (the cdktf provider's bindings). tests/test_house_checks.py runs ruff and the contracts in
 # the fast tier as well, and shows the contracts catch a planted import.
-lint: $(STAMP) ## ruff check, lint-imports (the layer contracts) and mypy over the product code
+lint: $(STAMP) ## ruff check and ruff format --check, lint-imports (the layer contracts) and mypy over the product code
 	.venv/bin/ruff check .
+	.venv/bin/ruff format --check .
 	.venv/bin/lint-imports
 	.venv/bin/mypy
 
