@@ -4,7 +4,10 @@ Makefile runs the product's commands through it."""
 from __future__ import annotations
 
 import importlib
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -68,3 +71,24 @@ def test_the_makefile_runs_the_products_commands_through_isolated_studio():
 def test_the_command_line_page_shows_the_command_tree_as_help_prints_it():
     page = (ROOT / "docs" / "command-line.md").read_text(encoding="utf-8")
     assert f"```text\n{cli.usage()}\n```" in page, "docs/command-line.md is stale: paste `isolated-studio --help`"
+
+
+# A command's own argparse --help drops the write error itself (argparse's _print_message) and exits 0.
+@pytest.mark.parametrize(("args", "code"), [(["--help"], 1), (["access", "--help"], 0)])
+def test_a_reader_that_went_away_ends_the_command_quietly(args, code):
+    """`isolated-studio ... | head`: the pipe's reader closes before the command writes: no traceback."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-m", "isolated_studio.cli", *args],
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=60,
+            cwd=Path(__file__).resolve().parents[1],
+        )
+    finally:
+        os.close(write_end)
+    assert proc.stderr == ""
+    assert proc.returncode == code

@@ -10,6 +10,7 @@ of generated files start without the Terraform, boto3 and cdktf imports of the w
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 
@@ -56,7 +57,20 @@ def usage() -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = list(sys.argv[1:] if argv is None else argv)
+    try:
+        try:
+            return _route(list(sys.argv[1:] if argv is None else argv))
+        finally:
+            sys.stdout.flush()  # a closed pipe shows here (argparse's --help exits too), not at interpreter exit
+    except BrokenPipeError:
+        # The reader went away (`isolated-studio access | head`): no traceback. Python's signal
+        # documentation ("Note on SIGPIPE"): point stdout at devnull so the exit's flush is quiet,
+        # and exit 1, as a command whose output was cut short.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
+
+
+def _route(args: list[str]) -> int:
     if not args or args[0] in ("-h", "--help"):
         print(usage(), file=sys.stdout if args else sys.stderr)
         return 0 if args else 2
