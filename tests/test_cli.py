@@ -92,3 +92,11 @@ def test_a_reader_that_went_away_ends_the_command_quietly(args, code):
         os.close(write_end)
     assert proc.stderr == ""
     assert proc.returncode == code
+
+
+@pytest.mark.parametrize("name", sorted(cli.COMMANDS))
+def test_each_commands_help_names_it_as_the_user_typed_it(name, capsys):
+    with pytest.raises(SystemExit) as exited:
+        cli.main([name, "--help"])
+    assert exited.value.code == 0
+    assert capsys.readouterr().out.startswith(f"usage: isolated-studio {name} ")

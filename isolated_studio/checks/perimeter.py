@@ -621,8 +621,10 @@ def docs_with_table(text: str, scenarios: Sequence[PerimeterScenario]) -> str:
     return text[:start] + "\n" + scenario_table(scenarios) + "\n" + text[end:]
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def main(argv: Sequence[str] | None = None, *, prog: str | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog=prog or "python -m isolated_studio.checks.perimeter", description=__doc__.split("\n\n")[0]
+    )
     parser.add_argument("--docs", action="store_true", help="rewrite docs/perimeter.md's scenario table")
     args = parser.parse_args(argv)
     if args.docs:

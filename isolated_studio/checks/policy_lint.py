@@ -298,9 +298,9 @@ def lint_outdirs(outdirs: Iterable[Path]) -> LintResult:
     return lint_stacks(pairs)
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, *, prog: str | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m isolated_studio.checks.policy_lint", description=__doc__.split("\n")[0]
+        prog=prog or "python -m isolated_studio.checks.policy_lint", description=__doc__.split("\n")[0]
     )
     parser.add_argument("outdirs", nargs="*", type=Path, default=[Path("cdktf.out")], help="synthesized output dirs")
     parser.add_argument("--show", action="store_true", help="print every linted policy (placeholders substituted)")

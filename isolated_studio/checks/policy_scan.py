@@ -500,9 +500,9 @@ def outdir_targets(outdirs: Iterable[Path]) -> list[tuple[str, Path]]:
     return targets
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, *, prog: str | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m isolated_studio.checks.policy_scan", description=__doc__.split("\n")[0]
+        prog=prog or "python -m isolated_studio.checks.policy_scan", description=__doc__.split("\n")[0]
     )
     parser.add_argument("outdirs", nargs="*", type=Path, default=[Path("cdktf.out")], help="synthesized output dirs")
     parser.add_argument("--suppressions", type=Path, default=SUPPRESSIONS_PATH)

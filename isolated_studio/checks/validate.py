@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -53,9 +54,13 @@ def validate_outdir(outdir: Path, mirror: str | None) -> list[ValidateResult]:
         return list(pool.map(lambda item: validate_stack(item[0], item[1], env), dirs.items()))
 
 
-def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
-    outdir = Path(argv[0] if argv else "cdktf.out")
+def main(argv: list[str] | None = None, *, prog: str | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog=prog or "python -m isolated_studio.checks.validate",
+        description="terraform init -backend=false + validate every synthesized stack",
+    )
+    parser.add_argument("outdir", nargs="?", default="cdktf.out", type=Path, help="the synthesized app")
+    outdir = parser.parse_args(argv).outdir
     results = validate_outdir(outdir, load_config().provider_mirror)
     for result in results:
         print(result.describe())

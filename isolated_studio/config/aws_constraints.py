@@ -345,9 +345,9 @@ def region_problems(region: str, endpoints: Sequence[str]) -> list[str]:
     return found
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, *, prog: str | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m isolated_studio.config.aws_constraints",
+        prog=prog or "python -m isolated_studio.config.aws_constraints",
         description=f"write {DATA_PATH.name} from the installed botocore",
     )
     parser.add_argument("--check", action="store_true", help="exit 1 if the file differs instead of writing it")

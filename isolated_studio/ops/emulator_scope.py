@@ -12,9 +12,9 @@ bucket's CORS rule names the domain's URL, for example, so it stays out.
 
 from __future__ import annotations
 
+import argparse
 import json
 import re
-import sys
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -112,12 +112,13 @@ def target_args(targets: Iterable[str]) -> list[str]:
     return [f"-target={t}" for t in targets]
 
 
-def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
-    if len(argv) != 1:
-        print("usage: python -m isolated_studio.ops.emulator_scope <stack directory>", file=sys.stderr)
-        return 2
-    stack = json.loads((Path(argv[0]) / "cdk.tf.json").read_text())
+def main(argv: list[str] | None = None, *, prog: str | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog=prog or "python -m isolated_studio.ops.emulator_scope",
+        description="print the -target options of the workload's resources the emulator can create",
+    )
+    parser.add_argument("stack_dir", type=Path, help="the synthesized workload stack (cdktf.out/stacks/workload)")
+    stack = json.loads((parser.parse_args(argv).stack_dir / "cdk.tf.json").read_text())
     print("\n".join(target_args(emulator_targets(stack))))
     return 0
 

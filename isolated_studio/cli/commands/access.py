@@ -9,4 +9,4 @@ from isolated_studio.ops.context import RunContext
 
 
 def run(context: RunContext, argv: Sequence[str]) -> int:
-    return main(list(argv))
+    return main(list(argv), prog=context.usage_name)

@@ -25,9 +25,9 @@ def _parse_stack_argument(argument: str) -> tuple[str, Path]:
     return stack, Path(path)
 
 
-def _parser() -> argparse.ArgumentParser:
+def _parser(prog: str | None = None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m isolated_studio.ops.plan_review",
+        prog=prog or "python -m isolated_studio.ops.plan_review",
         description="Write a Markdown review of Terraform plans (terraform show -json output).",
     )
     parser.add_argument("plans", nargs="+", type=_parse_stack_argument, metavar="STACK=plan.json")
@@ -43,9 +43,9 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, *, prog: str | None = None) -> int:
     """CLI entry; prints a one-line summary on stderr, returns the exit code."""
-    parser = _parser()
+    parser = _parser(prog)
     args = parser.parse_args(argv)
     stacks = [stack for stack, _ in args.plans]
     if len(set(stacks)) != len(stacks):
