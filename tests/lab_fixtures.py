@@ -24,7 +24,7 @@ import nbformat
 import pandas as pd
 import pytest
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS_DIR = REPO_ROOT / "notebooks"
 NOTEBOOK = NOTEBOOKS_DIR / "private-mlflow.ipynb"
 if str(NOTEBOOKS_DIR) not in sys.path:
@@ -38,6 +38,27 @@ SERVER_START_TIMEOUT_S = 90
 #: Interpreter of the test MLflow server, when not this one.
 SERVER_PYTHON_ENV = "PM_LAB_MLFLOW_SERVER_PYTHON"
 NOTEBOOK_CELL_TIMEOUT_S = 180
+
+_ACCOUNT = "111122223333"
+#: The shape stacks/workload_studio.py's lab_settings writes (test_lab_settings.py checks the keys);
+#: the settings file of the lab tests of every tier.
+TERRAFORM_SETTINGS = {
+    "schema_version": 1,
+    "region": "eu-west-1",
+    "account_id": _ACCOUNT,
+    "codeartifact_domain": "isolated-studio",
+    "codeartifact_domain_owner": _ACCOUNT,
+    "codeartifact_repository": "pypi-store",
+    "tracking_server_arn": f"arn:aws:sagemaker:eu-west-1:{_ACCOUNT}:mlflow-tracking-server/isolated-studio-mlflow",
+    "mlflow_version": "2.16",
+    "notebooks_bucket": f"isolated-studio-notebooks-{_ACCOUNT}",
+    "data_uri": f"s3://isolated-studio-notebooks-{_ACCOUNT}/data/ai4i2020.csv",
+    "remote_s3_root_uri": f"s3://isolated-studio-notebooks-{_ACCOUNT}/remote-functions",
+    "kms_key_arn": f"arn:aws:kms:eu-west-1:{_ACCOUNT}:key/0a1b2c3d-4e5f-6789-abcd-ef0123456789",
+    "subnet_ids": ["subnet-0aaa1111bbbb2222c", "subnet-0ddd3333eeee4444f"],
+    "security_group_ids": ["sg-0studio000000001"],
+    "execution_role_arn": f"arn:aws:iam::{_ACCOUNT}:role/isolated-studio-execution",
+}
 
 
 @pytest.fixture(scope="session")

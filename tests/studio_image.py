@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[1]
 IMAGE_VERSION = "4.4.1"
 IMAGE_DIR = REPO_ROOT / "tests" / "data" / "sagemaker-distribution" / IMAGE_VERSION
 PACKAGE_LIST = IMAGE_DIR / "cpu.env.out"

@@ -16,7 +16,7 @@ from support import IN_CI, require_terraform
 
 from isolated_studio.base.terraform import run, terraform_env
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[3]
 CDKTF = ROOT / "node_modules" / ".bin" / "cdktf"
 
 pytestmark = pytest.mark.terraform

@@ -18,7 +18,7 @@ import pm_lab
 from pm_lab import synthetic
 from pm_lab.data import FEATURES
 
-NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "private-mlflow.ipynb"
+NOTEBOOK = Path(__file__).resolve().parents[3] / "notebooks" / "private-mlflow.ipynb"
 #: The notebook's defaults, which the settings-file run keeps.
 EXPERIMENT, MODEL = "predictive-maintenance", "predictive-maintenance-xgboost"
 CHAMPION = f"models:/{MODEL}@champion"
@@ -225,7 +225,7 @@ def test_notebook_runs_end_to_end_from_the_settings_file_and_registers_a_model_t
     """The notebook as a user opens it in Studio: no parameter set, only the settings file the start
     script writes (Terraform's keys, here with a local server and data file). One full execution
     (each takes a minute or more on two cores); the second, weaker one sets parameters."""
-    from test_lab_settings import TERRAFORM_SETTINGS
+    from lab_fixtures import TERRAFORM_SETTINGS
 
     settings = {**TERRAFORM_SETTINGS, "tracking_uri": mlflow_server, "data_uri": str(ai4i_csv)}
     notebook = run_notebook({}, settings=settings)
@@ -381,7 +381,7 @@ def test_remote_mode_without_studio_settings_stops_before_any_aws_call(
 def test_an_unknown_server_version_in_the_settings_stops_before_any_run(
     mlflow_server: str, ai4i_csv: Path, run_notebook: Callable[..., Any]
 ) -> None:
-    from test_lab_settings import TERRAFORM_SETTINGS
+    from lab_fixtures import TERRAFORM_SETTINGS
 
     settings = {
         **TERRAFORM_SETTINGS,

@@ -17,7 +17,7 @@ import pytest
 
 from isolated_studio.config import load_config
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[3]
 pytestmark = pytest.mark.slow  # two syntheses in subprocesses, ~10 s each on a loaded machine
 
 #: config/dev.toml with what the suite's variant changes (tests/conftest.py), as a file main.py reads.

@@ -23,7 +23,7 @@ from modules.studio_domain import codeartifact_login, sagemaker_sdk_config, to_y
 
 pytestmark = pytest.mark.emulator
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[3]
 DRIVER = ROOT / "tests" / "studio_path_driver.py"
 ACCOUNT = "123456789012"  # moto answers every request as this account
 BUCKET = f"studio-dev-notebooks-{ACCOUNT}-us-west-2"

@@ -17,18 +17,18 @@ from pathlib import Path
 
 from support import require_studio_python
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-SERVER_PYTHON_ENV = "PM_LAB_MLFLOW_SERVER_PYTHON"  # read by conftest.mlflow_server
+REPO_ROOT = Path(__file__).resolve().parents[3]
+SERVER_PYTHON_ENV = "PM_LAB_MLFLOW_SERVER_PYTHON"  # read by lab_fixtures.mlflow_server
 #: Every lab test module but the ones that need the dev environment's stacks (and this one).
 IN_STUDIO_ENV = [
-    "test_lab_data.py",
-    "test_lab_synthetic.py",
-    "test_lab_model.py",
-    "test_lab_tracking.py",
-    "test_lab_studio.py",
-    "test_lab_execution.py",
-    "test_lab_settings.py",
-    "test_lab_notebook_e2e.py",
+    "unit/lab/test_lab_data.py",
+    "unit/lab/test_lab_synthetic.py",
+    "unit/lab/test_lab_model.py",
+    "unit/lab/test_lab_tracking.py",
+    "unit/lab/test_lab_studio.py",
+    "unit/lab/test_lab_execution.py",
+    "unit/lab/test_lab_settings.py",
+    "e2e/lab/test_lab_notebook_e2e.py",
 ]
 
 
@@ -49,10 +49,12 @@ def test_lab_tests_pass_with_the_studio_pins(mlflow_server: str) -> None:
             "pytest",
             "-p",
             "no:cacheprovider",
+            # Not tests/conftest.py (the dev environment's stacks): pytest loads no conftest above
+            # the cut, and the lab folders' own conftests (tests/lab_fixtures.py) beside it.
             "--confcutdir",
-            str(REPO_ROOT / "tests" / "lab"),
+            str(REPO_ROOT / "tests" / "unit" / "lab"),
             "-q",
-            *[str(REPO_ROOT / "tests" / "lab" / name) for name in IN_STUDIO_ENV],
+            *[str(REPO_ROOT / "tests" / name) for name in IN_STUDIO_ENV],
         ],
         cwd=REPO_ROOT,
         env=env,

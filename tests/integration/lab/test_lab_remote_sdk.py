@@ -22,11 +22,11 @@ import boto3
 import mlflow
 import pytest
 from emulator_support import start_moto
+from lab_fixtures import TERRAFORM_SETTINGS
 from mlflow.tracking import MlflowClient
 from support import run_studio_python
-from test_lab_settings import TERRAFORM_SETTINGS
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[3]
 NOTEBOOKS = REPO_ROOT / "notebooks"
 REGION = TERRAFORM_SETTINGS["region"]
 STUDIO_IMAGE = "885854791233.dkr.ecr.eu-west-1.amazonaws.com/sagemaker-distribution-prod:2.1-cpu"

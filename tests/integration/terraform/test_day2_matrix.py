@@ -62,7 +62,7 @@ TABLE_END = "<!-- end of day-2 matrix -->"
 NOT_DAY2_START = "<!-- settings that are not day-2 changes: written by tests/test_day2_matrix.py -->"
 NOT_DAY2_END = "<!-- end of settings that are not day-2 changes -->"
 #: The state of an environment deployed by the previous release (tests/day2_previous_release.py).
-PREVIOUS_RELEASE = Path(__file__).parent / "data" / "day2" / "previous-release.json"
+PREVIOUS_RELEASE = Path(__file__).parents[2] / "data" / "day2" / "previous-release.json"
 ENV = {"AWS_REGION": "us-west-2"}
 
 # What `make deploy` does (the table's third column).

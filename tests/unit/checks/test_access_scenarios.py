@@ -26,7 +26,7 @@ from isolated_studio.checks import access
 from isolated_studio.checks.access import render as access_render
 
 SCENARIOS = access.load_scenarios()
-RESOURCE_POLICIES = Path(__file__).parent / "golden" / "resource-policies.json"
+RESOURCE_POLICIES = Path(__file__).parents[2] / "golden" / "resource-policies.json"
 
 
 RESOURCES = json.loads(RESOURCE_POLICIES.read_text())

@@ -21,7 +21,7 @@ from isolated_studio.checks import access
 from isolated_studio.checks import perimeter as pm
 
 SCENARIOS = pm.load_scenarios()
-RESOURCES = json.loads((Path(__file__).parent / "golden" / "resource-policies.json").read_text())
+RESOURCES = json.loads((Path(__file__).parents[2] / "golden" / "resource-policies.json").read_text())
 
 
 @pytest.fixture

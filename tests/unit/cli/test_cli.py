@@ -11,7 +11,7 @@ import pytest
 
 from isolated_studio import cli
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[3]
 MAKEFILE = (ROOT / "Makefile").read_text(encoding="utf-8")
 # Developers' tools, not the product's commands: they keep their `python -m` entry points.
 DEV_TOOLS: set[str] = set()  # the mutation harness, bench and doc writers live in devtools/

@@ -16,7 +16,7 @@ from isolated_studio.config import (
     parse_config,
 )
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[3]
 ENV = {"AWS_REGION": "us-west-2"}
 
 

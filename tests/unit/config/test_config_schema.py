@@ -13,7 +13,7 @@ from devtools import config_docs as docs
 from isolated_studio.config import CONFIG_DIR, ConfigError, parse_config
 from isolated_studio.config.model import SECTIONS
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[3]
 PAGE = docs.DOC_PATH.read_text(encoding="utf-8")
 ENVIRONMENTS = sorted(CONFIG_DIR.glob("*.toml"))
 

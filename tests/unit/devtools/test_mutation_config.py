@@ -25,7 +25,7 @@ def test_every_target_names_a_module_and_fast_tests_that_exist():
 
 
 def test_notebook_packages_are_mutated_where_the_tests_import_them_from():
-    target = m.Target("data", "notebooks/pm_lab/data.py", ("tests/lab/test_lab_data.py",))
+    target = m.Target("data", "notebooks/pm_lab/data.py", ("tests/unit/lab/test_lab_data.py",))
     assert target.workspace_source == "pm_lab/data.py" and target.module == "pm_lab.data"
 
 
@@ -61,7 +61,7 @@ def test_report_lists_scores_with_their_commit_and_every_survivor_with_its_revie
 def test_a_survivor_without_a_reason_is_a_configuration_error(tmp_path):
     path = tmp_path / "mutation.toml"
     path.write_text(
-        '[target.guard]\nsource = "isolated_studio/ops/guard.py"\ntests = ["tests/test_guard.py"]\n'
+        '[target.guard]\nsource = "isolated_studio/ops/guard.py"\ntests = ["tests/unit/ops/test_guard.py"]\n'
         '[[survivor]]\ntarget = "guard"\nmutant = "isolated_studio.ops.guard.x_confirm__mutmut_1"\nreason = ""\n'
     )
     with pytest.raises(m.MutationConfigError, match="needs a reason"):

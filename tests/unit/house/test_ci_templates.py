@@ -21,7 +21,7 @@ import yaml
 
 from isolated_studio.ops.workflow import _parser
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[3]
 WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.yml"))
 ATLANTIS = ROOT / "atlantis.yaml"
 BIN = Path(sys.executable).parent

@@ -8,7 +8,7 @@ import shlex
 import subprocess
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[3]
 PAGE = (ROOT / "docs" / "operations.md").read_text(encoding="utf-8")
 WORKFLOW_TARGETS = {"plan", "deploy", "destroy", "drift", "audit"}
 BLOCKS = [block.split("```", 1)[0] for block in PAGE.split("```bash")[1:]]

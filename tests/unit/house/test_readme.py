@@ -16,7 +16,7 @@ import pytest
 from isolated_studio.ops.summary import describe_outdir
 from isolated_studio.ops.workflow import _parser
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[3]
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 PAGES = {
     path.relative_to(ROOT).as_posix(): path.read_text(encoding="utf-8")
@@ -30,14 +30,14 @@ SHELL_FENCE = re.compile(r"^```(?:bash|sh|shell|console)\s*$")
 # Shell-block commands no test here can run, each with the test that runs it or what it needs.
 # A command of a kind neither checked below nor listed here fails.
 RUN_ELSEWHERE = {
-    "mkdir -p ~/pm-lab-mlflow": "tests/lab/test_lab_docs_server.py",  # the laptop's MLflow server,
-    ".venv/bin/mlflow server ": "tests/lab/test_lab_docs_server.py",  # started and stopped
-    "kill $(cat ~/pm-lab-mlflow/gunicorn.pid)": "tests/lab/test_lab_docs_server.py",  # as written
-    "cd notebooks && ../.venv/bin/jupyter execute private-mlflow.ipynb": "tests/lab/test_lab_notebook_e2e.py",
-    "mlflow models predict ": "tests/lab/test_lab_notebook_e2e.py",  # on the model the notebook registers
+    "mkdir -p ~/pm-lab-mlflow": "tests/e2e/lab/test_lab_docs_server.py",  # the laptop's MLflow server,
+    ".venv/bin/mlflow server ": "tests/e2e/lab/test_lab_docs_server.py",  # started and stopped
+    "kill $(cat ~/pm-lab-mlflow/gunicorn.pid)": "tests/e2e/lab/test_lab_docs_server.py",  # as written
+    "cd notebooks && ../.venv/bin/jupyter execute private-mlflow.ipynb": "tests/e2e/lab/test_lab_notebook_e2e.py",
+    "mlflow models predict ": "tests/e2e/lab/test_lab_notebook_e2e.py",  # on the model the notebook registers
 }
 NEEDS_AWS = ("aws ",)  # credentials and the deployed environment
-CDKTF_E2E = (ROOT / "tests" / "test_cdktf_cli_e2e.py").read_text(encoding="utf-8")
+CDKTF_E2E = (ROOT / "tests" / "e2e" / "cdktf" / "test_cdktf_cli_e2e.py").read_text(encoding="utf-8")
 
 
 def _shell_commands(text: str) -> list[str]:

@@ -6,29 +6,12 @@ import json
 from pathlib import Path
 
 import pytest
+from lab_fixtures import TERRAFORM_SETTINGS
 
 from pm_lab import settings, tracking
 from pm_lab.errors import TrackingServerError
 
-ACCOUNT = "111122223333"
-#: The shape stacks/workload_studio.py's lab_settings writes (test_lab_settings_match_the_stack checks the keys).
-TERRAFORM_SETTINGS = {
-    "schema_version": 1,
-    "region": "eu-west-1",
-    "account_id": ACCOUNT,
-    "codeartifact_domain": "isolated-studio",
-    "codeartifact_domain_owner": ACCOUNT,
-    "codeartifact_repository": "pypi-store",
-    "tracking_server_arn": f"arn:aws:sagemaker:eu-west-1:{ACCOUNT}:mlflow-tracking-server/isolated-studio-mlflow",
-    "mlflow_version": "2.16",
-    "notebooks_bucket": f"isolated-studio-notebooks-{ACCOUNT}",
-    "data_uri": f"s3://isolated-studio-notebooks-{ACCOUNT}/data/ai4i2020.csv",
-    "remote_s3_root_uri": f"s3://isolated-studio-notebooks-{ACCOUNT}/remote-functions",
-    "kms_key_arn": f"arn:aws:kms:eu-west-1:{ACCOUNT}:key/0a1b2c3d-4e5f-6789-abcd-ef0123456789",
-    "subnet_ids": ["subnet-0aaa1111bbbb2222c", "subnet-0ddd3333eeee4444f"],
-    "security_group_ids": ["sg-0studio000000001"],
-    "execution_role_arn": f"arn:aws:iam::{ACCOUNT}:role/isolated-studio-execution",
-}
+ACCOUNT = TERRAFORM_SETTINGS["account_id"]
 EMPTY = dict.fromkeys(settings.PARAMETER_SOURCES, "")
 
 
@@ -99,7 +82,7 @@ def test_lab_settings_match_the_stack(tmp_path: Path) -> None:
     """The keys the stack writes are the keys this module reads (and nothing is lost)."""
     import re
 
-    source = (Path(__file__).resolve().parents[2] / "stacks" / "workload_studio.py").read_text()
+    source = (Path(__file__).resolve().parents[3] / "stacks" / "workload_studio.py").read_text()
     start = source.index("def lab_settings(")
     block = source[start : source.index("\ndef ", start + 1)]
     written = set(re.findall(r'^\s*"([a-z0-9_]+)":', block, flags=re.MULTILINE))
@@ -122,7 +105,7 @@ def test_nothing_pinned_is_imported_before_the_lab_kernel_check(tmp_path: Path) 
 
     import nbformat
 
-    notebook = nbformat.read(Path(__file__).resolve().parents[2] / "notebooks" / "private-mlflow.ipynb", as_version=4)
+    notebook = nbformat.read(Path(__file__).resolve().parents[3] / "notebooks" / "private-mlflow.ipynb", as_version=4)
     code = [cell.source for cell in notebook.cells if cell.cell_type == "code"]
     assert "setup.start(globals())" in code[1]  # the first cell after the parameters
     before = "\n".join(
@@ -153,7 +136,7 @@ except Checked:
     pass
 """
     )
-    notebooks = Path(__file__).resolve().parents[2] / "notebooks"
+    notebooks = Path(__file__).resolve().parents[3] / "notebooks"
     env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "PYTHONPATH": str(notebooks)}
     result = subprocess.run(
         [sys.executable, "-c", script], cwd=notebooks, env=env, capture_output=True, text=True, timeout=60

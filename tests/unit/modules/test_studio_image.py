@@ -74,7 +74,7 @@ def test_the_arn_is_built_in_the_regions_partition():
 def test_the_default_release_is_the_one_whose_package_list_the_lab_is_checked_against():
     default = rules.STUDIO_IMAGE_VERSION_DEFAULT
     assert (rules.PROJECT_ROOT / "tests" / "data" / "sagemaker-distribution" / default / "cpu.env.out").is_file()
-    lab_target = (rules.PROJECT_ROOT / "tests" / "lab" / "studio_image.py").read_text()
+    lab_target = (rules.PROJECT_ROOT / "tests" / "studio_image.py").read_text()
     assert f'IMAGE_VERSION = "{default}"' in lab_target  # tests/lab/test_lab_studio_image.py checks the pins there
 
 

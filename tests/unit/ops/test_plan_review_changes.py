@@ -27,7 +27,7 @@ from isolated_studio.ops.plan_review import (
     review_plan,
 )
 
-PLANS = Path(__file__).parent / "golden" / "plans"
+PLANS = Path(__file__).parents[2] / "golden" / "plans"
 DOMAIN = "aws_sagemaker_domain.studio_domain_F1B3BB3C"
 NOTEBOOKS_POLICY = "aws_s3_bucket_policy.notebooks_policy_F2797478"
 NOTEBOOKS_DOCUMENT = "notebooks_policy-document_E9FFB367"

@@ -17,7 +17,7 @@ from test_plan_review import change, endpoint, plan
 
 from isolated_studio.ops.plan_review import main
 
-GOLDEN = Path(__file__).parent / "golden"
+GOLDEN = Path(__file__).parents[2] / "golden"
 
 NETWORK = plan(
     change("aws_vpc_endpoint.sts", ["create"], after={"service_name": "com.amazonaws.us-east-1.sts"}),

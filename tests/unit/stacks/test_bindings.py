@@ -14,7 +14,7 @@ import pytest
 
 from isolated_studio import bindings
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[3]
 
 # The full import, in its own process so that this session keeps the fast path: the same
 # two configurations the session synthesizes (managed and least-privilege IAM).
