@@ -89,7 +89,7 @@ def test_both_modes_have_positive_and_negative_scenarios():
         assert expects == {"allow", "deny"}, mode
 
 
-def test_the_issues_negatives_are_all_there():
+def test_what_must_stay_denied_has_a_denied_scenario():
     """Other buckets and keys, another tracking server, CodeArtifact domain and repository,
     passing other roles, jobs outside the VPC, domain and server administration, IAM writes."""
     denied = {(s.principal, s.action) for s in SCENARIOS if not s.allowed}

@@ -93,8 +93,8 @@ def test_every_principal_and_origin_is_there():
         assert {s.expect for s in SCENARIOS if mode in s.modes} == {"allow", "deny"}
 
 
-def test_the_issues_escape_paths_are_all_closed():
-    """The escape paths issue 22 found open, each a refused scenario, with the layer that closes it."""
+def test_each_escape_path_is_refused_by_the_layer_that_closes_it():
+    """Each escape path of the perimeter is a refused scenario, with the layer that closes it."""
     closed = {s.id: set(s.by) for s in SCENARIOS if not s.allowed}
     for scenario, layer in [
         ("foreign-keys-upload-to-their-bucket", "endpoint:s3-gateway"),

@@ -1,7 +1,7 @@
 """What the lab says when its data cannot be read: the exact message a data scientist acts on.
 
-Found by `make mutation` (target data_validation): the S3 path and the messages of
-pm_lab.data were checked only by fragments. S3 is the project's emulator, a real moto server.
+The S3 path and every message of pm_lab.data, whole rather than by fragments. S3 is the
+project's emulator, a real moto server.
 """
 
 from __future__ import annotations

@@ -352,7 +352,7 @@ def test_split_keeps_the_failure_modes_of_the_test_rows_out_of_the_features(vali
     assert not set(splits.modes_test.columns) & set(splits.x_test.columns)
 
 
-def test_baselines_are_what_the_issue_measured(prepared) -> None:
+def test_the_majority_baseline_never_predicts_a_failure_and_the_logistic_one_beats_chance(prepared) -> None:
     splits = prepared.splits
     majority = baselines.fit_baseline(baselines.MAJORITY_CLASS, prepared, 42)
     accuracy = classification_metrics(splits.y_test, majority.predict_proba(splits.x_test)[:, 1])["accuracy"]

@@ -1,8 +1,8 @@
 """The workflow's S3 calls on the state bucket against a real moto server: the check that it
 exists (aws.bucket_exists) and the emptying before the state stack's destroy.
 
-Found by `make mutation` (targets destroy_aws, workflow_destroy): only the emulator
-end-to-end tests, which `--fast` leaves out, read real S3 answers. The server, not moto's
+Here in the fast tier (`--fast`, what `make mutation` runs for destroy_aws and workflow_destroy):
+elsewhere only the emulator end-to-end tests read real S3 answers. The server, not moto's
 in-process mock, because only over HTTP are HEAD answers bodiless as AWS's are: botocore
 then reads the error code from the HTTP status ("403", "404"), not from a body.
 """

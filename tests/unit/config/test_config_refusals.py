@@ -1,4 +1,5 @@
-"""Configuration rules mutation testing found unchecked: each bad value is refused, by name.
+"""Each bad value is refused by name: network lists, booleans and integers of the wrong type,
+the longest tag value, the emulator endpoint, and the count of problems in words.
 
 Written against `parse_config` (TOML data in, ConfigError out), not against how the rules are
 implemented, so they hold for any implementation of the configuration.

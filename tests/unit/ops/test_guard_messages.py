@@ -1,4 +1,5 @@
-"""The guard's messages and decisions that test_guard.py leaves open (found by `make mutation`)."""
+"""The guard's refusals as a user reads them: a malformed account, STS unreachable or failing,
+no terminal or no input for the confirmation, and which region settings conflict."""
 
 from __future__ import annotations
 
