@@ -1,7 +1,7 @@
 """`workflow destroy --include-state` end to end against a real moto server of its own.
 
 A deployment of its own (state and network), with what SageMaker leaves in a VPC added by
-hand, is destroyed: tests/test_emulator_e2e.py reads a shared deployment that nothing
+hand, is destroyed: tests/e2e/emulator/test_emulator_e2e.py reads a shared deployment that nothing
 destroys. A module of its own, so that pytest-xdist runs it beside that one (each deploy
 spends most of its ~2 min waiting: the AWS provider polls until a lifecycle configuration,
 a KMS key and a VPC have settled).

@@ -12,7 +12,7 @@ asks first triggers a step, and each step runs once):
 The tests read what those steps did and check the emulated AWS through boto3; nothing
 destroys that environment, so they pass in any order (CI shuffles them: pytest-randomly).
 The destroy test has a deployment of its own, on a moto server of its own, in
-tests/test_emulator_destroy.py: another module, so that it runs beside this one.
+tests/e2e/emulator/test_emulator_destroy.py: another module, so that it runs beside this one.
 Running a single test brings up whatever it needs.
 """
 

@@ -8,7 +8,7 @@ plan target those resources (:mod:`isolated_studio.ops.emulator_scope`), so docs
     STUDIO_ENV=emulator make plan ARGS=--emulator-scope
     STUDIO_ENV=emulator make destroy ARGS="--yes --include-state --emulator-scope"
 
-run here as the workflow commands those make targets call (tests/test_readme.py checks that
+run here as the workflow commands those make targets call (tests/unit/house/test_readme.py checks that
 they do), against this module's own moto server. One deployment for the module, built by
 module fixtures (whichever test asks first triggers a step; each runs once):
 
@@ -376,7 +376,7 @@ def test_the_log_bucket_admits_only_s3_log_delivery_from_this_account(seen):
 def test_the_tls_only_deny_is_left_out_only_in_the_emulator(seen, emu):
     """Documented emulator difference: moto applies a Deny without evaluating its condition, so
     the TLS-only statement would refuse every request. On AWS each bucket policy starts with it
-    (tests/test_workload_stack.py)."""
+    (tests/unit/stacks/test_workload_stack.py)."""
     assert emu.config.emulator.enabled
     for bucket in BUCKETS.values():
         statements = _statements(seen.buckets[bucket]["get_bucket_policy"]).values()

@@ -10,7 +10,7 @@ synthesis is planned against it with ``terraform plan -refresh=false``: Terrafor
 pinned provider decide update in place or replace; the review with its day-2 rules
 (isolated_studio/ops/day2.py) decides what ``make deploy`` does (``day2.deploy_decision``, what
 the workflow acts on). Each row's outcome is asserted, and docs/day-2.md's table is written from
-the same rows (``STUDIO_REGENERATE_GOLDEN=1 .venv/bin/python -m pytest tests/test_day2_matrix.py``
+the same rows (``STUDIO_REGENERATE_GOLDEN=1 .venv/bin/python -m pytest tests/integration/terraform/test_day2_matrix.py``
 rewrites it).
 
 A new setting fails test_every_setting_is_a_row_or_says_why_not until it has a row (one
@@ -57,9 +57,13 @@ from isolated_studio.ops import day2
 from isolated_studio.ops.plan_review import Action, review_plan
 
 DOC = PROJECT_ROOT / "docs" / "day-2.md"
-TABLE_START = "<!-- day-2 matrix: written by tests/test_day2_matrix.py (STUDIO_REGENERATE_GOLDEN=1) -->"
+TABLE_START = (
+    "<!-- day-2 matrix: written by tests/integration/terraform/test_day2_matrix.py (STUDIO_REGENERATE_GOLDEN=1) -->"
+)
 TABLE_END = "<!-- end of day-2 matrix -->"
-NOT_DAY2_START = "<!-- settings that are not day-2 changes: written by tests/test_day2_matrix.py -->"
+NOT_DAY2_START = (
+    "<!-- settings that are not day-2 changes: written by tests/integration/terraform/test_day2_matrix.py -->"
+)
 NOT_DAY2_END = "<!-- end of settings that are not day-2 changes -->"
 #: The state of an environment deployed by the previous release (tests/day2_previous_release.py).
 PREVIOUS_RELEASE = Path(__file__).parents[2] / "data" / "day2" / "previous-release.json"

@@ -10,7 +10,7 @@ fast (`make test-fast`) and `make mutation` can mutate the IAM policy constructi
 them. The buckets' and key's resource policies are those of the last synthesis
 (tests/golden/resource-policies.json). One slow test synthesizes both modes and requires that
 the synthesized roles are exactly these and that file is current; after an intended change to
-a bucket or key policy: STUDIO_REGENERATE_GOLDEN=1 pytest tests/test_access_scenarios.py
+a bucket or key policy: STUDIO_REGENERATE_GOLDEN=1 pytest tests/unit/checks/test_access_scenarios.py
 """
 
 from __future__ import annotations
@@ -63,7 +63,7 @@ def test_the_synthesized_roles_are_the_ones_evaluated(synth, synth_variant, synt
         RESOURCE_POLICIES.write_text(text, encoding="utf-8")
     assert json.loads(text) == json.loads(RESOURCE_POLICIES.read_text()), (
         f"the synthesized bucket or key policies changed: review, then regenerate {RESOURCE_POLICIES.name} "
-        "(STUDIO_REGENERATE_GOLDEN=1 pytest tests/test_access_scenarios.py)"
+        "(STUDIO_REGENERATE_GOLDEN=1 pytest tests/unit/checks/test_access_scenarios.py)"
     )
 
 

@@ -3,7 +3,7 @@
 The synthesized stacks pass every rule (the static gate); every bad resource the
 synthesized-JSON isolation gate refuses, these rules refuse too; each rule refuses what it
 names and nothing else. The live side (boto3 against moto, stubbed SageMaker and Route 53
-Resolver) is tests/test_audit.py.
+Resolver) is tests/unit/ops/test_audit.py.
 """
 
 from __future__ import annotations

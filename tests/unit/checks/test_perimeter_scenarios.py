@@ -2,7 +2,7 @@
 
 The scenarios are policy/perimeter-scenarios.toml; isolated_studio/checks/perimeter.py decides
 each on the network (an endpoint or route in the VPC), the endpoint's policy, the identity and the
-resource policies. Like tests/test_access_scenarios.py, the roles and endpoint policies come from
+resource policies. Like tests/unit/checks/test_access_scenarios.py, the roles and endpoint policies come from
 the modules that build them (no synthesis: `make test-fast`), the bucket and key policies from
 tests/golden/resource-policies.json; one slow test proves the synthesized endpoint policies are
 those evaluated. None is skipped: a scenario the evaluator cannot decide fails.

@@ -17,7 +17,7 @@ COMMANDS = [line for line in LINES if "make " in line.split("npx", 1)[0]]
 
 
 def test_the_page_shows_the_commands_it_explains():
-    # The rest are the cdktf CLI's, which tests/test_cdktf_cli_e2e.py runs (tests/test_readme.py).
+    # The rest are the cdktf CLI's, which tests/e2e/cdktf/test_cdktf_cli_e2e.py runs (tests/unit/house/test_readme.py).
     assert all(line.startswith("npx cdktf ") for line in LINES if line not in COMMANDS)
     assert [c.split()[0 if c.startswith("make") else 1] for c in COMMANDS] == ["make"] * len(COMMANDS)
     assert {"plan", "deploy", "destroy", "drift", "audit"} <= {
@@ -35,7 +35,7 @@ def test_every_command_runs_the_workflow_with_its_stacks_and_arguments():
         assignments = dict(w.split("=", 1) for w in words if "=" in w and not w.startswith("-"))
         command = words[words.index("make") + 1]
         assert command in targets, line
-        if command not in WORKFLOW_TARGETS:  # `make synth cli`: tests/test_readme.py dry-runs it
+        if command not in WORKFLOW_TARGETS:  # `make synth cli`: tests/unit/house/test_readme.py dry-runs it
             continue
         env = {**os.environ, **({"STUDIO_ENV": assignments["STUDIO_ENV"]} if "STUDIO_ENV" in assignments else {})}
         dry = subprocess.run(

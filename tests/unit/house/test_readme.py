@@ -89,7 +89,7 @@ def test_every_shell_command_runs_as_written_or_is_classified(page, command):
     if words[0] == "make":
         _check_make(env, words, command)
     elif words[:2] == ["npx", "cdktf"]:
-        # Run against moto by tests/test_cdktf_cli_e2e.py: the same subcommand, stacks and options.
+        # Run against moto by tests/e2e/cdktf/test_cdktf_cli_e2e.py: the same subcommand, stacks and options.
         positional = [w for w in words[2:] if not w.startswith("-")][:3]
         positional = [w for w in positional if not w.endswith(".json")]
         assert "cli.run(" + ", ".join(f'"{w}"' for w in positional) in CDKTF_E2E, command
@@ -171,7 +171,7 @@ def test_the_readme_names_the_two_commands_and_the_make_targets_exist():
 
 def test_the_emulator_make_commands_run_the_workflow_with_their_arguments():
     """`STUDIO_ENV=emulator make <command> ARGS=...` calls `isolated-studio <command> ARGS`: the e2e tests
-    (tests/test_emulator_e2e.py, tests/test_emulator_workload.py) run those workflow commands."""
+    (tests/e2e/emulator/test_emulator_e2e.py, tests/e2e/emulator/test_emulator_workload.py) run those workflow commands."""
     lines = [c for _, c in COMMANDS if c.startswith("STUDIO_ENV=emulator make ")]
     assert any("--emulator-scope" in line for line in lines), "no page shows an --emulator-scope command"
     assert {"deploy", "plan", "destroy"} <= {_split(line)[1][1] for line in lines}

@@ -75,7 +75,7 @@ def test_the_default_release_is_the_one_whose_package_list_the_lab_is_checked_ag
     default = rules.STUDIO_IMAGE_VERSION_DEFAULT
     assert (rules.PROJECT_ROOT / "tests" / "data" / "sagemaker-distribution" / default / "cpu.env.out").is_file()
     lab_target = (rules.PROJECT_ROOT / "tests" / "studio_image.py").read_text()
-    assert f'IMAGE_VERSION = "{default}"' in lab_target  # tests/lab/test_lab_studio_image.py checks the pins there
+    assert f'IMAGE_VERSION = "{default}"' in lab_target  # tests/unit/lab/test_lab_studio_image.py checks the pins there
 
 
 def test_the_start_script_and_the_kernel_name_the_same_build_log():

@@ -143,7 +143,7 @@ def run_script(tmp_path: Path, fake_aws: Path) -> tuple[Path, list[list[str]]]:
     env = {"HOME": str(home), "PATH": f"{fake_aws}:{os.environ['PATH']}", "FAKE_AWS_LOG": str(log)}
     result = subprocess.run(["bash", str(path)], env=env, capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
-    # Every call carries the same bounds (tests/test_lab_startup_script.py); compare without them.
+    # Every call carries the same bounds (tests/integration/aws/test_lab_startup_script.py); compare without them.
     bounds = AWS_CLI_BOUNDS.split()[3:]
     calls = [json.loads(line) for line in log.read_text().splitlines()]
     assert all(call[: len(bounds)] == bounds for call in calls)

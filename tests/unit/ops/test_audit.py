@@ -5,7 +5,7 @@ moto holds the VPC, its gateways, routes, peering and transit attachments, secur
 endpoints and buckets (in process: no server, no Terraform). It has no Route 53 Resolver DNS
 Firewall and no SageMaker domain that Terraform can create: those answers come from
 botocore's Stubber, validated against the services' models. The same audit against a
-Terraform-deployed environment is in tests/test_emulator_e2e.py and test_emulator_workload.py.
+Terraform-deployed environment is in tests/e2e/emulator/test_emulator_e2e.py and test_emulator_workload.py.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 The other plan-review tests check one fact each; this one pins the complete Markdown a
 reviewer reads (headings, tables, warnings, cost, the CLI's files and summary line), so a
 change to the report shows up as a diff of tests/golden/*.md to review. Regenerate after an
-intended change with: STUDIO_REGENERATE_GOLDEN=1 pytest tests/test_plan_review_golden.py
+intended change with: STUDIO_REGENERATE_GOLDEN=1 pytest tests/unit/ops/test_plan_review_golden.py
 """
 
 from __future__ import annotations

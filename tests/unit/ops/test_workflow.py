@@ -1,6 +1,6 @@
 """The plan/deploy/destroy workflow's decisions, with Terraform and AWS replaced by fakes.
 
-The end-to-end run against moto is tests/test_emulator_e2e.py; these tests pin down the order
+The end-to-end run against moto is tests/e2e/emulator/test_emulator_e2e.py; these tests pin down the order
 of steps, what is skipped and why, and every refusal, in well under a second.
 """
 

@@ -1,6 +1,6 @@
 """Signals, exit codes and the end-of-run summary, with a stand-in Terraform (a shell script).
 
-The real thing against moto is tests/test_emulator_interrupts.py; these pin the mechanics in
+The real thing against moto is tests/e2e/emulator/test_emulator_interrupts.py; these pin the mechanics in
 seconds: Terraform in its own process group, signals forwarded as SIGINT, output streamed
 after the interrupt, no kill timer, a second signal escalating with a warning.
 """
