@@ -128,13 +128,14 @@ test: setup cli studio-env awscli-env ## run the whole test suite (TEST_WORKERS=
 
 # The edit-test loop: the tests that run in the test process (matchers on the session's
 # synthesis, configuration, policy rendering, the workflow, review, cleanup and guard logic
-# with stand-ins). What starts Terraform, moto, MLflow, the notebook, checkov, the full provider
-# import or the Studio environment's SDK is left to `make test`: those are seconds each, and
-# on 2 cores they alone took minutes.
+# with stand-ins): tests/unit/ but its few `slow` tests, and the few in-process tests of
+# tests/integration/ and tests/e2e/ (docs/testing.md). What starts Terraform, moto, MLflow,
+# the notebook, checkov, the full provider import or the Studio environment's SDK is left to
+# `make test`: those are seconds each, and on 2 cores they alone took minutes.
 FAST_TIER := -m "not emulator and not lab_e2e and not terraform and not slow"
 # Its tests keep the cores busy: a worker per core (more would each import the bindings again).
 FAST_WORKERS ?= 2
-# The locked packages only: no test runs .venv's isolated-studio (tests/test_cli_install.py installs
+# The locked packages only: no test runs .venv's isolated-studio (tests/integration/app/test_cli_install.py installs
 # it into a virtualenv of its own), and checkouts sharing one .venv must not re-point its install.
 test-fast: $(STAMP) lint ## the edit-test loop: the house's checks, then the in-process tests (no Terraform, emulator, MLflow or heavy tool)
 	$(PYTEST) -n $(FAST_WORKERS) $(XDIST_MODE) $(FAST_TIER) $(PYTEST_ARGS)
@@ -142,7 +143,7 @@ test-fast: $(STAMP) lint ## the edit-test loop: the house's checks, then the in-
 # The house's own checks, configured in pyproject.toml: ruff's lint rules, the import contracts
 # (layers base < config < modules < stacks < checks < ops, no cycles) and mypy over the product
 # code. mypy keeps its cache in .mypy_cache/: about a second warm, a minute on a fresh clone
-# (the cdktf provider's bindings). tests/test_house_checks.py runs ruff and the contracts in
+# (the cdktf provider's bindings). tests/unit/house/test_house_checks.py runs ruff and the contracts in
 # the fast tier as well, and shows the contracts catch a planted import.
 lint: $(STAMP) ## ruff check and ruff format --check, lint-imports (the layer contracts) and mypy over the product code
 	.venv/bin/ruff check .

@@ -5,7 +5,7 @@ interface endpoints, a bucket with its settings and objects, a role with its pol
 and a component points at another when one of its resources refers to one of the other's,
 directly, through a policy document it uses, or across stacks through the network's outputs
 that the workload reads. Nothing is drawn by hand, so the picture cannot drift from what
-Terraform creates: tests/test_architecture_diagram.py regenerates it from the session's
+Terraform creates: tests/unit/devtools/test_architecture_diagram.py regenerates it from the session's
 synthesis and fails when docs/architecture.md or README differ.
 
 The output is Mermaid (a ``flowchart`` in a fenced block): GitHub, GitLab and most editors

@@ -1,7 +1,7 @@
 """`make schema`: config/schema.json and docs/configuration.md's table, from the declarations.
 
 Editors that read ``#:schema`` comments in TOML (taplo, VS Code's Even Better TOML) complete
-and check the environment files against the schema; tests/test_config_schema.py keeps both
+and check the environment files against the schema; tests/unit/config/test_config_schema.py keeps both
 outputs current.
 """
 

@@ -1,7 +1,7 @@
 """One list of deliberately bad stacks, run through every gate that should refuse them.
 
-Each ``bad_*`` resource breaks one rule. tests/test_isolation.py runs the isolation gate
-(isolated_studio/checks/isolation.py) over these stacks and tests/test_policy_checkov.py runs
+Each ``bad_*`` resource breaks one rule. tests/unit/checks/test_isolation.py runs the isolation gate
+(isolated_studio/checks/isolation.py) over these stacks and tests/integration/checks/test_policy_checkov.py runs
 checkov with the CKV_STUDIO checks; both read the expectations below, so a rule that one gate
 enforces and the other forgets shows up as a failing test. The JSON is what cdktf
 synthesizes for these resources (an unset property is left out).

@@ -279,7 +279,7 @@ def synth_variant(pytestconfig, tmp_path_factory, variant_config) -> Synth:
     return shared_synthesis("variant", variant_config, pytestconfig, tmp_path_factory)
 
 
-#: The Studio image release of the synth_other_release fixture (tests/test_studio_image.py).
+#: The Studio image release of the synth_other_release fixture (tests/unit/modules/test_studio_image.py).
 OTHER_STUDIO_RELEASE = "4.5.0"
 
 

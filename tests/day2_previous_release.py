@@ -1,5 +1,5 @@
 """Write tests/data/day2/previous-release.json: the state of an environment deployed by the
-previous release, for the day-2 matrix's upgrade row (tests/test_day2_matrix.py).
+previous release, for the day-2 matrix's upgrade row (tests/integration/terraform/test_day2_matrix.py).
 
 The previous release is main before issue 24 (the Studio domain then held JupyterLab's
 settings, with the lifecycle configuration holding the whole start script): its source is

@@ -1,7 +1,7 @@
 """Regenerate the real plans behind the golden reviews: tests/golden/plans/*.plan.json.
 
     PYTHONPATH=.:tests .venv/bin/python tests/make_review_plans.py          # ~6 min on 2 cores
-    STUDIO_REGENERATE_GOLDEN=1 .venv/bin/python -m pytest tests/test_plan_review_golden.py
+    STUDIO_REGENERATE_GOLDEN=1 .venv/bin/python -m pytest tests/unit/ops/test_plan_review_golden.py
 
 Two changes a platform team makes, planned by Terraform (1.11, hashicorp/aws 5.100.0) as
 `workflow plan` plans them, saved as `terraform show -json`:

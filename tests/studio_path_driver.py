@@ -1,6 +1,6 @@
 """Run the notebook's Studio code path and record every AWS API call it makes.
 
-Two modes, each run by tests/test_studio_calls.py with the interpreter that has the code:
+Two modes, each run by tests/integration/aws/test_studio_calls.py with the interpreter that has the code:
 
 * ``notebook`` (``.venv-studio``: the SageMaker SDK, boto3 and the lab's pins): the cells of
   ``notebooks/private-mlflow.ipynb`` in Studio with ``execution_mode = "remote"``, through

@@ -7,7 +7,7 @@ association, the Studio domain's network settings and the buckets' policies and 
 access blocks. It is built either from the synthesized stacks (:func:`from_stacks`: what
 the configuration promises) or from what AWS answers (``isolated_studio.ops.audit``: what is
 deployed), and :func:`check` runs the same plain rule functions over either. The synthesized
-stacks must pass them (tests/test_boundary.py), and the live audit runs them against the
+stacks must pass them (tests/unit/checks/test_boundary.py), and the live audit runs them against the
 deployed environment with the synthesized one as the expectation, so the static gate and
 the audit cannot disagree.
 

@@ -6,7 +6,7 @@ Pipfile.lock), not from memory: each request field's ``pattern``, ``min``/``max`
 with the services each offers. botocore is a dev/lab package, not one that ``make synth``
 installs, so the constraints we use are generated into ``aws_constraints.json`` beside this
 file (``python -m isolated_studio.config.aws_constraints``) and read from there at run time;
-tests/test_config_aws_constraints.py regenerates them from the installed (locked) botocore
+tests/unit/config/test_config_aws_constraints.py regenerates them from the installed (locked) botocore
 and fails when the file differs, so a botocore upgrade in the lock shows up as a diff to
 review, not as silently different rules.
 

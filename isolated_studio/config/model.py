@@ -62,7 +62,7 @@ class Aws:
     botocore's service models (isolated_studio/config/aws_constraints.py), after the setting's
     own, friendlier checks. ``each``: every item of a list setting is one such field.
 
-    Every setting carries an :class:`Aws` or a :class:`NoShape` (tests/test_config_aws_constraints.py
+    Every setting carries an :class:`Aws` or a :class:`NoShape` (tests/unit/config/test_config_aws_constraints.py
     refuses one with neither), so a new setting cannot skip AWS's constraints unnoticed.
     """
 

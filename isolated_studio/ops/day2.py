@@ -9,7 +9,7 @@ them before anything is applied (:meth:`isolated_studio.ops.workflow.Workflow._c
 - the review's warnings of replaced long-lived resources (and of a removed user profile) get
   what exactly is lost and the way out; as before, ``--yes`` applies none of them without ``--allow-replace``.
 
-docs/day-2.md has the outcome of every everyday change (tests/test_day2_matrix.py).
+docs/day-2.md has the outcome of every everyday change (tests/integration/terraform/test_day2_matrix.py).
 """
 
 from __future__ import annotations
@@ -194,7 +194,7 @@ def annotate(warnings: Sequence[Any], plan: Mapping[str, Any]) -> tuple[Any, ...
 
 
 # What `make deploy` does with a plan, from its review's warnings (Workflow._confirm_apply acts on
-# exactly this; tests/test_day2_matrix.py asserts it for every day-2 change).
+# exactly this; tests/integration/terraform/test_day2_matrix.py asserts it for every day-2 change).
 APPLIES = "applies"
 ASKS_FIRST = "asks first"  # interactive: shown and asked; --yes: refused unless --allow-replace
 REFUSED = "refused"

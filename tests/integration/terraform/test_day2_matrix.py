@@ -1,0 +1,774 @@
+"""The day-2 change matrix: every change a platform team makes, decided by the provider itself.
+
+Each row is one change of the deployed environment: a setting of
+isolated_studio/config/model.py given a new value in the TOML document (parsed and validated
+as a user's file is), an edit of a lab file or of the start script, a tag, a user added or
+removed, or an environment deployed by the previous release. The environment is synthesized
+before and after the change; each stack has a "before" state holding every resource, those
+moto cannot create included (tests/offline_plan.py builds it with the provider), and the after
+synthesis is planned against it with ``terraform plan -refresh=false``: Terraform and the
+pinned provider decide update in place or replace; the review with its day-2 rules
+(isolated_studio/ops/day2.py) decides what ``make deploy`` does (``day2.deploy_decision``, what
+the workflow acts on). Each row's outcome is asserted, and docs/day-2.md's table is written from
+the same rows (``STUDIO_REGENERATE_GOLDEN=1 .venv/bin/python -m pytest tests/integration/terraform/test_day2_matrix.py``
+rewrites it).
+
+A new setting fails test_every_setting_is_a_row_or_says_why_not until it has a row (one
+line in ROWS) or a reason in NOT_DAY2.
+
+Cost (`make test` runs this module on one worker): one ``terraform init`` for both stacks; the
+before states built once per run, network and workload overlapping (and kept in pytest's cache
+for the next run, keyed by everything they are built from); the syntheses of the changes while
+those build; changes packed into as few plans as keep their outcomes apart (disjoint
+resources, or resources the plan only updates in place), two plans at a time. Progress and
+the module's wall and CPU time are printed on stderr ("day-2 [...]").
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import shutil
+import threading
+import time
+import tomllib
+from collections import Counter
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import offline_plan as op
+import pytest
+from support import require_terraform
+
+from isolated_studio.config import (
+    CONFIG_DIR,
+    PROJECT_ROOT,
+    StudioConfig,
+    parse_config,
+    rules,
+)
+from isolated_studio.config.model import SECTIONS
+from isolated_studio.ops import day2
+from isolated_studio.ops.plan_review import Action, review_plan
+
+DOC = PROJECT_ROOT / "docs" / "day-2.md"
+TABLE_START = (
+    "<!-- day-2 matrix: written by tests/integration/terraform/test_day2_matrix.py (STUDIO_REGENERATE_GOLDEN=1) -->"
+)
+TABLE_END = "<!-- end of day-2 matrix -->"
+NOT_DAY2_START = (
+    "<!-- settings that are not day-2 changes: written by tests/integration/terraform/test_day2_matrix.py -->"
+)
+NOT_DAY2_END = "<!-- end of settings that are not day-2 changes -->"
+#: The state of an environment deployed by the previous release (tests/day2_previous_release.py).
+PREVIOUS_RELEASE = Path(__file__).parents[2] / "data" / "day2" / "previous-release.json"
+ENV = {"AWS_REGION": "us-west-2"}
+
+# What `make deploy` does (the table's third column).
+NOTHING = "nothing to apply"
+APPLIES = "applies in place"
+HARMLESS = "replaces something harmless"
+ASKS = "asks first (--yes only with --allow-replace)"
+REFUSED = "refused before any apply"
+RANK = [NOTHING, APPLIES, HARMLESS, ASKS, REFUSED]
+
+
+@dataclass(frozen=True)
+class Change:
+    """One row. ``settings``: "section.key" (or "tags.Key") -> the new value, or a function of
+    the run's directory that returns it; ``lab``: a file under notebooks/ -> the edit of its
+    text; ``script``: the edit of the start script's text; ``deployed``: what the environment was
+    deployed from ("main": the base configuration on this commit)."""
+
+    name: str
+    expected: str
+    settings: Mapping[str, Any] = field(default_factory=dict)
+    lab: Mapping[str, Callable[[str], str]] = field(default_factory=dict)
+    script: Callable[[str], str] | None = None
+    deployed: str = "main"
+
+    @property
+    def covers(self) -> set[str]:
+        return {"tags" if key.startswith("tags.") else key for key in self.settings}
+
+
+def row(key: str, value: Any, expected: str, *, shown: str | None = None, **extra: Any) -> Change:
+    """The row of one setting given a new value (``shown``: how the row names the new value)."""
+    shown = shown or (value if isinstance(value, str) else json.dumps(value))
+    return Change(f"{key} = {shown}", expected, {key: value}, **extra)
+
+
+def _data_file(run: Path) -> str:
+    """Another AI4I CSV than the deployed one (its last row twice); the deployed one is the file
+    the base synthesis uploads (saved or generated: stacks.workload.lab_data_file)."""
+    sources = [PROJECT_ROOT / "data" / "ai4i2020.csv", PROJECT_ROOT / "data" / "generated" / "ai4i2020.csv"]
+    source = next((path for path in sources if path.is_file()), None)
+    edited = run / "ai4i2020-v2.csv"
+    if not edited.exists():
+        lines = source.read_text().splitlines(keepends=True) if source else ["UDI,Type\n", "1,M\n"]
+        edited.write_text("".join(lines) + lines[-1])
+    return str(edited)
+
+
+def _pin_mlflow(text: str) -> str:
+    return text.replace("mlflow==2.16.2", "mlflow==2.20.3").replace(
+        "sagemaker-mlflow==0.1.0", "sagemaker-mlflow==0.1.1"
+    )
+
+
+NETWORK_ENDPOINTS = list(rules.DEFAULT_INTERFACE_ENDPOINTS)
+
+ROWS: list[Change] = [
+    # The lab's files and the start script: S3 objects, updated in place.
+    Change(
+        "start script edited (modules/studio_domain.py's jupyterlab_startup_script)",
+        APPLIES,
+        script=lambda text: text.replace("\nexit 0\n", "\nlog edited by the platform team\nexit 0\n"),
+    ),
+    Change(
+        "notebook edited (notebooks/private-mlflow.ipynb)",
+        APPLIES,
+        lab={"private-mlflow.ipynb": lambda text: text + "\n"},
+    ),
+    Change(
+        "notebooks/requirements.txt edited (a package added)",
+        APPLIES,
+        lab={"requirements.txt": lambda text: text + "tqdm==4.67.1\n"},
+    ),
+    # Users and tags.
+    row("workload.user_profiles", ["data-scientist", "alice", "bob"], APPLIES),
+    row("workload.user_profiles", ["data-scientist"], ASKS),
+    row("tags.CostCenter", "4711", APPLIES),
+    # What a release changes: main deployed over an environment of the previous release.
+    Change(
+        "an environment deployed by the previous release (main before issue 24, 4896d3a), deployed again with "
+        "this commit",
+        REFUSED,
+        settings={"workload.user_profiles": ["data-scientist"]},
+        deployed="previous release",
+    ),
+    # [workload]
+    row("workload.iam_mode", "least-privilege", ASKS),  # destroys the boundary policy and the managed attachment
+    row("workload.force_destroy_buckets", False, APPLIES),
+    row("workload.retain_home_efs", True, REFUSED),
+    row("workload.docker_trusted_accounts", ["123456789012"], REFUSED),
+    row("workload.jupyterlab_instance_type", "ml.m5.large", APPLIES),
+    row("workload.studio_image_version", "4.5.0", APPLIES),
+    row(
+        "workload.studio_image_arn",
+        "arn:aws:sagemaker:us-west-2:542918446943:image/sagemaker-distribution-cpu",
+        NOTHING,
+        shown="the release's own image ARN pinned",
+    ),
+    row("workload.attach_lifecycle_config", False, APPLIES),
+    row("workload.noncurrent_version_expiration_days", 30, APPLIES),
+    row("workload.mlflow_server_name", "studio-dev-tracking", ASKS),
+    row("workload.mlflow_size", "Medium", APPLIES),
+    row("workload.mlflow_version", "2.20", ASKS, lab={"requirements.txt": _pin_mlflow}),
+    row("workload.mlflow_artifact_prefix", "runs", APPLIES),  # UpdateMlflowTrackingServer takes ArtifactStoreUri
+    row("workload.mlflow_automatic_model_registration", False, APPLIES),
+    row("workload.mlflow_maintenance_window", "Sat:22:00", APPLIES),
+    row("workload.codeartifact_domain", "studio-dev-pkgs", ASKS),
+    row("workload.codeartifact_repository", "pip-team", ASKS),
+    row("workload.codeartifact_upstream_repository", "pypi-public", ASKS),
+    row("workload.data_file", _data_file, HARMLESS, shown="another CSV"),  # the object's key names its content
+    row("workload.data_prefix", "datasets", HARMLESS),
+    row("workload.notebooks_prefix", "course", HARMLESS),
+    # [network]
+    row("network.vpc_cidr", "10.20.0.0/16", ASKS),
+    row("network.az_count", 3, ASKS),
+    row("network.availability_zone_ids", ["usw2-az1", "usw2-az2"], APPLIES),  # the zones deployed: names only
+    row("network.subnet_cidrs", ["10.10.0.0/24", "10.10.1.0/24"], NOTHING),
+    row("network.subnet_prefix_length", 25, ASKS),
+    row("network.interface_endpoints", [*NETWORK_ENDPOINTS, "kms"], APPLIES, shown="the default ones and kms"),
+    row(
+        "network.interface_endpoints",
+        [e for e in NETWORK_ENDPOINTS if e != "monitoring"],
+        ASKS,
+        shown="the default ones but monitoring",
+    ),
+    row("network.flow_log_retention_days", 90, APPLIES),
+    row("network.flow_log_traffic_type", "REJECT", HARMLESS),
+    row("network.dns_firewall", False, ASKS),
+    row("network.dns_firewall_allowed_domains", ["pypi.corp.example.com"], APPLIES),
+    row("network.dns_query_log_retention_days", 90, APPLIES),
+]
+
+# Settings that change no deployed stack in place, and why (the second table of docs/day-2.md).
+ANOTHER_STATE = (
+    "selects the state the stacks live in: a new value starts another environment beside the "
+    "deployed one, whose resources keep their names, so AWS refuses their creation part-way"
+)
+NOT_DAY2: dict[str, str] = {
+    "project.name_prefix": "names every resource (and the default state bucket): a new value is a new environment; "
+    "deploy it beside this one, move the users' work, destroy this one",
+    "project.environment": "names the environment: its tags, the default state keys and the bootstrap state's "
+    "path; a new value is a new environment",
+    "project.account_id": "where the environment is: Terraform and the workflow refuse any other account",
+    "project.region": "where the environment is: the region is part of every state key and bucket name",
+    "region": "where the environment is (project.region, else AWS_REGION): part of every state key",
+    "state.bucket": ANOTHER_STATE,
+    "state.key_prefix": ANOTHER_STATE,
+    "state.lock_table": "the state stack's lock table: a new name creates a new table (the old one is protected)",
+    "state.locking": "how Terraform locks the state: the backend's settings, no resource of the stacks",
+    "state.protect": "the state stack's own resources (prevent_destroy), not the network or workload",
+    "state.bootstrap_state_path": "where the state stack's local state lives on disk, no resource",
+    "emulator.endpoint": "the emulator's URL: the emulator environment only",
+    "terraform.provider_mirror": "where Terraform installs the provider from: no resource",
+}
+
+
+# --------------------------------------------------------------------------- configuration and synthesis
+
+
+def base_document(change: Change | None = None) -> dict:
+    """config/dev.toml with a second user (so that one can be removed); as it is for the previous release."""
+    raw = tomllib.loads((CONFIG_DIR / "dev.toml").read_text())
+    if change is None or change.deployed == "main":
+        raw["workload"]["user_profiles"] = ["data-scientist", "alice"]
+    return raw
+
+
+def document(changes: list[Change], run: Path) -> dict:
+    raw = base_document(changes[0])
+    for change in changes:
+        for key, value in change.settings.items():
+            section, name = key.split(".", 1)
+            raw.setdefault(section, {})[name] = value(run) if callable(value) else value
+    return raw
+
+
+def parse(raw: Mapping[str, Any]) -> StudioConfig:
+    return parse_config(raw, env=ENV, source="config/dev.toml (day-2 matrix)", default_environment="dev")
+
+
+@contextlib.contextmanager
+def edited_lab(changes: list[Change], workdir: Path, workload: Any = None, studio: Any = None):
+    """The lab files and start script as the changes edit them: for the configuration's checks
+    (the lab's mlflow pin) and, given the stacks.workload module (the lab's directory) and
+    stacks.workload_studio (the start script), for its synthesis."""
+    saved = (
+        workload.NOTEBOOKS_DIR if workload else PROJECT_ROOT / "notebooks",
+        studio.jupyterlab_startup_script if studio else None,
+        rules.lab_mlflow_pin,
+    )
+    edits = [(name, edit) for change in changes for name, edit in change.lab.items()]
+    scripts = [change.script for change in changes if change.script]
+    try:
+        if edits:
+            lab = workdir / "notebooks"
+            shutil.copytree(saved[0], lab, ignore=shutil.ignore_patterns("__pycache__", ".*"))
+            for name, edit in edits:
+                (lab / name).write_text(edit((lab / name).read_text()))
+            if workload:
+                workload.NOTEBOOKS_DIR = lab
+            rules.lab_mlflow_pin = lambda requirements=lab / "requirements.txt": saved[2](requirements)
+        if scripts and studio:
+
+            def script(**kwargs: Any) -> str:
+                text = saved[1](**kwargs)
+                for edit in scripts:
+                    text = edit(text)
+                return text
+
+            studio.jupyterlab_startup_script = script
+        yield
+    finally:
+        rules.lab_mlflow_pin = saved[2]
+        if workload:
+            workload.NOTEBOOKS_DIR = saved[0]
+        if studio:
+            studio.jupyterlab_startup_script = saved[1]
+
+
+STACKS = ("network", "workload")
+
+
+def synthesize(changes: list[Change], outdir: Path) -> dict[str, dict]:
+    import stacks.workload
+    import stacks.workload_studio
+    from main import build_app
+
+    with edited_lab(changes, outdir.parent / f"{outdir.name}-lab", stacks.workload, stacks.workload_studio):
+        config = parse(document(changes, outdir.parent))
+        build_app(config, outdir).synth()
+    return {s: json.loads((outdir / "stacks" / s / "cdk.tf.json").read_text()) for s in STACKS}
+
+
+# --------------------------------------------------------------------------- the before states
+
+
+def _cpu() -> float:
+    """CPU seconds of this process, its finished children and its live ones (the jsii runtime)."""
+    times = os.times()
+    total = times.user + times.system + times.children_user + times.children_system
+    tick = os.sysconf("SC_CLK_TCK")
+    for task in Path("/proc/self/task").iterdir():
+        with contextlib.suppress(OSError):
+            for pid in (task / "children").read_text().split():
+                with contextlib.suppress(OSError, IndexError):
+                    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+                    total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
+def _network_outputs(state: Mapping[str, Any]) -> dict:
+    return op.outputs_state(None, state)
+
+
+def before_states(
+    tf: op.Terraform, root: Path, docs: Mapping[str, dict], region: str, cache: Path | None
+) -> dict[str, dict]:
+    """Both stacks' before states: from the cache, else built (the workload's starts as soon as
+    the network's resources have their ids, while the network's build finishes)."""
+    offline = {s: op.offline_stack(docs[s], region=region) for s in STACKS}
+    key = hashlib.sha256(json.dumps([offline, tf.lock, Path(op.__file__).read_text()], sort_keys=True).encode())
+    cached = cache / f"{key.hexdigest()[:32]}.json" if cache else None
+    if cached and cached.is_file():
+        op.log(f"before states: from pytest's cache ({cached.name})")
+        return json.loads(cached.read_text())
+    started: dict[str, Any] = {}
+
+    def workload(outputs: Mapping[str, Any]) -> None:
+        network = _network_outputs(outputs)
+        started["outputs"] = network["outputs"]
+        thread = threading.Thread(
+            target=lambda: started.update(
+                built=op.build_state(
+                    tf, root / "workload", offline["workload"], region, label="workload", network=network
+                )
+            )
+        )
+        started["thread"] = thread
+        thread.start()
+
+    network = op.build_state(tf, root / "network", offline["network"], region, label="network", first_fill=workload)
+    if "thread" not in started:  # converged at once (a seed): nothing started the workload
+        workload(network.state)
+    started["thread"].join()
+    if "built" not in started:
+        raise AssertionError("the workload's before state was not built (its error is above)")
+    built = started["built"]
+    if started["outputs"] != network.state["outputs"]:  # the network's ids moved after the first round
+        built = op.build_state(
+            tf,
+            root / "workload-again",
+            offline["workload"],
+            region,
+            label="workload",
+            network=_network_outputs(network.state),
+            seed=built.state,
+        )
+    states = {"network": network.state, "workload": built.state}
+    if cached:
+        cached.write_text(json.dumps(states))
+    return states
+
+
+# --------------------------------------------------------------------------- batches
+
+
+NEVER_SHARED = ("aws_sagemaker_domain", "aws_sagemaker_studio_lifecycle_config")  # their rules read the attributes
+
+
+@dataclass
+class Effect:
+    """What one change touches: ``stack:block`` of every block it edits and every one that depends on them."""
+
+    change: Change
+    docs: dict[str, dict]
+    closure: set[str]
+    everything: bool  # its closure is every resource (the provider's configuration changed)
+
+    def addresses(self, stack: str) -> set[str]:
+        return {node.split(":", 1)[1] for node in self.closure if node.startswith(stack + ":")}
+
+    def stacks(self) -> set[str]:
+        return {
+            node.split(":", 1)[0]
+            for node in self.closure
+            if not node.split(":", 1)[1].startswith(("output.", "local.", "data.", "provider."))
+        }
+
+
+def effect_of(change: Change, before: Mapping[str, dict], after: Mapping[str, dict]) -> Effect:
+    if change.deployed != "main":
+        every = {f"{s}:{a}" for s in STACKS for d in (before[s], after[s]) for a in op.blocks(d)}
+        return Effect(change, dict(after), every, True)
+    edited = {f"{s}:{a}" for s in STACKS for a in op.changed_blocks(before[s], after[s])}
+    edges: dict[str, set[str]] = {}
+    for docs in (before, after):
+        for node, targets in op.dependents(docs).items():
+            edges.setdefault(node, set()).update(targets)
+    return Effect(change, dict(after), op.closure(edited, edges), any(n.endswith(":provider.aws") for n in edited))
+
+
+def _shareable(node: str, exclusive: set[str] = frozenset()) -> bool:
+    return not node.split(":", 1)[1].startswith(NEVER_SHARED) and node not in exclusive
+
+
+def pack(effects: list[Effect], exclusive: set[str] = frozenset()) -> list[list[Effect]]:
+    """Batches of changes planned together: each change's blocks apart from the others', but
+    for blocks that may be shared (checked after the plan: only updated in place); a change of
+    the provider's configuration shares only with changes expected to apply in place; another
+    deployment (the previous release) is planned alone; one edit per lab file, one script edit."""
+    batches: list[list[Effect]] = []
+    for effect in effects:
+        home = None
+        if effect.change.deployed == "main":
+            for batch in batches:
+                if any(other.change.deployed != "main" for other in batch):
+                    continue
+                overlap = {
+                    n
+                    for o in batch
+                    for n in effect.closure & o.closure
+                    if not n.split(":", 1)[1].startswith(("output.", "local.", "data.", "provider."))
+                }
+                if any(not _shareable(n, exclusive) for n in overlap):
+                    continue
+                if (
+                    overlap
+                    and (effect.everything or any(o.everything for o in batch))
+                    and not all(e.change.expected in (APPLIES, NOTHING) for e in (effect, *batch))
+                ):
+                    continue
+                if {k for o in batch for k in o.change.lab} & set(effect.change.lab):
+                    continue
+                if effect.change.script and any(o.change.script for o in batch):
+                    continue
+                # One value per setting in a synthesis; and a change of every resource (the
+                # provider's default tags) would own every other change's warnings.
+                if {k for o in batch for k in o.change.settings} & set(effect.change.settings):
+                    continue
+                if effect.everything or any(o.everything for o in batch):
+                    continue
+                home = batch
+                break
+        if home is None:
+            batches.append([effect])
+        else:
+            home.append(effect)
+    return batches
+
+
+@dataclass
+class Row:
+    terraform: str
+    outcome: str
+    messages: list[str]
+    plans: str  # which plan decided it
+
+
+def _summary(changes) -> str:
+    order = {Action.DELETE: 0, Action.REPLACE: 1, Action.FORGET: 2, Action.CREATE: 3, Action.UPDATE: 4}
+    counts = Counter((order[c.action], c.action_label, c.type) for c in changes)
+    return ", ".join(
+        f"{label} {rtype}" + (f" ×{n}" if n > 1 else "") for (_, label, rtype), n in sorted(counts.items())
+    )
+
+
+@dataclass
+class Matrix:
+    rows: dict[str, Row]
+    unexplained: list[str]
+    conflicts: list[str]
+    plans: int
+    seconds: float
+    cpu: float
+
+
+class Runner:
+    def __init__(self, tf: op.Terraform, root: Path, region: str, states: Mapping[str, dict[str, dict]]):
+        self.tf, self.root, self.region, self.states = tf, root, region, states
+        self.unexplained: list[str] = []
+        self.conflicts: list[str] = []
+        #: stack:address of what a plan did more than update in place: never shared again.
+        self.exclusive: set[str] = set()
+
+    def plan(self, label: str, batch: list[Effect], docs: Mapping[str, dict]) -> tuple[dict[str, Row], list[Effect]]:
+        """The rows of the batch's changes, and the changes whose outcomes the plan cannot tell
+        apart (a shared resource not only updated in place), to be planned again apart."""
+        deployed = batch[0].change.deployed
+        states = self.states[deployed]
+        stacks = set().union(*(e.stacks() for e in batch))
+        network_outputs = _network_outputs(states["network"])
+        plans: dict[str, dict | None] = {}
+        started = time.monotonic()
+        if "network" in stacks:
+            plans["network"] = self.tf.plan(
+                self.root / label / "network", op.offline_stack(docs["network"], region=self.region), states["network"]
+            )
+            network_outputs = op.outputs_state(plans["network"], states["network"])
+        if "workload" in stacks or deployed != "main":
+            plans["workload"] = self.tf.plan(
+                self.root / label / "workload",
+                op.offline_stack(docs["workload"], region=self.region),
+                states["workload"],
+                network_outputs,
+            )
+        op.log(f"{label}: {len(plans)} plan(s) of {len(batch)} change(s) in {time.monotonic() - started:.1f} s")
+        reviews = {s: review_plan(s, p) for s, p in plans.items() if p is not None}
+        conflicted: set[int] = set()
+        for stack, review in reviews.items():
+            for change in review.changes:
+                owners = [i for i, e in enumerate(batch) if f"{stack}:{change.address}" in e.closure]
+                if not owners:
+                    self.unexplained.append(
+                        f"{label}: {stack}: {change.action_label} {change.address} "
+                        f"({change.details}): no change of the batch touches it"
+                    )
+                elif len(owners) > 1 and (
+                    change.action is not Action.UPDATE or any(w.address == change.address for w in review.warnings)
+                ):
+                    conflicted.update(owners)
+                    self.exclusive.add(f"{stack}:{change.address}")
+                    self.conflicts.append(
+                        f"{label}: {change.address} ({change.action_label}) is shared by "
+                        + ", ".join(batch[i].change.name for i in owners)
+                    )
+        rows: dict[str, Row] = {}
+        for number, effect in enumerate(batch):
+            if number in conflicted:
+                continue
+            parts, warnings, messages = [], [], []
+            for stack, review in reviews.items():
+                mine = [c for c in review.changes if f"{stack}:{c.address}" in effect.closure]
+                if mine:
+                    parts.append(f"{stack}: {_summary(mine)}")
+                found = [
+                    w
+                    for w in review.warnings
+                    if f"{stack}:{w.address}" in effect.closure or f"{stack}:output.{w.address}" in effect.closure
+                ]
+                warnings += found
+                messages += [w.message for w in found]
+            decision = day2.deploy_decision(warnings)
+            changes = [c for s, r in reviews.items() for c in r.changes if f"{s}:{c.address}" in effect.closure]
+            if decision == day2.REFUSED:
+                outcome = REFUSED
+            elif decision == day2.ASKS_FIRST:
+                outcome = ASKS
+            elif any(c.action in (Action.REPLACE, Action.DELETE) for c in changes):
+                outcome = HARMLESS
+            else:
+                outcome = APPLIES if changes else NOTHING
+            rows[effect.change.name] = Row("; ".join(parts) or "no change", outcome, messages, label)
+        # The others' outcomes are their own: what they share the plan only updates in place.
+        return rows, [batch[i] for i in sorted(conflicted)]
+
+
+def run_matrix(root: Path, provider_mirror: str | None, cache: Path | None, rows: list[Change]) -> Matrix:
+    started, cpu = time.monotonic(), _cpu()
+    op.log(f"matrix: {len(rows)} changes")
+    base = [Change("base", NOTHING)]
+    before = {"main": synthesize(base, root / "before")}
+    region = parse(base_document()).region
+    tf_ready: dict[str, Any] = {}
+
+    def terraform() -> None:
+        try:
+            tf = op.Terraform(
+                root / "tf", op.env_for(provider_mirror), before["main"]["network"]["terraform"]["required_providers"]
+            )
+            tf_ready["tf"] = tf
+            tf_ready["states"] = {"main": before_states(tf, root / "before-state", before["main"], region, cache)}
+        except BaseException as exc:
+            tf_ready["error"] = exc
+
+    builder = threading.Thread(target=terraform)
+    builder.start()
+    effects: list[Effect] = []
+    for number, change in enumerate(rows):
+        effects.append(effect_of(change, before["main"], synthesize([change], root / f"after-{number}")))
+        if number % 10 == 9:
+            op.log(f"synthesized {number + 1} of {len(rows)} changes")
+    builder.join()
+    if "error" in tf_ready:
+        raise tf_ready["error"]
+    tf = tf_ready["tf"]
+    states = tf_ready["states"]
+    if any(e.change.deployed == "previous release" for e in effects):
+        previous = json.loads(PREVIOUS_RELEASE.read_text())
+        states["previous release"] = {s: previous[s] for s in STACKS}
+    runner = Runner(tf, root / "plans", region, states)
+    batches = pack(effects)
+    op.log(f"{len(effects)} changes in {len(batches)} batches")
+    results: dict[str, Row] = {}
+    lock = threading.Lock()
+
+    def docs_of(batch: list[Effect], label: str) -> dict[str, dict]:
+        if len(batch) == 1:
+            return batch[0].docs
+        return synthesize([e.change for e in batch], root / label)
+
+    def planned(job: tuple[str, list[Effect], dict[str, dict]]) -> list[Effect]:
+        label, batch, docs = job
+        rows, again = runner.plan(label, batch, docs)
+        if again:
+            op.log(f"{label}: {len(again)} changes share what the plan does not only update: planned again apart")
+        with lock:
+            results.update(rows)
+        return again
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        # Synthesis stays in this thread (jsii); each batch is planned as soon as it is synthesized.
+        futures = [
+            pool.submit(planned, (f"batch-{n}", batch, docs_of(batch, f"batch-{n}"))) for n, batch in enumerate(batches)
+        ]
+        again = [effect for future in futures for effect in future.result()]
+        # Packed again, what the plans did more than update kept apart this time (a batch of one
+        # cannot conflict, so this ends).
+        for round_ in range(1, len(again) + 1):
+            if not again:
+                break
+            futures = [
+                pool.submit(planned, (f"again{round_}-{n}", batch, docs_of(batch, f"again{round_}-{n}")))
+                for n, batch in enumerate(pack(again, runner.exclusive))
+            ]
+            again = [effect for future in futures for effect in future.result()]
+    seconds, cpu = time.monotonic() - started, _cpu() - cpu
+    op.log(f"matrix done: {len(results)} changes, {tf.plans} plans, {seconds:.0f} s wall, {cpu:.0f} s CPU")
+    return Matrix(results, runner.unexplained, runner.conflicts, tf.plans, seconds, cpu)
+
+
+@pytest.fixture(scope="module")
+def matrix(tmp_path_factory, provider_mirror, pytestconfig) -> Matrix:
+    require_terraform()
+    cache = pytestconfig.cache.mkdir("day2-before-states") if getattr(pytestconfig, "cache", None) else None
+    root = tmp_path_factory.mktemp("day2")
+    result = run_matrix(root, provider_mirror, cache, ROWS)
+    # Every row's plan summary and messages, for a failing row's whole story.
+    (root / "rows.json").write_text(json.dumps({n: vars(r) for n, r in result.rows.items()}, indent=1))
+    op.log(f"rows: {root / 'rows.json'}")
+    return result
+
+
+# --------------------------------------------------------------------------- the tests
+
+
+def _settings() -> set[str]:
+    return {f"{name}.{key}" for name, model in SECTIONS.items() for key in model.model_fields} | {"tags", "region"}
+
+
+def test_every_setting_is_a_row_or_says_why_not():
+    covered = set().union(*(c.covers for c in ROWS))
+    assert _settings() - covered - set(NOT_DAY2) == set(), "add a row to ROWS (one line) or a reason to NOT_DAY2"
+    assert set(NOT_DAY2) - _settings() == set() and covered - _settings() == set()
+    assert covered & set(NOT_DAY2) == set()
+
+
+def test_every_row_is_a_valid_configuration_or_lab_edit(tmp_path):
+    # A row's value must be one a user could deploy: the same validation as a file's.
+    names = [c.name for c in ROWS]
+    assert len(names) == len(set(names))
+    for change in ROWS:
+        with edited_lab([change], tmp_path / f"lab-{ROWS.index(change)}"):
+            parse(document([change], tmp_path))
+
+
+@pytest.mark.parametrize("setting", ["state.bucket", "state.key_prefix"])
+def test_a_setting_that_selects_the_state_gives_the_stacks_another_state(setting):
+    before = parse(base_document())
+    raw = base_document()
+    raw["state"][setting.split(".")[1]] = {
+        "state.bucket": "studio-dev-tfstate-moved",
+        "state.key_prefix": "isolated-studio/moved",
+    }[setting]
+    after = parse(raw)
+    assert (after.state.bucket, after.state_key("workload")) != (before.state.bucket, before.state_key("workload"))
+
+
+@pytest.mark.terraform
+def test_every_change_of_the_deployed_environment_is_explained_by_the_change(matrix):
+    # A plan change no row's edit explains: the before state is not what the before synthesis
+    # deploys, or the matrix misses a dependency between resources.
+    assert matrix.unexplained == []
+
+
+@pytest.mark.terraform
+@pytest.mark.parametrize("change", ROWS, ids=[c.name for c in ROWS])
+def test_each_change_has_its_outcome(matrix, change):
+    result = matrix.rows[change.name]
+    assert result.outcome == change.expected, (result.terraform, result.messages)
+
+
+@pytest.mark.terraform
+def test_what_deploy_refuses_or_asks_says_what_is_lost_or_why_and_the_way_out(matrix):
+    for name, result in matrix.rows.items():
+        if result.outcome in (REFUSED, ASKS):
+            decisive = [m for m in result.messages if m.startswith(("REFUSED", "DESTROY", "REPLACE"))]
+            assert decisive, (name, result.messages)
+            for message in decisive:
+                if "long-lived" in message or message.startswith("REFUSED"):
+                    assert "Way out" in message, (name, message)
+
+
+@pytest.mark.terraform
+def test_the_previous_release_deployed_again_is_refused_until_its_start_script_is_detached(matrix):
+    # The previous release's lifecycle configuration held the whole start script; this one's is
+    # the small bootstrap under the same name, so the provider replaces it (no update call), and
+    # SageMaker refuses to delete one the domain lists: refused before any apply, with the way out.
+    result = matrix.rows[ROWS[6].name]
+    assert result.outcome == REFUSED, result.messages
+    refused = [m for m in result.messages if m.startswith("REFUSED")]
+    assert refused and all(
+        "aws_sagemaker_studio_lifecycle_config" in m and "ResourceInUse" in m and "Way out: detach it first" in m
+        for m in refused
+    ), refused
+    # Not an in-place UpdateDomain (hashicorp/terraform-provider-aws#45528).
+    assert not any(day2.PROVIDER_ISSUE in m for m in result.messages), result.messages
+
+
+@pytest.mark.terraform
+def test_a_start_script_edit_and_a_settings_change_replace_nothing_the_domain_lists(matrix):
+    for name in (
+        ROWS[0].name,
+        "workload.jupyterlab_instance_type = ml.m5.large",
+        "workload.data_prefix = datasets",
+        "workload.mlflow_maintenance_window = Sat:22:00",
+    ):
+        terraform = matrix.rows[name].terraform
+        assert "aws_sagemaker_studio_lifecycle_config" not in terraform and "aws_sagemaker_domain" not in terraform, (
+            name,
+            terraform,
+        )
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "/").replace("\n", " ")
+
+
+def render(rows: Mapping[str, Row]) -> str:
+    lines = ["| Change | What Terraform does on AWS (provider 5.100.0) | What `make deploy` does |", "|---|---|---|"]
+    for change in ROWS:
+        result = rows[change.name]
+        lines.append(f"| {_cell(change.name)} | {_cell(result.terraform)} | {result.outcome} |")
+    return "\n".join(lines)
+
+
+def render_not_day2() -> str:
+    lines = ["| Setting | Why it is not a change of the deployed stacks |", "|---|---|"]
+    lines += [f"| `{key}` | {why} |" for key, why in sorted(NOT_DAY2.items())]
+    return "\n".join(lines)
+
+
+def _replace_between(text: str, start: str, end: str, body: str) -> str:
+    head, tail = text.index(start) + len(start), text.index(end)
+    return text[:head] + f"\n{body}\n" + text[tail:]
+
+
+@pytest.mark.terraform
+def test_docs_day2_shows_the_matrix_as_tested(matrix):
+    text = DOC.read_text()
+    current = _replace_between(text, TABLE_START, TABLE_END, render(matrix.rows))
+    current = _replace_between(current, NOT_DAY2_START, NOT_DAY2_END, render_not_day2())
+    if os.environ.get("STUDIO_REGENERATE_GOLDEN"):
+        DOC.write_text(current)
+        return
+    assert text == current, "docs/day-2.md's tables changed: rerun with STUDIO_REGENERATE_GOLDEN=1"
