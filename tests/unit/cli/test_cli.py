@@ -86,7 +86,7 @@ def test_a_reader_that_went_away_ends_the_command_quietly(args, code):
             stderr=subprocess.PIPE,
             text=True,
             timeout=60,
-            cwd=Path(__file__).resolve().parents[1],
+            cwd=ROOT,
         )
     finally:
         os.close(write_end)
