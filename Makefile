@@ -107,10 +107,11 @@ diagram: setup ## rewrite the architecture diagram in docs/architecture.md and R
 schema: setup ## write config/schema.json and docs/configuration.md's table from the declarations
 	$(PIPENV) run python -m devtools.config_docs
 
-# Four workers on two cores, one test module at a time each (groups in tests/conftest.py): each
-# moto end-to-end module, mostly waiting on Terraform and the provider's polling, starts first
-# on a worker of its own and the other modules fill the gaps (idle 2-core machine: 13-14 min,
-# against 19 min on two workers). TEST_WORKERS=0 runs in one process.
+# Five workers on two cores, one test module at a time each (groups in tests/conftest.py): the
+# longest modules start first, the emulator modules (mostly waiting on Terraform and the
+# provider's polling) beside the CPU-heavy day-2 matrix and Studio environment run, and the
+# other modules fill the gaps. With four, all four waited on the provider at once for minutes
+# of a run (vmstat: the cores up to 90% idle). TEST_WORKERS=0 runs in one process.
 # TEST_SEED=<n> runs the tests in the random order of that seed (pytest-randomly, off by
 # default in pytest.ini); .ci/run always does, with a new seed it prints.
 # pytest runs from the virtualenv directly: `pipenv run` costs a second or two per call and
@@ -119,7 +120,7 @@ schema: setup ## write config/schema.json and docs/configuration.md's table from
 # compiles the project again and pytest rewrites every test module again. The bytecode goes
 # to __pycache__/ (git-ignored).
 PYTEST = PYTHONDONTWRITEBYTECODE= .venv/bin/python -m pytest
-TEST_WORKERS ?= 4
+TEST_WORKERS ?= 5
 TEST_SEED ?=
 XDIST_MODE = --dist loadgroup --no-loadscope-reorder
 XDIST = -n $(TEST_WORKERS) $(XDIST_MODE)

@@ -105,13 +105,14 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     # `make test` runs pytest-xdist workers with --dist loadgroup, one group per test module:
     # a module's fixtures (its own moto server, a checkov scan, terraform init) run once, on
     # one worker, and modules run side by side; the first worker to need the app synthesizes
-    # it for all (shared_synthesis). The longest modules are handed out first
-    # (--no-loadscope-reorder keeps this order): each emulator module, mostly waiting on
-    # Terraform, starts on a worker of its own while the others fill the gaps.
-    # Within a rank, the modules that took longest last time go first (pytest's cache, see
-    # ModuleSeconds): a long module handed out last keeps one worker busy while the others idle.
+    # it for all (shared_synthesis). The longest modules are handed out first (longest
+    # processing time first; --no-loadscope-reorder keeps this order): a long module handed
+    # out last keeps one worker busy while the others idle, and the emulator modules, mostly
+    # waiting on the provider's polling, start beside the CPU-heavy day-2 matrix and Studio
+    # environment run, whose work fills those waits. A module's seconds are its last run's
+    # (pytest's cache), else tests/data/module-seconds.json's; the rest go by rank.
     seconds = ModuleSeconds.read(config)
-    items.sort(key=lambda item: (_cost_rank(item), -seconds.get(_module(item.nodeid), 0.0)))  # stable
+    items.sort(key=lambda item: (-seconds.get(_module(item.nodeid), 0.0), _cost_rank(item)))  # stable
     for item in items:
         item.add_marker(pytest.mark.xdist_group(_module(item.nodeid)))
 
@@ -124,7 +125,8 @@ class ModuleSeconds:
     """Each test module's duration in the last run that ran it, kept in pytest's cache.
 
     Recorded where every report arrives (the xdist controller, or the only process) and read
-    where tests are ordered (each worker). A fresh clone has none: the ranks alone decide.
+    where tests are ordered (each worker). A fresh clone has none: the committed
+    tests/data/module-seconds.json stands in for it.
     """
 
     KEY = "isolated-studio/module-seconds"
@@ -132,8 +134,15 @@ class ModuleSeconds:
     def __init__(self) -> None:
         self.seconds: dict[str, float] = {}
 
+    COMMITTED = Path(__file__).parent / "data" / "module-seconds.json"
+
     @staticmethod
     def read(config: pytest.Config) -> dict[str, float]:
+        committed = {k: v for k, v in json.loads(ModuleSeconds.COMMITTED.read_text()).items() if k != "//"}
+        return {**committed, **ModuleSeconds.cached(config)}
+
+    @staticmethod
+    def cached(config: pytest.Config) -> dict[str, float]:
         cache = getattr(config, "cache", None)  # None with -p no:cacheprovider
         value = cache.get(ModuleSeconds.KEY, {}) if cache is not None else {}
         return value if isinstance(value, dict) else {}
@@ -146,7 +155,7 @@ class ModuleSeconds:
         cache = getattr(session.config, "cache", None)
         if cache is not None and self.seconds:
             # Merged: a narrower run (test-fast, one module) keeps what it did not run.
-            cache.set(self.KEY, {**self.read(session.config), **{m: round(s, 2) for m, s in self.seconds.items()}})
+            cache.set(self.KEY, {**self.cached(session.config), **{m: round(s, 2) for m, s in self.seconds.items()}})
 
 
 # The lab end-to-end tests: a real MLflow server, or the notebook executed (not in test-fast).
