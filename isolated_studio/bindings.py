@@ -49,7 +49,7 @@ def install(package: str = PACKAGE) -> ModuleType:
     if package in sys.modules:  # already imported, fast or not: nothing to gain any more
         return sys.modules[package]
     try:
-        spec, tree = _lazy_init(package)
+        spec, origin, tree = _lazy_init(package)
     except LayoutChanged as why:
         print(f"warning: {package}: {why}; importing all of its modules (slower synthesis)", file=sys.stderr)
         return importlib.import_module(package)
@@ -57,7 +57,7 @@ def install(package: str = PACKAGE) -> ModuleType:
     sys.modules[package] = module
     try:
         with node_preload(LAZY_REQUIRES):
-            exec(compile(tree, spec.origin, "exec"), module.__dict__)
+            exec(compile(tree, origin, "exec"), module.__dict__)
     except BaseException:
         for name in [n for n in sys.modules if n == package or n.startswith(package + ".")]:
             del sys.modules[name]
@@ -86,8 +86,9 @@ def node_preload(script: Path) -> Iterator[None]:
             os.environ["NODE_OPTIONS"] = before
 
 
-def _lazy_init(package: str) -> tuple[importlib.machinery.ModuleSpec, ast.Module]:
-    """The package's spec and its ``__init__`` without the eager ``from . import x`` lines."""
+def _lazy_init(package: str) -> tuple[importlib.machinery.ModuleSpec, str, ast.Module]:
+    """The package's spec, its ``__init__``'s path and that ``__init__`` without the eager
+    ``from . import x`` lines."""
     spec = importlib.util.find_spec(package)
     if spec is None:
         raise ModuleNotFoundError(f"No module named {package!r}", name=package)
@@ -110,4 +111,4 @@ def _lazy_init(package: str) -> tuple[importlib.machinery.ModuleSpec, ast.Module
         raise LayoutChanged(f"__init__ imports {missing[0]!r}, which is not a subpackage")
     skipped = {id(node) for node in eager}
     tree.body = [node for node in tree.body if id(node) not in skipped]
-    return spec, tree
+    return spec, spec.origin, tree

@@ -116,10 +116,10 @@ def for_region(region: str, entries: tuple[AwsOwned, ...] | None = None) -> Regi
     """The table's values for ``region`` (call :func:`region_problems` first: a missing required
     entry is left out here)."""
     entries = entries or table()
-    present = {e.id: e for e in entries if e.value(region) is not None}
+    present = {e.id: (e, value) for e in entries if (value := e.value(region)) is not None}
     return RegionalAwsOwned(
         region=region,
-        buckets={i: e.value(region) for i, e in present.items() if e.kind == "s3-bucket"},
-        registries={i: e.value(region) for i, e in present.items() if e.kind == "ecr-registry"},
-        entries=present,
+        buckets={i: value for i, (e, value) in present.items() if e.kind == "s3-bucket"},
+        registries={i: value for i, (e, value) in present.items() if e.kind == "ecr-registry"},
+        entries={i: e for i, (e, _) in present.items()},
     )

@@ -37,7 +37,8 @@ ECR_KEYS = ("ecr.api", "ecr.dkr")
 S3_GATEWAY = "s3-gateway"  # the gateway endpoint's key among the endpoints
 
 
-def _doc(*statements: dict) -> dict:
+def _doc(*statements: dict | None) -> dict:
+    """The policy document of ``statements``; None is a statement left out (nothing to allow)."""
     return {"Version": "2012-10-17", "Statement": [s for s in statements if s]}
 
 
@@ -80,7 +81,7 @@ def endpoint_policy(
     trusted_image_accounts: Sequence[str] = (),
 ) -> dict:
     """The policy of the endpoint ``key`` (an interface endpoint's short name, or ``s3-gateway``)."""
-    statements = [ours_statement(account)]
+    statements: list[dict | None] = [ours_statement(account)]
     if key == S3_GATEWAY and aws_owned.buckets:
         statements.append(
             {

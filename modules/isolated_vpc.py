@@ -21,6 +21,17 @@ from constructs import Construct
 from modules.props import cidr_problem, name_tags, raise_for
 
 
+def _inside(
+    subnet: ipaddress.IPv4Network | ipaddress.IPv6Network, vpc: ipaddress.IPv4Network | ipaddress.IPv6Network
+) -> bool:
+    # subnet_of() raises TypeError across IP versions: a subnet of the other version is outside.
+    if isinstance(subnet, ipaddress.IPv4Network) and isinstance(vpc, ipaddress.IPv4Network):
+        return subnet.subnet_of(vpc)
+    if isinstance(subnet, ipaddress.IPv6Network) and isinstance(vpc, ipaddress.IPv6Network):
+        return subnet.subnet_of(vpc)
+    return False
+
+
 @dataclass(frozen=True)
 class IsolatedVpcProps:
     """Inputs of :class:`IsolatedVpc`.
@@ -62,7 +73,7 @@ class IsolatedVpcProps:
         if not found:
             vpc = ipaddress.ip_network(self.cidr)
             for i, sub in enumerate(subnets):
-                if not sub.subnet_of(vpc):
+                if not _inside(sub, vpc):
                     found.append(f"subnet_cidrs: {sub} is outside {vpc}")
                 found.extend(
                     f"subnet_cidrs: {sub} overlaps {other}" for other in subnets[i + 1 :] if sub.overlaps(other)

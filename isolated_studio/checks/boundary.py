@@ -510,7 +510,7 @@ def dns_firewall_rules_as_synthesized(env: Environment, expected: Environment, b
     by_id = {a.rule_group: a for a in _live_associations(env) if a.rules is not None}
     deploy = "`make deploy STACKS=network` puts the synthesized rules back"
     for association in expected.dns_firewall or ():
-        deployed = by_name.get(association.rule_group_name) or by_id.get(bindings.get(association.rule_group, ""))
+        deployed = by_name.get(association.rule_group_name or "") or by_id.get(bindings.get(association.rule_group, ""))
         if deployed is None or deployed is association or association.rules is None:
             continue
         group = association.rule_group_name or deployed.rule_group
@@ -1264,14 +1264,15 @@ def from_stacks(
             groups[address] = str(s.value(stack, body.get("name") or "default"))
             for direction in ("ingress", "egress"):
                 rules += _inline_rules(address, direction, body.get(direction), s, stack)
-    for rtype, direction in (
+    rule_types: tuple[tuple[str, str | None], ...] = (
         ("aws_vpc_security_group_ingress_rule", "ingress"),
         ("aws_vpc_security_group_egress_rule", "egress"),
         ("aws_security_group_rule", None),
-    ):
+    )
+    for rtype, rule_direction in rule_types:
         for stack, address, body in s.resources(rtype):
             group = str(s.value(stack, body.get("security_group_id")))
-            if direction is None:  # aws_security_group_rule: the inline block's shape plus a type
+            if rule_direction is None:  # aws_security_group_rule: the inline block's shape plus a type
                 rules += _inline_rules(
                     group,
                     str(body.get("type")),
@@ -1293,7 +1294,7 @@ def from_stacks(
             rules.append(
                 SgRule(
                     group,
-                    direction,
+                    rule_direction,
                     protocol,
                     *ports,
                     cidr=s.value(stack, body.get("cidr_ipv4") or body.get("cidr_ipv6")) or None,

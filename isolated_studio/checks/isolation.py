@@ -69,12 +69,12 @@ def violations(doc: dict) -> list[str]:
         if rtype in FORBIDDEN_TYPES:
             found.append(f"{address}: {FORBIDDEN_TYPES[rtype]} is never allowed")
         if rtype == "aws_route":
-            dest = {body.get("destination_cidr_block"), body.get("destination_ipv6_cidr_block")} & OPEN_CIDRS
+            dest = OPEN_CIDRS & {body.get("destination_cidr_block"), body.get("destination_ipv6_cidr_block")}
             if dest:
                 found.append(f"{address}: default route to {sorted(dest)}")
         if rtype in ("aws_route_table", "aws_default_route_table"):
             for route in _as_list(body.get("route")):
-                dest = {route.get("cidr_block"), route.get("ipv6_cidr_block")} & OPEN_CIDRS
+                dest = OPEN_CIDRS & {route.get("cidr_block"), route.get("ipv6_cidr_block")}
                 if dest:
                     found.append(f"{address}: inline default route to {sorted(dest)}")
         if rtype in ("aws_security_group", "aws_default_security_group"):
@@ -345,9 +345,11 @@ def perimeter_violations(doc: Mapping[str, Any]) -> list[str]:
         lists = {
             n: _listify(b.get("domains")) for n, b in res.get("aws_route53_resolver_firewall_domain_list", {}).items()
         }
+        # "": a rule group that is not a reference to one of this stack's, for rules and
+        # associations alike (dns_firewall_problems keys rule groups by name).
         rules: dict[str, list[dict]] = {}
         for body in res.get("aws_route53_resolver_firewall_rule", {}).values():
-            group = _ref_name(body.get("firewall_rule_group_id"), "aws_route53_resolver_firewall_rule_group")
+            group = _ref_name(body.get("firewall_rule_group_id"), "aws_route53_resolver_firewall_rule_group") or ""
             domains = lists.get(
                 _ref_name(body.get("firewall_domain_list_id"), "aws_route53_resolver_firewall_domain_list"), []
             )
@@ -357,7 +359,8 @@ def perimeter_violations(doc: Mapping[str, Any]) -> list[str]:
         associations = [
             {
                 "vpc_id": _ref_name(b.get("vpc_id"), "aws_vpc"),
-                "rule_group": _ref_name(b.get("firewall_rule_group_id"), "aws_route53_resolver_firewall_rule_group"),
+                "rule_group": _ref_name(b.get("firewall_rule_group_id"), "aws_route53_resolver_firewall_rule_group")
+                or "",
             }
             for b in res.get("aws_route53_resolver_firewall_rule_group_association", {}).values()
         ]

@@ -47,7 +47,6 @@ import argparse
 import copy
 import dataclasses
 import json
-import re
 import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -196,7 +195,7 @@ class Perimeter:
     roles and resource policies (an :class:`access.Synthesis`)."""
 
     synthesis: access.Synthesis
-    endpoints: dict[str, dict | None]  # endpoint key -> its policy (None: AWS's default, full access)
+    endpoints: Mapping[str, dict | None]  # endpoint key -> its policy (None: AWS's default, full access)
 
     @property
     def mode(self) -> str:
@@ -240,7 +239,7 @@ def synthesized_endpoint_policies(stacks: Mapping[str, Mapping], world: access.W
         if body.get("policy"):
             found[access.endpoint_key(body, world.region)] = access._policy(network, body["policy"], resolve)
     for body in resources.get("aws_vpc_endpoint_policy", {}).values():
-        name = re.fullmatch(r"\$\{aws_vpc_endpoint\.([^.]+)\.id\}", body["vpc_endpoint_id"]).group(1)
+        name = access.reference(body["vpc_endpoint_id"], "aws_vpc_endpoint", "id")
         found[by_name[name]] = access._policy(network, body["policy"], resolve)
     return found
 
@@ -445,8 +444,7 @@ def _role_layer(
     labels = {f"identity:{s}" for s in access.deciding_statements(request, synthesis)}
     resource_policy, owner = access._resource_policy(synthesis, scenario.action, arn, context)
     name = _resource_name(perimeter, arn, scenario.action)
-    ours = owner == world.account and resource_policy is not None and not scenario.action.startswith("kms:")
-    if ours:
+    if owner == world.account and resource_policy is not None and not scenario.action.startswith("kms:"):
         ctx = CaseInsensitiveDict({"aws:SecureTransport": "true", **access._inferred(access._node(role)), **context})
         matched = _matching(resource_policy, Caller(scenario.principal, arn=role.arn), scenario.action, arn, ctx)
         effect = "Allow" if allowed else "Deny"

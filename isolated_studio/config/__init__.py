@@ -320,7 +320,7 @@ def _path(loc: tuple) -> str:
 
 def _field(loc: tuple):
     """The declaration of the setting at ``loc`` (None for list items and unknown keys)."""
-    model: type[BaseModel] = StudioConfig
+    model: type[BaseModel] | None = StudioConfig
     field = None
     for part in loc:
         if not isinstance(part, str) or model is None or part not in model.model_fields:
@@ -352,7 +352,7 @@ def _describe(error: Mapping[str, Any]) -> list[str]:
 
 
 #: Settings that were removed, with what to use instead.
-REMOVED = {
+REMOVED: dict[tuple[str, ...], str] = {
     ("network", "availability_zones"): (
         "AZ letters are gone: the letter b names a different zone in every account, and new accounts in "
         "ap-northeast-1 or ca-central-1 have none; unset, the stacks use the zones the account has available "

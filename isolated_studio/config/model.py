@@ -10,7 +10,7 @@ show. A setting whose default depends on others (``state.bucket`` on
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from pathlib import PurePosixPath
 from typing import Annotated, Any
 
@@ -21,6 +21,7 @@ from pydantic import (
     ConfigDict,
     Field,
     GetCoreSchemaHandler,
+    JsonValue,
     StrictBool,
     StrictInt,
     StrictStr,
@@ -120,6 +121,12 @@ def derived(description: str) -> Any:
     return Field(None, description=description, json_schema_extra=_no_default)
 
 
+def _enum(values: Collection[str] | Collection[int]) -> list[JsonValue]:
+    """A schema ``enum`` of ``values``, sorted (json_schema_extra is pydantic's JsonDict, and
+    list is invariant: a list[str] is no list[JsonValue] to a type checker)."""
+    return list[JsonValue](sorted(values))
+
+
 def _empty_is_none(value: Any) -> Any:
     return None if value == "" else value
 
@@ -207,7 +214,7 @@ class NetworkConfig(Section):
         DEFAULT_INTERFACE_ENDPOINTS,
         description="Interface endpoint short names; sagemaker.api, sagemaker.runtime and sts are required; "
         "also known: kms, ssm, s3, elasticfilesystem, servicecatalog, sagemaker.featurestore-runtime.",
-        json_schema_extra={"items": {"type": "string", "enum": sorted(ENDPOINT_SERVICES)}, "uniqueItems": True},
+        json_schema_extra={"items": {"type": "string", "enum": _enum(ENDPOINT_SERVICES)}, "uniqueItems": True},
     )
     flow_log_retention_days: Annotated[
         StrictInt,
@@ -216,7 +223,7 @@ class NetworkConfig(Section):
     ] = Field(
         365,
         description="Days VPC flow logs are kept: a CloudWatch Logs retention value.",
-        json_schema_extra={"enum": sorted(LOG_RETENTION_DAYS)},
+        json_schema_extra={"enum": _enum(LOG_RETENTION_DAYS)},
     )
     flow_log_traffic_type: Annotated[TrafficType, Aws("ec2.TrafficType")] = Field(
         "ALL", description="Traffic the flow logs record."
@@ -242,7 +249,7 @@ class NetworkConfig(Section):
     ] = Field(
         365,
         description="Days the DNS query log is kept: a CloudWatch Logs retention value.",
-        json_schema_extra={"enum": sorted(LOG_RETENTION_DAYS)},
+        json_schema_extra={"enum": _enum(LOG_RETENTION_DAYS)},
     )
 
 

@@ -104,7 +104,7 @@ _STATE_KEY_RE = re.compile(r"^[A-Za-z0-9!_.*'()/-]{1,512}$")
 _MLFLOW_NAME_RE = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,255}$")
 _S3_PREFIX_RE = re.compile(r"^[A-Za-z0-9!_.*'()/-]{1,200}$")
 _IPV4_RE = re.compile(r"^\d{1,3}(\.\d{1,3}){3}$")
-_RFC1918 = tuple(ipaddress.ip_network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"))
+_RFC1918 = tuple(ipaddress.IPv4Network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"))
 
 Problems = list  # of messages, or (absolute key path, message) for a problem another key shows
 
@@ -213,7 +213,7 @@ def vpc_cidr_problems(value: str) -> Problems:
         vpc = ipaddress.ip_network(value, strict=True)
     except ValueError as exc:
         return [f"{value!r} is not a valid IPv4 network CIDR ({exc})"]
-    if vpc.version != 4:
+    if not isinstance(vpc, ipaddress.IPv4Network):
         return [f"{value!r} must be IPv4"]
     if not 16 <= vpc.prefixlen <= 28:
         return [f"{value!r} prefix must be between /16 and /28 (AWS VPC limits)"]

@@ -51,6 +51,7 @@ from isolated_studio.checks.boundary import (
 )
 from isolated_studio.config import StudioConfig
 from isolated_studio.ops import aws, emulator_scope
+from isolated_studio.ops.emulator import EmulatorProfile
 from isolated_studio.ops.results import write_private
 from isolated_studio.ops.runner import Terraform
 
@@ -65,6 +66,9 @@ class AuditedRun(Protocol):
 
     @property
     def say(self) -> Callable[[str], None]: ...
+
+    @property
+    def emulator(self) -> EmulatorProfile: ...
 
 
 EXIT_CLEAN, EXIT_ERROR, EXIT_BREACH = 0, 1, 2
@@ -97,7 +101,8 @@ def partition_of(region: str) -> str:
 # --------------------------------------------------------------------------- reading AWS
 
 
-def _pages(client: Any, operation: str, key: str, **kwargs: Any) -> Iterator[Mapping[str, Any]]:
+def _pages(client: Any, operation: str, key: str, **kwargs: Any) -> Iterator[Any]:
+    """The items under ``key`` of every page (structures or strings, as the operation lists)."""
     if client.can_paginate(operation):
         for page in client.get_paginator(operation).paginate(**kwargs):
             yield from page.get(key, [])
@@ -504,7 +509,9 @@ def audit(client: Client, target: Target) -> AuditResult:
     roles, missing_roles = read_roles(client("iam"), role_names) if role_names else ((), [])
     result.unchecked += [f"role {name}: does not exist (not deployed)" for name in missing_roles]
     seen_domains: set[str] = set()
-    for vpc in vpcs or [None]:
+    # No VPC deployed: the rest is audited once, without one.
+    audited_vpcs: list[str | None] = [*vpcs] or [None]
+    for vpc in audited_vpcs:
         env = read_network(ec2, vpc) if vpc else Environment("deployed")
         dns, configs = None, None
         if vpc and target.emulator:

@@ -181,7 +181,7 @@ def loss(resource_type: str) -> str | None:
 def annotate(warnings: Sequence[Any], plan: Mapping[str, Any]) -> tuple[Any, ...]:
     """The review's warnings (plan_review.ReviewWarning), each replacement or destroy of a
     long-lived resource with what it loses and the way out."""
-    types = {e["address"]: e.get("type") for e in _resources(plan)}
+    types: dict[str, str] = {e["address"]: e.get("type") or "" for e in _resources(plan)}
     out = []
     for warning in warnings:
         rtype = types.get(warning.address, "")

@@ -190,9 +190,9 @@ def _known(value: Any, unknown: Any) -> Any:
             [UNKNOWN] if unknown else []
         )
     if isinstance(value, Mapping):
-        marks = unknown if isinstance(unknown, Mapping) else {}
-        keys = set(value) | {k for k, v in marks.items() if v is True}
-        return {k: _known(value.get(k), marks.get(k)) for k in keys}
+        key_marks: Mapping[Any, Any] = unknown if isinstance(unknown, Mapping) else {}
+        keys = set(value) | {k for k, v in key_marks.items() if v is True}
+        return {k: _known(value.get(k), key_marks.get(k)) for k in keys}
     return value
 
 

@@ -561,7 +561,8 @@ class Workflow:
         """
         with ThreadPoolExecutor(max_workers=2) as pool:
             futures = {stack: pool.submit(self.plan_stack, stack, destroy=destroy) for stack in stacks}
-        failures = {stack: future.exception() for stack, future in futures.items() if future.exception()}
+        raised = {stack: future.exception() for stack, future in futures.items()}
+        failures = {stack: error for stack, error in raised.items() if error is not None}
         planned = [future.result() for stack, future in futures.items() if stack not in failures]
         if failures:
             raise PlanFailed(planned, failures)

@@ -108,6 +108,7 @@ from isolated_studio.checks.access.synthesis import (
     _resolver,
     endpoint_key,
     load_synthesis,
+    reference,
     world_for,
 )
 
@@ -152,6 +153,7 @@ __all__ = [
     "managed_policy",
     "pm_sim",
     "prepare_policy",
+    "reference",
     "rendered",
     "request_context",
     "resource_account",

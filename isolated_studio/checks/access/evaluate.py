@@ -139,7 +139,11 @@ def _principal_applies(statement: Mapping, principal: Node | str) -> bool:
     """Does a resource-policy statement's Principal name this caller (as principalmapper matches it)?"""
     if "NotPrincipal" in statement:
         return True
-    field_ = statement.get("Principal")
+    if "Principal" not in statement:
+        raise ScenarioError(
+            f"resource-policy statement {statement.get('Sid', '')!r} has neither Principal nor NotPrincipal"
+        )
+    field_ = statement["Principal"]
     if field_ == "*":
         return True
     if isinstance(principal, Node):
@@ -180,9 +184,9 @@ def prepare_policy(
     ``context`` holds the request's keys and the ones principalmapper infers.
     """
     absent_keys = {k.lower() for k in absent}
-    document = copy.deepcopy(dict(document))
-    statements = _statements(document)
-    document["Statement"] = statements
+    prepared = copy.deepcopy(dict(document))
+    statements = _statements(prepared)
+    prepared["Statement"] = statements
     for index, statement in enumerate(statements):
         label = f"{where} statement {statement.get('Sid') or index}"
         if principal is not None and not _principal_applies(statement, principal):
@@ -218,7 +222,7 @@ def prepare_policy(
                 raise Unevaluable(
                     f"{label}: condition key {key} ({operator}) is neither in the request context nor listed as absent"
                 )
-    return document
+    return prepared
 
 
 def _node(role: Role) -> Node:
@@ -274,7 +278,7 @@ def evaluate(scenario: Scenario, synthesis: Synthesis) -> Decision:
         )
         for name, document in role.policies
     ]
-    if node.permissions_boundary is not None:
+    if role.boundary:  # as _node() gave the node a boundary
         node.permissions_boundary = Policy(
             role.arn,
             "boundary",

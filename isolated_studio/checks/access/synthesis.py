@@ -101,6 +101,14 @@ def endpoint_key(body: Mapping[str, Any], region: str) -> str:
     raise ScenarioError(f"VPC endpoint of unknown service {body.get('service_name')!r}")
 
 
+def reference(value: str, rtype: str, attribute: str) -> str:
+    """NAME in a synthesized ``${rtype.NAME.attribute}``; ScenarioError for any other value."""
+    match = re.fullmatch(rf"\$\{{{re.escape(rtype)}\.([^.]+)\.{re.escape(attribute)}\}}", value)
+    if match is None:
+        raise ScenarioError(f"{value!r} is not a reference to {rtype}.<name>.{attribute}")
+    return match.group(1)
+
+
 def _policy(stack: Mapping, value: str, resolve) -> dict:
     match = POLICY_DOCUMENT_REF.match(value.strip())
     if not match:
@@ -122,7 +130,7 @@ def load_synthesis(stacks: Mapping[str, Mapping], mode: str, world: World) -> Sy
         by_logical[logical] = kind
         boundary = None
         if body.get("permissions_boundary"):
-            policy = re.fullmatch(r"\$\{aws_iam_policy\.([^.]+)\.arn\}", body["permissions_boundary"]).group(1)
+            policy = reference(body["permissions_boundary"], "aws_iam_policy", "arn")
             boundary = _policy(workload, res["aws_iam_policy"][policy]["policy"], resolve)
         roles[kind] = Role(
             name=name,
@@ -134,11 +142,11 @@ def load_synthesis(stacks: Mapping[str, Mapping], mode: str, world: World) -> Sy
     if set(roles) != set(PRINCIPALS):
         raise ScenarioError(f"expected the execution and MLflow roles, found {sorted(roles)}")
     for body in res.get("aws_iam_role_policy", {}).values():
-        logical = re.fullmatch(r"\$\{aws_iam_role\.([^.]+)\.id\}", body["role"]).group(1)
+        logical = reference(body["role"], "aws_iam_role", "id")
         roles[by_logical[logical]].policies.append((body["name"], _policy(workload, body["policy"], resolve)))
     managed_version = None
     for body in res.get("aws_iam_role_policy_attachment", {}).values():
-        logical = re.fullmatch(r"\$\{aws_iam_role\.([^.]+)\.name\}", body["role"]).group(1)
+        logical = reference(body["role"], "aws_iam_role", "name")
         arn = resolve(body["policy_arn"])
         policy_name = arn.rsplit("/", 1)[-1]
         managed_version, document = managed_policy(policy_name)

@@ -51,8 +51,9 @@ def cost_lines(
         if old == new:
             continue
         sizes = [s for s in (old, new) if s]
-        found = {s: prices.price(f"mlflow-tracking-server:{s}", region) for s in sizes}
-        missing = [s for s, p in found.items() if p is None]
+        looked_up = {s: prices.price(f"mlflow-tracking-server:{s}", region) for s in sizes}
+        found = {s: p for s, p in looked_up.items() if p is not None}
+        missing = [s for s in looked_up if s not in found]
         label = f"MLflow tracking server `{address}` ({old or 'none'} -> {new or 'none'})"
         if missing:
             yield CostLine(
@@ -73,9 +74,10 @@ def cost_lines(
         if "instance type" not in change.setting or change.old == change.new:
             continue
         types = [t for t in (change.old, change.new) if t.startswith("ml.")]
-        found = {t: prices.price(f"sagemaker-instance:{t}", region) for t in types}
+        looked_up = {t: prices.price(f"sagemaker-instance:{t}", region) for t in types}
+        found = {t: p for t, p in looked_up.items() if p is not None}
         label = f"{change.setting} of `{change.address}` ({change.old} -> {change.new}), per running app"
-        missing = [t for t, p in found.items() if p is None]
+        missing = [t for t in looked_up if t not in found]
         if missing:
             yield CostLine(
                 label,

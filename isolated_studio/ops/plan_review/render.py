@@ -225,11 +225,11 @@ def _changed_cost_lines(review: StackReview) -> list[str]:
         lines.append(
             f"| {_cell(line.item)} | {money(line.now_usd)} | {money(line.after_usd)} | {change} | {_cell(line.price)} |"
         )
-    fixed = [c for c in review.costs if not c.per_hour and not c.unpriced]
+    # change_usd is None exactly for the unpriced lines.
+    fixed = [usd for c in review.costs if not c.per_hour and (usd := c.change_usd) is not None]
     lines += [
         "",
-        f"Fixed monthly cost changes by USD {sum((c.change_usd for c in fixed), Decimal(0)):+,.2f} "
-        "(USD per month, 730 h; priced lines only).",
+        f"Fixed monthly cost changes by USD {sum(fixed, Decimal(0)):+,.2f} (USD per month, 730 h; priced lines only).",
     ]
     unpriced = [c.item for c in review.costs if c.unpriced]
     if unpriced:
