@@ -308,6 +308,12 @@ def _ref_name(value: Any, rtype: str) -> str | None:
     return match.group(1) if match else None
 
 
+def _rule_group_key(value: Any) -> str:
+    """How dns_firewall_problems names a rule group: one of this stack's by its name, any other by
+    the id as written, so rules put into one outside group never count for another one's association."""
+    return _ref_name(value, "aws_route53_resolver_firewall_rule_group") or f"outside the stack: {value}"
+
+
 def perimeter_violations(doc: Mapping[str, Any]) -> list[str]:
     """The perimeter rules over one synthesized stack."""
     found: list[str] = []
@@ -345,11 +351,9 @@ def perimeter_violations(doc: Mapping[str, Any]) -> list[str]:
         lists = {
             n: _listify(b.get("domains")) for n, b in res.get("aws_route53_resolver_firewall_domain_list", {}).items()
         }
-        # "": a rule group that is not a reference to one of this stack's, for rules and
-        # associations alike (dns_firewall_problems keys rule groups by name).
         rules: dict[str, list[dict]] = {}
         for body in res.get("aws_route53_resolver_firewall_rule", {}).values():
-            group = _ref_name(body.get("firewall_rule_group_id"), "aws_route53_resolver_firewall_rule_group") or ""
+            group = _rule_group_key(body.get("firewall_rule_group_id"))
             domains = lists.get(
                 _ref_name(body.get("firewall_domain_list_id"), "aws_route53_resolver_firewall_domain_list"), []
             )
@@ -359,8 +363,7 @@ def perimeter_violations(doc: Mapping[str, Any]) -> list[str]:
         associations = [
             {
                 "vpc_id": _ref_name(b.get("vpc_id"), "aws_vpc"),
-                "rule_group": _ref_name(b.get("firewall_rule_group_id"), "aws_route53_resolver_firewall_rule_group")
-                or "",
+                "rule_group": _rule_group_key(b.get("firewall_rule_group_id")),
             }
             for b in res.get("aws_route53_resolver_firewall_rule_group_association", {}).values()
         ]

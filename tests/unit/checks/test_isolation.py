@@ -125,3 +125,32 @@ def test_every_perimeter_resource_is_a_security_change_in_the_plan_review(synth,
         "aws_route53_resolver_firewall_rule_group_association",
     } <= perimeter
     assert not [rtype for rtype in sorted(perimeter) if category_of(rtype) is None]
+
+
+def _firewalled_vpc(rule_group_of_rule: str, rule_group_of_association: str) -> dict:
+    return {
+        "resource": {
+            "aws_vpc": {"vpc": {"cidr_block": "10.0.0.0/16"}},
+            "aws_route53_resolver_firewall_domain_list": {"all": {"domains": ["*"]}},
+            "aws_route53_resolver_firewall_rule": {
+                "block": {
+                    "firewall_rule_group_id": rule_group_of_rule,
+                    "firewall_domain_list_id": "${aws_route53_resolver_firewall_domain_list.all.id}",
+                    "action": "BLOCK",
+                    "priority": 100,
+                }
+            },
+            "aws_route53_resolver_firewall_rule_group_association": {
+                "assoc": {"vpc_id": "${aws_vpc.vpc.id}", "firewall_rule_group_id": rule_group_of_association}
+            },
+        }
+    }
+
+
+def test_a_block_rule_in_one_outside_rule_group_does_not_count_for_another_ones_association():
+    from isolated_studio.checks.isolation import perimeter_violations
+
+    dns = [v for v in perimeter_violations(_firewalled_vpc("rslvr-frg-aaaa", "rslvr-frg-bbbb")) if "DNS" in v]
+    assert dns == ["aws_vpc.vpc: the DNS firewall does not block every other name (no BLOCK rule for '*')"]
+    # The same outside group for both: Route 53 evaluates that group's rules for the VPC.
+    assert [v for v in perimeter_violations(_firewalled_vpc("rslvr-frg-aaaa", "rslvr-frg-aaaa")) if "DNS" in v] == []
