@@ -162,8 +162,11 @@ def _held_locks(cli: Cli) -> dict[str, dict[str, Any]]:
 
 
 @pytest.fixture(scope="module")
-def whole_workload(cli: Cli, deploy) -> dict[str, Any]:
+def whole_workload(cli: Cli, deploy, diff) -> dict[str, Any]:
     """docs/emulator.md's `cdktf deploy network workload` against the emulator, and the lock table right after it.
+
+    After the diff: the network's apply here updates the rule descriptions moto dropped on
+    create, and the diff's test is of the quirk a fresh deploy shows.
 
     cdktf applies the network first (the workload depends on it), then plans the workload, which
     the guard refuses. Once in CI (2 cores, four workers) the network's apply exited 1 with its
