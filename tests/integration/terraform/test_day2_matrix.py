@@ -17,9 +17,10 @@ A new setting fails test_every_setting_is_a_row_or_says_why_not until it has a r
 line in ROWS) or a reason in NOT_DAY2.
 
 Cost (`make test` runs this module on one worker): one ``terraform init`` for both stacks; the
-before states built once per run, network and workload overlapping (and kept in pytest's cache
-for the next run, keyed by everything they are built from); the syntheses of the changes while
-those build; changes packed into as few plans as keep their outcomes apart (disjoint
+before states, keyed by everything they are built from: the ones committed in
+tests/data/day2/before-states/ (written with docs/day-2.md by STUDIO_REGENERATE_GOLDEN=1),
+else pytest's cache, else built (network and workload overlapping; 65 s CPU of the module's
+~270 s), with the syntheses of the changes while they build; changes packed into as few plans as keep their outcomes apart (disjoint
 resources, or resources the plan only updates in place), two plans at a time. Progress and
 the module's wall and CPU time are printed on stderr ("day-2 [...]").
 """
@@ -65,6 +66,8 @@ NOT_DAY2_START = (
     "<!-- settings that are not day-2 changes: written by tests/integration/terraform/test_day2_matrix.py -->"
 )
 NOT_DAY2_END = "<!-- end of settings that are not day-2 changes -->"
+#: The before states of the last regeneration (before_states), named by their key.
+COMMITTED_BEFORE_STATES = Path(__file__).resolve().parents[2] / "data" / "day2" / "before-states"
 #: The state of an environment deployed by the previous release (tests/day2_previous_release.py).
 PREVIOUS_RELEASE = Path(__file__).parents[2] / "data" / "day2" / "previous-release.json"
 ENV = {"AWS_REGION": "us-west-2"}
@@ -328,10 +331,20 @@ def before_states(
     the network's resources have their ids, while the network's build finishes)."""
     offline = {s: op.offline_stack(docs[s], region=region) for s in STACKS}
     key = hashlib.sha256(json.dumps([offline, tf.lock, Path(op.__file__).read_text()], sort_keys=True).encode())
-    cached = cache / f"{key.hexdigest()[:32]}.json" if cache else None
-    if cached and cached.is_file():
-        op.log(f"before states: from pytest's cache ({cached.name})")
-        return json.loads(cached.read_text())
+    name = f"{key.hexdigest()[:32]}.json"
+    cached = cache / name if cache else None
+    # The states committed with the matrix (written when docs/day-2.md is regenerated): the
+    # key covers everything they are built from (the offline stacks, the provider's lock, the
+    # builder), so a fresh clone of a commit whose stacks have not changed since uses them and
+    # any change builds them again here, as before. Building them is a minute or more of
+    # Terraform on two cores.
+    for source, path in (("committed", COMMITTED_BEFORE_STATES / name), ("pytest's cache", cached)):
+        if path and path.is_file():
+            op.log(f"before states: {source} ({name})")
+            states = json.loads(path.read_text())
+            _commit_if_regenerating(states, name)
+            return states
+    op.log(f"before states: none committed or cached for key {name}: building them")
     started: dict[str, Any] = {}
 
     def workload(outputs: Mapping[str, Any]) -> None:
@@ -367,7 +380,20 @@ def before_states(
     states = {"network": network.state, "workload": built.state}
     if cached:
         cached.write_text(json.dumps(states))
+    _commit_if_regenerating(states, name)
     return states
+
+
+def _commit_if_regenerating(states: Mapping[str, Any], name: str) -> None:
+    """With STUDIO_REGENERATE_GOLDEN, the states become the committed ones (the only ones)."""
+    if not os.environ.get("STUDIO_REGENERATE_GOLDEN"):
+        return
+    COMMITTED_BEFORE_STATES.mkdir(parents=True, exist_ok=True)
+    target = COMMITTED_BEFORE_STATES / name
+    for old in COMMITTED_BEFORE_STATES.glob("*.json"):
+        if old != target:
+            old.unlink()
+    target.write_text(json.dumps(states, sort_keys=True, indent=0) + "\n")
 
 
 # --------------------------------------------------------------------------- batches
