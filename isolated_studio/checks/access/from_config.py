@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from isolated_studio.checks.access.model import MANAGED_NAME, PRINCIPALS, Role, Synthesis, World, managed_name
@@ -56,17 +57,7 @@ def world_for_config(config: Any, base: World | None = None) -> World:
         "codeartifact_domain": config.codeartifact_domain,
         "codeartifact_repository": w.codeartifact_repository,
     }
-    return World(
-        account=base.account,
-        region=base.region,
-        partition=base.partition,
-        domain_id=base.domain_id,
-        user_profile=base.user_profile,
-        key_id=base.key_id,
-        subnets=base.subnets,
-        security_groups=base.security_groups,
-        names=names,
-    )
+    return replace(base, names=names)
 
 
 def roles_for_config(config: Any, world: World) -> dict[str, Role]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from isolated_studio.checks.access.model import PRINCIPALS, Role, ScenarioError, Synthesis, World, managed_name
@@ -201,14 +202,4 @@ def world_for(stacks: Mapping[str, Mapping], base: World | None = None) -> World
     names["codeartifact_repository"] = next(
         resolve(r["repository"]) for r in res["aws_codeartifact_repository"].values() if r.get("upstream")
     )
-    return World(
-        account=base.account,
-        region=base.region,
-        partition=base.partition,
-        domain_id=base.domain_id,
-        user_profile=base.user_profile,
-        key_id=base.key_id,
-        subnets=base.subnets,
-        security_groups=base.security_groups,
-        names=names,
-    )
+    return replace(base, names=names)
