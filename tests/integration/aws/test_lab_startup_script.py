@@ -139,7 +139,12 @@ def test_start_script_without_home_writes_settings_copies_the_lab_and_builds_its
     _upload(s3, {**LAB_V1, "pm_lab/kernel.py": "# the lab's kernel module\n"})
     home = tmp_path / "sagemaker-user"
     python = tmp_path / "image-python"  # the image's Python: says how it was started
-    python.write_text("#!/bin/bash\n{ echo $*; pwd; cat requirements.txt; } > $HOME/build.record\n")
+    # The record is written whole, then renamed: the build runs in the background, and a reader
+    # that only waited for the file to exist could see it half written.
+    python.write_text(
+        "#!/bin/bash\n{ echo $*; pwd; cat requirements.txt; } > $HOME/build.record.part\n"
+        "mv $HOME/build.record.part $HOME/build.record\n"
+    )
     python.chmod(0o755)
     script = tmp_path / "start.sh"
     script.write_text(_script(home, image_python=str(python)))
@@ -155,9 +160,8 @@ def test_start_script_without_home_writes_settings_copies_the_lab_and_builds_its
     assert "WARNING: could not copy" not in result.stdout
     assert "unbound variable" not in result.stderr
     # The lab's kernel is built (in the background) from the lab the real CLI copied.
-    for _ in range(50):
-        if (home / "build.record").exists():
-            break
+    deadline = time.monotonic() + 60  # a loaded machine; Studio gives the build far longer
+    while not (home / "build.record").exists() and time.monotonic() < deadline:
         time.sleep(0.1)
     assert (home / "build.record").read_text() == f"-m pm_lab.kernel install\n{home}/lab\nmlflow==2.16.2\n"
 
