@@ -50,8 +50,8 @@ from isolated_studio.checks.boundary import (
     Subnet,
 )
 from isolated_studio.config import StudioConfig
+from isolated_studio.config.emulator import EmulatorProfile
 from isolated_studio.ops import aws, emulator_scope
-from isolated_studio.ops.emulator import EmulatorProfile
 from isolated_studio.ops.results import write_private
 from isolated_studio.ops.runner import Terraform
 

@@ -12,8 +12,8 @@ from typing import Any
 from botocore.exceptions import ClientError, EndpointConnectionError
 
 from isolated_studio.config import StudioConfig
+from isolated_studio.config.emulator import EmulatorProfile
 from isolated_studio.ops import guard
-from isolated_studio.ops.emulator import EmulatorProfile
 from isolated_studio.ops.errors import Refused, WorkflowError
 
 Say = Callable[[str], None]

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from isolated_studio.config import PROJECT_ROOT, StudioConfig, load_config
-from isolated_studio.ops.emulator import EmulatorProfile
+from isolated_studio.config.emulator import EmulatorProfile
 
 
 @dataclass

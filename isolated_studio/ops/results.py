@@ -9,8 +9,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from isolated_studio.config import StudioConfig
+from isolated_studio.config.emulator import EmulatorProfile
 from isolated_studio.ops import plan_review
-from isolated_studio.ops.emulator import EmulatorProfile
 from isolated_studio.ops.errors import WorkflowError
 
 

@@ -52,11 +52,11 @@ from isolated_studio.base.paths import PROJECT_ROOT, ordered
 from isolated_studio.base.paths import stack_dirs as synthesized_stack_dirs
 from isolated_studio.base.terraform import TerraformError, terraform_env
 from isolated_studio.config import ConfigError, StudioConfig, load_config
+from isolated_studio.config.emulator import EmulatorProfile
 from isolated_studio.ops import audit, aws, cleanup, day2, drift, guard, plan_review, retention, runlock, vpc_cleanup
 from isolated_studio.ops.app import outdir_mismatches, synthesize
 from isolated_studio.ops.aws import aws_client, aws_failure, verify_target
 from isolated_studio.ops.context import RunContext
-from isolated_studio.ops.emulator import EmulatorProfile
 from isolated_studio.ops.emulator_scope import emulator_targets
 from isolated_studio.ops.errors import Refused, WorkflowError
 from isolated_studio.ops.results import PlanFailed, RunResult, Skipped, StackPlan, render_report, write_private

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from isolated_studio.config import EMULATOR_CREDENTIAL, EMULATOR_PLAN_ONLY_VARIABLE, load_config
-from isolated_studio.ops.emulator import EmulatorProfile
+from isolated_studio.config.emulator import EmulatorProfile
 from isolated_studio.ops.stack_specs import SPECS, STACK_ORDER, STACKS
 from isolated_studio.ops.workflow import Workflow
 

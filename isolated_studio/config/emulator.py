@@ -12,7 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from isolated_studio.config import EMULATOR_CREDENTIAL, EMULATOR_PLAN_ONLY_VARIABLE, StudioConfig
+from isolated_studio.config.model import StudioConfig
+from isolated_studio.config.rules import EMULATOR_CREDENTIAL, EMULATOR_PLAN_ONLY_VARIABLE
 
 CANNOT_CREATE = "SageMaker domains, user profiles, MLflow tracking servers or CodeArtifact"
 # The stacks moto cannot apply as a whole (see CANNOT_CREATE).
