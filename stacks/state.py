@@ -23,8 +23,7 @@ class StateStack(StudioStack):
                 bucket_name=config.state.bucket,
                 lock_table_name=config.state.lock_table,
                 protect=config.state.protect,
-                # moto enforces the TLS-only Deny without its condition: every request would fail.
-                deny_insecure_transport=not config.emulator.enabled,
+                deny_insecure_transport=self.target.applies_deny_conditions,
             ),
         )
         TerraformOutput(

@@ -15,6 +15,7 @@ from cdktf_cdktf_provider_aws.data_aws_partition import DataAwsPartition
 from constructs import Construct
 
 from isolated_studio.config import StudioConfig
+from isolated_studio.config.emulator import CANNOT_CREATE, SCOPED_DEPLOY
 from modules.emulator_guard import EmulatorGuard, EmulatorGuardProps
 from modules.lab_content import LabContent, LabContentProps
 from modules.pypi_mirror import PypiMirror, PypiMirrorProps
@@ -33,16 +34,11 @@ class WorkloadStack(StudioStack):
         super().__init__(scope, id, config=config)
         self.use_s3_backend("workload")
         c, w, name = config, config.workload, config.name_prefix
-        if c.emulator.enabled:
+        if self.target.plan_only("workload"):
             EmulatorGuard(
                 self,
                 "emulator-guard",
-                props=EmulatorGuardProps(
-                    stack="workload",
-                    cannot_create="SageMaker domains, user profiles, lifecycle configurations, MLflow tracking servers "
-                    "or CodeArtifact",
-                    instead='STUDIO_ENV=emulator make deploy ARGS="--yes --emulator-scope"',
-                ),
+                props=EmulatorGuardProps(stack="workload", cannot_create=CANNOT_CREATE, instead=SCOPED_DEPLOY),
             )
         account = DataAwsCallerIdentity(self, "account").account_id
         partition = DataAwsPartition(self, "partition").partition
@@ -72,6 +68,7 @@ class WorkloadStack(StudioStack):
         buckets = LabBuckets(
             self,
             config=c,
+            target=self.target,
             account=account,
             partition=partition,
             key_arn=key_arn,

@@ -12,6 +12,7 @@ from typing import Any
 from constructs import Construct
 
 from isolated_studio.config import PROJECT_ROOT, StudioConfig
+from isolated_studio.config.emulator import EmulatorProfile
 from modules.encryption_key import EncryptionKey, EncryptionKeyProps
 from modules.secure_bucket import SecureBucket, SecureBucketProps
 from modules.studio_domain import START_SCRIPT_KEY
@@ -88,6 +89,7 @@ class LabBuckets:
         scope: Construct,
         *,
         config: StudioConfig,
+        target: EmulatorProfile,
         account: str,
         partition: str,
         key_arn: str,
@@ -96,12 +98,12 @@ class LabBuckets:
         s3_endpoint: str,
     ) -> None:
         self._scope, self._config, self._key_arn, self._lab_roles = scope, config, key_arn, list(lab_roles)
-        w, emulator = config.workload, config.emulator.enabled
+        w, conditional_denies = config.workload, target.applies_deny_conditions
+        self._conditional_denies = conditional_denies
         self.names = names = lab_bucket_names(config, account)
         # The execution role's credentials work only through our S3 endpoint; the MLflow server
-        # (its own role, from SageMaker's network) and the deployer are not bound. moto applies a
-        # Deny without its condition: not in the emulator (docs/perimeter.md).
-        self._endpoint_only = ([], []) if emulator else ([execution_role_arn], [s3_endpoint])
+        # (its own role, from SageMaker's network) and the deployer are not bound.
+        self._endpoint_only = ([execution_role_arn], [s3_endpoint]) if conditional_denies else ([], [])
         self.logs = SecureBucket(
             scope,
             "access-logs",
@@ -110,8 +112,7 @@ class LabBuckets:
                 kms_key_arn=None,  # S3 server access logging cannot deliver to SSE-KMS buckets
                 access_log_bucket=None,
                 force_destroy=w.force_destroy_buckets,
-                # moto enforces the TLS-only Deny without its condition (as for the state bucket).
-                deny_insecure_transport=not emulator,
+                deny_insecure_transport=conditional_denies,
                 noncurrent_version_days=w.noncurrent_version_expiration_days,
                 extra_statements=[
                     {
@@ -126,14 +127,11 @@ class LabBuckets:
             ),
         )
         # The start script every JupyterLab app runs (modules/studio_domain.py) is written by
-        # deploys only: no lab role may change what the other users' apps run. moto applies a Deny
-        # without its condition (it would refuse the deploy's own upload): not in the emulator.
+        # deploys only: no lab role may change what the other users' apps run.
         self.notebooks = self._bucket(
             "notebooks",
             "notebooks",
-            extra_statements=[]
-            if emulator
-            else [
+            extra_statements=[
                 {
                     "Sid": "OnlyDeploysWriteTheStartScript",
                     "Effect": "Deny",
@@ -142,7 +140,9 @@ class LabBuckets:
                     "Resource": f"arn:{partition}:s3:::{names['notebooks']}/{START_SCRIPT_KEY}",
                     "Condition": {"ArnEquals": {"aws:PrincipalArn": self._lab_roles}},
                 }
-            ],
+            ]
+            if conditional_denies
+            else [],
         )
 
     def mlflow(self, *, cors_origins: Sequence[str]) -> SecureBucket:
@@ -163,7 +163,7 @@ class LabBuckets:
                 access_log_ready=[self.logs.policy],
                 read_write_principals=self._lab_roles,
                 force_destroy=w.force_destroy_buckets,
-                deny_insecure_transport=not self._config.emulator.enabled,
+                deny_insecure_transport=self._conditional_denies,
                 endpoint_only_principals=principals,
                 endpoint_ids=endpoints,
                 noncurrent_version_days=w.noncurrent_version_expiration_days,

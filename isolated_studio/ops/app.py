@@ -10,6 +10,7 @@ from pathlib import Path
 
 from isolated_studio.base.paths import PROJECT_ROOT
 from isolated_studio.config import StudioConfig
+from isolated_studio.config.emulator import EmulatorProfile
 from isolated_studio.ops.errors import WorkflowError
 from isolated_studio.ops.runner import tail
 
@@ -58,7 +59,7 @@ def outdir_mismatches(config: StudioConfig, dirs: Mapping[str, Path]) -> list[st
                 f"{stack}: state in s3://{s3.get('bucket')}/{s3.get('key')}, expected s3://{expected[0]}/{expected[1]}"
             )
         endpoint = (s3.get("endpoints") or {}).get("s3", "")
-        wanted = config.emulator.endpoint.rstrip("/") if config.emulator.enabled else ""
+        wanted = EmulatorProfile.of(config).url
         if endpoint.rstrip("/") != wanted:
             problems.append(f"{stack}: S3 endpoint {endpoint or 'AWS'!r}, expected {wanted or 'AWS'!r}")
     return problems

@@ -50,7 +50,7 @@ from isolated_studio.checks.boundary import (
     Subnet,
 )
 from isolated_studio.config import StudioConfig
-from isolated_studio.config.emulator import EmulatorProfile
+from isolated_studio.config.emulator import AWS, EmulatorProfile
 from isolated_studio.ops import aws, emulator_scope
 from isolated_studio.ops.results import write_private
 from isolated_studio.ops.runner import Terraform
@@ -465,16 +465,18 @@ def read_roles(iam: Any, names: Sequence[str]) -> tuple[tuple[Role, ...], list[s
 
 @dataclass(frozen=True)
 class Target:
-    """What to audit: the environment's tags, the synthesized expectation, whether it is the
-    emulator, and the resources the emulator does not create (``--emulator-scope`` leaves them out)."""
+    """What to audit: the environment's tags, the synthesized expectation, what the target can
+    show (AWS or the emulator), and the resources the emulator does not create
+    (``--emulator-scope`` leaves them out)."""
 
     tags: Mapping[str, str]
     expected: Environment
-    emulator: bool = False
+    profile: EmulatorProfile = AWS
     out_of_scope: frozenset[str] = frozenset()
 
 
-# What the emulator's environment cannot show, by rule: not checked there, and said so.
+# What a target whose buckets cannot hold conditional Denies (the emulator's) cannot show, by
+# rule: not checked there, and said so.
 EMULATOR_UNCHECKED: dict[Any, str] = {
     boundary.lab_buckets_only_through_our_endpoint: "the lab buckets' refusal of the execution role outside our S3 endpoint: moto applies a Deny without its "
     "condition, so the emulator's stacks leave that statement out (docs/perimeter.md)",
@@ -486,7 +488,7 @@ def audit(client: Client, target: Target) -> AuditResult:
     result = AuditResult()
     expected = target.expected
     rules = boundary.RULES
-    if target.emulator:
+    if not target.profile.applies_deny_conditions:
         rules = tuple(r for r in rules if r not in EMULATOR_UNCHECKED)
         result.unchecked += [f"{reason}" for reason in EMULATOR_UNCHECKED.values()]
     if target.out_of_scope:
@@ -514,7 +516,7 @@ def audit(client: Client, target: Target) -> AuditResult:
     for vpc in audited_vpcs:
         env = read_network(ec2, vpc) if vpc else Environment("deployed")
         dns, configs = None, None
-        if vpc and target.emulator:
+        if vpc and not target.profile.has_dns_firewall:
             result.unchecked.append(
                 "DNS firewall (its association, rules and fail-closed setting): the emulator has "
                 "no Route 53 Resolver DNS Firewall"
@@ -572,12 +574,13 @@ def target_of(workflow: AuditedRun) -> Target:
     )
     # The emulator holds the workload only in part (--emulator-scope; the state and network stacks whole):
     # what it never creates is not expected there.
+    profile = EmulatorProfile.of(config)
     out_of_scope = (
         frozenset(emulator_scope.excluded(stacks["workload"]))
-        if config.emulator.enabled and "workload" in stacks
+        if profile.plan_only("workload") and "workload" in stacks
         else frozenset()
     )
-    return Target(tags, expected, emulator=config.emulator.enabled, out_of_scope=out_of_scope)
+    return Target(tags, expected, profile, out_of_scope=out_of_scope)
 
 
 def run_audit(workflow: AuditedRun, *, write: bool = True) -> AuditResult:

@@ -42,12 +42,7 @@ def error_code(error: ClientError) -> str:
 
 def aws_failure(config: StudioConfig, error: Exception) -> str:
     """An AWS call the workflow needed failed: say which endpoint, and what to check."""
-    if config.emulator.enabled:
-        return (
-            f"the emulator at {config.emulator.endpoint} did not answer as expected ({error}); "
-            f"is it running? (`make emulator`, or moto_server on that port)"
-        )
-    return f"an AWS request failed ({error}); check your credentials and region {config.region}"
+    return EmulatorProfile.of(config).request_failed(error, config.region)
 
 
 def verify_target(config: StudioConfig, action: str, say: Say) -> guard.Target:
@@ -57,29 +52,25 @@ def verify_target(config: StudioConfig, action: str, say: Say) -> guard.Target:
     fixed account whatever the configuration says, and every client and the provider take
     the region from the configuration, not from the operator's AWS session.
     """
-    emulated = config.emulator.enabled
+    profile = EmulatorProfile.of(config)
     try:
         target = guard.check_target(
             aws_client(config, "sts"),
-            expected_account=EmulatorProfile.of(config).account_to_check(config.account_id),
+            expected_account=profile.account_to_check(config.account_id),
             expected_region=config.region,
             session_region=None,  # checked with every region setting by check_region, in preflight
             environment=repr(config.environment),
             action=action,
         )
     except guard.NoUsableCredentials as error:
-        if emulated and isinstance(error.__cause__, EndpointConnectionError):
-            raise Refused(
-                f"the emulator at {config.emulator.endpoint} does not answer: start it (`make emulator` "
-                "in another terminal), or point STUDIO_EMULATOR_ENDPOINT at the one running"
-            ) from error
-        raise Refused(str(error)) from error
+        unreachable = isinstance(error.__cause__, EndpointConnectionError) and profile.not_answering()
+        raise Refused(unreachable or str(error)) from error
     except guard.GuardError as error:
         raise Refused(str(error)) from error
-    where = f"emulator {config.emulator.endpoint}" if emulated else f"account {target.account}"
-    say(f"Target: {where}, region {target.region} (as {target.caller_arn})")
-    if not emulated and config.account_id is None:
-        say("  note: project.account_id is not set, so any account is accepted; set it to pin this environment")
+    say(f"Target: {profile.who(target.account)}, region {target.region} (as {target.caller_arn})")
+    note = profile.unpinned_account_note(config.account_id)
+    if note:
+        say(f"  note: {note}")
     return target
 
 

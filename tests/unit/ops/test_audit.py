@@ -21,6 +21,7 @@ from botocore.stub import Stubber
 from moto import mock_aws
 
 from isolated_studio.checks import boundary
+from isolated_studio.config.emulator import AWS, EmulatorProfile
 from isolated_studio.ops import audit
 from isolated_studio.ops.audit import Target
 
@@ -28,6 +29,7 @@ REGION = "us-west-2"
 ACCOUNT = "123456789012"  # moto's
 CIDR = "10.20.0.0/16"
 TAGS = {"StudioPrefix": "t", "Environment": "test"}
+MOTO = EmulatorProfile(True, "http://127.0.0.1:4566")
 LAB = f"t-lab-{ACCOUNT}-{REGION}"
 BLOCK = {
     "block_public_acls": True,
@@ -533,7 +535,7 @@ def run(deployed: Deployed, *, emulator: bool = False, out_of_scope: set[str] = 
     stubs = stubbed(deployed)
     return audit.audit(
         lambda service: stubs.get(service) or deployed.clients(service),  # type: ignore[attr-defined]
-        Target(TAGS, EXPECTED, emulator=emulator, out_of_scope=frozenset(out_of_scope)),
+        Target(TAGS, EXPECTED, MOTO if emulator else AWS, out_of_scope=frozenset(out_of_scope)),
     )
 
 
@@ -965,7 +967,7 @@ def test_the_emulator_says_what_it_cannot_show_and_asks_nothing(deployed):
     stubs = stubbed(deployed)
     result = audit.audit(
         lambda service: stubs.get(service) or deployed.clients(service),  # type: ignore[attr-defined]
-        Target(TAGS, expected, emulator=True),
+        Target(TAGS, expected, MOTO),
     )
     assert [f.line() for f in result.findings] == []
     assert result.unchecked == [
