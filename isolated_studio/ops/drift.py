@@ -226,6 +226,12 @@ def _inline_rules(group: str, direction: str, blocks: Any) -> Iterator[tuple]:
             yield direction, protocol, low, high, "group", group
 
 
+def _text(values: Mapping[str, Any], key: str) -> str:
+    """An identifier read from Terraform's JSON ("" where it is unset: never matches a real one)."""
+    value = values.get(key)
+    return "" if value is None else str(value)
+
+
 def _managed_rules(resources: Iterable[Mapping[str, Any]]) -> dict[str, set[tuple]]:
     """The rules Terraform manages as rule resources, by the group they belong to."""
     rules: dict[str, set[tuple]] = {}
@@ -243,7 +249,7 @@ def _managed_rules(resources: Iterable[Mapping[str, Any]]) -> dict[str, set[tupl
             ):
                 if values.get(key):
                     peer = str(values[key]).split("/")[-1] if kind == "group" else values[key]
-                    rules.setdefault(values.get("security_group_id"), set()).add(
+                    rules.setdefault(_text(values, "security_group_id"), set()).add(
                         (direction, protocol, low, high, kind, peer)
                     )
         elif r["type"] == "aws_security_group_rule":
@@ -253,8 +259,8 @@ def _managed_rules(resources: Iterable[Mapping[str, Any]]) -> dict[str, set[tupl
                 if values.get("source_security_group_id")
                 else [],
             }
-            rules.setdefault(values.get("security_group_id"), set()).update(
-                _inline_rules(values.get("security_group_id"), str(values.get("type")), [block])
+            rules.setdefault(_text(values, "security_group_id"), set()).update(
+                _inline_rules(_text(values, "security_group_id"), str(values.get("type")), [block])
             )
     return rules
 
@@ -338,11 +344,11 @@ def boundary_changes(stack: str, plan: Mapping[str, Any]) -> list[BoundaryChange
         values = r.get("values") or {}
         for kind, rtype in _EXCLUSIVE.items():
             if r["type"] == rtype:
-                exclusive[kind, values.get("role_name")] = r["address"]
+                exclusive[kind, _text(values, "role_name")] = r["address"]
         if r["type"] == "aws_iam_role_policy":
-            role_policies.setdefault(values.get("role"), set()).add(values.get("name"))
+            role_policies.setdefault(_text(values, "role"), set()).add(_text(values, "name"))
         if r["type"] == "aws_iam_role_policy_attachment":
-            role_attachments.setdefault(values.get("role"), set()).add(values.get("policy_arn"))
+            role_attachments.setdefault(_text(values, "role"), set()).add(_text(values, "policy_arn"))
     configured = _configured(plan)
     deploy = f"`make deploy STACKS={stack}` changes it back"
     found: list[BoundaryChange] = []
@@ -367,15 +373,16 @@ def boundary_changes(stack: str, plan: Mapping[str, Any]) -> list[BoundaryChange
             handled.add("policy")
         if rtype in _SECURITY_GROUPS:
             handled |= {"ingress", "egress"}
-            group = after.get("id")
-            exclusive = rtype == "aws_default_security_group" or any(
+            group = _text(after, "id")
+            # Whether the group's inline rules are its configuration (Terraform removes the rest).
+            owns_rules = rtype == "aws_default_security_group" or any(
                 configured.get(address, {}).get(d) is not None for d in ("ingress", "egress")
             )
             rules = set(_inline_rules(group, "ingress", after.get("ingress"))) | set(
                 _inline_rules(group, "egress", after.get("egress"))
             )
             ours = managed_rules.get(group, set())
-            if exclusive:  # its inline rules are the configuration: Terraform removes the rest
+            if owns_rules:
                 ours = (
                     ours
                     | set(_inline_rules(group, "ingress", configured.get(address, {}).get("ingress")))
@@ -386,16 +393,16 @@ def boundary_changes(stack: str, plan: Mapping[str, Any]) -> list[BoundaryChange
                     BoundaryChange(
                         address,
                         f"rule {_describe_rule(rule)} added outside Terraform",
-                        acts and exclusive,
+                        acts and owns_rules,
                         deploy
-                        if exclusive
+                        if owns_rules
                         else "the group's rules are resources of their own, and no plan touches one it "
                         f"did not create; remove it: `{_revoke(group, rule)}`",
                     )
                 )
         elif rtype in _ROUTE_TABLES:
             handled |= {"route"}
-            table = after.get("id")
+            table = _text(after, "id")
             managed = {
                 (
                     str(
@@ -407,18 +414,20 @@ def boundary_changes(stack: str, plan: Mapping[str, Any]) -> list[BoundaryChange
                 for r in state
                 if r["type"] == "aws_route" and r["values"].get("route_table_id") == table
             }
-            exclusive = configured.get(address, {}).get("route") is not None or rtype == "aws_default_route_table"
+            owns_routes = configured.get(address, {}).get("route") is not None or rtype == "aws_default_route_table"
             for route in after.get("route") or []:
                 destination, target = _route_key(route)
-                if destination in managed or (exclusive and route in (configured.get(address, {}).get("route") or [])):
+                if destination in managed or (
+                    owns_routes and route in (configured.get(address, {}).get("route") or [])
+                ):
                     continue
                 found.append(
                     BoundaryChange(
                         address,
                         f"route to {destination} through {target} added outside Terraform",
-                        acts and exclusive,
+                        acts and owns_routes,
                         deploy
-                        if exclusive
+                        if owns_routes
                         else "the table's routes are not in the configuration, so no plan removes one; "
                         f"remove it: `{_delete_route(table, destination)}`",
                     )
@@ -437,7 +446,7 @@ def boundary_changes(stack: str, plan: Mapping[str, Any]) -> list[BoundaryChange
                 )
         elif rtype == "aws_iam_role":
             handled |= {"inline_policy", "managed_policy_arns"}
-            role = after.get("name")
+            role = _text(after, "name")
             inline_exclusive, attachments_exclusive = (
                 exclusive.get(("inline", role)),
                 exclusive.get(("attachments", role)),

@@ -429,6 +429,41 @@ def test_a_role_whose_policies_are_exclusive_gets_them_removed_by_the_next_deplo
     assert changes[1].fix.startswith("`make deploy STACKS=workload` detaches it")
 
 
+def test_a_group_and_a_role_of_one_stack_changed_by_hand_are_both_reported_with_the_roles_own_fix():
+    """The network stack holds both: its default group sorts before the flow-log role in
+    resource_drift, and the group's row must not change how the role's exclusive policies are read."""
+    group = drifted(
+        "aws_default_security_group.default",
+        {"id": "sg-default", "ingress": [], "egress": []},
+        {"id": "sg-default", "ingress": [], "egress": [sg_block(0, protocol="-1", cidr_blocks=["0.0.0.0/0"])]},
+    )
+    role = drifted(
+        "aws_iam_role.flow_logs",
+        {"name": "studio-flow-logs", "inline_policy": [], "managed_policy_arns": []},
+        {"name": "studio-flow-logs", "inline_policy": [{"name": "extra", "policy": "{}"}], "managed_policy_arns": []},
+    )
+    state = [
+        {
+            "address": "aws_iam_role_policies_exclusive.flow_logs",
+            "type": "aws_iam_role_policies_exclusive",
+            "values": {"role_name": "studio-flow-logs", "policy_names": ["extra"]},
+        }
+    ]
+    plan = drift_plan(
+        group,
+        role,
+        state=state,
+        acted=["aws_default_security_group.default", "aws_iam_role_policies_exclusive.flow_logs"],
+        configured={"aws_default_security_group.default": ["ingress", "egress"]},
+    )
+    changes = boundary_changes("network", plan)
+    assert [(c.address, c.what, c.terraform_acts) for c in changes] == [
+        ("aws_default_security_group.default", "rule egress all traffic to 0.0.0.0/0 added outside Terraform", True),
+        ("aws_iam_role.flow_logs", "inline policy extra added outside Terraform ()", True),
+    ]
+    assert "(the role's inline policies are exclusive: `aws_iam_role_policies_exclusive.flow_logs`)" in changes[1].fix
+
+
 def test_the_domains_network_settings_bucket_policy_and_public_access_block_changed_by_hand():
     domain = drifted(
         "aws_sagemaker_domain.studio",
