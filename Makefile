@@ -145,7 +145,8 @@ test-fast: $(STAMP) lint ## the edit-test loop: the house's checks, then the in-
 # (layers base < config < modules < stacks < checks < ops, no cycles) and mypy over the product
 # code. mypy keeps its cache in .mypy_cache/: about a second warm, a minute on a fresh clone
 # (the cdktf provider's bindings). tests/unit/house/test_house_checks.py runs ruff and the contracts in
-# the fast tier as well, and shows the contracts catch a planted import.
+# the fast tier as well, and shows the contracts catch a planted import; `make test` runs mypy from a
+# cold cache too (tests/integration/house/test_house_type_checks.py).
 lint: $(STAMP) ## ruff check and ruff format --check, lint-imports (the layer contracts) and mypy over the product code
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
