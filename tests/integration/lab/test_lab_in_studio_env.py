@@ -29,6 +29,7 @@ IN_STUDIO_ENV = [
     "integration/lab/test_lab_kernel_restart.py",
     "unit/lab/test_lab_execution.py",
     "unit/lab/test_lab_settings.py",
+    "unit/lab/test_lab_notebook_cells.py",
     "e2e/lab/test_lab_notebook_e2e.py",
 ]
 
