@@ -127,25 +127,28 @@ XDIST = -n $(TEST_WORKERS) $(XDIST_MODE)
 test: setup cli studio-env awscli-env ## run the whole test suite (TEST_WORKERS=0: in one process; TEST_SEED=n: random order)
 	$(PYTEST) $(XDIST) $(if $(TEST_SEED),-p randomly --randomly-seed=$(TEST_SEED)) $(PYTEST_ARGS)
 
-# The edit-test loop: the tests that run in the test process (matchers on the session's
-# synthesis, configuration, policy rendering, the workflow, review, cleanup and guard logic
-# with stand-ins): tests/unit/ but its few `slow` tests, and the few in-process tests of
-# tests/integration/ and tests/e2e/ (docs/testing.md). What starts Terraform, moto, MLflow,
-# the notebook, checkov, the full provider import or the Studio environment's SDK is left to
-# `make test`: those are seconds each, and on 2 cores they alone took minutes.
-FAST_TIER := -m "not emulator and not lab_e2e and not terraform and not slow"
+# The edit-test loop: tests/unit/, the tests that run in the test process (matchers on the
+# session's synthesis, configuration, policy rendering, the workflow, review, cleanup and guard
+# logic with stand-ins). A test's tier is its folder (docs/testing.md): what starts Terraform,
+# moto, MLflow, the notebook, checkov, the full provider import or the Studio environment's SDK
+# (the markers emulator, lab_e2e, terraform, slow) is in tests/integration/ and tests/e2e/, left
+# to `make test`: those are seconds each, and on 2 cores they alone took minutes. No marker
+# selects here: tests/unit/house/test_test_tiers.py fails on a slow test under tests/unit/.
+# PYTEST_ARGS that names test paths (PYTEST_ARGS=tests/unit/config/test_config.py) runs those instead.
+FAST_TIER := tests/unit
 # Its tests keep the cores busy: a worker per core (more would each import the bindings again).
 FAST_WORKERS ?= 2
 # The locked packages only: no test runs .venv's isolated-studio (tests/integration/app/test_cli_install.py installs
 # it into a virtualenv of its own), and checkouts sharing one .venv must not re-point its install.
 test-fast: $(STAMP) lint ## the edit-test loop: the house's checks, then the in-process tests (no Terraform, emulator, MLflow or heavy tool)
-	$(PYTEST) -n $(FAST_WORKERS) $(XDIST_MODE) $(FAST_TIER) $(PYTEST_ARGS)
+	$(PYTEST) -n $(FAST_WORKERS) $(XDIST_MODE) $(if $(filter tests/%,$(PYTEST_ARGS)),,$(FAST_TIER)) $(PYTEST_ARGS)
 
 # The house's own checks, configured in pyproject.toml: ruff's lint rules, the import contracts
 # (layers base < config < modules < stacks < checks < ops, no cycles) and mypy over the product
 # code. mypy keeps its cache in .mypy_cache/: about a second warm, a minute on a fresh clone
 # (the cdktf provider's bindings). tests/unit/house/test_house_checks.py runs ruff and the contracts in
-# the fast tier as well, and shows the contracts catch a planted import.
+# the fast tier as well, and shows the contracts catch a planted import; `make test` runs mypy from a
+# cold cache too (tests/integration/house/test_house_type_checks.py).
 lint: $(STAMP) ## ruff check and ruff format --check, lint-imports (the layer contracts) and mypy over the product code
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .

@@ -10,7 +10,8 @@ Every resource module is self-contained: it needs only the package's jsii assemb
 (``from .._jsii import *``), not its siblings. :func:`install` therefore runs the package's
 own ``__init__`` without those eager imports, so the assembly is loaded exactly as before
 and each resource module is imported when a stack first imports it. The synthesized JSON is
-byte for byte the same (``tests/unit/stacks/test_bindings.py`` synthesizes every stack both ways).
+byte for byte the same (``tests/integration/stacks/test_bindings_full_import.py``
+synthesizes every stack both ways).
 
 The JavaScript side has the same shape: the assembly's ``lib/index.js``, which the jsii
 runtime (node) requires when the package loads its assembly, requires every resource module

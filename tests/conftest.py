@@ -31,6 +31,8 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
     signal.signal(signal.SIGINT, signal.default_int_handler)
 
+from tiers import LAB_E2E_FIXTURES, TOOL_FIXTURES  # the lab end to end (lab_e2e), a heavy tool (slow)
+
 from isolated_studio.config import CONFIG_DIR, StudioConfig, load_config
 
 
@@ -156,12 +158,6 @@ class ModuleSeconds:
         if cache is not None and self.seconds:
             # Merged: a narrower run (test-fast, one module) keeps what it did not run.
             cache.set(self.KEY, {**self.cached(session.config), **{m: round(s, 2) for m, s in self.seconds.items()}})
-
-
-# The lab end-to-end tests: a real MLflow server, or the notebook executed (not in test-fast).
-LAB_E2E_FIXTURES = {"mlflow_server", "run_notebook"}
-# Fixtures that run a heavy tool, checkov scans: their tests are `slow` (not in test-fast).
-TOOL_FIXTURES = {"real_scan", "bad_scan"}
 
 
 def _cost_rank(item: pytest.Item) -> int:

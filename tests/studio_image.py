@@ -11,10 +11,14 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from packaging.version import InvalidVersion, Version
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 IMAGE_VERSION = "4.4.1"
 IMAGE_DIR = REPO_ROOT / "tests" / "data" / "sagemaker-distribution" / IMAGE_VERSION
 PACKAGE_LIST = IMAGE_DIR / "cpu.env.out"
+#: The lab's pins: its kernel's, and what a ``@remote`` job installs over the image.
+REQUIREMENTS = REPO_ROOT / "notebooks" / "requirements.txt"
 #: conda-forge names whose PyPI distribution is named differently (the ones the lab can meet).
 CONDA_TO_PYPI = {
     "py-xgboost": "xgboost",
@@ -68,3 +72,11 @@ def python_packages(path: Path = PACKAGE_LIST) -> dict[str, str]:
             continue
         packages[normalise(CONDA_TO_PYPI.get(name, name))] = version
     return packages
+
+
+def lower(version: str, than: str) -> bool:
+    """Whether ``version`` is lower than ``than`` (never, for a version that is not PEP 440's)."""
+    try:
+        return Version(version) < Version(than)
+    except InvalidVersion:
+        return False

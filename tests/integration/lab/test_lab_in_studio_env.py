@@ -26,8 +26,10 @@ IN_STUDIO_ENV = [
     "unit/lab/test_lab_model.py",
     "unit/lab/test_lab_tracking.py",
     "unit/lab/test_lab_studio.py",
+    "integration/lab/test_lab_kernel_restart.py",
     "unit/lab/test_lab_execution.py",
     "unit/lab/test_lab_settings.py",
+    "unit/lab/test_lab_notebook_cells.py",
     "e2e/lab/test_lab_notebook_e2e.py",
 ]
 

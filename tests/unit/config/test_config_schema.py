@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -38,34 +35,6 @@ def test_the_configuration_table_documents_every_setting():
 @pytest.mark.parametrize("path", ENVIRONMENTS, ids=[p.stem for p in ENVIRONMENTS])
 def test_every_environment_file_points_editors_at_the_schema(path):
     assert path.read_text(encoding="utf-8").splitlines()[0] == "#:schema ./schema.json"
-
-
-def _check_jsonschema(*files: Path) -> subprocess.CompletedProcess:
-    tool = shutil.which("check-jsonschema", path=str(Path(sys.executable).parent))
-    assert tool, "check-jsonschema is a dev package (Pipfile)"
-    return subprocess.run(
-        [tool, "--schemafile", str(docs.SCHEMA_PATH), *map(str, files)], capture_output=True, text=True, timeout=120
-    )
-
-
-@pytest.mark.slow  # check-jsonschema
-def test_every_environment_file_is_valid_against_the_schema():
-    proc = _check_jsonschema(*ENVIRONMENTS)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-
-
-@pytest.mark.slow  # check-jsonschema
-def test_the_schema_rejects_what_the_loader_rejects(tmp_path):
-    # What an editor flags as you type: a misspelled key, a wrong type, a value outside a choice.
-    typo = tmp_path / "typo.toml"
-    typo.write_text(
-        '#:schema ./schema.json\n[project]\nname_prefix = "studio-x"\n'
-        '[workload]\nretain_home_ef = true\niam_mode = "admin"\n[network]\naz_count = "two"\n'
-    )
-    proc = _check_jsonschema(typo)
-    assert proc.returncode == 1
-    for fragment in ("'retain_home_ef' was unexpected", "'admin' is not one of", "'two' is not of type 'integer'"):
-        assert fragment in proc.stdout, proc.stdout
 
 
 def test_the_configuration_page_example_of_problems_is_what_the_loader_prints():

@@ -7,7 +7,6 @@ import os
 import shlex
 import stat
 import subprocess
-import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -16,7 +15,7 @@ import pytest
 from botocore.stub import Stubber
 
 from pm_lab import studio
-from pm_lab.errors import KernelRestartRequired, StudioError, TrackingServerError
+from pm_lab.errors import StudioError, TrackingServerError
 
 ACCOUNT = "111122223333"
 REGION = "eu-west-1"
@@ -321,30 +320,6 @@ def test_studio_is_recognised_by_its_metadata_file(tmp_path: Path) -> None:
     assert studio.studio_domain_id(metadata) == DOMAIN_ID
 
 
-def _wheel(folder: Path, name: str, version: str) -> Path:
-    """A minimal pure-Python wheel of module ``name`` that records its own version."""
-    import base64
-    import hashlib
-    import zipfile
-
-    files = {
-        f"{name}/__init__.py": f"__version__ = {version!r}\n",
-        f"{name}-{version}.dist-info/METADATA": f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n",
-        f"{name}-{version}.dist-info/WHEEL": "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
-    }
-    record = f"{name}-{version}.dist-info/RECORD"
-    lines = []
-    for path, text in files.items():
-        digest = base64.urlsafe_b64encode(hashlib.sha256(text.encode()).digest()).rstrip(b"=").decode()
-        lines.append(f"{path},sha256={digest},{len(text.encode())}")
-    files[record] = "\n".join([*lines, f"{record},,"]) + "\n"
-    wheel = folder / f"{name}-{version}-py3-none-any.whl"
-    with zipfile.ZipFile(wheel, "w") as archive:
-        for path, text in files.items():
-            archive.writestr(path, text)
-    return wheel
-
-
 def test_pip_output_is_shown_and_a_failed_install_stops(tmp_path: Path) -> None:
     requirements = tmp_path / "requirements.txt"
     requirements.write_text("boto3==1.35.49\n")
@@ -370,37 +345,6 @@ def test_pip_output_is_shown_and_a_failed_install_stops(tmp_path: Path) -> None:
     with pytest.raises(StudioError, match="failed .exit 1.; pip's output is above"):
         studio.pip_install_requirements(requirements, run=failing, echo=shown.append)
     assert "No matching distribution" in shown[-1]
-
-
-@pytest.mark.slow  # real pip, three installs
-def test_replacing_an_imported_package_asks_for_a_kernel_restart(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Real pip, offline, into a target folder on sys.path, with two versions of a tiny package."""
-    import importlib
-
-    wheels = tmp_path / "wheels"
-    wheels.mkdir()
-    _wheel(wheels, "pmlabprobe", "1.0")
-    _wheel(wheels, "pmlabprobe", "2.0")
-    target = tmp_path / "site"
-    monkeypatch.setenv("PIP_TARGET", str(target))
-    monkeypatch.setenv("PIP_UPGRADE", "1")
-    monkeypatch.syspath_prepend(str(target))
-    requirements = tmp_path / "requirements.txt"
-    shown: list[str] = []
-
-    requirements.write_text(f"--no-index\n--find-links {wheels}\npmlabprobe==1.0\n")
-    studio.pip_install_requirements(requirements, echo=shown.append)  # not imported yet: fine
-    importlib.invalidate_caches()
-    monkeypatch.delitem(sys.modules, "pmlabprobe", raising=False)
-    assert importlib.import_module("pmlabprobe").__version__ == "1.0"
-
-    studio.pip_install_requirements(requirements, echo=shown.append)  # same version: nothing to restart for
-    requirements.write_text(f"--no-index\n--find-links {wheels}\npmlabprobe==2.0\n")
-    with pytest.raises(KernelRestartRequired, match=r"pmlabprobe 1.0 -> 2.0.*restart the kernel"):
-        studio.pip_install_requirements(requirements, echo=shown.append)
-    assert any("Successfully installed pmlabprobe-2.0" in text for text in shown)
 
 
 def test_domain_owner_from_the_cli_when_boto3_is_not_installed_yet(

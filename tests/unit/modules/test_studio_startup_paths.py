@@ -16,7 +16,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from test_studio_startup import ACCOUNT, BUCKET, script
+from studio_startup import ACCOUNT, BUCKET, script
 
 from modules.studio_domain import AWS_CLI_BOUNDS, SDK_CONFIG_PATH, SETTINGS_PATH, START_SCRIPT_KEY
 
@@ -215,7 +215,7 @@ def image_python(tmp_path) -> Path:
 
 def _with_kernel(studio, image_python: Path, **changes: str) -> str:
     """The script with the lab's kernel (pm_lab/kernel.py, requirements.txt) in the fake S3."""
-    from test_studio_startup import ACCOUNT, BUCKET, sdk_config
+    from studio_startup import ACCOUNT, BUCKET, sdk_config
 
     from modules.studio_domain import jupyterlab_startup_script
 
