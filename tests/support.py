@@ -22,6 +22,17 @@ def require_terraform() -> str:
     return path
 
 
+def fake_mirror(root: Path, platform: str = "linux_amd64") -> Path:
+    """A provider mirror at ``root`` laid out as /opt/tf-plugins is, with a tiny stand-in package."""
+    from isolated_studio.base.terraform import PROVIDER_SOURCE, PROVIDER_VERSION
+
+    package = root / PROVIDER_SOURCE / PROVIDER_VERSION / platform
+    package.mkdir(parents=True)
+    (package / f"terraform-provider-aws_v{PROVIDER_VERSION}_x5").write_bytes(b"binary")
+    (package / "LICENSE.txt").write_text("license")
+    return root
+
+
 STUDIO_PYTHON = Path(__file__).resolve().parents[1] / ".venv-studio" / "bin" / "python"
 AWSCLI_PYTHON = Path(__file__).resolve().parents[1] / ".venv-awscli" / "bin" / "python"
 

@@ -5,6 +5,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from support import fake_mirror
 
 from isolated_studio.base.terraform import PLUGIN_CACHE, TerraformError, terraform_env, write_cli_config
 
@@ -76,14 +77,6 @@ from isolated_studio.base.terraform import (  # noqa: E402
 )
 
 
-def fake_mirror(root: Path, platform: str = "linux_amd64") -> Path:
-    package = root / PROVIDER_SOURCE / PROVIDER_VERSION / platform
-    package.mkdir(parents=True)
-    (package / f"terraform-provider-aws_v{PROVIDER_VERSION}_x5").write_bytes(b"binary")
-    (package / "LICENSE.txt").write_text("license")
-    return root
-
-
 def test_the_environment_wins_then_the_file_then_the_usual_places(tmp_path):
     usual = fake_mirror(tmp_path / "usual")
     empty = tmp_path / "empty"
@@ -120,31 +113,6 @@ def test_h1_hash_is_terraforms_dirhash(tmp_path):
     )
     expected = "h1:" + base64.b64encode(hashlib.sha256(lines.encode()).digest()).decode()
     assert package_hash_v1(package) == expected
-
-
-def test_h1_hash_is_what_terraform_records_for_a_mirror(tmp_path):
-    """`terraform providers lock -fs-mirror` computes the same hash for the same package."""
-    from support import require_terraform
-
-    require_terraform()
-    mirror = fake_mirror(tmp_path / "mirror")
-    work = tmp_path / "work"
-    work.mkdir()
-    (work / "main.tf.json").write_text(
-        '{"terraform": {"required_providers": {"aws": {"source": "hashicorp/aws", "version": "%s"}}}}'
-        % PROVIDER_VERSION
-    )
-    proc = subprocess.run(
-        ["terraform", "providers", "lock", f"-fs-mirror={mirror}", "-platform=linux_amd64", "-no-color"],
-        cwd=work,
-        env=terraform_env(None),
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    recorded = (work / LOCK_FILE).read_text()
-    assert mirror_hashes(mirror, tmp_path / "cache")["linux_amd64"] in recorded
 
 
 def test_stack_dirs_get_the_implied_mirror_and_a_lock_file(tmp_path):
