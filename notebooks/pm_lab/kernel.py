@@ -12,7 +12,8 @@ Python major.minor differs from the kernel's), and registers it as the Jupyter k
 ``pm-lab``. Every package ``requirements.txt`` pins that the image ships is pinned at the
 image's version unless it is held back below, and resolving ``requirements.txt`` over the
 image's package list changes nothing else the image ships (both checked against the
-committed list, tests/unit/lab/test_lab_studio_image.py): a ``@remote`` job, which installs
+committed list: tests/unit/lab/test_lab_studio_image.py, and for the resolution
+tests/integration/lab/test_lab_studio_image_resolution.py): a ``@remote`` job, which installs
 ``requirements.txt`` over the image in its own throwaway container, changes only those.
 
 The environment lives in the user's home (``~/.isolated-studio/kernels/pm-lab``, on the
@@ -51,7 +52,8 @@ BUILD_LOG = ".isolated-studio/kernel-build.log"
 IMAGE_VERSION_ENV = "IMAGE_VERSION"
 
 #: Packages the image ships at a newer version than the lab can use, with the reason. Only
-#: these differ between the lab's kernel and the image (tests/unit/lab/test_lab_studio_image.py).
+#: these differ between the lab's kernel and the image (tests/unit/lab/test_lab_studio_image.py,
+#: tests/integration/lab/test_lab_studio_image_resolution.py).
 HELD_BACK: dict[str, str] = {
     "mlflow": "the tracking server runs MLflow 2.16; the client must have its major.minor",
     "mlflow-skinny": "part of mlflow 2.16",
