@@ -40,16 +40,20 @@ def sdk_config() -> dict:
     )
 
 
-def script() -> str:
+def script(**changes: str) -> str:
+    """The start script with the test values; ``changes`` override or add arguments."""
     return jupyterlab_startup_script(
-        region="us-west-2",
-        codeartifact_domain="studio-dev",
-        codeartifact_owner=ACCOUNT,
-        codeartifact_repository="pip",
-        lab_bucket=BUCKET,
-        lab_prefix="lab",
-        settings_base64="e30=",
-        sdk_config=sdk_config(),
+        **{
+            "region": "us-west-2",
+            "codeartifact_domain": "studio-dev",
+            "codeartifact_owner": ACCOUNT,
+            "codeartifact_repository": "pip",
+            "lab_bucket": BUCKET,
+            "lab_prefix": "lab",
+            "settings_base64": "e30=",
+            "sdk_config": sdk_config(),
+            **changes,
+        }
     )
 
 

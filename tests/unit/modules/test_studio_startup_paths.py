@@ -218,25 +218,12 @@ def image_python(tmp_path) -> Path:
 
 def _with_kernel(studio, image_python: Path, **changes: str) -> str:
     """The script with the lab's kernel (pm_lab/kernel.py, requirements.txt) in the fake S3."""
-    from studio_startup import ACCOUNT, BUCKET, sdk_config
-
-    from modules.studio_domain import jupyterlab_startup_script
+    from studio_startup import BUCKET, script
 
     lab = Path(studio.home).parent / "s3" / BUCKET / "lab"
     (lab / "pm_lab" / "kernel.py").write_text("# from S3\n")
     (lab / "requirements.txt").write_text("mlflow==2.16.2\n")
-    return jupyterlab_startup_script(
-        region="us-west-2",
-        codeartifact_domain="studio-dev",
-        codeartifact_owner=ACCOUNT,
-        codeartifact_repository="pip",
-        lab_bucket=BUCKET,
-        lab_prefix="lab",
-        settings_base64="e30=",
-        sdk_config=sdk_config(),
-        image_python=str(image_python),
-        **changes,
-    )
+    return script(image_python=str(image_python), **changes)
 
 
 def test_the_lab_kernel_is_built_in_the_background_from_the_copied_lab_after_the_login(studio, image_python):
