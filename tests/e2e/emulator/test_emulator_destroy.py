@@ -74,11 +74,12 @@ class Destroyed:
     failed_first: subprocess.CompletedProcess[str] | None = None
 
 
-# Terraform's AWS provider deletes a security group rule and treats the rule being gone
-# already as done only when EC2 says InvalidSecurityGroupRuleId.NotFound (its
-# vpc_security_group_ingress_rule.go, Delete); moto answers a second revoke of one rule with
-# InvalidPermission.NotFound. So a revoke the SDK sends again after moto applied it (a loaded
-# CI machine, once in dozens of runs) fails the destroy there, where AWS would go on. A
+# Once in CI (a loaded machine; dozens of runs passed before and after) moto failed the network
+# destroy on "deleting VPC Security Group Rule". Its log was not kept; what is known: the
+# provider takes a rule as already gone only when EC2 says InvalidSecurityGroupRuleId.NotFound
+# (vpc_security_group_ingress_rule.go, Delete), and moto answers a second revoke of one rule
+# with InvalidPermission.NotFound (checked against moto 5.2.1), so a revoke sent twice (an SDK
+# retry after moto applied the first is the likely way) fails there where AWS would go on. A
 # destroy that fails partway is what the workflow's next steps are for ("it plans again what
 # is left"): such a run is kept beside the test's files, and the command is run once more, as
 # its output says, and must finish; any other failure, or a second one, fails the test.
