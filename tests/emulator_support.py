@@ -73,10 +73,14 @@ def start_moto(log: Path, timeout_s: float = 30) -> MotoServer:
     It binds port 0 and we read the port it got from its log: a port chosen here and
     released before the server binds it could be taken by another test's server meanwhile.
     """
-    # MOTO_SERVER: another environment's moto (the Studio-pinned one has none; test_lab_in_studio_env.py).
-    binary = Path(os.environ.get("MOTO_SERVER") or Path(sys.executable).with_name("moto_server"))
+    # The emulator `make emulator` runs: moto answering repeated requests as AWS does. MOTO_SERVER:
+    # another environment's moto_server, whose interpreter runs it (the Studio-pinned environment
+    # has no moto; test_lab_in_studio_env.py).
+    moto_server = os.environ.get("MOTO_SERVER")
+    python = Path(moto_server).with_name("python") if moto_server else Path(sys.executable)
+    command = [str(python), "-m", "isolated_studio.ops.emulator_server", "-H", "127.0.0.1", "-p", "0"]
     with log.open("wb") as out:
-        process = subprocess.Popen([str(binary), "-H", "127.0.0.1", "-p", "0"], stdout=out, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, cwd=PROJECT_ROOT)
     try:
         port = port_from_log(log, r"Running on http://127\.0\.0\.1:(\d+)", process, timeout_s)
     except RuntimeError:

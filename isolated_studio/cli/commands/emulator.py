@@ -1,6 +1,7 @@
 """`isolated-studio emulator`: moto's server (local AWS) for STUDIO_ENV=emulator, in the foreground.
 
-moto's server of the interpreter this command runs on (the locked moto[server]), on loopback
+moto's server of the interpreter this command runs on (the locked moto[server]), with the two
+repeats it answers unlike AWS made AWS's (isolated_studio/ops/emulator_server.py), on loopback
 only: nobody else should reach the emulated account. Ctrl-C stops it.
 """
 
@@ -27,6 +28,6 @@ def run(context: RunContext, argv: Sequence[str]) -> int:
     if importlib.util.find_spec("moto") is None:
         print(f"error: moto[server] is not installed for {sys.executable} (make setup)", file=sys.stderr)
         return 1
-    command = [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(args.port)]
+    command = [sys.executable, "-m", "isolated_studio.ops.emulator_server", "-H", "127.0.0.1", "-p", str(args.port)]
     os.execv(sys.executable, command)
     return 1  # not reached: execv replaces this process

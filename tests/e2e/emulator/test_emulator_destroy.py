@@ -75,14 +75,14 @@ class Destroyed:
 
 
 # Once in CI (a loaded machine; dozens of runs passed before and after) moto failed the network
-# destroy on "deleting VPC Security Group Rule". Its log was not kept; what is known: the
-# provider takes a rule as already gone only when EC2 says InvalidSecurityGroupRuleId.NotFound
-# (vpc_security_group_ingress_rule.go, Delete), and moto answers a second revoke of one rule
-# with InvalidPermission.NotFound (checked against moto 5.2.1), so a revoke sent twice (an SDK
-# retry after moto applied the first is the likely way) fails there where AWS would go on. A
-# destroy that fails partway is what the workflow's next steps are for ("it plans again what
-# is left"): such a run is kept beside the test's files, and the command is run once more, as
-# its output says, and must finish; any other failure, or a second one, fails the test.
+# destroy on "deleting VPC Security Group Rule". Its log was not kept. The provider takes a rule
+# as already gone only when EC2 says InvalidSecurityGroupRuleId.NotFound (vpc_security_group_
+# ingress_rule.go, Delete), and moto answered a second revoke of one rule InvalidPermission.NotFound:
+# the emulator now answers as AWS does (isolated_studio/ops/emulator_server.py), so a revoke sent
+# twice (an SDK retry after moto applied the first is the likely way) no longer fails the destroy.
+# Should a destroy still fail partway there, the workflow's next steps are the way on ("it plans
+# again what is left"): such a run is kept beside the test's files and the command is run once
+# more, as its output says, and must finish; any other failure, or a second one, fails the test.
 MOTO_SECOND_REVOKE = "deleting VPC Security Group Rule"
 
 
